@@ -1,0 +1,83 @@
+//! The screen a participant looks at: enough to turn display-area coordinates into pixels,
+//! millimetres and (approximately) degrees.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenGeometry {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub width_mm: f64,
+    pub height_mm: f64,
+    pub viewing_distance_mm: f64,
+}
+
+impl Default for ScreenGeometry {
+    /// A 24" 16:9 monitor at 65 cm, the usual set-up for a Tobii Pro X3-120.
+    fn default() -> Self {
+        ScreenGeometry {
+            width_px: 1920,
+            height_px: 1080,
+            width_mm: 531.0,
+            height_mm: 299.0,
+            viewing_distance_mm: 650.0,
+        }
+    }
+}
+
+impl ScreenGeometry {
+    /// Display-area units (0..1) per degree of visual angle at the screen centre, per axis.
+    pub fn norm_per_degree(&self) -> (f64, f64) {
+        let mm = self.viewing_distance_mm * 1f64.to_radians().tan();
+        (mm / self.width_mm, mm / self.height_mm)
+    }
+
+    /// Pixels per degree at the screen centre (horizontal).
+    pub fn px_per_degree(&self) -> f64 {
+        self.norm_per_degree().0 * f64::from(self.width_px)
+    }
+
+    /// Checks that every dimension is positive and finite.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.width_px == 0 || self.height_px == 0 {
+            return Err(format!(
+                "screen size in px must be positive, got {}x{}",
+                self.width_px, self.height_px
+            ));
+        }
+        for (name, v) in [
+            ("width_mm", self.width_mm),
+            ("height_mm", self.height_mm),
+            ("viewing_distance_mm", self.viewing_distance_mm),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("screen {name} must be a positive number, got {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_degree_at_65_cm_is_about_11_mm() {
+        let g = ScreenGeometry::default();
+        let (nx, _) = g.norm_per_degree();
+        let mm = nx * g.width_mm;
+        assert!((mm - 11.345).abs() < 0.01, "{mm}");
+        assert!((g.px_per_degree() - 41.0).abs() < 0.1);
+    }
+
+    #[test]
+    fn rejects_zero_distance() {
+        let g = ScreenGeometry {
+            viewing_distance_mm: 0.0,
+            ..Default::default()
+        };
+        assert!(g.validate().unwrap_err().contains("viewing_distance_mm"));
+    }
+}

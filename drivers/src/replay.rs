@@ -1,0 +1,212 @@
+//! Replays recorded samples through the `Tracker` trait, bit for bit, at 1×, N× or as fast as
+//! the consumer takes them. The replay runs on a virtual clock that starts at the first
+//! sample's time stamp, so replayed time stamps are the recorded ones.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::channel::SampleSender;
+use crate::clock::{Clock, FreeRunningClock, ScaledClock};
+use crate::sample::GazeSample;
+use crate::tracker::{Tracker, TrackerError, TrackerInfo};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReplaySpeed {
+    /// Virtual time runs this many times faster than real time (1.0 = as recorded).
+    Factor(f64),
+    /// As fast as the consumer takes samples.
+    Max,
+}
+
+impl std::str::FromStr for ReplaySpeed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(ReplaySpeed::Max);
+        }
+        let f: f64 = s
+            .trim_end_matches(['x', 'X'])
+            .parse()
+            .map_err(|_| format!("speed must be a positive number (e.g. 1, 10) or 'max', got {s:?}"))?;
+        if f.is_finite() && f > 0.0 {
+            Ok(ReplaySpeed::Factor(f))
+        } else {
+            Err(format!("speed must be positive, got {s:?}"))
+        }
+    }
+}
+
+pub struct ReplayTracker {
+    samples: Arc<[GazeSample]>,
+    info: TrackerInfo,
+    clock: Arc<dyn Clock>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReplayTracker {
+    /// Replays on a clock of its own at `speed`.
+    pub fn new(samples: Arc<[GazeSample]>, info: TrackerInfo, speed: ReplaySpeed) -> Self {
+        let origin = samples.first().map_or(0, |s| s.system_ts_us);
+        let clock: Arc<dyn Clock> = match speed {
+            ReplaySpeed::Max => Arc::new(FreeRunningClock::new(origin)),
+            ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(origin, f)),
+        };
+        Self::with_clock(samples, info, clock)
+    }
+
+    /// Replays following someone else's clock (a session runner's), which must be in the
+    /// recording's time base.
+    pub fn with_clock(samples: Arc<[GazeSample]>, info: TrackerInfo, clock: Arc<dyn Clock>) -> Self {
+        ReplayTracker {
+            samples,
+            info,
+            clock,
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        }
+    }
+
+    /// Time stamp of the first sample, where a runner following this replay should start.
+    pub fn first_ts(&self) -> Option<i64> {
+        self.samples.first().map(|s| s.system_ts_us)
+    }
+}
+
+impl Tracker for ReplayTracker {
+    fn info(&self) -> TrackerInfo {
+        self.info.clone()
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
+    fn start(&mut self, sink: SampleSender) -> Result<(), TrackerError> {
+        if self.thread.is_some() {
+            return Err(TrackerError::AlreadyStreaming);
+        }
+        self.stop.store(false, Ordering::SeqCst);
+        let samples = Arc::clone(&self.samples);
+        let clock = Arc::clone(&self.clock);
+        let stop = Arc::clone(&self.stop);
+        let virtual_time = clock.is_virtual();
+        let handle = std::thread::Builder::new()
+            .name("replay-tracker".into())
+            .spawn(move || {
+                for s in samples.iter() {
+                    loop {
+                        // After stop, only samples the clock has already reached are still owed.
+                        if stop.load(Ordering::SeqCst) && s.system_ts_us > clock.now_us() {
+                            return;
+                        }
+                        if clock.wait_until(s.system_ts_us, Duration::from_millis(20)) {
+                            break;
+                        }
+                    }
+                    if sink.push(*s, virtual_time).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| TrackerError::Thread(e.to_string()))?;
+        self.thread = Some(handle);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), TrackerError> {
+        self.stop.store(true, Ordering::SeqCst);
+        match self.thread.take() {
+            Some(h) => h
+                .join()
+                .map_err(|_| TrackerError::Thread("replay thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ReplayTracker {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::{sample_channel, TrackerMessage};
+    use crate::clock::monotonic_now_us;
+    use crate::sample::EyeSample;
+
+    fn samples(n: usize) -> Arc<[GazeSample]> {
+        (0..n)
+            .map(|k| {
+                let mut e = EyeSample::INVALID;
+                e.gaze_x = k as f32;
+                GazeSample {
+                    system_ts_us: 5_000_000 + k as i64 * 8_333,
+                    device_ts_us: k as i64,
+                    left: e,
+                    right: EyeSample::INVALID,
+                }
+            })
+            .collect()
+    }
+
+    fn drain(rx: &crate::channel::SampleReceiver) -> Vec<GazeSample> {
+        rx.inner()
+            .try_iter()
+            .filter_map(|m| match m {
+                TrackerMessage::Sample(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn max_speed_replays_everything_bit_exact_through_a_small_channel() {
+        let src = samples(10_000);
+        let mut r = ReplayTracker::new(Arc::clone(&src), TrackerInfo::default(), ReplaySpeed::Max);
+        let (tx, rx) = sample_channel(16);
+        r.start(tx).unwrap();
+        let mut got = Vec::new();
+        while got.len() < src.len() {
+            if let Ok(TrackerMessage::Sample(s)) = rx.inner().recv_timeout(Duration::from_secs(5)) {
+                got.push(s);
+            } else {
+                break;
+            }
+        }
+        r.stop().unwrap();
+        assert_eq!(got.len(), src.len());
+        assert!(got.iter().zip(src.iter()).all(|(a, b)| a.bit_eq(b)));
+        assert_eq!(rx.dropped(), 0);
+    }
+
+    #[test]
+    fn factor_speed_paces_in_virtual_time() {
+        // 1000 samples span 8.3 s; at 100x that is about 83 ms of real time.
+        let src = samples(1_000);
+        let mut r = ReplayTracker::new(src, TrackerInfo::default(), ReplaySpeed::Factor(100.0));
+        let (tx, rx) = sample_channel(10_000);
+        let t0 = monotonic_now_us();
+        r.start(tx).unwrap();
+        while rx.inner().len() < 1_000 && monotonic_now_us() - t0 < 5_000_000 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let took = monotonic_now_us() - t0;
+        r.stop().unwrap();
+        assert_eq!(drain(&rx).len(), 1_000);
+        assert!(took >= 70_000, "{took} µs");
+    }
+
+    #[test]
+    fn speed_parses() {
+        assert_eq!("max".parse::<ReplaySpeed>(), Ok(ReplaySpeed::Max));
+        assert_eq!("4x".parse::<ReplaySpeed>(), Ok(ReplaySpeed::Factor(4.0)));
+        assert!("0".parse::<ReplaySpeed>().is_err());
+        assert!("fast".parse::<ReplaySpeed>().unwrap_err().contains("'max'"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Stimulus sets: the manifest, areas of interest, counterbalanced trial lists, and the default
+//! face set the suite generates so that it runs without outside data.
+
+pub mod aoi;
+pub mod counterbalance;
+pub mod default_set;
+pub mod manifest;
+
+pub use aoi::{Aoi, AoiShape};
+pub use counterbalance::{trial_list, CounterbalanceVersion, TrialSpec};
+pub use manifest::{Expression, Landmarks, ManifestError, Stimulus, StimulusSet, Variant};
