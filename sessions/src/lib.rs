@@ -1,1 +1,18 @@
-//! placeholder
+//! Sessions: the recording format (the only code that knows the HDF5 layout), the recorder
+//! that streams samples into it, the headless study runner, and crash recovery.
+
+pub mod attention;
+pub mod config;
+pub mod error;
+pub mod format;
+pub mod reader;
+pub mod recorder;
+pub mod recover;
+pub mod runner;
+pub mod writer;
+
+pub use config::StudyConfig;
+pub use error::SessionError;
+pub use format::{EventRecord, FrameRecord, RecordingHeader, TrialRecord, ValidationRecord};
+pub use reader::Recording;
+pub use writer::RecordingWriter;

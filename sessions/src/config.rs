@@ -1,0 +1,184 @@
+//! The study config (TOML): who, what, on which screen, with which timings and tracker.
+
+use std::path::{Path, PathBuf};
+
+use et_drivers::ScreenGeometry;
+use serde::{Deserialize, Serialize};
+
+use crate::attention::AttentionConfig;
+use crate::error::{Result, SessionError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timing {
+    /// Fixation cross before each stimulus.
+    pub fixation_ms: u32,
+    /// Stimulus duration; presented as a whole number of refresh periods.
+    pub stimulus_ms: u32,
+    /// Blank screen after each stimulus.
+    pub iti_ms: u32,
+    /// Refresh rate of the (simulated) display.
+    pub refresh_hz: f64,
+}
+
+impl Default for Timing {
+    /// The study's 7 s stimuli after a 1 s fixation cross, on a 60 Hz display.
+    fn default() -> Self {
+        Timing { fixation_ms: 1000, stimulus_ms: 7000, iti_ms: 500, refresh_hz: 60.0 }
+    }
+}
+
+impl Timing {
+    /// Whole frames lasting `ms` at the refresh rate (at least one).
+    pub fn frames(&self, ms: u32) -> u32 {
+        ((f64::from(ms) * self.refresh_hz / 1000.0).round() as u32).max(1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackerSettings {
+    /// Sampling rate of the synthetic tracker (Hz).
+    pub sampling_hz: f64,
+    /// Seed of the synthetic tracker; by default derived from the participant.
+    pub seed: Option<u64>,
+}
+
+impl Default for TrackerSettings {
+    fn default() -> Self {
+        TrackerSettings { sampling_hz: 120.0, seed: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudyConfig {
+    pub participant: String,
+    pub session: String,
+    /// Stimulus-set manifest, relative to the config file. Empty: the default set.
+    pub stimulus_set: Option<PathBuf>,
+    /// "A" or "B"; by default from the participant's number (odd A, even B).
+    pub counterbalance: Option<String>,
+    /// Seed of the trial order; by default derived from the participant.
+    pub order_seed: Option<u64>,
+    pub screen: ScreenGeometry,
+    pub timing: Timing,
+    pub tracker: TrackerSettings,
+    /// Only used by the synthetic tracker: where simulated participants look.
+    pub attention: AttentionConfig,
+}
+
+impl Default for StudyConfig {
+    fn default() -> Self {
+        StudyConfig {
+            participant: "P01".into(),
+            session: "1".into(),
+            stimulus_set: None,
+            counterbalance: None,
+            order_seed: None,
+            screen: ScreenGeometry::default(),
+            timing: Timing::default(),
+            tracker: TrackerSettings::default(),
+            attention: AttentionConfig::default(),
+        }
+    }
+}
+
+/// A stable 64-bit hash (FNV-1a) so seeds derived from ids do not change between builds.
+pub fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+impl StudyConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| SessionError::Io { path: path.into(), source })?;
+        let mut cfg: StudyConfig = toml::from_str(&text).map_err(|e| SessionError::Config {
+            path: path.into(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        if let Some(p) = &cfg.stimulus_set {
+            if p.is_relative() {
+                cfg.stimulus_set = Some(path.parent().unwrap_or(Path::new("")).join(p));
+            }
+        }
+        cfg.validate().map_err(|message| SessionError::Config { path: path.into(), message })?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.participant.trim().is_empty() {
+            return Err("participant must not be empty".into());
+        }
+        self.screen.validate()?;
+        let t = &self.timing;
+        if !(t.refresh_hz.is_finite() && t.refresh_hz >= 1.0 && t.refresh_hz <= 1000.0) {
+            return Err(format!("timing.refresh_hz must be between 1 and 1000, got {}", t.refresh_hz));
+        }
+        if t.stimulus_ms == 0 {
+            return Err("timing.stimulus_ms must be positive".into());
+        }
+        let hz = self.tracker.sampling_hz;
+        if !(hz.is_finite() && hz > 0.0 && hz <= 100_000.0) {
+            return Err(format!("tracker.sampling_hz must be between 0 and 100000, got {hz}"));
+        }
+        if let Some(v) = &self.counterbalance {
+            v.parse::<et_stimuli::CounterbalanceVersion>()?;
+        }
+        self.attention.validate()
+    }
+
+    /// The participant's number from its id ("P07" → 7), if it ends in digits.
+    pub fn participant_number(&self) -> Option<u32> {
+        let digits: String = self.participant.chars().rev().take_while(char::is_ascii_digit).collect();
+        digits.chars().rev().collect::<String>().parse().ok()
+    }
+
+    pub fn counterbalance_version(&self) -> et_stimuli::CounterbalanceVersion {
+        match &self.counterbalance {
+            Some(v) => v.parse().unwrap_or(et_stimuli::CounterbalanceVersion::A),
+            None => et_stimuli::CounterbalanceVersion::for_participant(self.participant_number().unwrap_or(1)),
+        }
+    }
+
+    pub fn order_seed(&self) -> u64 {
+        self.order_seed.unwrap_or_else(|| stable_hash(&format!("order/{}/{}", self.participant, self.session)))
+    }
+
+    pub fn tracker_seed(&self) -> u64 {
+        self.tracker.seed.unwrap_or_else(|| stable_hash(&format!("gaze/{}/{}", self.participant, self.session)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_partial_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("study.toml");
+        std::fs::write(&p, "participant = \"P04\"\n[timing]\nstimulus_ms = 5000\n").unwrap();
+        let c = StudyConfig::load(&p).unwrap();
+        assert_eq!(c.timing.stimulus_ms, 5000);
+        assert_eq!(c.timing.fixation_ms, 1000);
+        assert_eq!(c.participant_number(), Some(4));
+        assert_eq!(c.counterbalance_version(), et_stimuli::CounterbalanceVersion::B);
+        assert_eq!(Timing::default().frames(7000), 420);
+    }
+
+    #[test]
+    fn malformed_config_names_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("study.toml");
+        std::fs::write(&p, "participant = \"P01\"\n[screen]\nwidth_px = \"wide\"\n").unwrap();
+        let e = StudyConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("study.toml: invalid study config"), "{e}");
+        assert!(e.contains("width_px"), "{e}");
+        std::fs::write(&p, "participant = \"P01\"\ncolour = 3\n").unwrap();
+        let e = StudyConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
+        std::fs::write(&p, "[timing]\nrefresh_hz = 0\n").unwrap();
+        let e = StudyConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("refresh_hz"), "{e}");
+    }
+}

@@ -1,0 +1,376 @@
+//! Recording format v1 (DESIGN.md "The recording format"): dataset rows and root attributes.
+//! Names here are a contract with h5py, MATLAB and our tests; never rename or drop one without
+//! raising `FORMAT_VERSION`.
+
+use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
+use hdf5::types::FixedUnicode;
+use hdf5::H5Type;
+
+pub const FORMAT_NAME: &str = "et-suite-recording";
+pub const FORMAT_VERSION: u32 = 1;
+
+pub const GAZE: &str = "gaze";
+pub const EVENTS: &str = "events";
+pub const TRIALS: &str = "trials";
+pub const FRAMES: &str = "frames";
+pub const VALIDATION: &str = "validation";
+pub const STIMULI_GROUP: &str = "stimuli";
+
+/// Event kinds the format names.
+pub mod kind {
+    pub const TRIAL_START: &str = "trial_start";
+    pub const STIMULUS_ONSET: &str = "stimulus_onset";
+    pub const STIMULUS_OFFSET: &str = "stimulus_offset";
+    pub const FIXATION_CROSS_ONSET: &str = "fixation_cross_onset";
+    pub const MARKER: &str = "marker";
+    pub const CALIBRATION: &str = "calibration";
+    pub const VALIDATION: &str = "validation";
+    pub const TRACKER_LOST: &str = "tracker_lost";
+    pub const TRACKER_BACK: &str = "tracker_back";
+    pub const SAMPLES_DROPPED: &str = "samples_dropped";
+    pub const NOTE: &str = "note";
+}
+
+// Fixed-length strings: appending rows under SWMR needs them. Lengths are in bytes (UTF-8).
+pub type Kind = FixedUnicode<32>;
+pub type Text = FixedUnicode<256>;
+pub type Label = FixedUnicode<64>;
+pub type Short = FixedUnicode<16>;
+
+/// `s` cut to at most `N` bytes at a character boundary.
+pub fn fixed<const N: usize>(s: &str) -> FixedUnicode<N> {
+    let mut end = s.len().min(N);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    // The cut string always fits, so parsing cannot fail; fall back to empty if it did.
+    s[..end].parse().unwrap_or_default()
+}
+
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct GazeRow {
+    pub system_ts_us: i64,
+    pub device_ts_us: i64,
+    pub left_gaze_x: f32,
+    pub left_gaze_y: f32,
+    pub left_gaze_valid: u8,
+    pub left_pupil_mm: f32,
+    pub left_pupil_valid: u8,
+    pub left_origin_x: f32,
+    pub left_origin_y: f32,
+    pub left_origin_z: f32,
+    pub left_origin_valid: u8,
+    pub left_gaze3d_x: f32,
+    pub left_gaze3d_y: f32,
+    pub left_gaze3d_z: f32,
+    pub right_gaze_x: f32,
+    pub right_gaze_y: f32,
+    pub right_gaze_valid: u8,
+    pub right_pupil_mm: f32,
+    pub right_pupil_valid: u8,
+    pub right_origin_x: f32,
+    pub right_origin_y: f32,
+    pub right_origin_z: f32,
+    pub right_origin_valid: u8,
+    pub right_gaze3d_x: f32,
+    pub right_gaze3d_y: f32,
+    pub right_gaze3d_z: f32,
+}
+
+impl From<&GazeSample> for GazeRow {
+    fn from(s: &GazeSample) -> Self {
+        let (l, r) = (&s.left, &s.right);
+        GazeRow {
+            system_ts_us: s.system_ts_us,
+            device_ts_us: s.device_ts_us,
+            left_gaze_x: l.gaze_x,
+            left_gaze_y: l.gaze_y,
+            left_gaze_valid: u8::from(l.gaze_valid),
+            left_pupil_mm: l.pupil_mm,
+            left_pupil_valid: u8::from(l.pupil_valid),
+            left_origin_x: l.origin_mm[0],
+            left_origin_y: l.origin_mm[1],
+            left_origin_z: l.origin_mm[2],
+            left_origin_valid: u8::from(l.origin_valid),
+            left_gaze3d_x: l.gaze3d_mm[0],
+            left_gaze3d_y: l.gaze3d_mm[1],
+            left_gaze3d_z: l.gaze3d_mm[2],
+            right_gaze_x: r.gaze_x,
+            right_gaze_y: r.gaze_y,
+            right_gaze_valid: u8::from(r.gaze_valid),
+            right_pupil_mm: r.pupil_mm,
+            right_pupil_valid: u8::from(r.pupil_valid),
+            right_origin_x: r.origin_mm[0],
+            right_origin_y: r.origin_mm[1],
+            right_origin_z: r.origin_mm[2],
+            right_origin_valid: u8::from(r.origin_valid),
+            right_gaze3d_x: r.gaze3d_mm[0],
+            right_gaze3d_y: r.gaze3d_mm[1],
+            right_gaze3d_z: r.gaze3d_mm[2],
+        }
+    }
+}
+
+impl From<&GazeRow> for GazeSample {
+    fn from(r: &GazeRow) -> Self {
+        GazeSample {
+            system_ts_us: r.system_ts_us,
+            device_ts_us: r.device_ts_us,
+            left: EyeSample {
+                gaze_x: r.left_gaze_x,
+                gaze_y: r.left_gaze_y,
+                gaze_valid: r.left_gaze_valid != 0,
+                pupil_mm: r.left_pupil_mm,
+                pupil_valid: r.left_pupil_valid != 0,
+                origin_mm: [r.left_origin_x, r.left_origin_y, r.left_origin_z],
+                origin_valid: r.left_origin_valid != 0,
+                gaze3d_mm: [r.left_gaze3d_x, r.left_gaze3d_y, r.left_gaze3d_z],
+            },
+            right: EyeSample {
+                gaze_x: r.right_gaze_x,
+                gaze_y: r.right_gaze_y,
+                gaze_valid: r.right_gaze_valid != 0,
+                pupil_mm: r.right_pupil_mm,
+                pupil_valid: r.right_pupil_valid != 0,
+                origin_mm: [r.right_origin_x, r.right_origin_y, r.right_origin_z],
+                origin_valid: r.right_origin_valid != 0,
+                gaze3d_mm: [r.right_gaze3d_x, r.right_gaze3d_y, r.right_gaze3d_z],
+            },
+        }
+    }
+}
+
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct EventRow {
+    pub ts_us: i64,
+    pub kind: Kind,
+    pub trial: i32,
+    pub text: Text,
+}
+
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct TrialRow {
+    pub trial: i32,
+    pub stimulus_id: Label,
+    pub identity: Label,
+    pub condition: Label,
+    pub variant: Short,
+    pub expression: Short,
+    pub onset_us: i64,
+    pub offset_us: i64,
+    pub frames: u32,
+    pub dropped_frames: u32,
+    pub image_x: f32,
+    pub image_y: f32,
+    pub image_w: f32,
+    pub image_h: f32,
+}
+
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct FrameRow {
+    pub ts_us: i64,
+    pub trial: i32,
+}
+
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct ValidationRow {
+    pub attempt: i32,
+    pub eye: Short,
+    pub target_x: f32,
+    pub target_y: f32,
+    pub accuracy_deg: f32,
+    pub precision_rms_deg: f32,
+    pub precision_sd_deg: f32,
+    pub data_loss: f32,
+}
+
+/// One `/events` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub ts_us: i64,
+    pub kind: String,
+    /// −1 when the event belongs to no trial.
+    pub trial: i32,
+    pub text: String,
+}
+
+impl EventRecord {
+    pub fn new(ts_us: i64, kind: &str, trial: i32, text: impl Into<String>) -> Self {
+        EventRecord { ts_us, kind: kind.into(), trial, text: text.into() }
+    }
+    pub(crate) fn row(&self) -> EventRow {
+        EventRow { ts_us: self.ts_us, kind: fixed(&self.kind), trial: self.trial, text: fixed(&self.text) }
+    }
+    pub(crate) fn from_row(r: &EventRow) -> Self {
+        EventRecord { ts_us: r.ts_us, kind: r.kind.as_str().into(), trial: r.trial, text: r.text.as_str().into() }
+    }
+}
+
+/// One `/trials` row: a presented stimulus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialRecord {
+    pub trial: i32,
+    pub stimulus_id: String,
+    pub identity: String,
+    pub condition: String,
+    pub variant: String,
+    pub expression: String,
+    pub onset_us: i64,
+    pub offset_us: i64,
+    pub frames: u32,
+    pub dropped_frames: u32,
+    /// Drawn image rectangle on screen, px: x, y, w, h.
+    pub image_rect: [f32; 4],
+}
+
+impl TrialRecord {
+    pub(crate) fn row(&self) -> TrialRow {
+        TrialRow {
+            trial: self.trial,
+            stimulus_id: fixed(&self.stimulus_id),
+            identity: fixed(&self.identity),
+            condition: fixed(&self.condition),
+            variant: fixed(&self.variant),
+            expression: fixed(&self.expression),
+            onset_us: self.onset_us,
+            offset_us: self.offset_us,
+            frames: self.frames,
+            dropped_frames: self.dropped_frames,
+            image_x: self.image_rect[0],
+            image_y: self.image_rect[1],
+            image_w: self.image_rect[2],
+            image_h: self.image_rect[3],
+        }
+    }
+    pub(crate) fn from_row(r: &TrialRow) -> Self {
+        TrialRecord {
+            trial: r.trial,
+            stimulus_id: r.stimulus_id.as_str().into(),
+            identity: r.identity.as_str().into(),
+            condition: r.condition.as_str().into(),
+            variant: r.variant.as_str().into(),
+            expression: r.expression.as_str().into(),
+            onset_us: r.onset_us,
+            offset_us: r.offset_us,
+            frames: r.frames,
+            dropped_frames: r.dropped_frames,
+            image_rect: [r.image_x, r.image_y, r.image_w, r.image_h],
+        }
+    }
+}
+
+/// One `/frames` row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameRecord {
+    pub ts_us: i64,
+    pub trial: i32,
+}
+
+/// One `/validation` row (one point, one eye).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationRecord {
+    pub attempt: i32,
+    pub eye: String,
+    pub target_x: f32,
+    pub target_y: f32,
+    pub accuracy_deg: f32,
+    pub precision_rms_deg: f32,
+    pub precision_sd_deg: f32,
+    pub data_loss: f32,
+}
+
+impl ValidationRecord {
+    pub(crate) fn row(&self) -> ValidationRow {
+        ValidationRow {
+            attempt: self.attempt,
+            eye: fixed(&self.eye),
+            target_x: self.target_x,
+            target_y: self.target_y,
+            accuracy_deg: self.accuracy_deg,
+            precision_rms_deg: self.precision_rms_deg,
+            precision_sd_deg: self.precision_sd_deg,
+            data_loss: self.data_loss,
+        }
+    }
+    pub(crate) fn from_row(r: &ValidationRow) -> Self {
+        ValidationRecord {
+            attempt: r.attempt,
+            eye: r.eye.as_str().into(),
+            target_x: r.target_x,
+            target_y: r.target_y,
+            accuracy_deg: r.accuracy_deg,
+            precision_rms_deg: r.precision_rms_deg,
+            precision_sd_deg: r.precision_sd_deg,
+            data_loss: r.data_loss,
+        }
+    }
+}
+
+/// The root attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingHeader {
+    pub software_version: String,
+    pub participant: String,
+    pub session: String,
+    pub created_utc: String,
+    pub tracker_model: String,
+    pub tracker_serial: String,
+    pub sdk_version: String,
+    pub sampling_hz: f64,
+    pub screen: ScreenGeometry,
+    pub stimulus_set: String,
+    pub stimulus_set_sha256: String,
+    pub complete: bool,
+    // Beyond the contract's list (allowed: "add fields freely").
+    pub counterbalance_version: String,
+    pub trial_order_seed: u64,
+}
+
+impl RecordingHeader {
+    /// A header stamped now, with this build's version.
+    pub fn new(participant: &str, session: &str) -> Self {
+        RecordingHeader {
+            software_version: format!("et-suite {}", env!("CARGO_PKG_VERSION")),
+            participant: participant.into(),
+            session: session.into(),
+            created_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            tracker_model: String::new(),
+            tracker_serial: String::new(),
+            sdk_version: String::new(),
+            sampling_hz: 0.0,
+            screen: ScreenGeometry::default(),
+            stimulus_set: String::new(),
+            stimulus_set_sha256: String::new(),
+            complete: false,
+            counterbalance_version: String::new(),
+            trial_order_seed: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_strings_cut_at_char_boundaries() {
+        let s = "é".repeat(20); // 40 bytes
+        let f: FixedUnicode<16> = fixed(&s);
+        assert_eq!(f.as_str(), "é".repeat(8));
+    }
+
+    #[test]
+    fn gaze_row_round_trips_bit_exact() {
+        let mut s = GazeSample { system_ts_us: 5, device_ts_us: -7, left: EyeSample::INVALID, right: EyeSample::INVALID };
+        s.right.gaze_x = 0.25;
+        s.right.gaze_valid = true;
+        s.right.origin_mm = [1.0, 2.0, 3.0];
+        let back = GazeSample::from(&GazeRow::from(&s));
+        assert!(back.bit_eq(&s));
+    }
+}

@@ -1,0 +1,203 @@
+//! Reads a recording back, checking that it is one, and explaining in one line when it is not.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use et_drivers::{GazeSample, ScreenGeometry};
+use hdf5::types::VarLenUnicode;
+use hdf5::{File, H5Type};
+
+use crate::error::{Result, SessionError};
+use crate::format::*;
+
+/// A whole recording in memory.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub path: PathBuf,
+    pub header: RecordingHeader,
+    pub format_version: u32,
+    pub ended_utc: String,
+    pub gaze: Vec<GazeSample>,
+    pub events: Vec<EventRecord>,
+    pub trials: Vec<TrialRecord>,
+    pub frames: Vec<FrameRecord>,
+    pub validation: Vec<ValidationRecord>,
+    /// The stimulus manifest (TOML) the session used; empty when none was stored.
+    pub manifest: String,
+}
+
+const SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
+
+/// HDF5 puts its signature at 0, 512, 1024, 2048, ... (after a user block).
+fn has_hdf5_signature(path: &Path) -> Result<bool> {
+    let mut f = std::fs::File::open(path).map_err(|source| SessionError::Io { path: path.into(), source })?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut offset = 0u64;
+    let mut buf = [0u8; 8];
+    while offset + 8 <= len {
+        use std::io::Seek;
+        f.seek(std::io::SeekFrom::Start(offset)).map_err(|source| SessionError::Io { path: path.into(), source })?;
+        if f.read_exact(&mut buf).is_ok() && buf == SIGNATURE {
+            return Ok(true);
+        }
+        offset = if offset == 0 { 512 } else { offset * 2 };
+    }
+    Ok(false)
+}
+
+/// Opens an HDF5 file read-only, turning HDF5's error stack into a one-line reason.
+pub(crate) fn open_checked(path: &Path) -> Result<File> {
+    if !path.exists() {
+        return Err(SessionError::NotFound { path: path.into() });
+    }
+    if !has_hdf5_signature(path)? {
+        return Err(SessionError::NotHdf5 { path: path.into() });
+    }
+    File::open(path).map_err(|e| {
+        let message = e.to_string();
+        if message.contains("already open for write") || message.contains("file locking") {
+            SessionError::NotClosed { path: path.into() }
+        } else {
+            SessionError::Corrupt { path: path.into(), message }
+        }
+    })
+}
+
+fn str_attr(file: &File, path: &Path, name: &str) -> Result<String> {
+    let a = file.attr(name).map_err(|_| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("root attribute '{name}' is missing"),
+    })?;
+    let v: VarLenUnicode = a.read_scalar().map_err(|e| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("root attribute '{name}' is not a string: {e}"),
+    })?;
+    Ok(v.as_str().to_string())
+}
+
+fn num_attr<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<T> {
+    let a = file.attr(name).map_err(|_| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("root attribute '{name}' is missing"),
+    })?;
+    a.read_scalar::<T>().map_err(|e| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("root attribute '{name}' has the wrong type: {e}"),
+    })
+}
+
+fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
+    let ds = file.dataset(name).map_err(|_| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("dataset /{name} is missing"),
+    })?;
+    ds.read_raw::<T>().map_err(|e| SessionError::Hdf5 {
+        path: path.into(),
+        what: format!("read /{name}"),
+        message: e.to_string(),
+    })
+}
+
+/// Checks `format` and `format_version` and reads the header.
+pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, u32)> {
+    let format = str_attr(file, path, "format").map_err(|_| SessionError::NotARecording {
+        path: path.into(),
+        message: "root attribute 'format' is missing (an HDF5 file, but not one et-suite wrote)".into(),
+    })?;
+    if format != FORMAT_NAME {
+        return Err(SessionError::NotARecording {
+            path: path.into(),
+            message: format!("root attribute 'format' is {format:?}, expected {FORMAT_NAME:?}"),
+        });
+    }
+    let version: u32 = num_attr(file, path, "format_version")?;
+    if version > FORMAT_VERSION {
+        return Err(SessionError::NewerFormat { path: path.into(), found: version, supported: FORMAT_VERSION });
+    }
+    let s = |n: &str| str_attr(file, path, n);
+    let header = RecordingHeader {
+        software_version: s("software_version")?,
+        participant: s("participant")?,
+        session: s("session")?,
+        created_utc: s("created_utc")?,
+        tracker_model: s("tracker_model")?,
+        tracker_serial: s("tracker_serial")?,
+        sdk_version: s("sdk_version")?,
+        sampling_hz: num_attr(file, path, "sampling_hz")?,
+        screen: ScreenGeometry {
+            width_px: num_attr(file, path, "screen_width_px")?,
+            height_px: num_attr(file, path, "screen_height_px")?,
+            width_mm: num_attr(file, path, "screen_width_mm")?,
+            height_mm: num_attr(file, path, "screen_height_mm")?,
+            viewing_distance_mm: num_attr(file, path, "viewing_distance_mm")?,
+        },
+        stimulus_set: s("stimulus_set")?,
+        stimulus_set_sha256: s("stimulus_set_sha256")?,
+        complete: num_attr(file, path, "complete")?,
+        counterbalance_version: s("counterbalance_version").unwrap_or_default(),
+        trial_order_seed: num_attr(file, path, "trial_order_seed").unwrap_or(0),
+    };
+    Ok((header, version))
+}
+
+impl Recording {
+    pub fn open(path: &Path) -> Result<Recording> {
+        let file = open_checked(path)?;
+        Self::from_file(&file, path)
+    }
+
+    pub(crate) fn from_file(file: &File, path: &Path) -> Result<Recording> {
+        let (header, format_version) = read_header(file, path)?;
+        let gaze = rows::<GazeRow>(file, path, GAZE)?.iter().map(GazeSample::from).collect();
+        let events = rows::<EventRow>(file, path, EVENTS)?.iter().map(EventRecord::from_row).collect();
+        let trials = rows::<TrialRow>(file, path, TRIALS)?.iter().map(TrialRecord::from_row).collect();
+        let frames = rows::<FrameRow>(file, path, FRAMES)?
+            .iter()
+            .map(|r| FrameRecord { ts_us: r.ts_us, trial: r.trial })
+            .collect();
+        let validation = rows::<ValidationRow>(file, path, VALIDATION)?.iter().map(ValidationRecord::from_row).collect();
+        let manifest = file
+            .group(STIMULI_GROUP)
+            .and_then(|g| g.attr("manifest"))
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default();
+        Ok(Recording {
+            path: path.into(),
+            header,
+            format_version,
+            ended_utc: str_attr(file, path, "ended_utc").unwrap_or_default(),
+            gaze,
+            events,
+            trials,
+            frames,
+            validation,
+            manifest,
+        })
+    }
+
+    /// Duration from the first to the last sample, µs.
+    pub fn duration_us(&self) -> i64 {
+        match (self.gaze.first(), self.gaze.last()) {
+            (Some(a), Some(b)) => b.system_ts_us - a.system_ts_us,
+            _ => 0,
+        }
+    }
+
+    /// Fraction of samples without valid gaze, per eye (left, right).
+    pub fn data_loss(&self) -> (f64, f64) {
+        let n = self.gaze.len().max(1) as f64;
+        let l = self.gaze.iter().filter(|s| !s.left.gaze_valid).count() as f64;
+        let r = self.gaze.iter().filter(|s| !s.right.gaze_valid).count() as f64;
+        (l / n, r / n)
+    }
+
+    /// The stimulus set stored in the file, if any.
+    pub fn stimulus_set(&self) -> Option<Result<et_stimuli::StimulusSet>> {
+        if self.manifest.trim().is_empty() {
+            return None;
+        }
+        let origin = format!("{} (/stimuli manifest)", self.path.display());
+        Some(et_stimuli::StimulusSet::from_toml_str(&self.manifest, &origin).map_err(SessionError::from))
+    }
+}

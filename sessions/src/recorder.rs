@@ -1,0 +1,210 @@
+//! The recorder thread: drains the tracker channel and the session's own records into the
+//! writer. Rows are appended in batches; the file is flushed at least every 100 ms of wall
+//! time (so a kill loses at most the last 100 ms) and fsynced at least every second.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use et_drivers::{GazeSample, SampleReceiver, TrackerMessage};
+
+use crate::error::{Result, SessionError};
+use crate::format::{kind, EventRecord, FrameRecord, TrialRecord, ValidationRecord};
+use crate::writer::{Counts, RecordingWriter};
+
+#[derive(Debug, Clone, Copy)]
+pub struct FlushPolicy {
+    pub flush_every: Duration,
+    pub fsync_every: Duration,
+    /// Append (without flushing) once this many samples are buffered, to bound memory.
+    pub max_batch: usize,
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        FlushPolicy { flush_every: Duration::from_millis(100), fsync_every: Duration::from_secs(1), max_batch: 8192 }
+    }
+}
+
+/// What the session sends the recorder besides gaze.
+#[derive(Debug, Clone)]
+pub enum Record {
+    Event(EventRecord),
+    Frame(FrameRecord),
+    Trial(TrialRecord),
+    Validation(ValidationRecord),
+    /// Write the rest and close; `complete` only for a session that ended normally.
+    Finish { complete: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecorderStats {
+    pub counts: Counts,
+    pub samples_dropped: u64,
+    pub flushes: u64,
+}
+
+pub struct RecorderHandle {
+    tx: Sender<Record>,
+    thread: JoinHandle<Result<RecorderStats>>,
+}
+
+impl RecorderHandle {
+    /// Queues a record; fails only if the recorder has stopped (its error comes from `finish`).
+    pub fn send(&self, r: Record) -> Result<()> {
+        self.tx.send(r).map_err(|_| SessionError::Recorder("the recorder thread has stopped".into()))
+    }
+
+    pub fn event(&self, e: EventRecord) -> Result<()> {
+        self.send(Record::Event(e))
+    }
+
+    /// Closes the recording and returns what was written. Call after the tracker has stopped.
+    pub fn finish(self, complete: bool) -> Result<RecorderStats> {
+        let _ = self.tx.send(Record::Finish { complete });
+        self.thread.join().map_err(|_| SessionError::Recorder("the recorder thread panicked".into()))?
+    }
+
+    /// True when the recorder thread has ended (normally only after a write error).
+    pub fn has_stopped(&self) -> bool {
+        self.thread.is_finished()
+    }
+}
+
+struct Buffers {
+    gaze: Vec<GazeSample>,
+    events: Vec<EventRecord>,
+    frames: Vec<FrameRecord>,
+    trials: Vec<TrialRecord>,
+    validation: Vec<ValidationRecord>,
+}
+
+impl Buffers {
+    fn write(&mut self, w: &mut RecordingWriter) -> Result<()> {
+        w.append_gaze(&self.gaze)?;
+        self.gaze.clear();
+        w.append_events(&self.events)?;
+        self.events.clear();
+        w.append_frames(&self.frames)?;
+        self.frames.clear();
+        w.append_trials(&self.trials)?;
+        self.trials.clear();
+        w.append_validation(&self.validation)?;
+        self.validation.clear();
+        Ok(())
+    }
+}
+
+pub fn spawn_recorder(writer: RecordingWriter, gaze: SampleReceiver, policy: FlushPolicy) -> Result<RecorderHandle> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let thread = std::thread::Builder::new()
+        .name("recorder".into())
+        .spawn(move || run(writer, gaze, rx, policy))
+        .map_err(|e| SessionError::Recorder(e.to_string()))?;
+    Ok(RecorderHandle { tx, thread })
+}
+
+fn run(mut w: RecordingWriter, gaze: SampleReceiver, ctl: Receiver<Record>, policy: FlushPolicy) -> Result<RecorderStats> {
+    let mut b = Buffers {
+        gaze: Vec::with_capacity(policy.max_batch),
+        events: Vec::new(),
+        frames: Vec::new(),
+        trials: Vec::new(),
+        validation: Vec::new(),
+    };
+    let mut last_flush = Instant::now();
+    let mut last_sync = Instant::now();
+    let mut dropped_reported = 0u64;
+    let mut flushes = 0u64;
+    let mut finish: Option<bool> = None;
+    let mut dirty = false;
+    let rx = gaze.inner();
+    loop {
+        let mut got = 0usize;
+        let mut gaze_closed = false;
+        while b.gaze.len() < policy.max_batch {
+            match rx.try_recv() {
+                Ok(TrackerMessage::Sample(s)) => b.gaze.push(s),
+                Ok(TrackerMessage::Event(e)) => b.events.push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    gaze_closed = true;
+                    break;
+                }
+            }
+            got += 1;
+        }
+        loop {
+            match ctl.try_recv() {
+                Ok(Record::Event(e)) => b.events.push(e),
+                Ok(Record::Frame(f)) => b.frames.push(f),
+                Ok(Record::Trial(t)) => b.trials.push(t),
+                Ok(Record::Validation(v)) => b.validation.push(v),
+                Ok(Record::Finish { complete }) => finish = Some(complete),
+                // The session went away without finishing: close as incomplete.
+                Err(TryRecvError::Disconnected) => {
+                    finish.get_or_insert(false);
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+            got += 1;
+        }
+        dirty |= got > 0;
+        let dropped = gaze.dropped();
+        if dropped > dropped_reported {
+            let ts = b.gaze.last().map_or(0, |s| s.system_ts_us);
+            b.events.push(EventRecord::new(
+                ts,
+                kind::SAMPLES_DROPPED,
+                -1,
+                format!("{} samples dropped: the recorder fell behind the tracker", dropped - dropped_reported),
+            ));
+            dropped_reported = dropped;
+        }
+        if b.gaze.len() >= policy.max_batch {
+            b.write(&mut w)?;
+        }
+        let drained = gaze_closed || rx.is_empty();
+        if let Some(complete) = finish {
+            if drained {
+                b.write(&mut w)?;
+                let counts = w.finish(complete)?;
+                return Ok(RecorderStats { counts, samples_dropped: dropped_reported, flushes: flushes + 1 });
+            }
+            continue;
+        }
+        if dirty && last_flush.elapsed() >= policy.flush_every {
+            b.write(&mut w)?;
+            if last_sync.elapsed() >= policy.fsync_every {
+                w.sync()?;
+                last_sync = Instant::now();
+            } else {
+                w.flush()?;
+            }
+            flushes += 1;
+            last_flush = Instant::now();
+            dirty = false;
+        }
+        if got == 0 {
+            // Nothing waiting: sleep until something arrives or the next flush is due.
+            let wait = policy.flush_every.saturating_sub(last_flush.elapsed()).max(Duration::from_millis(1));
+            crossbeam_channel::select! {
+                recv(rx) -> m => match m {
+                    Ok(TrackerMessage::Sample(s)) => { b.gaze.push(s); dirty = true; }
+                    Ok(TrackerMessage::Event(e)) => { b.events.push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)); dirty = true; }
+                    Err(_) => std::thread::sleep(wait.min(Duration::from_millis(5))),
+                },
+                recv(ctl) -> m => match m {
+                    Ok(Record::Event(e)) => { b.events.push(e); dirty = true; }
+                    Ok(Record::Frame(f)) => { b.frames.push(f); dirty = true; }
+                    Ok(Record::Trial(t)) => { b.trials.push(t); dirty = true; }
+                    Ok(Record::Validation(v)) => { b.validation.push(v); dirty = true; }
+                    Ok(Record::Finish { complete }) => finish = Some(complete),
+                    Err(_) => { finish.get_or_insert(false); }
+                },
+                default(wait) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The headless study runner: drives a tracker through a trial list on a simulated frame clock
+//! (fixation cross, stimulus for a whole number of frames, blank inter-trial interval) and
+//! records gaze, events, trials and frames. The real presenter replaces the frame clock later;
+//! the recording it produces has the same shape.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use et_drivers::synthetic::{Scene, SceneTimeline};
+use et_drivers::{sample_channel, Clock, Tracker};
+use et_stimuli::{StimulusSet, TrialSpec};
+
+use crate::attention::{image_scene, AttentionConfig};
+use crate::config::Timing;
+use crate::error::{Result, SessionError};
+use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
+use crate::recorder::{spawn_recorder, FlushPolicy, Record, RecorderHandle, RecorderStats};
+use crate::writer::RecordingWriter;
+
+/// Everything a session needs besides the tracker and the file.
+pub struct SessionPlan<'a> {
+    pub set: &'a StimulusSet,
+    pub trials: &'a [TrialSpec],
+    pub timing: Timing,
+    pub screen_w: u32,
+    pub screen_h: u32,
+    /// Where simulated participants look (used only when `scene` is given).
+    pub attention: AttentionConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOutcome {
+    pub complete: bool,
+    pub trials_done: u32,
+    pub stats: RecorderStats,
+}
+
+/// The image rectangle (x, y, w, h in screen px): scaled to fit, aspect kept, centred.
+pub fn fit_rect(img_w: u32, img_h: u32, screen_w: u32, screen_h: u32) -> [f32; 4] {
+    let s = (f64::from(screen_w) / f64::from(img_w)).min(f64::from(screen_h) / f64::from(img_h));
+    let (w, h) = (f64::from(img_w) * s, f64::from(img_h) * s);
+    [((f64::from(screen_w) - w) / 2.0) as f32, ((f64::from(screen_h) - h) / 2.0) as f32, w as f32, h as f32]
+}
+
+/// The simulated display: frame k is shown at `t0 + k/refresh`.
+struct FrameClock {
+    clock: Arc<dyn Clock>,
+    t0: i64,
+    period_us: f64,
+    k: u64,
+}
+
+impl FrameClock {
+    fn next_ts(&self) -> i64 {
+        self.t0 + (self.k as f64 * self.period_us).round() as i64
+    }
+
+    /// Waits for the next frame (sleeping in real time, or moving a driven clock) and returns
+    /// its time stamp.
+    async fn tick(&mut self) -> i64 {
+        let ts = self.next_ts();
+        match self.clock.real_delay_until(ts) {
+            Some(d) if !d.is_zero() => tokio::time::sleep(d).await,
+            Some(_) => {}
+            None => self.clock.advance_to(ts),
+        }
+        self.k += 1;
+        ts
+    }
+}
+
+struct Session<'a> {
+    frames: FrameClock,
+    rec: &'a RecorderHandle,
+    scene: Option<&'a SceneTimeline>,
+    abort: &'a AtomicBool,
+}
+
+impl Session<'_> {
+    /// Shows one screen for `n` frames; returns the first frame's time stamp. The scene is
+    /// published before its first frame so the simulated eye sees it exactly from then.
+    async fn show(&mut self, n: u32, scene: Scene, trial: i32) -> Result<Option<i64>> {
+        if let Some(tl) = self.scene {
+            tl.publish(self.frames.next_ts(), scene);
+        }
+        let mut first = None;
+        for _ in 0..n {
+            if self.abort.load(Ordering::SeqCst) {
+                return Ok(None);
+            }
+            let ts = self.frames.tick().await;
+            first.get_or_insert(ts);
+            self.rec.send(Record::Frame(FrameRecord { ts_us: ts, trial }))?;
+        }
+        Ok(first)
+    }
+
+    fn event(&self, ts: i64, k: &str, trial: i32, text: impl Into<String>) -> Result<()> {
+        self.rec.event(EventRecord::new(ts, k, trial, text))
+    }
+}
+
+/// Runs the session to the end (or until `abort` is set) and closes the recording: complete
+/// after the last trial, incomplete with an `aborted` note otherwise. `scene` is the synthetic
+/// tracker's view of the screen, when the tracker is synthetic.
+pub async fn run_headless(
+    plan: &SessionPlan<'_>,
+    tracker: &mut dyn Tracker,
+    writer: RecordingWriter,
+    scene: Option<&SceneTimeline>,
+    abort: &AtomicBool,
+    on_trial: &(dyn Fn(u32) + Sync),
+) -> Result<SessionOutcome> {
+    let clock = tracker.clock();
+    let hz = tracker.info().sampling_hz.max(1.0);
+    // Real-time producers never block: hold 5 s of samples before the recorder must catch up.
+    let (tx, rx) = sample_channel(((hz * 5.0) as usize).max(1024));
+    let rec = spawn_recorder(writer, rx, FlushPolicy::default())?;
+    let t0 = clock.now_us();
+    let mut s = Session {
+        frames: FrameClock { clock: Arc::clone(&clock), t0, period_us: 1e6 / plan.timing.refresh_hz, k: 0 },
+        rec: &rec,
+        scene,
+        abort,
+    };
+    if let Err(e) = tracker.start(tx) {
+        let _ = rec.finish(false);
+        return Err(e.into());
+    }
+    let result = present_trials(plan, &mut s, on_trial).await;
+    // Stop streaming at the last frame's time: every sample up to then is recorded.
+    let end_ts = s.frames.next_ts();
+    clock.advance_to(end_ts);
+    let stopped = tracker.stop();
+    let (complete, trials_done, note) = match &result {
+        Ok(n) if *n as usize == plan.trials.len() => (true, *n, None),
+        Ok(n) => (false, *n, Some(format!("aborted by the operator after {n} of {} trials", plan.trials.len()))),
+        Err(e) => (false, 0, Some(format!("aborted: {e}"))),
+    };
+    if let Some(text) = note {
+        let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, text));
+    }
+    let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, "session end"));
+    let stats = rec.finish(complete)?;
+    stopped?;
+    result?;
+    Ok(SessionOutcome { complete, trials_done, stats })
+}
+
+async fn present_trials(plan: &SessionPlan<'_>, s: &mut Session<'_>, on_trial: &(dyn Fn(u32) + Sync)) -> Result<u32> {
+    let t = &plan.timing;
+    let (w, h) = (plan.screen_w, plan.screen_h);
+    let rect = fit_rect(plan.set.image_width, plan.set.image_height, w, h);
+    s.event(s.frames.next_ts(), kind::NOTE, -1, "session start")?;
+    let mut done = 0u32;
+    for spec in plan.trials {
+        let trial = spec.index as i32;
+        let st = &spec.stimulus;
+        s.event(s.frames.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
+        let cross = Scene::Target { x: 0.5, y: 0.5 };
+        let Some(ts) = s.show(t.frames(t.fixation_ms), cross, trial).await? else { break };
+        s.event(ts, kind::FIXATION_CROSS_ONSET, trial, "")?;
+        let scene = image_scene(plan.set, st.expression, &plan.attention, rect, w, h);
+        let n = t.frames(t.stimulus_ms);
+        let Some(onset) = s.show(n, scene, trial).await? else { break };
+        s.event(onset, kind::STIMULUS_ONSET, trial, st.id.clone())?;
+        // The offset is the first frame that no longer shows the image.
+        let Some(offset) = s.show(t.frames(t.iti_ms), Scene::Blank, -1).await? else { break };
+        s.event(offset, kind::STIMULUS_OFFSET, trial, st.id.clone())?;
+        s.rec.send(Record::Trial(TrialRecord {
+            trial,
+            stimulus_id: st.id.clone(),
+            identity: st.identity.clone(),
+            condition: st.condition.clone(),
+            variant: st.variant.as_str().into(),
+            expression: st.expression.as_str().into(),
+            onset_us: onset,
+            offset_us: offset,
+            frames: n,
+            dropped_frames: 0,
+            image_rect: rect,
+        }))?;
+        done += 1;
+        on_trial(done);
+        if s.rec.has_stopped() {
+            return Err(SessionError::Recorder("the recorder stopped writing".into()));
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::RecordingHeader;
+    use crate::reader::Recording;
+    use et_drivers::synthetic::{SyntheticConfig, SyntheticTracker};
+    use et_drivers::ManualClock;
+    use et_stimuli::{trial_list, CounterbalanceVersion};
+
+    fn run_short(path: &std::path::Path, n_trials: usize, abort_after: Option<u32>) -> SessionOutcome {
+        let set = et_stimuli::default_set::manifest(256);
+        let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3).unwrap().into_iter().take(n_trials).collect();
+        let timing = Timing { fixation_ms: 500, stimulus_ms: 2000, iti_ms: 250, refresh_hz: 60.0 };
+        let plan = SessionPlan { set: &set, trials: &trials, timing, screen_w: 1920, screen_h: 1080, attention: AttentionConfig::default() };
+        let scene = SceneTimeline::new();
+        let clock = Arc::new(ManualClock::new(10_000_000));
+        let mut tracker = SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap();
+        let mut header = RecordingHeader::new("P01", "1");
+        header.sampling_hz = 120.0;
+        let writer = RecordingWriter::create(path, &header, Some(&set.to_toml())).unwrap();
+        let abort = AtomicBool::new(false);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let on_trial = |n: u32| {
+            if Some(n) == abort_after {
+                abort.store(true, Ordering::SeqCst);
+            }
+        };
+        rt.block_on(run_headless(&plan, &mut tracker, writer, Some(&scene), &abort, &on_trial)).unwrap()
+    }
+
+    #[test]
+    fn accelerated_session_records_every_frame_trial_and_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let out = run_short(&path, 4, None);
+        assert!(out.complete);
+        assert_eq!(out.trials_done, 4);
+        let r = Recording::open(&path).unwrap();
+        assert!(r.header.complete);
+        assert_eq!(r.trials.len(), 4);
+        // Per trial: 30 cross + 120 stimulus + 15 blank frames at 60 Hz.
+        assert_eq!(r.frames.len(), 4 * 165);
+        for t in &r.trials {
+            assert_eq!(t.frames, 120);
+            assert_eq!(t.offset_us - t.onset_us, 2_000_000);
+            let onset = r.events.iter().find(|e| e.kind == "stimulus_onset" && e.trial == t.trial).unwrap();
+            assert_eq!(onset.ts_us, t.onset_us);
+        }
+        // Samples span the whole session at 120 Hz without gaps.
+        let first = r.gaze.first().unwrap().system_ts_us;
+        let last = r.gaze.last().unwrap().system_ts_us;
+        let expected = ((last - first) as f64 * 120e-6).round() as usize + 1;
+        assert_eq!(r.gaze.len(), expected);
+        assert!(r.gaze.windows(2).all(|w| w[1].system_ts_us > w[0].system_ts_us));
+        assert!(last >= r.frames.last().unwrap().ts_us);
+        assert_eq!(out.stats.counts.gaze, r.gaze.len());
+        assert_eq!(out.stats.samples_dropped, 0);
+    }
+
+    #[test]
+    fn aborted_session_is_closed_readable_and_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let out = run_short(&path, 4, Some(2));
+        assert!(!out.complete);
+        let r = Recording::open(&path).unwrap();
+        assert!(!r.header.complete);
+        assert_eq!(r.trials.len(), 2);
+        assert!(r.events.iter().any(|e| e.kind == "note" && e.text.contains("aborted by the operator after 2 of 4")));
+    }
+
+    #[test]
+    fn existing_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        std::fs::write(&path, b"precious").unwrap();
+        let e = RecordingWriter::create(&path, &RecordingHeader::new("P", "1"), None).err().unwrap();
+        assert!(e.to_string().contains("already exists"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn fit_keeps_aspect_and_centres() {
+        assert_eq!(fit_rect(1024, 1024, 1920, 1080), [420.0, 0.0, 1080.0, 1080.0]);
+        assert_eq!(fit_rect(200, 100, 1000, 1000), [0.0, 250.0, 1000.0, 500.0]);
+    }
+}

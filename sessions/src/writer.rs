@@ -1,0 +1,223 @@
+//! Writes a recording in SWMR mode: a live reader can follow it, and a killed process leaves a
+//! file that `recover` makes readable with every flushed row in it.
+
+use std::path::{Path, PathBuf};
+
+use et_drivers::GazeSample;
+use hdf5::types::VarLenUnicode;
+use hdf5::{Dataset, File, H5Type, Location};
+
+use crate::error::{Result, SessionError};
+use crate::format::*;
+
+pub struct RecordingWriter {
+    path: PathBuf,
+    file: Option<File>,
+    gaze: Dataset,
+    events: Dataset,
+    trials: Dataset,
+    frames: Dataset,
+    validation: Dataset,
+    counts: Counts,
+    /// A second descriptor of the same file, for fsync (HDF5's flush does not fsync).
+    sync_fd: std::fs::File,
+}
+
+/// Rows written so far per dataset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub gaze: usize,
+    pub events: usize,
+    pub trials: usize,
+    pub frames: usize,
+    pub validation: usize,
+}
+
+fn h5err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> SessionError {
+    let path = path.to_path_buf();
+    let what = what.into();
+    move |e| SessionError::Hdf5 { path, what, message: e.to_string() }
+}
+
+pub(crate) fn str_attr(loc: &Location, name: &str, value: &str) -> hdf5::Result<()> {
+    let v: VarLenUnicode = value.parse().map_err(|e| hdf5::Error::from(format!("{e}")))?;
+    loc.new_attr::<VarLenUnicode>().shape(()).create(name)?.write_scalar(&v)
+}
+
+fn num_attr<T: H5Type>(loc: &Location, name: &str, value: T) -> hdf5::Result<()> {
+    loc.new_attr::<T>().shape(()).create(name)?.write_scalar(&value)
+}
+
+fn write_header(loc: &Location, h: &RecordingHeader) -> hdf5::Result<()> {
+    str_attr(loc, "format", FORMAT_NAME)?;
+    num_attr(loc, "format_version", FORMAT_VERSION)?;
+    str_attr(loc, "software_version", &h.software_version)?;
+    str_attr(loc, "participant", &h.participant)?;
+    str_attr(loc, "session", &h.session)?;
+    str_attr(loc, "created_utc", &h.created_utc)?;
+    str_attr(loc, "tracker_model", &h.tracker_model)?;
+    str_attr(loc, "tracker_serial", &h.tracker_serial)?;
+    str_attr(loc, "sdk_version", &h.sdk_version)?;
+    num_attr(loc, "sampling_hz", h.sampling_hz)?;
+    num_attr(loc, "screen_width_px", h.screen.width_px)?;
+    num_attr(loc, "screen_height_px", h.screen.height_px)?;
+    num_attr(loc, "screen_width_mm", h.screen.width_mm)?;
+    num_attr(loc, "screen_height_mm", h.screen.height_mm)?;
+    num_attr(loc, "viewing_distance_mm", h.screen.viewing_distance_mm)?;
+    str_attr(loc, "stimulus_set", &h.stimulus_set)?;
+    str_attr(loc, "stimulus_set_sha256", &h.stimulus_set_sha256)?;
+    num_attr(loc, "complete", false)?;
+    str_attr(loc, "counterbalance_version", &h.counterbalance_version)?;
+    num_attr(loc, "trial_order_seed", h.trial_order_seed)?;
+    // Written at the end; created now because SWMR forbids new attributes while writing.
+    str_attr(loc, "ended_utc", "")?;
+    Ok(())
+}
+
+fn dataset<T: H5Type>(file: &File, name: &str, chunk: usize) -> hdf5::Result<Dataset> {
+    file.new_dataset::<T>().chunk(chunk).shape(0..).create(name)
+}
+
+fn append<T: H5Type>(ds: &Dataset, at: &mut usize, rows: &[T]) -> hdf5::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let end = *at + rows.len();
+    ds.resize(end)?;
+    ds.write_slice(rows, *at..end)?;
+    *at = end;
+    Ok(())
+}
+
+impl RecordingWriter {
+    /// Creates `path` (never overwriting an existing file), writes the header and the stimulus
+    /// manifest, and switches to SWMR. The file appears under its name only once it is valid.
+    pub fn create(path: &Path, header: &RecordingHeader, manifest_toml: Option<&str>) -> Result<Self> {
+        if path.exists() {
+            return Err(SessionError::AlreadyExists { path: path.to_path_buf() });
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SessionError::Io { path: dir.to_path_buf(), source })?;
+        }
+        let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        tmp_name.push(".creating");
+        let tmp = path.with_file_name(tmp_name);
+        // A leftover from a crash during creation holds no samples: streaming starts only after
+        // the rename below.
+        let _ = std::fs::remove_file(&tmp);
+        let err = |what: &str| h5err(path, what.to_string());
+        let file = File::with_options()
+            .with_fapl(|p| p.libver_latest())
+            .create_excl(&tmp)
+            .map_err(err("create"))?;
+        write_header(&file, header).map_err(err("write root attributes"))?;
+        let g = file.create_group(STIMULI_GROUP).map_err(err("create /stimuli"))?;
+        str_attr(&g, "manifest", manifest_toml.unwrap_or("")).map_err(err("write /stimuli manifest"))?;
+        let aois = manifest_toml
+            .and_then(|m| et_stimuli::StimulusSet::from_toml_str(m, "manifest").ok())
+            .map(|s| aois_toml(&s))
+            .unwrap_or_default();
+        str_attr(&g, "aois", &aois).map_err(err("write /stimuli aois"))?;
+        let gaze = dataset::<GazeRow>(&file, GAZE, 1024).map_err(err("create /gaze"))?;
+        let events = dataset::<EventRow>(&file, EVENTS, 64).map_err(err("create /events"))?;
+        let trials = dataset::<TrialRow>(&file, TRIALS, 32).map_err(err("create /trials"))?;
+        let frames = dataset::<FrameRow>(&file, FRAMES, 1024).map_err(err("create /frames"))?;
+        let validation = dataset::<ValidationRow>(&file, VALIDATION, 32).map_err(err("create /validation"))?;
+        file.flush().map_err(err("flush"))?;
+        std::fs::rename(&tmp, path).map_err(|source| SessionError::Io { path: path.to_path_buf(), source })?;
+        file.start_swmr().map_err(err("start SWMR"))?;
+        let sync_fd = std::fs::File::open(path).map_err(|source| SessionError::Io { path: path.to_path_buf(), source })?;
+        let w = RecordingWriter {
+            path: path.to_path_buf(),
+            file: Some(file),
+            gaze,
+            events,
+            trials,
+            frames,
+            validation,
+            counts: Counts::default(),
+            sync_fd,
+        };
+        Ok(w)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    pub fn append_gaze(&mut self, samples: &[GazeSample]) -> Result<()> {
+        let rows: Vec<GazeRow> = samples.iter().map(GazeRow::from).collect();
+        append(&self.gaze, &mut self.counts.gaze, &rows).map_err(h5err(&self.path, "append /gaze"))
+    }
+
+    pub fn append_events(&mut self, events: &[EventRecord]) -> Result<()> {
+        let rows: Vec<EventRow> = events.iter().map(EventRecord::row).collect();
+        append(&self.events, &mut self.counts.events, &rows).map_err(h5err(&self.path, "append /events"))
+    }
+
+    pub fn append_trials(&mut self, trials: &[TrialRecord]) -> Result<()> {
+        let rows: Vec<TrialRow> = trials.iter().map(TrialRecord::row).collect();
+        append(&self.trials, &mut self.counts.trials, &rows).map_err(h5err(&self.path, "append /trials"))
+    }
+
+    pub fn append_frames(&mut self, frames: &[FrameRecord]) -> Result<()> {
+        let rows: Vec<FrameRow> = frames.iter().map(|f| FrameRow { ts_us: f.ts_us, trial: f.trial }).collect();
+        append(&self.frames, &mut self.counts.frames, &rows).map_err(h5err(&self.path, "append /frames"))
+    }
+
+    pub fn append_validation(&mut self, rows: &[ValidationRecord]) -> Result<()> {
+        let rows: Vec<ValidationRow> = rows.iter().map(ValidationRecord::row).collect();
+        append(&self.validation, &mut self.counts.validation, &rows).map_err(h5err(&self.path, "append /validation"))
+    }
+
+    /// Makes everything appended so far visible to readers and to `recover` after a kill.
+    pub fn flush(&mut self) -> Result<()> {
+        match &self.file {
+            Some(f) => f.flush().map_err(h5err(&self.path, "flush")),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes, then asks the kernel to put the file on disk (power-loss safety).
+    pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
+        self.sync_fd.sync_data().map_err(|source| SessionError::Io { path: self.path.clone(), source })
+    }
+
+    /// Closes the file. `complete` is true only for a session that ended normally; an aborted
+    /// session is closed just as cleanly but says so.
+    pub fn finish(mut self, complete: bool) -> Result<Counts> {
+        self.sync()?;
+        let counts = self.counts;
+        let path = self.path.clone();
+        let RecordingWriter { file, gaze, events, trials, frames, validation, sync_fd, .. } = self;
+        drop((gaze, events, trials, frames, validation));
+        if let Some(f) = file {
+            f.close().map_err(h5err(&path, "close"))?;
+        }
+        // SWMR writing cannot add or grow attributes; set the end state in a normal open.
+        let f = File::open_rw(&path).map_err(h5err(&path, "reopen to mark the end"))?;
+        f.attr("complete")
+            .and_then(|a| a.write_scalar(&complete))
+            .map_err(h5err(&path, "write 'complete'"))?;
+        let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let v: VarLenUnicode = ended.parse().unwrap_or_default();
+        f.attr("ended_utc").and_then(|a| a.write_scalar(&v)).map_err(h5err(&path, "write 'ended_utc'"))?;
+        f.close().map_err(h5err(&path, "close"))?;
+        sync_fd.sync_all().map_err(|source| SessionError::Io { path: path.clone(), source })?;
+        Ok(counts)
+    }
+}
+
+/// The set's global AOIs as TOML (`[[aoi]]` tables), for the `/stimuli` `aois` attribute.
+fn aois_toml(set: &et_stimuli::StimulusSet) -> String {
+    #[derive(serde::Serialize)]
+    struct Aois<'a> {
+        aoi: &'a [et_stimuli::Aoi],
+    }
+    toml::to_string_pretty(&Aois { aoi: &set.aois }).unwrap_or_default()
+}
