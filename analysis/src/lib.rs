@@ -1,1 +1,21 @@
-//! placeholder
+//! Analysis of recordings. Thin for now: sample-based AOI dwell per trial, the study's table
+//! per condition × expression, and Welch t-tests between smile and no-smile versions.
+
+pub mod dwell;
+pub mod geometry;
+pub mod stats;
+pub mod study;
+
+pub use dwell::{trial_dwell, DwellRow};
+pub use stats::{welch_t_test, TTest};
+pub use study::{analyse_study, ComparisonRow, StudyAnalysis, SummaryRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("{path}: {message}")]
+    Recording { path: String, message: String },
+    #[error("{path}: cannot write: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
