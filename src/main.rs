@@ -1,1 +1,55 @@
-fn main() {}
+//! et-suite: the command line. Parses arguments, loads configs, wires crates together and
+//! reports errors in one line; the work itself lives in the crates.
+
+mod commands;
+mod progress;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "et-suite", version, about = "Eye-tracking acquisition and analysis suite")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a whole study with the default stimuli and analyse it.
+    Demo(commands::demo::Args),
+    /// Run one participant's session.
+    Run(commands::run::Args),
+    /// Replay a recording into a new one (no hardware).
+    Replay(commands::replay::Args),
+    /// Show what a recording holds.
+    Inspect(commands::inspect::Args),
+    /// Make the file of a killed recording readable.
+    Recover(commands::recover::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ET_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => commands::demo::main(a),
+        Command::Run(a) => commands::run::main(a),
+        Command::Replay(a) => commands::replay::main(a),
+        Command::Inspect(a) => commands::inspect::main(a),
+        Command::Recover(a) => commands::recover::main(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

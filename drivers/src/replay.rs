@@ -69,6 +69,14 @@ impl ReplayTracker {
         }
     }
 
+    /// Waits until every sample has been handed to the channel (or the consumer went away).
+    pub fn wait_done(&mut self) -> Result<(), TrackerError> {
+        match self.thread.take() {
+            Some(h) => h.join().map_err(|_| TrackerError::Thread("replay thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+
     /// Time stamp of the first sample, where a runner following this replay should start.
     pub fn first_ts(&self) -> Option<i64> {
         self.samples.first().map(|s| s.system_ts_us)

@@ -8,6 +8,7 @@ pub mod format;
 pub mod reader;
 pub mod recorder;
 pub mod recover;
+pub mod replay;
 pub mod runner;
 pub mod writer;
 

@@ -1,0 +1,5 @@
+pub mod demo;
+pub mod inspect;
+pub mod recover;
+pub mod replay;
+pub mod run;

@@ -1,0 +1,67 @@
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use et_drivers::replay::ReplaySpeed;
+use et_sessions::StudyConfig;
+
+use crate::progress;
+use crate::setup::{load_set, run_session, TrackerChoice, DEFAULT_STIMULI_DIR};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Study config (TOML). Without it: the default study on the default stimulus set.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Participant id (overrides the config).
+    #[arg(long)]
+    participant: Option<String>,
+    /// Recording to write; never overwritten. Default: recordings/<participant>-s<session>.h5
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run without a window, on a simulated 60 Hz frame clock.
+    #[arg(long)]
+    headless: bool,
+    /// synthetic, or replay:FILE
+    #[arg(long, default_value = "synthetic")]
+    tracker: TrackerChoice,
+    /// Session clock speed: 1 (real time), N (N× faster), or max.
+    #[arg(long, default_value = "1")]
+    speed: ReplaySpeed,
+    /// Folder of the default stimulus set (generated there when missing).
+    #[arg(long, default_value = DEFAULT_STIMULI_DIR)]
+    stimuli: PathBuf,
+}
+
+pub fn main(a: Args) -> Result<()> {
+    if !a.headless {
+        bail!("the windowed presenter is not available yet; run with --headless");
+    }
+    let mut cfg = match &a.config {
+        Some(p) => StudyConfig::load(p)?,
+        None => StudyConfig::default(),
+    };
+    if let Some(p) = a.participant {
+        cfg.participant = p;
+        cfg.validate().map_err(|m| anyhow::anyhow!("--participant: {m}"))?;
+    }
+    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("recordings/{}-s{}.h5", cfg.participant, cfg.session)));
+    let prepared = load_set(&cfg, &a.stimuli)?;
+    let n = prepared.set.stimuli.len() as u64 / 2;
+    let pb = progress::bar(n, "trials");
+    eprintln!("recording {} to {}", cfg.participant, out.display());
+    let abort = Arc::new(AtomicBool::new(false));
+    let on_trial = |k: u32| pb.set_position(u64::from(k));
+    let outcome = run_session(&prepared, &a.tracker, a.speed, &out, abort, &on_trial)?;
+    pb.finish_and_clear();
+    println!(
+        "{}: {} trials, {} samples, {} samples dropped, {}",
+        out.display(),
+        outcome.trials_done,
+        outcome.stats.counts.gaze,
+        outcome.stats.samples_dropped,
+        if outcome.complete { "complete" } else { "INCOMPLETE (aborted)" }
+    );
+    Ok(())
+}

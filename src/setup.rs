@@ -1,0 +1,166 @@
+//! Wiring shared by `run` and `demo`: stimulus set, trial list, tracker and recording for one
+//! participant from a study config.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use et_drivers::replay::{ReplaySpeed, ReplayTracker};
+use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
+use et_drivers::{Clock, ManualClock, MonotonicClock, ScaledClock, Tracker};
+use et_sessions::runner::{run_headless, SessionOutcome, SessionPlan};
+use et_sessions::{Recording, RecordingHeader, RecordingWriter, StudyConfig};
+use et_stimuli::{trial_list, StimulusSet};
+
+/// Where `run` keeps the generated default stimulus set when no config names one.
+pub const DEFAULT_STIMULI_DIR: &str = "et-default-stimuli";
+
+/// The default stimulus set in `dir`, generated there first if missing. Generation writes to a
+/// temporary folder and renames it, so an interrupted run never leaves half a set.
+pub fn ensure_default_set(dir: &Path) -> Result<PathBuf> {
+    let manifest = dir.join("manifest.toml");
+    if manifest.is_file() {
+        return Ok(manifest);
+    }
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        bail!("{}: exists but holds no manifest.toml; remove it or point --stimuli elsewhere", dir.display());
+    }
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
+    let tmp = parent.join(format!(".{}.tmp-{}", dir.file_name().and_then(|n| n.to_str()).unwrap_or("stimuli"), std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprintln!("generating the default stimulus set in {} ...", dir.display());
+    et_stimuli::default_set::generate(&tmp, et_stimuli::default_set::FULL_SIZE)?;
+    if dir.exists() {
+        let _ = std::fs::remove_dir(dir);
+    }
+    if let Err(e) = std::fs::rename(&tmp, dir) {
+        // Another process may have finished first; use its set if it is complete.
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !manifest.is_file() {
+            return Err(e).with_context(|| format!("{}: cannot move the generated set into place", dir.display()));
+        }
+    }
+    Ok(manifest)
+}
+
+#[derive(Debug, Clone)]
+pub enum TrackerChoice {
+    Synthetic,
+    Replay(PathBuf),
+}
+
+impl std::str::FromStr for TrackerChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            None if s == "synthetic" => Ok(TrackerChoice::Synthetic),
+            Some(("replay", f)) if !f.is_empty() => Ok(TrackerChoice::Replay(PathBuf::from(f))),
+            _ => Err(format!("expected 'synthetic' or 'replay:FILE', got {s:?}")),
+        }
+    }
+}
+
+/// One participant's session, ready to run.
+pub struct Prepared {
+    pub set: StimulusSet,
+    pub manifest_text: String,
+    pub set_sha256: String,
+    pub cfg: StudyConfig,
+}
+
+pub fn load_set(cfg: &StudyConfig, stimuli_dir: &Path) -> Result<Prepared> {
+    let manifest_path = match &cfg.stimulus_set {
+        Some(p) => p.clone(),
+        None => ensure_default_set(stimuli_dir)?,
+    };
+    let set = StimulusSet::load(&manifest_path)?;
+    let manifest_text =
+        std::fs::read_to_string(&manifest_path).with_context(|| format!("{}: cannot read", manifest_path.display()))?;
+    let set_sha256 = set.sha256(&manifest_text)?;
+    Ok(Prepared { set, manifest_text, set_sha256, cfg: cfg.clone() })
+}
+
+/// Runs one session headless into `out`, with the tracker chosen, on a clock at `speed`.
+pub fn run_session(
+    p: &Prepared,
+    tracker_choice: &TrackerChoice,
+    speed: ReplaySpeed,
+    out: &Path,
+    abort: Arc<AtomicBool>,
+    on_trial: &(dyn Fn(u32) + Sync),
+) -> Result<SessionOutcome> {
+    let cfg = &p.cfg;
+    let version = cfg.counterbalance_version();
+    let order_seed = cfg.order_seed();
+    let trials = trial_list(&p.set, version, order_seed)
+        .map_err(|e| anyhow::anyhow!("{}: cannot build the trial list: {e}", p.set.root.display()))?;
+    let scene = SceneTimeline::new();
+    let (mut tracker, scene_for_runner): (Box<dyn Tracker>, Option<&SceneTimeline>) = match tracker_choice {
+        TrackerChoice::Synthetic => {
+            let now = et_drivers::clock::monotonic_now_us();
+            let clock: Arc<dyn Clock> = match speed {
+                ReplaySpeed::Factor(f) if (f - 1.0).abs() < f64::EPSILON => Arc::new(MonotonicClock),
+                ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(now, f)),
+                ReplaySpeed::Max => Arc::new(ManualClock::new(now)),
+            };
+            let sc = SyntheticConfig {
+                seed: cfg.tracker_seed(),
+                sampling_hz: cfg.tracker.sampling_hz,
+                screen: cfg.screen,
+                ..SyntheticConfig::default()
+            };
+            (Box::new(SyntheticTracker::new(sc, clock, scene.clone())?), Some(&scene))
+        }
+        TrackerChoice::Replay(file) => {
+            let src = Recording::open(file)?;
+            let Some(first) = src.gaze.first().map(|s| s.system_ts_us) else {
+                bail!("{}: holds no gaze samples to replay", file.display());
+            };
+            let clock: Arc<dyn Clock> = match speed {
+                ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(first, f)),
+                ReplaySpeed::Max => Arc::new(ManualClock::new(first)),
+            };
+            let info = et_sessions::replay::tracker_info(&src.header);
+            (Box::new(ReplayTracker::with_clock(src.gaze.into(), info, clock)), None)
+        }
+    };
+    let info = tracker.info();
+    let mut header = RecordingHeader::new(&cfg.participant, &cfg.session);
+    header.tracker_model = info.model;
+    header.tracker_serial = info.serial;
+    header.sdk_version = info.sdk_version;
+    header.sampling_hz = info.sampling_hz;
+    header.screen = cfg.screen;
+    header.stimulus_set = p.set.name.clone();
+    header.stimulus_set_sha256 = p.set_sha256.clone();
+    header.counterbalance_version = version.as_str().into();
+    header.trial_order_seed = order_seed;
+    let writer = RecordingWriter::create(out, &header, Some(&p.manifest_text))?;
+    let plan = SessionPlan {
+        set: &p.set,
+        trials: &trials,
+        timing: cfg.timing.clone(),
+        screen_w: cfg.screen.width_px,
+        screen_h: cfg.screen.height_px,
+        attention: cfg.attention,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = rt.block_on(async {
+        let flag = Arc::clone(&abort);
+        // Ctrl-C ends the session cleanly: the file is closed, readable and marked incomplete.
+        let signal = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let r = run_headless(&plan, tracker.as_mut(), writer, scene_for_runner, &abort, on_trial).await;
+        signal.abort();
+        r
+    })?;
+    Ok(outcome)
+}
