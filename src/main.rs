@@ -2,6 +2,7 @@
 //! reports errors in one line; the work itself lives in the crates.
 
 mod commands;
+mod output;
 mod progress;
 mod setup;
 

@@ -70,13 +70,13 @@ pub fn main(a: Args) -> Result<()> {
     );
     let gt_path = out_dir.join("ground_truth.csv");
     std::fs::write(&gt_path, gt).with_context(|| format!("{}: cannot write", gt_path.display()))?;
-    print!("{}", analysis.render());
-    println!(
-        "\nPlanted: mouth gets {:.1}% of face-visit time when smiling, {:.1}% when not.",
+    crate::output::emit(&analysis.render())?;
+    crate::output::emit(&format!(
+        "\nPlanted: mouth gets {:.1}% of face-visit time when smiling, {:.1}% when not.\n",
         100.0 * truth.smile.expected_share("mouth"),
         100.0 * truth.no_smile.expected_share("mouth")
-    );
-    println!("Recordings: {}\nTables: {}", rec_dir.display(), out_dir.display());
+    ))?;
+    crate::output::emit(&format!("Recordings: {}\nTables: {}\n", rec_dir.display(), out_dir.display()))?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ pub struct Args {
 
 pub fn main(a: Args) -> Result<()> {
     let r = et_sessions::recover::recover(&a.file)?;
-    println!(
-        "{}: {}; {} samples ({:.1} s), {} trials, {} events, {} frames; complete = {}",
+    crate::output::emit(&format!(
+        "{}: {}; {} samples ({:.1} s), {} trials, {} events, {} frames; complete = {}\n",
         a.file.display(),
         if r.was_open { "recovered" } else { "already closed cleanly, nothing to do" },
         r.samples,
@@ -20,6 +20,6 @@ pub fn main(a: Args) -> Result<()> {
         r.events,
         r.frames,
         r.complete
-    );
+    ))?;
     Ok(())
 }

@@ -22,13 +22,13 @@ pub fn main(a: Args) -> Result<()> {
     let t = Instant::now();
     let stats = et_sessions::replay::replay_to_file(&src, &a.out, a.speed)?;
     let secs = t.elapsed().as_secs_f64();
-    println!(
-        "{}: {} samples replayed in {:.2} s ({:.0} samples/s), {} dropped",
+    crate::output::emit(&format!(
+        "{}: {} samples replayed in {:.2} s ({:.0} samples/s), {} dropped\n",
         a.out.display(),
         stats.counts.gaze,
         secs,
         stats.counts.gaze as f64 / secs.max(1e-9),
         stats.samples_dropped
-    );
+    ))?;
     Ok(())
 }

@@ -55,13 +55,13 @@ pub fn main(a: Args) -> Result<()> {
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let outcome = run_session(&prepared, &a.tracker, a.speed, &out, abort, &on_trial)?;
     pb.finish_and_clear();
-    println!(
-        "{}: {} trials, {} samples, {} samples dropped, {}",
+    crate::output::emit(&format!(
+        "{}: {} trials, {} samples, {} samples dropped, {}\n",
         out.display(),
         outcome.trials_done,
         outcome.stats.counts.gaze,
         outcome.stats.samples_dropped,
         if outcome.complete { "complete" } else { "INCOMPLETE (aborted)" }
-    );
+    ))?;
     Ok(())
 }
