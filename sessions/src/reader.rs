@@ -201,3 +201,47 @@ impl Recording {
         Some(et_stimuli::StimulusSet::from_toml_str(&self.manifest, &origin).map_err(SessionError::from))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::RecordingWriter;
+
+    #[test]
+    fn writer_to_reader_is_bit_exact_with_header_and_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.h5");
+        let mut h = RecordingHeader::new("P07", "2");
+        h.sampling_hz = 120.0;
+        h.tracker_model = "m".into();
+        h.trial_order_seed = u64::MAX - 3;
+        h.counterbalance_version = "B".into();
+        let mut w = RecordingWriter::create(&p, &h, Some("name = \"x\"")).unwrap();
+        let mut g = et_drivers::synthetic::GazeGenerator::new(Default::default());
+        let scene = et_drivers::synthetic::Scene::Target { x: 0.3, y: 0.6 };
+        let samples: Vec<GazeSample> = (0..30_000).map(|k| g.sample(k * 8_333, 1, &scene)).collect();
+        for chunk in samples.chunks(997) {
+            w.append_gaze(chunk).unwrap();
+            w.flush().unwrap();
+        }
+        let long = "ü".repeat(300);
+        w.append_events(&[EventRecord::new(5, kind::MARKER, 3, long.clone())]).unwrap();
+        w.append_frames(&[FrameRecord { ts_us: 9, trial: -1 }]).unwrap();
+        let v = ValidationRecord { attempt: 1, eye: "left".into(), target_x: 1.0, target_y: 2.0, accuracy_deg: 0.4, precision_rms_deg: 0.1, precision_sd_deg: 0.2, data_loss: 0.01 };
+        w.append_validation(std::slice::from_ref(&v)).unwrap();
+        let counts = w.finish(true).unwrap();
+        assert_eq!(counts.gaze, 30_000);
+        let r = Recording::open(&p).unwrap();
+        assert!(r.gaze.iter().zip(&samples).all(|(a, b)| a.bit_eq(b)));
+        assert_eq!(r.gaze.len(), samples.len());
+        let mut expect = h.clone();
+        expect.complete = true;
+        assert_eq!(r.header, expect);
+        // Text longer than the field is cut at a character boundary, never corrupted.
+        assert_eq!(r.events[0].text, "ü".repeat(128));
+        assert_eq!(r.frames, vec![FrameRecord { ts_us: 9, trial: -1 }]);
+        assert_eq!(r.validation, vec![v]);
+        assert_eq!(r.manifest, "name = \"x\"");
+        assert!(!r.ended_utc.is_empty());
+    }
+}

@@ -77,9 +77,10 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// Shows one screen for `n` frames; returns the first frame's time stamp. The scene is
-    /// published before its first frame so the simulated eye sees it exactly from then.
-    async fn show(&mut self, n: u32, scene: Scene, trial: i32) -> Result<Option<i64>> {
+    /// Shows one screen for `n` frames and returns the first frame's time stamp. The scene is
+    /// published before its first frame so the simulated eye sees it exactly from then, and
+    /// `onset` (kind, trial, text) is recorded as soon as that frame is shown.
+    async fn show(&mut self, n: u32, scene: Scene, trial: i32, onset: (&str, i32, &str)) -> Result<Option<i64>> {
         if let Some(tl) = self.scene {
             tl.publish(self.frames.next_ts(), scene);
         }
@@ -89,8 +90,11 @@ impl Session<'_> {
                 return Ok(None);
             }
             let ts = self.frames.tick().await;
-            first.get_or_insert(ts);
             self.rec.send(Record::Frame(FrameRecord { ts_us: ts, trial }))?;
+            if first.is_none() {
+                first = Some(ts);
+                self.event(ts, onset.0, onset.1, onset.2)?;
+            }
         }
         Ok(first)
     }
@@ -158,15 +162,16 @@ async fn present_trials(plan: &SessionPlan<'_>, s: &mut Session<'_>, on_trial: &
         let st = &spec.stimulus;
         s.event(s.frames.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
         let cross = Scene::Target { x: 0.5, y: 0.5 };
-        let Some(ts) = s.show(t.frames(t.fixation_ms), cross, trial).await? else { break };
-        s.event(ts, kind::FIXATION_CROSS_ONSET, trial, "")?;
+        let cross_frames = t.frames(t.fixation_ms);
+        if s.show(cross_frames, cross, trial, (kind::FIXATION_CROSS_ONSET, trial, "")).await?.is_none() {
+            break;
+        }
         let scene = image_scene(plan.set, st.expression, &plan.attention, rect, w, h);
         let n = t.frames(t.stimulus_ms);
-        let Some(onset) = s.show(n, scene, trial).await? else { break };
-        s.event(onset, kind::STIMULUS_ONSET, trial, st.id.clone())?;
+        let Some(onset) = s.show(n, scene, trial, (kind::STIMULUS_ONSET, trial, &st.id)).await? else { break };
         // The offset is the first frame that no longer shows the image.
-        let Some(offset) = s.show(t.frames(t.iti_ms), Scene::Blank, -1).await? else { break };
-        s.event(offset, kind::STIMULUS_OFFSET, trial, st.id.clone())?;
+        let blank = t.frames(t.iti_ms);
+        let Some(offset) = s.show(blank, Scene::Blank, -1, (kind::STIMULUS_OFFSET, trial, &st.id)).await? else { break };
         s.rec.send(Record::Trial(TrialRecord {
             trial,
             stimulus_id: st.id.clone(),
