@@ -23,14 +23,34 @@ pub fn ensure_default_set(dir: &Path) -> Result<PathBuf> {
     if manifest.is_file() {
         return Ok(manifest);
     }
-    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
-        bail!("{}: exists but holds no manifest.toml; remove it or point --stimuli elsewhere", dir.display());
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        bail!(
+            "{}: exists but holds no manifest.toml; remove it or point --stimuli elsewhere",
+            dir.display()
+        );
     }
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
-    let tmp = parent.join(format!(".{}.tmp-{}", dir.file_name().and_then(|n| n.to_str()).unwrap_or("stimuli"), std::process::id()));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("{}: cannot create", parent.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("stimuli"),
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&tmp);
-    eprintln!("generating the default stimulus set in {} ...", dir.display());
+    eprintln!(
+        "generating the default stimulus set in {} ...",
+        dir.display()
+    );
     et_stimuli::default_set::generate(&tmp, et_stimuli::default_set::FULL_SIZE)?;
     if dir.exists() {
         let _ = std::fs::remove_dir(dir);
@@ -39,7 +59,12 @@ pub fn ensure_default_set(dir: &Path) -> Result<PathBuf> {
         // Another process may have finished first; use its set if it is complete.
         let _ = std::fs::remove_dir_all(&tmp);
         if !manifest.is_file() {
-            return Err(e).with_context(|| format!("{}: cannot move the generated set into place", dir.display()));
+            return Err(e).with_context(|| {
+                format!(
+                    "{}: cannot move the generated set into place",
+                    dir.display()
+                )
+            });
         }
     }
     Ok(manifest)
@@ -76,10 +101,15 @@ pub fn load_set(cfg: &StudyConfig, stimuli_dir: &Path) -> Result<Prepared> {
         None => ensure_default_set(stimuli_dir)?,
     };
     let set = StimulusSet::load(&manifest_path)?;
-    let manifest_text =
-        std::fs::read_to_string(&manifest_path).with_context(|| format!("{}: cannot read", manifest_path.display()))?;
+    let manifest_text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("{}: cannot read", manifest_path.display()))?;
     let set_sha256 = set.sha256(&manifest_text)?;
-    Ok(Prepared { set, manifest_text, set_sha256, cfg: cfg.clone() })
+    Ok(Prepared {
+        set,
+        manifest_text,
+        set_sha256,
+        cfg: cfg.clone(),
+    })
 }
 
 /// Runs one session headless into `out`, with the tracker chosen, on a clock at `speed`.
@@ -94,38 +124,48 @@ pub fn run_session(
     let cfg = &p.cfg;
     let version = cfg.counterbalance_version();
     let order_seed = cfg.order_seed();
-    let trials = trial_list(&p.set, version, order_seed)
-        .map_err(|e| anyhow::anyhow!("{}: cannot build the trial list: {e}", p.set.root.display()))?;
+    let trials = trial_list(&p.set, version, order_seed).map_err(|e| {
+        anyhow::anyhow!("{}: cannot build the trial list: {e}", p.set.root.display())
+    })?;
     let scene = SceneTimeline::new();
-    let (mut tracker, scene_for_runner): (Box<dyn Tracker>, Option<&SceneTimeline>) = match tracker_choice {
-        TrackerChoice::Synthetic => {
-            let now = et_drivers::clock::monotonic_now_us();
-            let clock: Arc<dyn Clock> = match speed {
-                ReplaySpeed::Factor(f) if (f - 1.0).abs() < f64::EPSILON => Arc::new(MonotonicClock),
-                ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(now, f)),
-                ReplaySpeed::Max => Arc::new(ManualClock::new(now)),
-            };
-            let sc = SyntheticConfig {
-                seed: cfg.tracker_seed(),
-                sampling_hz: cfg.tracker.sampling_hz,
-                screen: cfg.screen,
-                ..SyntheticConfig::default()
-            };
-            (Box::new(SyntheticTracker::new(sc, clock, scene.clone())?), Some(&scene))
-        }
-        TrackerChoice::Replay(file) => {
-            let src = Recording::open(file)?;
-            let Some(first) = src.gaze.first().map(|s| s.system_ts_us) else {
-                bail!("{}: holds no gaze samples to replay", file.display());
-            };
-            let clock: Arc<dyn Clock> = match speed {
-                ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(first, f)),
-                ReplaySpeed::Max => Arc::new(ManualClock::new(first)),
-            };
-            let info = et_sessions::replay::tracker_info(&src.header);
-            (Box::new(ReplayTracker::with_clock(src.gaze.into(), info, clock)), None)
-        }
-    };
+    let (mut tracker, scene_for_runner): (Box<dyn Tracker>, Option<&SceneTimeline>) =
+        match tracker_choice {
+            TrackerChoice::Synthetic => {
+                let now = et_drivers::clock::monotonic_now_us();
+                let clock: Arc<dyn Clock> = match speed {
+                    ReplaySpeed::Factor(f) if (f - 1.0).abs() < f64::EPSILON => {
+                        Arc::new(MonotonicClock)
+                    }
+                    ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(now, f)),
+                    ReplaySpeed::Max => Arc::new(ManualClock::new(now)),
+                };
+                let sc = SyntheticConfig {
+                    seed: cfg.tracker_seed(),
+                    sampling_hz: cfg.tracker.sampling_hz,
+                    screen: cfg.screen,
+                    ..SyntheticConfig::default()
+                };
+                (
+                    Box::new(SyntheticTracker::new(sc, clock, scene.clone())?),
+                    Some(&scene),
+                )
+            }
+            TrackerChoice::Replay(file) => {
+                let src = Recording::open(file)?;
+                let Some(first) = src.gaze.first().map(|s| s.system_ts_us) else {
+                    bail!("{}: holds no gaze samples to replay", file.display());
+                };
+                let clock: Arc<dyn Clock> = match speed {
+                    ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(first, f)),
+                    ReplaySpeed::Max => Arc::new(ManualClock::new(first)),
+                };
+                let info = et_sessions::replay::tracker_info(&src.header);
+                (
+                    Box::new(ReplayTracker::with_clock(src.gaze.into(), info, clock)),
+                    None,
+                )
+            }
+        };
     let info = tracker.info();
     let mut header = RecordingHeader::new(&cfg.participant, &cfg.session);
     header.tracker_model = info.model;
@@ -158,7 +198,15 @@ pub fn run_session(
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
             }
         });
-        let r = run_headless(&plan, tracker.as_mut(), writer, scene_for_runner, &abort, on_trial).await;
+        let r = run_headless(
+            &plan,
+            tracker.as_mut(),
+            writer,
+            scene_for_runner,
+            &abort,
+            on_trial,
+        )
+        .await;
         signal.abort();
         r
     })?;

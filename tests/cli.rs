@@ -13,19 +13,42 @@ fn s(p: &std::path::Path) -> &str {
 #[test]
 fn run_replay_inspect_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = small_study(dir.path(), "[timing]\nstimulus_ms = 1000\nfixation_ms = 200\niti_ms = 100\n");
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 1000\nfixation_ms = 200\niti_ms = 100\n",
+    );
     let a = dir.path().join("a.h5");
-    let out = run(&["run", "--config", s(&cfg), "--headless", "--speed", "max", "--out", s(&a)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&a),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rec = Recording::open(&a).unwrap();
     assert!(rec.header.complete);
     assert_eq!(rec.trials.len(), 32);
     assert_eq!(rec.header.counterbalance_version, "A");
-    assert!(rec.trials.iter().all(|t| t.offset_us - t.onset_us == 1_000_000 && t.frames == 60));
+    assert!(rec
+        .trials
+        .iter()
+        .all(|t| t.offset_us - t.onset_us == 1_000_000 && t.frames == 60));
 
     let b = dir.path().join("b.h5");
     let out = run(&["replay", s(&a), "--speed", "max", "--out", s(&b)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let copy = Recording::open(&b).unwrap();
     assert_eq!(copy.gaze.len(), rec.gaze.len());
     assert!(copy.gaze.iter().zip(&rec.gaze).all(|(x, y)| x.bit_eq(y)));
@@ -34,18 +57,45 @@ fn run_replay_inspect_round_trip() {
     let out = run(&["inspect", s(&b)]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains(&format!("samples              {}", rec.gaze.len())), "{text}");
+    assert!(
+        text.contains(&format!("samples              {}", rec.gaze.len())),
+        "{text}"
+    );
     assert!(text.contains("trials               32"), "{text}");
 
     // A replayed session through the runner (replay tracker in place of the synthetic one).
     let c = dir.path().join("c.h5");
-    let out = run(&["run", "--config", s(&cfg), "--headless", "--speed", "max", "--tracker", &format!("replay:{}", s(&a)), "--out", s(&c)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--tracker",
+        &format!("replay:{}", s(&a)),
+        "--out",
+        s(&c),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rc = Recording::open(&c).unwrap();
     assert_eq!(rc.trials.len(), 32);
-    let by_ts: std::collections::HashMap<i64, &et_drivers::GazeSample> = rec.gaze.iter().map(|g| (g.system_ts_us, g)).collect();
-    assert!(rc.gaze.len() > rec.gaze.len() * 9 / 10, "{} of {}", rc.gaze.len(), rec.gaze.len());
-    assert!(rc.gaze.iter().all(|g| by_ts.get(&g.system_ts_us).is_some_and(|x| x.bit_eq(g))));
+    let by_ts: std::collections::HashMap<i64, &et_drivers::GazeSample> =
+        rec.gaze.iter().map(|g| (g.system_ts_us, g)).collect();
+    assert!(
+        rc.gaze.len() > rec.gaze.len() * 9 / 10,
+        "{} of {}",
+        rc.gaze.len(),
+        rec.gaze.len()
+    );
+    assert!(rc
+        .gaze
+        .iter()
+        .all(|g| by_ts.get(&g.system_ts_us).is_some_and(|x| x.bit_eq(g))));
 }
 
 #[test]
@@ -60,9 +110,23 @@ fn bad_recordings_are_one_line_errors() {
     assert_clean_error(&run(&["recover", s(&junk)]), "junk.h5: not an HDF5 file");
 
     // A real recording cut in half.
-    let cfg = small_study(dir.path(), "[timing]\nstimulus_ms = 200\nfixation_ms = 100\niti_ms = 100\n");
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 200\nfixation_ms = 100\niti_ms = 100\n",
+    );
     let full = dir.path().join("full.h5");
-    assert!(run(&["run", "--config", s(&cfg), "--headless", "--speed", "max", "--out", s(&full)]).status.success());
+    assert!(run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&full)
+    ])
+    .status
+    .success());
     let bytes = std::fs::read(&full).unwrap();
     let cut = dir.path().join("cut.h5");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
@@ -74,11 +138,26 @@ fn bad_recordings_are_one_line_errors() {
         let f = hdf5::File::create(&other).unwrap();
         f.new_dataset::<f64>().shape(3).create("x").unwrap();
     }
-    assert_clean_error(&run(&["inspect", s(&other)]), "other.h5: not an et-suite recording");
-    assert_clean_error(&run(&["replay", s(&other), "--out", s(&dir.path().join("o2.h5"))]), "not an et-suite recording");
+    assert_clean_error(
+        &run(&["inspect", s(&other)]),
+        "other.h5: not an et-suite recording",
+    );
+    assert_clean_error(
+        &run(&["replay", s(&other), "--out", s(&dir.path().join("o2.h5"))]),
+        "not an et-suite recording",
+    );
 
     // Never overwrite.
-    let out = run(&["run", "--config", s(&cfg), "--headless", "--speed", "max", "--out", s(&full)]);
+    let out = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&full),
+    ]);
     assert_clean_error(&out, "already exists");
     assert_eq!(std::fs::read(&full).unwrap(), bytes);
 }
@@ -88,24 +167,48 @@ fn bad_configs_and_manifests_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = small_study(dir.path(), "[screen]\nwidth_px = -3\n");
     let out = dir.path().join("x.h5");
-    assert_clean_error(&run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]), "study.toml: invalid study config");
+    assert_clean_error(
+        &run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]),
+        "study.toml: invalid study config",
+    );
     assert!(!out.exists());
 
     let cfg = small_study(dir.path(), "[timing]\nrefresh_hz = 0\n");
-    assert_clean_error(&run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]), "refresh_hz");
+    assert_clean_error(
+        &run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]),
+        "refresh_hz",
+    );
 
     // Manifest problems: malformed TOML, and a polygon AOI with two points.
     let manifest = dir.path().join("stimuli/manifest.toml");
     let good = std::fs::read_to_string(&manifest).unwrap();
     let cfg = small_study(dir.path(), "");
-    std::fs::write(&manifest, good.replacen("image_width = 64", "image_width = \"wide\"", 1)).unwrap();
-    assert_clean_error(&run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]), "manifest.toml: not a valid stimulus manifest");
+    std::fs::write(
+        &manifest,
+        good.replacen("image_width = 64", "image_width = \"wide\"", 1),
+    )
+    .unwrap();
+    assert_clean_error(
+        &run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]),
+        "manifest.toml: not a valid stimulus manifest",
+    );
     let two_points = format!("{good}\n[[aoi]]\nname = \"chin\"\nshape = \"polygon\"\npoints = [[1.0, 2.0], [3.0, 4.0]]\n");
     std::fs::write(&manifest, two_points).unwrap();
-    assert_clean_error(&run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]), "AOI 'chin': polygon needs at least 3 points, got 2");
+    assert_clean_error(
+        &run(&["run", "--config", s(&cfg), "--headless", "--out", s(&out)]),
+        "AOI 'chin': polygon needs at least 3 points, got 2",
+    );
     assert!(!out.exists());
 
-    assert_clean_error(&run(&["run", "--config", s(&dir.path().join("nope.toml")), "--headless"]), "nope.toml");
+    assert_clean_error(
+        &run(&[
+            "run",
+            "--config",
+            s(&dir.path().join("nope.toml")),
+            "--headless",
+        ]),
+        "nope.toml",
+    );
     let bad_speed = run(&["replay", "x.h5", "--speed", "fast", "--out", "y.h5"]);
     assert!(!bad_speed.status.success());
     assert!(String::from_utf8_lossy(&bad_speed.stderr).contains("'max'"));

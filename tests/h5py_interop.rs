@@ -34,21 +34,55 @@ print(json.dumps(out))
 "#;
 
 fn field_list(prefix: &str) -> Vec<String> {
-    ["gaze_x", "gaze_y", "gaze_valid", "pupil_mm", "pupil_valid", "origin_x", "origin_y", "origin_z", "origin_valid", "gaze3d_x", "gaze3d_y", "gaze3d_z"]
-        .iter()
-        .map(|f| format!("{prefix}_{f}"))
-        .collect()
+    [
+        "gaze_x",
+        "gaze_y",
+        "gaze_valid",
+        "pupil_mm",
+        "pupil_valid",
+        "origin_x",
+        "origin_y",
+        "origin_z",
+        "origin_valid",
+        "gaze3d_x",
+        "gaze3d_y",
+        "gaze3d_z",
+    ]
+    .iter()
+    .map(|f| format!("{prefix}_{f}"))
+    .collect()
 }
 
 #[test]
 fn h5py_reads_what_the_runner_wrote() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = small_study(dir.path(), "[timing]\nstimulus_ms = 500\nfixation_ms = 200\niti_ms = 100\n");
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 500\nfixation_ms = 200\niti_ms = 100\n",
+    );
     let file = dir.path().join("p.h5");
-    let out = run(&["run", "--config", cfg.to_str().unwrap(), "--headless", "--speed", "max", "--out", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let py = Command::new("python3").arg("-c").arg(SCRIPT).arg(&file).output().expect("python3 runs");
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
     assert!(
         py.status.success(),
         "h5py could not read the recording (is h5py installed? run ./scripts/setup.sh): {}",
@@ -57,11 +91,31 @@ fn h5py_reads_what_the_runner_wrote() {
     let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
 
     // Root attributes named by DESIGN.md.
-    let attrs: Vec<&str> = v["attrs"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let attrs: Vec<&str> = v["attrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     for a in [
-        "format", "format_version", "software_version", "participant", "session", "created_utc", "tracker_model",
-        "tracker_serial", "sdk_version", "sampling_hz", "screen_width_px", "screen_height_px", "screen_width_mm",
-        "screen_height_mm", "viewing_distance_mm", "stimulus_set", "stimulus_set_sha256", "complete",
+        "format",
+        "format_version",
+        "software_version",
+        "participant",
+        "session",
+        "created_utc",
+        "tracker_model",
+        "tracker_serial",
+        "sdk_version",
+        "sampling_hz",
+        "screen_width_px",
+        "screen_height_px",
+        "screen_width_mm",
+        "screen_height_mm",
+        "viewing_distance_mm",
+        "stimulus_set",
+        "stimulus_set_sha256",
+        "complete",
     ] {
         assert!(attrs.contains(&a), "root attribute {a} missing: {attrs:?}");
     }
@@ -69,7 +123,14 @@ fn h5py_reads_what_the_runner_wrote() {
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["complete"], true);
 
-    let names = |d: &str| -> Vec<String> { v["fields"][d].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect() };
+    let names = |d: &str| -> Vec<String> {
+        v["fields"][d]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
     let mut gaze = vec!["system_ts_us".to_string(), "device_ts_us".to_string()];
     gaze.extend(field_list("left"));
     gaze.extend(field_list("right"));
@@ -77,32 +138,95 @@ fn h5py_reads_what_the_runner_wrote() {
     assert_eq!(names("events"), ["ts_us", "kind", "trial", "text"]);
     assert_eq!(
         names("trials"),
-        ["trial", "stimulus_id", "identity", "condition", "variant", "expression", "onset_us", "offset_us", "frames", "dropped_frames", "image_x", "image_y", "image_w", "image_h"]
+        [
+            "trial",
+            "stimulus_id",
+            "identity",
+            "condition",
+            "variant",
+            "expression",
+            "onset_us",
+            "offset_us",
+            "frames",
+            "dropped_frames",
+            "image_x",
+            "image_y",
+            "image_w",
+            "image_h"
+        ]
     );
     assert_eq!(names("frames"), ["ts_us", "trial"]);
     assert_eq!(
         names("validation"),
-        ["attempt", "eye", "target_x", "target_y", "accuracy_deg", "precision_rms_deg", "precision_sd_deg", "data_loss"]
+        [
+            "attempt",
+            "eye",
+            "target_x",
+            "target_y",
+            "accuracy_deg",
+            "precision_rms_deg",
+            "precision_sd_deg",
+            "data_loss"
+        ]
     );
 
     // Same values through both readers.
     let rec = Recording::open(&file).unwrap();
     assert_eq!(v["len"]["gaze"].as_u64().unwrap() as usize, rec.gaze.len());
-    assert_eq!(v["len"]["events"].as_u64().unwrap() as usize, rec.events.len());
-    assert_eq!(v["len"]["trials"].as_u64().unwrap() as usize, rec.trials.len());
-    assert_eq!(v["len"]["frames"].as_u64().unwrap() as usize, rec.frames.len());
+    assert_eq!(
+        v["len"]["events"].as_u64().unwrap() as usize,
+        rec.events.len()
+    );
+    assert_eq!(
+        v["len"]["trials"].as_u64().unwrap() as usize,
+        rec.trials.len()
+    );
+    assert_eq!(
+        v["len"]["frames"].as_u64().unwrap() as usize,
+        rec.frames.len()
+    );
     for (i, s) in rec.gaze.iter().enumerate() {
         assert_eq!(v["ts"][i].as_i64().unwrap(), s.system_ts_us);
         assert_eq!(v["device_ts"][i].as_i64().unwrap(), s.device_ts_us);
         let lx = v["left_x"][i].as_f64();
-        assert_eq!(lx.map(|x| x as f32), if s.left.gaze_x.is_nan() { None } else { Some(s.left.gaze_x) }, "sample {i}");
+        assert_eq!(
+            lx.map(|x| x as f32),
+            if s.left.gaze_x.is_nan() {
+                None
+            } else {
+                Some(s.left.gaze_x)
+            },
+            "sample {i}"
+        );
         let rp = v["right_pupil"][i].as_f64();
-        assert_eq!(rp.map(|x| x as f32), if s.right.pupil_mm.is_nan() { None } else { Some(s.right.pupil_mm) });
-        assert_eq!(v["right_valid"][i].as_u64().unwrap() == 1, s.right.gaze_valid);
+        assert_eq!(
+            rp.map(|x| x as f32),
+            if s.right.pupil_mm.is_nan() {
+                None
+            } else {
+                Some(s.right.pupil_mm)
+            }
+        );
+        assert_eq!(
+            v["right_valid"][i].as_u64().unwrap() == 1,
+            s.right.gaze_valid
+        );
     }
-    let stimuli: Vec<&str> = v["trial_stimuli"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    let stimuli: Vec<&str> = v["trial_stimuli"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
     let ours: Vec<&str> = rec.trials.iter().map(|t| t.stimulus_id.as_str()).collect();
     assert_eq!(stimuli, ours);
-    assert!(v["event_kinds"].as_array().unwrap().iter().any(|k| k == "stimulus_onset"));
-    assert_eq!(v["manifest_len"].as_u64().unwrap() as usize, rec.manifest.len());
+    assert!(v["event_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k == "stimulus_onset"));
+    assert_eq!(
+        v["manifest_len"].as_u64().unwrap() as usize,
+        rec.manifest.len()
+    );
 }

@@ -30,7 +30,14 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
     for k in 0..24 {
         let out = dir.path().join(format!("k{k}.h5"));
         let mut child = bin()
-            .args(["run", "--config", cfg, "--headless", "--out", out.to_str().unwrap()])
+            .args([
+                "run",
+                "--config",
+                cfg,
+                "--headless",
+                "--out",
+                out.to_str().unwrap(),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -50,14 +57,22 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         }
         with_file += 1;
         let r = run(&["recover", out.to_str().unwrap()]);
-        assert!(r.status.success(), "run {k} (killed at {wait_ms} ms): recover failed: {}", String::from_utf8_lossy(&r.stderr));
-        let rec = Recording::open(&out).unwrap_or_else(|e| panic!("run {k}: unreadable after recover: {e}"));
+        assert!(
+            r.status.success(),
+            "run {k} (killed at {wait_ms} ms): recover failed: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let rec = Recording::open(&out)
+            .unwrap_or_else(|e| panic!("run {k}: unreadable after recover: {e}"));
         assert!(!rec.header.complete);
         let g = &rec.gaze;
         // Gap-free: consecutive samples one period apart (± the synthetic time-stamp jitter).
         for w in g.windows(2) {
             let d = w[1].system_ts_us - w[0].system_ts_us;
-            assert!((8_233..=8_434).contains(&d), "run {k}: gap of {d} µs in the recovered samples");
+            assert!(
+                (8_233..=8_434).contains(&d),
+                "run {k}: gap of {d} µs in the recovered samples"
+            );
         }
         let first = rec.frames.first().map(|f| f.ts_us);
         if let (Some(last), Some(start)) = (g.last(), first) {
@@ -73,10 +88,15 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         }
         // Trials in the file are whole, with onset events to match.
         for t in &rec.trials {
-            assert!(rec.events.iter().any(|e| e.kind == "stimulus_onset" && e.ts_us == t.onset_us));
+            assert!(rec
+                .events
+                .iter()
+                .any(|e| e.kind == "stimulus_onset" && e.ts_us == t.onset_us));
         }
     }
     assert!(with_file >= 20, "only {with_file} of 24 kills left a file");
     lags.sort_unstable();
-    eprintln!("kill test: {with_file} recoveries; lag of the last sample behind the kill (µs): {lags:?}");
+    eprintln!(
+        "kill test: {with_file} recoveries; lag of the last sample behind the kill (µs): {lags:?}"
+    );
 }

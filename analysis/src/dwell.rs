@@ -94,7 +94,12 @@ mod tests {
         e.gaze_x = x;
         e.gaze_y = y;
         e.gaze_valid = true;
-        GazeSample { system_ts_us: ts, device_ts_us: ts, left: e, right: EyeSample::INVALID }
+        GazeSample {
+            system_ts_us: ts,
+            device_ts_us: ts,
+            left: e,
+            right: EyeSample::INVALID,
+        }
     }
 
     #[test]
@@ -110,9 +115,12 @@ mod tests {
         for k in 0..100 {
             let ts = 1_000_000 + k * 10_000;
             gaze.push(match k {
-                0..=29 => sample(ts, mx as f32, my as f32),   // mouth, 300 ms
-                30..=39 => GazeSample { left: EyeSample::INVALID, ..sample(ts, 0.0, 0.0) }, // lost
-                _ => sample(ts, 0.05, 0.05),                  // off the image
+                0..=29 => sample(ts, mx as f32, my as f32), // mouth, 300 ms
+                30..=39 => GazeSample {
+                    left: EyeSample::INVALID,
+                    ..sample(ts, 0.0, 0.0)
+                }, // lost
+                _ => sample(ts, 0.05, 0.05),                // off the image
             });
         }
         gaze.push(sample(3_000_000, mx as f32, my as f32)); // after offset

@@ -8,7 +8,10 @@ pub fn display_to_screen(x: f64, y: f64, screen_w: u32, screen_h: u32) -> (f64, 
 /// Image px of a screen point, for an image of `img_w`×`img_h` drawn at `rect` (x, y, w, h).
 pub fn screen_to_image(sx: f64, sy: f64, rect: [f32; 4], img_w: u32, img_h: u32) -> (f64, f64) {
     let [rx, ry, rw, rh] = rect.map(f64::from);
-    ((sx - rx) / rw * f64::from(img_w), (sy - ry) / rh * f64::from(img_h))
+    (
+        (sx - rx) / rw * f64::from(img_w),
+        (sy - ry) / rh * f64::from(img_h),
+    )
 }
 
 #[cfg(test)]

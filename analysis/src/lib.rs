@@ -15,7 +15,10 @@ pub enum AnalysisError {
     #[error("{path}: {message}")]
     Recording { path: String, message: String },
     #[error("{path}: cannot write: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(String),
 }

@@ -47,27 +47,42 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
     for rec in recordings {
         let set = match rec.stimulus_set() {
             Some(Ok(s)) => s,
-            Some(Err(e)) => return Err(AnalysisError::Recording { path: rec.path.display().to_string(), message: e.to_string() }),
-            None => {
+            Some(Err(e)) => {
                 return Err(AnalysisError::Recording {
                     path: rec.path.display().to_string(),
-                    message: "the recording stores no stimulus manifest (/stimuli), so its AOIs are unknown".into(),
+                    message: e.to_string(),
                 })
             }
+            None => return Err(AnalysisError::Recording {
+                path: rec.path.display().to_string(),
+                message:
+                    "the recording stores no stimulus manifest (/stimuli), so its AOIs are unknown"
+                        .into(),
+            }),
         };
         if !set.aoi_names().iter().any(|n| n == aoi) {
             return Err(AnalysisError::Recording {
                 path: rec.path.display().to_string(),
-                message: format!("the stimulus set has no AOI named '{aoi}' (it has: {})", set.aoi_names().join(", ")),
+                message: format!(
+                    "the stimulus set has no AOI named '{aoi}' (it has: {})",
+                    set.aoi_names().join(", ")
+                ),
             });
         }
         for t in &rec.trials {
-            dwell.extend(trial_dwell(rec, &set, t).into_iter().filter(|r| r.aoi == aoi));
+            dwell.extend(
+                trial_dwell(rec, &set, t)
+                    .into_iter()
+                    .filter(|r| r.aoi == aoi),
+            );
         }
     }
     let mut groups: BTreeMap<(String, String), Vec<&DwellRow>> = BTreeMap::new();
     for r in &dwell {
-        groups.entry((r.condition.clone(), r.expression.clone())).or_default().push(r);
+        groups
+            .entry((r.condition.clone(), r.expression.clone()))
+            .or_default()
+            .push(r);
     }
     let summary = groups
         .iter()
@@ -79,7 +94,11 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
                 expression: e.clone(),
                 n: d.len(),
                 mean_dwell_ms: mean(&d),
-                sd_dwell_ms: if d.len() > 1 { variance(&d).sqrt() } else { f64::NAN },
+                sd_dwell_ms: if d.len() > 1 {
+                    variance(&d).sqrt()
+                } else {
+                    f64::NAN
+                },
                 mean_proportion: mean(&p),
             }
         })
@@ -92,7 +111,11 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
         .into_iter()
         .map(|c| {
             let pick = |e: &str| -> Vec<f64> {
-                dwell.iter().filter(|r| (c == "all" || r.condition == c) && r.expression == e).map(|r| r.dwell_ms).collect()
+                dwell
+                    .iter()
+                    .filter(|r| (c == "all" || r.condition == c) && r.expression == e)
+                    .map(|r| r.dwell_ms)
+                    .collect()
             };
             let (s, n) = (pick("smile"), pick("no_smile"));
             ComparisonRow {
@@ -105,11 +128,20 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
             }
         })
         .collect();
-    Ok(StudyAnalysis { aoi: aoi.into(), dwell, summary, comparisons })
+    Ok(StudyAnalysis {
+        aoi: aoi.into(),
+        dwell,
+        summary,
+        comparisons,
+    })
 }
 
 fn fmt_p(p: f64) -> String {
-    if p < 1e-4 { format!("{p:.3e}") } else { format!("{p:.4}") }
+    if p < 1e-4 {
+        format!("{p:.3e}")
+    } else {
+        format!("{p:.4}")
+    }
 }
 
 impl StudyAnalysis {
@@ -117,15 +149,35 @@ impl StudyAnalysis {
     pub fn render(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "Dwell time on AOI '{}' per condition x expression (one observation = one participant x image)", self.aoi);
-        let _ = writeln!(s, "{:<10} {:<9} {:>5} {:>12} {:>10} {:>9}", "condition", "expr", "n", "mean_ms", "sd_ms", "share");
+        let _ = writeln!(
+            s,
+            "{:<10} {:<9} {:>5} {:>12} {:>10} {:>9}",
+            "condition", "expr", "n", "mean_ms", "sd_ms", "share"
+        );
         for r in &self.summary {
-            let _ = writeln!(s, "{:<10} {:<9} {:>5} {:>12.1} {:>10.1} {:>9.3}", r.condition, r.expression, r.n, r.mean_dwell_ms, r.sd_dwell_ms, r.mean_proportion);
+            let _ = writeln!(
+                s,
+                "{:<10} {:<9} {:>5} {:>12.1} {:>10.1} {:>9.3}",
+                r.condition, r.expression, r.n, r.mean_dwell_ms, r.sd_dwell_ms, r.mean_proportion
+            );
         }
         let _ = writeln!(s, "\nSmile vs no smile, Welch t-test (two-sided)");
-        let _ = writeln!(s, "{:<10} {:>8} {:>8} {:>12} {:>12} {:>9} {:>8} {:>10}", "condition", "n_smile", "n_none", "smile_ms", "no_smile_ms", "t", "df", "p");
+        let _ = writeln!(
+            s,
+            "{:<10} {:>8} {:>8} {:>12} {:>12} {:>9} {:>8} {:>10}",
+            "condition", "n_smile", "n_none", "smile_ms", "no_smile_ms", "t", "df", "p"
+        );
         for c in &self.comparisons {
-            let (t, df, p) = c.test.map_or(("n/a".into(), "n/a".into(), "n/a".into()), |t| (format!("{:.3}", t.t), format!("{:.1}", t.df), fmt_p(t.p)));
-            let _ = writeln!(s, "{:<10} {:>8} {:>8} {:>12.1} {:>12.1} {:>9} {:>8} {:>10}", c.condition, c.n_smile, c.n_no_smile, c.mean_smile_ms, c.mean_no_smile_ms, t, df, p);
+            let (t, df, p) = c
+                .test
+                .map_or(("n/a".into(), "n/a".into(), "n/a".into()), |t| {
+                    (format!("{:.3}", t.t), format!("{:.1}", t.df), fmt_p(t.p))
+                });
+            let _ = writeln!(
+                s,
+                "{:<10} {:>8} {:>8} {:>12.1} {:>12.1} {:>9} {:>8} {:>10}",
+                c.condition, c.n_smile, c.n_no_smile, c.mean_smile_ms, c.mean_no_smile_ms, t, df, p
+            );
         }
         s
     }
@@ -139,16 +191,53 @@ impl StudyAnalysis {
         std::fs::create_dir_all(dir).map_err(werr(dir))?;
         let mut d = String::from("participant,trial,stimulus_id,identity,condition,variant,expression,aoi,dwell_ms,valid_ms,trial_ms,proportion\n");
         for r in &self.dwell {
-            let _ = writeln!(d, "{},{},{},{},{},{},{},{},{},{},{},{}", csv(&r.participant), r.trial, csv(&r.stimulus_id), csv(&r.identity), csv(&r.condition), r.variant, r.expression, csv(&r.aoi), r.dwell_ms, r.valid_ms, r.trial_ms, r.proportion());
+            let _ = writeln!(
+                d,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv(&r.participant),
+                r.trial,
+                csv(&r.stimulus_id),
+                csv(&r.identity),
+                csv(&r.condition),
+                r.variant,
+                r.expression,
+                csv(&r.aoi),
+                r.dwell_ms,
+                r.valid_ms,
+                r.trial_ms,
+                r.proportion()
+            );
         }
-        let mut s = String::from("condition,expression,n,mean_dwell_ms,sd_dwell_ms,mean_proportion\n");
+        let mut s =
+            String::from("condition,expression,n,mean_dwell_ms,sd_dwell_ms,mean_proportion\n");
         for r in &self.summary {
-            let _ = writeln!(s, "{},{},{},{},{},{}", csv(&r.condition), r.expression, r.n, r.mean_dwell_ms, r.sd_dwell_ms, r.mean_proportion);
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{}",
+                csv(&r.condition),
+                r.expression,
+                r.n,
+                r.mean_dwell_ms,
+                r.sd_dwell_ms,
+                r.mean_proportion
+            );
         }
-        let mut c = String::from("condition,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,test,t,df,p\n");
+        let mut c = String::from(
+            "condition,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,test,t,df,p\n",
+        );
         for r in &self.comparisons {
-            let (t, df, p) = r.test.map_or((f64::NAN, f64::NAN, f64::NAN), |t| (t.t, t.df, t.p));
-            let _ = writeln!(c, "{},{},{},{},{},welch_t,{t},{df},{p}", csv(&r.condition), r.n_smile, r.n_no_smile, r.mean_smile_ms, r.mean_no_smile_ms);
+            let (t, df, p) = r
+                .test
+                .map_or((f64::NAN, f64::NAN, f64::NAN), |t| (t.t, t.df, t.p));
+            let _ = writeln!(
+                c,
+                "{},{},{},{},{},welch_t,{t},{df},{p}",
+                csv(&r.condition),
+                r.n_smile,
+                r.n_no_smile,
+                r.mean_smile_ms,
+                r.mean_no_smile_ms
+            );
         }
         for (name, text) in [("dwell.csv", d), ("summary.csv", s), ("comparisons.csv", c)] {
             let p = dir.join(name);

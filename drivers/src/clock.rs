@@ -83,7 +83,11 @@ impl ScaledClock {
         ScaledClock {
             origin_us,
             real_origin_us: monotonic_now_us(),
-            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
         }
     }
 }

@@ -13,6 +13,4 @@ pub use channel::{sample_channel, SampleReceiver, SampleSender, TrackerEvent, Tr
 pub use clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, ScaledClock};
 pub use geometry::ScreenGeometry;
 pub use sample::{EyeSample, GazeSample};
-pub use tracker::{
-    CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo,
-};
+pub use tracker::{CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo};

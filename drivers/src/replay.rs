@@ -26,10 +26,9 @@ impl std::str::FromStr for ReplaySpeed {
         if s.eq_ignore_ascii_case("max") {
             return Ok(ReplaySpeed::Max);
         }
-        let f: f64 = s
-            .trim_end_matches(['x', 'X'])
-            .parse()
-            .map_err(|_| format!("speed must be a positive number (e.g. 1, 10) or 'max', got {s:?}"))?;
+        let f: f64 = s.trim_end_matches(['x', 'X']).parse().map_err(|_| {
+            format!("speed must be a positive number (e.g. 1, 10) or 'max', got {s:?}")
+        })?;
         if f.is_finite() && f > 0.0 {
             Ok(ReplaySpeed::Factor(f))
         } else {
@@ -59,7 +58,11 @@ impl ReplayTracker {
 
     /// Replays following someone else's clock (a session runner's), which must be in the
     /// recording's time base.
-    pub fn with_clock(samples: Arc<[GazeSample]>, info: TrackerInfo, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(
+        samples: Arc<[GazeSample]>,
+        info: TrackerInfo,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         ReplayTracker {
             samples,
             info,
@@ -72,7 +75,9 @@ impl ReplayTracker {
     /// Waits until every sample has been handed to the channel (or the consumer went away).
     pub fn wait_done(&mut self) -> Result<(), TrackerError> {
         match self.thread.take() {
-            Some(h) => h.join().map_err(|_| TrackerError::Thread("replay thread panicked".into())),
+            Some(h) => h
+                .join()
+                .map_err(|_| TrackerError::Thread("replay thread panicked".into())),
             None => Ok(()),
         }
     }

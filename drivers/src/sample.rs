@@ -40,9 +40,17 @@ impl EyeSample {
             && self.gaze_valid == other.gaze_valid
             && f(self.pupil_mm, other.pupil_mm)
             && self.pupil_valid == other.pupil_valid
-            && self.origin_mm.iter().zip(other.origin_mm).all(|(a, b)| f(*a, b))
+            && self
+                .origin_mm
+                .iter()
+                .zip(other.origin_mm)
+                .all(|(a, b)| f(*a, b))
             && self.origin_valid == other.origin_valid
-            && self.gaze3d_mm.iter().zip(other.gaze3d_mm).all(|(a, b)| f(*a, b))
+            && self
+                .gaze3d_mm
+                .iter()
+                .zip(other.gaze3d_mm)
+                .all(|(a, b)| f(*a, b))
     }
 }
 

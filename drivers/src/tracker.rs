@@ -36,12 +36,15 @@ pub struct CalibrationPoint {
     pub y: f32,
 }
 
+/// Mean gaze (display area) one eye produced at a calibration point.
+pub type EyeMean = Option<(f32, f32)>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalibrationResult {
     /// True when the tracker computed and applied a calibration.
     pub applied: bool,
     /// Points the tracker could use, with the mean gaze it saw there per eye (left, right).
-    pub points: Vec<(CalibrationPoint, Option<(f32, f32)>, Option<(f32, f32)>)>,
+    pub points: Vec<(CalibrationPoint, EyeMean, EyeMean)>,
 }
 
 /// A gaze source. Implementations stream from a thread of their own into the sender given to

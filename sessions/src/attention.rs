@@ -40,20 +40,39 @@ impl Default for AttentionConfig {
     /// A modest planted effect: smiling mouths draw somewhat more visits.
     fn default() -> Self {
         AttentionConfig {
-            smile: ExpressionAttention { mouth: r(0.28, 800.0), eyes: r(0.37, 1000.0), nose: r(0.20, 500.0), elsewhere: r(0.15, 500.0) },
-            no_smile: ExpressionAttention { mouth: r(0.20, 800.0), eyes: r(0.42, 1000.0), nose: r(0.21, 500.0), elsewhere: r(0.17, 500.0) },
+            smile: ExpressionAttention {
+                mouth: r(0.28, 800.0),
+                eyes: r(0.37, 1000.0),
+                nose: r(0.20, 500.0),
+                elsewhere: r(0.15, 500.0),
+            },
+            no_smile: ExpressionAttention {
+                mouth: r(0.20, 800.0),
+                eyes: r(0.42, 1000.0),
+                nose: r(0.21, 500.0),
+                elsewhere: r(0.17, 500.0),
+            },
         }
     }
 }
 
 impl ExpressionAttention {
     fn regions(&self) -> [(&'static str, RegionAttention); 4] {
-        [("mouth", self.mouth), ("eyes", self.eyes), ("nose", self.nose), ("elsewhere", self.elsewhere)]
+        [
+            ("mouth", self.mouth),
+            ("eyes", self.eyes),
+            ("nose", self.nose),
+            ("elsewhere", self.elsewhere),
+        ]
     }
 
     /// Expected share of visit time on `region` (weight × dwell, normalised).
     pub fn expected_share(&self, region: &str) -> f64 {
-        let total: f64 = self.regions().iter().map(|(_, a)| a.weight * a.dwell_ms).sum();
+        let total: f64 = self
+            .regions()
+            .iter()
+            .map(|(_, a)| a.weight * a.dwell_ms)
+            .sum();
         self.regions()
             .iter()
             .find(|(n, _)| *n == region)
@@ -73,13 +92,21 @@ impl AttentionConfig {
         for (e, a) in [("smile", &self.smile), ("no_smile", &self.no_smile)] {
             let mut total = 0.0;
             for (n, r) in a.regions() {
-                if !(r.weight.is_finite() && r.weight >= 0.0 && r.dwell_ms.is_finite() && r.dwell_ms > 0.0) {
-                    return Err(format!("attention.{e}.{n}: weight must be >= 0 and dwell_ms > 0"));
+                if !(r.weight.is_finite()
+                    && r.weight >= 0.0
+                    && r.dwell_ms.is_finite()
+                    && r.dwell_ms > 0.0)
+                {
+                    return Err(format!(
+                        "attention.{e}.{n}: weight must be >= 0 and dwell_ms > 0"
+                    ));
                 }
                 total += r.weight;
             }
             if total <= 0.0 {
-                return Err(format!("attention.{e}: at least one weight must be positive"));
+                return Err(format!(
+                    "attention.{e}: at least one weight must be positive"
+                ));
             }
         }
         Ok(())
@@ -159,7 +186,10 @@ mod tests {
     fn expected_share_is_weight_times_dwell() {
         let a = AttentionConfig::default();
         let s = a.smile.expected_share("mouth");
-        assert!((s - 0.28 * 800.0 / (0.28 * 800.0 + 0.37 * 1000.0 + 0.2 * 500.0 + 0.15 * 500.0)).abs() < 1e-12);
+        assert!(
+            (s - 0.28 * 800.0 / (0.28 * 800.0 + 0.37 * 1000.0 + 0.2 * 500.0 + 0.15 * 500.0)).abs()
+                < 1e-12
+        );
         assert!(a.smile.expected_share("mouth") > a.no_smile.expected_share("mouth"));
     }
 
@@ -167,13 +197,25 @@ mod tests {
     fn mouth_region_lies_inside_the_mouth_aoi_on_screen() {
         let set = et_stimuli::default_set::manifest(1024);
         let rect = [420.0, 0.0, 1080.0, 1080.0];
-        let Scene::Image { regions } = image_scene(&set, Expression::Smile, &AttentionConfig::default(), rect, 1920, 1080) else {
+        let Scene::Image { regions } = image_scene(
+            &set,
+            Expression::Smile,
+            &AttentionConfig::default(),
+            rect,
+            1920,
+            1080,
+        ) else {
             panic!("not an image scene");
         };
         let m = regions.iter().find(|r| r.name == "mouth").unwrap();
         let mouth = set.aois.iter().find(|a| a.name == "mouth").unwrap();
         // Back to image px: the region's extreme points are inside the AOI.
-        let to_img = |x: f64, y: f64| ((x * 1920.0 - 420.0) / 1080.0 * 1024.0, y * 1080.0 / 1080.0 * 1024.0);
+        let to_img = |x: f64, y: f64| {
+            (
+                (x * 1920.0 - 420.0) / 1080.0 * 1024.0,
+                y * 1080.0 / 1080.0 * 1024.0,
+            )
+        };
         for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
             let (x, y) = to_img(m.cx + dx * m.rx, m.cy + dy * m.ry);
             assert!(mouth.contains(x, y), "({x}, {y})");
@@ -184,6 +226,9 @@ mod tests {
     fn rejects_negative_weight() {
         let mut a = AttentionConfig::default();
         a.no_smile.nose.weight = -1.0;
-        assert!(a.validate().unwrap_err().contains("attention.no_smile.nose"));
+        assert!(a
+            .validate()
+            .unwrap_err()
+            .contains("attention.no_smile.nose"));
     }
 }

@@ -24,7 +24,12 @@ pub struct Timing {
 impl Default for Timing {
     /// The study's 7 s stimuli after a 1 s fixation cross, on a 60 Hz display.
     fn default() -> Self {
-        Timing { fixation_ms: 1000, stimulus_ms: 7000, iti_ms: 500, refresh_hz: 60.0 }
+        Timing {
+            fixation_ms: 1000,
+            stimulus_ms: 7000,
+            iti_ms: 500,
+            refresh_hz: 60.0,
+        }
     }
 }
 
@@ -46,7 +51,10 @@ pub struct TrackerSettings {
 
 impl Default for TrackerSettings {
     fn default() -> Self {
-        TrackerSettings { sampling_hz: 120.0, seed: None }
+        TrackerSettings {
+            sampling_hz: 120.0,
+            seed: None,
+        }
     }
 }
 
@@ -86,12 +94,17 @@ impl Default for StudyConfig {
 
 /// A stable 64-bit hash (FNV-1a) so seeds derived from ids do not change between builds.
 pub fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 impl StudyConfig {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| SessionError::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SessionError::Io {
+            path: path.into(),
+            source,
+        })?;
         let mut cfg: StudyConfig = toml::from_str(&text).map_err(|e| SessionError::Config {
             path: path.into(),
             message: e.to_string().trim().replace('\n', " "),
@@ -101,7 +114,10 @@ impl StudyConfig {
                 cfg.stimulus_set = Some(path.parent().unwrap_or(Path::new("")).join(p));
             }
         }
-        cfg.validate().map_err(|message| SessionError::Config { path: path.into(), message })?;
+        cfg.validate().map_err(|message| SessionError::Config {
+            path: path.into(),
+            message,
+        })?;
         Ok(cfg)
     }
 
@@ -112,14 +128,19 @@ impl StudyConfig {
         self.screen.validate()?;
         let t = &self.timing;
         if !(t.refresh_hz.is_finite() && t.refresh_hz >= 1.0 && t.refresh_hz <= 1000.0) {
-            return Err(format!("timing.refresh_hz must be between 1 and 1000, got {}", t.refresh_hz));
+            return Err(format!(
+                "timing.refresh_hz must be between 1 and 1000, got {}",
+                t.refresh_hz
+            ));
         }
         if t.stimulus_ms == 0 {
             return Err("timing.stimulus_ms must be positive".into());
         }
         let hz = self.tracker.sampling_hz;
         if !(hz.is_finite() && hz > 0.0 && hz <= 100_000.0) {
-            return Err(format!("tracker.sampling_hz must be between 0 and 100000, got {hz}"));
+            return Err(format!(
+                "tracker.sampling_hz must be between 0 and 100000, got {hz}"
+            ));
         }
         if let Some(v) = &self.counterbalance {
             v.parse::<et_stimuli::CounterbalanceVersion>()?;
@@ -129,23 +150,33 @@ impl StudyConfig {
 
     /// The participant's number from its id ("P07" → 7), if it ends in digits.
     pub fn participant_number(&self) -> Option<u32> {
-        let digits: String = self.participant.chars().rev().take_while(char::is_ascii_digit).collect();
+        let digits: String = self
+            .participant
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect();
         digits.chars().rev().collect::<String>().parse().ok()
     }
 
     pub fn counterbalance_version(&self) -> et_stimuli::CounterbalanceVersion {
         match &self.counterbalance {
             Some(v) => v.parse().unwrap_or(et_stimuli::CounterbalanceVersion::A),
-            None => et_stimuli::CounterbalanceVersion::for_participant(self.participant_number().unwrap_or(1)),
+            None => et_stimuli::CounterbalanceVersion::for_participant(
+                self.participant_number().unwrap_or(1),
+            ),
         }
     }
 
     pub fn order_seed(&self) -> u64 {
-        self.order_seed.unwrap_or_else(|| stable_hash(&format!("order/{}/{}", self.participant, self.session)))
+        self.order_seed
+            .unwrap_or_else(|| stable_hash(&format!("order/{}/{}", self.participant, self.session)))
     }
 
     pub fn tracker_seed(&self) -> u64 {
-        self.tracker.seed.unwrap_or_else(|| stable_hash(&format!("gaze/{}/{}", self.participant, self.session)))
+        self.tracker
+            .seed
+            .unwrap_or_else(|| stable_hash(&format!("gaze/{}/{}", self.participant, self.session)))
     }
 }
 
@@ -162,7 +193,10 @@ mod tests {
         assert_eq!(c.timing.stimulus_ms, 5000);
         assert_eq!(c.timing.fixation_ms, 1000);
         assert_eq!(c.participant_number(), Some(4));
-        assert_eq!(c.counterbalance_version(), et_stimuli::CounterbalanceVersion::B);
+        assert_eq!(
+            c.counterbalance_version(),
+            et_stimuli::CounterbalanceVersion::B
+        );
         assert_eq!(Timing::default().frames(7000), 420);
     }
 

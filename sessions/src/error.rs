@@ -4,7 +4,9 @@ use std::path::PathBuf;
 pub enum SessionError {
     #[error("{path}: no such file")]
     NotFound { path: PathBuf },
-    #[error("{path}: already exists; a recording is never overwritten (choose another output file)")]
+    #[error(
+        "{path}: already exists; a recording is never overwritten (choose another output file)"
+    )]
     AlreadyExists { path: PathBuf },
     #[error("{path}: not an HDF5 file (no HDF5 signature); expected an et-suite recording (.h5)")]
     NotHdf5 { path: PathBuf },
@@ -15,11 +17,22 @@ pub enum SessionError {
     #[error("{path}: not an et-suite recording: {message}")]
     NotARecording { path: PathBuf, message: String },
     #[error("{path}: written with recording format_version {found}; this et-suite reads up to {supported}")]
-    NewerFormat { path: PathBuf, found: u32, supported: u32 },
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("{path}: {what}: {message}")]
-    Hdf5 { path: PathBuf, what: String, message: String },
+    Hdf5 {
+        path: PathBuf,
+        what: String,
+        message: String,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: invalid study config: {message}")]
     Config { path: PathBuf, message: String },
     #[error("stimulus set: {0}")]

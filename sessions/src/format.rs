@@ -201,13 +201,28 @@ pub struct EventRecord {
 
 impl EventRecord {
     pub fn new(ts_us: i64, kind: &str, trial: i32, text: impl Into<String>) -> Self {
-        EventRecord { ts_us, kind: kind.into(), trial, text: text.into() }
+        EventRecord {
+            ts_us,
+            kind: kind.into(),
+            trial,
+            text: text.into(),
+        }
     }
     pub(crate) fn row(&self) -> EventRow {
-        EventRow { ts_us: self.ts_us, kind: fixed(&self.kind), trial: self.trial, text: fixed(&self.text) }
+        EventRow {
+            ts_us: self.ts_us,
+            kind: fixed(&self.kind),
+            trial: self.trial,
+            text: fixed(&self.text),
+        }
     }
     pub(crate) fn from_row(r: &EventRow) -> Self {
-        EventRecord { ts_us: r.ts_us, kind: r.kind.as_str().into(), trial: r.trial, text: r.text.as_str().into() }
+        EventRecord {
+            ts_us: r.ts_us,
+            kind: r.kind.as_str().into(),
+            trial: r.trial,
+            text: r.text.as_str().into(),
+        }
     }
 }
 
@@ -366,7 +381,12 @@ mod tests {
 
     #[test]
     fn gaze_row_round_trips_bit_exact() {
-        let mut s = GazeSample { system_ts_us: 5, device_ts_us: -7, left: EyeSample::INVALID, right: EyeSample::INVALID };
+        let mut s = GazeSample {
+            system_ts_us: 5,
+            device_ts_us: -7,
+            left: EyeSample::INVALID,
+            right: EyeSample::INVALID,
+        };
         s.right.gaze_x = 0.25;
         s.right.gaze_valid = true;
         s.right.origin_mm = [1.0, 2.0, 3.0];

@@ -30,13 +30,20 @@ const SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
 
 /// HDF5 puts its signature at 0, 512, 1024, 2048, ... (after a user block).
 fn has_hdf5_signature(path: &Path) -> Result<bool> {
-    let mut f = std::fs::File::open(path).map_err(|source| SessionError::Io { path: path.into(), source })?;
+    let mut f = std::fs::File::open(path).map_err(|source| SessionError::Io {
+        path: path.into(),
+        source,
+    })?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut offset = 0u64;
     let mut buf = [0u8; 8];
     while offset + 8 <= len {
         use std::io::Seek;
-        f.seek(std::io::SeekFrom::Start(offset)).map_err(|source| SessionError::Io { path: path.into(), source })?;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .map_err(|source| SessionError::Io {
+                path: path.into(),
+                source,
+            })?;
         if f.read_exact(&mut buf).is_ok() && buf == SIGNATURE {
             return Ok(true);
         }
@@ -58,7 +65,10 @@ pub(crate) fn open_checked(path: &Path) -> Result<File> {
         if message.contains("already open for write") || message.contains("file locking") {
             SessionError::NotClosed { path: path.into() }
         } else {
-            SessionError::Corrupt { path: path.into(), message }
+            SessionError::Corrupt {
+                path: path.into(),
+                message,
+            }
         }
     })
 }
@@ -80,17 +90,20 @@ fn num_attr<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<T> {
         path: path.into(),
         message: format!("root attribute '{name}' is missing"),
     })?;
-    a.read_scalar::<T>().map_err(|e| SessionError::NotARecording {
-        path: path.into(),
-        message: format!("root attribute '{name}' has the wrong type: {e}"),
-    })
+    a.read_scalar::<T>()
+        .map_err(|e| SessionError::NotARecording {
+            path: path.into(),
+            message: format!("root attribute '{name}' has the wrong type: {e}"),
+        })
 }
 
 fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
-    let ds = file.dataset(name).map_err(|_| SessionError::NotARecording {
-        path: path.into(),
-        message: format!("dataset /{name} is missing"),
-    })?;
+    let ds = file
+        .dataset(name)
+        .map_err(|_| SessionError::NotARecording {
+            path: path.into(),
+            message: format!("dataset /{name} is missing"),
+        })?;
     ds.read_raw::<T>().map_err(|e| SessionError::Hdf5 {
         path: path.into(),
         what: format!("read /{name}"),
@@ -102,7 +115,8 @@ fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
 pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, u32)> {
     let format = str_attr(file, path, "format").map_err(|_| SessionError::NotARecording {
         path: path.into(),
-        message: "root attribute 'format' is missing (an HDF5 file, but not one et-suite wrote)".into(),
+        message: "root attribute 'format' is missing (an HDF5 file, but not one et-suite wrote)"
+            .into(),
     })?;
     if format != FORMAT_NAME {
         return Err(SessionError::NotARecording {
@@ -112,7 +126,11 @@ pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, 
     }
     let version: u32 = num_attr(file, path, "format_version")?;
     if version > FORMAT_VERSION {
-        return Err(SessionError::NewerFormat { path: path.into(), found: version, supported: FORMAT_VERSION });
+        return Err(SessionError::NewerFormat {
+            path: path.into(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     let s = |n: &str| str_attr(file, path, n);
     let header = RecordingHeader {
@@ -148,14 +166,29 @@ impl Recording {
 
     pub(crate) fn from_file(file: &File, path: &Path) -> Result<Recording> {
         let (header, format_version) = read_header(file, path)?;
-        let gaze = rows::<GazeRow>(file, path, GAZE)?.iter().map(GazeSample::from).collect();
-        let events = rows::<EventRow>(file, path, EVENTS)?.iter().map(EventRecord::from_row).collect();
-        let trials = rows::<TrialRow>(file, path, TRIALS)?.iter().map(TrialRecord::from_row).collect();
+        let gaze = rows::<GazeRow>(file, path, GAZE)?
+            .iter()
+            .map(GazeSample::from)
+            .collect();
+        let events = rows::<EventRow>(file, path, EVENTS)?
+            .iter()
+            .map(EventRecord::from_row)
+            .collect();
+        let trials = rows::<TrialRow>(file, path, TRIALS)?
+            .iter()
+            .map(TrialRecord::from_row)
+            .collect();
         let frames = rows::<FrameRow>(file, path, FRAMES)?
             .iter()
-            .map(|r| FrameRecord { ts_us: r.ts_us, trial: r.trial })
+            .map(|r| FrameRecord {
+                ts_us: r.ts_us,
+                trial: r.trial,
+            })
             .collect();
-        let validation = rows::<ValidationRow>(file, path, VALIDATION)?.iter().map(ValidationRecord::from_row).collect();
+        let validation = rows::<ValidationRow>(file, path, VALIDATION)?
+            .iter()
+            .map(ValidationRecord::from_row)
+            .collect();
         let manifest = file
             .group(STIMULI_GROUP)
             .and_then(|g| g.attr("manifest"))
@@ -198,7 +231,10 @@ impl Recording {
             return None;
         }
         let origin = format!("{} (/stimuli manifest)", self.path.display());
-        Some(et_stimuli::StimulusSet::from_toml_str(&self.manifest, &origin).map_err(SessionError::from))
+        Some(
+            et_stimuli::StimulusSet::from_toml_str(&self.manifest, &origin)
+                .map_err(SessionError::from),
+        )
     }
 }
 
@@ -219,15 +255,31 @@ mod tests {
         let mut w = RecordingWriter::create(&p, &h, Some("name = \"x\"")).unwrap();
         let mut g = et_drivers::synthetic::GazeGenerator::new(Default::default());
         let scene = et_drivers::synthetic::Scene::Target { x: 0.3, y: 0.6 };
-        let samples: Vec<GazeSample> = (0..30_000).map(|k| g.sample(k * 8_333, 1, &scene)).collect();
+        let samples: Vec<GazeSample> = (0..30_000)
+            .map(|k| g.sample(k * 8_333, 1, &scene))
+            .collect();
         for chunk in samples.chunks(997) {
             w.append_gaze(chunk).unwrap();
             w.flush().unwrap();
         }
         let long = "ü".repeat(300);
-        w.append_events(&[EventRecord::new(5, kind::MARKER, 3, long.clone())]).unwrap();
-        w.append_frames(&[FrameRecord { ts_us: 9, trial: -1 }]).unwrap();
-        let v = ValidationRecord { attempt: 1, eye: "left".into(), target_x: 1.0, target_y: 2.0, accuracy_deg: 0.4, precision_rms_deg: 0.1, precision_sd_deg: 0.2, data_loss: 0.01 };
+        w.append_events(&[EventRecord::new(5, kind::MARKER, 3, long.clone())])
+            .unwrap();
+        w.append_frames(&[FrameRecord {
+            ts_us: 9,
+            trial: -1,
+        }])
+        .unwrap();
+        let v = ValidationRecord {
+            attempt: 1,
+            eye: "left".into(),
+            target_x: 1.0,
+            target_y: 2.0,
+            accuracy_deg: 0.4,
+            precision_rms_deg: 0.1,
+            precision_sd_deg: 0.2,
+            data_loss: 0.01,
+        };
         w.append_validation(std::slice::from_ref(&v)).unwrap();
         let counts = w.finish(true).unwrap();
         assert_eq!(counts.gaze, 30_000);
@@ -239,7 +291,13 @@ mod tests {
         assert_eq!(r.header, expect);
         // Text longer than the field is cut at a character boundary, never corrupted.
         assert_eq!(r.events[0].text, "ü".repeat(128));
-        assert_eq!(r.frames, vec![FrameRecord { ts_us: 9, trial: -1 }]);
+        assert_eq!(
+            r.frames,
+            vec![FrameRecord {
+                ts_us: 9,
+                trial: -1
+            }]
+        );
         assert_eq!(r.validation, vec![v]);
         assert_eq!(r.manifest, "name = \"x\"");
         assert!(!r.ended_utc.is_empty());

@@ -22,7 +22,11 @@ pub struct FlushPolicy {
 
 impl Default for FlushPolicy {
     fn default() -> Self {
-        FlushPolicy { flush_every: Duration::from_millis(100), fsync_every: Duration::from_secs(1), max_batch: 8192 }
+        FlushPolicy {
+            flush_every: Duration::from_millis(100),
+            fsync_every: Duration::from_secs(1),
+            max_batch: 8192,
+        }
     }
 }
 
@@ -34,7 +38,9 @@ pub enum Record {
     Trial(TrialRecord),
     Validation(ValidationRecord),
     /// Write the rest and close; `complete` only for a session that ended normally.
-    Finish { complete: bool },
+    Finish {
+        complete: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +58,9 @@ pub struct RecorderHandle {
 impl RecorderHandle {
     /// Queues a record; fails only if the recorder has stopped (its error comes from `finish`).
     pub fn send(&self, r: Record) -> Result<()> {
-        self.tx.send(r).map_err(|_| SessionError::Recorder("the recorder thread has stopped".into()))
+        self.tx
+            .send(r)
+            .map_err(|_| SessionError::Recorder("the recorder thread has stopped".into()))
     }
 
     pub fn event(&self, e: EventRecord) -> Result<()> {
@@ -62,7 +70,9 @@ impl RecorderHandle {
     /// Closes the recording and returns what was written. Call after the tracker has stopped.
     pub fn finish(self, complete: bool) -> Result<RecorderStats> {
         let _ = self.tx.send(Record::Finish { complete });
-        self.thread.join().map_err(|_| SessionError::Recorder("the recorder thread panicked".into()))?
+        self.thread
+            .join()
+            .map_err(|_| SessionError::Recorder("the recorder thread panicked".into()))?
     }
 
     /// True when the recorder thread has ended (normally only after a write error).
@@ -95,7 +105,11 @@ impl Buffers {
     }
 }
 
-pub fn spawn_recorder(writer: RecordingWriter, gaze: SampleReceiver, policy: FlushPolicy) -> Result<RecorderHandle> {
+pub fn spawn_recorder(
+    writer: RecordingWriter,
+    gaze: SampleReceiver,
+    policy: FlushPolicy,
+) -> Result<RecorderHandle> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let thread = std::thread::Builder::new()
         .name("recorder".into())
@@ -104,7 +118,12 @@ pub fn spawn_recorder(writer: RecordingWriter, gaze: SampleReceiver, policy: Flu
     Ok(RecorderHandle { tx, thread })
 }
 
-fn run(mut w: RecordingWriter, gaze: SampleReceiver, ctl: Receiver<Record>, policy: FlushPolicy) -> Result<RecorderStats> {
+fn run(
+    mut w: RecordingWriter,
+    gaze: SampleReceiver,
+    ctl: Receiver<Record>,
+    policy: FlushPolicy,
+) -> Result<RecorderStats> {
     let mut b = Buffers {
         gaze: Vec::with_capacity(policy.max_batch),
         events: Vec::new(),
@@ -125,7 +144,9 @@ fn run(mut w: RecordingWriter, gaze: SampleReceiver, ctl: Receiver<Record>, poli
         while b.gaze.len() < policy.max_batch {
             match rx.try_recv() {
                 Ok(TrackerMessage::Sample(s)) => b.gaze.push(s),
-                Ok(TrackerMessage::Event(e)) => b.events.push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
+                Ok(TrackerMessage::Event(e)) => b
+                    .events
+                    .push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     gaze_closed = true;
@@ -158,7 +179,10 @@ fn run(mut w: RecordingWriter, gaze: SampleReceiver, ctl: Receiver<Record>, poli
                 ts,
                 kind::SAMPLES_DROPPED,
                 -1,
-                format!("{} samples dropped: the recorder fell behind the tracker", dropped - dropped_reported),
+                format!(
+                    "{} samples dropped: the recorder fell behind the tracker",
+                    dropped - dropped_reported
+                ),
             ));
             dropped_reported = dropped;
         }
@@ -170,7 +194,11 @@ fn run(mut w: RecordingWriter, gaze: SampleReceiver, ctl: Receiver<Record>, poli
             if drained {
                 b.write(&mut w)?;
                 let counts = w.finish(complete)?;
-                return Ok(RecorderStats { counts, samples_dropped: dropped_reported, flushes: flushes + 1 });
+                return Ok(RecorderStats {
+                    counts,
+                    samples_dropped: dropped_reported,
+                    flushes: flushes + 1,
+                });
             }
             continue;
         }
@@ -188,7 +216,10 @@ fn run(mut w: RecordingWriter, gaze: SampleReceiver, ctl: Receiver<Record>, poli
         }
         if got == 0 {
             // Nothing waiting: sleep until something arrives or the next flush is due.
-            let wait = policy.flush_every.saturating_sub(last_flush.elapsed()).max(Duration::from_millis(1));
+            let wait = policy
+                .flush_every
+                .saturating_sub(last_flush.elapsed())
+                .max(Duration::from_millis(1));
             crossbeam_channel::select! {
                 recv(rx) -> m => match m {
                     Ok(TrackerMessage::Sample(s)) => { b.gaze.push(s); dirty = true; }

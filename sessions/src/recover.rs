@@ -43,14 +43,21 @@ fn clear_status_flags(path: &Path) -> Result<()> {
                 return Err("cannot create a file-access property list".to_string());
             }
             let mut clear: hdf5_sys::h5::hbool_t = 1;
-            if h5p::H5Pset(fapl, prop.as_ptr(), (&mut clear as *mut hdf5_sys::h5::hbool_t).cast()) < 0 {
+            if h5p::H5Pset(
+                fapl,
+                prop.as_ptr(),
+                (&mut clear as *mut hdf5_sys::h5::hbool_t).cast(),
+            ) < 0
+            {
                 h5p::H5Pclose(fapl);
                 return Err("this HDF5 library cannot clear status flags".to_string());
             }
             let fid = h5f::H5Fopen(c_path.as_ptr(), h5f::H5F_ACC_RDWR, fapl);
             h5p::H5Pclose(fapl);
             if fid < 0 {
-                return Err("HDF5 cannot open the file even with its status flags cleared".to_string());
+                return Err(
+                    "HDF5 cannot open the file even with its status flags cleared".to_string(),
+                );
             }
             if h5f::H5Fclose(fid) < 0 {
                 return Err("closing after clearing the status flags failed".to_string());
@@ -58,7 +65,10 @@ fn clear_status_flags(path: &Path) -> Result<()> {
             Ok(())
         }
     });
-    outcome.map_err(|message| SessionError::Corrupt { path: path.into(), message })
+    outcome.map_err(|message| SessionError::Corrupt {
+        path: path.into(),
+        message,
+    })
 }
 
 /// Recovers `path` in place and reports what it holds. Safe to run on a file that needs nothing.

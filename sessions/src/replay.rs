@@ -39,7 +39,12 @@ pub fn replay_to_file(src: &Recording, out: &Path, speed: ReplaySpeed) -> Result
     let (tx, rx) = sample_channel(65_536);
     let rec = spawn_recorder(writer, rx, FlushPolicy::default())?;
     let first = src.gaze.first().map_or(0, |s| s.system_ts_us);
-    rec.event(EventRecord::new(first, kind::NOTE, -1, format!("replay of {} at speed {speed:?}", src.path.display())))?;
+    rec.event(EventRecord::new(
+        first,
+        kind::NOTE,
+        -1,
+        format!("replay of {} at speed {speed:?}", src.path.display()),
+    ))?;
     for e in &src.events {
         rec.send(Record::Event(e.clone()))?;
     }
@@ -74,9 +79,12 @@ mod tests {
         let mut w = RecordingWriter::create(&a, &h, None).unwrap();
         let mut g = et_drivers::synthetic::GazeGenerator::new(Default::default());
         let scene = et_drivers::synthetic::Scene::Target { x: 0.5, y: 0.5 };
-        let samples: Vec<GazeSample> = (0..5000).map(|k| g.sample(1_000_000 + k * 8333, 1, &scene)).collect();
+        let samples: Vec<GazeSample> = (0..5000)
+            .map(|k| g.sample(1_000_000 + k * 8333, 1, &scene))
+            .collect();
         w.append_gaze(&samples).unwrap();
-        w.append_events(&[EventRecord::new(1_000_000, kind::NOTE, -1, "hello ✓")]).unwrap();
+        w.append_events(&[EventRecord::new(1_000_000, kind::NOTE, -1, "hello ✓")])
+            .unwrap();
         w.finish(true).unwrap();
         let src = Recording::open(&a).unwrap();
         let stats = replay_to_file(&src, &b, ReplaySpeed::Max).unwrap();

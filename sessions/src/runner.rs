@@ -39,7 +39,12 @@ pub struct SessionOutcome {
 pub fn fit_rect(img_w: u32, img_h: u32, screen_w: u32, screen_h: u32) -> [f32; 4] {
     let s = (f64::from(screen_w) / f64::from(img_w)).min(f64::from(screen_h) / f64::from(img_h));
     let (w, h) = (f64::from(img_w) * s, f64::from(img_h) * s);
-    [((f64::from(screen_w) - w) / 2.0) as f32, ((f64::from(screen_h) - h) / 2.0) as f32, w as f32, h as f32]
+    [
+        ((f64::from(screen_w) - w) / 2.0) as f32,
+        ((f64::from(screen_h) - h) / 2.0) as f32,
+        w as f32,
+        h as f32,
+    ]
 }
 
 /// The simulated display: frame k is shown at `t0 + k/refresh`.
@@ -80,7 +85,13 @@ impl Session<'_> {
     /// Shows one screen for `n` frames and returns the first frame's time stamp. The scene is
     /// published before its first frame so the simulated eye sees it exactly from then, and
     /// `onset` (kind, trial, text) is recorded as soon as that frame is shown.
-    async fn show(&mut self, n: u32, scene: Scene, trial: i32, onset: (&str, i32, &str)) -> Result<Option<i64>> {
+    async fn show(
+        &mut self,
+        n: u32,
+        scene: Scene,
+        trial: i32,
+        onset: (&str, i32, &str),
+    ) -> Result<Option<i64>> {
         if let Some(tl) = self.scene {
             tl.publish(self.frames.next_ts(), scene);
         }
@@ -90,7 +101,8 @@ impl Session<'_> {
                 return Ok(None);
             }
             let ts = self.frames.tick().await;
-            self.rec.send(Record::Frame(FrameRecord { ts_us: ts, trial }))?;
+            self.rec
+                .send(Record::Frame(FrameRecord { ts_us: ts, trial }))?;
             if first.is_none() {
                 first = Some(ts);
                 self.event(ts, onset.0, onset.1, onset.2)?;
@@ -122,7 +134,12 @@ pub async fn run_headless(
     let rec = spawn_recorder(writer, rx, FlushPolicy::default())?;
     let t0 = clock.now_us();
     let mut s = Session {
-        frames: FrameClock { clock: Arc::clone(&clock), t0, period_us: 1e6 / plan.timing.refresh_hz, k: 0 },
+        frames: FrameClock {
+            clock: Arc::clone(&clock),
+            t0,
+            period_us: 1e6 / plan.timing.refresh_hz,
+            k: 0,
+        },
         rec: &rec,
         scene,
         abort,
@@ -138,7 +155,14 @@ pub async fn run_headless(
     let stopped = tracker.stop();
     let (complete, trials_done, note) = match &result {
         Ok(n) if *n as usize == plan.trials.len() => (true, *n, None),
-        Ok(n) => (false, *n, Some(format!("aborted by the operator after {n} of {} trials", plan.trials.len()))),
+        Ok(n) => (
+            false,
+            *n,
+            Some(format!(
+                "aborted by the operator after {n} of {} trials",
+                plan.trials.len()
+            )),
+        ),
         Err(e) => (false, 0, Some(format!("aborted: {e}"))),
     };
     if let Some(text) = note {
@@ -148,10 +172,18 @@ pub async fn run_headless(
     let stats = rec.finish(complete)?;
     stopped?;
     result?;
-    Ok(SessionOutcome { complete, trials_done, stats })
+    Ok(SessionOutcome {
+        complete,
+        trials_done,
+        stats,
+    })
 }
 
-async fn present_trials(plan: &SessionPlan<'_>, s: &mut Session<'_>, on_trial: &(dyn Fn(u32) + Sync)) -> Result<u32> {
+async fn present_trials(
+    plan: &SessionPlan<'_>,
+    s: &mut Session<'_>,
+    on_trial: &(dyn Fn(u32) + Sync),
+) -> Result<u32> {
     let t = &plan.timing;
     let (w, h) = (plan.screen_w, plan.screen_h);
     let rect = fit_rect(plan.set.image_width, plan.set.image_height, w, h);
@@ -163,15 +195,38 @@ async fn present_trials(plan: &SessionPlan<'_>, s: &mut Session<'_>, on_trial: &
         s.event(s.frames.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
         let cross = Scene::Target { x: 0.5, y: 0.5 };
         let cross_frames = t.frames(t.fixation_ms);
-        if s.show(cross_frames, cross, trial, (kind::FIXATION_CROSS_ONSET, trial, "")).await?.is_none() {
+        if s.show(
+            cross_frames,
+            cross,
+            trial,
+            (kind::FIXATION_CROSS_ONSET, trial, ""),
+        )
+        .await?
+        .is_none()
+        {
             break;
         }
         let scene = image_scene(plan.set, st.expression, &plan.attention, rect, w, h);
         let n = t.frames(t.stimulus_ms);
-        let Some(onset) = s.show(n, scene, trial, (kind::STIMULUS_ONSET, trial, &st.id)).await? else { break };
+        let Some(onset) = s
+            .show(n, scene, trial, (kind::STIMULUS_ONSET, trial, &st.id))
+            .await?
+        else {
+            break;
+        };
         // The offset is the first frame that no longer shows the image.
         let blank = t.frames(t.iti_ms);
-        let Some(offset) = s.show(blank, Scene::Blank, -1, (kind::STIMULUS_OFFSET, trial, &st.id)).await? else { break };
+        let Some(offset) = s
+            .show(
+                blank,
+                Scene::Blank,
+                -1,
+                (kind::STIMULUS_OFFSET, trial, &st.id),
+            )
+            .await?
+        else {
+            break;
+        };
         s.rec.send(Record::Trial(TrialRecord {
             trial,
             stimulus_id: st.id.clone(),
@@ -188,7 +243,9 @@ async fn present_trials(plan: &SessionPlan<'_>, s: &mut Session<'_>, on_trial: &
         done += 1;
         on_trial(done);
         if s.rec.has_stopped() {
-            return Err(SessionError::Recorder("the recorder stopped writing".into()));
+            return Err(SessionError::Recorder(
+                "the recorder stopped writing".into(),
+            ));
         }
     }
     Ok(done)
@@ -203,25 +260,57 @@ mod tests {
     use et_drivers::ManualClock;
     use et_stimuli::{trial_list, CounterbalanceVersion};
 
-    fn run_short(path: &std::path::Path, n_trials: usize, abort_after: Option<u32>) -> SessionOutcome {
+    fn run_short(
+        path: &std::path::Path,
+        n_trials: usize,
+        abort_after: Option<u32>,
+    ) -> SessionOutcome {
         let set = et_stimuli::default_set::manifest(256);
-        let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3).unwrap().into_iter().take(n_trials).collect();
-        let timing = Timing { fixation_ms: 500, stimulus_ms: 2000, iti_ms: 250, refresh_hz: 60.0 };
-        let plan = SessionPlan { set: &set, trials: &trials, timing, screen_w: 1920, screen_h: 1080, attention: AttentionConfig::default() };
+        let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
+            .unwrap()
+            .into_iter()
+            .take(n_trials)
+            .collect();
+        let timing = Timing {
+            fixation_ms: 500,
+            stimulus_ms: 2000,
+            iti_ms: 250,
+            refresh_hz: 60.0,
+        };
+        let plan = SessionPlan {
+            set: &set,
+            trials: &trials,
+            timing,
+            screen_w: 1920,
+            screen_h: 1080,
+            attention: AttentionConfig::default(),
+        };
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(10_000_000));
-        let mut tracker = SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap();
+        let mut tracker =
+            SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap();
         let mut header = RecordingHeader::new("P01", "1");
         header.sampling_hz = 120.0;
         let writer = RecordingWriter::create(path, &header, Some(&set.to_toml())).unwrap();
         let abort = AtomicBool::new(false);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         let on_trial = |n: u32| {
             if Some(n) == abort_after {
                 abort.store(true, Ordering::SeqCst);
             }
         };
-        rt.block_on(run_headless(&plan, &mut tracker, writer, Some(&scene), &abort, &on_trial)).unwrap()
+        rt.block_on(run_headless(
+            &plan,
+            &mut tracker,
+            writer,
+            Some(&scene),
+            &abort,
+            &on_trial,
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -239,7 +328,11 @@ mod tests {
         for t in &r.trials {
             assert_eq!(t.frames, 120);
             assert_eq!(t.offset_us - t.onset_us, 2_000_000);
-            let onset = r.events.iter().find(|e| e.kind == "stimulus_onset" && e.trial == t.trial).unwrap();
+            let onset = r
+                .events
+                .iter()
+                .find(|e| e.kind == "stimulus_onset" && e.trial == t.trial)
+                .unwrap();
             assert_eq!(onset.ts_us, t.onset_us);
         }
         // Samples span the whole session at 120 Hz without gaps.
@@ -247,7 +340,10 @@ mod tests {
         let last = r.gaze.last().unwrap().system_ts_us;
         let expected = ((last - first) as f64 * 120e-6).round() as usize + 1;
         assert_eq!(r.gaze.len(), expected);
-        assert!(r.gaze.windows(2).all(|w| w[1].system_ts_us > w[0].system_ts_us));
+        assert!(r
+            .gaze
+            .windows(2)
+            .all(|w| w[1].system_ts_us > w[0].system_ts_us));
         assert!(last >= r.frames.last().unwrap().ts_us);
         assert_eq!(out.stats.counts.gaze, r.gaze.len());
         assert_eq!(out.stats.samples_dropped, 0);
@@ -262,7 +358,10 @@ mod tests {
         let r = Recording::open(&path).unwrap();
         assert!(!r.header.complete);
         assert_eq!(r.trials.len(), 2);
-        assert!(r.events.iter().any(|e| e.kind == "note" && e.text.contains("aborted by the operator after 2 of 4")));
+        assert!(r
+            .events
+            .iter()
+            .any(|e| e.kind == "note" && e.text.contains("aborted by the operator after 2 of 4")));
     }
 
     #[test]
@@ -270,14 +369,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
         std::fs::write(&path, b"precious").unwrap();
-        let e = RecordingWriter::create(&path, &RecordingHeader::new("P", "1"), None).err().unwrap();
+        let e = RecordingWriter::create(&path, &RecordingHeader::new("P", "1"), None)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("already exists"));
         assert_eq!(std::fs::read(&path).unwrap(), b"precious");
     }
 
     #[test]
     fn fit_keeps_aspect_and_centres() {
-        assert_eq!(fit_rect(1024, 1024, 1920, 1080), [420.0, 0.0, 1080.0, 1080.0]);
+        assert_eq!(
+            fit_rect(1024, 1024, 1920, 1080),
+            [420.0, 0.0, 1080.0, 1080.0]
+        );
         assert_eq!(fit_rect(200, 100, 1000, 1000), [0.0, 250.0, 1000.0, 500.0]);
     }
 }

@@ -36,16 +36,28 @@ pub struct Counts {
 fn h5err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> SessionError {
     let path = path.to_path_buf();
     let what = what.into();
-    move |e| SessionError::Hdf5 { path, what, message: e.to_string() }
+    move |e| SessionError::Hdf5 {
+        path,
+        what,
+        message: e.to_string(),
+    }
 }
 
 pub(crate) fn str_attr(loc: &Location, name: &str, value: &str) -> hdf5::Result<()> {
-    let v: VarLenUnicode = value.parse().map_err(|e| hdf5::Error::from(format!("{e}")))?;
-    loc.new_attr::<VarLenUnicode>().shape(()).create(name)?.write_scalar(&v)
+    let v: VarLenUnicode = value
+        .parse()
+        .map_err(|e| hdf5::Error::from(format!("{e}")))?;
+    loc.new_attr::<VarLenUnicode>()
+        .shape(())
+        .create(name)?
+        .write_scalar(&v)
 }
 
 fn num_attr<T: H5Type>(loc: &Location, name: &str, value: T) -> hdf5::Result<()> {
-    loc.new_attr::<T>().shape(()).create(name)?.write_scalar(&value)
+    loc.new_attr::<T>()
+        .shape(())
+        .create(name)?
+        .write_scalar(&value)
 }
 
 fn write_header(loc: &Location, h: &RecordingHeader) -> hdf5::Result<()> {
@@ -92,14 +104,26 @@ fn append<T: H5Type>(ds: &Dataset, at: &mut usize, rows: &[T]) -> hdf5::Result<(
 impl RecordingWriter {
     /// Creates `path` (never overwriting an existing file), writes the header and the stimulus
     /// manifest, and switches to SWMR. The file appears under its name only once it is valid.
-    pub fn create(path: &Path, header: &RecordingHeader, manifest_toml: Option<&str>) -> Result<Self> {
+    pub fn create(
+        path: &Path,
+        header: &RecordingHeader,
+        manifest_toml: Option<&str>,
+    ) -> Result<Self> {
         if path.exists() {
-            return Err(SessionError::AlreadyExists { path: path.to_path_buf() });
+            return Err(SessionError::AlreadyExists {
+                path: path.to_path_buf(),
+            });
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| SessionError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| SessionError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
-        let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut tmp_name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         tmp_name.push(".creating");
         let tmp = path.with_file_name(tmp_name);
         // A leftover from a crash during creation holds no samples: streaming starts only after
@@ -111,8 +135,11 @@ impl RecordingWriter {
             .create_excl(&tmp)
             .map_err(err("create"))?;
         write_header(&file, header).map_err(err("write root attributes"))?;
-        let g = file.create_group(STIMULI_GROUP).map_err(err("create /stimuli"))?;
-        str_attr(&g, "manifest", manifest_toml.unwrap_or("")).map_err(err("write /stimuli manifest"))?;
+        let g = file
+            .create_group(STIMULI_GROUP)
+            .map_err(err("create /stimuli"))?;
+        str_attr(&g, "manifest", manifest_toml.unwrap_or(""))
+            .map_err(err("write /stimuli manifest"))?;
         let aois = manifest_toml
             .and_then(|m| et_stimuli::StimulusSet::from_toml_str(m, "manifest").ok())
             .map(|s| aois_toml(&s))
@@ -122,11 +149,18 @@ impl RecordingWriter {
         let events = dataset::<EventRow>(&file, EVENTS, 64).map_err(err("create /events"))?;
         let trials = dataset::<TrialRow>(&file, TRIALS, 32).map_err(err("create /trials"))?;
         let frames = dataset::<FrameRow>(&file, FRAMES, 1024).map_err(err("create /frames"))?;
-        let validation = dataset::<ValidationRow>(&file, VALIDATION, 32).map_err(err("create /validation"))?;
+        let validation =
+            dataset::<ValidationRow>(&file, VALIDATION, 32).map_err(err("create /validation"))?;
         file.flush().map_err(err("flush"))?;
-        std::fs::rename(&tmp, path).map_err(|source| SessionError::Io { path: path.to_path_buf(), source })?;
+        std::fs::rename(&tmp, path).map_err(|source| SessionError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         file.start_swmr().map_err(err("start SWMR"))?;
-        let sync_fd = std::fs::File::open(path).map_err(|source| SessionError::Io { path: path.to_path_buf(), source })?;
+        let sync_fd = std::fs::File::open(path).map_err(|source| SessionError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let w = RecordingWriter {
             path: path.to_path_buf(),
             file: Some(file),
@@ -156,22 +190,32 @@ impl RecordingWriter {
 
     pub fn append_events(&mut self, events: &[EventRecord]) -> Result<()> {
         let rows: Vec<EventRow> = events.iter().map(EventRecord::row).collect();
-        append(&self.events, &mut self.counts.events, &rows).map_err(h5err(&self.path, "append /events"))
+        append(&self.events, &mut self.counts.events, &rows)
+            .map_err(h5err(&self.path, "append /events"))
     }
 
     pub fn append_trials(&mut self, trials: &[TrialRecord]) -> Result<()> {
         let rows: Vec<TrialRow> = trials.iter().map(TrialRecord::row).collect();
-        append(&self.trials, &mut self.counts.trials, &rows).map_err(h5err(&self.path, "append /trials"))
+        append(&self.trials, &mut self.counts.trials, &rows)
+            .map_err(h5err(&self.path, "append /trials"))
     }
 
     pub fn append_frames(&mut self, frames: &[FrameRecord]) -> Result<()> {
-        let rows: Vec<FrameRow> = frames.iter().map(|f| FrameRow { ts_us: f.ts_us, trial: f.trial }).collect();
-        append(&self.frames, &mut self.counts.frames, &rows).map_err(h5err(&self.path, "append /frames"))
+        let rows: Vec<FrameRow> = frames
+            .iter()
+            .map(|f| FrameRow {
+                ts_us: f.ts_us,
+                trial: f.trial,
+            })
+            .collect();
+        append(&self.frames, &mut self.counts.frames, &rows)
+            .map_err(h5err(&self.path, "append /frames"))
     }
 
     pub fn append_validation(&mut self, rows: &[ValidationRecord]) -> Result<()> {
         let rows: Vec<ValidationRow> = rows.iter().map(ValidationRecord::row).collect();
-        append(&self.validation, &mut self.counts.validation, &rows).map_err(h5err(&self.path, "append /validation"))
+        append(&self.validation, &mut self.counts.validation, &rows)
+            .map_err(h5err(&self.path, "append /validation"))
     }
 
     /// Makes everything appended so far visible to readers and to `recover` after a kill.
@@ -185,7 +229,10 @@ impl RecordingWriter {
     /// Flushes, then asks the kernel to put the file on disk (power-loss safety).
     pub fn sync(&mut self) -> Result<()> {
         self.flush()?;
-        self.sync_fd.sync_data().map_err(|source| SessionError::Io { path: self.path.clone(), source })
+        self.sync_fd.sync_data().map_err(|source| SessionError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Closes the file. `complete` is true only for a session that ended normally; an aborted
@@ -194,7 +241,16 @@ impl RecordingWriter {
         self.sync()?;
         let counts = self.counts;
         let path = self.path.clone();
-        let RecordingWriter { file, gaze, events, trials, frames, validation, sync_fd, .. } = self;
+        let RecordingWriter {
+            file,
+            gaze,
+            events,
+            trials,
+            frames,
+            validation,
+            sync_fd,
+            ..
+        } = self;
         drop((gaze, events, trials, frames, validation));
         if let Some(f) = file {
             f.close().map_err(h5err(&path, "close"))?;
@@ -206,9 +262,14 @@ impl RecordingWriter {
             .map_err(h5err(&path, "write 'complete'"))?;
         let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let v: VarLenUnicode = ended.parse().unwrap_or_default();
-        f.attr("ended_utc").and_then(|a| a.write_scalar(&v)).map_err(h5err(&path, "write 'ended_utc'"))?;
+        f.attr("ended_utc")
+            .and_then(|a| a.write_scalar(&v))
+            .map_err(h5err(&path, "write 'ended_utc'"))?;
         f.close().map_err(h5err(&path, "close"))?;
-        sync_fd.sync_all().map_err(|source| SessionError::Io { path: path.clone(), source })?;
+        sync_fd.sync_all().map_err(|source| SessionError::Io {
+            path: path.clone(),
+            source,
+        })?;
         Ok(counts)
     }
 }

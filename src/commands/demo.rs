@@ -27,13 +27,20 @@ pub struct Args {
 
 pub fn main(a: Args) -> Result<()> {
     if a.participants == 0 || a.participants > 999 {
-        bail!("--participants must be between 1 and 999, got {}", a.participants);
+        bail!(
+            "--participants must be between 1 and 999, got {}",
+            a.participants
+        );
     }
     let manifest = ensure_default_set(&a.out.join("stimuli"))?;
     let rec_dir = a.out.join("recordings");
-    std::fs::create_dir_all(&rec_dir).with_context(|| format!("{}: cannot create", rec_dir.display()))?;
+    std::fs::create_dir_all(&rec_dir)
+        .with_context(|| format!("{}: cannot create", rec_dir.display()))?;
     let ids: Vec<String> = (1..=a.participants).map(|i| format!("P{i:02}")).collect();
-    let paths: Vec<PathBuf> = ids.iter().map(|id| rec_dir.join(format!("{id}.h5"))).collect();
+    let paths: Vec<PathBuf> = ids
+        .iter()
+        .map(|id| rec_dir.join(format!("{id}.h5")))
+        .collect();
     for p in &paths {
         if p.exists() {
             if !a.force {
@@ -42,7 +49,10 @@ pub fn main(a: Args) -> Result<()> {
             std::fs::remove_file(p).with_context(|| format!("{}: cannot remove", p.display()))?;
         }
     }
-    let base = StudyConfig { stimulus_set: Some(manifest), ..StudyConfig::default() };
+    let base = StudyConfig {
+        stimulus_set: Some(manifest),
+        ..StudyConfig::default()
+    };
     let prepared = load_set(&base, &a.out.join("stimuli"))?;
     let pb = progress::bar(u64::from(a.participants), "participants");
     for (i, (id, path)) in ids.iter().zip(&paths).enumerate() {
@@ -50,7 +60,14 @@ pub fn main(a: Args) -> Result<()> {
         p.cfg.participant = id.clone();
         p.cfg.tracker.seed = Some(a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         p.cfg.order_seed = Some(a.seed.wrapping_mul(7_919).wrapping_add(i as u64));
-        let outcome = run_session(&p, &TrackerChoice::Synthetic, ReplaySpeed::Max, path, Arc::new(AtomicBool::new(false)), &|_| {})?;
+        let outcome = run_session(
+            &p,
+            &TrackerChoice::Synthetic,
+            ReplaySpeed::Max,
+            path,
+            Arc::new(AtomicBool::new(false)),
+            &|_| {},
+        )?;
         if !outcome.complete {
             bail!("{}: the simulated session did not complete", path.display());
         }
@@ -58,7 +75,10 @@ pub fn main(a: Args) -> Result<()> {
     }
     pb.finish_and_clear();
 
-    let recordings = paths.iter().map(|p| Recording::open(p)).collect::<Result<Vec<_>, _>>()?;
+    let recordings = paths
+        .iter()
+        .map(|p| Recording::open(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let analysis = et_analysis::analyse_study(&recordings, "mouth")?;
     let out_dir = a.out.join("analysis");
     analysis.write_csv(&out_dir)?;
@@ -76,7 +96,11 @@ pub fn main(a: Args) -> Result<()> {
         100.0 * truth.smile.expected_share("mouth"),
         100.0 * truth.no_smile.expected_share("mouth")
     ))?;
-    crate::output::emit(&format!("Recordings: {}\nTables: {}\n", rec_dir.display(), out_dir.display()))?;
+    crate::output::emit(&format!(
+        "Recordings: {}\nTables: {}\n",
+        rec_dir.display(),
+        out_dir.display()
+    ))?;
     Ok(())
 }
 

@@ -19,33 +19,82 @@ pub fn main(a: Args) -> Result<()> {
     writeln!(o, "{}", a.file.display())?;
     writeln!(o, "  format_version       {}", r.format_version)?;
     writeln!(o, "  software_version     {}", h.software_version)?;
-    writeln!(o, "  participant/session  {} / {}", h.participant, h.session)?;
-    writeln!(o, "  created_utc          {}", h.created_utc)?;
-    writeln!(o, "  ended_utc            {}", if r.ended_utc.is_empty() { "-" } else { &r.ended_utc })?;
-    writeln!(o, "  complete             {}", h.complete)?;
-    writeln!(o, "  tracker              {} (serial {}, sdk {}) at {} Hz", h.tracker_model, h.tracker_serial, h.sdk_version, h.sampling_hz)?;
-    writeln!(o, 
-        "  screen               {}x{} px, {:.0}x{:.0} mm, viewing distance {:.0} mm",
-        h.screen.width_px, h.screen.height_px, h.screen.width_mm, h.screen.height_mm, h.screen.viewing_distance_mm
+    writeln!(
+        o,
+        "  participant/session  {} / {}",
+        h.participant, h.session
     )?;
-    writeln!(o, "  stimulus set         {} (sha256 {})", h.stimulus_set, h.stimulus_set_sha256)?;
-    writeln!(o, "  counterbalance       version {}, order seed {}", h.counterbalance_version, h.trial_order_seed)?;
+    writeln!(o, "  created_utc          {}", h.created_utc)?;
+    writeln!(
+        o,
+        "  ended_utc            {}",
+        if r.ended_utc.is_empty() {
+            "-"
+        } else {
+            &r.ended_utc
+        }
+    )?;
+    writeln!(o, "  complete             {}", h.complete)?;
+    writeln!(
+        o,
+        "  tracker              {} (serial {}, sdk {}) at {} Hz",
+        h.tracker_model, h.tracker_serial, h.sdk_version, h.sampling_hz
+    )?;
+    writeln!(
+        o,
+        "  screen               {}x{} px, {:.0}x{:.0} mm, viewing distance {:.0} mm",
+        h.screen.width_px,
+        h.screen.height_px,
+        h.screen.width_mm,
+        h.screen.height_mm,
+        h.screen.viewing_distance_mm
+    )?;
+    writeln!(
+        o,
+        "  stimulus set         {} (sha256 {})",
+        h.stimulus_set, h.stimulus_set_sha256
+    )?;
+    writeln!(
+        o,
+        "  counterbalance       version {}, order seed {}",
+        h.counterbalance_version, h.trial_order_seed
+    )?;
     let (ll, rl) = r.data_loss();
-    writeln!(o, "  samples              {} over {:.2} s", r.gaze.len(), r.duration_us() as f64 / 1e6)?;
-    writeln!(o, "  data loss            left {:.2}%, right {:.2}%", 100.0 * ll, 100.0 * rl)?;
+    writeln!(
+        o,
+        "  samples              {} over {:.2} s",
+        r.gaze.len(),
+        r.duration_us() as f64 / 1e6
+    )?;
+    writeln!(
+        o,
+        "  data loss            left {:.2}%, right {:.2}%",
+        100.0 * ll,
+        100.0 * rl
+    )?;
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for e in &r.events {
         *kinds.entry(e.kind.as_str()).or_default() += 1;
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    writeln!(o, "  events               {} ({})", r.events.len(), kinds.join(", "))?;
+    writeln!(
+        o,
+        "  events               {} ({})",
+        r.events.len(),
+        kinds.join(", ")
+    )?;
     writeln!(o, "  frames               {}", r.frames.len())?;
     writeln!(o, "  validation rows      {}", r.validation.len())?;
     writeln!(o, "  trials               {}", r.trials.len())?;
     if !r.trials.is_empty() {
-        writeln!(o, "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9} {:>7} {:>7}", "trial", "stimulus", "cond", "variant", "expr", "dur_ms", "frames", "dropped")?;
+        writeln!(
+            o,
+            "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9} {:>7} {:>7}",
+            "trial", "stimulus", "cond", "variant", "expr", "dur_ms", "frames", "dropped"
+        )?;
         for t in &r.trials {
-            writeln!(o, 
+            writeln!(
+                o,
                 "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9.1} {:>7} {:>7}",
                 t.trial,
                 t.stimulus_id,

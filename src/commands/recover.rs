@@ -13,7 +13,11 @@ pub fn main(a: Args) -> Result<()> {
     crate::output::emit(&format!(
         "{}: {}; {} samples ({:.1} s), {} trials, {} events, {} frames; complete = {}\n",
         a.file.display(),
-        if r.was_open { "recovered" } else { "already closed cleanly, nothing to do" },
+        if r.was_open {
+            "recovered"
+        } else {
+            "already closed cleanly, nothing to do"
+        },
         r.samples,
         r.duration_us as f64 / 1e6,
         r.trials,

@@ -44,9 +44,15 @@ pub fn main(a: Args) -> Result<()> {
     };
     if let Some(p) = a.participant {
         cfg.participant = p;
-        cfg.validate().map_err(|m| anyhow::anyhow!("--participant: {m}"))?;
+        cfg.validate()
+            .map_err(|m| anyhow::anyhow!("--participant: {m}"))?;
     }
-    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("recordings/{}-s{}.h5", cfg.participant, cfg.session)));
+    let out = a.out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "recordings/{}-s{}.h5",
+            cfg.participant, cfg.session
+        ))
+    });
     let prepared = load_set(&cfg, &a.stimuli)?;
     let n = prepared.set.stimuli.len() as u64 / 2;
     let pb = progress::bar(n, "trials");
@@ -61,7 +67,11 @@ pub fn main(a: Args) -> Result<()> {
         outcome.trials_done,
         outcome.stats.counts.gaze,
         outcome.stats.samples_dropped,
-        if outcome.complete { "complete" } else { "INCOMPLETE (aborted)" }
+        if outcome.complete {
+            "complete"
+        } else {
+            "INCOMPLETE (aborted)"
+        }
     ))?;
     Ok(())
 }

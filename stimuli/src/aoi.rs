@@ -6,10 +6,22 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "shape", rename_all = "snake_case")]
 pub enum AoiShape {
     /// Top-left corner and size; the right and bottom edges are outside (half-open).
-    Rectangle { x: f64, y: f64, width: f64, height: f64 },
-    Ellipse { cx: f64, cy: f64, rx: f64, ry: f64 },
+    Rectangle {
+        x: f64,
+        y: f64,
+        width: f64,
+        height: f64,
+    },
+    Ellipse {
+        cx: f64,
+        cy: f64,
+        rx: f64,
+        ry: f64,
+    },
     /// Vertices in order; inside by the even-odd rule.
-    Polygon { points: Vec<[f64; 2]> },
+    Polygon {
+        points: Vec<[f64; 2]>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,7 +40,12 @@ impl Aoi {
         }
         let finite = |vals: &[f64]| vals.iter().all(|v| v.is_finite());
         match &self.shape {
-            AoiShape::Rectangle { x, y, width, height } => {
+            AoiShape::Rectangle {
+                x,
+                y,
+                width,
+                height,
+            } => {
                 if !finite(&[*x, *y, *width, *height]) || *width <= 0.0 || *height <= 0.0 {
                     return Err(format!(
                         "AOI '{name}': rectangle needs finite x, y and positive width, height (got {x}, {y}, {width}, {height})"
@@ -60,9 +77,12 @@ impl Aoi {
     /// Whether image pixel (x, y) lies in the AOI.
     pub fn contains(&self, x: f64, y: f64) -> bool {
         match &self.shape {
-            AoiShape::Rectangle { x: rx, y: ry, width, height } => {
-                x >= *rx && x < rx + width && y >= *ry && y < ry + height
-            }
+            AoiShape::Rectangle {
+                x: rx,
+                y: ry,
+                width,
+                height,
+            } => x >= *rx && x < rx + width && y >= *ry && y < ry + height,
             AoiShape::Ellipse { cx, cy, rx, ry } => {
                 let (u, v) = ((x - cx) / rx, (y - cy) / ry);
                 u * u + v * v <= 1.0
@@ -86,9 +106,12 @@ impl Aoi {
     /// Centre and half-extents of the bounding box, in image px.
     pub fn bounds(&self) -> (f64, f64, f64, f64) {
         match &self.shape {
-            AoiShape::Rectangle { x, y, width, height } => {
-                (x + width / 2.0, y + height / 2.0, width / 2.0, height / 2.0)
-            }
+            AoiShape::Rectangle {
+                x,
+                y,
+                width,
+                height,
+            } => (x + width / 2.0, y + height / 2.0, width / 2.0, height / 2.0),
             AoiShape::Ellipse { cx, cy, rx, ry } => (*cx, *cy, *rx, *ry),
             AoiShape::Polygon { points } => {
                 let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
@@ -98,7 +121,12 @@ impl Aoi {
                     x1 = x1.max(*x);
                     y1 = y1.max(*y);
                 }
-                ((x0 + x1) / 2.0, (y0 + y1) / 2.0, (x1 - x0) / 2.0, (y1 - y0) / 2.0)
+                (
+                    (x0 + x1) / 2.0,
+                    (y0 + y1) / 2.0,
+                    (x1 - x0) / 2.0,
+                    (y1 - y0) / 2.0,
+                )
             }
         }
     }
@@ -109,12 +137,20 @@ mod tests {
     use super::*;
 
     fn aoi(shape: AoiShape) -> Aoi {
-        Aoi { name: "a".into(), shape }
+        Aoi {
+            name: "a".into(),
+            shape,
+        }
     }
 
     #[test]
     fn rectangle_is_half_open() {
-        let a = aoi(AoiShape::Rectangle { x: 10.0, y: 10.0, width: 10.0, height: 5.0 });
+        let a = aoi(AoiShape::Rectangle {
+            x: 10.0,
+            y: 10.0,
+            width: 10.0,
+            height: 5.0,
+        });
         assert!(a.contains(10.0, 10.0));
         assert!(a.contains(19.99, 14.99));
         assert!(!a.contains(20.0, 12.0));
@@ -123,7 +159,12 @@ mod tests {
 
     #[test]
     fn ellipse_boundary() {
-        let a = aoi(AoiShape::Ellipse { cx: 0.0, cy: 0.0, rx: 2.0, ry: 1.0 });
+        let a = aoi(AoiShape::Ellipse {
+            cx: 0.0,
+            cy: 0.0,
+            rx: 2.0,
+            ry: 1.0,
+        });
         assert!(a.contains(2.0, 0.0));
         assert!(a.contains(1.0, 0.8));
         assert!(!a.contains(1.5, 0.8));
@@ -133,7 +174,16 @@ mod tests {
     fn concave_polygon_even_odd() {
         // A "U": the notch between the arms is outside.
         let a = aoi(AoiShape::Polygon {
-            points: vec![[0.0, 0.0], [3.0, 0.0], [3.0, 3.0], [2.0, 3.0], [2.0, 1.0], [1.0, 1.0], [1.0, 3.0], [0.0, 3.0]],
+            points: vec![
+                [0.0, 0.0],
+                [3.0, 0.0],
+                [3.0, 3.0],
+                [2.0, 3.0],
+                [2.0, 1.0],
+                [1.0, 1.0],
+                [1.0, 3.0],
+                [0.0, 3.0],
+            ],
         });
         assert!(a.contains(0.5, 2.0));
         assert!(a.contains(2.5, 2.0));
@@ -144,10 +194,17 @@ mod tests {
 
     #[test]
     fn validation_messages_name_the_problem() {
-        let two = aoi(AoiShape::Polygon { points: vec![[0.0, 0.0], [1.0, 1.0]] });
+        let two = aoi(AoiShape::Polygon {
+            points: vec![[0.0, 0.0], [1.0, 1.0]],
+        });
         let e = two.validate().unwrap_err();
         assert!(e.contains("at least 3 points, got 2"), "{e}");
-        let flat = aoi(AoiShape::Ellipse { cx: 0.0, cy: 0.0, rx: 0.0, ry: 1.0 });
+        let flat = aoi(AoiShape::Ellipse {
+            cx: 0.0,
+            cy: 0.0,
+            rx: 0.0,
+            ry: 1.0,
+        });
         assert!(flat.validate().unwrap_err().contains("positive rx"));
     }
 }

@@ -62,8 +62,14 @@ pub fn trial_list(
     // condition -> identities (sorted by name for a stable assignment).
     let mut by_condition: BTreeMap<&str, Vec<(&str, &Stimulus, &Stimulus)>> = BTreeMap::new();
     for (identity, stims) in set.by_identity() {
-        let rec: Vec<_> = stims.iter().filter(|s| s.variant == Variant::Reconstructed).collect();
-        let man: Vec<_> = stims.iter().filter(|s| s.variant == Variant::Manipulated).collect();
+        let rec: Vec<_> = stims
+            .iter()
+            .filter(|s| s.variant == Variant::Reconstructed)
+            .collect();
+        let man: Vec<_> = stims
+            .iter()
+            .filter(|s| s.variant == Variant::Manipulated)
+            .collect();
         if rec.len() != 1 || man.len() != 1 {
             return Err(format!(
                 "identity '{identity}' needs exactly one reconstructed and one manipulated image, has {} and {}",
@@ -126,11 +132,15 @@ mod tests {
             for c in ["22q", "AS", "NS", "WS"] {
                 let rec = t
                     .iter()
-                    .filter(|x| x.stimulus.condition == c && x.stimulus.variant == Variant::Reconstructed)
+                    .filter(|x| {
+                        x.stimulus.condition == c && x.stimulus.variant == Variant::Reconstructed
+                    })
                     .count();
                 let man = t
                     .iter()
-                    .filter(|x| x.stimulus.condition == c && x.stimulus.variant == Variant::Manipulated)
+                    .filter(|x| {
+                        x.stimulus.condition == c && x.stimulus.variant == Variant::Manipulated
+                    })
                     .count();
                 assert_eq!((rec, man), (4, 4), "condition {c}");
             }
@@ -140,8 +150,16 @@ mod tests {
     #[test]
     fn versions_complement_each_other() {
         let s = set();
-        let a: HashSet<_> = trial_list(&s, CounterbalanceVersion::A, 1).unwrap().into_iter().map(|x| x.stimulus.id).collect();
-        let b: HashSet<_> = trial_list(&s, CounterbalanceVersion::B, 2).unwrap().into_iter().map(|x| x.stimulus.id).collect();
+        let a: HashSet<_> = trial_list(&s, CounterbalanceVersion::A, 1)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.stimulus.id)
+            .collect();
+        let b: HashSet<_> = trial_list(&s, CounterbalanceVersion::B, 2)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.stimulus.id)
+            .collect();
         assert!(a.is_disjoint(&b));
         assert_eq!(a.len() + b.len(), s.stimuli.len());
     }
@@ -150,7 +168,11 @@ mod tests {
     fn seed_fixes_the_order() {
         let s = set();
         let order = |seed| -> Vec<String> {
-            trial_list(&s, CounterbalanceVersion::A, seed).unwrap().into_iter().map(|x| x.stimulus.id).collect()
+            trial_list(&s, CounterbalanceVersion::A, seed)
+                .unwrap()
+                .into_iter()
+                .map(|x| x.stimulus.id)
+                .collect()
         };
         assert_eq!(order(5), order(5));
         assert_ne!(order(5), order(6));

@@ -49,15 +49,30 @@ fn aois(size: u32) -> Vec<Aoi> {
     vec![
         Aoi {
             name: "mouth".into(),
-            shape: AoiShape::Ellipse { cx: 512.0 * k, cy: 742.0 * k, rx: 165.0 * k, ry: 95.0 * k },
+            shape: AoiShape::Ellipse {
+                cx: 512.0 * k,
+                cy: 742.0 * k,
+                rx: 165.0 * k,
+                ry: 95.0 * k,
+            },
         },
         Aoi {
             name: "eyes".into(),
-            shape: AoiShape::Rectangle { x: 282.0 * k, y: 390.0 * k, width: 460.0 * k, height: 140.0 * k },
+            shape: AoiShape::Rectangle {
+                x: 282.0 * k,
+                y: 390.0 * k,
+                width: 460.0 * k,
+                height: 140.0 * k,
+            },
         },
         Aoi {
             name: "nose".into(),
-            shape: AoiShape::Ellipse { cx: 512.0 * k, cy: 605.0 * k, rx: 70.0 * k, ry: 65.0 * k },
+            shape: AoiShape::Ellipse {
+                cx: 512.0 * k,
+                cy: 605.0 * k,
+                rx: 70.0 * k,
+                ry: 65.0 * k,
+            },
         },
     ]
 }
@@ -70,7 +85,11 @@ pub fn manifest(size: u32) -> StimulusSet {
             let identity = format!("{c}-{n:02}");
             for variant in [Variant::Reconstructed, Variant::Manipulated] {
                 let typical = typical_expression(c);
-                let expression = if variant == Variant::Reconstructed { typical } else { opposite(typical) };
+                let expression = if variant == Variant::Reconstructed {
+                    typical
+                } else {
+                    opposite(typical)
+                };
                 let id = format!("{identity}-{}", variant.as_str());
                 stimuli.push(Stimulus {
                     image: PathBuf::from(format!("images/{id}.png")),
@@ -100,15 +119,23 @@ pub fn generate(dir: &Path, size: u32) -> Result<PathBuf, ManifestError> {
     let mut set = manifest(size);
     set.root = dir.to_path_buf();
     let images = dir.join("images");
-    std::fs::create_dir_all(&images).map_err(|source| ManifestError::Write { path: images.clone(), source })?;
+    std::fs::create_dir_all(&images).map_err(|source| ManifestError::Write {
+        path: images.clone(),
+        source,
+    })?;
     for s in &set.stimuli {
         let path = set.image_path(s);
         let img = draw_face(size, &s.identity, s.expression);
-        img.save(&path).map_err(|e| ManifestError::Image { path: path.clone(), message: e.to_string() })?;
+        img.save(&path).map_err(|e| ManifestError::Image {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
     }
     let manifest_path = dir.join("manifest.toml");
-    std::fs::write(&manifest_path, set.to_toml())
-        .map_err(|source| ManifestError::Write { path: manifest_path.clone(), source })?;
+    std::fs::write(&manifest_path, set.to_toml()).map_err(|source| ManifestError::Write {
+        path: manifest_path.clone(),
+        source,
+    })?;
     Ok(manifest_path)
 }
 
@@ -120,11 +147,30 @@ struct Look {
 }
 
 fn look(identity: &str) -> Look {
-    let seed = identity.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let seed = identity.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut r = ChaCha8Rng::seed_from_u64(seed);
-    let skins = [[241.0, 200.0, 170.0], [224.0, 172.0, 135.0], [198.0, 140.0, 100.0], [160.0, 108.0, 75.0], [110.0, 75.0, 52.0]];
-    let hairs = [[40.0, 28.0, 20.0], [90.0, 60.0, 35.0], [170.0, 130.0, 70.0], [20.0, 20.0, 22.0], [120.0, 50.0, 25.0]];
-    let irises = [[70.0, 50.0, 30.0], [60.0, 100.0, 150.0], [80.0, 110.0, 70.0], [40.0, 30.0, 25.0]];
+    let skins = [
+        [241.0, 200.0, 170.0],
+        [224.0, 172.0, 135.0],
+        [198.0, 140.0, 100.0],
+        [160.0, 108.0, 75.0],
+        [110.0, 75.0, 52.0],
+    ];
+    let hairs = [
+        [40.0, 28.0, 20.0],
+        [90.0, 60.0, 35.0],
+        [170.0, 130.0, 70.0],
+        [20.0, 20.0, 22.0],
+        [120.0, 50.0, 25.0],
+    ];
+    let irises = [
+        [70.0, 50.0, 30.0],
+        [60.0, 100.0, 150.0],
+        [80.0, 110.0, 70.0],
+        [40.0, 30.0, 25.0],
+    ];
     Look {
         skin: skins[r.random_range(0..skins.len())],
         hair: hairs[r.random_range(0..hairs.len())],
@@ -155,12 +201,20 @@ fn colour_at(x: f32, y: f32, l: &Look, expression: Expression) -> [f32; 3] {
                 let top = mouth.1 - 14.0 - 30.0 * dx * dx;
                 let bottom = mouth.1 + 42.0 * (1.0 - dx * dx) - 30.0 * dx * dx;
                 if y >= top - 9.0 && y <= bottom + 11.0 {
-                    return if y > top && y < bottom && dx.abs() < 0.93 { [245.0, 242.0, 235.0] } else { lip };
+                    return if y > top && y < bottom && dx.abs() < 0.93 {
+                        [245.0, 242.0, 235.0]
+                    } else {
+                        lip
+                    };
                 }
             }
             Expression::NoSmile => {
                 if in_ellipse(x, y, mouth.0, mouth.1, 88.0, 17.0) {
-                    return if (y - mouth.1).abs() < 2.5 { shade(lip, 0.6) } else { lip };
+                    return if (y - mouth.1).abs() < 2.5 {
+                        shade(lip, 0.6)
+                    } else {
+                        lip
+                    };
                 }
             }
         }
@@ -170,7 +224,18 @@ fn colour_at(x: f32, y: f32, l: &Look, expression: Expression) -> [f32; 3] {
         if in_ellipse(x, y, ex, ey - 62.0, 72.0, 11.0) {
             return shade(l.hair, 0.9);
         }
-        if in_ellipse(x, y, ex, ey, 56.0, if expression == Expression::Smile { 22.0 } else { 27.0 }) {
+        if in_ellipse(
+            x,
+            y,
+            ex,
+            ey,
+            56.0,
+            if expression == Expression::Smile {
+                22.0
+            } else {
+                27.0
+            },
+        ) {
             let r2 = (x - ex).powi(2) + (y - ey).powi(2);
             return if r2 < 100.0 {
                 [10.0, 10.0, 10.0]
@@ -184,16 +249,23 @@ fn colour_at(x: f32, y: f32, l: &Look, expression: Expression) -> [f32; 3] {
     if in_ellipse(x, y, 490.0, 640.0, 9.0, 6.0) || in_ellipse(x, y, 534.0, 640.0, 9.0, 6.0) {
         return shade(l.skin, 0.45);
     }
-    if in_ellipse(x, y, 512.0, 610.0, 38.0, 30.0) || (x - 512.0).abs() < 14.0 && (520.0..610.0).contains(&y) {
+    if in_ellipse(x, y, 512.0, 610.0, 38.0, 30.0)
+        || (x - 512.0).abs() < 14.0 && (520.0..610.0).contains(&y)
+    {
         return shade(l.skin, 0.9);
     }
-    if expression == Expression::Smile && (in_ellipse(x, y, 512.0 - 190.0 * w, 680.0, 55.0, 35.0) || in_ellipse(x, y, 512.0 + 190.0 * w, 680.0, 55.0, 35.0)) {
+    if expression == Expression::Smile
+        && (in_ellipse(x, y, 512.0 - 190.0 * w, 680.0, 55.0, 35.0)
+            || in_ellipse(x, y, 512.0 + 190.0 * w, 680.0, 55.0, 35.0))
+    {
         return [l.skin[0].min(250.0), l.skin[1] * 0.88, l.skin[2] * 0.88];
     }
     if in_ellipse(x, y, 512.0, 575.0, 270.0 * w, 350.0) {
         return l.skin;
     }
-    if in_ellipse(x, y, 512.0 - 272.0 * w, 590.0, 38.0, 70.0) || in_ellipse(x, y, 512.0 + 272.0 * w, 590.0, 38.0, 70.0) {
+    if in_ellipse(x, y, 512.0 - 272.0 * w, 590.0, 38.0, 70.0)
+        || in_ellipse(x, y, 512.0 + 272.0 * w, 590.0, 38.0, 70.0)
+    {
         return shade(l.skin, 0.93);
     }
     if in_ellipse(x, y, 512.0, 470.0, 320.0 * w, 390.0) && y < 760.0 {

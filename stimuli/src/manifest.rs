@@ -169,7 +169,11 @@ impl StimulusSet {
         }
         let mut ids = HashSet::new();
         for s in &self.stimuli {
-            for (field, v) in [("id", &s.id), ("identity", &s.identity), ("condition", &s.condition)] {
+            for (field, v) in [
+                ("id", &s.id),
+                ("identity", &s.identity),
+                ("condition", &s.condition),
+            ] {
                 if v.trim().is_empty() {
                     return Err(format!("a stimulus has an empty {field}"));
                 }
@@ -185,7 +189,8 @@ impl StimulusSet {
                 return Err(format!("stimulus id '{}' appears more than once", s.id));
             }
             for a in &s.aois {
-                a.validate().map_err(|e| format!("stimulus '{}': {e}", s.id))?;
+                a.validate()
+                    .map_err(|e| format!("stimulus '{}': {e}", s.id))?;
             }
         }
         Ok(())
@@ -233,7 +238,8 @@ impl StimulusSet {
         h.update(manifest_text.as_bytes());
         for s in &self.stimuli {
             let p = self.image_path(s);
-            let bytes = std::fs::read(&p).map_err(|source| ManifestError::Read { path: p, source })?;
+            let bytes =
+                std::fs::read(&p).map_err(|source| ManifestError::Read { path: p, source })?;
             h.update(s.id.as_bytes());
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(&bytes);
@@ -290,7 +296,10 @@ height = 10.0
         assert_eq!(set.stimuli[1].expression, Expression::NoSmile);
         let s = &set.stimuli[1];
         assert_eq!(set.aois_for(s).count(), 2);
-        assert_eq!(set.aoi_names(), vec!["chin".to_string(), "mouth".to_string()]);
+        assert_eq!(
+            set.aoi_names(),
+            vec!["chin".to_string(), "mouth".to_string()]
+        );
         let again = StimulusSet::from_toml_str(&set.to_toml(), "again").unwrap();
         assert_eq!(again, set);
     }
@@ -298,20 +307,32 @@ height = 10.0
     #[test]
     fn errors_name_the_file_and_problem() {
         let bad = OK.replace("variant = \"manipulated\"", "variant = \"edited\"");
-        let e = StimulusSet::from_toml_str(&bad, "m.toml").unwrap_err().to_string();
-        assert!(e.starts_with("m.toml: not a valid stimulus manifest"), "{e}");
+        let e = StimulusSet::from_toml_str(&bad, "m.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m.toml: not a valid stimulus manifest"),
+            "{e}"
+        );
         assert!(e.contains("edited"), "{e}");
 
         let dup = OK.replace("id = \"a-man\"", "id = \"a-rec\"");
-        let e = StimulusSet::from_toml_str(&dup, "m.toml").unwrap_err().to_string();
+        let e = StimulusSet::from_toml_str(&dup, "m.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'a-rec' appears more than once"), "{e}");
 
         let poly = OK.replace(
             "shape = \"rectangle\"\nx = 40.0\ny = 85.0\nwidth = 20.0\nheight = 10.0",
             "shape = \"polygon\"\npoints = [[0.0, 0.0], [1.0, 1.0]]",
         );
-        let e = StimulusSet::from_toml_str(&poly, "m.toml").unwrap_err().to_string();
-        assert!(e.contains("stimulus 'a-man': AOI 'chin': polygon needs at least 3 points, got 2"), "{e}");
+        let e = StimulusSet::from_toml_str(&poly, "m.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("stimulus 'a-man': AOI 'chin': polygon needs at least 3 points, got 2"),
+            "{e}"
+        );
     }
 
     #[test]

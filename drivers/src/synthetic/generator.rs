@@ -116,7 +116,8 @@ impl GazeGenerator {
     }
 
     fn fixation_duration_us(&mut self, median_ms: f64) -> i64 {
-        let ms = LogNormal::new(median_ms.ln(), 0.35).map_or(median_ms, |d| d.sample(&mut self.rng));
+        let ms =
+            LogNormal::new(median_ms.ln(), 0.35).map_or(median_ms, |d| d.sample(&mut self.rng));
         (ms.clamp(80.0, 1500.0) * 1000.0) as i64
     }
 
@@ -173,7 +174,8 @@ impl GazeGenerator {
                         let chosen = self.choose_region(regions);
                         if let Some(i) = chosen {
                             let mean = regions[i].mean_dwell_ms.max(1.0) * 1000.0;
-                            let dwell = Exp::new(1.0 / mean).map_or(mean, |d| d.sample(&mut self.rng));
+                            let dwell =
+                                Exp::new(1.0 / mean).map_or(mean, |d| d.sample(&mut self.rng));
                             self.visit = Some((i, ts + dwell as i64));
                         }
                         chosen
@@ -260,12 +262,17 @@ impl GazeGenerator {
 
     /// Advances the slow processes (drift, head, blinks, losses) to `ts`.
     fn advance_slow(&mut self, ts: i64) {
-        let dt = self.last_ts.map_or(0.0, |l| ((ts - l) as f64 / 1e6).clamp(0.0, 1.0));
+        let dt = self
+            .last_ts
+            .map_or(0.0, |l| ((ts - l) as f64 / 1e6).clamp(0.0, 1.0));
         self.last_ts = Some(ts);
         // Ornstein-Uhlenbeck drift: time constant 0.5 s, stationary SD 0.1 deg.
         let (tau, sd) = (0.5, 0.1);
         let k = (2.0 * dt / tau).sqrt() * sd;
-        let (a, b) = (normal(&mut self.rng, 0.0, 1.0), normal(&mut self.rng, 0.0, 1.0));
+        let (a, b) = (
+            normal(&mut self.rng, 0.0, 1.0),
+            normal(&mut self.rng, 0.0, 1.0),
+        );
         self.drift_deg.0 += -self.drift_deg.0 * dt / tau + k * a;
         self.drift_deg.1 += -self.drift_deg.1 * dt / tau + k * b;
         // Head: OU in mm, time constant 2 s, SD 4 mm.
@@ -284,7 +291,8 @@ impl GazeGenerator {
         if rel >= self.next_blink {
             let dur = normal(&mut self.rng, 150.0, 30.0).clamp(80.0, 400.0);
             self.blink_until = ts + (dur * 1000.0) as i64;
-            self.next_blink = rel + exp_interval_us(&mut self.rng, self.cfg.blinks_per_minute).max(500_000);
+            self.next_blink =
+                rel + exp_interval_us(&mut self.rng, self.cfg.blinks_per_minute).max(500_000);
         }
         if rel >= self.next_loss {
             let dur = self.rng.random_range(20.0..300.0f64);
@@ -294,7 +302,8 @@ impl GazeGenerator {
                 1 => (false, true),
                 _ => (true, true),
             };
-            self.next_loss = rel + exp_interval_us(&mut self.rng, self.cfg.track_losses_per_minute).max(500_000);
+            self.next_loss =
+                rel + exp_interval_us(&mut self.rng, self.cfg.track_losses_per_minute).max(500_000);
         }
     }
 
@@ -373,14 +382,32 @@ mod tests {
     fn run(seed: u64, scene: &Scene, secs: f64) -> Vec<GazeSample> {
         let mut g = GazeGenerator::new(cfg(seed));
         let n = (secs * 120.0) as i64;
-        (0..n).map(|k| g.sample(k * 1_000_000 / 120, 1, scene)).collect()
+        (0..n)
+            .map(|k| g.sample(k * 1_000_000 / 120, 1, scene))
+            .collect()
     }
 
     fn face() -> Scene {
         Scene::Image {
             regions: vec![
-                AttentionRegion { name: "left".into(), cx: 0.3, cy: 0.5, rx: 0.05, ry: 0.05, weight: 1.0, mean_dwell_ms: 600.0 },
-                AttentionRegion { name: "right".into(), cx: 0.7, cy: 0.5, rx: 0.05, ry: 0.05, weight: 3.0, mean_dwell_ms: 600.0 },
+                AttentionRegion {
+                    name: "left".into(),
+                    cx: 0.3,
+                    cy: 0.5,
+                    rx: 0.05,
+                    ry: 0.05,
+                    weight: 1.0,
+                    mean_dwell_ms: 600.0,
+                },
+                AttentionRegion {
+                    name: "right".into(),
+                    cx: 0.7,
+                    cy: 0.5,
+                    rx: 0.05,
+                    ry: 0.05,
+                    weight: 3.0,
+                    mean_dwell_ms: 600.0,
+                },
             ],
         }
     }
@@ -442,13 +469,22 @@ mod tests {
     #[test]
     fn blinks_and_losses_occur_at_plausible_rates() {
         let s = run(5, &face(), 120.0);
-        let both_lost = s.iter().filter(|x| !x.left.gaze_valid && !x.right.gaze_valid).count();
-        let one_lost = s.iter().filter(|x| x.left.gaze_valid != x.right.gaze_valid).count();
+        let both_lost = s
+            .iter()
+            .filter(|x| !x.left.gaze_valid && !x.right.gaze_valid)
+            .count();
+        let one_lost = s
+            .iter()
+            .filter(|x| x.left.gaze_valid != x.right.gaze_valid)
+            .count();
         let frac = both_lost as f64 / s.len() as f64;
         assert!((0.005..0.15).contains(&frac), "both-eye loss {frac}");
         assert!(one_lost > 0);
         // Invalid eyes carry NaN, never a stale number.
-        assert!(s.iter().filter(|x| !x.left.gaze_valid).all(|x| x.left.gaze_x.is_nan()));
+        assert!(s
+            .iter()
+            .filter(|x| !x.left.gaze_valid)
+            .all(|x| x.left.gaze_x.is_nan()));
     }
 
     #[test]
@@ -479,6 +515,9 @@ mod tests {
             .map(|x| f64::from(x.right.gaze_x - x.left.gaze_x) / nx)
             .collect();
         let mean = d.iter().sum::<f64>() / d.len() as f64;
-        assert!((mean - SyntheticConfig::default().vergence_offset_deg).abs() < 0.05, "{mean}");
+        assert!(
+            (mean - SyntheticConfig::default().vergence_offset_deg).abs() < 0.05,
+            "{mean}"
+        );
     }
 }

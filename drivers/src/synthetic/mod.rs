@@ -53,7 +53,10 @@ impl Default for SyntheticConfig {
 
 impl SyntheticConfig {
     pub fn validate(&self) -> Result<(), TrackerError> {
-        if !(self.sampling_hz.is_finite() && self.sampling_hz > 0.0 && self.sampling_hz <= 100_000.0) {
+        if !(self.sampling_hz.is_finite()
+            && self.sampling_hz > 0.0
+            && self.sampling_hz <= 100_000.0)
+        {
             return Err(TrackerError::InvalidSetting {
                 field: "sampling_hz",
                 reason: format!("expected 0 < Hz <= 100000, got {}", self.sampling_hz),
@@ -63,7 +66,9 @@ impl SyntheticConfig {
         if self.ts_jitter_us < 0 || self.ts_jitter_us as f64 >= half_period {
             return Err(TrackerError::InvalidSetting {
                 field: "ts_jitter_us",
-                reason: format!("expected 0 <= jitter < {half_period:.0} µs (half a sample period)"),
+                reason: format!(
+                    "expected 0 <= jitter < {half_period:.0} µs (half a sample period)"
+                ),
             });
         }
         for (field, v) in [
@@ -78,10 +83,12 @@ impl SyntheticConfig {
                 });
             }
         }
-        self.screen.validate().map_err(|reason| TrackerError::InvalidSetting {
-            field: "screen",
-            reason,
-        })
+        self.screen
+            .validate()
+            .map_err(|reason| TrackerError::InvalidSetting {
+                field: "screen",
+                reason,
+            })
     }
 }
 
@@ -218,7 +225,10 @@ mod tests {
     fn streams_exactly_up_to_a_manual_clock() {
         let clock = Arc::new(ManualClock::new(1_000_000));
         let mut t = SyntheticTracker::new(
-            SyntheticConfig { ts_jitter_us: 0, ..Default::default() },
+            SyntheticConfig {
+                ts_jitter_us: 0,
+                ..Default::default()
+            },
             clock.clone(),
             SceneTimeline::new(),
         )
@@ -258,7 +268,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_rate() {
-        let cfg = SyntheticConfig { sampling_hz: 0.0, ..Default::default() };
+        let cfg = SyntheticConfig {
+            sampling_hz: 0.0,
+            ..Default::default()
+        };
         let err = SyntheticTracker::new(cfg, Arc::new(MonotonicClock), SceneTimeline::new())
             .err()
             .unwrap();

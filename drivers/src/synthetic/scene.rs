@@ -29,10 +29,13 @@ pub enum Scene {
     Image { regions: Vec<AttentionRegion> },
 }
 
+/// Scenes with the time each starts, in order.
+type Changes = Vec<(i64, Arc<Scene>)>;
+
 /// Append-only list of (start time, scene), shared between the runner and the generator.
 #[derive(Debug, Clone, Default)]
 pub struct SceneTimeline {
-    inner: Arc<RwLock<Vec<(i64, Arc<Scene>)>>>,
+    inner: Arc<RwLock<Changes>>,
 }
 
 impl SceneTimeline {
