@@ -13,7 +13,10 @@ use et_sessions::replay::replay_to_file;
 use et_sessions::{Recording, RecordingHeader, RecordingWriter};
 
 fn main() {
-    let n: i64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let n: i64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let src = dir.path().join("long.h5");
     let mut h = RecordingHeader::new("BENCH", "1");
@@ -64,5 +67,8 @@ fn main() {
         std::fs::remove_file(&out).ok();
     }
     rates.sort_by(f64::total_cmp);
-    println!("median replay rate: {:.2} M samples/s (target ≥ 1.0)", rates[1] / 1e6);
+    println!(
+        "median replay rate: {:.2} M samples/s (target ≥ 1.0)",
+        rates[1] / 1e6
+    );
 }
