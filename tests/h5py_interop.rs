@@ -230,3 +230,80 @@ fn h5py_reads_what_the_runner_wrote() {
         rec.manifest.len()
     );
 }
+
+const FOREIGN: &str = r#"
+import sys
+import h5py, numpy as np
+f = h5py.File(sys.argv[1], "w")
+for k, v in dict(format="et-suite-recording", software_version="matlab-export 0.1", participant="P99",
+                 session="1", created_utc="2026-01-01T00:00:00Z", tracker_model="Tobii Pro X3-120",
+                 tracker_serial="X3-1", sdk_version="1.11", stimulus_set="lab set",
+                 stimulus_set_sha256="00").items():
+    f.attrs[k] = v
+f.attrs["format_version"] = 1
+f.attrs["sampling_hz"] = 120.0
+f.attrs["screen_width_px"] = 1920
+f.attrs["screen_height_px"] = 1080
+f.attrs["screen_width_mm"] = 531.0
+f.attrs["screen_height_mm"] = 299.0
+f.attrs["viewing_distance_mm"] = 650.0
+f.attrs["complete"] = True
+eye = [("gaze_x", "<f4"), ("gaze_y", "<f4"), ("gaze_valid", "u1"), ("pupil_mm", "<f4"), ("pupil_valid", "u1"),
+       ("origin_x", "<f4"), ("origin_y", "<f4"), ("origin_z", "<f4"), ("origin_valid", "u1"),
+       ("gaze3d_x", "<f4"), ("gaze3d_y", "<f4"), ("gaze3d_z", "<f4")]
+gdt = np.dtype([("system_ts_us", "<i8"), ("device_ts_us", "<i8")] + [("left_" + n, t) for n, t in eye] + [("right_" + n, t) for n, t in eye])
+g = np.zeros(3, dtype=gdt)
+g["system_ts_us"] = [10, 20, 30]
+g["left_gaze_x"] = [0.25, np.nan, 0.5]
+g["left_gaze_valid"] = [1, 0, 1]
+f.create_dataset("gaze", data=g)
+vu = h5py.string_dtype("utf-8")
+ev = np.array([(10, "note", -1, "Grüße"), (20, "stimulus_onset", 0, "img1")],
+              dtype=[("ts_us", "<i8"), ("kind", vu), ("trial", "<i4"), ("text", vu)])
+f.create_dataset("events", data=ev)
+tr = np.array([(0, b"img1", b"id1", b"WS", b"reconstructed", b"smile", 20, 7000020, 420, 1, 420.0, 0.0, 1080.0, 1080.0)],
+              dtype=[("trial", "<i4"), ("stimulus_id", "S40"), ("identity", "S40"), ("condition", "S8"), ("variant", "S20"),
+                     ("expression", "S10"), ("onset_us", "<i8"), ("offset_us", "<i8"), ("frames", "<u4"),
+                     ("dropped_frames", "<u4"), ("image_x", "<f4"), ("image_y", "<f4"), ("image_w", "<f4"), ("image_h", "<f4")])
+f.create_dataset("trials", data=tr)
+f.create_dataset("frames", data=np.array([(20, 0)], dtype=[("ts_us", "<i8"), ("trial", "<i4")]))
+va = h5py.string_dtype("ascii")
+f.create_dataset("validation", data=np.array([(1, "right", 1.0, 2.0, 0.5, 0.1, 0.2, 0.0)],
+    dtype=[("attempt", "<i4"), ("eye", va), ("target_x", "<f4"), ("target_y", "<f4"), ("accuracy_deg", "<f4"),
+           ("precision_rms_deg", "<f4"), ("precision_sd_deg", "<f4"), ("data_loss", "<f4")]))
+f.close()
+"#;
+
+#[test]
+fn our_reader_accepts_variable_length_and_ascii_strings_from_other_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("foreign.h5");
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg(FOREIGN)
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "h5py failed (run ./scripts/setup.sh): {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let rec = Recording::open(&file).unwrap();
+    assert_eq!(rec.header.participant, "P99");
+    assert!(rec.header.complete);
+    assert_eq!(rec.gaze.len(), 3);
+    assert!(rec.gaze[1].left.gaze_x.is_nan() && !rec.gaze[1].left.gaze_valid);
+    assert_eq!(rec.events[0].text, "Grüße");
+    assert_eq!(rec.events[1].kind, "stimulus_onset");
+    assert_eq!(rec.trials[0].stimulus_id, "img1");
+    assert_eq!(rec.trials[0].expression, "smile");
+    assert_eq!(rec.trials[0].dropped_frames, 1);
+    assert_eq!(rec.validation[0].eye, "right");
+    let out = run(&["inspect", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,6 +4,7 @@
 pub mod attention;
 pub mod config;
 pub mod error;
+pub mod foreign;
 pub mod format;
 pub mod reader;
 pub mod recorder;

@@ -111,6 +111,108 @@ fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
     })
 }
 
+fn dataset(file: &File, path: &Path, name: &str) -> Result<hdf5::Dataset> {
+    file.dataset(name).map_err(|_| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("dataset /{name} is missing"),
+    })
+}
+
+/// A string field read whatever its string kind, or an error naming dataset and field.
+fn strings(
+    ds: &hdf5::Dataset,
+    path: &Path,
+    name: &str,
+    field: &str,
+    read: fn(&hdf5::Dataset) -> Option<Vec<String>>,
+) -> Result<Vec<String>> {
+    read(ds).ok_or_else(|| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("/{name} has no string field '{field}'"),
+    })
+}
+
+fn nums<T: H5Type>(ds: &hdf5::Dataset, path: &Path, name: &str) -> Result<Vec<T>> {
+    ds.read_raw::<T>().map_err(|e| SessionError::NotARecording {
+        path: path.into(),
+        message: format!("/{name} lacks a field the format names: {e}"),
+    })
+}
+
+fn read_events(file: &File, path: &Path) -> Result<Vec<EventRecord>> {
+    let ds = dataset(file, path, EVENTS)?;
+    if let Ok(rows) = ds.read_raw::<EventRow>() {
+        return Ok(rows.iter().map(EventRecord::from_row).collect());
+    }
+    use crate::foreign as f;
+    let n: Vec<f::EventNums> = nums(&ds, path, EVENTS)?;
+    let kinds = strings(&ds, path, EVENTS, "kind", f::kind::read)?;
+    let texts = strings(&ds, path, EVENTS, "text", f::text::read)?;
+    Ok(n.iter()
+        .zip(kinds)
+        .zip(texts)
+        .map(|((n, kind), text)| EventRecord {
+            ts_us: n.ts_us,
+            kind,
+            trial: n.trial,
+            text,
+        })
+        .collect())
+}
+
+fn read_trials(file: &File, path: &Path) -> Result<Vec<TrialRecord>> {
+    let ds = dataset(file, path, TRIALS)?;
+    if let Ok(rows) = ds.read_raw::<TrialRow>() {
+        return Ok(rows.iter().map(TrialRecord::from_row).collect());
+    }
+    use crate::foreign as f;
+    let n: Vec<f::TrialNums> = nums(&ds, path, TRIALS)?;
+    let ids = strings(&ds, path, TRIALS, "stimulus_id", f::stimulus_id::read)?;
+    let identities = strings(&ds, path, TRIALS, "identity", f::identity::read)?;
+    let conditions = strings(&ds, path, TRIALS, "condition", f::condition::read)?;
+    let variants = strings(&ds, path, TRIALS, "variant", f::variant::read)?;
+    let expressions = strings(&ds, path, TRIALS, "expression", f::expression::read)?;
+    Ok(n.iter()
+        .enumerate()
+        .map(|(i, n)| TrialRecord {
+            trial: n.trial,
+            stimulus_id: ids[i].clone(),
+            identity: identities[i].clone(),
+            condition: conditions[i].clone(),
+            variant: variants[i].clone(),
+            expression: expressions[i].clone(),
+            onset_us: n.onset_us,
+            offset_us: n.offset_us,
+            frames: n.frames,
+            dropped_frames: n.dropped_frames,
+            image_rect: [n.image_x, n.image_y, n.image_w, n.image_h],
+        })
+        .collect())
+}
+
+fn read_validation(file: &File, path: &Path) -> Result<Vec<ValidationRecord>> {
+    let ds = dataset(file, path, VALIDATION)?;
+    if let Ok(rows) = ds.read_raw::<ValidationRow>() {
+        return Ok(rows.iter().map(ValidationRecord::from_row).collect());
+    }
+    use crate::foreign as f;
+    let n: Vec<f::ValidationNums> = nums(&ds, path, VALIDATION)?;
+    let eyes = strings(&ds, path, VALIDATION, "eye", f::eye::read)?;
+    Ok(n.iter()
+        .zip(eyes)
+        .map(|(n, eye)| ValidationRecord {
+            attempt: n.attempt,
+            eye,
+            target_x: n.target_x,
+            target_y: n.target_y,
+            accuracy_deg: n.accuracy_deg,
+            precision_rms_deg: n.precision_rms_deg,
+            precision_sd_deg: n.precision_sd_deg,
+            data_loss: n.data_loss,
+        })
+        .collect())
+}
+
 /// Checks `format` and `format_version` and reads the header.
 pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, u32)> {
     let format = str_attr(file, path, "format").map_err(|_| SessionError::NotARecording {
@@ -170,14 +272,8 @@ impl Recording {
             .iter()
             .map(GazeSample::from)
             .collect();
-        let events = rows::<EventRow>(file, path, EVENTS)?
-            .iter()
-            .map(EventRecord::from_row)
-            .collect();
-        let trials = rows::<TrialRow>(file, path, TRIALS)?
-            .iter()
-            .map(TrialRecord::from_row)
-            .collect();
+        let events = read_events(file, path)?;
+        let trials = read_trials(file, path)?;
         let frames = rows::<FrameRow>(file, path, FRAMES)?
             .iter()
             .map(|r| FrameRecord {
@@ -185,10 +281,7 @@ impl Recording {
                 trial: r.trial,
             })
             .collect();
-        let validation = rows::<ValidationRow>(file, path, VALIDATION)?
-            .iter()
-            .map(ValidationRecord::from_row)
-            .collect();
+        let validation = read_validation(file, path)?;
         let manifest = file
             .group(STIMULI_GROUP)
             .and_then(|g| g.attr("manifest"))

@@ -1,0 +1,94 @@
+//! Reading string fields of any HDF5 string kind. We write fixed-length UTF-8 (SWMR appends
+//! need it), but DESIGN.md lets other writers (h5py, MATLAB, a later format) use
+//! variable-length or ASCII strings, and HDF5 will not convert between those inside a compound
+//! type. So when our own row type does not fit, numbers are read as a compound subset
+//! (members match by name) and each string field on its own, trying each string kind.
+
+use hdf5::types::{FixedAscii, FixedUnicode, VarLenAscii, VarLenUnicode};
+use hdf5::{Dataset, H5Type};
+
+macro_rules! string_field {
+    ($name:ident) => {
+        pub mod $name {
+            use super::*;
+            #[derive(H5Type, Clone)]
+            #[repr(C)]
+            struct Fu {
+                $name: FixedUnicode<1024>,
+            }
+            #[derive(H5Type, Clone)]
+            #[repr(C)]
+            struct Fa {
+                $name: FixedAscii<1024>,
+            }
+            #[derive(H5Type, Clone)]
+            #[repr(C)]
+            struct Vu {
+                $name: VarLenUnicode,
+            }
+            #[derive(H5Type, Clone)]
+            #[repr(C)]
+            struct Va {
+                $name: VarLenAscii,
+            }
+            /// The field's values as strings, whatever string kind the file uses.
+            pub fn read(ds: &Dataset) -> Option<Vec<String>> {
+                if let Ok(v) = ds.read_raw::<Fu>() {
+                    return Some(v.iter().map(|r| r.$name.as_str().to_string()).collect());
+                }
+                if let Ok(v) = ds.read_raw::<Fa>() {
+                    return Some(v.iter().map(|r| r.$name.as_str().to_string()).collect());
+                }
+                if let Ok(v) = ds.read_raw::<Vu>() {
+                    return Some(v.iter().map(|r| r.$name.as_str().to_string()).collect());
+                }
+                if let Ok(v) = ds.read_raw::<Va>() {
+                    return Some(v.iter().map(|r| r.$name.as_str().to_string()).collect());
+                }
+                None
+            }
+        }
+    };
+}
+
+string_field!(kind);
+string_field!(text);
+string_field!(stimulus_id);
+string_field!(identity);
+string_field!(condition);
+string_field!(variant);
+string_field!(expression);
+string_field!(eye);
+
+#[derive(H5Type, Clone, Copy)]
+#[repr(C)]
+pub struct EventNums {
+    pub ts_us: i64,
+    pub trial: i32,
+}
+
+#[derive(H5Type, Clone, Copy)]
+#[repr(C)]
+pub struct TrialNums {
+    pub trial: i32,
+    pub onset_us: i64,
+    pub offset_us: i64,
+    pub frames: u32,
+    pub dropped_frames: u32,
+    pub image_x: f32,
+    pub image_y: f32,
+    pub image_w: f32,
+    pub image_h: f32,
+}
+
+#[derive(H5Type, Clone, Copy)]
+#[repr(C)]
+pub struct ValidationNums {
+    pub attempt: i32,
+    pub target_x: f32,
+    pub target_y: f32,
+    pub accuracy_deg: f32,
+    pub precision_rms_deg: f32,
+    pub precision_sd_deg: f32,
+    pub data_loss: f32,
+}
