@@ -213,3 +213,84 @@ fn bad_configs_and_manifests_are_one_line_errors() {
     assert!(!bad_speed.status.success());
     assert!(String::from_utf8_lossy(&bad_speed.stderr).contains("'max'"));
 }
+
+#[test]
+fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("demo");
+    let out = run(&[
+        "demo",
+        "--out",
+        s(&out_dir),
+        "--participants",
+        "4",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Smile vs no smile, Welch t-test"),
+        "{stdout}"
+    );
+
+    let summary = std::fs::read_to_string(out_dir.join("analysis/summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 8, "{summary}");
+    let comparisons = std::fs::read_to_string(out_dir.join("analysis/comparisons.csv")).unwrap();
+    let all: Vec<&str> = comparisons
+        .lines()
+        .find(|l| l.starts_with("all,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let (smile, no_smile): (f64, f64) = (all[3].parse().unwrap(), all[4].parse().unwrap());
+    assert!(smile > no_smile, "{comparisons}");
+
+    // Mean share of stimulus time on the mouth, per expression over all conditions (64
+    // participant x image observations each), is close to the planted share of visit time;
+    // saccades and blinks take a few percent off.
+    let truth = et_sessions::attention::AttentionConfig::default();
+    for (expr, expected) in [
+        ("smile", truth.smile.expected_share("mouth")),
+        ("no_smile", truth.no_smile.expected_share("mouth")),
+    ] {
+        let shares: Vec<f64> = summary
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f[1] == expr)
+            .map(|f| f[5].parse().unwrap())
+            .collect();
+        let share = shares.iter().sum::<f64>() / shares.len() as f64;
+        assert!(
+            (share - expected).abs() < 0.06,
+            "{expr}: measured {share:.3}, planted {expected:.3}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(out_dir.join("recordings"))
+            .unwrap()
+            .count(),
+        4
+    );
+
+    let again = run(&["demo", "--out", s(&out_dir), "--participants", "4"]);
+    assert_clean_error(&again, "P01.h5: exists from an earlier demo; pass --force");
+    let forced = run(&[
+        "demo",
+        "--out",
+        s(&out_dir),
+        "--participants",
+        "4",
+        "--force",
+    ]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+}

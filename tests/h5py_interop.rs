@@ -307,3 +307,82 @@ fn our_reader_accepts_variable_length_and_ascii_strings_from_other_writers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+const FOLLOW: &str = r#"
+import sys, time, json
+import h5py
+f = h5py.File(sys.argv[1], "r", libver="latest", swmr=True)
+d = f["gaze"]
+a = d.shape[0]
+time.sleep(0.6)
+d.refresh()
+b = d.shape[0]
+ts = d[max(b - 5, 0):b]["system_ts_us"].tolist()
+print(json.dumps({"before": a, "after": b, "tail": ts}))
+"#;
+
+#[test]
+fn h5py_follows_a_live_recording_and_ctrl_c_closes_it_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(dir.path(), "");
+    let file = dir.path().join("live.h5");
+    let child = common::bin()
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--headless",
+            "--out",
+            file.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !file.exists() && t0.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg(FOLLOW)
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        py.status.success(),
+        "h5py could not follow the live file: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    let (before, after) = (v["before"].as_u64().unwrap(), v["after"].as_u64().unwrap());
+    assert!(
+        before > 0,
+        "no samples visible to a live reader after 0.8 s"
+    );
+    assert!(
+        after > before + 30,
+        "live reader saw {before} then {after} samples over 0.6 s"
+    );
+
+    // Ctrl-C: exit status 130, and a file that opens without recovery, marked incomplete.
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = Recording::open(&file).unwrap();
+    assert!(!rec.header.complete);
+    assert!(rec.gaze.len() as u64 >= after);
+    assert!(rec
+        .events
+        .iter()
+        .any(|e| e.kind == "note" && e.text.contains("aborted by the operator")));
+}

@@ -239,3 +239,74 @@ fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::RecordingHeader;
+    use crate::reader::Recording;
+    use et_drivers::{sample_channel, EyeSample};
+
+    #[test]
+    fn overflow_is_recorded_as_a_samples_dropped_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.h5");
+        let w = RecordingWriter::create(&p, &RecordingHeader::new("P", "1"), None).unwrap();
+        let (tx, rx) = sample_channel(4);
+        // Fill the channel before the recorder drains it: a real-time producer drops the rest.
+        for k in 0..10 {
+            let s = GazeSample {
+                system_ts_us: k,
+                device_ts_us: k,
+                left: EyeSample::INVALID,
+                right: EyeSample::INVALID,
+            };
+            tx.try_push(s).unwrap();
+        }
+        let rec = spawn_recorder(w, rx, FlushPolicy::default()).unwrap();
+        drop(tx);
+        let stats = rec.finish(true).unwrap();
+        assert_eq!(stats.samples_dropped, 6);
+        let r = Recording::open(&p).unwrap();
+        assert_eq!(r.gaze.len(), 4);
+        let e = r
+            .events
+            .iter()
+            .find(|e| e.kind == "samples_dropped")
+            .unwrap();
+        assert!(e.text.starts_with("6 samples dropped"), "{}", e.text);
+    }
+
+    #[test]
+    fn records_sent_after_samples_are_all_written_on_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.h5");
+        let w = RecordingWriter::create(&p, &RecordingHeader::new("P", "1"), None).unwrap();
+        let (tx, rx) = sample_channel(100_000);
+        let rec = spawn_recorder(w, rx, FlushPolicy::default()).unwrap();
+        for k in 0..50_000 {
+            let s = GazeSample {
+                system_ts_us: k,
+                device_ts_us: k,
+                left: EyeSample::INVALID,
+                right: EyeSample::INVALID,
+            };
+            tx.push_wait(s).unwrap();
+        }
+        for k in 0..100 {
+            rec.send(Record::Frame(FrameRecord { ts_us: k, trial: 0 }))
+                .unwrap();
+        }
+        drop(tx);
+        let stats = rec.finish(false).unwrap();
+        assert_eq!(stats.counts.gaze, 50_000);
+        assert_eq!(stats.counts.frames, 100);
+        let r = Recording::open(&p).unwrap();
+        assert!(!r.header.complete);
+        assert!(r
+            .gaze
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.system_ts_us == i as i64));
+    }
+}

@@ -76,6 +76,7 @@ pub fn recover(path: &Path) -> Result<RecoveryReport> {
     let (file, was_open) = match open_checked(path) {
         Ok(f) => (f, false),
         Err(SessionError::NotClosed { .. }) => {
+            tracing::info!(path = %path.display(), "clearing the 'open for write' flags of a killed recording");
             clear_status_flags(path)?;
             (open_checked(path)?, true)
         }

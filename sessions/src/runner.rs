@@ -133,6 +133,12 @@ pub async fn run_headless(
     let (tx, rx) = sample_channel(((hz * 5.0) as usize).max(1024));
     let rec = spawn_recorder(writer, rx, FlushPolicy::default())?;
     let t0 = clock.now_us();
+    tracing::info!(
+        trials = plan.trials.len(),
+        sampling_hz = hz,
+        virtual_time = clock.is_virtual(),
+        "session starts"
+    );
     let mut s = Session {
         frames: FrameClock {
             clock: Arc::clone(&clock),
@@ -170,6 +176,13 @@ pub async fn run_headless(
     }
     let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, "session end"));
     let stats = rec.finish(complete)?;
+    tracing::info!(
+        complete,
+        trials_done,
+        samples = stats.counts.gaze,
+        dropped = stats.samples_dropped,
+        "session closed"
+    );
     stopped?;
     result?;
     Ok(SessionOutcome {

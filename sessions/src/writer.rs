@@ -156,6 +156,12 @@ impl RecordingWriter {
             path: path.to_path_buf(),
             source,
         })?;
+        // The new name must survive a power loss too.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
         file.start_swmr().map_err(err("start SWMR"))?;
         let sync_fd = std::fs::File::open(path).map_err(|source| SessionError::Io {
             path: path.to_path_buf(),

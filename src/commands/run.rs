@@ -73,5 +73,9 @@ pub fn main(a: Args) -> Result<()> {
             "INCOMPLETE (aborted)"
         }
     ))?;
+    if !outcome.complete {
+        // The file is closed and readable; the exit status still tells scripts it was cut short.
+        std::process::exit(130);
+    }
     Ok(())
 }
