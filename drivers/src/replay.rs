@@ -2,14 +2,12 @@
 //! the consumer takes them. The replay runs on a virtual clock that starts at the first
 //! sample's time stamp, so replayed time stamps are the recorded ones.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crate::channel::SampleSender;
 use crate::clock::{Clock, FreeRunningClock, ScaledClock};
 use crate::sample::GazeSample;
+use crate::stream::{reach, StreamThread};
 use crate::tracker::{Tracker, TrackerError, TrackerInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,8 +39,7 @@ pub struct ReplayTracker {
     samples: Arc<[GazeSample]>,
     info: TrackerInfo,
     clock: Arc<dyn Clock>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: StreamThread,
 }
 
 impl ReplayTracker {
@@ -67,19 +64,13 @@ impl ReplayTracker {
             samples,
             info,
             clock,
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
+            thread: StreamThread::default(),
         }
     }
 
     /// Waits until every sample has been handed to the channel (or the consumer went away).
     pub fn wait_done(&mut self) -> Result<(), TrackerError> {
-        match self.thread.take() {
-            Some(h) => h
-                .join()
-                .map_err(|_| TrackerError::Thread("replay thread panicked".into())),
-            None => Ok(()),
-        }
+        self.thread.wait()
     }
 
     /// Time stamp of the first sample, where a runner following this replay should start.
@@ -98,51 +89,23 @@ impl Tracker for ReplayTracker {
     }
 
     fn start(&mut self, sink: SampleSender) -> Result<(), TrackerError> {
-        if self.thread.is_some() {
-            return Err(TrackerError::AlreadyStreaming);
-        }
-        self.stop.store(false, Ordering::SeqCst);
         let samples = Arc::clone(&self.samples);
         let clock = Arc::clone(&self.clock);
-        let stop = Arc::clone(&self.stop);
         let virtual_time = clock.is_virtual();
-        let handle = std::thread::Builder::new()
-            .name("replay-tracker".into())
-            .spawn(move || {
-                for s in samples.iter() {
-                    loop {
-                        // After stop, only samples the clock has already reached are still owed.
-                        if stop.load(Ordering::SeqCst) && s.system_ts_us > clock.now_us() {
-                            return;
-                        }
-                        if clock.wait_until(s.system_ts_us, Duration::from_millis(20)) {
-                            break;
-                        }
-                    }
-                    if sink.push(*s, virtual_time).is_err() {
-                        return;
-                    }
+        self.thread.spawn("replay-tracker", move |stop| {
+            for s in samples.iter() {
+                if !reach(clock.as_ref(), s.system_ts_us, &stop) {
+                    return;
                 }
-            })
-            .map_err(|e| TrackerError::Thread(e.to_string()))?;
-        self.thread = Some(handle);
-        Ok(())
+                if sink.push(*s, virtual_time).is_err() {
+                    return;
+                }
+            }
+        })
     }
 
     fn stop(&mut self) -> Result<(), TrackerError> {
-        self.stop.store(true, Ordering::SeqCst);
-        match self.thread.take() {
-            Some(h) => h
-                .join()
-                .map_err(|_| TrackerError::Thread("replay thread panicked".into())),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ReplayTracker {
-    fn drop(&mut self) {
-        let _ = self.stop();
+        self.thread.stop()
     }
 }
 
@@ -152,6 +115,7 @@ mod tests {
     use crate::channel::{sample_channel, TrackerMessage};
     use crate::clock::monotonic_now_us;
     use crate::sample::EyeSample;
+    use std::time::Duration;
 
     fn samples(n: usize) -> Arc<[GazeSample]> {
         (0..n)

@@ -87,9 +87,34 @@ struct Buffers {
     frames: Vec<FrameRecord>,
     trials: Vec<TrialRecord>,
     validation: Vec<ValidationRecord>,
+    /// Set by `Record::Finish`, or to incomplete when the session side went away.
+    finish: Option<bool>,
 }
 
 impl Buffers {
+    fn tracker(&mut self, m: TrackerMessage) {
+        match m {
+            TrackerMessage::Sample(s) => self.gaze.push(s),
+            TrackerMessage::Event(e) => self
+                .events
+                .push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
+        }
+    }
+
+    /// Takes one message from the session side; `None` means that side has gone away.
+    fn session(&mut self, r: Option<Record>) {
+        match r {
+            Some(Record::Event(e)) => self.events.push(e),
+            Some(Record::Frame(f)) => self.frames.push(f),
+            Some(Record::Trial(t)) => self.trials.push(t),
+            Some(Record::Validation(v)) => self.validation.push(v),
+            Some(Record::Finish { complete }) => self.finish = Some(complete),
+            None => {
+                self.finish.get_or_insert(false);
+            }
+        }
+    }
+
     fn write(&mut self, w: &mut RecordingWriter) -> Result<()> {
         w.append_gaze(&self.gaze)?;
         self.gaze.clear();
@@ -130,23 +155,21 @@ fn run(
         frames: Vec::new(),
         trials: Vec::new(),
         validation: Vec::new(),
+        finish: None,
     };
     let mut last_flush = Instant::now();
     let mut last_sync = Instant::now();
     let mut dropped_reported = 0u64;
     let mut flushes = 0u64;
-    let mut finish: Option<bool> = None;
     let mut dirty = false;
+    let mut finish_since: Option<Instant> = None;
     let rx = gaze.inner();
     loop {
         let mut got = 0usize;
         let mut gaze_closed = false;
         while b.gaze.len() < policy.max_batch {
             match rx.try_recv() {
-                Ok(TrackerMessage::Sample(s)) => b.gaze.push(s),
-                Ok(TrackerMessage::Event(e)) => b
-                    .events
-                    .push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
+                Ok(m) => b.tracker(m),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     gaze_closed = true;
@@ -157,14 +180,9 @@ fn run(
         }
         loop {
             match ctl.try_recv() {
-                Ok(Record::Event(e)) => b.events.push(e),
-                Ok(Record::Frame(f)) => b.frames.push(f),
-                Ok(Record::Trial(t)) => b.trials.push(t),
-                Ok(Record::Validation(v)) => b.validation.push(v),
-                Ok(Record::Finish { complete }) => finish = Some(complete),
-                // The session went away without finishing: close as incomplete.
+                Ok(r) => b.session(Some(r)),
                 Err(TryRecvError::Disconnected) => {
-                    finish.get_or_insert(false);
+                    b.session(None);
                     break;
                 }
                 Err(TryRecvError::Empty) => break,
@@ -189,9 +207,11 @@ fn run(
         if b.gaze.len() >= policy.max_batch {
             b.write(&mut w)?;
         }
-        let drained = gaze_closed || rx.is_empty();
-        if let Some(complete) = finish {
-            if drained {
+        if let Some(complete) = b.finish {
+            // Drain what the stopped tracker left; a tracker that was never stopped cannot
+            // hold the file open for more than a moment.
+            let since = *finish_since.get_or_insert_with(Instant::now);
+            if gaze_closed || rx.is_empty() || since.elapsed() > Duration::from_secs(2) {
                 b.write(&mut w)?;
                 let counts = w.finish(complete)?;
                 return Ok(RecorderStats {
@@ -222,18 +242,11 @@ fn run(
                 .max(Duration::from_millis(1));
             crossbeam_channel::select! {
                 recv(rx) -> m => match m {
-                    Ok(TrackerMessage::Sample(s)) => { b.gaze.push(s); dirty = true; }
-                    Ok(TrackerMessage::Event(e)) => { b.events.push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)); dirty = true; }
+                    Ok(m) => { b.tracker(m); dirty = true; }
+                    // The tracker side is gone; wait for the session to finish.
                     Err(_) => std::thread::sleep(wait.min(Duration::from_millis(5))),
                 },
-                recv(ctl) -> m => match m {
-                    Ok(Record::Event(e)) => { b.events.push(e); dirty = true; }
-                    Ok(Record::Frame(f)) => { b.frames.push(f); dirty = true; }
-                    Ok(Record::Trial(t)) => { b.trials.push(t); dirty = true; }
-                    Ok(Record::Validation(v)) => { b.validation.push(v); dirty = true; }
-                    Ok(Record::Finish { complete }) => finish = Some(complete),
-                    Err(_) => { finish.get_or_insert(false); }
-                },
+                recv(ctl) -> r => { b.session(r.ok()); dirty = true; },
                 default(wait) => {}
             }
         }

@@ -3,10 +3,7 @@
 mod generator;
 mod scene;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +13,7 @@ pub use scene::{AttentionRegion, Scene, SceneTimeline};
 use crate::channel::SampleSender;
 use crate::clock::Clock;
 use crate::geometry::ScreenGeometry;
+use crate::stream::{reach, StreamThread};
 use crate::tracker::{Tracker, TrackerError, TrackerInfo};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,8 +109,7 @@ pub struct SyntheticTracker {
     cfg: SyntheticConfig,
     clock: Arc<dyn Clock>,
     scene: SceneTimeline,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: StreamThread,
 }
 
 impl SyntheticTracker {
@@ -127,8 +124,7 @@ impl SyntheticTracker {
             cfg,
             clock,
             scene,
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
+            thread: StreamThread::default(),
         })
     }
 }
@@ -150,57 +146,28 @@ impl Tracker for SyntheticTracker {
     }
 
     fn start(&mut self, sink: SampleSender) -> Result<(), TrackerError> {
-        if self.thread.is_some() {
-            return Err(TrackerError::AlreadyStreaming);
-        }
-        self.stop.store(false, Ordering::SeqCst);
         let cfg = self.cfg.clone();
         let clock = Arc::clone(&self.clock);
         let scene = self.scene.clone();
-        let stop = Arc::clone(&self.stop);
         let start = clock.now_us();
         let virtual_time = clock.is_virtual();
-        let handle = std::thread::Builder::new()
-            .name("synthetic-tracker".into())
-            .spawn(move || {
-                let mut gen = GazeGenerator::new(cfg.clone());
-                let mut k: u64 = 0;
-                loop {
-                    let ts = sample_time(start, k, cfg.sampling_hz, cfg.ts_jitter_us, cfg.seed);
-                    // After stop, only samples the clock has already reached are still owed.
-                    if stop.load(Ordering::SeqCst) && ts > clock.now_us() {
-                        return;
-                    }
-                    if !clock.wait_until(ts, Duration::from_millis(20)) {
-                        continue;
-                    }
-                    let (idx, sc) = scene.at(ts);
-                    let sample = gen.sample(ts, idx, &sc);
-                    if sink.push(sample, virtual_time).is_err() {
-                        return;
-                    }
-                    k += 1;
+        self.thread.spawn("synthetic-tracker", move |stop| {
+            let mut gen = GazeGenerator::new(cfg.clone());
+            for k in 0u64.. {
+                let ts = sample_time(start, k, cfg.sampling_hz, cfg.ts_jitter_us, cfg.seed);
+                if !reach(clock.as_ref(), ts, &stop) {
+                    return;
                 }
-            })
-            .map_err(|e| TrackerError::Thread(e.to_string()))?;
-        self.thread = Some(handle);
-        Ok(())
+                let (idx, sc) = scene.at(ts);
+                if sink.push(gen.sample(ts, idx, &sc), virtual_time).is_err() {
+                    return;
+                }
+            }
+        })
     }
 
     fn stop(&mut self) -> Result<(), TrackerError> {
-        self.stop.store(true, Ordering::SeqCst);
-        match self.thread.take() {
-            Some(h) => h
-                .join()
-                .map_err(|_| TrackerError::Thread("synthetic tracker thread panicked".into())),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for SyntheticTracker {
-    fn drop(&mut self) {
-        let _ = self.stop();
+        self.thread.stop()
     }
 }
 
@@ -209,6 +176,7 @@ mod tests {
     use super::*;
     use crate::channel::{sample_channel, TrackerMessage};
     use crate::clock::{ManualClock, MonotonicClock};
+    use std::time::Duration;
 
     #[test]
     fn jittered_times_stay_monotonic() {
