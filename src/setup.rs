@@ -192,11 +192,24 @@ pub fn run_session(
         .context("cannot start the async runtime")?;
     let outcome = rt.block_on(async {
         let flag = Arc::clone(&abort);
-        // Ctrl-C ends the session cleanly: the file is closed, readable and marked incomplete.
+        // Ctrl-C, SIGTERM (shutdown, `kill`) and SIGHUP (terminal closed) end the session
+        // cleanly: the file is closed, readable and marked incomplete.
         let signal = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) else {
+                let _ = tokio::signal::ctrl_c().await;
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
             }
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let r = run_headless(
             &plan,

@@ -323,6 +323,15 @@ print(json.dumps({"before": a, "after": b, "tail": ts}))
 
 #[test]
 fn h5py_follows_a_live_recording_and_ctrl_c_closes_it_cleanly() {
+    follow_then_signal(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_closes_a_live_recording_cleanly() {
+    follow_then_signal(libc::SIGTERM);
+}
+
+fn follow_then_signal(sig: i32) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = small_study(dir.path(), "");
     let file = dir.path().join("live.h5");
@@ -352,7 +361,7 @@ fn h5py_follows_a_live_recording_and_ctrl_c_closes_it_cleanly() {
         .expect("python3 runs");
     // SAFETY: signalling our own child.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, sig);
     }
     let out = child.wait_with_output().unwrap();
     assert!(
