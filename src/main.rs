@@ -33,6 +33,8 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Make the file of a killed recording readable.
     Recover(commands::recover::Args),
+    /// List the Tobii eye trackers the SDK finds.
+    Trackers(commands::trackers::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => commands::replay::main(a),
         Command::Inspect(a) => commands::inspect::main(a),
         Command::Recover(a) => commands::recover::main(a),
+        Command::Trackers(a) => commands::trackers::main(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use et_drivers::replay::{ReplaySpeed, ReplayTracker};
 use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
+use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{Clock, ManualClock, MonotonicClock, ScaledClock, Tracker};
 use et_sessions::runner::{run_headless, SessionOutcome, SessionPlan};
 use et_sessions::{Recording, RecordingHeader, RecordingWriter, StudyConfig};
@@ -74,6 +75,8 @@ pub fn ensure_default_set(dir: &Path) -> Result<PathBuf> {
 pub enum TrackerChoice {
     Synthetic,
     Replay(PathBuf),
+    /// A Tobii tracker: the first found, or the one with this serial number or address.
+    Tobii(Option<String>),
 }
 
 impl std::str::FromStr for TrackerChoice {
@@ -81,8 +84,14 @@ impl std::str::FromStr for TrackerChoice {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.split_once(':') {
             None if s == "synthetic" => Ok(TrackerChoice::Synthetic),
+            None if s == "tobii" => Ok(TrackerChoice::Tobii(None)),
             Some(("replay", f)) if !f.is_empty() => Ok(TrackerChoice::Replay(PathBuf::from(f))),
-            _ => Err(format!("expected 'synthetic' or 'replay:FILE', got {s:?}")),
+            Some(("tobii", sel)) if !sel.is_empty() => {
+                Ok(TrackerChoice::Tobii(Some(sel.to_string())))
+            }
+            _ => Err(format!(
+                "expected 'synthetic', 'replay:FILE', 'tobii' or 'tobii:SERIAL|ADDRESS', got {s:?}"
+            )),
         }
     }
 }
@@ -118,6 +127,7 @@ pub fn run_session(
     tracker_choice: &TrackerChoice,
     speed: ReplaySpeed,
     out: &Path,
+    tobii_lib: Option<&Path>,
     abort: Arc<AtomicBool>,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<SessionOutcome> {
@@ -164,6 +174,20 @@ pub fn run_session(
                     Box::new(ReplayTracker::with_clock(src.gaze.into(), info, clock)),
                     None,
                 )
+            }
+            TrackerChoice::Tobii(select) => {
+                if speed != ReplaySpeed::Factor(1.0) {
+                    bail!("--speed: a Tobii tracker runs in real time only (got {speed:?})");
+                }
+                let tc = TobiiConfig {
+                    library: tobii_lib
+                        .map(Path::to_path_buf)
+                        .or_else(|| cfg.tracker.tobii_lib.clone()),
+                    select: select.clone(),
+                    frequency_hz: Some(cfg.tracker.sampling_hz as f32),
+                    ..TobiiConfig::default()
+                };
+                (Box::new(TobiiTracker::open(tc)?), None)
             }
         };
     let info = tracker.info();

@@ -8,6 +8,7 @@ pub mod replay;
 pub mod sample;
 mod stream;
 pub mod synthetic;
+pub mod tobii;
 pub mod tracker;
 
 pub use channel::{sample_channel, SampleReceiver, SampleSender, TrackerEvent, TrackerMessage};

@@ -27,6 +27,8 @@ pub enum TrackerError {
     Calibration(String),
     #[error("tracker thread failed: {0}")]
     Thread(String),
+    #[error("{0}")]
+    Device(String),
 }
 
 /// A calibration or validation target on the display area (0..1 from the top-left).

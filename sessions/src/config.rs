@@ -43,10 +43,13 @@ impl Timing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackerSettings {
-    /// Sampling rate of the synthetic tracker (Hz).
+    /// Sampling rate (Hz): the synthetic tracker's, or the gaze output frequency set on a
+    /// Tobii tracker.
     pub sampling_hz: f64,
     /// Seed of the synthetic tracker; by default derived from the participant.
     pub seed: Option<u64>,
+    /// The Tobii Pro SDK library (`libtobii_research.so`), relative to the config file.
+    pub tobii_lib: Option<PathBuf>,
 }
 
 impl Default for TrackerSettings {
@@ -54,6 +57,7 @@ impl Default for TrackerSettings {
         TrackerSettings {
             sampling_hz: 120.0,
             seed: None,
+            tobii_lib: None,
         }
     }
 }
@@ -109,9 +113,13 @@ impl StudyConfig {
             path: path.into(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
-        if let Some(p) = &cfg.stimulus_set {
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut cfg.stimulus_set, &mut cfg.tracker.tobii_lib]
+            .into_iter()
+            .flatten()
+        {
             if p.is_relative() {
-                cfg.stimulus_set = Some(path.parent().unwrap_or(Path::new("")).join(p));
+                *p = base.join(&*p);
             }
         }
         cfg.validate().map_err(|message| SessionError::Config {

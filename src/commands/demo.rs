@@ -65,6 +65,7 @@ pub fn main(a: Args) -> Result<()> {
             &TrackerChoice::Synthetic,
             ReplaySpeed::Max,
             path,
+            None,
             Arc::new(AtomicBool::new(false)),
             &|_| {},
         )?;

@@ -3,3 +3,4 @@ pub mod inspect;
 pub mod recover;
 pub mod replay;
 pub mod run;
+pub mod trackers;

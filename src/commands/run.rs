@@ -23,9 +23,12 @@ pub struct Args {
     /// Run without a window, on a simulated 60 Hz frame clock.
     #[arg(long)]
     headless: bool,
-    /// synthetic, or replay:FILE
+    /// synthetic, replay:FILE, tobii (first found) or tobii:SERIAL|ADDRESS
     #[arg(long, default_value = "synthetic")]
     tracker: TrackerChoice,
+    /// The Tobii Pro SDK library (else the config's tracker.tobii_lib, ET_TOBII_LIB, usual places).
+    #[arg(long)]
+    tobii_lib: Option<PathBuf>,
     /// Session clock speed: 1 (real time), N (N× faster), or max.
     #[arg(long, default_value = "1")]
     speed: ReplaySpeed,
@@ -59,7 +62,15 @@ pub fn main(a: Args) -> Result<()> {
     eprintln!("recording {} to {}", cfg.participant, out.display());
     let abort = Arc::new(AtomicBool::new(false));
     let on_trial = |k: u32| pb.set_position(u64::from(k));
-    let outcome = run_session(&prepared, &a.tracker, a.speed, &out, abort, &on_trial)?;
+    let outcome = run_session(
+        &prepared,
+        &a.tracker,
+        a.speed,
+        &out,
+        a.tobii_lib.as_deref(),
+        abort,
+        &on_trial,
+    )?;
     pb.finish_and_clear();
     crate::output::emit(&format!(
         "{}: {} trials, {} samples, {} samples dropped, {}\n",
