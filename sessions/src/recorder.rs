@@ -12,12 +12,17 @@ use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord, ValidationRecord};
 use crate::writer::{Counts, RecordingWriter};
 
-#[derive(Debug, Clone, Copy)]
+/// (CLOCK_MONOTONIC µs when a flush finished, gaze rows in the file by then), one per flush.
+pub type FlushLog = std::sync::Arc<std::sync::Mutex<Vec<(i64, usize)>>>;
+
+#[derive(Debug, Clone)]
 pub struct FlushPolicy {
     pub flush_every: Duration,
     pub fsync_every: Duration,
     /// Append (without flushing) once this many samples are buffered, to bound memory.
     pub max_batch: usize,
+    /// When set, every flush is logged: for measuring callback-to-disk latency.
+    pub flush_log: Option<FlushLog>,
 }
 
 impl Default for FlushPolicy {
@@ -26,6 +31,7 @@ impl Default for FlushPolicy {
             flush_every: Duration::from_millis(100),
             fsync_every: Duration::from_secs(1),
             max_batch: 8192,
+            flush_log: None,
         }
     }
 }
@@ -233,6 +239,10 @@ fn run(
             flushes += 1;
             last_flush = Instant::now();
             dirty = false;
+            if let Some(log) = &policy.flush_log {
+                let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+                l.push((et_drivers::clock::monotonic_now_us(), w.counts().gaze));
+            }
         }
         if got == 0 {
             // Nothing waiting: sleep until something arrives or the next flush is due.

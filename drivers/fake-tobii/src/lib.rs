@@ -20,7 +20,7 @@
 
 mod state;
 
-pub use state::FakeSentSample;
+pub use state::{FakeEye, FakeSentSample};
 
 use std::ffi::{c_char, c_float, c_int, c_void, CStr, CString};
 
@@ -205,7 +205,7 @@ pub unsafe extern "C" fn tobii_research_get_all_gaze_output_frequencies(
         if !tracker_ok(et) || out.is_null() {
             return INVALID_PARAMETER;
         }
-        let mut f = state::FREQUENCIES.to_vec().into_boxed_slice();
+        let mut f = fake().offered().into_boxed_slice();
         let list = Box::new(GazeOutputFrequencies {
             frequencies: f.as_mut_ptr(),
             frequency_count: f.len(),
@@ -255,7 +255,7 @@ pub unsafe extern "C" fn tobii_research_set_gaze_output_frequency(
         if !tracker_ok(et) {
             return INVALID_PARAMETER;
         }
-        if !state::FREQUENCIES.iter().any(|f| (f - hz).abs() < 0.01) && !fake().any_frequency() {
+        if !fake().offered().iter().any(|f| (f - hz).abs() < 0.01) {
             return SE_INVALID_PARAMETER;
         }
         fake().set_frequency(hz);
@@ -565,7 +565,13 @@ pub extern "C" fn fake_tobii_set_delivery(burst: u32, delay_us: u32) {
     fake().set_delivery(burst, delay_us);
 }
 
-/// Accept any frequency in `set_gaze_output_frequency` (for stress runs at 1200/10 000 Hz).
+/// Keeps the delivery loop busy for `us` after each callback, so unsubscribe races with it.
+#[no_mangle]
+pub extern "C" fn fake_tobii_set_dispatch_gap(us: u32) {
+    fake().set_dispatch_gap(us);
+}
+
+/// Also offer 600, 1200 and 10 000 Hz (for stress runs).
 #[no_mangle]
 pub extern "C" fn fake_tobii_allow_any_frequency(allow: bool) {
     fake().allow_any_frequency(allow);

@@ -15,6 +15,8 @@ use et_drivers::{EyeSample, GazeSample};
 pub const SERIAL: &str = "X3120-FAKE-0001";
 /// Made-up list; the X3-120's real list is read from the device (tobii_sdk.md §6).
 pub const FREQUENCIES: [f32; 3] = [40.0, 60.0, 120.0];
+/// Offered as well once `fake_tobii_allow_any_frequency` is on (Spectrum rates, stress runs).
+pub const STRESS_FREQUENCIES: [f32; 3] = [600.0, 1200.0, 10_000.0];
 pub const CALIBRATION_MAGIC: &[u8] = b"FAKECAL1";
 
 static TRACKER_TOKEN: u8 = 0;
@@ -153,6 +155,8 @@ struct Config {
     any_frequency: bool,
     burst: u32,
     delay_us: u32,
+    /// Time spent inside the delivery loop after each callback (a slow dispatcher).
+    dispatch_gap_us: u32,
 }
 
 fn default_config() -> Config {
@@ -169,6 +173,7 @@ fn default_config() -> Config {
         any_frequency: false,
         burst: 1,
         delay_us: 0,
+        dispatch_gap_us: 0,
     }
 }
 
@@ -255,6 +260,14 @@ impl Fake {
     pub fn any_frequency(&self) -> bool {
         guard(&self.cfg).any_frequency
     }
+    /// The frequencies the tracker offers.
+    pub fn offered(&self) -> Vec<f32> {
+        let mut v = FREQUENCIES.to_vec();
+        if self.any_frequency() {
+            v.extend(STRESS_FREQUENCIES);
+        }
+        v
+    }
     pub fn allow_any_frequency(&self, allow: bool) {
         guard(&self.cfg).any_frequency = allow;
     }
@@ -262,6 +275,9 @@ impl Fake {
         let mut c = guard(&self.cfg);
         c.burst = burst.max(1);
         c.delay_us = delay_us;
+    }
+    pub fn set_dispatch_gap(&self, us: u32) {
+        guard(&self.cfg).dispatch_gap_us = us;
     }
     pub fn connected(&self) -> bool {
         monotonic_now_us() >= guard(&self.conn).down_until
@@ -443,12 +459,12 @@ impl Fake {
             if c.delay_us > 0 {
                 std::thread::sleep(Duration::from_micros(u64::from(c.delay_us)));
             }
-            self.deliver(&pending);
+            self.deliver(&pending, c.dispatch_gap_us);
             pending.clear();
         }
     }
 
-    fn deliver(&self, samples: &[GazeSample]) {
+    fn deliver(&self, samples: &[GazeSample], gap_us: u32) {
         let subs = guard(&self.subs);
         if subs.is_empty() {
             return;
@@ -465,6 +481,9 @@ impl Fake {
                 };
                 // SAFETY: the subscriber's callback with its token; `data` lives for the call.
                 unsafe { (sub.cb)(data, sub.user) };
+                if gap_us > 0 {
+                    std::thread::sleep(Duration::from_micros(u64::from(gap_us)));
+                }
             }
             let mut log = guard(&self.sent);
             if log.len() < SENT_LOG_MAX {

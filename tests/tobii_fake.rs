@@ -1,0 +1,461 @@
+//! The Tobii adapter through the real FFI path, against the fake SDK library in both gaze
+//! layouts: counts and bit-exact values, connection loss and reconnection, unsubscribing while
+//! callbacks run, every status code as a readable message, SDK calibration, and a recording
+//! made with `et-suite run --tracker tobii`.
+
+mod common;
+
+use std::ffi::{c_char, c_int};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use et_drivers::tobii::status::{describe, ALL_CODES};
+use et_drivers::tobii::{TobiiConfig, TobiiTracker};
+use et_drivers::{sample_channel, EyeSample, GazeSample, SampleReceiver, Tracker, TrackerMessage};
+use fake_tobii::FakeSentSample;
+
+/// A private copy of the fake library: its own globals, so tests can run in parallel.
+struct Fake {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    lib: libloading::Library,
+}
+
+fn built_fake() -> PathBuf {
+    // Test binaries live in target/<profile>/deps, beside the cdylib of the dev-dependency.
+    let exe = std::env::current_exe().unwrap();
+    let p = exe.parent().unwrap().join("libfake_tobii.so");
+    assert!(
+        p.exists(),
+        "{} missing: fake-tobii is a dev-dependency and should be built",
+        p.display()
+    );
+    p
+}
+
+impl Fake {
+    fn new(major: i32) -> Fake {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("libtobii_research.so");
+        std::fs::copy(built_fake(), &path).unwrap();
+        // SAFETY: our own test library.
+        let lib = unsafe { libloading::Library::new(&path) }.unwrap();
+        let f = Fake {
+            _dir: dir,
+            path,
+            lib,
+        };
+        unsafe { f.sym::<unsafe extern "C" fn(c_int, u64)>("fake_tobii_configure")(major, 11) };
+        f
+    }
+    unsafe fn sym<T: Copy>(&self, name: &str) -> T {
+        *self.lib.get::<T>(name.as_bytes()).unwrap()
+    }
+    fn disconnect(&self, ms: u32, drop_subscriptions: bool) {
+        unsafe {
+            self.sym::<unsafe extern "C" fn(u32, bool)>("fake_tobii_disconnect")(
+                ms,
+                drop_subscriptions,
+            )
+        }
+    }
+    fn set_delivery(&self, burst: u32, delay_us: u32) {
+        unsafe {
+            self.sym::<unsafe extern "C" fn(u32, u32)>("fake_tobii_set_delivery")(burst, delay_us)
+        }
+    }
+    fn allow_any_frequency(&self) {
+        unsafe { self.sym::<unsafe extern "C" fn(bool)>("fake_tobii_allow_any_frequency")(true) }
+    }
+    fn fail_next(&self, name: &str, status: i32, count: u32) {
+        let c = std::ffi::CString::new(name).unwrap();
+        unsafe {
+            self.sym::<unsafe extern "C" fn(*const c_char, c_int, u32)>("fake_tobii_fail_next")(
+                c.as_ptr(),
+                status,
+                count,
+            )
+        }
+    }
+    fn in_flight(&self) -> u32 {
+        unsafe { self.sym::<unsafe extern "C" fn() -> u32>("fake_tobii_callbacks_in_flight")() }
+    }
+    fn sent(&self) -> Vec<FakeSentSample> {
+        let n = unsafe { self.sym::<unsafe extern "C" fn() -> u64>("fake_tobii_sent_count")() }
+            as usize;
+        let mut v = vec![FakeSentSample::default(); n];
+        let got = unsafe {
+            self.sym::<unsafe extern "C" fn(u64, *mut FakeSentSample, usize) -> usize>(
+                "fake_tobii_sent_samples",
+            )(0, v.as_mut_ptr(), n)
+        };
+        v.truncate(got);
+        v
+    }
+    fn config(&self) -> TobiiConfig {
+        TobiiConfig {
+            library: Some(self.path.clone()),
+            ..TobiiConfig::default()
+        }
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        unsafe { self.sym::<unsafe extern "C" fn()>("fake_tobii_reset")() };
+    }
+}
+
+fn expected(s: &FakeSentSample) -> GazeSample {
+    let eye = |e: &fake_tobii::FakeEye| EyeSample {
+        gaze_x: e.gaze[0],
+        gaze_y: e.gaze[1],
+        gaze_valid: e.gaze_valid != 0,
+        pupil_mm: e.pupil,
+        pupil_valid: e.pupil_valid != 0,
+        origin_mm: e.origin,
+        origin_valid: e.origin_valid != 0,
+        gaze3d_mm: e.gaze3d,
+    };
+    GazeSample {
+        system_ts_us: s.system_ts_us,
+        device_ts_us: s.device_ts_us,
+        left: eye(&s.left),
+        right: eye(&s.right),
+    }
+}
+
+fn drain(rx: &SampleReceiver) -> (Vec<GazeSample>, Vec<(i64, String, String)>) {
+    let mut samples = Vec::new();
+    let mut events = Vec::new();
+    for m in rx.inner().try_iter() {
+        match m {
+            TrackerMessage::Sample(s) => samples.push(s),
+            TrackerMessage::Event(e) => events.push((e.ts_us, e.kind, e.text)),
+        }
+    }
+    (samples, events)
+}
+
+fn ten_seconds(major: i32, sdk: &str) {
+    let fake = Fake::new(major);
+    let mut t = TobiiTracker::open(fake.config()).unwrap();
+    assert_eq!(t.info().model, "Tobii Pro X3-120");
+    assert_eq!(t.info().sdk_version, sdk);
+    assert_eq!(t.info().sampling_hz, 120.0);
+    let (tx, rx) = sample_channel(4096);
+    t.start(tx).unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    t.stop().unwrap();
+    let (got, _) = drain(&rx);
+    assert!(
+        (1198..=1202).contains(&got.len()),
+        "{} samples in 10 s at 120 Hz",
+        got.len()
+    );
+    assert_eq!(rx.dropped(), 0);
+    assert!(
+        got.windows(2)
+            .all(|w| w[1].system_ts_us > w[0].system_ts_us),
+        "time stamps not monotonic"
+    );
+    let sent = fake.sent();
+    assert_eq!(
+        sent.len(),
+        got.len(),
+        "the fake delivered {} samples, the adapter passed on {}",
+        sent.len(),
+        got.len()
+    );
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert!(
+            g.bit_eq(&expected(s)),
+            "sample {i} differs: got {g:?}, sent {:?}",
+            expected(s)
+        );
+    }
+    // Some samples have invalid eyes, so the NaN masking was exercised.
+    assert!(got.iter().any(|g| !g.left.gaze_valid));
+}
+
+#[test]
+fn sdk1_layout_ten_seconds_at_120_hz_bit_exact() {
+    ten_seconds(1, "1.11.0.0");
+}
+
+#[test]
+fn sdk2_layout_ten_seconds_at_120_hz_bit_exact() {
+    ten_seconds(2, "2.1.0.0");
+}
+
+fn loss_and_return(drop_subscriptions: bool) {
+    let fake = Fake::new(1);
+    let mut t = TobiiTracker::open(fake.config()).unwrap();
+    let (tx, rx) = sample_channel(8192);
+    t.start(tx).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    fake.disconnect(600, drop_subscriptions);
+    std::thread::sleep(Duration::from_millis(1800));
+    t.stop().unwrap();
+    let (got, events) = drain(&rx);
+    let lost = events
+        .iter()
+        .find(|e| e.1 == "tracker_lost")
+        .unwrap_or_else(|| panic!("no tracker_lost in {events:?}"));
+    let back = events
+        .iter()
+        .find(|e| e.1 == "tracker_back")
+        .unwrap_or_else(|| panic!("no tracker_back in {events:?}"));
+    // The gap: the last sample before the loss and the first after.
+    let before = got
+        .iter()
+        .filter(|s| s.system_ts_us < lost.0)
+        .map(|s| s.system_ts_us)
+        .max()
+        .unwrap();
+    let after = got
+        .iter()
+        .find(|s| s.system_ts_us > lost.0)
+        .expect("streaming resumed")
+        .system_ts_us;
+    assert!(
+        lost.0 - before <= 100_000,
+        "loss noticed {} ms after the last sample",
+        (lost.0 - before) / 1000
+    );
+    assert!(
+        after - before >= 550_000,
+        "gap of only {} ms",
+        (after - before) / 1000
+    );
+    assert!(back.0 >= after);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.1 == "note" && e.2.contains("connection_lost")),
+        "{events:?}"
+    );
+    // Samples keep coming after the return, for the rest of the run.
+    assert!(got.iter().filter(|s| s.system_ts_us > after).count() > 100);
+    if drop_subscriptions {
+        assert!(t.reconnects() >= 1);
+    }
+}
+
+#[test]
+fn connection_loss_with_lost_subscriptions_reconnects() {
+    loss_and_return(true);
+}
+
+#[test]
+fn connection_loss_the_sdk_recovers_from_is_recorded() {
+    loss_and_return(false);
+}
+
+#[test]
+fn unsubscribing_while_callbacks_are_in_flight_is_safe() {
+    let fake = Fake::new(2);
+    // The fake's delivery loop stays busy 5 ms of every 8.3 ms, holding its subscriber list,
+    // so most stops land while a callback round is in flight.
+    unsafe { fake.sym::<unsafe extern "C" fn(u32)>("fake_tobii_set_dispatch_gap")(5_000) };
+    let mut t = TobiiTracker::open(fake.config()).unwrap();
+    let mut rng_state = 12345u64;
+    for _ in 0..25 {
+        let (tx, rx) = sample_channel(100_000);
+        t.start(tx).unwrap();
+        rng_state = rng_state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_micros(rng_state % 300_000));
+        t.stop().unwrap();
+        assert_eq!(
+            fake.in_flight(),
+            0,
+            "a callback is still running after unsubscribe returned"
+        );
+        let n = rx.inner().len();
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(rx.inner().len(), n, "samples arrived after stop");
+    }
+}
+
+#[test]
+fn every_status_code_reaches_the_user_as_a_readable_message() {
+    let fake = Fake::new(1);
+    for &code in ALL_CODES.iter().filter(|c| **c != 0) {
+        fake.fail_next("get_eyetracker", code, 1);
+        let err = TobiiTracker::open(fake.config())
+            .err()
+            .expect("open fails")
+            .to_string();
+        let (name, meaning) = describe(code);
+        assert_eq!(
+            err,
+            format!("tobii_research_get_eyetracker failed: {name} ({code}): {meaning}")
+        );
+    }
+    fake.fail_next("set_gaze_output_frequency", 209, 1);
+    let err = TobiiTracker::open(fake.config()).err().unwrap().to_string();
+    assert!(err.contains("SE_INVALID_PARAMETER (209)"), "{err}");
+    let err = TobiiTracker::open(TobiiConfig {
+        frequency_hz: Some(600.0),
+        ..fake.config()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert_eq!(
+        err,
+        "gaze output frequency 600 Hz is not offered by this tracker (it offers 40, 60, 120)"
+    );
+    let err = TobiiTracker::open(TobiiConfig {
+        select: Some("NOPE".into()),
+        ..fake.config()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("no Tobii eye tracker matches \"NOPE\"; found: X3120-FAKE-0001"),
+        "{err}"
+    );
+    let err = TobiiTracker::open(TobiiConfig {
+        library: Some(PathBuf::from("/nonexistent/libtobii_research.so")),
+        ..fake.config()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.starts_with("/nonexistent/libtobii_research.so: cannot load the Tobii Pro SDK library"),
+        "{err}"
+    );
+    // Selecting by serial and by address both work.
+    assert!(TobiiTracker::open(TobiiConfig {
+        select: Some("X3120-FAKE-0001".into()),
+        ..fake.config()
+    })
+    .is_ok());
+    assert!(TobiiTracker::open(TobiiConfig {
+        select: Some("tet-tcp://169.254.10.20".into()),
+        ..fake.config()
+    })
+    .is_ok());
+}
+
+#[test]
+fn calibration_through_the_sdk_can_be_saved_and_reapplied() {
+    use et_drivers::CalibrationPoint as P;
+    let fake = Fake::new(1);
+    let mut t = TobiiTracker::open(fake.config()).unwrap();
+    // A calibration mode left over from a crash is left and entered again.
+    t.calibration_enter().unwrap();
+    t.calibration_enter().unwrap();
+    for (x, y) in [(0.1, 0.1), (0.9, 0.1), (0.5, 0.5), (0.1, 0.9), (0.9, 0.9)] {
+        t.calibration_collect(P { x, y }).unwrap();
+    }
+    t.calibration_discard(P { x: 0.9, y: 0.9 }).unwrap();
+    let r = t.calibration_compute_apply().unwrap();
+    assert!(r.applied);
+    assert_eq!(r.points.len(), 4);
+    let (p, l, rt) = &r.points[2];
+    assert_eq!((p.x, p.y), (0.5, 0.5));
+    let (l, rt) = (l.unwrap(), rt.unwrap());
+    assert!((l.0 - 0.51).abs() < 1e-6 && (rt.0 - 0.49).abs() < 1e-6);
+    t.calibration_leave().unwrap();
+    let blob = t.save_calibration().unwrap();
+    assert!(blob.starts_with(b"FAKECAL1") && blob.len() == 8 + 4 * 8);
+    t.apply_calibration(&blob).unwrap();
+    let err = t.apply_calibration(b"garbage").unwrap_err().to_string();
+    assert!(
+        err.contains("apply_calibration_data failed: INVALID_PARAMETER (10)"),
+        "{err}"
+    );
+    let err = t.calibration_leave().unwrap_err().to_string();
+    assert!(err.contains("SE_CALIBRATION_NOT_STARTED (211)"), "{err}");
+}
+
+#[test]
+fn run_headless_with_the_fake_tobii_writes_a_valid_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(1);
+    let cfg = common::small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n",
+    );
+    let out = dir.path().join("tobii.h5");
+    let o = common::run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--headless",
+        "--tracker",
+        "tobii:X3120-FAKE-0001",
+        "--tobii-lib",
+        fake.path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = et_sessions::Recording::open(&out).unwrap();
+    assert!(rec.header.complete);
+    assert_eq!(rec.header.tracker_model, "Tobii Pro X3-120");
+    assert_eq!(rec.header.tracker_serial, "X3120-FAKE-0001");
+    assert_eq!(rec.header.sdk_version, "1.11.0.0");
+    assert_eq!(rec.trials.len(), 32);
+    // 32 × 200 ms at 120 Hz, samples on the SDK clock covering every trial.
+    let span = rec.gaze.last().unwrap().system_ts_us - rec.gaze.first().unwrap().system_ts_us;
+    assert!(
+        (rec.gaze.len() as f64 - span as f64 * 120e-6).abs() < 3.0,
+        "{} samples over {span} µs",
+        rec.gaze.len()
+    );
+    for t in &rec.trials {
+        let n = rec
+            .gaze
+            .iter()
+            .filter(|s| s.system_ts_us >= t.onset_us && s.system_ts_us < t.offset_us)
+            .count();
+        assert!(
+            (11..=13).contains(&n),
+            "trial {}: {n} samples in 100 ms",
+            t.trial
+        );
+    }
+}
+
+#[test]
+fn late_and_bursty_callbacks_lose_nothing_and_raise_no_false_alarm() {
+    let fake = Fake::new(1);
+    // Six samples (50 ms) per callback round, each round 10 ms late.
+    fake.set_delivery(6, 10_000);
+    let mut t = TobiiTracker::open(fake.config()).unwrap();
+    let (tx, rx) = sample_channel(4096);
+    t.start(tx).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    t.stop().unwrap();
+    let (got, events) = drain(&rx);
+    let sent = fake.sent();
+    assert_eq!(got.len(), sent.len());
+    assert!(got.len() >= 350, "{}", got.len());
+    assert!(got.iter().zip(&sent).all(|(g, s)| g.bit_eq(&expected(s))));
+    assert!(!events.iter().any(|e| e.1 == "tracker_lost"), "{events:?}");
+}
+
+#[test]
+fn any_frequency_the_tracker_offers_can_be_set() {
+    let fake = Fake::new(2);
+    fake.allow_any_frequency();
+    let mut t = TobiiTracker::open(TobiiConfig {
+        frequency_hz: Some(600.0),
+        ..fake.config()
+    })
+    .unwrap();
+    assert_eq!(t.info().sampling_hz, 600.0);
+    let (tx, rx) = sample_channel(4096);
+    t.start(tx).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    t.stop().unwrap();
+    let n = drain(&rx).0.len();
+    assert!((590..=615).contains(&n), "{n} samples in 1 s at 600 Hz");
+}
