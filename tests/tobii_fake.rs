@@ -459,3 +459,64 @@ fn any_frequency_the_tracker_offers_can_be_set() {
     let n = drain(&rx).0.len();
     assert!((590..=615).contains(&n), "{n} samples in 1 s at 600 Hz");
 }
+
+#[test]
+fn a_session_survives_losing_the_tracker_and_records_the_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(1);
+    let cfg = common::small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 300\nfixation_ms = 50\niti_ms = 50\n",
+    );
+    let out = dir.path().join("lost.h5");
+    let o = common::bin()
+        .env("FAKE_TOBII_DISCONNECT", "2000:700:drop")
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--headless",
+            "--tracker",
+            "tobii",
+            "--tobii-lib",
+            fake.path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = et_sessions::Recording::open(&out).unwrap();
+    assert!(rec.header.complete);
+    assert_eq!(
+        rec.trials.len(),
+        32,
+        "presentation went on through the loss"
+    );
+    let lost = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "tracker_lost")
+        .expect("tracker_lost recorded");
+    let back = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "tracker_back")
+        .expect("tracker_back recorded");
+    assert!(back.ts_us > lost.ts_us);
+    assert!(rec
+        .events
+        .iter()
+        .any(|e| e.kind == "note" && e.text.starts_with("tobii display area 531.0 x 299.0 mm")));
+    let gap = rec
+        .gaze
+        .windows(2)
+        .map(|w| w[1].system_ts_us - w[0].system_ts_us)
+        .max()
+        .unwrap();
+    assert!((650_000..1_500_000).contains(&gap), "largest gap {gap} µs");
+    assert!(
+        rec.gaze.last().unwrap().system_ts_us > back.ts_us + 1_000_000,
+        "samples after the return"
+    );
+}

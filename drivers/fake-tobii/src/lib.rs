@@ -7,7 +7,8 @@
 //!
 //! Faults on request, through extra `fake_tobii_*` functions (tests load them from the same
 //! library): disconnects (with or without the subscriptions surviving), status errors on any
-//! call, late or bursty callbacks, and the calibration result.
+//! call, late or bursty callbacks, and the calibration result. Another process (the CLI) gets
+//! a disconnect with `FAKE_TOBII_DISCONNECT=AT_MS:FOR_MS[:drop]`.
 //!
 //! Unsubscribe semantics (the real SDK documents none): callbacks run under the subscription
 //! lock, so once `unsubscribe_from_gaze_data` returns no callback with that pair is running or

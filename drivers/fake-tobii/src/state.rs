@@ -404,6 +404,18 @@ impl Fake {
     /// The streaming thread: samples on an absolute CLOCK_MONOTONIC grid at the current
     /// frequency, delivered to every subscriber while connected.
     fn pump(&self, stop: &AtomicBool) {
+        // FAKE_TOBII_DISCONNECT=AT_MS:FOR_MS[:drop] cuts the connection once, AT_MS after
+        // streaming starts: how a test injects a fault into another process (the CLI).
+        let mut scheduled = std::env::var("FAKE_TOBII_DISCONNECT").ok().and_then(|v| {
+            let mut it = v.split(':');
+            let at: i64 = it.next()?.parse().ok()?;
+            let dur: u32 = it.next()?.parse().ok()?;
+            Some((
+                monotonic_now_us() + at * 1000,
+                dur,
+                it.next() == Some("drop"),
+            ))
+        });
         let cfg = guard(&self.cfg).clone();
         let mut freq = cfg.frequency;
         let mut gen = GazeGenerator::new(SyntheticConfig {
@@ -427,6 +439,12 @@ impl Fake {
             let now = monotonic_now_us();
             if ts > now {
                 std::thread::sleep(Duration::from_micros((ts - now) as u64));
+            }
+            if let Some((at, dur, drop_subs)) = scheduled {
+                if ts >= at {
+                    self.disconnect(dur, drop_subs);
+                    scheduled = None;
+                }
             }
             let (lost, restored) = {
                 let mut cn = guard(&self.conn);

@@ -373,6 +373,22 @@ impl Tracker for TobiiTracker {
             active: AtomicBool::new(true),
         }));
         let h = lock(&self.handle);
+        // The display area the tracker maps gaze onto, for the record.
+        if let Ok(d) = self.lib.display_area(h) {
+            let ts = self
+                .lib
+                .system_time_us()
+                .unwrap_or_else(|_| monotonic_now_us());
+            let text = format!(
+                "tobii display area {:.1} x {:.1} mm, top-left ({:.1}, {:.1}, {:.1}) mm",
+                d.width, d.height, d.top_left.x, d.top_left.y, d.top_left.z
+            );
+            let _ = sink.event(TrackerEvent {
+                ts_us: ts,
+                kind: "note".into(),
+                text,
+            });
+        }
         // SAFETY: both contexts are leaked, so they outlive every callback.
         unsafe {
             self.lib.subscribe_notifications(
