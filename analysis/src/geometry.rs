@@ -28,3 +28,90 @@ mod tests {
         assert_eq!(ix, 0.0);
     }
 }
+
+/// Visual angle helpers for one screen set-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Degrees {
+    pub width_mm: f64,
+    pub height_mm: f64,
+    pub distance_mm: f64,
+    pub width_px: f64,
+    pub height_px: f64,
+}
+
+impl Degrees {
+    pub fn new(s: &et_drivers::ScreenGeometry) -> Self {
+        Degrees {
+            width_mm: s.width_mm,
+            height_mm: s.height_mm,
+            distance_mm: s.viewing_distance_mm,
+            width_px: f64::from(s.width_px),
+            height_px: f64::from(s.height_px),
+        }
+    }
+
+    /// A display-area point as mm on the screen plane, origin at the centre, y up.
+    pub fn display_to_mm(&self, x: f64, y: f64) -> [f64; 3] {
+        [(x - 0.5) * self.width_mm, (0.5 - y) * self.height_mm, 0.0]
+    }
+
+    /// Degrees from the screen centre per axis (pymovements' pix2deg, with the eye facing the
+    /// screen centre at the viewing distance).
+    pub fn display_to_deg(&self, x: f64, y: f64) -> (f64, f64) {
+        let [mx, my, _] = self.display_to_mm(x, y);
+        (
+            mx.atan2(self.distance_mm).to_degrees(),
+            my.atan2(self.distance_mm).to_degrees(),
+        )
+    }
+
+    /// Pixels per degree at the screen centre (horizontal).
+    pub fn px_per_deg(&self) -> f64 {
+        self.width_px / self.width_mm * self.distance_mm * 1f64.to_radians().tan()
+    }
+
+    /// Angle between two display-area gaze points seen from an eye at the screen centre at the
+    /// viewing distance (used when the sample carries no 3D eye position).
+    pub fn angle_2d(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
+        let eye = [0.0, 0.0, self.distance_mm];
+        angle_deg(
+            eye,
+            self.display_to_mm(a.0, a.1),
+            self.display_to_mm(b.0, b.1),
+        )
+    }
+}
+
+/// Angle in degrees between the directions from `eye` to `a` and to `b` (all mm, one frame):
+/// Tobii's velocity angle, computed as 2·asin(|u − v| / 2) of the unit vectors, which stays
+/// accurate for tiny angles where acos does not.
+pub fn angle_deg(eye: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
+    let unit = |p: [f64; 3]| {
+        let d = [p[0] - eye[0], p[1] - eye[1], p[2] - eye[2]];
+        let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        [d[0] / n, d[1] / n, d[2] / n]
+    };
+    let (u, v) = (unit(a), unit(b));
+    let c = ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt();
+    (2.0 * (c / 2.0).min(1.0).asin()).to_degrees()
+}
+
+#[cfg(test)]
+mod angle_tests {
+    use super::*;
+
+    #[test]
+    fn angles_by_hand() {
+        // 10 mm at 573 mm is about 1 degree; a right angle is 90.
+        let d = angle_deg([0.0, 0.0, 573.0], [0.0, 0.0, 0.0], [10.0, 0.0, 0.0]);
+        assert!((d - (10.0f64 / 573.0).atan().to_degrees()).abs() < 1e-12);
+        assert!((angle_deg([0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]) - 90.0).abs() < 1e-12);
+        assert_eq!(angle_deg([0.0; 3], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]), 0.0);
+        let g = Degrees::new(&et_drivers::ScreenGeometry::default());
+        let (dx, dy) = g.display_to_deg(0.5, 0.5);
+        assert_eq!((dx, dy), (0.0, 0.0));
+        let (dx, _) = g.display_to_deg(1.0, 0.5);
+        assert!((dx - (265.5f64 / 650.0).atan().to_degrees()).abs() < 1e-12);
+        assert!((g.px_per_deg() - 41.0).abs() < 0.1);
+    }
+}

@@ -2,6 +2,7 @@
 //! per condition × expression, and Welch t-tests between smile and no-smile versions.
 
 pub mod dwell;
+pub mod fixation;
 pub mod geometry;
 pub mod stats;
 pub mod study;

@@ -1,0 +1,421 @@
+//! The Tobii I-VT fixation filter: gap fill-in → eye selection → noise reduction → velocity →
+//! classification → merge adjacent fixations → discard short fixations, each stage switchable
+//! and every parameter configurable, with Tobii Pro Lab's defaults (peers.md §3.1).
+
+use et_drivers::{GazeSample, ScreenGeometry};
+use serde::{Deserialize, Serialize};
+
+use super::track::{EyeChoice, Track};
+use super::{FixationResult, SampleClass};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvtConfig {
+    /// Longest gap filled by linear interpolation (ms); `None` turns the stage off.
+    pub gap_fill_max_ms: Option<f64>,
+    pub eye: EyeChoice,
+    /// Moving-median window (samples, odd); `None` turns noise reduction off.
+    pub median_window: Option<usize>,
+    /// Time window over which velocity is measured (ms).
+    pub velocity_window_ms: f64,
+    /// Samples slower than this are fixation samples (°/s).
+    pub threshold_deg_s: f64,
+    /// Merge fixations separated by at most this long (ms) ...
+    pub merge_max_gap_ms: Option<f64>,
+    /// ... and at most this far apart (°).
+    pub merge_max_angle_deg: f64,
+    /// Fixations shorter than this (ms) become unclassified; `None` keeps them.
+    pub discard_shorter_than_ms: Option<f64>,
+}
+
+impl Default for IvtConfig {
+    fn default() -> Self {
+        IvtConfig {
+            gap_fill_max_ms: Some(75.0),
+            eye: EyeChoice::Average,
+            median_window: Some(3),
+            velocity_window_ms: 20.0,
+            threshold_deg_s: 30.0,
+            merge_max_gap_ms: Some(75.0),
+            merge_max_angle_deg: 0.5,
+            discard_shorter_than_ms: Some(60.0),
+        }
+    }
+}
+
+impl IvtConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let pos = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("ivt.{name} must be positive, got {v}"))
+            }
+        };
+        pos("velocity_window_ms", self.velocity_window_ms)?;
+        pos("threshold_deg_s", self.threshold_deg_s)?;
+        if let Some(w) = self.median_window {
+            if w == 0 || w % 2 == 0 {
+                return Err(format!(
+                    "ivt.median_window must be an odd number of samples, got {w}"
+                ));
+            }
+        }
+        for (name, v) in [
+            ("gap_fill_max_ms", self.gap_fill_max_ms),
+            ("merge_max_gap_ms", self.merge_max_gap_ms),
+            ("discard_shorter_than_ms", self.discard_shorter_than_ms),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(format!("ivt.{name} must be >= 0, got {v}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Median of the valid samples within `half` samples of each valid sample, per coordinate.
+fn moving_median(t: &mut Track, window: usize) {
+    let half = window / 2;
+    let n = t.len();
+    let (x0, y0, g0) = (t.x.clone(), t.y.clone(), t.gaze3d.clone());
+    let mut buf: Vec<f64> = Vec::with_capacity(window);
+    let med = |buf: &mut Vec<f64>| {
+        buf.sort_by(f64::total_cmp);
+        let m = buf.len();
+        if m % 2 == 1 {
+            buf[m / 2]
+        } else {
+            (buf[m / 2 - 1] + buf[m / 2]) / 2.0
+        }
+    };
+    for i in 0..n {
+        if !t.valid[i] {
+            continue;
+        }
+        let (a, b) = (i.saturating_sub(half), (i + half).min(n - 1));
+        let idx = || (a..=b).filter(|j| t.valid[*j]);
+        buf.clear();
+        buf.extend(idx().map(|j| x0[j]));
+        t.x[i] = med(&mut buf);
+        buf.clear();
+        buf.extend(idx().map(|j| y0[j]));
+        t.y[i] = med(&mut buf);
+        for c in 0..3 {
+            buf.clear();
+            buf.extend(idx().map(|j| g0[j][c]));
+            t.gaze3d[i][c] = med(&mut buf);
+        }
+    }
+}
+
+/// Angular velocity (°/s) per sample: the angle between the first and last valid samples in a
+/// window of `window_us` centred on the sample, over their time difference. NaN when the
+/// window holds only one valid sample.
+fn velocities(t: &Track, window_us: i64) -> Vec<f64> {
+    let n = t.len();
+    let half = window_us / 2;
+    let mut v = vec![f64::NAN; n];
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for i in 0..n {
+        if !t.valid[i] {
+            continue;
+        }
+        while t.ts[i] - t.ts[lo] > half {
+            lo += 1;
+        }
+        hi = hi.max(i);
+        while hi + 1 < n && t.ts[hi + 1] - t.ts[i] <= half {
+            hi += 1;
+        }
+        let first = (lo..=i).find(|j| t.valid[*j]).unwrap_or(i);
+        let last = (i..=hi).rev().find(|j| t.valid[*j]).unwrap_or(i);
+        if first == last || t.ts[last] == t.ts[first] {
+            continue;
+        }
+        v[i] = t.angle(i, first, last) / ((t.ts[last] - t.ts[first]) as f64 / 1e6);
+    }
+    v
+}
+
+/// Runs the filter over one recording's samples (sorted by time).
+pub fn ivt(
+    samples: &[GazeSample],
+    screen: &ScreenGeometry,
+    sampling_hz: f64,
+    cfg: &IvtConfig,
+) -> FixationResult {
+    let gap = cfg.gap_fill_max_ms.map(|ms| (ms * 1000.0).round() as i64);
+    let mut t = Track::build(samples, screen, sampling_hz, cfg.eye, gap);
+    if let Some(w) = cfg.median_window {
+        moving_median(&mut t, w);
+    }
+    let vel = velocities(&t, (cfg.velocity_window_ms * 1000.0).round() as i64);
+    let mut classes: Vec<SampleClass> = (0..t.len())
+        .map(|i| match (t.valid[i], vel[i]) {
+            (false, _) => SampleClass::Missing,
+            (true, v) if v.is_nan() => SampleClass::Unclassified,
+            (true, v) if v < cfg.threshold_deg_s => SampleClass::Fixation(0),
+            _ => SampleClass::Saccade,
+        })
+        .collect();
+    // Runs of fixation samples.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < classes.len() {
+        if matches!(classes[i], SampleClass::Fixation(_)) {
+            let a = i;
+            while i + 1 < classes.len() && matches!(classes[i + 1], SampleClass::Fixation(_)) {
+                i += 1;
+            }
+            runs.push((a, i));
+        }
+        i += 1;
+    }
+    if let Some(max_gap_ms) = cfg.merge_max_gap_ms {
+        let max_gap = (max_gap_ms * 1000.0).round() as i64;
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+        for r in runs {
+            if let Some(prev) = merged.last_mut() {
+                let gap_us = t.start_of(r.0) - t.end_of(prev.1);
+                let (pa, pb) = (t.centroid(prev.0, prev.1), t.centroid(r.0, r.1));
+                if gap_us <= max_gap && t.deg.angle_2d(pa, pb) <= cfg.merge_max_angle_deg {
+                    prev.1 = r.1;
+                    continue;
+                }
+            }
+            merged.push(r);
+        }
+        runs = merged;
+    }
+    if let Some(min_ms) = cfg.discard_shorter_than_ms {
+        let min_us = (min_ms * 1000.0).round() as i64;
+        runs.retain(|&(a, b)| {
+            let keep = t.end_of(b) - t.start_of(a) >= min_us;
+            if !keep {
+                for c in &mut classes[a..=b] {
+                    *c = SampleClass::Unclassified;
+                }
+            }
+            keep
+        });
+    }
+    // Samples inside a merged fixation are fixation samples whatever they were before; the
+    // table builder renumbers them.
+    FixationResult::from_runs(&t, &runs, classes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use et_drivers::EyeSample;
+
+    const P: f64 = 1e6 / 120.0;
+
+    fn s(k: i64, x: f64, y: f64) -> GazeSample {
+        let e = EyeSample {
+            gaze_x: x as f32,
+            gaze_y: y as f32,
+            gaze_valid: true,
+            ..EyeSample::INVALID
+        };
+        GazeSample {
+            system_ts_us: (k as f64 * P).round() as i64,
+            device_ts_us: 0,
+            left: e,
+            right: e,
+        }
+    }
+
+    fn screen() -> ScreenGeometry {
+        ScreenGeometry::default()
+    }
+
+    /// Display-area x that is `deg` degrees right of the centre.
+    fn at_deg(deg: f64) -> f64 {
+        0.5 + 650.0 * deg.to_radians().tan() / 531.0
+    }
+
+    fn two_fixations() -> Vec<GazeSample> {
+        // 36 samples at A (0°), two saccade samples, 36 samples at B (10°).
+        let (a, b) = (at_deg(0.0), at_deg(10.0));
+        let mut v: Vec<GazeSample> = (0..36).map(|k| s(k, a, 0.5)).collect();
+        v.push(s(36, a + (b - a) / 3.0, 0.5));
+        v.push(s(37, a + 2.0 * (b - a) / 3.0, 0.5));
+        v.extend((38..74).map(|k| s(k, b, 0.5)));
+        v
+    }
+
+    #[test]
+    fn a_saccade_splits_two_fixations_with_half_sample_boundaries() {
+        let r = ivt(&two_fixations(), &screen(), 120.0, &IvtConfig::default());
+        assert_eq!(r.fixations.len(), 2, "{:?}", r.fixations);
+        let (f, g) = (&r.fixations[0], &r.fixations[1]);
+        // Sample 35 sees 34 (A) and 36 (a third of the way): 3.3° over 16.7 ms = 200 °/s.
+        assert_eq!((f.first, f.last), (0, 34));
+        assert_eq!((g.first, g.last), (39, 73));
+        // 35 samples each: 35 sample intervals with the half-sample convention.
+        assert!(
+            (f.duration_us as f64 - 35.0 * P).abs() <= 1.0,
+            "{}",
+            f.duration_us
+        );
+        assert!(
+            (g.duration_us as f64 - 35.0 * P).abs() <= 1.0,
+            "{}",
+            g.duration_us
+        );
+        assert_eq!(f.start_us, -((P / 2.0).round() as i64));
+        assert!((f.x - at_deg(0.0)).abs() < 1e-6 && (g.x - at_deg(10.0)).abs() < 1e-6);
+        assert!(
+            matches!(r.classes[36], SampleClass::Saccade)
+                && matches!(r.classes[37], SampleClass::Saccade)
+        );
+        assert_eq!(r.classes[40], SampleClass::Fixation(1));
+    }
+
+    #[test]
+    fn median_removes_a_one_sample_spike() {
+        let mut v = two_fixations();
+        v[10] = s(10, at_deg(5.0), 0.5);
+        let r = ivt(&v, &screen(), 120.0, &IvtConfig::default());
+        assert_eq!(r.fixations.len(), 2);
+        let off = IvtConfig {
+            median_window: None,
+            merge_max_gap_ms: None,
+            ..IvtConfig::default()
+        };
+        let r = ivt(&v, &screen(), 120.0, &off);
+        assert_eq!(
+            r.fixations.len(),
+            3,
+            "the spike splits the first fixation without the median"
+        );
+    }
+
+    #[test]
+    fn merge_joins_close_fixations_but_not_distant_ones() {
+        // A, a two-sample blip that reads as a saccade, then back near A (0.3°) or far (1°).
+        // Runs 0..=18 and 23..=41 are 33 ms apart (4 sample intervals, half-sample edges).
+        let make = |back: f64| {
+            let a = at_deg(0.0);
+            let mut v: Vec<GazeSample> = (0..20).map(|k| s(k, a, 0.5)).collect();
+            v.push(s(20, at_deg(3.0), 0.5));
+            v.push(s(21, at_deg(3.0), 0.5));
+            v.extend((22..42).map(|k| s(k, at_deg(back), 0.5)));
+            v
+        };
+        let cfg = IvtConfig {
+            median_window: None,
+            ..IvtConfig::default()
+        };
+        let near = ivt(&make(0.3), &screen(), 120.0, &cfg);
+        assert_eq!(near.fixations.len(), 1);
+        assert_eq!((near.fixations[0].first, near.fixations[0].last), (0, 41));
+        assert!(near.classes.iter().all(|c| *c == SampleClass::Fixation(0)));
+        // The swallowed saccade samples (19..=22) do not pull the centroid: 19 at 0°, 19 at 0.3°.
+        let mid = at_deg(0.15);
+        assert!(
+            (near.fixations[0].x - mid).abs() < 2e-4,
+            "{} vs {mid}",
+            near.fixations[0].x
+        );
+        assert_eq!(near.fixations[0].samples, 38);
+        let far = ivt(&make(1.0), &screen(), 120.0, &cfg);
+        assert_eq!(far.fixations.len(), 2);
+        let no_merge = IvtConfig {
+            merge_max_gap_ms: None,
+            ..cfg
+        };
+        assert_eq!(
+            ivt(&make(0.3), &screen(), 120.0, &no_merge).fixations.len(),
+            2
+        );
+    }
+
+    #[test]
+    fn short_fixations_are_discarded_as_unclassified() {
+        // 6 samples (50 ms) between two saccades.
+        let mut v: Vec<GazeSample> = (0..20).map(|k| s(k, at_deg(0.0), 0.5)).collect();
+        v.push(s(20, at_deg(5.0), 0.5));
+        v.extend((21..27).map(|k| s(k, at_deg(10.0), 0.5)));
+        v.push(s(27, at_deg(15.0), 0.5));
+        v.extend((28..48).map(|k| s(k, at_deg(20.0), 0.5)));
+        let cfg = IvtConfig {
+            median_window: None,
+            ..IvtConfig::default()
+        };
+        let r = ivt(&v, &screen(), 120.0, &cfg);
+        assert_eq!(r.fixations.len(), 2);
+        assert!(r.classes[22..26]
+            .iter()
+            .all(|c| *c == SampleClass::Unclassified));
+        let keep = IvtConfig {
+            discard_shorter_than_ms: None,
+            ..cfg
+        };
+        assert_eq!(ivt(&v, &screen(), 120.0, &keep).fixations.len(), 3);
+    }
+
+    #[test]
+    fn track_loss_longer_than_the_gap_limit_splits_and_is_missing() {
+        let mut v = two_fixations();
+        // Lose samples 10..=22 (108 ms) of the first fixation.
+        for x in &mut v[10..=22] {
+            x.left = EyeSample::INVALID;
+            x.right = EyeSample::INVALID;
+        }
+        let r = ivt(&v, &screen(), 120.0, &IvtConfig::default());
+        assert!(r.classes[10..=22]
+            .iter()
+            .all(|c| *c == SampleClass::Missing));
+        assert_eq!(r.fixations.len(), 3);
+        // A 5-sample loss (50 ms) is filled and merges back.
+        let mut w = two_fixations();
+        for x in &mut w[10..=14] {
+            x.left = EyeSample::INVALID;
+            x.right = EyeSample::INVALID;
+        }
+        assert_eq!(
+            ivt(&w, &screen(), 120.0, &IvtConfig::default())
+                .fixations
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn uses_the_exact_3d_angle_when_eye_positions_exist() {
+        // Eye 100 mm left of centre: the same on-screen step subtends a slightly different angle.
+        let mut v = two_fixations();
+        for x in &mut v {
+            for e in [&mut x.left, &mut x.right] {
+                e.origin_mm = [-100.0, 0.0, 650.0];
+                e.origin_valid = true;
+                e.gaze3d_mm = [((f64::from(e.gaze_x) - 0.5) * 531.0) as f32, 0.0, 0.0];
+            }
+        }
+        let r = ivt(&v, &screen(), 120.0, &IvtConfig::default());
+        assert_eq!(r.fixations.len(), 2);
+        let t = Track::build(&v, &screen(), 120.0, EyeChoice::Average, None);
+        let exact = crate::geometry::angle_deg([-100.0, 0.0, 650.0], t.gaze3d[0], t.gaze3d[40]);
+        assert!((t.angle(0, 0, 40) - exact).abs() < 1e-9);
+        assert!((exact - t.deg.angle_2d((t.x[0], 0.5), (t.x[40], 0.5))).abs() > 0.05);
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let c = IvtConfig {
+            median_window: Some(4),
+            ..IvtConfig::default()
+        };
+        assert!(c.validate().unwrap_err().contains("odd"));
+        let c = IvtConfig {
+            threshold_deg_s: 0.0,
+            ..IvtConfig::default()
+        };
+        assert!(c.validate().unwrap_err().contains("threshold_deg_s"));
+    }
+}

@@ -1,0 +1,267 @@
+//! The gaze signal the filters work on: one point per sample after gap fill-in and eye
+//! selection, with the 3D eye position where the tracker gave one.
+
+use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::{angle_deg, Degrees};
+
+/// Which eye's data the filter uses (Tobii's "eye selection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EyeChoice {
+    Left,
+    Right,
+    /// Mean of both eyes; one eye alone when the other is missing (Tobii's default).
+    Average,
+    /// Mean of both eyes; missing unless both are valid.
+    StrictAverage,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Track {
+    pub ts: Vec<i64>,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    pub valid: Vec<bool>,
+    /// Eye position and gaze point in user coordinates (mm); NaN when unknown.
+    pub origin: Vec<[f64; 3]>,
+    pub gaze3d: Vec<[f64; 3]>,
+    pub deg: Degrees,
+    pub eye: EyeChoice,
+    /// Nominal sample period (µs), for the half-sample convention at the ends.
+    pub period_us: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct EyePoint {
+    x: f64,
+    y: f64,
+    origin: [f64; 3],
+    gaze3d: [f64; 3],
+}
+
+fn eye_point(e: &EyeSample) -> Option<EyePoint> {
+    if !e.gaze_valid || !e.gaze_x.is_finite() || !e.gaze_y.is_finite() {
+        return None;
+    }
+    let f = |v: [f32; 3]| v.map(f64::from);
+    Some(EyePoint {
+        x: f64::from(e.gaze_x),
+        y: f64::from(e.gaze_y),
+        origin: if e.origin_valid {
+            f(e.origin_mm)
+        } else {
+            [f64::NAN; 3]
+        },
+        gaze3d: f(e.gaze3d_mm),
+    })
+}
+
+fn lerp3(a: [f64; 3], b: [f64; 3], w: f64) -> [f64; 3] {
+    [
+        a[0] + (b[0] - a[0]) * w,
+        a[1] + (b[1] - a[1]) * w,
+        a[2] + (b[2] - a[2]) * w,
+    ]
+}
+
+fn mean3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    lerp3(a, b, 0.5)
+}
+
+/// Fills gaps of at most `max_gap_us` (from the last valid sample to the next) by linear
+/// interpolation in time, per eye.
+fn fill_gaps(ts: &[i64], eye: &mut [Option<EyePoint>], max_gap_us: i64) {
+    let mut last: Option<usize> = None;
+    for i in 0..eye.len() {
+        let Some(b) = eye[i] else { continue };
+        if let Some(l) = last {
+            if i > l + 1 && ts[i] - ts[l] <= max_gap_us {
+                let a = eye[l].unwrap_or(b);
+                let span = (ts[i] - ts[l]) as f64;
+                for (j, slot) in eye.iter_mut().enumerate().take(i).skip(l + 1) {
+                    let w = (ts[j] - ts[l]) as f64 / span;
+                    *slot = Some(EyePoint {
+                        x: a.x + (b.x - a.x) * w,
+                        y: a.y + (b.y - a.y) * w,
+                        origin: lerp3(a.origin, b.origin, w),
+                        gaze3d: lerp3(a.gaze3d, b.gaze3d, w),
+                    });
+                }
+            }
+        }
+        last = Some(i);
+    }
+}
+
+impl Track {
+    /// `gap_fill_us`: longest gap to interpolate over, if any.
+    pub fn build(
+        samples: &[GazeSample],
+        screen: &ScreenGeometry,
+        sampling_hz: f64,
+        eye: EyeChoice,
+        gap_fill_us: Option<i64>,
+    ) -> Track {
+        let ts: Vec<i64> = samples.iter().map(|s| s.system_ts_us).collect();
+        let mut left: Vec<Option<EyePoint>> = samples.iter().map(|s| eye_point(&s.left)).collect();
+        let mut right: Vec<Option<EyePoint>> =
+            samples.iter().map(|s| eye_point(&s.right)).collect();
+        if let Some(g) = gap_fill_us {
+            fill_gaps(&ts, &mut left, g);
+            fill_gaps(&ts, &mut right, g);
+        }
+        let n = samples.len();
+        let mut t = Track {
+            ts,
+            x: vec![f64::NAN; n],
+            y: vec![f64::NAN; n],
+            valid: vec![false; n],
+            origin: vec![[f64::NAN; 3]; n],
+            gaze3d: vec![[f64::NAN; 3]; n],
+            deg: Degrees::new(screen),
+            eye,
+            period_us: 1e6 / sampling_hz.max(1e-9),
+        };
+        for i in 0..n {
+            let p = match (eye, left[i], right[i]) {
+                (EyeChoice::Left, l, _) => l,
+                (EyeChoice::Right, _, r) => r,
+                (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => {
+                    Some(EyePoint {
+                        x: (l.x + r.x) / 2.0,
+                        y: (l.y + r.y) / 2.0,
+                        origin: mean3(l.origin, r.origin),
+                        gaze3d: mean3(l.gaze3d, r.gaze3d),
+                    })
+                }
+                (EyeChoice::Average, l, r) => l.or(r),
+                (EyeChoice::StrictAverage, _, _) => None,
+            };
+            if let Some(p) = p {
+                t.x[i] = p.x;
+                t.y[i] = p.y;
+                t.valid[i] = true;
+                t.origin[i] = p.origin;
+                t.gaze3d[i] = p.gaze3d;
+            }
+        }
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Angle (degrees) between the gaze at samples `a` and `b`, seen from the eye at `at`: the
+    /// exact 3D angle when the tracker gave eye and gaze positions, else from the screen
+    /// geometry.
+    pub fn angle(&self, at: usize, a: usize, b: usize) -> f64 {
+        let o = self.origin[at];
+        let (ga, gb) = (self.gaze3d[a], self.gaze3d[b]);
+        if o.iter().chain(&ga).chain(&gb).all(|v| v.is_finite()) {
+            angle_deg(o, ga, gb)
+        } else {
+            self.deg
+                .angle_2d((self.x[a], self.y[a]), (self.x[b], self.y[b]))
+        }
+    }
+
+    /// Half-sample start of an event whose first sample is `i`.
+    pub fn start_of(&self, i: usize) -> i64 {
+        if i == 0 {
+            self.ts[0] - (self.period_us / 2.0).round() as i64
+        } else {
+            self.ts[i] - (self.ts[i] - self.ts[i - 1]).min((self.period_us * 2.0) as i64) / 2
+        }
+    }
+
+    /// Half-sample end of an event whose last sample is `i`.
+    pub fn end_of(&self, i: usize) -> i64 {
+        if i + 1 >= self.ts.len() {
+            self.ts[i] + (self.period_us / 2.0).round() as i64
+        } else {
+            self.ts[i] + (self.ts[i + 1] - self.ts[i]).min((self.period_us * 2.0) as i64) / 2
+        }
+    }
+
+    /// Centroid (display area) of the valid samples in `a..=b`.
+    pub fn centroid(&self, a: usize, b: usize) -> (f64, f64) {
+        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+        for i in a..=b {
+            if self.valid[i] {
+                sx += self.x[i];
+                sy += self.y[i];
+                n += 1.0;
+            }
+        }
+        (sx / n, sy / n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample(ts: i64, l: Option<(f32, f32)>, r: Option<(f32, f32)>) -> GazeSample {
+        let eye = |p: Option<(f32, f32)>| match p {
+            Some((x, y)) => EyeSample {
+                gaze_x: x,
+                gaze_y: y,
+                gaze_valid: true,
+                ..EyeSample::INVALID
+            },
+            None => EyeSample::INVALID,
+        };
+        GazeSample {
+            system_ts_us: ts,
+            device_ts_us: ts,
+            left: eye(l),
+            right: eye(r),
+        }
+    }
+
+    #[test]
+    fn gaps_up_to_the_limit_are_interpolated_longer_ones_are_not() {
+        // 100 Hz; left eye missing for samples 2..=5 (gap 50 ms from 1 to 6) and 10..=19 (110 ms).
+        let s: Vec<GazeSample> = (0..25)
+            .map(|k| {
+                let x = k as f32 / 100.0;
+                let missing = (2..=5).contains(&k) || (10..=19).contains(&k);
+                sample(
+                    k * 10_000,
+                    if missing { None } else { Some((x, 0.5)) },
+                    None,
+                )
+            })
+            .collect();
+        let t = Track::build(
+            &s,
+            &ScreenGeometry::default(),
+            100.0,
+            EyeChoice::Left,
+            Some(75_000),
+        );
+        assert!(t.valid[2..=5].iter().all(|v| *v));
+        assert!((t.x[3] - 0.03).abs() < 1e-6);
+        assert!(t.valid[10..=19].iter().all(|v| !*v));
+        let t = Track::build(&s, &ScreenGeometry::default(), 100.0, EyeChoice::Left, None);
+        assert!(!t.valid[3]);
+    }
+
+    #[test]
+    fn eye_selection() {
+        let s = vec![
+            sample(0, Some((0.2, 0.2)), Some((0.4, 0.4))),
+            sample(1, None, Some((0.4, 0.4))),
+        ];
+        let g = ScreenGeometry::default();
+        let avg = Track::build(&s, &g, 120.0, EyeChoice::Average, None);
+        assert!((avg.x[0] - 0.3).abs() < 1e-6 && (avg.x[1] - 0.4).abs() < 1e-6);
+        let strict = Track::build(&s, &g, 120.0, EyeChoice::StrictAverage, None);
+        assert!(strict.valid[0] && !strict.valid[1]);
+        let left = Track::build(&s, &g, 120.0, EyeChoice::Left, None);
+        assert!(!left.valid[1] && (left.x[0] - 0.2).abs() < 1e-6);
+    }
+}
