@@ -4,6 +4,7 @@
 pub mod dwell;
 pub mod fixation;
 pub mod geometry;
+pub mod metrics;
 pub mod stats;
 pub mod study;
 

@@ -9,6 +9,8 @@ use std::path::Path;
 use et_sessions::Recording;
 
 use crate::dwell::{trial_dwell, DwellRow};
+use crate::fixation::ivt::{ivt, IvtConfig};
+use crate::metrics::{trial_metrics, AoiMetrics};
 use crate::stats::{mean, variance, welch_t_test, TTest};
 use crate::AnalysisError;
 
@@ -37,6 +39,8 @@ pub struct ComparisonRow {
 pub struct StudyAnalysis {
     pub aoi: String,
     pub dwell: Vec<DwellRow>,
+    /// Every AOI's metrics per participant × trial, fixations from the Tobii I-VT defaults.
+    pub metrics: Vec<AoiMetrics>,
     pub summary: Vec<SummaryRow>,
     pub comparisons: Vec<ComparisonRow>,
 }
@@ -44,6 +48,7 @@ pub struct StudyAnalysis {
 /// Analyses every recording on `aoi`, using the stimulus set each recording stores.
 pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysis, AnalysisError> {
     let mut dwell = Vec::new();
+    let mut metrics = Vec::new();
     for rec in recordings {
         let set = match rec.stimulus_set() {
             Some(Ok(s)) => s,
@@ -69,12 +74,25 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
                 ),
             });
         }
+        if !rec.gaze.iter().any(|s| s.mean_gaze().is_some()) {
+            return Err(AnalysisError::Recording {
+                path: rec.path.display().to_string(),
+                message: "the recording holds no valid gaze samples".into(),
+            });
+        }
+        let fix = ivt(
+            &rec.gaze,
+            &rec.header.screen,
+            rec.header.sampling_hz,
+            &IvtConfig::default(),
+        );
         for t in &rec.trials {
             dwell.extend(
                 trial_dwell(rec, &set, t)
                     .into_iter()
                     .filter(|r| r.aoi == aoi),
             );
+            metrics.extend(trial_metrics(rec, &set, t, &fix));
         }
     }
     let mut groups: BTreeMap<(String, String), Vec<&DwellRow>> = BTreeMap::new();
@@ -131,6 +149,7 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
     Ok(StudyAnalysis {
         aoi: aoi.into(),
         dwell,
+        metrics,
         summary,
         comparisons,
     })
@@ -182,7 +201,7 @@ impl StudyAnalysis {
         s
     }
 
-    /// Writes `dwell.csv`, `summary.csv` and `comparisons.csv` into `dir`.
+    /// Writes `dwell.csv`, `summary.csv`, `comparisons.csv` and `aoi_metrics.csv` into `dir`.
     pub fn write_csv(&self, dir: &Path) -> Result<(), AnalysisError> {
         let werr = |p: &Path| {
             let path = p.display().to_string();
@@ -239,7 +258,34 @@ impl StudyAnalysis {
                 r.mean_no_smile_ms
             );
         }
-        for (name, text) in [("dwell.csv", d), ("summary.csv", s), ("comparisons.csv", c)] {
+        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+        let mut m = String::from("participant,trial,stimulus_id,condition,expression,aoi,dwell_ms,dwell_proportion,total_fixation_duration_ms,fixation_count,time_to_first_fixation_ms,first_fixation_duration_ms,visit_count,total_visit_duration_ms\n");
+        for r in &self.metrics {
+            let _ = writeln!(
+                m,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv(&r.participant),
+                r.trial,
+                csv(&r.stimulus_id),
+                csv(&r.condition),
+                r.expression,
+                csv(&r.aoi),
+                r.dwell_ms,
+                r.dwell_proportion,
+                r.total_fixation_duration_ms,
+                r.fixation_count,
+                opt(r.time_to_first_fixation_ms),
+                opt(r.first_fixation_duration_ms),
+                r.visit_count,
+                r.total_visit_duration_ms
+            );
+        }
+        for (name, text) in [
+            ("dwell.csv", d),
+            ("summary.csv", s),
+            ("comparisons.csv", c),
+            ("aoi_metrics.csv", m),
+        ] {
             let p = dir.join(name);
             std::fs::write(&p, text).map_err(werr(&p))?;
         }

@@ -1,0 +1,221 @@
+//! AOI metrics per participant × trial × AOI, sample-based and fixation-based. Names follow
+//! Tobii Pro Lab's metric export (peers.md §3.3) where one exists:
+//!
+//! | field | Pro Lab | definition here |
+//! |---|---|---|
+//! | `dwell_ms` | — (sample-based "total dwell") | valid samples in the AOI during the stimulus × one nominal sample period |
+//! | `dwell_proportion` | — | `dwell_ms` / stimulus duration |
+//! | `total_fixation_duration_ms` | Total_duration_of_fixations | sum of the durations of fixations whose centroid is in the AOI, each clipped to the stimulus interval |
+//! | `fixation_count` | Number_of_fixations | fixations in the AOI overlapping the interval |
+//! | `time_to_first_fixation_ms` | Time_to_first_fixation | onset → start of the first fixation in the AOI (0 if it began before the onset); empty if none |
+//! | `first_fixation_duration_ms` | Duration_of_first_fixation | clipped duration of that fixation; empty if none |
+//! | `visit_count` | Number_of_Visits | runs of consecutive fixations in the AOI (a fixation elsewhere ends a visit) |
+//! | `total_visit_duration_ms` | Total_duration_of_Visit | sum over visits of (end of its last fixation − start of its first), clipped |
+
+use et_sessions::{Recording, TrialRecord};
+use et_stimuli::StimulusSet;
+
+use crate::dwell::trial_dwell;
+use crate::fixation::{Fixation, FixationResult};
+use crate::geometry::screen_to_image;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AoiMetrics {
+    pub participant: String,
+    pub trial: i32,
+    pub stimulus_id: String,
+    pub condition: String,
+    pub expression: String,
+    pub aoi: String,
+    pub dwell_ms: f64,
+    pub dwell_proportion: f64,
+    pub total_fixation_duration_ms: f64,
+    pub fixation_count: usize,
+    pub time_to_first_fixation_ms: Option<f64>,
+    pub first_fixation_duration_ms: Option<f64>,
+    pub visit_count: usize,
+    pub total_visit_duration_ms: f64,
+}
+
+/// Fixations overlapping [onset, offset), clipped to it, with their centroid in image px.
+fn trial_fixations<'a>(
+    fix: &'a FixationResult,
+    trial: &TrialRecord,
+    set: &StimulusSet,
+) -> Vec<(&'a Fixation, i64, i64, (f64, f64))> {
+    fix.fixations
+        .iter()
+        .filter(|f| f.end_us > trial.onset_us && f.start_us < trial.offset_us)
+        .map(|f| {
+            let img = screen_to_image(
+                f.screen_x,
+                f.screen_y,
+                trial.image_rect,
+                set.image_width,
+                set.image_height,
+            );
+            (
+                f,
+                f.start_us.max(trial.onset_us),
+                f.end_us.min(trial.offset_us),
+                img,
+            )
+        })
+        .collect()
+}
+
+/// Every AOI's metrics for one trial; `fix` is the filter's result over the whole recording.
+pub fn trial_metrics(
+    rec: &Recording,
+    set: &StimulusSet,
+    trial: &TrialRecord,
+    fix: &FixationResult,
+) -> Vec<AoiMetrics> {
+    let Some(stim) = set.stimulus(&trial.stimulus_id) else {
+        return Vec::new();
+    };
+    let fixations = trial_fixations(fix, trial, set);
+    let dwell = trial_dwell(rec, set, trial);
+    set.aois_for(stim)
+        .map(|aoi| {
+            let inside: Vec<bool> = fixations
+                .iter()
+                .map(|(_, _, _, (x, y))| aoi.contains(*x, *y))
+                .collect();
+            let ms = |us: i64| us as f64 / 1000.0;
+            let mut total = 0i64;
+            let mut count = 0;
+            let mut first: Option<(i64, i64)> = None;
+            let mut visits = 0;
+            let mut visit_total = 0i64;
+            let mut visit_start: Option<i64> = None;
+            let mut visit_end = 0i64;
+            for (k, (_, s, e, _)) in fixations.iter().enumerate() {
+                if inside[k] {
+                    total += e - s;
+                    count += 1;
+                    first.get_or_insert((*s, *e));
+                    visit_start.get_or_insert(*s);
+                    visit_end = *e;
+                } else if let Some(vs) = visit_start.take() {
+                    visits += 1;
+                    visit_total += visit_end - vs;
+                }
+            }
+            if let Some(vs) = visit_start {
+                visits += 1;
+                visit_total += visit_end - vs;
+            }
+            let d = dwell.iter().find(|r| r.aoi == aoi.name);
+            AoiMetrics {
+                participant: rec.header.participant.clone(),
+                trial: trial.trial,
+                stimulus_id: trial.stimulus_id.clone(),
+                condition: trial.condition.clone(),
+                expression: trial.expression.clone(),
+                aoi: aoi.name.clone(),
+                dwell_ms: d.map_or(0.0, |r| r.dwell_ms),
+                dwell_proportion: d.map_or(f64::NAN, |r| r.proportion()),
+                total_fixation_duration_ms: ms(total),
+                fixation_count: count,
+                time_to_first_fixation_ms: first.map(|(s, _)| ms(s - trial.onset_us)),
+                first_fixation_duration_ms: first.map(|(s, e)| ms(e - s)),
+                visit_count: visits,
+                total_visit_duration_ms: ms(visit_total),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixation::{EyeChoice, SampleClass};
+    use et_sessions::RecordingHeader;
+
+    fn fixation(start_ms: i64, end_ms: i64, img: (f64, f64)) -> Fixation {
+        // Trial image drawn at [420, 0, 1080, 1080] on 1920×1080: image px → screen px.
+        let sx = 420.0 + img.0 * 1080.0 / 1024.0;
+        let sy = img.1 * 1080.0 / 1024.0;
+        Fixation {
+            start_us: start_ms * 1000,
+            end_us: end_ms * 1000,
+            duration_us: (end_ms - start_ms) * 1000,
+            x: sx / 1920.0,
+            y: sy / 1080.0,
+            screen_x: sx,
+            screen_y: sy,
+            dispersion_deg: 0.0,
+            samples: 1,
+            eye: EyeChoice::Average,
+            first: 0,
+            last: 0,
+        }
+    }
+
+    #[test]
+    fn metric_definitions_by_hand() {
+        let set = et_stimuli::default_set::manifest(1024);
+        let (mouth, eyes) = ((512.0, 742.0), (400.0, 460.0));
+        // Trial 1000..8000 ms. Fixations: one straddling the onset on the mouth, one on the eyes,
+        // two on the mouth (one visit), one on the eyes, one straddling the offset on the mouth.
+        let fx = vec![
+            fixation(900, 1200, mouth),
+            fixation(1300, 1500, eyes),
+            fixation(1600, 1900, mouth),
+            fixation(1950, 2400, mouth),
+            fixation(2500, 2700, eyes),
+            fixation(7900, 8200, mouth),
+            fixation(8300, 8500, mouth),
+        ];
+        let res = FixationResult {
+            fixations: fx,
+            classes: vec![SampleClass::Missing],
+        };
+        let trial = TrialRecord {
+            trial: 3,
+            stimulus_id: "WS-01-reconstructed".into(),
+            identity: "WS-01".into(),
+            condition: "WS".into(),
+            variant: "reconstructed".into(),
+            expression: "smile".into(),
+            onset_us: 1_000_000,
+            offset_us: 8_000_000,
+            frames: 420,
+            dropped_frames: 0,
+            image_rect: [420.0, 0.0, 1080.0, 1080.0],
+        };
+        let mut header = RecordingHeader::new("P01", "1");
+        header.sampling_hz = 120.0;
+        let rec = Recording {
+            path: "mem".into(),
+            header,
+            format_version: 1,
+            ended_utc: String::new(),
+            gaze: vec![],
+            events: vec![],
+            trials: vec![trial.clone()],
+            frames: vec![],
+            validation: vec![],
+            manifest: String::new(),
+        };
+        let m = trial_metrics(&rec, &set, &trial, &res);
+        let mouth = m.iter().find(|r| r.aoi == "mouth").unwrap();
+        // Clipped: 200 + 300 + 450 + 100 ms.
+        assert_eq!(mouth.total_fixation_duration_ms, 1050.0);
+        assert_eq!(mouth.fixation_count, 4);
+        assert_eq!(mouth.time_to_first_fixation_ms, Some(0.0));
+        assert_eq!(mouth.first_fixation_duration_ms, Some(200.0));
+        // Visits: [1000,1200], [1600,2400], [7900,8000].
+        assert_eq!(mouth.visit_count, 3);
+        assert_eq!(mouth.total_visit_duration_ms, 200.0 + 800.0 + 100.0);
+        let eyes = m.iter().find(|r| r.aoi == "eyes").unwrap();
+        assert_eq!((eyes.fixation_count, eyes.visit_count), (2, 2));
+        assert_eq!(eyes.time_to_first_fixation_ms, Some(300.0));
+        let nose = m.iter().find(|r| r.aoi == "nose").unwrap();
+        assert_eq!(
+            (nose.fixation_count, nose.time_to_first_fixation_ms),
+            (0, None)
+        );
+    }
+}
