@@ -43,9 +43,13 @@ fn trial_fixations<'a>(
     trial: &TrialRecord,
     set: &StimulusSet,
 ) -> Vec<(&'a Fixation, i64, i64, (f64, f64))> {
-    fix.fixations
+    // Fixations are in time order and do not overlap: find the first that ends after the onset.
+    let from = fix
+        .fixations
+        .partition_point(|f| f.end_us <= trial.onset_us);
+    fix.fixations[from..]
         .iter()
-        .filter(|f| f.end_us > trial.onset_us && f.start_us < trial.offset_us)
+        .take_while(|f| f.start_us < trial.offset_us)
         .map(|f| {
             let img = screen_to_image(
                 f.screen_x,

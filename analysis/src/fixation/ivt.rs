@@ -81,32 +81,35 @@ fn moving_median(t: &mut Track, window: usize) {
     let half = window / 2;
     let n = t.len();
     let (x0, y0, g0) = (t.x.clone(), t.y.clone(), t.gaze3d.clone());
+    let mut idx: Vec<usize> = Vec::with_capacity(window);
     let mut buf: Vec<f64> = Vec::with_capacity(window);
-    let med = |buf: &mut Vec<f64>| {
-        buf.sort_by(f64::total_cmp);
-        let m = buf.len();
-        if m % 2 == 1 {
-            buf[m / 2]
-        } else {
-            (buf[m / 2 - 1] + buf[m / 2]) / 2.0
+    let mut med = |vals: &mut dyn Iterator<Item = f64>| {
+        buf.clear();
+        buf.extend(vals);
+        match buf.len() {
+            1 => buf[0],
+            // The common case (window 3, all valid) without sorting.
+            3 => buf[0].max(buf[1]).min(buf[0].min(buf[1]).max(buf[2])),
+            m => {
+                buf.sort_by(f64::total_cmp);
+                if m % 2 == 1 {
+                    buf[m / 2]
+                } else {
+                    (buf[m / 2 - 1] + buf[m / 2]) / 2.0
+                }
+            }
         }
     };
     for i in 0..n {
         if !t.valid[i] {
             continue;
         }
-        let (a, b) = (i.saturating_sub(half), (i + half).min(n - 1));
-        let idx = || (a..=b).filter(|j| t.valid[*j]);
-        buf.clear();
-        buf.extend(idx().map(|j| x0[j]));
-        t.x[i] = med(&mut buf);
-        buf.clear();
-        buf.extend(idx().map(|j| y0[j]));
-        t.y[i] = med(&mut buf);
+        idx.clear();
+        idx.extend((i.saturating_sub(half)..=(i + half).min(n - 1)).filter(|j| t.valid[*j]));
+        t.x[i] = med(&mut idx.iter().map(|j| x0[*j]));
+        t.y[i] = med(&mut idx.iter().map(|j| y0[*j]));
         for c in 0..3 {
-            buf.clear();
-            buf.extend(idx().map(|j| g0[j][c]));
-            t.gaze3d[i][c] = med(&mut buf);
+            t.gaze3d[i][c] = med(&mut idx.iter().map(|j| f64::from(g0[*j][c]))) as f32;
         }
     }
 }
@@ -400,9 +403,27 @@ mod tests {
         let r = ivt(&v, &screen(), 120.0, &IvtConfig::default());
         assert_eq!(r.fixations.len(), 2);
         let t = Track::build(&v, &screen(), 120.0, EyeChoice::Average, None);
-        let exact = crate::geometry::angle_deg([-100.0, 0.0, 650.0], t.gaze3d[0], t.gaze3d[40]);
+        let g = |v: [f32; 3]| v.map(f64::from);
+        let exact =
+            crate::geometry::angle_deg([-100.0, 0.0, 650.0], g(t.gaze3d[0]), g(t.gaze3d[40]));
         assert!((t.angle(0, 0, 40) - exact).abs() < 1e-9);
         assert!((exact - t.deg.angle_2d((t.x[0], 0.5), (t.x[40], 0.5))).abs() > 0.05);
+    }
+
+    #[test]
+    fn median_of_three_without_sorting_is_the_median() {
+        for v in [
+            [1.0f64, 2.0, 3.0],
+            [3.0, 1.0, 2.0],
+            [2.0, 3.0, 1.0],
+            [1.0, 1.0, 5.0],
+            [5.0, 1.0, 1.0],
+        ] {
+            let m = v[0].max(v[1]).min(v[0].min(v[1]).max(v[2]));
+            let mut s = v;
+            s.sort_by(f64::total_cmp);
+            assert_eq!(m, s[1], "{v:?}");
+        }
     }
 
     #[test]

@@ -74,13 +74,15 @@ impl FixationResult {
                     sx += t.x[i];
                     sy += t.y[i];
                     n += 1;
-                    let (dx, dy) = t.deg.display_to_deg(t.x[i], t.y[i]);
-                    x0 = x0.min(dx);
-                    x1 = x1.max(dx);
-                    y0 = y0.min(dy);
-                    y1 = y1.max(dy);
+                    x0 = x0.min(t.x[i]);
+                    x1 = x1.max(t.x[i]);
+                    y0 = y0.min(t.y[i]);
+                    y1 = y1.max(t.y[i]);
                 }
             }
+            // Degrees grow monotonically along each axis, so the extremes give the dispersion.
+            let (dx0, dy0) = t.deg.display_to_deg(x0, y0);
+            let (dx1, dy1) = t.deg.display_to_deg(x1, y1);
             let (x, y) = (sx / n.max(1) as f64, sy / n.max(1) as f64);
             let (start_us, end_us) = (t.start_of(a), t.end_of(b));
             for c in &mut classes[a..=b] {
@@ -94,7 +96,7 @@ impl FixationResult {
                 y,
                 screen_x: x * t.deg.width_px,
                 screen_y: y * t.deg.height_px,
-                dispersion_deg: (x1 - x0) + (y1 - y0),
+                dispersion_deg: (dx1 - dx0).abs() + (dy1 - dy0).abs(),
                 samples: n,
                 eye: t.eye,
                 first: a,

@@ -24,41 +24,43 @@ pub(crate) struct Track {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
     pub valid: Vec<bool>,
-    /// Eye position and gaze point in user coordinates (mm); NaN when unknown.
-    pub origin: Vec<[f64; 3]>,
-    pub gaze3d: Vec<[f64; 3]>,
+    /// Eye position and gaze point in user coordinates (mm); NaN when unknown. Single
+    /// precision, as the tracker gives them, halves the memory a 10-million-sample run needs.
+    pub origin: Vec<[f32; 3]>,
+    pub gaze3d: Vec<[f32; 3]>,
     pub deg: Degrees,
     pub eye: EyeChoice,
     /// Nominal sample period (µs), for the half-sample convention at the ends.
     pub period_us: f64,
 }
 
+/// One eye of one sample, in the tracker's own single precision.
 #[derive(Debug, Clone, Copy)]
 struct EyePoint {
-    x: f64,
-    y: f64,
-    origin: [f64; 3],
-    gaze3d: [f64; 3],
+    x: f32,
+    y: f32,
+    origin: [f32; 3],
+    gaze3d: [f32; 3],
 }
 
 fn eye_point(e: &EyeSample) -> Option<EyePoint> {
     if !e.gaze_valid || !e.gaze_x.is_finite() || !e.gaze_y.is_finite() {
         return None;
     }
-    let f = |v: [f32; 3]| v.map(f64::from);
     Some(EyePoint {
-        x: f64::from(e.gaze_x),
-        y: f64::from(e.gaze_y),
+        x: e.gaze_x,
+        y: e.gaze_y,
         origin: if e.origin_valid {
-            f(e.origin_mm)
+            e.origin_mm
         } else {
-            [f64::NAN; 3]
+            [f32::NAN; 3]
         },
-        gaze3d: f(e.gaze3d_mm),
+        gaze3d: e.gaze3d_mm,
     })
 }
 
-fn lerp3(a: [f64; 3], b: [f64; 3], w: f64) -> [f64; 3] {
+fn lerp3(a: [f32; 3], b: [f32; 3], w: f64) -> [f32; 3] {
+    let w = w as f32;
     [
         a[0] + (b[0] - a[0]) * w,
         a[1] + (b[1] - a[1]) * w,
@@ -66,7 +68,7 @@ fn lerp3(a: [f64; 3], b: [f64; 3], w: f64) -> [f64; 3] {
     ]
 }
 
-fn mean3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+fn mean3(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     lerp3(a, b, 0.5)
 }
 
@@ -83,8 +85,8 @@ fn fill_gaps(ts: &[i64], eye: &mut [Option<EyePoint>], max_gap_us: i64) {
                 for (j, slot) in eye.iter_mut().enumerate().take(i).skip(l + 1) {
                     let w = (ts[j] - ts[l]) as f64 / span;
                     *slot = Some(EyePoint {
-                        x: a.x + (b.x - a.x) * w,
-                        y: a.y + (b.y - a.y) * w,
+                        x: (f64::from(a.x) + f64::from(b.x - a.x) * w) as f32,
+                        y: (f64::from(a.y) + f64::from(b.y - a.y) * w) as f32,
                         origin: lerp3(a.origin, b.origin, w),
                         gaze3d: lerp3(a.gaze3d, b.gaze3d, w),
                     });
@@ -118,33 +120,32 @@ impl Track {
             x: vec![f64::NAN; n],
             y: vec![f64::NAN; n],
             valid: vec![false; n],
-            origin: vec![[f64::NAN; 3]; n],
-            gaze3d: vec![[f64::NAN; 3]; n],
+            origin: vec![[f32::NAN; 3]; n],
+            gaze3d: vec![[f32::NAN; 3]; n],
             deg: Degrees::new(screen),
             eye,
             period_us: 1e6 / sampling_hz.max(1e-9),
         };
         for i in 0..n {
+            let one = |p: EyePoint| (f64::from(p.x), f64::from(p.y), p.origin, p.gaze3d);
             let p = match (eye, left[i], right[i]) {
-                (EyeChoice::Left, l, _) => l,
-                (EyeChoice::Right, _, r) => r,
-                (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => {
-                    Some(EyePoint {
-                        x: (l.x + r.x) / 2.0,
-                        y: (l.y + r.y) / 2.0,
-                        origin: mean3(l.origin, r.origin),
-                        gaze3d: mean3(l.gaze3d, r.gaze3d),
-                    })
-                }
-                (EyeChoice::Average, l, r) => l.or(r),
+                (EyeChoice::Left, l, _) => l.map(one),
+                (EyeChoice::Right, _, r) => r.map(one),
+                (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => Some((
+                    (f64::from(l.x) + f64::from(r.x)) / 2.0,
+                    (f64::from(l.y) + f64::from(r.y)) / 2.0,
+                    mean3(l.origin, r.origin),
+                    mean3(l.gaze3d, r.gaze3d),
+                )),
+                (EyeChoice::Average, l, r) => l.or(r).map(one),
                 (EyeChoice::StrictAverage, _, _) => None,
             };
-            if let Some(p) = p {
-                t.x[i] = p.x;
-                t.y[i] = p.y;
+            if let Some((x, y, origin, gaze3d)) = p {
+                t.x[i] = x;
+                t.y[i] = y;
                 t.valid[i] = true;
-                t.origin[i] = p.origin;
-                t.gaze3d[i] = p.gaze3d;
+                t.origin[i] = origin;
+                t.gaze3d[i] = gaze3d;
             }
         }
         t
@@ -158,8 +159,8 @@ impl Track {
     /// exact 3D angle when the tracker gave eye and gaze positions, else from the screen
     /// geometry.
     pub fn angle(&self, at: usize, a: usize, b: usize) -> f64 {
-        let o = self.origin[at];
-        let (ga, gb) = (self.gaze3d[a], self.gaze3d[b]);
+        let f = |v: [f32; 3]| v.map(f64::from);
+        let (o, ga, gb) = (f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b]));
         if o.iter().chain(&ga).chain(&gb).all(|v| v.is_finite()) {
             angle_deg(o, ga, gb)
         } else {

@@ -1,0 +1,130 @@
+//! Benchmark: Tobii I-VT (all stages, defaults) and AOI metrics over a long synthetic
+//! recording (default 10 million samples at 120 Hz, 23 h), in memory. With `--export PATH` it
+//! also writes the samples (time ms, x px, y px as little-endian f64 triples, mean of valid
+//! eyes, NaN when none) for `scripts/bench_vs_pymovements.py`, which runs pymovements on the
+//! same samples and prints the ratio.
+//!
+//! Run: `cargo bench --bench ivt_aoi [-- <samples>] [--export PATH]`
+
+use std::io::Write;
+use std::time::Instant;
+
+use et_analysis::fixation::ivt::{ivt, IvtConfig};
+use et_analysis::metrics::trial_metrics;
+use et_drivers::synthetic::{GazeGenerator, SyntheticConfig};
+use et_drivers::ScreenGeometry;
+use et_sessions::attention::{image_scene, AttentionConfig};
+use et_sessions::runner::fit_rect;
+use et_sessions::{Recording, RecordingHeader, TrialRecord};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
+    let export = args
+        .iter()
+        .position(|a| a == "--export")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let screen = ScreenGeometry::default();
+    let set = et_stimuli::default_set::manifest(1024);
+    let rect = fit_rect(1024, 1024, screen.width_px, screen.height_px);
+    let smile = set
+        .stimuli
+        .iter()
+        .find(|s| s.expression == et_stimuli::Expression::Smile)
+        .unwrap();
+    let scene = image_scene(
+        &set,
+        smile.expression,
+        &AttentionConfig::default(),
+        rect,
+        screen.width_px,
+        screen.height_px,
+    );
+    let t = Instant::now();
+    let mut g = GazeGenerator::new(SyntheticConfig::default());
+    let period = 1e6 / 120.0;
+    // A new trial (scene index) every 7 s, so gaze re-orients as after each onset.
+    let gaze: Vec<_> = (0..n)
+        .map(|k| {
+            let ts = (k as f64 * period).round() as i64;
+            g.sample(ts, 1 + (ts / 7_000_000) as usize, &scene)
+        })
+        .collect();
+    eprintln!(
+        "generated {n} samples in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let last = gaze.last().map_or(0, |s| s.system_ts_us);
+    let trials: Vec<TrialRecord> = (0..=last / 7_000_000)
+        .map(|i| TrialRecord {
+            trial: i as i32,
+            stimulus_id: smile.id.clone(),
+            identity: smile.identity.clone(),
+            condition: smile.condition.clone(),
+            variant: smile.variant.as_str().into(),
+            expression: smile.expression.as_str().into(),
+            onset_us: i * 7_000_000,
+            offset_us: (i + 1) * 7_000_000,
+            frames: 420,
+            dropped_frames: 0,
+            image_rect: rect,
+        })
+        .collect();
+    let mut header = RecordingHeader::new("BENCH", "1");
+    header.sampling_hz = 120.0;
+    header.screen = screen;
+    let rec = Recording {
+        path: "bench".into(),
+        header,
+        format_version: 1,
+        ended_utc: String::new(),
+        gaze,
+        events: vec![],
+        trials,
+        frames: vec![],
+        validation: vec![],
+        manifest: set.to_toml(),
+    };
+    if let Some(path) = &export {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("export file"));
+        for s in &rec.gaze {
+            let (x, y) = s.mean_gaze().map_or((f64::NAN, f64::NAN), |(x, y)| {
+                (f64::from(x) * 1920.0, f64::from(y) * 1080.0)
+            });
+            for v in [s.system_ts_us as f64 / 1000.0, x, y] {
+                out.write_all(&v.to_le_bytes()).expect("write");
+            }
+        }
+        eprintln!("exported to {path}");
+    }
+    let mut best = f64::MAX;
+    for run in 0..3 {
+        let t = Instant::now();
+        let fix = ivt(&rec.gaze, &rec.header.screen, 120.0, &IvtConfig::default());
+        let t_ivt = t.elapsed().as_secs_f64();
+        let mut mouth_dwell = 0.0;
+        let mut mouth_fix = 0.0;
+        for tr in &rec.trials {
+            for m in trial_metrics(&rec, &set, tr, &fix) {
+                if m.aoi == "mouth" {
+                    mouth_dwell += m.dwell_ms;
+                    mouth_fix += m.total_fixation_duration_ms;
+                }
+            }
+        }
+        let total = t.elapsed().as_secs_f64();
+        best = best.min(total);
+        println!(
+            "run {run}: I-VT {t_ivt:.2} s ({} fixations), + AOI metrics for {} trials x 3 AOIs: {total:.2} s total; mouth dwell {:.0} s, mouth fixation time {:.0} s",
+            fix.fixations.len(),
+            rec.trials.len(),
+            mouth_dwell / 1000.0,
+            mouth_fix / 1000.0
+        );
+    }
+    println!("RESULT samples={n} seconds={best:.3}");
+}
