@@ -5,6 +5,7 @@ pub mod dwell;
 pub mod fixation;
 pub mod geometry;
 pub mod metrics;
+pub mod nonparam;
 pub mod stats;
 pub mod study;
 
