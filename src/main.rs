@@ -27,6 +27,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Run one participant's session.
     Run(commands::run::Args),
+    /// Analyse recordings: fixations, AOI metrics, the smile vs no-smile comparison, report.
+    Analyze(commands::analyze::Args),
     /// Replay a recording into a new one (no hardware).
     Replay(commands::replay::Args),
     /// Show what a recording holds.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(a) => commands::demo::main(a),
         Command::Run(a) => commands::run::main(a),
+        Command::Analyze(a) => commands::analyze::main(a),
         Command::Replay(a) => commands::replay::main(a),
         Command::Inspect(a) => commands::inspect::main(a),
         Command::Recover(a) => commands::recover::main(a),

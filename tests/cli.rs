@@ -234,11 +234,19 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("Smile vs no smile, Welch t-test"),
+        stdout.contains("Smile vs no smile: welch_t (two-sided); p_corr: holm across conditions"),
         "{stdout}"
     );
 
     let summary = std::fs::read_to_string(out_dir.join("analysis/summary.csv")).unwrap();
+    let report = std::fs::read_to_string(out_dir.join("analysis/report.html")).unwrap();
+    assert!(
+        report.contains("test: <b>welch_t</b>") && report.contains("P01.h5"),
+        "report lacks the test or the inputs"
+    );
+    let metrics = std::fs::read_to_string(out_dir.join("analysis/aoi_metrics.csv")).unwrap();
+    // 4 participants × 32 trials × 3 AOIs.
+    assert_eq!(metrics.lines().count(), 1 + 4 * 32 * 3);
     assert_eq!(summary.lines().count(), 1 + 8, "{summary}");
     let comparisons = std::fs::read_to_string(out_dir.join("analysis/comparisons.csv")).unwrap();
     let all: Vec<&str> = comparisons
@@ -292,5 +300,64 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         forced.status.success(),
         "{}",
         String::from_utf8_lossy(&forced.stderr)
+    );
+}
+
+#[test]
+fn analyze_reports_bad_input_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("an");
+    // A recording whose samples are all invalid.
+    let empty = dir.path().join("empty.h5");
+    let set = et_stimuli::default_set::manifest(64);
+    let mut h = et_sessions::RecordingHeader::new("P09", "1");
+    h.sampling_hz = 120.0;
+    let mut w = et_sessions::RecordingWriter::create(&empty, &h, Some(&set.to_toml())).unwrap();
+    let invalid: Vec<et_drivers::GazeSample> = (0..100)
+        .map(|k| et_drivers::GazeSample {
+            system_ts_us: k * 8333,
+            device_ts_us: 0,
+            left: et_drivers::EyeSample::INVALID,
+            right: et_drivers::EyeSample::INVALID,
+        })
+        .collect();
+    w.append_gaze(&invalid).unwrap();
+    w.finish(true).unwrap();
+    assert_clean_error(
+        &run(&["analyze", s(&empty), "--out", s(&out)]),
+        "empty.h5: the recording holds no valid gaze samples",
+    );
+
+    let cfg = dir.path().join("analysis.toml");
+    std::fs::write(&cfg, "test = \"sign\"\n").unwrap();
+    assert_clean_error(
+        &run(&["analyze", s(&empty), "--out", s(&out), "--config", s(&cfg)]),
+        "analysis.toml: invalid analysis config",
+    );
+    std::fs::write(&cfg, "aoi = \"chin\"\n").unwrap();
+    let study = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n",
+    );
+    let rec = dir.path().join("r.h5");
+    assert!(run(&[
+        "run",
+        "--config",
+        s(&study),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&rec)
+    ])
+    .status
+    .success());
+    assert_clean_error(
+        &run(&["analyze", s(&rec), "--out", s(&out), "--config", s(&cfg)]),
+        "no AOI named 'chin'",
+    );
+    assert_clean_error(
+        &run(&["analyze", s(&dir.path().join("nope.h5")), "--out", s(&out)]),
+        "nope.h5: no such file",
     );
 }

@@ -6,12 +6,13 @@ pub mod fixation;
 pub mod geometry;
 pub mod metrics;
 pub mod nonparam;
+pub mod report;
 pub mod stats;
 pub mod study;
 
 pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};
-pub use study::{analyse_study, ComparisonRow, StudyAnalysis, SummaryRow};
+pub use study::{analyse_study, AnalysisConfig, ComparisonRow, StudyAnalysis, SummaryRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {

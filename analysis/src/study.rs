@@ -1,6 +1,8 @@
-//! The study's eye-tracking result: dwell on one AOI per condition × expression, and Welch
-//! t-tests of smile against no smile per condition and over all images. The unit of analysis
-//! is one participant viewing one image.
+//! The study's eye-tracking result: dwell on one AOI per condition × expression, and a test of
+//! smile against no smile per condition and over all images (Welch's t by default; the
+//! analysis config picks another). The unit of analysis is one participant viewing one image.
+//! Per-condition p-values are corrected across the conditions (Holm by default); the overall
+//! comparison is reported uncorrected.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,8 +13,100 @@ use et_sessions::Recording;
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::metrics::{trial_metrics, AoiMetrics};
-use crate::stats::{mean, variance, welch_t_test, TTest};
+use crate::nonparam::{
+    benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, permutation_test,
+    student_t_test, Method,
+};
+use crate::stats::{mean, variance, welch_t_test};
 use crate::AnalysisError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestChoice {
+    Welch,
+    Student,
+    MannWhitney,
+    Permutation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Correction {
+    None,
+    Bonferroni,
+    Holm,
+    BenjaminiHochberg,
+}
+
+/// The analysis config (TOML).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// The AOI the study compares (the paper's mouth AOI).
+    pub aoi: String,
+    pub test: TestChoice,
+    pub correction: Correction,
+    /// Resamples and seed of the permutation test.
+    pub permutations: usize,
+    pub seed: u64,
+    pub ivt: IvtConfig,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            aoi: "mouth".into(),
+            test: TestChoice::Welch,
+            correction: Correction::Holm,
+            permutations: 10_000,
+            seed: 1,
+            ivt: IvtConfig::default(),
+        }
+    }
+}
+
+impl Correction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Correction::None => "none",
+            Correction::Bonferroni => "bonferroni",
+            Correction::Holm => "holm",
+            Correction::BenjaminiHochberg => "benjamini_hochberg",
+        }
+    }
+}
+
+impl AnalysisConfig {
+    pub fn load(path: &Path) -> Result<Self, AnalysisError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Recording {
+            path: origin.clone(),
+            message: format!("cannot read the analysis config: {e}"),
+        })?;
+        let cfg: AnalysisConfig = toml::from_str(&text).map_err(|e| AnalysisError::Recording {
+            path: origin.clone(),
+            message: format!(
+                "invalid analysis config: {}",
+                e.to_string().trim().replace('\n', " ")
+            ),
+        })?;
+        cfg.ivt.validate().map_err(|m| AnalysisError::Recording {
+            path: origin.clone(),
+            message: format!("invalid analysis config: {m}"),
+        })?;
+        if cfg.test == TestChoice::Permutation && cfg.permutations < 100 {
+            return Err(AnalysisError::Recording {
+                path: origin,
+                message: "invalid analysis config: permutations must be at least 100".into(),
+            });
+        }
+        Ok(cfg)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
@@ -32,12 +126,52 @@ pub struct ComparisonRow {
     pub n_no_smile: usize,
     pub mean_smile_ms: f64,
     pub mean_no_smile_ms: f64,
-    pub test: Option<TTest>,
+    pub sd_smile_ms: f64,
+    pub sd_no_smile_ms: f64,
+    /// Hedges' g of smile − no smile.
+    pub hedges_g: f64,
+    /// The test's name, its statistic (t, or U of the smile group) and degrees of freedom.
+    pub test: &'static str,
+    pub statistic: f64,
+    pub df: Option<f64>,
+    /// NaN when the test is undefined (too few values, no variance).
+    pub p: f64,
+    pub p_corrected: f64,
+}
+
+fn run_test(cfg: &AnalysisConfig, s: &[f64], n: &[f64]) -> (&'static str, f64, Option<f64>, f64) {
+    match cfg.test {
+        TestChoice::Welch => welch_t_test(s, n)
+            .map_or(("welch_t", f64::NAN, None, f64::NAN), |t| {
+                ("welch_t", t.t, Some(t.df), t.p)
+            }),
+        TestChoice::Student => student_t_test(s, n)
+            .map_or(("student_t", f64::NAN, None, f64::NAN), |t| {
+                ("student_t", t.t, Some(t.df), t.p)
+            }),
+        TestChoice::MannWhitney => mann_whitney_u(s, n, Method::Auto)
+            .map_or(("mann_whitney_u", f64::NAN, None, f64::NAN), |r| {
+                ("mann_whitney_u", r.statistic, None, r.p)
+            }),
+        TestChoice::Permutation => {
+            if s.is_empty() || n.is_empty() {
+                ("permutation", f64::NAN, None, f64::NAN)
+            } else {
+                (
+                    "permutation",
+                    mean(s) - mean(n),
+                    None,
+                    permutation_test(s, n, cfg.permutations, cfg.seed),
+                )
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct StudyAnalysis {
     pub aoi: String,
+    pub config: AnalysisConfig,
     pub dwell: Vec<DwellRow>,
     /// Every AOI's metrics per participant × trial, fixations from the Tobii I-VT defaults.
     pub metrics: Vec<AoiMetrics>,
@@ -45,8 +179,12 @@ pub struct StudyAnalysis {
     pub comparisons: Vec<ComparisonRow>,
 }
 
-/// Analyses every recording on `aoi`, using the stimulus set each recording stores.
-pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysis, AnalysisError> {
+/// Analyses every recording, using the stimulus set each recording stores.
+pub fn analyse_study(
+    recordings: &[Recording],
+    cfg: &AnalysisConfig,
+) -> Result<StudyAnalysis, AnalysisError> {
+    let aoi = cfg.aoi.as_str();
     let mut dwell = Vec::new();
     let mut metrics = Vec::new();
     for rec in recordings {
@@ -84,7 +222,7 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
             &rec.gaze,
             &rec.header.screen,
             rec.header.sampling_hz,
-            &IvtConfig::default(),
+            &cfg.ivt,
         );
         for t in &rec.trials {
             dwell.extend(
@@ -125,7 +263,7 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
     conditions.sort();
     conditions.dedup();
     conditions.push("all".into());
-    let comparisons = conditions
+    let mut comparisons: Vec<ComparisonRow> = conditions
         .into_iter()
         .map(|c| {
             let pick = |e: &str| -> Vec<f64> {
@@ -136,18 +274,52 @@ pub fn analyse_study(recordings: &[Recording], aoi: &str) -> Result<StudyAnalysi
                     .collect()
             };
             let (s, n) = (pick("smile"), pick("no_smile"));
+            let sd = |v: &[f64]| {
+                if v.len() > 1 {
+                    variance(v).sqrt()
+                } else {
+                    f64::NAN
+                }
+            };
+            let (test, statistic, df, p) = run_test(cfg, &s, &n);
             ComparisonRow {
                 n_smile: s.len(),
                 n_no_smile: n.len(),
                 mean_smile_ms: mean(&s),
                 mean_no_smile_ms: mean(&n),
-                test: welch_t_test(&s, &n),
+                sd_smile_ms: sd(&s),
+                sd_no_smile_ms: sd(&n),
+                hedges_g: if s.len() > 1 && n.len() > 1 {
+                    hedges_g(&s, &n)
+                } else {
+                    f64::NAN
+                },
+                test,
+                statistic,
+                df,
+                p,
+                p_corrected: p,
                 condition: c,
             }
         })
         .collect();
+    // Correct across the per-condition rows that have a p-value ("all" is the last row).
+    let per: Vec<usize> = (0..comparisons.len().saturating_sub(1))
+        .filter(|&i| comparisons[i].p.is_finite())
+        .collect();
+    let ps: Vec<f64> = per.iter().map(|&i| comparisons[i].p).collect();
+    let adjusted = match cfg.correction {
+        Correction::None => ps.clone(),
+        Correction::Bonferroni => bonferroni(&ps),
+        Correction::Holm => holm(&ps),
+        Correction::BenjaminiHochberg => benjamini_hochberg(&ps),
+    };
+    for (k, &i) in per.iter().enumerate() {
+        comparisons[i].p_corrected = adjusted[k];
+    }
     Ok(StudyAnalysis {
         aoi: aoi.into(),
+        config: cfg.clone(),
         dwell,
         metrics,
         summary,
@@ -180,22 +352,55 @@ impl StudyAnalysis {
                 r.condition, r.expression, r.n, r.mean_dwell_ms, r.sd_dwell_ms, r.mean_proportion
             );
         }
-        let _ = writeln!(s, "\nSmile vs no smile, Welch t-test (two-sided)");
+        let correction = self.config.correction.as_str();
         let _ = writeln!(
             s,
-            "{:<10} {:>8} {:>8} {:>12} {:>12} {:>9} {:>8} {:>10}",
-            "condition", "n_smile", "n_none", "smile_ms", "no_smile_ms", "t", "df", "p"
+            "\nSmile vs no smile: {} (two-sided); p_corr: {correction} across conditions",
+            self.comparisons.first().map_or("", |c| c.test)
         );
+        let _ = writeln!(
+            s,
+            "{:<10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>9} {:>7} {:>10} {:>10}",
+            "condition",
+            "n_smile",
+            "n_none",
+            "smile_ms",
+            "none_ms",
+            "g",
+            "stat",
+            "df",
+            "p",
+            "p_corr"
+        );
+        let num = |v: f64, prec: usize| {
+            if v.is_finite() {
+                format!("{v:.prec$}")
+            } else {
+                "n/a".into()
+            }
+        };
         for c in &self.comparisons {
-            let (t, df, p) = c
-                .test
-                .map_or(("n/a".into(), "n/a".into(), "n/a".into()), |t| {
-                    (format!("{:.3}", t.t), format!("{:.1}", t.df), fmt_p(t.p))
-                });
             let _ = writeln!(
                 s,
-                "{:<10} {:>8} {:>8} {:>12.1} {:>12.1} {:>9} {:>8} {:>10}",
-                c.condition, c.n_smile, c.n_no_smile, c.mean_smile_ms, c.mean_no_smile_ms, t, df, p
+                "{:<10} {:>7} {:>7} {:>10.1} {:>10.1} {:>8} {:>9} {:>7} {:>10} {:>10}",
+                c.condition,
+                c.n_smile,
+                c.n_no_smile,
+                c.mean_smile_ms,
+                c.mean_no_smile_ms,
+                num(c.hedges_g, 3),
+                num(c.statistic, 3),
+                c.df.map_or("-".into(), |d| format!("{d:.1}")),
+                if c.p.is_finite() {
+                    fmt_p(c.p)
+                } else {
+                    "n/a".into()
+                },
+                if c.p_corrected.is_finite() {
+                    fmt_p(c.p_corrected)
+                } else {
+                    "n/a".into()
+                },
             );
         }
         s
@@ -241,21 +446,24 @@ impl StudyAnalysis {
                 r.mean_proportion
             );
         }
-        let mut c = String::from(
-            "condition,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,test,t,df,p\n",
-        );
+        let mut c = String::from("condition,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,sd_smile_ms,sd_no_smile_ms,hedges_g,test,statistic,df,p,p_corrected\n");
         for r in &self.comparisons {
-            let (t, df, p) = r
-                .test
-                .map_or((f64::NAN, f64::NAN, f64::NAN), |t| (t.t, t.df, t.p));
             let _ = writeln!(
                 c,
-                "{},{},{},{},{},welch_t,{t},{df},{p}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv(&r.condition),
                 r.n_smile,
                 r.n_no_smile,
                 r.mean_smile_ms,
-                r.mean_no_smile_ms
+                r.mean_no_smile_ms,
+                r.sd_smile_ms,
+                r.sd_no_smile_ms,
+                r.hedges_g,
+                r.test,
+                r.statistic,
+                r.df.map_or(String::new(), |d| d.to_string()),
+                r.p,
+                r.p_corrected
             );
         }
         let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use et_drivers::replay::ReplaySpeed;
-use et_sessions::{Recording, StudyConfig};
+use et_sessions::StudyConfig;
 
 use crate::progress;
 use crate::setup::{ensure_default_set, load_set, run_session, TrackerChoice};
@@ -76,13 +76,12 @@ pub fn main(a: Args) -> Result<()> {
     }
     pb.finish_and_clear();
 
-    let recordings = paths
-        .iter()
-        .map(|p| Recording::open(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let analysis = et_analysis::analyse_study(&recordings, "mouth")?;
     let out_dir = a.out.join("analysis");
-    analysis.write_csv(&out_dir)?;
+    let analysis = crate::commands::analyze::analyze(
+        &paths,
+        &out_dir,
+        &et_analysis::AnalysisConfig::default(),
+    )?;
     let truth = &base.attention;
     let gt = format!(
         "expression,expected_mouth_share_of_face_visits\nsmile,{}\nno_smile,{}\n",

@@ -1,3 +1,4 @@
+pub mod analyze;
 pub mod demo;
 pub mod inspect;
 pub mod recover;

@@ -108,8 +108,8 @@ fn moving_median(t: &mut Track, window: usize) {
         idx.extend((i.saturating_sub(half)..=(i + half).min(n - 1)).filter(|j| t.valid[*j]));
         t.x[i] = med(&mut idx.iter().map(|j| x0[*j]));
         t.y[i] = med(&mut idx.iter().map(|j| y0[*j]));
-        for c in 0..3 {
-            t.gaze3d[i][c] = med(&mut idx.iter().map(|j| f64::from(g0[*j][c]))) as f32;
+        for (c, slot) in t.gaze3d[i].iter_mut().enumerate() {
+            *slot = med(&mut idx.iter().map(|j| f64::from(g0[*j][c]))) as f32;
         }
     }
 }
@@ -117,6 +117,8 @@ fn moving_median(t: &mut Track, window: usize) {
 /// Angular velocity (°/s) per sample: the angle between the first and last valid samples in a
 /// window of `window_us` centred on the sample, over their time difference. NaN when the
 /// window holds only one valid sample.
+// Indices walk several parallel arrays of the track at once.
+#[allow(clippy::needless_range_loop)]
 fn velocities(t: &Track, window_us: i64) -> Vec<f64> {
     let n = t.len();
     let half = window_us / 2;

@@ -56,6 +56,8 @@ impl FixationResult {
     /// Builds the table from sample runs `[first, last]` (inclusive, in order). Position and
     /// dispersion use the samples classified as fixation before merging, so the saccade a merge
     /// swallowed does not pull the centroid.
+    // Indices walk several parallel arrays of the track at once.
+    #[allow(clippy::needless_range_loop)]
     pub(crate) fn from_runs(
         t: &track::Track,
         runs: &[(usize, usize)],

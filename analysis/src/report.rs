@@ -1,0 +1,136 @@
+//! The self-contained HTML report: the study's tables, the parameters used, the software
+//! version and the inputs' SHA-256, so a result can be traced to exactly what produced it.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::study::StudyAnalysis;
+use crate::AnalysisError;
+
+/// SHA-256 of a file, hex.
+pub fn file_sha256(path: &Path) -> Result<String, AnalysisError> {
+    let err = |e: std::io::Error| AnalysisError::Recording {
+        path: path.display().to_string(),
+        message: format!("cannot read: {e}"),
+    };
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: f64, prec: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.prec$}")
+    } else {
+        "n/a".into()
+    }
+}
+
+fn p(v: f64) -> String {
+    if !v.is_finite() {
+        "n/a".into()
+    } else if v < 1e-4 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Writes `report.html` into `dir`. `inputs` are (path, sha256) of the recordings analysed.
+pub fn write_report(
+    dir: &Path,
+    a: &StudyAnalysis,
+    inputs: &[(String, String)],
+    software: &str,
+) -> Result<PathBuf, AnalysisError> {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>et-suite analysis</title><style>\
+         body{{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:.25em .6em;text-align:right}}\
+         th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}pre{{background:#f6f6f6;padding:1em}}\
+         </style></head><body><h1>Eye-tracking analysis: AOI '{}'</h1>",
+        esc(&a.aoi)
+    );
+    let test = a.comparisons.first().map_or("", |c| c.test);
+    let _ = write!(
+        h,
+        "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; test: <b>{}</b> (two-sided); \
+         p<sub>corr</sub>: {} across conditions (the overall row is not corrected); g: Hedges' g of smile − no smile.</p>\
+         <table><tr><th>condition</th><th>n smile</th><th>n no smile</th><th>mean smile (ms)</th><th>SD</th>\
+         <th>mean no smile (ms)</th><th>SD</th><th>g</th><th>statistic</th><th>df</th><th>p</th><th>p<sub>corr</sub></th></tr>",
+        esc(test),
+        a.config.correction.as_str()
+    );
+    for c in &a.comparisons {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.condition),
+            c.n_smile,
+            c.n_no_smile,
+            num(c.mean_smile_ms, 1),
+            num(c.sd_smile_ms, 1),
+            num(c.mean_no_smile_ms, 1),
+            num(c.sd_no_smile_ms, 1),
+            num(c.hedges_g, 3),
+            num(c.statistic, 3),
+            c.df.map_or("-".into(), |d| num(d, 1)),
+            p(c.p),
+            p(c.p_corrected)
+        );
+    }
+    let _ = write!(h, "</table><h2>Dwell per condition × expression</h2><table><tr><th>condition</th><th>expression</th><th>n</th><th>mean (ms)</th><th>SD (ms)</th><th>share of stimulus time</th></tr>");
+    for r in &a.summary {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.condition),
+            esc(&r.expression),
+            r.n,
+            num(r.mean_dwell_ms, 1),
+            num(r.sd_dwell_ms, 1),
+            num(r.mean_proportion, 3)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p>Per-trial tables: <code>dwell.csv</code>, <code>aoi_metrics.csv</code> (fixation-based metrics for every AOI), \
+         <code>summary.csv</code>, <code>comparisons.csv</code>.</p><h2>Parameters</h2><pre>{}</pre><h2>Inputs</h2><table><tr><th>recording</th><th>SHA-256</th></tr>",
+        esc(&a.config.to_toml())
+    );
+    for (path, sha) in inputs {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td><code>{}</code></td></tr>",
+            esc(path),
+            esc(sha)
+        );
+    }
+    let _ = writeln!(h, "</table><p>{}</p></body></html>", esc(software));
+    let out = dir.join("report.html");
+    std::fs::write(&out, h).map_err(|source| AnalysisError::Write {
+        path: out.display().to_string(),
+        source,
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,56 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use et_analysis::report::{file_sha256, write_report};
+use et_analysis::{analyse_study, AnalysisConfig, StudyAnalysis};
+use et_sessions::Recording;
+
+use crate::progress;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Recordings to analyse.
+    #[arg(required = true)]
+    recordings: Vec<PathBuf>,
+    /// Folder for the tables (CSV) and report.html.
+    #[arg(long)]
+    out: PathBuf,
+    /// Analysis config (TOML): aoi, test, correction, permutations, seed, [ivt].
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Reads the recordings, analyses them and writes every table and the report into `out`.
+pub fn analyze(paths: &[PathBuf], out: &Path, cfg: &AnalysisConfig) -> Result<StudyAnalysis> {
+    let pb = progress::bar(paths.len() as u64, "reading");
+    let mut recordings = Vec::with_capacity(paths.len());
+    let mut inputs = Vec::with_capacity(paths.len());
+    for p in paths {
+        recordings.push(Recording::open(p)?);
+        inputs.push((p.display().to_string(), file_sha256(p)?));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let analysis = analyse_study(&recordings, cfg)?;
+    analysis.write_csv(out)?;
+    write_report(
+        out,
+        &analysis,
+        &inputs,
+        &format!("et-suite {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    Ok(analysis)
+}
+
+pub fn main(a: Args) -> Result<()> {
+    let cfg = match &a.config {
+        Some(p) => AnalysisConfig::load(p)?,
+        None => AnalysisConfig::default(),
+    };
+    if a.recordings.is_empty() {
+        bail!("no recordings given");
+    }
+    let analysis = analyze(&a.recordings, &a.out, &cfg)?;
+    crate::output::emit(&analysis.render())?;
+    crate::output::emit(&format!("Tables and report.html: {}\n", a.out.display()))
+}
