@@ -4,6 +4,7 @@
 pub mod dwell;
 pub mod fixation;
 pub mod geometry;
+pub mod heatmap;
 pub mod metrics;
 pub mod nonparam;
 pub mod report;

@@ -38,7 +38,7 @@ pub struct AoiMetrics {
 }
 
 /// Fixations overlapping [onset, offset), clipped to it, with their centroid in image px.
-fn trial_fixations<'a>(
+pub(crate) fn trial_fixations<'a>(
     fix: &'a FixationResult,
     trial: &TrialRecord,
     set: &StimulusSet,

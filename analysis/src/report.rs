@@ -112,6 +112,17 @@ pub fn write_report(
             num(r.mean_proportion, 3)
         );
     }
+    let fig = dir.join("figure2.png");
+    if let Ok(bytes) = std::fs::read(&fig) {
+        let _ = write!(
+            h,
+            "</table><h2>Heatmaps (Figure 2)</h2><p>Fixation-duration-weighted density averaged over participants (each weighs the same), \
+             Gaussian SD {}°; each reconstructed image (left) beside its manipulated version (right); the white bar is 1°.</p>\
+             <img alt=\"heatmaps\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><table>",
+            a.config.heatmap_sigma_deg,
+            base64(&bytes)
+        );
+    }
     let _ = write!(
         h,
         "</table><p>Per-trial tables: <code>dwell.csv</code>, <code>aoi_metrics.csv</code> (fixation-based metrics for every AOI), \
@@ -133,4 +144,42 @@ pub fn write_report(
         source,
     })?;
     Ok(out)
+}
+
+/// Standard base64 (RFC 4648, with padding), for embedding figures in the report.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
 }

@@ -12,7 +12,9 @@ use et_sessions::Recording;
 
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::ivt::{ivt, IvtConfig};
-use crate::metrics::{trial_metrics, AoiMetrics};
+use crate::geometry::Degrees;
+use crate::heatmap::ImageFixation;
+use crate::metrics::{trial_fixations, trial_metrics, AoiMetrics};
 use crate::nonparam::{
     benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, permutation_test,
     student_t_test, Method,
@@ -49,6 +51,8 @@ pub struct AnalysisConfig {
     /// Resamples and seed of the permutation test.
     pub permutations: usize,
     pub seed: u64,
+    /// Gaussian kernel SD of the heatmaps, degrees of visual angle.
+    pub heatmap_sigma_deg: f64,
     pub ivt: IvtConfig,
 }
 
@@ -60,6 +64,7 @@ impl Default for AnalysisConfig {
             correction: Correction::Holm,
             permutations: 10_000,
             seed: 1,
+            heatmap_sigma_deg: 1.0,
             ivt: IvtConfig::default(),
         }
     }
@@ -94,6 +99,12 @@ impl AnalysisConfig {
             path: origin.clone(),
             message: format!("invalid analysis config: {m}"),
         })?;
+        if !(cfg.heatmap_sigma_deg.is_finite() && cfg.heatmap_sigma_deg > 0.0) {
+            return Err(AnalysisError::Recording {
+                path: origin,
+                message: "invalid analysis config: heatmap_sigma_deg must be positive".into(),
+            });
+        }
         if cfg.test == TestChoice::Permutation && cfg.permutations < 100 {
             return Err(AnalysisError::Recording {
                 path: origin,
@@ -177,6 +188,12 @@ pub struct StudyAnalysis {
     pub metrics: Vec<AoiMetrics>,
     pub summary: Vec<SummaryRow>,
     pub comparisons: Vec<ComparisonRow>,
+    /// Fixations per stimulus and participant in image px (clipped durations), for heatmaps.
+    pub stimulus_fixations: BTreeMap<String, BTreeMap<String, Vec<ImageFixation>>>,
+    /// Image px per degree of visual angle (from the first trial's drawn size and screen).
+    pub image_px_per_deg: f64,
+    /// The stimulus set of the first recording.
+    pub set: Option<et_stimuli::StimulusSet>,
 }
 
 /// Analyses every recording, using the stimulus set each recording stores.
@@ -187,6 +204,10 @@ pub fn analyse_study(
     let aoi = cfg.aoi.as_str();
     let mut dwell = Vec::new();
     let mut metrics = Vec::new();
+    let mut stimulus_fixations: BTreeMap<String, BTreeMap<String, Vec<ImageFixation>>> =
+        BTreeMap::new();
+    let mut image_px_per_deg = f64::NAN;
+    let mut first_set = None;
     for rec in recordings {
         let set = match rec.stimulus_set() {
             Some(Ok(s)) => s,
@@ -231,7 +252,25 @@ pub fn analyse_study(
                     .filter(|r| r.aoi == aoi),
             );
             metrics.extend(trial_metrics(rec, &set, t, &fix));
+            let per = stimulus_fixations
+                .entry(t.stimulus_id.clone())
+                .or_default()
+                .entry(rec.header.participant.clone())
+                .or_default();
+            for (_, s, e, (x, y)) in trial_fixations(&fix, t, &set) {
+                per.push(ImageFixation {
+                    x,
+                    y,
+                    duration_ms: (e - s) as f64 / 1000.0,
+                });
+            }
+            if image_px_per_deg.is_nan() && t.image_rect[2] > 0.0 {
+                image_px_per_deg = Degrees::new(&rec.header.screen).px_per_deg()
+                    * f64::from(set.image_width)
+                    / f64::from(t.image_rect[2]);
+            }
         }
+        first_set.get_or_insert(set);
     }
     let mut groups: BTreeMap<(String, String), Vec<&DwellRow>> = BTreeMap::new();
     for r in &dwell {
@@ -324,6 +363,9 @@ pub fn analyse_study(
         metrics,
         summary,
         comparisons,
+        stimulus_fixations,
+        image_px_per_deg,
+        set: first_set,
     })
 }
 
@@ -507,5 +549,99 @@ fn csv(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+impl StudyAnalysis {
+    /// Writes, per stimulus, the group density (`heatmaps/<id>.npy`, 256 cells wide) and, when
+    /// `images` (the stimulus set with its image folder) is given, the overlay PNG
+    /// (`heatmaps/<id>.png`, with a 1° scale bar) and `figure2.png`: every reconstructed image
+    /// beside its manipulated version, by condition. Returns the files written.
+    pub fn write_heatmaps(
+        &self,
+        dir: &Path,
+        images: Option<&et_stimuli::StimulusSet>,
+    ) -> Result<Vec<std::path::PathBuf>, AnalysisError> {
+        use crate::heatmap::{group_density, overlay, pairs_figure, save_png};
+        let Some(set) = images.or(self.set.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let hm = dir.join("heatmaps");
+        std::fs::create_dir_all(&hm).map_err(|source| AnalysisError::Write {
+            path: hm.display().to_string(),
+            source,
+        })?;
+        let scale = 256.0 / f64::from(set.image_width);
+        let (w, h) = (
+            256usize,
+            ((f64::from(set.image_height) * scale).round() as usize).max(1),
+        );
+        let sigma_px = self.config.heatmap_sigma_deg
+            * if self.image_px_per_deg.is_finite() {
+                self.image_px_per_deg
+            } else {
+                40.0
+            };
+        let empty = BTreeMap::new();
+        let mut written = Vec::new();
+        let mut overlays: BTreeMap<String, image::RgbImage> = BTreeMap::new();
+        for st in &set.stimuli {
+            let d = group_density(
+                self.stimulus_fixations.get(&st.id).unwrap_or(&empty),
+                w,
+                h,
+                scale,
+                sigma_px,
+            );
+            let npy = hm.join(format!("{}.npy", st.id));
+            d.write_npy(&npy)?;
+            written.push(npy);
+            if images.is_some() {
+                let p = set.image_path(st);
+                let img = image::open(&p)
+                    .map_err(|e| AnalysisError::Recording {
+                        path: p.display().to_string(),
+                        message: format!("cannot read the stimulus image: {e}"),
+                    })?
+                    .to_rgb8();
+                let bar =
+                    self.image_px_per_deg * f64::from(img.width()) / f64::from(set.image_width);
+                let o = overlay(&img, &d, if bar.is_finite() { bar } else { 40.0 });
+                written.push(save_png(&o, &hm.join(format!("{}.png", st.id)))?);
+                overlays.insert(st.id.clone(), o);
+            }
+        }
+        if images.is_some() {
+            let mut pairs = Vec::new();
+            let mut by_identity: Vec<(&str, &str)> =
+                set.by_identity().keys().map(|k| (*k, *k)).collect();
+            by_identity.sort_by_key(|(i, _)| {
+                set.stimuli
+                    .iter()
+                    .find(|s| s.identity == *i)
+                    .map(|s| (s.condition.clone(), s.identity.clone()))
+            });
+            for (identity, _) in by_identity {
+                let of = |v: et_stimuli::Variant| {
+                    set.stimuli
+                        .iter()
+                        .find(|s| s.identity == identity && s.variant == v)
+                        .and_then(|s| overlays.get(&s.id))
+                };
+                if let (Some(a), Some(b)) = (
+                    of(et_stimuli::Variant::Reconstructed),
+                    of(et_stimuli::Variant::Manipulated),
+                ) {
+                    pairs.push((a.clone(), b.clone()));
+                }
+            }
+            if !pairs.is_empty() {
+                written.push(save_png(
+                    &pairs_figure(&pairs, 192),
+                    &dir.join("figure2.png"),
+                )?);
+            }
+        }
+        Ok(written)
     }
 }

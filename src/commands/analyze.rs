@@ -15,13 +15,22 @@ pub struct Args {
     /// Folder for the tables (CSV) and report.html.
     #[arg(long)]
     out: PathBuf,
-    /// Analysis config (TOML): aoi, test, correction, permutations, seed, [ivt].
+    /// Analysis config (TOML): aoi, test, correction, permutations, seed, heatmap_sigma_deg, [ivt].
     #[arg(long)]
     config: Option<PathBuf>,
+    /// The stimulus set's manifest, for heatmap overlays and Figure 2 (without it: densities only).
+    #[arg(long)]
+    stimuli: Option<PathBuf>,
 }
 
 /// Reads the recordings, analyses them and writes every table and the report into `out`.
-pub fn analyze(paths: &[PathBuf], out: &Path, cfg: &AnalysisConfig) -> Result<StudyAnalysis> {
+pub fn analyze(
+    paths: &[PathBuf],
+    out: &Path,
+    cfg: &AnalysisConfig,
+    stimuli: Option<&Path>,
+) -> Result<StudyAnalysis> {
+    let images = stimuli.map(et_stimuli::StimulusSet::load).transpose()?;
     let pb = progress::bar(paths.len() as u64, "reading");
     let mut recordings = Vec::with_capacity(paths.len());
     let mut inputs = Vec::with_capacity(paths.len());
@@ -33,6 +42,7 @@ pub fn analyze(paths: &[PathBuf], out: &Path, cfg: &AnalysisConfig) -> Result<St
     pb.finish_and_clear();
     let analysis = analyse_study(&recordings, cfg)?;
     analysis.write_csv(out)?;
+    analysis.write_heatmaps(out, images.as_ref())?;
     write_report(
         out,
         &analysis,
@@ -50,7 +60,7 @@ pub fn main(a: Args) -> Result<()> {
     if a.recordings.is_empty() {
         bail!("no recordings given");
     }
-    let analysis = analyze(&a.recordings, &a.out, &cfg)?;
+    let analysis = analyze(&a.recordings, &a.out, &cfg, a.stimuli.as_deref())?;
     crate::output::emit(&analysis.render())?;
     crate::output::emit(&format!("Tables and report.html: {}\n", a.out.display()))
 }

@@ -50,7 +50,7 @@ pub fn main(a: Args) -> Result<()> {
         }
     }
     let base = StudyConfig {
-        stimulus_set: Some(manifest),
+        stimulus_set: Some(manifest.clone()),
         ..StudyConfig::default()
     };
     let prepared = load_set(&base, &a.out.join("stimuli"))?;
@@ -81,6 +81,7 @@ pub fn main(a: Args) -> Result<()> {
         &paths,
         &out_dir,
         &et_analysis::AnalysisConfig::default(),
+        Some(&manifest),
     )?;
     let truth = &base.attention;
     let gt = format!(
