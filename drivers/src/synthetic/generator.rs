@@ -56,6 +56,7 @@ pub struct GazeGenerator {
     head_mm: (f64, f64, f64),
     device_base_us: i64,
     first_ts: Option<i64>,
+    last_por: (f64, f64),
 }
 
 fn exp_interval_us(rng: &mut ChaCha8Rng, per_minute: f64) -> i64 {
@@ -106,6 +107,7 @@ impl GazeGenerator {
             head_mm: (0.0, 0.0, 0.0),
             device_base_us,
             first_ts: None,
+            last_por: (0.5, 0.5),
         }
     }
 
@@ -346,6 +348,7 @@ impl GazeGenerator {
     pub fn sample(&mut self, ts: i64, scene_idx: usize, scene: &Scene) -> GazeSample {
         self.advance_slow(ts);
         let por = self.point_of_regard(ts, scene_idx, scene);
+        self.last_por = por;
         let blink = ts < self.blink_until;
         let loss = ts < self.loss_until;
         let left_lost = blink || (loss && self.loss_eyes.0);
@@ -361,9 +364,10 @@ impl GazeGenerator {
         }
     }
 
-    /// The true point of regard the last sample was drawn around (for tests).
-    pub fn fixation_point(&self) -> (f64, f64) {
-        self.pos
+    /// The true point of regard of the last sample (display area, both eyes' mean before
+    /// noise and vergence): the ground truth analyses are checked against.
+    pub fn point_of_regard_now(&self) -> (f64, f64) {
+        self.last_por
     }
 }
 
