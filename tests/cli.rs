@@ -244,6 +244,18 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         report.contains("test: <b>welch_t</b>") && report.contains("P01.h5"),
         "report lacks the test or the inputs"
     );
+    for t in ["dwell", "summary", "comparisons", "aoi_metrics"] {
+        let p = out_dir.join(format!("analysis/{t}.parquet"));
+        assert!(
+            std::fs::read(&p).unwrap().starts_with(b"PAR1"),
+            "{} is not Parquet",
+            p.display()
+        );
+    }
+    assert!(out_dir.join("analysis/figure2.png").exists());
+    assert!(out_dir
+        .join("analysis/heatmaps/WS-01-manipulated.npy")
+        .exists());
     let metrics = std::fs::read_to_string(out_dir.join("analysis/aoi_metrics.csv")).unwrap();
     // 4 participants × 32 trials × 3 AOIs.
     assert_eq!(metrics.lines().count(), 1 + 4 * 32 * 3);

@@ -12,7 +12,7 @@ pub struct Args {
     /// Recordings to analyse.
     #[arg(required = true)]
     recordings: Vec<PathBuf>,
-    /// Folder for the tables (CSV) and report.html.
+    /// Folder for the tables (CSV and Parquet), heatmaps and report.html.
     #[arg(long)]
     out: PathBuf,
     /// Analysis config (TOML): aoi, test, correction, permutations, seed, heatmap_sigma_deg, [ivt].
@@ -42,6 +42,7 @@ pub fn analyze(
     pb.finish_and_clear();
     let analysis = analyse_study(&recordings, cfg)?;
     analysis.write_csv(out)?;
+    analysis.write_parquet(out)?;
     analysis.write_heatmaps(out, images.as_ref())?;
     write_report(
         out,

@@ -1,0 +1,180 @@
+//! Every table as Parquet beside its CSV (polars lives here and nowhere else).
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::study::StudyAnalysis;
+use crate::AnalysisError;
+
+fn write(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
+    let file = std::fs::File::create(path).map_err(|source| AnalysisError::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
+    ParquetWriter::new(file)
+        .finish(df)
+        .map(|_| ())
+        .map_err(|e| AnalysisError::Recording {
+            path: path.display().to_string(),
+            message: format!("cannot write Parquet: {e}"),
+        })
+}
+
+fn frame(columns: Vec<Column>, path: &Path) -> Result<DataFrame, AnalysisError> {
+    DataFrame::new_infer_height(columns).map_err(|e| AnalysisError::Recording {
+        path: path.display().to_string(),
+        message: format!("cannot build the table: {e}"),
+    })
+}
+
+impl StudyAnalysis {
+    /// Writes `dwell.parquet`, `summary.parquet`, `comparisons.parquet`, `aoi_metrics.parquet`.
+    pub fn write_parquet(&self, dir: &Path) -> Result<(), AnalysisError> {
+        let s = |name: &str, v: Vec<String>| Column::new(name.into(), v);
+        let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
+        let u = |name: &str, v: Vec<u64>| Column::new(name.into(), v);
+        let o = |name: &str, v: Vec<Option<f64>>| Column::new(name.into(), v);
+
+        let p = dir.join("dwell.parquet");
+        let d = &self.dwell;
+        let mut df = frame(
+            vec![
+                s(
+                    "participant",
+                    d.iter().map(|r| r.participant.clone()).collect(),
+                ),
+                Column::new(
+                    "trial".into(),
+                    d.iter().map(|r| r.trial).collect::<Vec<i32>>(),
+                ),
+                s(
+                    "stimulus_id",
+                    d.iter().map(|r| r.stimulus_id.clone()).collect(),
+                ),
+                s("identity", d.iter().map(|r| r.identity.clone()).collect()),
+                s("condition", d.iter().map(|r| r.condition.clone()).collect()),
+                s("variant", d.iter().map(|r| r.variant.clone()).collect()),
+                s(
+                    "expression",
+                    d.iter().map(|r| r.expression.clone()).collect(),
+                ),
+                s("aoi", d.iter().map(|r| r.aoi.clone()).collect()),
+                f("dwell_ms", d.iter().map(|r| r.dwell_ms).collect()),
+                f("valid_ms", d.iter().map(|r| r.valid_ms).collect()),
+                f("trial_ms", d.iter().map(|r| r.trial_ms).collect()),
+                f("proportion", d.iter().map(|r| r.proportion()).collect()),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("summary.parquet");
+        let m = &self.summary;
+        let mut df = frame(
+            vec![
+                s("condition", m.iter().map(|r| r.condition.clone()).collect()),
+                s(
+                    "expression",
+                    m.iter().map(|r| r.expression.clone()).collect(),
+                ),
+                u("n", m.iter().map(|r| r.n as u64).collect()),
+                f("mean_dwell_ms", m.iter().map(|r| r.mean_dwell_ms).collect()),
+                f("sd_dwell_ms", m.iter().map(|r| r.sd_dwell_ms).collect()),
+                f(
+                    "mean_proportion",
+                    m.iter().map(|r| r.mean_proportion).collect(),
+                ),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("comparisons.parquet");
+        let c = &self.comparisons;
+        let mut df = frame(
+            vec![
+                s("condition", c.iter().map(|r| r.condition.clone()).collect()),
+                u("n_smile", c.iter().map(|r| r.n_smile as u64).collect()),
+                u(
+                    "n_no_smile",
+                    c.iter().map(|r| r.n_no_smile as u64).collect(),
+                ),
+                f("mean_smile_ms", c.iter().map(|r| r.mean_smile_ms).collect()),
+                f(
+                    "mean_no_smile_ms",
+                    c.iter().map(|r| r.mean_no_smile_ms).collect(),
+                ),
+                f("sd_smile_ms", c.iter().map(|r| r.sd_smile_ms).collect()),
+                f(
+                    "sd_no_smile_ms",
+                    c.iter().map(|r| r.sd_no_smile_ms).collect(),
+                ),
+                f("hedges_g", c.iter().map(|r| r.hedges_g).collect()),
+                s("test", c.iter().map(|r| r.test.to_string()).collect()),
+                f("statistic", c.iter().map(|r| r.statistic).collect()),
+                o("df", c.iter().map(|r| r.df).collect()),
+                f("p", c.iter().map(|r| r.p).collect()),
+                f("p_corrected", c.iter().map(|r| r.p_corrected).collect()),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("aoi_metrics.parquet");
+        let a = &self.metrics;
+        let mut df = frame(
+            vec![
+                s(
+                    "participant",
+                    a.iter().map(|r| r.participant.clone()).collect(),
+                ),
+                Column::new(
+                    "trial".into(),
+                    a.iter().map(|r| r.trial).collect::<Vec<i32>>(),
+                ),
+                s(
+                    "stimulus_id",
+                    a.iter().map(|r| r.stimulus_id.clone()).collect(),
+                ),
+                s("condition", a.iter().map(|r| r.condition.clone()).collect()),
+                s(
+                    "expression",
+                    a.iter().map(|r| r.expression.clone()).collect(),
+                ),
+                s("aoi", a.iter().map(|r| r.aoi.clone()).collect()),
+                f("dwell_ms", a.iter().map(|r| r.dwell_ms).collect()),
+                f(
+                    "dwell_proportion",
+                    a.iter().map(|r| r.dwell_proportion).collect(),
+                ),
+                f(
+                    "total_fixation_duration_ms",
+                    a.iter().map(|r| r.total_fixation_duration_ms).collect(),
+                ),
+                u(
+                    "fixation_count",
+                    a.iter().map(|r| r.fixation_count as u64).collect(),
+                ),
+                o(
+                    "time_to_first_fixation_ms",
+                    a.iter().map(|r| r.time_to_first_fixation_ms).collect(),
+                ),
+                o(
+                    "first_fixation_duration_ms",
+                    a.iter().map(|r| r.first_fixation_duration_ms).collect(),
+                ),
+                u(
+                    "visit_count",
+                    a.iter().map(|r| r.visit_count as u64).collect(),
+                ),
+                f(
+                    "total_visit_duration_ms",
+                    a.iter().map(|r| r.total_visit_duration_ms).collect(),
+                ),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)
+    }
+}
