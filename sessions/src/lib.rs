@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod foreign;
 pub mod format;
+pub mod import;
 pub mod reader;
 pub mod recorder;
 pub mod recover;
