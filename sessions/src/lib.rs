@@ -2,6 +2,7 @@
 //! that streams samples into it, the headless study runner, and crash recovery.
 
 pub mod attention;
+pub mod bids;
 pub mod config;
 pub mod error;
 pub mod foreign;

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod demo;
+pub mod export_bids;
 pub mod import;
 pub mod inspect;
 pub mod recover;
