@@ -196,10 +196,12 @@ pub struct StudyAnalysis {
     pub set: Option<et_stimuli::StimulusSet>,
 }
 
-/// Analyses every recording, using the stimulus set each recording stores.
+/// Analyses every recording, using the stimulus set each recording stores; `aois`, when given,
+/// replaces the set's AOIs (an AOI file, or the set loaded from disk with its mask images).
 pub fn analyse_study(
     recordings: &[Recording],
     cfg: &AnalysisConfig,
+    aois: Option<&et_stimuli::AoiFile>,
 ) -> Result<StudyAnalysis, AnalysisError> {
     let aoi = cfg.aoi.as_str();
     let mut dwell = Vec::new();
@@ -209,7 +211,7 @@ pub fn analyse_study(
     let mut image_px_per_deg = f64::NAN;
     let mut first_set = None;
     for rec in recordings {
-        let set = match rec.stimulus_set() {
+        let mut set = match rec.stimulus_set() {
             Some(Ok(s)) => s,
             Some(Err(e)) => {
                 return Err(AnalysisError::Recording {
@@ -224,6 +226,23 @@ pub fn analyse_study(
                         .into(),
             }),
         };
+        if let Some(f) = aois {
+            set.apply_aois(f);
+        }
+        let unloaded = set
+            .aois
+            .iter()
+            .chain(set.stimuli.iter().flat_map(|s| s.aois.iter()))
+            .find(|a| matches!(&a.shape, et_stimuli::AoiShape::Mask { pixels: None, .. }));
+        if let Some(a) = unloaded {
+            return Err(AnalysisError::Recording {
+                path: rec.path.display().to_string(),
+                message: format!(
+                    "AOI '{}' is an image mask: pass --stimuli or --aois so its image can be read",
+                    a.name
+                ),
+            });
+        }
         if !set.aoi_names().iter().any(|n| n == aoi) {
             return Err(AnalysisError::Recording {
                 path: rec.path.display().to_string(),

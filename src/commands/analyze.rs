@@ -18,9 +18,14 @@ pub struct Args {
     /// Analysis config (TOML): aoi, test, correction, permutations, seed, heatmap_sigma_deg, [ivt].
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The stimulus set's manifest, for heatmap overlays and Figure 2 (without it: densities only).
+    /// The stimulus set's manifest, for heatmap overlays, Figure 2 and mask AOIs (without it:
+    /// densities only, AOIs as stored in the recordings).
     #[arg(long)]
     stimuli: Option<PathBuf>,
+    /// AOI file (TOML or JSON: [[aoi]] for every stimulus, [[stimulus."ID"]] for one) replacing
+    /// the stimulus set's AOIs.
+    #[arg(long)]
+    aois: Option<PathBuf>,
 }
 
 /// Reads the recordings, analyses them and writes every table and the report into `out`.
@@ -29,8 +34,13 @@ pub fn analyze(
     out: &Path,
     cfg: &AnalysisConfig,
     stimuli: Option<&Path>,
+    aois: Option<&Path>,
 ) -> Result<StudyAnalysis> {
     let images = stimuli.map(et_stimuli::StimulusSet::load).transpose()?;
+    let aoi_file = match aois {
+        Some(p) => Some(et_stimuli::AoiFile::load(p).map_err(anyhow::Error::msg)?),
+        None => images.as_ref().map(et_stimuli::StimulusSet::aoi_file),
+    };
     let pb = progress::bar(paths.len() as u64, "reading");
     let mut recordings = Vec::with_capacity(paths.len());
     let mut inputs = Vec::with_capacity(paths.len());
@@ -40,7 +50,7 @@ pub fn analyze(
         pb.inc(1);
     }
     pb.finish_and_clear();
-    let analysis = analyse_study(&recordings, cfg)?;
+    let analysis = analyse_study(&recordings, cfg, aoi_file.as_ref())?;
     analysis.write_csv(out)?;
     analysis.write_parquet(out)?;
     analysis.write_heatmaps(out, images.as_ref())?;
@@ -61,7 +71,13 @@ pub fn main(a: Args) -> Result<()> {
     if a.recordings.is_empty() {
         bail!("no recordings given");
     }
-    let analysis = analyze(&a.recordings, &a.out, &cfg, a.stimuli.as_deref())?;
+    let analysis = analyze(
+        &a.recordings,
+        &a.out,
+        &cfg,
+        a.stimuli.as_deref(),
+        a.aois.as_deref(),
+    )?;
     crate::output::emit(&analysis.render())?;
     crate::output::emit(&format!("Tables and report.html: {}\n", a.out.display()))
 }

@@ -82,6 +82,7 @@ pub fn main(a: Args) -> Result<()> {
         &out_dir,
         &et_analysis::AnalysisConfig::default(),
         Some(&manifest),
+        None,
     )?;
     let truth = &base.attention;
     let gt = format!(

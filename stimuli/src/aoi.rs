@@ -1,5 +1,9 @@
 //! Areas of interest in stimulus-image pixels, with hit testing.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +25,13 @@ pub enum AoiShape {
     /// Vertices in order; inside by the even-odd rule.
     Polygon {
         points: Vec<[f64; 2]>,
+    },
+    /// An image the size of the stimulus, white inside (luminance ≥ 128), black outside; the
+    /// path is relative to the file that names it. Must be loaded before hit testing.
+    Mask {
+        path: PathBuf,
+        #[serde(skip)]
+        pixels: Option<Arc<image::GrayImage>>,
     },
 }
 
@@ -59,6 +70,10 @@ impl Aoi {
                     ));
                 }
             }
+            AoiShape::Mask { path, .. } if path.as_os_str().is_empty() => {
+                return Err(format!("AOI '{name}': mask needs a path"));
+            }
+            AoiShape::Mask { .. } => {}
             AoiShape::Polygon { points } => {
                 if points.len() < 3 {
                     return Err(format!(
@@ -74,9 +89,35 @@ impl Aoi {
         Ok(())
     }
 
-    /// Whether image pixel (x, y) lies in the AOI.
+    /// Loads a mask AOI's image (relative paths from `base`); other shapes need nothing.
+    pub fn load_mask(&mut self, base: &Path) -> Result<(), String> {
+        if let AoiShape::Mask { path, pixels } = &mut self.shape {
+            let full = if path.is_relative() {
+                base.join(&*path)
+            } else {
+                path.clone()
+            };
+            let img = image::open(&full).map_err(|e| {
+                format!(
+                    "AOI '{}': cannot read mask {}: {e}",
+                    self.name,
+                    full.display()
+                )
+            })?;
+            *pixels = Some(Arc::new(img.to_luma8()));
+        }
+        Ok(())
+    }
+
+    /// Whether image pixel (x, y) lies in the AOI. A mask that was not loaded contains nothing.
     pub fn contains(&self, x: f64, y: f64) -> bool {
         match &self.shape {
+            AoiShape::Mask { pixels, .. } => match pixels {
+                Some(m) if x >= 0.0 && y >= 0.0 => m
+                    .get_pixel_checked(x as u32, y as u32)
+                    .is_some_and(|p| p.0[0] >= 128),
+                _ => false,
+            },
             AoiShape::Rectangle {
                 x: rx,
                 y: ry,
@@ -106,6 +147,30 @@ impl Aoi {
     /// Centre and half-extents of the bounding box, in image px.
     pub fn bounds(&self) -> (f64, f64, f64, f64) {
         match &self.shape {
+            AoiShape::Mask { pixels, .. } => {
+                let Some(m) = pixels else {
+                    return (0.0, 0.0, 0.0, 0.0);
+                };
+                let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+                for (x, y, p) in m.enumerate_pixels() {
+                    if p.0[0] >= 128 {
+                        x0 = x0.min(x);
+                        y0 = y0.min(y);
+                        x1 = x1.max(x + 1);
+                        y1 = y1.max(y + 1);
+                    }
+                }
+                if x0 > x1 {
+                    return (0.0, 0.0, 0.0, 0.0);
+                }
+                let (x0, y0, x1, y1) = (f64::from(x0), f64::from(y0), f64::from(x1), f64::from(y1));
+                (
+                    (x0 + x1) / 2.0,
+                    (y0 + y1) / 2.0,
+                    (x1 - x0) / 2.0,
+                    (y1 - y0) / 2.0,
+                )
+            }
             AoiShape::Rectangle {
                 x,
                 y,
@@ -129,6 +194,49 @@ impl Aoi {
                 )
             }
         }
+    }
+}
+
+/// AOIs from a file of their own (TOML or JSON): global ones and ones for named stimuli. They
+/// replace the stimulus set's AOIs in an analysis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AoiFile {
+    #[serde(default)]
+    pub aoi: Vec<Aoi>,
+    /// Stimulus id → its own AOIs.
+    #[serde(default)]
+    pub stimulus: BTreeMap<String, Vec<Aoi>>,
+}
+
+impl AoiFile {
+    /// Reads `.json` as JSON and anything else as TOML; validates shapes and loads masks.
+    pub fn load(path: &Path) -> Result<AoiFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read the AOI file: {e}", path.display()))?;
+        let mut f: AoiFile = if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not a valid AOI file: {e}", path.display()))?
+        } else {
+            toml::from_str(&text).map_err(|e| {
+                format!(
+                    "{}: not a valid AOI file: {}",
+                    path.display(),
+                    e.to_string().trim().replace('\n', " ")
+                )
+            })?
+        };
+        let base = path.parent().unwrap_or(Path::new(""));
+        for a in f.aoi.iter_mut().chain(f.stimulus.values_mut().flatten()) {
+            a.validate()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            a.load_mask(base)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(f)
     }
 }
 
@@ -206,5 +314,60 @@ mod tests {
             ry: 1.0,
         });
         assert!(flat.validate().unwrap_err().contains("positive rx"));
+    }
+
+    #[test]
+    fn mask_is_white_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut img = image::GrayImage::new(10, 10);
+        for y in 2..5 {
+            for x in 3..7 {
+                img.put_pixel(x, y, image::Luma([255]));
+            }
+        }
+        img.save(dir.path().join("m.png")).unwrap();
+        let mut a = aoi(AoiShape::Mask {
+            path: "m.png".into(),
+            pixels: None,
+        });
+        assert!(!a.contains(4.0, 3.0), "unloaded masks contain nothing");
+        a.load_mask(dir.path()).unwrap();
+        assert!(a.contains(4.5, 3.5) && a.contains(3.0, 2.0));
+        assert!(
+            !a.contains(7.0, 3.0)
+                && !a.contains(4.0, 5.0)
+                && !a.contains(-1.0, 3.0)
+                && !a.contains(40.0, 3.0)
+        );
+        assert_eq!(a.bounds(), (5.0, 3.5, 2.0, 1.5));
+    }
+
+    #[test]
+    fn aoi_files_in_toml_and_json_and_unknown_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("a.toml");
+        std::fs::write(&t, "[[aoi]]\nname = \"mouth\"\nshape = \"rectangle\"\nx = 1.0\ny = 2.0\nwidth = 3.0\nheight = 4.0\n\n[[stimulus.\"WS-01\"]]\nname = \"chin\"\nshape = \"ellipse\"\ncx = 5.0\ncy = 5.0\nrx = 1.0\nry = 1.0\n").unwrap();
+        let f = AoiFile::load(&t).unwrap();
+        assert_eq!(f.aoi[0].name, "mouth");
+        assert_eq!(f.stimulus["WS-01"][0].name, "chin");
+        let j = dir.path().join("a.json");
+        std::fs::write(
+            &j,
+            r#"{"aoi": [{"name": "eyes", "shape": "polygon", "points": [[0,0],[1,0],[0,1]]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(AoiFile::load(&j).unwrap().aoi[0].name, "eyes");
+        std::fs::write(&t, "[[aoi]]\nname = \"x\"\nshape = \"star\"\n").unwrap();
+        let e = AoiFile::load(&t).unwrap_err();
+        assert!(
+            e.contains("a.toml: not a valid AOI file") && e.contains("star"),
+            "{e}"
+        );
+        std::fs::write(
+            &t,
+            "[[aoi]]\nname = \"m\"\nshape = \"mask\"\npath = \"missing.png\"\n",
+        )
+        .unwrap();
+        assert!(AoiFile::load(&t).unwrap_err().contains("cannot read mask"));
     }
 }

@@ -6,6 +6,6 @@ pub mod counterbalance;
 pub mod default_set;
 pub mod manifest;
 
-pub use aoi::{Aoi, AoiShape};
+pub use aoi::{Aoi, AoiFile, AoiShape};
 pub use counterbalance::{trial_list, CounterbalanceVersion, TrialSpec};
 pub use manifest::{Expression, Landmarks, ManifestError, Stimulus, StimulusSet, Variant};

@@ -123,6 +123,18 @@ impl StimulusSet {
         })?;
         let mut set = Self::from_toml_str(&text, &path.display().to_string())?;
         set.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let root = set.root.clone();
+        for a in set
+            .aois
+            .iter_mut()
+            .chain(set.stimuli.iter_mut().flat_map(|s| s.aois.iter_mut()))
+        {
+            a.load_mask(&root)
+                .map_err(|message| ManifestError::Invalid {
+                    origin: path.display().to_string(),
+                    message,
+                })?;
+        }
         for s in &set.stimuli {
             let p = set.image_path(s);
             if !p.is_file() {
@@ -245,6 +257,30 @@ impl StimulusSet {
             h.update(&bytes);
         }
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+impl StimulusSet {
+    /// Replaces the set's AOIs with an AOI file's: its global AOIs for all stimuli, and its
+    /// per-stimulus AOIs for the stimuli it names.
+    pub fn apply_aois(&mut self, f: &crate::aoi::AoiFile) {
+        self.aois = f.aoi.clone();
+        for s in &mut self.stimuli {
+            s.aois = f.stimulus.get(&s.id).cloned().unwrap_or_default();
+        }
+    }
+
+    /// The set's AOIs as an AOI file (masks stay loaded), to carry them into an analysis.
+    pub fn aoi_file(&self) -> crate::aoi::AoiFile {
+        crate::aoi::AoiFile {
+            aoi: self.aois.clone(),
+            stimulus: self
+                .stimuli
+                .iter()
+                .filter(|s| !s.aois.is_empty())
+                .map(|s| (s.id.clone(), s.aois.clone()))
+                .collect(),
+        }
     }
 }
 
