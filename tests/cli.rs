@@ -244,7 +244,14 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         report.contains("test: <b>welch_t</b>") && report.contains("P01.h5"),
         "report lacks the test or the inputs"
     );
-    for t in ["dwell", "summary", "comparisons", "aoi_metrics"] {
+    for t in [
+        "dwell",
+        "summary",
+        "comparisons",
+        "aoi_metrics",
+        "fixations",
+        "events",
+    ] {
         let p = out_dir.join(format!("analysis/{t}.parquet"));
         assert!(
             std::fs::read(&p).unwrap().starts_with(b"PAR1"),

@@ -194,6 +194,24 @@ pub struct StudyAnalysis {
     pub image_px_per_deg: f64,
     /// The stimulus set of the first recording.
     pub set: Option<et_stimuli::StimulusSet>,
+    /// Every fixation of every recording (I-VT), with the trial it falls in.
+    pub fixations: Vec<FixationRow>,
+    /// Every recorded event: participant, time (µs), kind, trial, text.
+    pub events: Vec<(String, i64, String, i32, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixationRow {
+    pub participant: String,
+    /// Trial whose stimulus interval holds the fixation's midpoint, or −1.
+    pub trial: i32,
+    pub start_us: i64,
+    pub end_us: i64,
+    pub duration_ms: f64,
+    pub screen_x: f64,
+    pub screen_y: f64,
+    pub dispersion_deg: f64,
+    pub samples: usize,
 }
 
 /// Analyses every recording, using the stimulus set each recording stores; `aois`, when given,
@@ -210,6 +228,8 @@ pub fn analyse_study(
         BTreeMap::new();
     let mut image_px_per_deg = f64::NAN;
     let mut first_set = None;
+    let mut fixations = Vec::new();
+    let mut events = Vec::new();
     for rec in recordings {
         let mut set = match rec.stimulus_set() {
             Some(Ok(s)) => s,
@@ -289,6 +309,34 @@ pub fn analyse_study(
                     / f64::from(t.image_rect[2]);
             }
         }
+        for f in &fix.fixations {
+            let mid = (f.start_us + f.end_us) / 2;
+            let trial = rec
+                .trials
+                .iter()
+                .find(|t| t.onset_us <= mid && mid < t.offset_us)
+                .map_or(-1, |t| t.trial);
+            fixations.push(FixationRow {
+                participant: rec.header.participant.clone(),
+                trial,
+                start_us: f.start_us,
+                end_us: f.end_us,
+                duration_ms: f.duration_us as f64 / 1000.0,
+                screen_x: f.screen_x,
+                screen_y: f.screen_y,
+                dispersion_deg: f.dispersion_deg,
+                samples: f.samples,
+            });
+        }
+        events.extend(rec.events.iter().map(|e| {
+            (
+                rec.header.participant.clone(),
+                e.ts_us,
+                e.kind.clone(),
+                e.trial,
+                e.text.clone(),
+            )
+        }));
         first_set.get_or_insert(set);
     }
     let mut groups: BTreeMap<(String, String), Vec<&DwellRow>> = BTreeMap::new();
@@ -385,6 +433,8 @@ pub fn analyse_study(
         stimulus_fixations,
         image_px_per_deg,
         set: first_set,
+        fixations,
+        events,
     })
 }
 

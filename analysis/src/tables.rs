@@ -29,7 +29,8 @@ fn frame(columns: Vec<Column>, path: &Path) -> Result<DataFrame, AnalysisError> 
 }
 
 impl StudyAnalysis {
-    /// Writes `dwell.parquet`, `summary.parquet`, `comparisons.parquet`, `aoi_metrics.parquet`.
+    /// Writes `dwell`, `summary`, `comparisons`, `aoi_metrics`, `fixations` and `events` as
+    /// `.parquet`.
     pub fn write_parquet(&self, dir: &Path) -> Result<(), AnalysisError> {
         let s = |name: &str, v: Vec<String>| Column::new(name.into(), v);
         let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
@@ -172,6 +173,53 @@ impl StudyAnalysis {
                     "total_visit_duration_ms",
                     a.iter().map(|r| r.total_visit_duration_ms).collect(),
                 ),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("fixations.parquet");
+        let x = &self.fixations;
+        let mut df = frame(
+            vec![
+                s(
+                    "participant",
+                    x.iter().map(|r| r.participant.clone()).collect(),
+                ),
+                Column::new(
+                    "trial".into(),
+                    x.iter().map(|r| r.trial).collect::<Vec<i32>>(),
+                ),
+                Column::new(
+                    "start_us".into(),
+                    x.iter().map(|r| r.start_us).collect::<Vec<i64>>(),
+                ),
+                Column::new(
+                    "end_us".into(),
+                    x.iter().map(|r| r.end_us).collect::<Vec<i64>>(),
+                ),
+                f("duration_ms", x.iter().map(|r| r.duration_ms).collect()),
+                f("screen_x", x.iter().map(|r| r.screen_x).collect()),
+                f("screen_y", x.iter().map(|r| r.screen_y).collect()),
+                f(
+                    "dispersion_deg",
+                    x.iter().map(|r| r.dispersion_deg).collect(),
+                ),
+                u("samples", x.iter().map(|r| r.samples as u64).collect()),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("events.parquet");
+        let e = &self.events;
+        let mut df = frame(
+            vec![
+                s("participant", e.iter().map(|r| r.0.clone()).collect()),
+                Column::new("ts_us".into(), e.iter().map(|r| r.1).collect::<Vec<i64>>()),
+                s("kind", e.iter().map(|r| r.2.clone()).collect()),
+                Column::new("trial".into(), e.iter().map(|r| r.3).collect::<Vec<i32>>()),
+                s("text", e.iter().map(|r| r.4.clone()).collect()),
             ],
             &p,
         )?;
