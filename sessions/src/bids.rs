@@ -180,6 +180,10 @@ pub fn export_bids(rec: &Recording, dir: &Path, task: &str) -> Result<Vec<PathBu
             },
             "onset": {"Description": "Stimulus onset, seconds from the first gaze sample", "Units": "s"},
             "trial_type": {"Description": "condition_expression"},
+            "stimulus_id": {"Description": "Stimulus identifier in the stimulus set"},
+            "condition": {"Description": "Genetic condition of the person shown (22q, AS, NS, WS)"},
+            "variant": {"Description": "reconstructed or expression-manipulated image"},
+            "expression": {"Description": "smile or no_smile"},
         }),
     )?;
     written.push(evj);
