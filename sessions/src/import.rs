@@ -176,122 +176,8 @@ fn parse(
                 });
             }
         }
-        ImportFormat::TobiiProLab => {
-            let what = "Tobii Pro Lab data export";
-            let ti = t.require(path, what, &["Recording timestamp"])?;
-            let unit_ms = t.header[ti].contains("[ms]");
-            let sensor = t.find(&["Sensor"]);
-            let lx = t.find(&["Gaze point left X"]);
-            let (lx, ly, rx, ry) = match lx {
-                Some(lx) => (
-                    Some(lx),
-                    t.find(&["Gaze point left Y"]),
-                    t.find(&["Gaze point right X"]),
-                    t.find(&["Gaze point right Y"]),
-                ),
-                None => {
-                    let x = t.require(path, what, &["Gaze point X"])?;
-                    let y = t.require(path, what, &["Gaze point Y"])?;
-                    (Some(x), Some(y), Some(x), Some(y))
-                }
-            };
-            let (vl, vr) = (t.find(&["Validity left"]), t.find(&["Validity right"]));
-            let (pl, pr) = (
-                t.find(&["Pupil diameter left"]),
-                t.find(&["Pupil diameter right"]),
-            );
-            for (n, row) in t.rows.iter().enumerate() {
-                if let Some(s) = sensor.and_then(|i| row.get(i)) {
-                    if !s.is_empty() && !s.eq_ignore_ascii_case("Eye Tracker") {
-                        continue;
-                    }
-                }
-                let ts = cell(row, Some(ti)).ok_or_else(|| {
-                    SessionError::Invalid(format!(
-                        "{}: row {}: Recording timestamp is not a number",
-                        path.display(),
-                        n + 2
-                    ))
-                })?;
-                let ts_us = if unit_ms { ts * 1000.0 } else { ts }.round() as i64;
-                let valid = |v: Option<usize>| {
-                    v.and_then(|i| row.get(i))
-                        .is_none_or(|s| s.eq_ignore_ascii_case("Valid"))
-                };
-                let left = eye(
-                    cell(row, lx),
-                    cell(row, ly),
-                    valid(vl),
-                    cell(row, pl),
-                    screen,
-                );
-                let right = eye(
-                    cell(row, rx),
-                    cell(row, ry),
-                    valid(vr),
-                    cell(row, pr),
-                    screen,
-                );
-                out.push(GazeSample {
-                    system_ts_us: ts_us,
-                    device_ts_us: ts_us,
-                    left,
-                    right,
-                });
-            }
-        }
-        ImportFormat::TobiiStudio => {
-            let what = "Tobii Studio export";
-            let ti = t.require(path, what, &["RecordingTimestamp"])?;
-            let lx = t.find(&["GazePointLeftX"]);
-            let (lx, ly, rx, ry) = match lx {
-                Some(lx) => (
-                    Some(lx),
-                    t.find(&["GazePointLeftY"]),
-                    t.find(&["GazePointRightX"]),
-                    t.find(&["GazePointRightY"]),
-                ),
-                None => {
-                    let x = t.require(path, what, &["GazePointX"])?;
-                    let y = t.require(path, what, &["GazePointY"])?;
-                    (Some(x), Some(y), Some(x), Some(y))
-                }
-            };
-            let (vl, vr) = (t.find(&["ValidityLeft"]), t.find(&["ValidityRight"]));
-            let (pl, pr) = (t.find(&["PupilLeft"]), t.find(&["PupilRight"]));
-            for (n, row) in t.rows.iter().enumerate() {
-                let ts = cell(row, Some(ti)).ok_or_else(|| {
-                    SessionError::Invalid(format!(
-                        "{}: row {}: RecordingTimestamp is not a number",
-                        path.display(),
-                        n + 2
-                    ))
-                })?;
-                let ts_us = (ts * 1000.0).round() as i64;
-                // Studio validity codes: 0 certain … 4 missing; 0 and 1 count as valid.
-                let valid = |v: Option<usize>| cell(row, v).is_none_or(|c| c <= 1.0);
-                let left = eye(
-                    cell(row, lx),
-                    cell(row, ly),
-                    valid(vl),
-                    cell(row, pl),
-                    screen,
-                );
-                let right = eye(
-                    cell(row, rx),
-                    cell(row, ry),
-                    valid(vr),
-                    cell(row, pr),
-                    screen,
-                );
-                out.push(GazeSample {
-                    system_ts_us: ts_us,
-                    device_ts_us: ts_us,
-                    left,
-                    right,
-                });
-            }
-        }
+        ImportFormat::TobiiProLab => parse_tobii(path, t, &PRO_LAB, screen, &mut out)?,
+        ImportFormat::TobiiStudio => parse_tobii(path, t, &STUDIO, screen, &mut out)?,
     }
     if out.is_empty() {
         return Err(SessionError::Invalid(format!(
@@ -301,6 +187,125 @@ fn parse(
     }
     out.sort_by_key(|s| s.system_ts_us);
     Ok(out)
+}
+
+/// Where a Tobii export keeps what we need, and how it marks valid data.
+struct TobiiColumns {
+    what: &'static str,
+    time: &'static str,
+    /// Time unit when the header does not say: true for ms (else µs).
+    time_ms: bool,
+    left: [&'static str; 2],
+    right: [&'static str; 2],
+    /// The averaged gaze point, used for both eyes when per-eye columns are absent.
+    mean: [&'static str; 2],
+    validity: [&'static str; 2],
+    pupil: [&'static str; 2],
+    /// Pro Lab mixes sensors (eye tracker, mouse, ...) in one file.
+    sensor: Option<&'static str>,
+    valid: fn(&str) -> bool,
+}
+
+const PRO_LAB: TobiiColumns = TobiiColumns {
+    what: "Tobii Pro Lab data export",
+    time: "Recording timestamp",
+    time_ms: false,
+    left: ["Gaze point left X", "Gaze point left Y"],
+    right: ["Gaze point right X", "Gaze point right Y"],
+    mean: ["Gaze point X", "Gaze point Y"],
+    validity: ["Validity left", "Validity right"],
+    pupil: ["Pupil diameter left", "Pupil diameter right"],
+    sensor: Some("Sensor"),
+    valid: |s| s.eq_ignore_ascii_case("Valid"),
+};
+
+const STUDIO: TobiiColumns = TobiiColumns {
+    what: "Tobii Studio export",
+    time: "RecordingTimestamp",
+    time_ms: true,
+    left: ["GazePointLeftX", "GazePointLeftY"],
+    right: ["GazePointRightX", "GazePointRightY"],
+    mean: ["GazePointX", "GazePointY"],
+    validity: ["ValidityLeft", "ValidityRight"],
+    pupil: ["PupilLeft", "PupilRight"],
+    sensor: None,
+    // Studio validity codes: 0 certain … 4 missing; 0 and 1 count as valid.
+    valid: |s| num(s).is_some_and(|c| c <= 1.0),
+};
+
+fn parse_tobii(
+    path: &Path,
+    t: &Table,
+    c: &TobiiColumns,
+    screen: &ScreenGeometry,
+    out: &mut Vec<GazeSample>,
+) -> Result<()> {
+    let ti = t.require(path, c.what, &[c.time])?;
+    let header = &t.header[ti];
+    let time_ms = if header.contains("[ms]") {
+        true
+    } else if header.contains("[μs]") || header.contains("[us]") {
+        false
+    } else {
+        c.time_ms
+    };
+    let cols = match t.find(&[c.left[0]]) {
+        Some(lx) => [
+            Some(lx),
+            t.find(&[c.left[1]]),
+            t.find(&[c.right[0]]),
+            t.find(&[c.right[1]]),
+        ],
+        None => {
+            let x = t.require(path, c.what, &[c.mean[0]])?;
+            let y = t.require(path, c.what, &[c.mean[1]])?;
+            [Some(x), Some(y), Some(x), Some(y)]
+        }
+    };
+    let (vl, vr) = (t.find(&[c.validity[0]]), t.find(&[c.validity[1]]));
+    let (pl, pr) = (t.find(&[c.pupil[0]]), t.find(&[c.pupil[1]]));
+    let sensor = c.sensor.and_then(|s| t.find(&[s]));
+    let cell =
+        |row: &Vec<String>, i: Option<usize>| i.and_then(|i| row.get(i)).and_then(|v| num(v));
+    for (n, row) in t.rows.iter().enumerate() {
+        if let Some(s) = sensor.and_then(|i| row.get(i)) {
+            if !s.is_empty() && !s.eq_ignore_ascii_case("Eye Tracker") {
+                continue;
+            }
+        }
+        let ts = cell(row, Some(ti)).ok_or_else(|| {
+            SessionError::Invalid(format!(
+                "{}: row {}: {} is not a number",
+                path.display(),
+                n + 2,
+                c.time
+            ))
+        })?;
+        let ts_us = if time_ms { ts * 1000.0 } else { ts }.round() as i64;
+        // A missing validity column means the data are taken as they come.
+        let valid = |v: Option<usize>| v.and_then(|i| row.get(i)).is_none_or(|s| (c.valid)(s));
+        let left = eye(
+            cell(row, cols[0]),
+            cell(row, cols[1]),
+            valid(vl),
+            cell(row, pl),
+            screen,
+        );
+        let right = eye(
+            cell(row, cols[2]),
+            cell(row, cols[3]),
+            valid(vr),
+            cell(row, pr),
+            screen,
+        );
+        out.push(GazeSample {
+            system_ts_us: ts_us,
+            device_ts_us: ts_us,
+            left,
+            right,
+        });
+    }
+    Ok(())
 }
 
 /// Imports `input` into a new recording `out`.
