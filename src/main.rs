@@ -39,6 +39,9 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Make the file of a killed recording readable.
     Recover(commands::recover::Args),
+    /// Clinician surveys (Qualtrics exports): the survey map and the results.
+    #[command(subcommand)]
+    Survey(commands::survey::Command),
     /// List the Tobii eye trackers the SDK finds.
     Trackers(commands::trackers::Args),
 }
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => commands::inspect::main(a),
         Command::Recover(a) => commands::recover::main(a),
         Command::Trackers(a) => commands::trackers::main(a),
+        Command::Survey(c) => commands::survey::main(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

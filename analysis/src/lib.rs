@@ -10,6 +10,7 @@ pub mod nonparam;
 pub mod report;
 pub mod stats;
 pub mod study;
+pub mod survey;
 mod tables;
 
 pub use dwell::{trial_dwell, DwellRow};

@@ -6,4 +6,5 @@ pub mod inspect;
 pub mod recover;
 pub mod replay;
 pub mod run;
+pub mod survey;
 pub mod trackers;

@@ -1,0 +1,238 @@
+//! Survey analysis end to end through the CLI: a survey map from the stimulus set, two
+//! hand-made Qualtrics exports (version A as choice text, version B as numeric codes) with
+//! planted accuracies, a preview and a partial response, and personal data that must never
+//! reach an output file.
+
+mod common;
+
+use common::{assert_clean_error, run, small_study};
+
+const PII: [&str; 5] = [
+    "198.51.100.",
+    "@example.org",
+    "Lastname",
+    "EXTREF",
+    "51.5007",
+];
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A Qualtrics-style export of `n` respondents answering `questions` (id, true label, variant).
+fn export(
+    questions: &[(String, String, String)],
+    choices: &[String],
+    n: usize,
+    numeric: bool,
+    seed: u64,
+) -> String {
+    let mut rng = Lcg(seed);
+    let meta = [
+        "StartDate",
+        "EndDate",
+        "Status",
+        "IPAddress",
+        "Progress",
+        "Duration (in seconds)",
+        "Finished",
+        "RecordedDate",
+        "ResponseId",
+        "RecipientLastName",
+        "RecipientFirstName",
+        "RecipientEmail",
+        "ExternalReference",
+        "LocationLatitude",
+        "LocationLongitude",
+        "DistributionChannel",
+        "UserLanguage",
+    ];
+    let mut ids: Vec<String> = meta.iter().map(|s| s.to_string()).collect();
+    ids.extend(questions.iter().map(|q| q.0.clone()));
+    ids.push("Q99_TEXT".into());
+    let mut out = ids.join(",") + "\n";
+    out += &ids
+        .iter()
+        .map(|i| format!("\"{i} (question text, ünïcode)\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    out += "\n";
+    out += &ids
+        .iter()
+        .map(|i| format!("\"{{\"\"ImportId\"\":\"\"{i}\"\"}}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    out += "\n";
+    let code = |label: &str| -> String {
+        if numeric {
+            (choices.iter().position(|c| c == label).unwrap() + 1).to_string()
+        } else {
+            label.to_string()
+        }
+    };
+    for r in 0..n + 2 {
+        let preview = r == n;
+        let partial = r == n + 1;
+        let status = match (preview, numeric) {
+            (true, false) => "Survey Preview",
+            (true, true) => "1",
+            (false, false) => "IP Address",
+            (false, true) => "0",
+        };
+        let finished = if partial { "False" } else { "True" };
+        let mut row = vec![
+            "2026-01-05 10:00:00".to_string(),
+            "2026-01-05 10:09:00".into(),
+            status.into(),
+            format!("198.51.100.{r}"),
+            if partial { "40".into() } else { "100".into() },
+            "540".into(),
+            finished.into(),
+            "2026-01-05 10:09:00".into(),
+            format!("R_{seed}_{r}"),
+            "Lastname".into(),
+            "First".into(),
+            format!("p{r}@example.org"),
+            "EXTREF".into(),
+            "51.5007".into(),
+            "-0.1246".into(),
+            "anonymous".into(),
+            "EN".into(),
+        ];
+        for (k, (_, truth, variant)) in questions.iter().enumerate() {
+            if partial && k > 3 {
+                row.push(String::new());
+                continue;
+            }
+            let p = if variant == "reconstructed" { 0.6 } else { 0.5 };
+            let answer = if rng.next() < p {
+                truth.clone()
+            } else {
+                let others: Vec<&String> = choices.iter().filter(|c| *c != truth).collect();
+                others[(rng.next() * others.len() as f64) as usize % others.len()].clone()
+            };
+            row.push(code(&answer));
+        }
+        row.push("\"Looked at the eyes, then the mouth; \"\"happy\"\" face\"".into());
+        out += &(row.join(",") + "\n");
+    }
+    out
+}
+
+#[test]
+fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    small_study(dir.path(), "");
+    let map_path = dir.path().join("map.toml");
+    let o = run(&[
+        "survey",
+        "map",
+        "--stimuli",
+        dir.path().join("stimuli/manifest.toml").to_str().unwrap(),
+        "--out",
+        map_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let map = et_analysis::survey::SurveyMap::load(&map_path).unwrap();
+    assert_eq!(map.questions.len(), 64);
+    let qs = |v: &str| -> Vec<(String, String, String)> {
+        map.questions
+            .iter()
+            .filter(|q| q.version == v)
+            .map(|q| (q.question.clone(), q.condition.clone(), q.variant.clone()))
+            .collect()
+    };
+    let a = dir.path().join("version_a.csv");
+    let b = dir.path().join("version_b.csv");
+    std::fs::write(&a, export(&qs("A"), &map.choices, 30, false, 1)).unwrap();
+    std::fs::write(&b, export(&qs("B"), &map.choices, 30, true, 2)).unwrap();
+    let out = dir.path().join("survey");
+    let o = run(&[
+        "survey",
+        "analyze",
+        &format!("A={}", a.display()),
+        &format!("B={}", b.display()),
+        "--map",
+        map_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t4 = std::fs::read_to_string(out.join("table4.csv")).unwrap();
+    let all: Vec<&str> = t4
+        .lines()
+        .find(|l| l.starts_with("all,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let (n_rec, rec, n_man, man, p): (usize, f64, usize, f64, f64) = (
+        all[2].parse().unwrap(),
+        all[3].parse().unwrap(),
+        all[4].parse().unwrap(),
+        all[5].parse().unwrap(),
+        all[7].parse().unwrap(),
+    );
+    // 60 complete respondents × 16 images per variant.
+    assert_eq!((n_rec, n_man), (960, 960));
+    assert!(
+        (rec - 0.6).abs() < 0.05 && (man - 0.5).abs() < 0.05,
+        "{rec} {man}"
+    );
+    assert!(p < 0.01, "p {p}");
+    let versions = std::fs::read_to_string(out.join("versions.csv")).unwrap();
+    assert!(
+        versions.contains("A,32,1,1,30,") && versions.contains("B,32,1,1,30,"),
+        "{versions}"
+    );
+    assert!(out.join("figure4.png").exists());
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for pii in PII {
+            assert!(!text.contains(pii), "{} contains {pii}", path.display());
+        }
+    }
+    // Bad input: not an export, an answer outside the map.
+    let junk = dir.path().join("junk.csv");
+    std::fs::write(&junk, "a,b\n1,2\n").unwrap();
+    assert_clean_error(
+        &run(&[
+            "survey",
+            "analyze",
+            junk.to_str().unwrap(),
+            "--map",
+            map_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "not a Qualtrics CSV export",
+    );
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(
+        &odd,
+        std::fs::read_to_string(&a)
+            .unwrap()
+            .replacen(",WS,", ",Cornelia de Lange,", 1),
+    )
+    .unwrap();
+    assert_clean_error(
+        &run(&[
+            "survey",
+            "analyze",
+            &format!("A={}", odd.display()),
+            "--map",
+            map_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "is not one of the map's choices",
+    );
+}
