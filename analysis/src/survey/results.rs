@@ -505,7 +505,7 @@ impl SurveyResults {
             }
             h.push_str("</table>");
         }
-        let _ = write!(h, "<h2>Figure 4</h2><p>Row proportions, reconstructed (left) and manipulated (right); rows: true condition, columns: {}.</p><img src=\"data:image/png;base64,{}\"></body></html>\n", self.choices.join(", "), crate::report::base64(&png));
+        let _ = writeln!(h, "<h2>Figure 4</h2><p>Row proportions, reconstructed (left) and manipulated (right); rows: true condition, columns: {}.</p><img src=\"data:image/png;base64,{}\"></body></html>", self.choices.join(", "), crate::report::base64(&png));
         let hp = dir.join("survey_report.html");
         std::fs::write(&hp, h).map_err(|source| AnalysisError::Write {
             path: hp.display().to_string(),
