@@ -201,6 +201,11 @@ pub fn run_session(
     header.stimulus_set_sha256 = p.set_sha256.clone();
     header.counterbalance_version = version.as_str().into();
     header.trial_order_seed = order_seed;
+    let mut markers = cfg
+        .markers
+        .as_ref()
+        .map(et_drivers::serial::MarkerPort::open)
+        .transpose()?;
     let writer = RecordingWriter::create(out, &header, Some(&p.manifest_text))?;
     let plan = SessionPlan {
         set: &p.set,
@@ -240,6 +245,7 @@ pub fn run_session(
             tracker.as_mut(),
             writer,
             scene_for_runner,
+            markers.as_mut(),
             &abort,
             on_trial,
         )

@@ -380,3 +380,43 @@ fn analyze_reports_bad_input_in_one_line() {
         "nope.h5: no such file",
     );
 }
+
+#[test]
+fn serial_markers_reach_the_port_and_the_recording() {
+    use serialport::SerialPort;
+    use std::io::Read;
+    let (mut master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[markers]\nport = \"{}\"\ncodes = {{ stimulus_onset = 10, stimulus_offset = 20 }}\n",
+        slave.name().unwrap()
+    );
+    let cfg = small_study(dir.path(), &extra);
+    let out = dir.path().join("m.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut got = vec![0u8; 64];
+    master
+        .set_timeout(std::time::Duration::from_secs(2))
+        .unwrap();
+    master.read_exact(&mut got).unwrap();
+    assert!(got.chunks(2).all(|c| c == [10, 20]), "{got:?}");
+    let rec = Recording::open(&out).unwrap();
+    let markers: Vec<_> = rec.events.iter().filter(|e| e.kind == "marker").collect();
+    assert_eq!(markers.len(), 64);
+    assert!(
+        markers[0].text.starts_with("code 10 for stimulus_onset"),
+        "{}",
+        markers[0].text
+    );
+    drop(slave);
+}

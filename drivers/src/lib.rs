@@ -6,6 +6,7 @@ pub mod clock;
 pub mod geometry;
 pub mod replay;
 pub mod sample;
+pub mod serial;
 mod stream;
 pub mod synthetic;
 pub mod tobii;

@@ -78,6 +78,8 @@ pub struct StudyConfig {
     pub tracker: TrackerSettings,
     /// Only used by the synthetic tracker: where simulated participants look.
     pub attention: AttentionConfig,
+    /// Serial event markers (`[markers] port = "/dev/ttyUSB0"`, `codes = { stimulus_onset = 1 }`).
+    pub markers: Option<et_drivers::serial::MarkerConfig>,
 }
 
 impl Default for StudyConfig {
@@ -92,6 +94,7 @@ impl Default for StudyConfig {
             timing: Timing::default(),
             tracker: TrackerSettings::default(),
             attention: AttentionConfig::default(),
+            markers: None,
         }
     }
 }

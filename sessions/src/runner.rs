@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use et_drivers::serial::MarkerPort;
 use et_drivers::synthetic::{Scene, SceneTimeline};
 use et_drivers::{sample_channel, Clock, Tracker};
 use et_stimuli::{StimulusSet, TrialSpec};
@@ -79,6 +80,7 @@ struct Session<'a> {
     rec: &'a RecorderHandle,
     scene: Option<&'a SceneTimeline>,
     abort: &'a AtomicBool,
+    markers: Option<&'a mut MarkerPort>,
 }
 
 impl Session<'_> {
@@ -106,9 +108,36 @@ impl Session<'_> {
             if first.is_none() {
                 first = Some(ts);
                 self.event(ts, onset.0, onset.1, onset.2)?;
+                self.marker(onset.0, onset.1)?;
             }
         }
         Ok(first)
+    }
+
+    /// Sends the serial marker configured for `kind`, and records it (or its failure: a dead
+    /// port must not end the session).
+    fn marker(&mut self, kind: &str, trial: i32) -> Result<()> {
+        let Some(port) = self.markers.as_deref_mut() else {
+            return Ok(());
+        };
+        match port.send(kind, self.frames.clock.as_ref()) {
+            Ok(Some(m)) => self.rec.event(EventRecord::new(
+                m.ts_us,
+                kind::MARKER,
+                trial,
+                format!("code {} for {kind} (write {} µs)", m.code, m.write_us),
+            )),
+            Ok(None) => Ok(()),
+            Err(e) => {
+                tracing::error!("{e}");
+                self.rec.event(EventRecord::new(
+                    self.frames.clock.now_us(),
+                    kind::NOTE,
+                    trial,
+                    format!("marker not sent: {e}"),
+                ))
+            }
+        }
     }
 
     fn event(&self, ts: i64, k: &str, trial: i32, text: impl Into<String>) -> Result<()> {
@@ -124,6 +153,7 @@ pub async fn run_headless(
     tracker: &mut dyn Tracker,
     writer: RecordingWriter,
     scene: Option<&SceneTimeline>,
+    markers: Option<&mut MarkerPort>,
     abort: &AtomicBool,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<SessionOutcome> {
@@ -149,6 +179,7 @@ pub async fn run_headless(
         rec: &rec,
         scene,
         abort,
+        markers,
     };
     if let Err(e) = tracker.start(tx) {
         let _ = rec.finish(false);
@@ -320,6 +351,7 @@ mod tests {
             &mut tracker,
             writer,
             Some(&scene),
+            None,
             &abort,
             &on_trial,
         ))
