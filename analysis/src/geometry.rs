@@ -82,19 +82,7 @@ impl Degrees {
     }
 }
 
-/// Angle in degrees between the directions from `eye` to `a` and to `b` (all mm, one frame):
-/// Tobii's velocity angle, computed as 2·asin(|u − v| / 2) of the unit vectors, which stays
-/// accurate for tiny angles where acos does not.
-pub fn angle_deg(eye: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
-    let unit = |p: [f64; 3]| {
-        let d = [p[0] - eye[0], p[1] - eye[1], p[2] - eye[2]];
-        let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-        [d[0] / n, d[1] / n, d[2] / n]
-    };
-    let (u, v) = (unit(a), unit(b));
-    let c = ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt();
-    (2.0 * (c / 2.0).min(1.0).asin()).to_degrees()
-}
+pub use et_drivers::geometry::angle_deg;
 
 #[cfg(test)]
 mod angle_tests {

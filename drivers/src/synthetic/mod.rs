@@ -32,6 +32,84 @@ pub struct SyntheticConfig {
     /// Uniform jitter of the sample time stamps around the nominal grid, µs (kept below half a
     /// sample period so time stamps stay monotonic).
     pub ts_jitter_us: i64,
+    /// A systematic error of the uncalibrated tracker, which calibration removes.
+    pub calibration_error: CalibrationError,
+}
+
+/// Uncalibrated gaze = centre + gain · (true − centre) + offset, per axis (display area; the
+/// offset is given in degrees).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalibrationError {
+    pub offset_deg: [f64; 2],
+    pub gain: [f64; 2],
+}
+
+impl Default for CalibrationError {
+    fn default() -> Self {
+        CalibrationError {
+            offset_deg: [0.0, 0.0],
+            gain: [1.0, 1.0],
+        }
+    }
+}
+
+/// What calibration has done so far: the collected points and the applied correction.
+#[derive(Debug, Default)]
+struct CalibrationState {
+    /// (target, uncalibrated mean gaze there).
+    collected: Vec<((f64, f64), (f64, f64))>,
+    /// Per axis (a, b) with uncalibrated = a · true + b; applied as (raw − b) / a.
+    correction: Option<[(f64, f64); 2]>,
+    draws: u64,
+}
+
+fn apply_error(e: &CalibrationError, npd: (f64, f64), p: (f64, f64)) -> (f64, f64) {
+    (
+        0.5 + e.gain[0] * (p.0 - 0.5) + e.offset_deg[0] * npd.0,
+        0.5 + e.gain[1] * (p.1 - 0.5) + e.offset_deg[1] * npd.1,
+    )
+}
+
+/// The sample as the tracker reports it: with its calibration error, then the correction.
+fn calibrated(
+    mut s: crate::sample::GazeSample,
+    e: &CalibrationError,
+    corr: Option<[(f64, f64); 2]>,
+    npd: (f64, f64),
+    scr: &ScreenGeometry,
+) -> crate::sample::GazeSample {
+    for eye in [&mut s.left, &mut s.right] {
+        if !eye.gaze_valid {
+            continue;
+        }
+        let (mut x, mut y) = apply_error(e, npd, (f64::from(eye.gaze_x), f64::from(eye.gaze_y)));
+        if let Some([(ax, bx), (ay, by)]) = corr {
+            x = (x - bx) / ax;
+            y = (y - by) / ay;
+        }
+        eye.gaze_x = x as f32;
+        eye.gaze_y = y as f32;
+        eye.gaze3d_mm[0] = ((x - 0.5) * scr.width_mm) as f32;
+        eye.gaze3d_mm[1] = (20.0 + (1.0 - y) * scr.height_mm) as f32;
+    }
+    s
+}
+
+/// Least squares of `raw = a · true + b` on one axis.
+fn fit(pairs: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = pairs.len() as f64;
+    let (mt, mr) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = pairs.iter().map(|p| (p.0 - mt) * (p.0 - mt)).sum();
+    let sxy: f64 = pairs.iter().map(|p| (p.0 - mt) * (p.1 - mr)).sum();
+    if sxx <= 1e-12 {
+        return None;
+    }
+    let a = sxy / sxx;
+    (a.abs() > 1e-6).then_some((a, mr - a * mt))
 }
 
 impl Default for SyntheticConfig {
@@ -45,6 +123,7 @@ impl Default for SyntheticConfig {
             blinks_per_minute: 12.0,
             track_losses_per_minute: 2.0,
             ts_jitter_us: 50,
+            calibration_error: CalibrationError::default(),
         }
     }
 }
@@ -110,6 +189,7 @@ pub struct SyntheticTracker {
     clock: Arc<dyn Clock>,
     scene: SceneTimeline,
     thread: StreamThread,
+    calibration: Arc<std::sync::Mutex<CalibrationState>>,
 }
 
 impl SyntheticTracker {
@@ -125,6 +205,7 @@ impl SyntheticTracker {
             clock,
             scene,
             thread: StreamThread::default(),
+            calibration: Arc::default(),
         })
     }
 }
@@ -149,6 +230,7 @@ impl Tracker for SyntheticTracker {
         let cfg = self.cfg.clone();
         let clock = Arc::clone(&self.clock);
         let scene = self.scene.clone();
+        let cal = Arc::clone(&self.calibration);
         let start = clock.now_us();
         let virtual_time = clock.is_virtual();
         self.thread.spawn("synthetic-tracker", move |stop| {
@@ -159,7 +241,15 @@ impl Tracker for SyntheticTracker {
                     return;
                 }
                 let (idx, sc) = scene.at(ts);
-                if sink.push(gen.sample(ts, idx, &sc), virtual_time).is_err() {
+                let corr = cal.lock().unwrap_or_else(|e| e.into_inner()).correction;
+                let sample = calibrated(
+                    gen.sample(ts, idx, &sc),
+                    &cfg.calibration_error,
+                    corr,
+                    cfg.screen.norm_per_degree(),
+                    &cfg.screen,
+                );
+                if sink.push(sample, virtual_time).is_err() {
                     return;
                 }
             }
@@ -168,6 +258,89 @@ impl Tracker for SyntheticTracker {
 
     fn stop(&mut self) -> Result<(), TrackerError> {
         self.thread.stop()
+    }
+
+    fn calibration_enter(&mut self) -> Result<(), TrackerError> {
+        self.cal().collected.clear();
+        Ok(())
+    }
+
+    /// The simulated participant looks at the target; the tracker sees it through its
+    /// calibration error, plus a little noise (seeded).
+    fn calibration_collect(
+        &mut self,
+        p: crate::tracker::CalibrationPoint,
+    ) -> Result<(), TrackerError> {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Normal};
+        let npd = self.cfg.screen.norm_per_degree();
+        let target = (f64::from(p.x), f64::from(p.y));
+        let raw = apply_error(&self.cfg.calibration_error, npd, target);
+        let mut st = self.cal();
+        st.draws += 1;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.cfg.seed ^ (0xCA1 + st.draws));
+        let n = Normal::new(0.0, 0.05).map_err(|e| TrackerError::Calibration(e.to_string()))?;
+        let raw = (
+            raw.0 + n.sample(&mut rng) * npd.0,
+            raw.1 + n.sample(&mut rng) * npd.1,
+        );
+        st.collected.push((target, raw));
+        Ok(())
+    }
+
+    fn calibration_discard(
+        &mut self,
+        p: crate::tracker::CalibrationPoint,
+    ) -> Result<(), TrackerError> {
+        let t = (f64::from(p.x), f64::from(p.y));
+        self.cal()
+            .collected
+            .retain(|(q, _)| (q.0 - t.0).abs() > 1e-6 || (q.1 - t.1).abs() > 1e-6);
+        Ok(())
+    }
+
+    fn calibration_compute_apply(
+        &mut self,
+    ) -> Result<crate::tracker::CalibrationResult, TrackerError> {
+        let mut st = self.cal();
+        let xs: Vec<(f64, f64)> = st.collected.iter().map(|(t, r)| (t.0, r.0)).collect();
+        let ys: Vec<(f64, f64)> = st.collected.iter().map(|(t, r)| (t.1, r.1)).collect();
+        let (Some(fx), Some(fy)) = (fit(&xs), fit(&ys)) else {
+            return Ok(crate::tracker::CalibrationResult {
+                applied: false,
+                points: Vec::new(),
+            });
+        };
+        st.correction = Some([fx, fy]);
+        let points = st
+            .collected
+            .iter()
+            .map(|(t, r)| {
+                let c = (((r.0 - fx.1) / fx.0) as f32, ((r.1 - fy.1) / fy.0) as f32);
+                (
+                    crate::tracker::CalibrationPoint {
+                        x: t.0 as f32,
+                        y: t.1 as f32,
+                    },
+                    Some(c),
+                    Some(c),
+                )
+            })
+            .collect();
+        Ok(crate::tracker::CalibrationResult {
+            applied: true,
+            points,
+        })
+    }
+
+    fn calibration_leave(&mut self) -> Result<(), TrackerError> {
+        Ok(())
+    }
+}
+
+impl SyntheticTracker {
+    fn cal(&self) -> std::sync::MutexGuard<'_, CalibrationState> {
+        self.calibration.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -232,6 +405,55 @@ mod tests {
         t.stop().unwrap();
         let n = rx.inner().len();
         assert!((50..=70).contains(&n), "{n} samples in 0.5 s");
+    }
+
+    #[test]
+    fn calibration_removes_the_simulated_error() {
+        use crate::tracker::CalibrationPoint as P;
+        let clock = Arc::new(ManualClock::new(0));
+        let cfg = SyntheticConfig {
+            calibration_error: CalibrationError {
+                offset_deg: [1.5, -1.0],
+                gain: [1.05, 0.95],
+            },
+            ts_jitter_us: 0,
+            ..Default::default()
+        };
+        let tl = SceneTimeline::new();
+        tl.publish(0, Scene::Target { x: 0.7, y: 0.3 });
+        let mut t = SyntheticTracker::new(cfg, clock.clone(), tl).unwrap();
+        let mean_offset_deg = |t: &mut SyntheticTracker, from: i64| {
+            let (tx, rx) = sample_channel(100_000);
+            t.start(tx).unwrap();
+            clock.advance_to(from + 5_000_000);
+            t.stop().unwrap();
+            let npd = ScreenGeometry::default().norm_per_degree();
+            let v: Vec<(f64, f64)> = rx
+                .inner()
+                .try_iter()
+                .filter_map(|m| match m {
+                    TrackerMessage::Sample(s) if s.system_ts_us > from + 1_000_000 => s.mean_gaze(),
+                    _ => None,
+                })
+                .map(|(x, y)| ((f64::from(x) - 0.7) / npd.0, (f64::from(y) - 0.3) / npd.1))
+                .collect();
+            (
+                v.iter().map(|p| p.0).sum::<f64>() / v.len() as f64,
+                v.iter().map(|p| p.1).sum::<f64>() / v.len() as f64,
+            )
+        };
+        let before = mean_offset_deg(&mut t, 0);
+        // Offset plus gain at (0.7, 0.3): about +1.97° and −0.74°.
+        assert!(before.0 > 1.7 && before.1 < -0.5, "{before:?}");
+        t.calibration_enter().unwrap();
+        for (x, y) in [(0.1, 0.1), (0.9, 0.1), (0.5, 0.5), (0.1, 0.9), (0.9, 0.9)] {
+            t.calibration_collect(P { x, y }).unwrap();
+        }
+        let r = t.calibration_compute_apply().unwrap();
+        t.calibration_leave().unwrap();
+        assert!(r.applied && r.points.len() == 5);
+        let after = mean_offset_deg(&mut t, 5_000_000);
+        assert!(after.0.abs() < 0.3 && after.1.abs() < 0.3, "{after:?}");
     }
 
     #[test]
