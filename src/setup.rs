@@ -153,6 +153,7 @@ pub fn run_session(
                     seed: cfg.tracker_seed(),
                     sampling_hz: cfg.tracker.sampling_hz,
                     screen: cfg.screen,
+                    calibration_error: cfg.synthetic_calibration_error.unwrap_or_default(),
                     ..SyntheticConfig::default()
                 };
                 (
@@ -214,6 +215,8 @@ pub fn run_session(
         screen_w: cfg.screen.width_px,
         screen_h: cfg.screen.height_px,
         attention: cfg.attention,
+        calibration: cfg.calibration.clone(),
+        geometry: cfg.screen,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

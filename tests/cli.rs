@@ -420,3 +420,89 @@ fn serial_markers_reach_the_port_and_the_recording() {
     );
     drop(slave);
 }
+
+#[test]
+fn calibration_removes_the_simulated_error_and_every_attempt_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[synthetic_calibration_error]\noffset_deg = [1.5, -1.0]\ngain = [1.05, 0.95]\n";
+    let cfg = small_study(dir.path(), &format!("{base}[calibration]\npoints = 9\n"));
+    let out = dir.path().join("cal.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = Recording::open(&out).unwrap();
+    let targets = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "calibration" && e.text.contains("target"))
+        .count();
+    assert_eq!(targets, 9);
+    let verdict = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "validation" && e.text.contains("PASS"))
+        .expect("validation passed");
+    assert!(verdict.text.starts_with("attempt 1:"), "{}", verdict.text);
+    // Four validation targets × two eyes, all well under the 1.5° error calibration removed.
+    assert_eq!(rec.validation.len(), 8);
+    assert!(
+        rec.validation
+            .iter()
+            .all(|v| v.attempt == 1 && v.accuracy_deg < 1.0),
+        "{:?}",
+        rec.validation
+    );
+
+    // Thresholds nobody meets: three attempts, all recorded, and the session still runs.
+    let cfg = small_study(
+        dir.path(),
+        &format!("{base}[calibration]\nmax_accuracy_deg = 0.01\n"),
+    );
+    let out = dir.path().join("strict.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = Recording::open(&out).unwrap();
+    assert_eq!(
+        rec.events
+            .iter()
+            .filter(|e| e.kind == "validation" && e.text.contains("FAIL"))
+            .count(),
+        3
+    );
+    assert_eq!(rec.validation.iter().map(|v| v.attempt).max(), Some(3));
+    assert!(rec
+        .events
+        .iter()
+        .any(|e| e.text.contains("validation failed after 3 attempts")));
+    assert!(rec.header.complete && rec.trials.len() == 32);
+
+    let bad = small_study(dir.path(), "[calibration]\npoints = 7\n");
+    assert_clean_error(
+        &run(&[
+            "run",
+            "--config",
+            s(&bad),
+            "--headless",
+            "--out",
+            s(&dir.path().join("x.h5")),
+        ]),
+        "calibration.points must be 5 or 9",
+    );
+}

@@ -80,6 +80,10 @@ pub struct StudyConfig {
     pub attention: AttentionConfig,
     /// Serial event markers (`[markers] port = "/dev/ttyUSB0"`, `codes = { stimulus_onset = 1 }`).
     pub markers: Option<et_drivers::serial::MarkerConfig>,
+    /// Calibrate and validate before the first trial (`[calibration]`; absent: no calibration).
+    pub calibration: Option<crate::calibration::CalibrationConfig>,
+    /// The synthetic tracker's simulated calibration error.
+    pub synthetic_calibration_error: Option<et_drivers::synthetic::CalibrationError>,
 }
 
 impl Default for StudyConfig {
@@ -95,6 +99,8 @@ impl Default for StudyConfig {
             tracker: TrackerSettings::default(),
             attention: AttentionConfig::default(),
             markers: None,
+            calibration: None,
+            synthetic_calibration_error: None,
         }
     }
 }
@@ -152,6 +158,9 @@ impl StudyConfig {
             return Err(format!(
                 "tracker.sampling_hz must be between 0 and 100000, got {hz}"
             ));
+        }
+        if let Some(c) = &self.calibration {
+            c.validate()?;
         }
         if let Some(v) = &self.counterbalance {
             v.parse::<et_stimuli::CounterbalanceVersion>()?;

@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod bids;
+pub mod calibration;
 pub mod config;
 pub mod error;
 pub mod foreign;

@@ -12,6 +12,51 @@ use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord, ValidationRecord};
 use crate::writer::{Counts, RecordingWriter};
 
+/// The most recent samples, as the recorder writes them (a bounded window for live checks such
+/// as validation).
+#[derive(Debug, Clone)]
+pub struct SampleTap {
+    inner: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<GazeSample>>>,
+    capacity: usize,
+}
+
+impl SampleTap {
+    pub fn new(capacity: usize) -> Self {
+        SampleTap {
+            inner: Default::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn extend(&self, s: &[GazeSample]) {
+        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        q.extend(s.iter().copied());
+        let excess = q.len().saturating_sub(self.capacity);
+        q.drain(..excess);
+    }
+
+    /// Time stamp of the newest sample in the tap.
+    pub fn newest(&self) -> Option<i64> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .back()
+            .map(|s| s.system_ts_us)
+    }
+
+    /// Samples with `from ≤ ts < to`, and whether the window is complete (the tap holds a
+    /// sample from `to` on).
+    pub fn window(&self, from: i64, to: i64) -> (Vec<GazeSample>, bool) {
+        let q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let got = q
+            .iter()
+            .filter(|s| s.system_ts_us >= from && s.system_ts_us < to)
+            .copied()
+            .collect();
+        (got, q.back().is_some_and(|s| s.system_ts_us >= to))
+    }
+}
+
 /// (CLOCK_MONOTONIC µs when a flush finished, gaze rows in the file by then), one per flush.
 pub type FlushLog = std::sync::Arc<std::sync::Mutex<Vec<(i64, usize)>>>;
 
@@ -23,6 +68,8 @@ pub struct FlushPolicy {
     pub max_batch: usize,
     /// When set, every flush is logged: for measuring callback-to-disk latency.
     pub flush_log: Option<FlushLog>,
+    /// When set, receives every batch of samples as it is written.
+    pub tap: Option<SampleTap>,
 }
 
 impl Default for FlushPolicy {
@@ -32,6 +79,7 @@ impl Default for FlushPolicy {
             fsync_every: Duration::from_secs(1),
             max_batch: 8192,
             flush_log: None,
+            tap: None,
         }
     }
 }
@@ -121,8 +169,11 @@ impl Buffers {
         }
     }
 
-    fn write(&mut self, w: &mut RecordingWriter) -> Result<()> {
+    fn write(&mut self, w: &mut RecordingWriter, tap: Option<&SampleTap>) -> Result<()> {
         w.append_gaze(&self.gaze)?;
+        if let Some(t) = tap {
+            t.extend(&self.gaze);
+        }
         self.gaze.clear();
         w.append_events(&self.events)?;
         self.events.clear();
@@ -211,14 +262,14 @@ fn run(
             dropped_reported = dropped;
         }
         if b.gaze.len() >= policy.max_batch {
-            b.write(&mut w)?;
+            b.write(&mut w, policy.tap.as_ref())?;
         }
         if let Some(complete) = b.finish {
             // Drain what the stopped tracker left; a tracker that was never stopped cannot
             // hold the file open for more than a moment.
             let since = *finish_since.get_or_insert_with(Instant::now);
             if gaze_closed || rx.is_empty() || since.elapsed() > Duration::from_secs(2) {
-                b.write(&mut w)?;
+                b.write(&mut w, policy.tap.as_ref())?;
                 let counts = w.finish(complete)?;
                 return Ok(RecorderStats {
                     counts,
@@ -229,7 +280,7 @@ fn run(
             continue;
         }
         if dirty && last_flush.elapsed() >= policy.flush_every {
-            b.write(&mut w)?;
+            b.write(&mut w, policy.tap.as_ref())?;
             if last_sync.elapsed() >= policy.fsync_every {
                 w.sync()?;
                 last_sync = Instant::now();

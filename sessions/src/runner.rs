@@ -12,10 +12,13 @@ use et_drivers::{sample_channel, Clock, Tracker};
 use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, AttentionConfig};
+use crate::calibration::{calibrate, CalibrationConfig};
 use crate::config::Timing;
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
-use crate::recorder::{spawn_recorder, FlushPolicy, Record, RecorderHandle, RecorderStats};
+use crate::recorder::{
+    spawn_recorder, FlushPolicy, Record, RecorderHandle, RecorderStats, SampleTap,
+};
 use crate::writer::RecordingWriter;
 
 /// Everything a session needs besides the tracker and the file.
@@ -27,6 +30,9 @@ pub struct SessionPlan<'a> {
     pub screen_h: u32,
     /// Where simulated participants look (used only when `scene` is given).
     pub attention: AttentionConfig,
+    /// Calibrate and validate before the first trial.
+    pub calibration: Option<CalibrationConfig>,
+    pub geometry: et_drivers::ScreenGeometry,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +81,7 @@ impl FrameClock {
     }
 }
 
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     frames: FrameClock,
     rec: &'a RecorderHandle,
     scene: Option<&'a SceneTimeline>,
@@ -87,7 +93,7 @@ impl Session<'_> {
     /// Shows one screen for `n` frames and returns the first frame's time stamp. The scene is
     /// published before its first frame so the simulated eye sees it exactly from then, and
     /// `onset` (kind, trial, text) is recorded as soon as that frame is shown.
-    async fn show(
+    pub(crate) async fn show(
         &mut self,
         n: u32,
         scene: Scene,
@@ -140,7 +146,29 @@ impl Session<'_> {
         }
     }
 
-    fn event(&self, ts: i64, k: &str, trial: i32, text: impl Into<String>) -> Result<()> {
+    pub(crate) fn next_ts(&self) -> i64 {
+        self.frames.next_ts()
+    }
+
+    pub(crate) fn refresh_hz(&self) -> f64 {
+        1e6 / self.frames.period_us
+    }
+
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.frames.clock)
+    }
+
+    pub(crate) fn record(&self, r: Record) -> Result<()> {
+        self.rec.send(r)
+    }
+
+    pub(crate) fn event(
+        &self,
+        ts: i64,
+        k: &str,
+        trial: i32,
+        text: impl Into<String>,
+    ) -> Result<()> {
         self.rec.event(EventRecord::new(ts, k, trial, text))
     }
 }
@@ -161,7 +189,19 @@ pub async fn run_headless(
     let hz = tracker.info().sampling_hz.max(1.0);
     // Real-time producers never block: hold 5 s of samples before the recorder must catch up.
     let (tx, rx) = sample_channel(((hz * 5.0) as usize).max(1024));
-    let rec = spawn_recorder(writer, rx, FlushPolicy::default())?;
+    // Validation judges live samples: the recorder shares the last 30 s of them.
+    let tap = plan
+        .calibration
+        .as_ref()
+        .map(|_| SampleTap::new((hz * 30.0) as usize));
+    let rec = spawn_recorder(
+        writer,
+        rx,
+        FlushPolicy {
+            tap: tap.clone(),
+            ..FlushPolicy::default()
+        },
+    )?;
     let t0 = clock.now_us();
     tracing::info!(
         trials = plan.trials.len(),
@@ -185,7 +225,16 @@ pub async fn run_headless(
         let _ = rec.finish(false);
         return Err(e.into());
     }
-    let result = present_trials(plan, &mut s, on_trial).await;
+    let calibrated = match (&plan.calibration, &tap) {
+        (Some(cfg), Some(tap)) => calibrate(&mut s, tracker, tap, cfg, &plan.geometry)
+            .await
+            .map(|_| ()),
+        _ => Ok(()),
+    };
+    let result = match calibrated {
+        Ok(()) => present_trials(plan, &mut s, on_trial).await,
+        Err(e) => Err(e),
+    };
     // Stop streaming at the last frame's time: every sample up to then is recorded.
     let end_ts = s.frames.next_ts();
     clock.advance_to(end_ts);
@@ -328,6 +377,8 @@ mod tests {
             screen_w: 1920,
             screen_h: 1080,
             attention: AttentionConfig::default(),
+            calibration: None,
+            geometry: et_drivers::ScreenGeometry::default(),
         };
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(10_000_000));

@@ -1,0 +1,318 @@
+//! Calibration and validation: an animated target at 5 or 9 points in random order, collected
+//! through the tracker's calibration hooks, computed and applied; then validation at other
+//! points: accuracy (mean angular offset), precision (RMS sample-to-sample and SD, degrees) and
+//! data loss, per eye, judged against the config's thresholds. Every attempt is recorded
+//! (`calibration` and `validation` events, `/validation` rows). Headless, a failed validation
+//! recalibrates up to `max_attempts` times, then the session goes on with the note recorded.
+
+use et_drivers::synthetic::Scene;
+use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::format::{kind, ValidationRecord};
+use crate::recorder::{Record, SampleTap};
+use crate::runner::Session;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalibrationConfig {
+    /// 5 or 9 calibration points.
+    pub points: u8,
+    /// Validation targets (display area); Titta's four by default.
+    pub validation_points: Vec<[f32; 2]>,
+    /// How long each calibration target is shown (shrinking) before collecting.
+    pub target_ms: u32,
+    /// Validation: time to settle on a target, then the window whose samples are judged.
+    pub settle_ms: u32,
+    pub collect_ms: u32,
+    pub max_accuracy_deg: f64,
+    pub max_precision_rms_deg: f64,
+    pub max_data_loss: f64,
+    pub max_attempts: u32,
+    pub seed: u64,
+}
+
+impl Default for CalibrationConfig {
+    fn default() -> Self {
+        CalibrationConfig {
+            points: 5,
+            validation_points: vec![[0.5, 0.2], [0.2, 0.5], [0.8, 0.5], [0.5, 0.8]],
+            target_ms: 1500,
+            settle_ms: 800,
+            collect_ms: 500,
+            max_accuracy_deg: 1.0,
+            max_precision_rms_deg: 0.6,
+            max_data_loss: 0.25,
+            max_attempts: 3,
+            seed: 1,
+        }
+    }
+}
+
+impl CalibrationConfig {
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.points != 5 && self.points != 9 {
+            return Err(format!(
+                "calibration.points must be 5 or 9, got {}",
+                self.points
+            ));
+        }
+        if self.validation_points.is_empty() || self.max_attempts == 0 {
+            return Err("calibration needs validation points and at least one attempt".into());
+        }
+        Ok(())
+    }
+
+    fn calibration_points(&self) -> Vec<(f32, f32)> {
+        let (a, b, c) = (0.1, 0.5, 0.9);
+        if self.points == 9 {
+            vec![
+                (a, a),
+                (b, a),
+                (c, a),
+                (a, b),
+                (b, b),
+                (c, b),
+                (a, c),
+                (b, c),
+                (c, c),
+            ]
+        } else {
+            vec![(a, a), (c, a), (b, b), (a, c), (c, c)]
+        }
+    }
+}
+
+/// Accuracy, precision (RMS s2s, SD) and data loss of one eye at one target.
+fn eye_quality(
+    screen: &ScreenGeometry,
+    target: (f64, f64),
+    pts: &[Option<(f64, f64)>],
+) -> (f64, f64, f64, f64) {
+    let valid: Vec<(f64, f64)> = pts.iter().flatten().copied().collect();
+    let loss = if pts.is_empty() {
+        1.0
+    } else {
+        1.0 - valid.len() as f64 / pts.len() as f64
+    };
+    if valid.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN, loss);
+    }
+    let acc = valid
+        .iter()
+        .map(|p| screen.angle_between(*p, target))
+        .sum::<f64>()
+        / valid.len() as f64;
+    let rms = if valid.len() > 1 {
+        (valid
+            .windows(2)
+            .map(|w| screen.angle_between(w[0], w[1]).powi(2))
+            .sum::<f64>()
+            / (valid.len() - 1) as f64)
+            .sqrt()
+    } else {
+        f64::NAN
+    };
+    let m = (
+        valid.iter().map(|p| p.0).sum::<f64>() / valid.len() as f64,
+        valid.iter().map(|p| p.1).sum::<f64>() / valid.len() as f64,
+    );
+    let sd = (valid
+        .iter()
+        .map(|p| screen.angle_between(*p, m).powi(2))
+        .sum::<f64>()
+        / valid.len() as f64)
+        .sqrt();
+    (acc, rms, sd, loss)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        f64::NAN
+    } else {
+        f.iter().sum::<f64>() / f.len() as f64
+    }
+}
+
+/// Runs calibration and validation until validation passes or the attempts run out; returns
+/// whether it passed. A tracker that cannot be calibrated (a replay) is noted and skipped.
+pub(crate) async fn calibrate(
+    s: &mut Session<'_>,
+    tracker: &mut dyn Tracker,
+    tap: &SampleTap,
+    cfg: &CalibrationConfig,
+    screen: &ScreenGeometry,
+) -> Result<bool> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let hz = tracker.info().sampling_hz.max(1.0);
+    let refresh = s.refresh_hz();
+    let frames = |ms: u32| ((f64::from(ms) * refresh / 1000.0).round() as u32).max(1);
+    for attempt in 1..=cfg.max_attempts as i32 {
+        match tracker.calibration_enter() {
+            Err(TrackerError::Unsupported { tracker, .. }) => {
+                s.event(
+                    s.next_ts(),
+                    kind::NOTE,
+                    -1,
+                    format!("{tracker} cannot be calibrated; calibration skipped"),
+                )?;
+                return Ok(true);
+            }
+            r => r?,
+        }
+        let mut points = cfg.calibration_points();
+        points.shuffle(&mut rng);
+        for (x, y) in &points {
+            let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
+            if s.show(
+                frames(cfg.target_ms),
+                Scene::Target {
+                    x: f64::from(*x),
+                    y: f64::from(*y),
+                },
+                -1,
+                (kind::CALIBRATION, -1, &text),
+            )
+            .await?
+            .is_none()
+            {
+                let _ = tracker.calibration_leave();
+                return Ok(false);
+            }
+            tracker.calibration_collect(CalibrationPoint { x: *x, y: *y })?;
+        }
+        let result = tracker.calibration_compute_apply()?;
+        tracker.calibration_leave()?;
+        s.event(
+            s.next_ts(),
+            kind::CALIBRATION,
+            -1,
+            format!(
+                "attempt {attempt}: {} ({} points)",
+                if result.applied { "applied" } else { "FAILED" },
+                result.points.len()
+            ),
+        )?;
+        let mut vpoints = cfg.validation_points.clone();
+        vpoints.shuffle(&mut rng);
+        let mut per_eye: [Vec<(f64, f64, f64, f64)>; 2] = [Vec::new(), Vec::new()];
+        for [x, y] in &vpoints {
+            let target = (f64::from(*x), f64::from(*y));
+            let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
+            let Some(onset) = s
+                .show(
+                    frames(cfg.settle_ms + cfg.collect_ms),
+                    Scene::Target {
+                        x: target.0,
+                        y: target.1,
+                    },
+                    -1,
+                    (kind::VALIDATION, -1, &text),
+                )
+                .await?
+            else {
+                return Ok(false);
+            };
+            let from = onset + i64::from(cfg.settle_ms) * 1000;
+            let to = from + i64::from(cfg.collect_ms) * 1000;
+            let samples = wait_for(tap, from, to, (1e6 / hz) as i64, &*s.clock()).await;
+            let expected = (f64::from(cfg.collect_ms) / 1000.0 * hz).round().max(1.0) as usize;
+            for (e, which) in [(0usize, "left"), (1, "right")] {
+                let mut pts: Vec<Option<(f64, f64)>> = samples
+                    .iter()
+                    .map(|g: &GazeSample| {
+                        let eye = if e == 0 { &g.left } else { &g.right };
+                        eye.gaze_valid
+                            .then(|| (f64::from(eye.gaze_x), f64::from(eye.gaze_y)))
+                    })
+                    .collect();
+                // Samples that never arrived count as lost.
+                pts.resize(pts.len().max(expected), None);
+                let q = eye_quality(screen, target, &pts);
+                per_eye[e].push(q);
+                s.record(Record::Validation(ValidationRecord {
+                    attempt,
+                    eye: which.into(),
+                    target_x: (target.0 * f64::from(screen.width_px)) as f32,
+                    target_y: (target.1 * f64::from(screen.height_px)) as f32,
+                    accuracy_deg: q.0 as f32,
+                    precision_rms_deg: q.1 as f32,
+                    precision_sd_deg: q.2 as f32,
+                    data_loss: q.3 as f32,
+                }))?;
+            }
+        }
+        let mut pass = result.applied;
+        let mut summary = Vec::new();
+        for (e, which) in [(0usize, "left"), (1, "right")] {
+            let acc = mean(&per_eye[e].iter().map(|q| q.0).collect::<Vec<_>>());
+            let rms = mean(&per_eye[e].iter().map(|q| q.1).collect::<Vec<_>>());
+            let loss = mean(&per_eye[e].iter().map(|q| q.3).collect::<Vec<_>>());
+            pass &= acc <= cfg.max_accuracy_deg
+                && rms <= cfg.max_precision_rms_deg
+                && loss <= cfg.max_data_loss;
+            summary.push(format!(
+                "{which}: accuracy {acc:.2}°, precision RMS {rms:.2}°, data loss {:.0}%",
+                100.0 * loss
+            ));
+        }
+        s.event(
+            s.next_ts(),
+            kind::VALIDATION,
+            -1,
+            format!(
+                "attempt {attempt}: {}; {}",
+                summary.join("; "),
+                if pass { "PASS" } else { "FAIL" }
+            ),
+        )?;
+        if pass {
+            return Ok(true);
+        }
+    }
+    s.event(
+        s.next_ts(),
+        kind::NOTE,
+        -1,
+        format!(
+            "validation failed after {} attempts; the session continues",
+            cfg.max_attempts
+        ),
+    )?;
+    Ok(false)
+}
+
+/// The samples of [from, to) once the recorder has them (or after 5 s of real time).
+async fn wait_for(
+    tap: &SampleTap,
+    from: i64,
+    to: i64,
+    period_us: i64,
+    clock: &dyn et_drivers::Clock,
+) -> Vec<GazeSample> {
+    // A driven (accelerated) clock must pass the window by a sample (with its jitter) for the
+    // window to complete.
+    clock.advance_to(to + 2 * period_us);
+    let t0 = std::time::Instant::now();
+    loop {
+        let (got, done) = tap.window(from, to);
+        if done || t0.elapsed() > std::time::Duration::from_secs(5) {
+            tracing::debug!(
+                from,
+                to,
+                done,
+                newest = tap.newest(),
+                now = clock.now_us(),
+                n = got.len(),
+                waited_ms = t0.elapsed().as_millis() as u64,
+                "validation window"
+            );
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
