@@ -216,6 +216,7 @@ pub fn run_session(
         screen_h: cfg.screen.height_px,
         attention: cfg.attention,
         calibration: cfg.calibration.clone(),
+        missed_vsyncs: Vec::new(),
         geometry: cfg.screen,
     };
     let rt = tokio::runtime::Builder::new_current_thread()

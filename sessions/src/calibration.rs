@@ -203,7 +203,7 @@ pub(crate) async fn calibrate(
         for [x, y] in &vpoints {
             let target = (f64::from(*x), f64::from(*y));
             let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
-            let Some(onset) = s
+            let Some(shown) = s
                 .show(
                     frames(cfg.settle_ms + cfg.collect_ms),
                     Scene::Target {
@@ -217,7 +217,7 @@ pub(crate) async fn calibrate(
             else {
                 return Ok(false);
             };
-            let from = onset + i64::from(cfg.settle_ms) * 1000;
+            let from = shown.onset + i64::from(cfg.settle_ms) * 1000;
             let to = from + i64::from(cfg.collect_ms) * 1000;
             let samples = wait_for(tap, from, to, (1e6 / hz) as i64, &*s.clock()).await;
             let expected = (f64::from(cfg.collect_ms) / 1000.0 * hz).round().max(1.0) as usize;

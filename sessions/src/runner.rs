@@ -9,6 +9,7 @@ use std::sync::Arc;
 use et_drivers::serial::MarkerPort;
 use et_drivers::synthetic::{Scene, SceneTimeline};
 use et_drivers::{sample_channel, Clock, Tracker};
+use et_stimuli::timing::FrameTiming;
 use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, AttentionConfig};
@@ -32,6 +33,8 @@ pub struct SessionPlan<'a> {
     pub attention: AttentionConfig,
     /// Calibrate and validate before the first trial.
     pub calibration: Option<CalibrationConfig>,
+    /// Vsync indices the simulated display misses (to exercise dropped-frame handling).
+    pub missed_vsyncs: Vec<u64>,
     pub geometry: et_drivers::ScreenGeometry,
 }
 
@@ -59,7 +62,11 @@ struct FrameClock {
     clock: Arc<dyn Clock>,
     t0: i64,
     period_us: f64,
+    /// Index of the next vsync.
     k: u64,
+    /// Vsyncs the simulated display misses (the frame waits for the next one).
+    missed: std::collections::BTreeSet<u64>,
+    timing: FrameTiming,
 }
 
 impl FrameClock {
@@ -77,8 +84,17 @@ impl FrameClock {
             None => self.clock.advance_to(ts),
         }
         self.k += 1;
+        self.timing.observe(ts);
         ts
     }
+}
+
+/// What a screen's frames were: first frame, frames presented, refreshes missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shown {
+    pub onset: i64,
+    pub frames: u32,
+    pub dropped: u32,
 }
 
 pub(crate) struct Session<'a> {
@@ -99,14 +115,23 @@ impl Session<'_> {
         scene: Scene,
         trial: i32,
         onset: (&str, i32, &str),
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<Shown>> {
         if let Some(tl) = self.scene {
             tl.publish(self.frames.next_ts(), scene);
         }
+        // The screen lasts `n` refresh periods; frames the display misses shorten what is
+        // shown, not how long.
+        let end = self.frames.k + u64::from(n);
+        self.frames.timing.reset_counts();
         let mut first = None;
-        for _ in 0..n {
+        while self.frames.k < end {
             if self.abort.load(Ordering::SeqCst) {
                 return Ok(None);
+            }
+            if self.frames.missed.contains(&self.frames.k) {
+                // No new frame at this vsync: the previous one stays up.
+                self.frames.k += 1;
+                continue;
             }
             let ts = self.frames.tick().await;
             self.rec
@@ -117,7 +142,12 @@ impl Session<'_> {
                 self.marker(onset.0, onset.1)?;
             }
         }
-        Ok(first)
+        let onset = first.unwrap_or_else(|| self.frames.next_ts());
+        Ok(Some(Shown {
+            onset,
+            frames: self.frames.timing.frames,
+            dropped: self.frames.timing.dropped,
+        }))
     }
 
     /// Sends the serial marker configured for `kind`, and records it (or its failure: a dead
@@ -215,6 +245,8 @@ pub async fn run_headless(
             t0,
             period_us: 1e6 / plan.timing.refresh_hz,
             k: 0,
+            missed: plan.missed_vsyncs.iter().copied().collect(),
+            timing: FrameTiming::new(plan.timing.refresh_hz),
         },
         rec: &rec,
         scene,
@@ -301,7 +333,7 @@ async fn present_trials(
         }
         let scene = image_scene(plan.set, st.expression, &plan.attention, rect, w, h);
         let n = t.frames(t.stimulus_ms);
-        let Some(onset) = s
+        let Some(shown) = s
             .show(n, scene, trial, (kind::STIMULUS_ONSET, trial, &st.id))
             .await?
         else {
@@ -320,6 +352,7 @@ async fn present_trials(
         else {
             break;
         };
+        let offset = offset.onset;
         s.rec.send(Record::Trial(TrialRecord {
             trial,
             stimulus_id: st.id.clone(),
@@ -327,10 +360,10 @@ async fn present_trials(
             condition: st.condition.clone(),
             variant: st.variant.as_str().into(),
             expression: st.expression.as_str().into(),
-            onset_us: onset,
+            onset_us: shown.onset,
             offset_us: offset,
-            frames: n,
-            dropped_frames: 0,
+            frames: shown.frames,
+            dropped_frames: shown.dropped,
             image_rect: rect,
         }))?;
         done += 1;
@@ -357,6 +390,7 @@ mod tests {
         path: &std::path::Path,
         n_trials: usize,
         abort_after: Option<u32>,
+        missed: &[u64],
     ) -> SessionOutcome {
         let set = et_stimuli::default_set::manifest(256);
         let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
@@ -378,6 +412,7 @@ mod tests {
             screen_h: 1080,
             attention: AttentionConfig::default(),
             calibration: None,
+            missed_vsyncs: missed.to_vec(),
             geometry: et_drivers::ScreenGeometry::default(),
         };
         let scene = SceneTimeline::new();
@@ -413,7 +448,7 @@ mod tests {
     fn accelerated_session_records_every_frame_trial_and_sample() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
-        let out = run_short(&path, 4, None);
+        let out = run_short(&path, 4, None, &[]);
         assert!(out.complete);
         assert_eq!(out.trials_done, 4);
         let r = Recording::open(&path).unwrap();
@@ -449,7 +484,7 @@ mod tests {
     fn aborted_session_is_closed_readable_and_incomplete() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
-        let out = run_short(&path, 4, Some(2));
+        let out = run_short(&path, 4, Some(2), &[]);
         assert!(!out.complete);
         let r = Recording::open(&path).unwrap();
         assert!(!r.header.complete);
@@ -458,6 +493,26 @@ mod tests {
             .events
             .iter()
             .any(|e| e.kind == "note" && e.text.contains("aborted by the operator after 2 of 4")));
+    }
+
+    #[test]
+    fn missed_vsyncs_are_counted_per_trial_and_do_not_stretch_the_stimulus() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        // Trial 0: cross frames 0..30, stimulus vsyncs 30..150; miss 40, 41 and 100.
+        let out = run_short(&path, 2, None, &[40, 41, 100]);
+        assert!(out.complete);
+        let r = Recording::open(&path).unwrap();
+        let (t0, t1) = (&r.trials[0], &r.trials[1]);
+        // Two late frames, one of them two refreshes late: three missed refreshes.
+        assert_eq!((t0.frames, t0.dropped_frames), (117, 3));
+        assert_eq!(
+            t0.offset_us - t0.onset_us,
+            2_000_000,
+            "the stimulus still lasts 120 refreshes"
+        );
+        assert_eq!((t1.frames, t1.dropped_frames), (120, 0));
+        assert_eq!(r.frames.len(), 2 * 165 - 3);
     }
 
     #[test]
