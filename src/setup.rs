@@ -2,7 +2,7 @@
 //! participant from a study config.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -10,7 +10,7 @@ use et_drivers::replay::{ReplaySpeed, ReplayTracker};
 use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{Clock, ManualClock, MonotonicClock, ScaledClock, Tracker};
-use et_sessions::runner::{run_headless, SessionOutcome, SessionPlan};
+use et_sessions::runner::{run_headless, Operator, SessionOutcome, SessionPlan};
 use et_sessions::{Recording, RecordingHeader, RecordingWriter, StudyConfig};
 use et_stimuli::{trial_list, StimulusSet};
 
@@ -128,7 +128,7 @@ pub fn run_session(
     speed: ReplaySpeed,
     out: &Path,
     tobii_lib: Option<&Path>,
-    abort: Arc<AtomicBool>,
+    operator: Arc<Operator>,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<SessionOutcome> {
     let cfg = &p.cfg;
@@ -224,7 +224,7 @@ pub fn run_session(
         .build()
         .context("cannot start the async runtime")?;
     let outcome = rt.block_on(async {
-        let flag = Arc::clone(&abort);
+        let op = Arc::clone(&operator);
         // Ctrl-C, SIGTERM (shutdown, `kill`) and SIGHUP (terminal closed) end the session
         // cleanly: the file is closed, readable and marked incomplete.
         let signal = tokio::spawn(async move {
@@ -234,7 +234,7 @@ pub fn run_session(
                 signal(SignalKind::hangup()),
             ) else {
                 let _ = tokio::signal::ctrl_c().await;
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                op.abort.store(true, Ordering::SeqCst);
                 return;
             };
             tokio::select! {
@@ -242,7 +242,27 @@ pub fn run_session(
                 _ = term.recv() => {}
                 _ = hup.recv() => {}
             }
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            op.abort.store(true, Ordering::SeqCst);
+        });
+        // Operator keys, one per line on the terminal: p pause, c continue, r recalibrate,
+        // q abort (stdin that is not a terminal is ignored).
+        let keys = std::io::IsTerminal::is_terminal(&std::io::stdin()).then(|| {
+            let op = Arc::clone(&operator);
+            tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt;
+                let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    match line.trim() {
+                        "p" => op.pause.store(true, Ordering::SeqCst),
+                        "c" => op.pause.store(false, Ordering::SeqCst),
+                        "r" => op.recalibrate.store(true, Ordering::SeqCst),
+                        "q" => op.abort.store(true, Ordering::SeqCst),
+                        other => eprintln!(
+                            "keys: p pause, c continue, r recalibrate, q abort (got {other:?})"
+                        ),
+                    }
+                }
+            })
         });
         let r = run_headless(
             &plan,
@@ -250,11 +270,14 @@ pub fn run_session(
             writer,
             scene_for_runner,
             markers.as_mut(),
-            &abort,
+            &operator,
             on_trial,
         )
         .await;
         signal.abort();
+        if let Some(k) = keys {
+            k.abort();
+        }
         r
     })?;
     Ok(outcome)

@@ -101,7 +101,7 @@ pub(crate) struct Session<'a> {
     frames: FrameClock,
     rec: &'a RecorderHandle,
     scene: Option<&'a SceneTimeline>,
-    abort: &'a AtomicBool,
+    operator: &'a Operator,
     markers: Option<&'a mut MarkerPort>,
 }
 
@@ -125,7 +125,7 @@ impl Session<'_> {
         self.frames.timing.reset_counts();
         let mut first = None;
         while self.frames.k < end {
-            if self.abort.load(Ordering::SeqCst) {
+            if self.operator.abort.load(Ordering::SeqCst) {
                 return Ok(None);
             }
             if self.frames.missed.contains(&self.frames.k) {
@@ -203,7 +203,15 @@ impl Session<'_> {
     }
 }
 
-/// Runs the session to the end (or until `abort` is set) and closes the recording: complete
+/// What the operator asks for while a session runs (keys, signals).
+#[derive(Debug, Default)]
+pub struct Operator {
+    pub abort: AtomicBool,
+    pub pause: AtomicBool,
+    pub recalibrate: AtomicBool,
+}
+
+/// Runs the session to the end (or until the operator aborts) and closes the recording: complete
 /// after the last trial, incomplete with an `aborted` note otherwise. `scene` is the synthetic
 /// tracker's view of the screen, when the tracker is synthetic.
 pub async fn run_headless(
@@ -212,7 +220,7 @@ pub async fn run_headless(
     writer: RecordingWriter,
     scene: Option<&SceneTimeline>,
     markers: Option<&mut MarkerPort>,
-    abort: &AtomicBool,
+    operator: &Operator,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<SessionOutcome> {
     let clock = tracker.clock();
@@ -250,7 +258,7 @@ pub async fn run_headless(
         },
         rec: &rec,
         scene,
-        abort,
+        operator,
         markers,
     };
     if let Err(e) = tracker.start(tx) {
@@ -264,7 +272,7 @@ pub async fn run_headless(
         _ => Ok(()),
     };
     let result = match calibrated {
-        Ok(()) => present_trials(plan, &mut s, on_trial).await,
+        Ok(()) => present_trials(plan, &mut s, tracker, tap.as_ref(), on_trial).await,
         Err(e) => Err(e),
     };
     // Stop streaming at the last frame's time: every sample up to then is recorded.
@@ -304,9 +312,50 @@ pub async fn run_headless(
     })
 }
 
+/// Between trials: hold while the operator pauses (frames keep coming, blank), and
+/// recalibrate when asked (if the study calibrates at all).
+async fn operator_break(
+    plan: &SessionPlan<'_>,
+    s: &mut Session<'_>,
+    tracker: &mut dyn Tracker,
+    tap: Option<&SampleTap>,
+) -> Result<()> {
+    if s.operator.pause.load(Ordering::SeqCst) {
+        s.event(s.next_ts(), kind::NOTE, -1, "paused by the operator")?;
+        if let Some(tl) = s.scene {
+            tl.publish(s.next_ts(), Scene::Blank);
+        }
+        while s.operator.pause.load(Ordering::SeqCst) && !s.operator.abort.load(Ordering::SeqCst) {
+            let ts = s.frames.tick().await;
+            s.record(Record::Frame(FrameRecord {
+                ts_us: ts,
+                trial: -1,
+            }))?;
+            if s.frames.clock.is_virtual() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        s.event(s.next_ts(), kind::NOTE, -1, "resumed by the operator")?;
+    }
+    if s.operator.recalibrate.swap(false, Ordering::SeqCst) {
+        if let (Some(cfg), Some(tap)) = (&plan.calibration, tap) {
+            s.event(
+                s.next_ts(),
+                kind::NOTE,
+                -1,
+                "recalibration asked by the operator",
+            )?;
+            calibrate(s, tracker, tap, cfg, &plan.geometry).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn present_trials(
     plan: &SessionPlan<'_>,
     s: &mut Session<'_>,
+    tracker: &mut dyn Tracker,
+    tap: Option<&SampleTap>,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<u32> {
     let t = &plan.timing;
@@ -315,6 +364,10 @@ async fn present_trials(
     s.event(s.frames.next_ts(), kind::NOTE, -1, "session start")?;
     let mut done = 0u32;
     for spec in plan.trials {
+        operator_break(plan, s, tracker, tap).await?;
+        if s.operator.abort.load(Ordering::SeqCst) {
+            break;
+        }
         let trial = spec.index as i32;
         let st = &spec.stimulus;
         s.event(s.frames.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
@@ -422,14 +475,14 @@ mod tests {
         let mut header = RecordingHeader::new("P01", "1");
         header.sampling_hz = 120.0;
         let writer = RecordingWriter::create(path, &header, Some(&set.to_toml())).unwrap();
-        let abort = AtomicBool::new(false);
+        let operator = Operator::default();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .unwrap();
         let on_trial = |n: u32| {
             if Some(n) == abort_after {
-                abort.store(true, Ordering::SeqCst);
+                operator.abort.store(true, Ordering::SeqCst);
             }
         };
         rt.block_on(run_headless(
@@ -438,7 +491,7 @@ mod tests {
             writer,
             Some(&scene),
             None,
-            &abort,
+            &operator,
             &on_trial,
         ))
         .unwrap()
@@ -513,6 +566,85 @@ mod tests {
         );
         assert_eq!((t1.frames, t1.dropped_frames), (120, 0));
         assert_eq!(r.frames.len(), 2 * 165 - 3);
+    }
+
+    #[test]
+    fn operator_pause_holds_between_trials_and_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.h5");
+        let set = et_stimuli::default_set::manifest(256);
+        let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
+            .unwrap()
+            .into_iter()
+            .take(3)
+            .collect();
+        let timing = Timing {
+            fixation_ms: 100,
+            stimulus_ms: 200,
+            iti_ms: 100,
+            refresh_hz: 60.0,
+        };
+        let plan = SessionPlan {
+            set: &set,
+            trials: &trials,
+            timing,
+            screen_w: 1920,
+            screen_h: 1080,
+            attention: AttentionConfig::default(),
+            calibration: None,
+            missed_vsyncs: Vec::new(),
+            geometry: et_drivers::ScreenGeometry::default(),
+        };
+        let scene = SceneTimeline::new();
+        let clock = Arc::new(ManualClock::new(0));
+        let mut tracker =
+            SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap();
+        let writer =
+            RecordingWriter::create(&path, &RecordingHeader::new("P01", "1"), None).unwrap();
+        let operator = Arc::new(Operator::default());
+        let op = Arc::clone(&operator);
+        let on_trial = move |n: u32| {
+            if n == 1 {
+                op.pause.store(true, Ordering::SeqCst);
+                let op2 = Arc::clone(&op);
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    op2.pause.store(false, Ordering::SeqCst);
+                });
+            }
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let out = rt
+            .block_on(run_headless(
+                &plan,
+                &mut tracker,
+                writer,
+                Some(&scene),
+                None,
+                &operator,
+                &on_trial,
+            ))
+            .unwrap();
+        assert!(out.complete && out.trials_done == 3);
+        let r = Recording::open(&path).unwrap();
+        let paused = r
+            .events
+            .iter()
+            .find(|e| e.text == "paused by the operator")
+            .expect("pause recorded");
+        let resumed = r
+            .events
+            .iter()
+            .find(|e| e.text == "resumed by the operator")
+            .expect("resume recorded");
+        assert!(resumed.ts_us > paused.ts_us);
+        assert!(
+            r.trials[1].onset_us > resumed.ts_us,
+            "trial 2 waits for the operator"
+        );
     }
 
     #[test]

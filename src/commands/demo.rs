@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -66,7 +65,7 @@ pub fn main(a: Args) -> Result<()> {
             ReplaySpeed::Max,
             path,
             None,
-            Arc::new(AtomicBool::new(false)),
+            Arc::new(et_sessions::runner::Operator::default()),
             &|_| {},
         )?;
         if !outcome.complete {

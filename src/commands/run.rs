@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -60,7 +59,7 @@ pub fn main(a: Args) -> Result<()> {
     let n = prepared.set.stimuli.len() as u64 / 2;
     let pb = progress::bar(n, "trials");
     eprintln!("recording {} to {}", cfg.participant, out.display());
-    let abort = Arc::new(AtomicBool::new(false));
+    let operator = Arc::new(et_sessions::runner::Operator::default());
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let outcome = run_session(
         &prepared,
@@ -68,7 +67,7 @@ pub fn main(a: Args) -> Result<()> {
         a.speed,
         &out,
         a.tobii_lib.as_deref(),
-        abort,
+        operator,
         &on_trial,
     )?;
     pb.finish_and_clear();
