@@ -439,6 +439,26 @@ mod tests {
     use et_drivers::ManualClock;
     use et_stimuli::{trial_list, CounterbalanceVersion};
 
+    /// A plan on the default 1920×1080 screen, no calibration.
+    fn test_plan<'a>(
+        set: &'a StimulusSet,
+        trials: &'a [TrialSpec],
+        timing: Timing,
+        missed: &[u64],
+    ) -> SessionPlan<'a> {
+        SessionPlan {
+            set,
+            trials,
+            timing,
+            screen_w: 1920,
+            screen_h: 1080,
+            attention: AttentionConfig::default(),
+            calibration: None,
+            missed_vsyncs: missed.to_vec(),
+            geometry: et_drivers::ScreenGeometry::default(),
+        }
+    }
+
     fn run_short(
         path: &std::path::Path,
         n_trials: usize,
@@ -457,17 +477,7 @@ mod tests {
             iti_ms: 250,
             refresh_hz: 60.0,
         };
-        let plan = SessionPlan {
-            set: &set,
-            trials: &trials,
-            timing,
-            screen_w: 1920,
-            screen_h: 1080,
-            attention: AttentionConfig::default(),
-            calibration: None,
-            missed_vsyncs: missed.to_vec(),
-            geometry: et_drivers::ScreenGeometry::default(),
-        };
+        let plan = test_plan(&set, &trials, timing, missed);
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(10_000_000));
         let mut tracker =
@@ -584,17 +594,7 @@ mod tests {
             iti_ms: 100,
             refresh_hz: 60.0,
         };
-        let plan = SessionPlan {
-            set: &set,
-            trials: &trials,
-            timing,
-            screen_w: 1920,
-            screen_h: 1080,
-            attention: AttentionConfig::default(),
-            calibration: None,
-            missed_vsyncs: Vec::new(),
-            geometry: et_drivers::ScreenGeometry::default(),
-        };
+        let plan = test_plan(&set, &trials, timing, &[]);
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(0));
         let mut tracker =
