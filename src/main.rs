@@ -29,6 +29,8 @@ enum Command {
     Run(commands::run::Args),
     /// Analyse recordings: fixations, AOI metrics, the smile vs no-smile comparison, report.
     Analyze(commands::analyze::Args),
+    /// Export a recording's samples as a Parquet or CSV table.
+    ExportSamples(commands::export_samples::Args),
     /// Export recordings as a BIDS eye-tracking dataset.
     ExportBids(commands::export_bids::Args),
     /// Import gaze exported by other tools (CSV, Tobii Pro Lab, Tobii Studio) as a recording.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Run(a) => commands::run::main(a),
         Command::Analyze(a) => commands::analyze::main(a),
         Command::ExportBids(a) => commands::export_bids::main(a),
+        Command::ExportSamples(a) => commands::export_samples::main(a),
         Command::Import(a) => commands::import::main(a),
         Command::Replay(a) => commands::replay::main(a),
         Command::Inspect(a) => commands::inspect::main(a),

@@ -54,6 +54,24 @@ fn run_replay_inspect_round_trip() {
     assert!(copy.gaze.iter().zip(&rec.gaze).all(|(x, y)| x.bit_eq(y)));
     assert_eq!(copy.trials, rec.trials);
 
+    // Samples as tables.
+    let pq = dir.path().join("samples.parquet");
+    let csvp = dir.path().join("samples.csv");
+    assert!(run(&["export-samples", s(&b), "--out", s(&pq)])
+        .status
+        .success());
+    assert!(run(&["export-samples", s(&b), "--out", s(&csvp)])
+        .status
+        .success());
+    assert!(std::fs::read(&pq).unwrap().starts_with(b"PAR1"));
+    let text = std::fs::read_to_string(&csvp).unwrap();
+    assert_eq!(text.lines().count(), rec.gaze.len() + 1);
+    assert!(text.starts_with("system_ts_us,device_ts_us,left_gaze_x,left_gaze_y,left_gaze_valid,"));
+    assert_clean_error(
+        &run(&["export-samples", s(&b), "--out", s(&csvp)]),
+        "already exists",
+    );
+
     let out = run(&["inspect", s(&b)]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());

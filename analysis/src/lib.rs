@@ -11,7 +11,7 @@ pub mod report;
 pub mod stats;
 pub mod study;
 pub mod survey;
-mod tables;
+pub mod tables;
 
 pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};

@@ -1,6 +1,7 @@
 pub mod analyze;
 pub mod demo;
 pub mod export_bids;
+pub mod export_samples;
 pub mod import;
 pub mod inspect;
 pub mod recover;
