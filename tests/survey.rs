@@ -192,6 +192,14 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
         "{versions}"
     );
     assert!(out.join("figure4.png").exists());
+    for t in ["table4", "answers", "respondents"] {
+        assert!(
+            std::fs::read(out.join(format!("{t}.parquet")))
+                .unwrap()
+                .starts_with(b"PAR1"),
+            "{t}.parquet"
+        );
+    }
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();

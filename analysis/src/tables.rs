@@ -318,3 +318,75 @@ pub fn write_samples(rec: &et_sessions::Recording, path: &Path) -> Result<usize,
     }
     Ok(g.len())
 }
+
+impl crate::survey::SurveyResults {
+    /// Writes `table4.parquet`, `answers.parquet` and `respondents.parquet`.
+    pub fn write_parquet(&self, dir: &Path) -> Result<(), AnalysisError> {
+        let s = |name: &str, v: Vec<String>| Column::new(name.into(), v);
+        let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
+        let u = |name: &str, v: Vec<u64>| Column::new(name.into(), v);
+        let p = dir.join("table4.parquet");
+        let t = &self.table4;
+        let mut df = frame(
+            vec![
+                s("condition", t.iter().map(|r| r.condition.clone()).collect()),
+                f("overall", t.iter().map(|r| r.overall).collect()),
+                u(
+                    "n_reconstructed",
+                    t.iter().map(|r| r.n_reconstructed as u64).collect(),
+                ),
+                f("reconstructed", t.iter().map(|r| r.reconstructed).collect()),
+                u(
+                    "n_manipulated",
+                    t.iter().map(|r| r.n_manipulated as u64).collect(),
+                ),
+                f("manipulated", t.iter().map(|r| r.manipulated).collect()),
+                s("test", t.iter().map(|r| r.test.to_string()).collect()),
+                f("p", t.iter().map(|r| r.p).collect()),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+        let p = dir.join("answers.parquet");
+        let a = &self.answers;
+        let mut df = frame(
+            vec![
+                s(
+                    "respondent",
+                    a.iter().map(|r| r.respondent.clone()).collect(),
+                ),
+                s("version", a.iter().map(|r| r.version.clone()).collect()),
+                s("question", a.iter().map(|r| r.question.clone()).collect()),
+                s(
+                    "stimulus_id",
+                    a.iter().map(|r| r.stimulus_id.clone()).collect(),
+                ),
+                s("condition", a.iter().map(|r| r.condition.clone()).collect()),
+                s("variant", a.iter().map(|r| r.variant.clone()).collect()),
+                s(
+                    "expression",
+                    a.iter().map(|r| r.expression.clone()).collect(),
+                ),
+                s("answer", a.iter().map(|r| r.label.clone()).collect()),
+                Column::new(
+                    "correct".into(),
+                    a.iter().map(|r| r.correct).collect::<Vec<bool>>(),
+                ),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+        let p = dir.join("respondents.parquet");
+        let r = &self.respondents;
+        let mut df = frame(
+            vec![
+                s("respondent", r.iter().map(|x| x.0.clone()).collect()),
+                s("version", r.iter().map(|x| x.1.clone()).collect()),
+                u("answers", r.iter().map(|x| x.2 as u64).collect()),
+                f("accuracy", r.iter().map(|x| x.3).collect()),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)
+    }
+}

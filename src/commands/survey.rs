@@ -75,6 +75,7 @@ pub fn main(c: Command) -> Result<()> {
             }
             let results = analyse_survey(&loaded, &map, &cfg)?;
             results.write(&out)?;
+            results.write_parquet(&out)?;
             crate::output::emit(&results.render())?;
             crate::output::emit(&format!(
                 "Tables, figure4.png and survey_report.html: {}\n",
