@@ -152,6 +152,116 @@ pub fn ivt(
     sampling_hz: f64,
     cfg: &IvtConfig,
 ) -> FixationResult {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if samples.len() >= PARALLEL_MIN_SAMPLES && parts > 1 {
+        ivt_parallel(samples, screen, sampling_hz, cfg, parts)
+    } else {
+        ivt_serial(samples, screen, sampling_hz, cfg)
+    }
+}
+
+/// Below this, one thread is faster than splitting.
+const PARALLEL_MIN_SAMPLES: usize = 1_000_000;
+
+/// Where the filter can be cut without changing its result: inside a stretch with no gaze in
+/// either eye longer than any stage looks across (gap fill, velocity window, merge gap).
+fn cut_points(samples: &[GazeSample], cfg: &IvtConfig, parts: usize) -> Vec<usize> {
+    let reach_us = [
+        cfg.gap_fill_max_ms,
+        Some(cfg.velocity_window_ms),
+        cfg.merge_max_gap_ms,
+    ]
+    .into_iter()
+    .flatten()
+    .fold(0.0f64, f64::max)
+        * 1000.0
+        + 50_000.0;
+    let n = samples.len();
+    let mut cuts = Vec::new();
+    for k in 1..parts {
+        let want = n * k / parts;
+        let from = cuts
+            .last()
+            .copied()
+            .unwrap_or(0)
+            .max(want.saturating_sub(n / (4 * parts)));
+        // The first no-gaze stretch long enough after `from`; cut in its middle.
+        let mut i = from;
+        while i < n {
+            if samples[i].mean_gaze().is_some() {
+                i += 1;
+                continue;
+            }
+            let a = i;
+            while i < n && samples[i].mean_gaze().is_none() {
+                i += 1;
+            }
+            let (first_ts, last_ts) = (samples[a].system_ts_us, samples[i - 1].system_ts_us);
+            if a > 0 && i < n && (last_ts - first_ts) as f64 > reach_us {
+                cuts.push((a + i) / 2);
+                break;
+            }
+        }
+        if cuts.len() < k {
+            break;
+        }
+    }
+    cuts
+}
+
+/// The filter on `parts` pieces in parallel, joined: the same result as one pass, because the
+/// pieces are cut where no stage can see across.
+fn ivt_parallel(
+    samples: &[GazeSample],
+    screen: &ScreenGeometry,
+    sampling_hz: f64,
+    cfg: &IvtConfig,
+    parts: usize,
+) -> FixationResult {
+    let cuts = cut_points(samples, cfg, parts);
+    if cuts.is_empty() {
+        return ivt_serial(samples, screen, sampling_hz, cfg);
+    }
+    let mut bounds = vec![0];
+    bounds.extend(&cuts);
+    bounds.push(samples.len());
+    let pieces: Vec<FixationResult> = std::thread::scope(|sc| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| sc.spawn(move || ivt_serial(&samples[w[0]..w[1]], screen, sampling_hz, cfg)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = FixationResult {
+        fixations: Vec::new(),
+        classes: Vec::with_capacity(samples.len()),
+    };
+    for (piece, start) in pieces.into_iter().zip(bounds) {
+        let offset = out.fixations.len() as u32;
+        out.classes
+            .extend(piece.classes.into_iter().map(|c| match c {
+                SampleClass::Fixation(k) => SampleClass::Fixation(k + offset),
+                other => other,
+            }));
+        out.fixations
+            .extend(piece.fixations.into_iter().map(|mut f| {
+                f.first += start;
+                f.last += start;
+                f
+            }));
+    }
+    out
+}
+
+fn ivt_serial(
+    samples: &[GazeSample],
+    screen: &ScreenGeometry,
+    sampling_hz: f64,
+    cfg: &IvtConfig,
+) -> FixationResult {
     let gap = cfg.gap_fill_max_ms.map(|ms| (ms * 1000.0).round() as i64);
     let mut t = Track::build(samples, screen, sampling_hz, cfg.eye, gap);
     if let Some(w) = cfg.median_window {
@@ -426,6 +536,51 @@ mod tests {
             s.sort_by(f64::total_cmp);
             assert_eq!(m, s[1], "{v:?}");
         }
+    }
+
+    #[test]
+    fn parallel_pieces_give_the_same_result_as_one_pass() {
+        let mut g =
+            et_drivers::synthetic::GazeGenerator::new(et_drivers::synthetic::SyntheticConfig {
+                seed: 4,
+                ..Default::default()
+            });
+        let scene = et_drivers::synthetic::Scene::Image {
+            regions: vec![
+                et_drivers::synthetic::AttentionRegion {
+                    name: "a".into(),
+                    cx: 0.3,
+                    cy: 0.5,
+                    rx: 0.05,
+                    ry: 0.05,
+                    weight: 1.0,
+                    mean_dwell_ms: 600.0,
+                },
+                et_drivers::synthetic::AttentionRegion {
+                    name: "b".into(),
+                    cx: 0.7,
+                    cy: 0.4,
+                    rx: 0.05,
+                    ry: 0.05,
+                    weight: 1.0,
+                    mean_dwell_ms: 600.0,
+                },
+            ],
+        };
+        let v: Vec<GazeSample> = (0..120 * 600)
+            .map(|k| g.sample((k as f64 * P) as i64, 1, &scene))
+            .collect();
+        let cfg = IvtConfig::default();
+        let one = ivt_serial(&v, &screen(), 120.0, &cfg);
+        let cuts = cut_points(&v, &cfg, 4);
+        assert_eq!(
+            cuts.len(),
+            3,
+            "the synthetic data has long blinks to cut in"
+        );
+        let four = ivt_parallel(&v, &screen(), 120.0, &cfg, 4);
+        assert_eq!(one, four);
+        assert!(one.fixations.len() > 1000);
     }
 
     #[test]
