@@ -37,6 +37,7 @@ pub struct Degrees {
     pub distance_mm: f64,
     pub width_px: f64,
     pub height_px: f64,
+    screen: et_drivers::ScreenGeometry,
 }
 
 impl Degrees {
@@ -47,6 +48,7 @@ impl Degrees {
             distance_mm: s.viewing_distance_mm,
             width_px: f64::from(s.width_px),
             height_px: f64::from(s.height_px),
+            screen: *s,
         }
     }
 
@@ -73,12 +75,7 @@ impl Degrees {
     /// Angle between two display-area gaze points seen from an eye at the screen centre at the
     /// viewing distance (used when the sample carries no 3D eye position).
     pub fn angle_2d(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
-        let eye = [0.0, 0.0, self.distance_mm];
-        angle_deg(
-            eye,
-            self.display_to_mm(a.0, a.1),
-            self.display_to_mm(b.0, b.1),
-        )
+        self.screen.angle_between(a, b)
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::study::StudyAnalysis;
+use crate::study::{fmt_p as p, StudyAnalysis};
 use crate::AnalysisError;
 
 /// SHA-256 of a file, hex.
@@ -41,16 +41,6 @@ fn num(v: f64, prec: usize) -> String {
         format!("{v:.prec$}")
     } else {
         "n/a".into()
-    }
-}
-
-fn p(v: f64) -> String {
-    if !v.is_finite() {
-        "n/a".into()
-    } else if v < 1e-4 {
-        format!("{v:.2e}")
-    } else {
-        format!("{v:.4}")
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use et_sessions::Recording;
 
+use crate::csv::field as csv;
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::geometry::Degrees;
@@ -438,8 +439,11 @@ pub fn analyse_study(
     })
 }
 
-fn fmt_p(p: f64) -> String {
-    if p < 1e-4 {
+/// A p-value for tables: scientific below 1e-4, "n/a" when undefined.
+pub(crate) fn fmt_p(p: f64) -> String {
+    if !p.is_finite() {
+        "n/a".into()
+    } else if p < 1e-4 {
         format!("{p:.3e}")
     } else {
         format!("{p:.4}")
@@ -502,16 +506,8 @@ impl StudyAnalysis {
                 num(c.hedges_g, 3),
                 num(c.statistic, 3),
                 c.df.map_or("-".into(), |d| format!("{d:.1}")),
-                if c.p.is_finite() {
-                    fmt_p(c.p)
-                } else {
-                    "n/a".into()
-                },
-                if c.p_corrected.is_finite() {
-                    fmt_p(c.p_corrected)
-                } else {
-                    "n/a".into()
-                },
+                fmt_p(c.p),
+                fmt_p(c.p_corrected),
             );
         }
         s
@@ -609,15 +605,6 @@ impl StudyAnalysis {
             std::fs::write(&p, text).map_err(werr(&p))?;
         }
         Ok(())
-    }
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 

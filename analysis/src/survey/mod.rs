@@ -2,7 +2,6 @@
 //! condition for reconstructed vs manipulated images, per-version and per-respondent
 //! accuracy, and confusion matrices.
 
-mod csv;
 pub mod map;
 pub mod qualtrics;
 pub mod results;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::csv;
+use crate::csv;
 use crate::AnalysisError;
 
 /// Columns that identify a person; dropped on read.

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::csv::field;
 use super::map::SurveyMap;
 use super::qualtrics::{Completion, Export};
+use crate::csv::field;
 use crate::nonparam::{two_proportion_z, wilcoxon, Method};
-use crate::stats::welch_t_test;
+use crate::stats::{mean, welch_t_test};
 use crate::AnalysisError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,10 +107,6 @@ pub struct SurveyResults {
     pub respondents: Vec<(String, String, usize, f64)>,
     /// Variant → condition → counts per answer label (in `choices` order).
     pub confusion: BTreeMap<String, BTreeMap<String, Vec<usize>>>,
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
 }
 
 /// Analyses exports, each with its survey version, against the map.
