@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what et-suite needs on Debian 12 (run as root, or with sudo available):
-# the Rust toolchain if missing, HDF5 (library and tools), and h5py for the interop test.
+# the Rust toolchain if missing, HDF5 (library and tools), h5py for the interop test, Mesa's
+# CPU Vulkan driver (lavapipe) and Xvfb so the presenter renders and opens windows without a GPU,
+# and a font for text screens.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -10,7 +12,8 @@ as_root() {
 }
 
 apt_missing=()
-for pkg in libhdf5-dev hdf5-tools pkg-config gcc libc6-dev python3 ca-certificates curl; do
+for pkg in libhdf5-dev hdf5-tools pkg-config gcc libc6-dev python3 ca-certificates curl \
+    mesa-vulkan-drivers libvulkan1 xvfb xauth fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || apt_missing+=("$pkg")
 done
 if [ "${#apt_missing[@]}" -gt 0 ]; then

@@ -5,6 +5,7 @@ pub mod aoi;
 pub mod counterbalance;
 pub mod default_set;
 pub mod manifest;
+pub mod present;
 pub mod timing;
 
 pub use aoi::{Aoi, AoiFile, AoiShape};

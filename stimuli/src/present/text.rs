@@ -1,0 +1,140 @@
+//! Text screens (instructions, breaks, the end) rasterised on the CPU into an image layer: they
+//! are not timing-critical, and one image path keeps the renderer simple.
+
+use std::path::{Path, PathBuf};
+
+use ab_glyph::{Font as _, FontVec, PxScale, ScaleFont};
+
+use super::{PresentError, Result};
+
+/// Fonts tried in order when `ET_FONT` is not set (Debian: fonts-dejavu-core).
+const CANDIDATES: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+];
+
+pub struct Font {
+    font: FontVec,
+    pub path: PathBuf,
+}
+
+impl Font {
+    /// The font named by `ET_FONT`, else the first of the usual system fonts.
+    pub fn find() -> Result<Font> {
+        if let Some(p) = std::env::var_os("ET_FONT") {
+            return Font::load(Path::new(&p));
+        }
+        for c in CANDIDATES {
+            if Path::new(c).is_file() {
+                return Font::load(Path::new(c));
+            }
+        }
+        Err(PresentError::Font(format!(
+            "none of {} exists; install fonts-dejavu-core or set ET_FONT to a .ttf file",
+            CANDIDATES.join(", ")
+        )))
+    }
+
+    pub fn load(path: &Path) -> Result<Font> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| PresentError::Font(format!("{}: {e}", path.display())))?;
+        let font = FontVec::try_from_vec(bytes).map_err(|_| {
+            PresentError::Font(format!("{}: not a TrueType/OpenType font", path.display()))
+        })?;
+        Ok(Font {
+            font,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Lines centred on each other, `px` high, in `color` on a transparent image (alpha =
+    /// glyph coverage), with a margin of half a line.
+    pub fn render(&self, text: &str, px: f32, color: [u8; 3]) -> image::RgbaImage {
+        let scale = PxScale::from(px);
+        let f = self.font.as_scaled(scale);
+        let line_h = (f.ascent() - f.descent() + f.line_gap()).ceil();
+        let lines: Vec<&str> = text.lines().collect();
+        let width_of = |line: &str| {
+            let mut w = 0.0f32;
+            let mut prev = None;
+            for ch in line.chars() {
+                let id = f.glyph_id(ch);
+                if let Some(p) = prev {
+                    w += f.kern(p, id);
+                }
+                w += f.h_advance(id);
+                prev = Some(id);
+            }
+            w
+        };
+        let widths: Vec<f32> = lines.iter().map(|l| width_of(l)).collect();
+        let margin = (px / 2.0).ceil();
+        let w = (widths.iter().copied().fold(0.0, f32::max) + 2.0 * margin).ceil() as u32;
+        let h = (line_h * lines.len().max(1) as f32 + 2.0 * margin).ceil() as u32;
+        let mut img = image::RgbaImage::from_pixel(
+            w.max(1),
+            h.max(1),
+            image::Rgba([color[0], color[1], color[2], 0]),
+        );
+        for (i, (line, lw)) in lines.iter().zip(&widths).enumerate() {
+            let mut x = margin + ((w as f32 - 2.0 * margin - lw) / 2.0).floor();
+            let y = margin + i as f32 * line_h + f.ascent();
+            let mut prev = None;
+            for ch in line.chars() {
+                let id = f.glyph_id(ch);
+                if let Some(p) = prev {
+                    x += f.kern(p, id);
+                }
+                let glyph = id.with_scale_and_position(scale, ab_glyph::point(x, y));
+                if let Some(outline) = self.font.outline_glyph(glyph) {
+                    let b = outline.px_bounds();
+                    outline.draw(|gx, gy, c| {
+                        let px_x = b.min.x as i64 + i64::from(gx);
+                        let px_y = b.min.y as i64 + i64::from(gy);
+                        if px_x >= 0 && px_y >= 0 && (px_x as u32) < w && (px_y as u32) < h {
+                            let p = img.get_pixel_mut(px_x as u32, px_y as u32);
+                            let a = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
+                            p.0[3] = p.0[3].max(a);
+                        }
+                    });
+                }
+                x += f.h_advance(id);
+                prev = Some(id);
+            }
+        }
+        img
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_has_ink_where_glyphs_are_and_none_in_the_margin() {
+        let Ok(font) = Font::find() else {
+            // Setup installs fonts-dejavu-core; a machine without fonts says so in the error
+            // test below instead.
+            eprintln!("no system font; skipped");
+            return;
+        };
+        let img = font.render("Pause\nPress space", 32.0, [0, 0, 0]);
+        let ink = img.pixels().filter(|p| p.0[3] > 128).count();
+        assert!(ink > 200, "{ink} inked pixels");
+        // Two lines are taller than one and the top margin is empty.
+        let one = font.render("Pause", 32.0, [0, 0, 0]);
+        assert!(img.height() > one.height());
+        assert!((0..img.width()).all(|x| img.get_pixel(x, 0).0[3] == 0));
+    }
+
+    #[test]
+    fn a_file_that_is_no_font_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.ttf");
+        std::fs::write(&p, b"not a font").unwrap();
+        let e = Font::load(&p).err().unwrap().to_string();
+        assert!(e.contains("x.ttf") && e.contains("not a TrueType"), "{e}");
+    }
+}

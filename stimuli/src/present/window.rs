@@ -1,0 +1,512 @@
+//! The participant's window: a thread of its own owns the winit event loop, the window, the
+//! surface and the renderer; the session asks it for one frame at a time and gets back the
+//! time stamp of that frame on the tracker's clock.
+//!
+//! Which time stamp, and why: wgpu exposes no presentation feedback (neither
+//! VK_GOOGLE_display_timing nor present-wait). The surface is set up double-buffered in FIFO
+//! (vsync) mode, so after frame k is queued for presentation the next image can only be acquired
+//! once the display has flipped to frame k and released frame k−1. The presenter therefore
+//! acquires the next image right after presenting and stamps the frame when that acquire returns:
+//! the flip time, late only by the time the thread takes to wake. On a display that does not pace
+//! presentation at all (a virtual X server), frames would come far faster than the refresh rate;
+//! the presenter then holds each frame until one refresh period after the previous one, so the
+//! session's timing is still that of the planned display. Real pacing can only be measured on
+//! real hardware (a photodiode on the screen corner is the reference).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use et_drivers::Clock;
+use winit::application::ApplicationHandler;
+use winit::event::{ElementState, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, EventLoop};
+use winit::keyboard::{Key, NamedKey};
+use winit::platform::pump_events::{EventLoopExtPumpEvents, PumpStatus};
+use winit::window::{Fullscreen, Window, WindowId};
+
+use super::gpu::{request_device, GpuInfo, Renderer};
+use super::{PresentError, Result, Screen, Style};
+
+/// Where the window goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowConfig {
+    /// Borderless full screen on `monitor`; otherwise a window of `width` × `height`.
+    pub fullscreen: bool,
+    /// Index into the monitors the system lists (`None`: the primary one).
+    pub monitor: Option<usize>,
+    /// The screen size the study is set up for (px). In full screen the monitor must match it,
+    /// or gaze (relative to the display) would map to the wrong image pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The refresh rate the study plans with; the presenter never shows frames faster.
+    pub refresh_hz: f64,
+    pub title: String,
+}
+
+/// What the operator pressed in the participant's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorKey {
+    /// Space, Enter or `c`.
+    Continue,
+    /// `p`.
+    Pause,
+    /// `r`.
+    Recalibrate,
+    /// Escape, `q`, or the window closed.
+    Abort,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenterInfo {
+    pub gpu: GpuInfo,
+    pub width: u32,
+    pub height: u32,
+    pub monitor: String,
+    /// The refresh rate the monitor reports (not measured).
+    pub nominal_hz: Option<f64>,
+    pub surface_format: String,
+}
+
+/// One frame that went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentedFrame {
+    /// On the tracker's clock (µs).
+    pub ts_us: i64,
+}
+
+enum Command {
+    Preload {
+        key: String,
+        image: image::RgbaImage,
+        reply: Sender<Result<()>>,
+    },
+    Unload(String),
+    Present {
+        screen: Screen,
+        reply: Sender<Result<PresentedFrame>>,
+    },
+}
+
+/// The handle the session holds. Dropping it closes the window.
+pub struct Presenter {
+    tx: Option<Sender<Command>>,
+    keys: Receiver<OperatorKey>,
+    info: PresenterInfo,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Presenter {
+    /// Opens the window on its own thread and waits until it can draw.
+    pub fn open(cfg: WindowConfig, style: Style, clock: Arc<dyn Clock>) -> Result<Presenter> {
+        style.validate().map_err(PresentError::Window)?;
+        let (tx, rx) = unbounded();
+        let (key_tx, keys) = unbounded();
+        let (ready_tx, ready) = bounded(1);
+        let thread = std::thread::Builder::new()
+            .name("presenter".into())
+            .spawn(move || {
+                let mut app = App {
+                    cfg,
+                    style: Some(style),
+                    clock,
+                    keys: key_tx,
+                    gfx: None,
+                    failed: None,
+                    closed: false,
+                };
+                let mut event_loop = match new_event_loop() {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                // Pump until the window exists (or failed).
+                let started = Instant::now();
+                while app.gfx.is_none() && app.failed.is_none() {
+                    if let PumpStatus::Exit(_) =
+                        event_loop.pump_app_events(Some(Duration::from_millis(10)), &mut app)
+                    {
+                        break;
+                    }
+                    if started.elapsed() > Duration::from_secs(20) {
+                        app.failed = Some(PresentError::Window(
+                            "the window did not appear within 20 s".into(),
+                        ));
+                    }
+                }
+                match (&app.gfx, app.failed.take()) {
+                    (Some(g), None) => {
+                        let _ = ready_tx.send(Ok(g.info.clone()));
+                    }
+                    (_, Some(e)) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                    (None, None) => {
+                        let _ = ready_tx.send(Err(PresentError::Window(
+                            "the event loop ended before the window opened".into(),
+                        )));
+                        return;
+                    }
+                }
+                app.serve(&mut event_loop, &rx);
+            })
+            .map_err(|e| PresentError::Window(format!("cannot start the presenter thread: {e}")))?;
+        let info = ready
+            .recv()
+            .map_err(|_| PresentError::Window("the presenter thread ended at start-up".into()))??;
+        Ok(Presenter {
+            tx: Some(tx),
+            keys,
+            info,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn info(&self) -> &PresenterInfo {
+        &self.info
+    }
+
+    fn send(&self, c: Command) -> Result<()> {
+        self.tx
+            .as_ref()
+            .ok_or(PresentError::Gone)?
+            .send(c)
+            .map_err(|_| PresentError::Gone)
+    }
+
+    /// Uploads an image to the GPU; returns once it is resident.
+    pub fn preload(&self, key: &str, image: image::RgbaImage) -> Result<()> {
+        let (reply, rx) = bounded(1);
+        self.send(Command::Preload {
+            key: key.into(),
+            image,
+            reply,
+        })?;
+        rx.recv().map_err(|_| PresentError::Gone)?
+    }
+
+    pub fn unload(&self, key: &str) -> Result<()> {
+        self.send(Command::Unload(key.into()))
+    }
+
+    /// Shows `screen` for one frame; returns when that frame is on the display.
+    pub fn present(&self, screen: &Screen) -> Result<PresentedFrame> {
+        let (reply, rx) = bounded(1);
+        self.send(Command::Present {
+            screen: screen.clone(),
+            reply,
+        })?;
+        rx.recv().map_err(|_| PresentError::Gone)?
+    }
+
+    /// Keys pressed since the last call.
+    pub fn keys(&self) -> Vec<OperatorKey> {
+        self.keys.try_iter().collect()
+    }
+}
+
+impl Drop for Presenter {
+    fn drop(&mut self) {
+        // Closing the command channel ends the thread, which drops the window.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn new_event_loop() -> Result<EventLoop<()>> {
+    let mut b = EventLoop::builder();
+    // The session owns the main thread; winit allows its loop elsewhere on X11 and Wayland.
+    winit::platform::x11::EventLoopBuilderExtX11::with_any_thread(&mut b, true);
+    winit::platform::wayland::EventLoopBuilderExtWayland::with_any_thread(&mut b, true);
+    b.build().map_err(|e| {
+        PresentError::Window(format!(
+            "cannot reach a display ({e}); is DISPLAY or WAYLAND_DISPLAY set? (use --headless, or xvfb-run)"
+        ))
+    })
+}
+
+struct Gfx {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    /// Rendering goes through a non-sRGB view so 8-bit values reach the screen unchanged.
+    view_format: wgpu::TextureFormat,
+    renderer: Renderer,
+    /// The image acquired right after the last present (see the module comment).
+    next: Option<wgpu::SurfaceTexture>,
+    info: PresenterInfo,
+    shown: Option<(Screen, Instant)>,
+    last_ts: Option<i64>,
+}
+
+struct App {
+    cfg: WindowConfig,
+    style: Option<Style>,
+    clock: Arc<dyn Clock>,
+    keys: Sender<OperatorKey>,
+    gfx: Option<Gfx>,
+    failed: Option<PresentError>,
+    closed: bool,
+}
+
+impl App {
+    fn serve(&mut self, event_loop: &mut EventLoop<()>, rx: &Receiver<Command>) {
+        loop {
+            if let PumpStatus::Exit(_) = event_loop.pump_app_events(Some(Duration::ZERO), self) {
+                self.closed = true;
+            }
+            match rx.recv_timeout(Duration::from_millis(2)) {
+                Ok(Command::Preload { key, image, reply }) => {
+                    let r = match &mut self.gfx {
+                        Some(g) => g.renderer.preload(&key, &image),
+                        None => Err(PresentError::Gone),
+                    };
+                    let _ = reply.send(r);
+                }
+                Ok(Command::Unload(key)) => {
+                    if let Some(g) = &mut self.gfx {
+                        g.renderer.unload(&key);
+                    }
+                }
+                Ok(Command::Present { screen, reply }) => {
+                    let r = if self.closed {
+                        Err(PresentError::Gone)
+                    } else {
+                        self.present(&screen)
+                    };
+                    let _ = reply.send(r);
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn present(&mut self, screen: &Screen) -> Result<PresentedFrame> {
+        let period_us = 1e6 / self.cfg.refresh_hz;
+        let clock = Arc::clone(&self.clock);
+        let g = self.gfx.as_mut().ok_or(PresentError::Gone)?;
+        let age = match &g.shown {
+            Some((s, since)) if s == screen => since.elapsed().as_secs_f32(),
+            _ => {
+                g.shown = Some((screen.clone(), Instant::now()));
+                0.0
+            }
+        };
+        let frame = match g.next.take() {
+            Some(f) => f,
+            None => acquire(g)?,
+        };
+        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor {
+            format: Some(g.view_format),
+            ..Default::default()
+        });
+        let enc = g
+            .renderer
+            .encode(&view, g.config.width, g.config.height, screen, age)?;
+        g.renderer.queue().submit([enc.finish()]);
+        g.window.pre_present_notify();
+        g.renderer.queue().present(frame);
+        g.next = Some(acquire(g)?);
+        let mut ts = clock.now_us();
+        if let Some(last) = g.last_ts {
+            // An unpaced display: hold the frame for one refresh period ourselves.
+            let due = last + period_us.round() as i64;
+            if (ts - last) as f64 <= 0.5 * period_us {
+                clock.wait_until(due, Duration::from_micros(period_us as u64 * 2));
+                ts = clock.now_us();
+            }
+        }
+        g.last_ts = Some(ts);
+        Ok(PresentedFrame { ts_us: ts })
+    }
+}
+
+fn acquire(g: &mut Gfx) -> Result<wgpu::SurfaceTexture> {
+    for _ in 0..5 {
+        match g.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => {
+                return Ok(t)
+            }
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                g.surface.configure(g.renderer.device(), &g.config);
+            }
+            wgpu::CurrentSurfaceTexture::Validation => {
+                return Err(PresentError::Device(
+                    "the window surface refused a frame (validation error)".into(),
+                ))
+            }
+        }
+    }
+    Err(PresentError::Device(
+        "the window surface gave no image in 5 tries (window hidden or display lost?)".into(),
+    ))
+}
+
+impl App {
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<Gfx> {
+        let monitors: Vec<_> = event_loop.available_monitors().collect();
+        let monitor = match self.cfg.monitor {
+            Some(i) => Some(monitors.get(i).cloned().ok_or_else(|| {
+                PresentError::Window(format!(
+                    "monitor {i} does not exist; this system has {} (0..{})",
+                    monitors.len(),
+                    monitors.len().saturating_sub(1)
+                ))
+            })?),
+            None => event_loop
+                .primary_monitor()
+                .or_else(|| monitors.first().cloned()),
+        };
+        let monitor_name = monitor
+            .as_ref()
+            .and_then(|m| m.name())
+            .unwrap_or_else(|| "unnamed monitor".into());
+        let nominal_hz = monitor
+            .as_ref()
+            .and_then(|m| m.refresh_rate_millihertz())
+            .map(|mhz| f64::from(mhz) / 1000.0);
+        let (w, h) = (self.cfg.width, self.cfg.height);
+        if self.cfg.fullscreen {
+            if let Some(m) = &monitor {
+                let size = m.size();
+                if (size.width, size.height) != (w, h) {
+                    return Err(PresentError::Window(format!(
+                        "{monitor_name} is {}x{} px but the study's [screen] is {w}x{h} px; \
+                         set the screen size to the monitor's or choose another monitor",
+                        size.width, size.height
+                    )));
+                }
+            }
+        }
+        let mut attrs = Window::default_attributes()
+            .with_title(self.cfg.title.clone())
+            .with_inner_size(winit::dpi::PhysicalSize::new(w, h))
+            .with_resizable(false);
+        if self.cfg.fullscreen {
+            attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(monitor.clone())));
+        }
+        let window = Arc::new(
+            event_loop
+                .create_window(attrs)
+                .map_err(|e| PresentError::Window(format!("cannot open the window: {e}")))?,
+        );
+        if self.cfg.fullscreen {
+            window.set_cursor_visible(false);
+        }
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle(
+            Box::new(event_loop.owned_display_handle()),
+        ));
+        let surface = instance
+            .create_surface(Arc::clone(&window))
+            .map_err(|e| PresentError::Window(format!("cannot draw into the window: {e}")))?;
+        let (adapter, device, queue, gpu) = request_device(&instance, Some(&surface))?;
+        let size = window.inner_size();
+        let mut config = surface
+            .get_default_config(&adapter, size.width.max(1), size.height.max(1))
+            .ok_or_else(|| {
+                PresentError::Window(format!("{} cannot present to this window", gpu.adapter))
+            })?;
+        let caps = surface.get_capabilities(&adapter);
+        config.format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .unwrap_or(config.format);
+        let view_format = config.format.remove_srgb_suffix();
+        if view_format != config.format {
+            config.view_formats = vec![view_format];
+        }
+        config.present_mode = wgpu::PresentMode::Fifo;
+        config.desired_maximum_frame_latency = 1;
+        surface.configure(&device, &config);
+        let style = self.style.take().unwrap_or_default();
+        let renderer = Renderer::new(device, queue, view_format, style, gpu.clone());
+        let info = PresenterInfo {
+            gpu,
+            width: config.width,
+            height: config.height,
+            monitor: monitor_name,
+            nominal_hz,
+            surface_format: format!("{:?}", config.format),
+        };
+        Ok(Gfx {
+            window,
+            surface,
+            config,
+            view_format,
+            renderer,
+            next: None,
+            info,
+            shown: None,
+            last_ts: None,
+        })
+    }
+
+    fn key(&self, k: OperatorKey) {
+        let _ = self.keys.send(k);
+    }
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.gfx.is_some() || self.failed.is_some() {
+            return;
+        }
+        match self.open(event_loop) {
+            Ok(g) => self.gfx = Some(g),
+            Err(e) => self.failed = Some(e),
+        }
+    }
+
+    fn window_event(&mut self, _: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => {
+                self.closed = true;
+                self.key(OperatorKey::Abort);
+            }
+            WindowEvent::Resized(size) => {
+                if let Some(g) = &mut self.gfx {
+                    if size.width > 0 && size.height > 0 {
+                        g.next = None;
+                        g.config.width = size.width;
+                        g.config.height = size.height;
+                        g.surface.configure(g.renderer.device(), &g.config);
+                        g.info.width = size.width;
+                        g.info.height = size.height;
+                    }
+                }
+            }
+            WindowEvent::KeyboardInput { event, .. }
+                if event.state == ElementState::Pressed && !event.repeat =>
+            {
+                let k = match event.logical_key.as_ref() {
+                    Key::Named(NamedKey::Space | NamedKey::Enter) => Some(OperatorKey::Continue),
+                    Key::Named(NamedKey::Escape) => Some(OperatorKey::Abort),
+                    Key::Character(c) => match c.to_ascii_lowercase().as_str() {
+                        "c" => Some(OperatorKey::Continue),
+                        "p" => Some(OperatorKey::Pause),
+                        "r" => Some(OperatorKey::Recalibrate),
+                        "q" => Some(OperatorKey::Abort),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(k) = k {
+                    self.key(k);
+                }
+            }
+            _ => {}
+        }
+    }
+}
