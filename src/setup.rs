@@ -10,7 +10,8 @@ use et_drivers::replay::{ReplaySpeed, ReplayTracker};
 use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{Clock, ManualClock, MonotonicClock, ScaledClock, Tracker};
-use et_sessions::runner::{run_headless, Operator, SessionOutcome, SessionPlan};
+use et_sessions::runner::{run, Operator, SessionOutcome, SessionPlan};
+use et_stimuli::present::{Presenter, WindowConfig};
 use et_sessions::{Recording, RecordingHeader, RecordingWriter, StudyConfig};
 use et_stimuli::{trial_list, StimulusSet};
 
@@ -121,13 +122,23 @@ pub fn load_set(cfg: &StudyConfig, stimuli_dir: &Path) -> Result<Prepared> {
     })
 }
 
-/// Runs one session headless into `out`, with the tracker chosen, on a clock at `speed`.
+/// The participant's window, as the command line asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowChoice {
+    pub fullscreen: bool,
+    pub monitor: Option<usize>,
+}
+
+/// Runs one session into `out`, with the tracker chosen, on a clock at `speed`: in the
+/// participant's window when `window` is given, headless otherwise.
+#[allow(clippy::too_many_arguments)]
 pub fn run_session(
     p: &Prepared,
     tracker_choice: &TrackerChoice,
     speed: ReplaySpeed,
     out: &Path,
     tobii_lib: Option<&Path>,
+    window: Option<WindowChoice>,
     operator: Arc<Operator>,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<SessionOutcome> {
@@ -207,6 +218,29 @@ pub fn run_session(
         .as_ref()
         .map(et_drivers::serial::MarkerPort::open)
         .transpose()?;
+    // The window opens before the file exists: a machine without a display fails here and
+    // leaves nothing behind.
+    let presenter = match window {
+        Some(w) => {
+            let clock = tracker.clock();
+            if clock.is_virtual() || speed != ReplaySpeed::Factor(1.0) {
+                bail!("--speed: a session in a window runs in real time only (got {speed:?}); use --headless to go faster");
+            }
+            let wc = WindowConfig {
+                fullscreen: w.fullscreen,
+                monitor: w.monitor,
+                width: cfg.screen.width_px,
+                height: cfg.screen.height_px,
+                refresh_hz: cfg.timing.refresh_hz,
+                title: format!("et-suite: {}", cfg.participant),
+            };
+            Some(
+                Presenter::open(wc, cfg.display.style.clone(), clock)
+                    .context("cannot open the participant's window")?,
+            )
+        }
+        None => None,
+    };
     let writer = RecordingWriter::create(out, &header, Some(&p.manifest_text))?;
     let plan = SessionPlan {
         set: &p.set,
@@ -218,6 +252,7 @@ pub fn run_session(
         calibration: cfg.calibration.clone(),
         missed_vsyncs: Vec::new(),
         geometry: cfg.screen,
+        presenter: presenter.as_ref(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -264,7 +299,7 @@ pub fn run_session(
                 }
             })
         });
-        let r = run_headless(
+        let r = run(
             &plan,
             tracker.as_mut(),
             writer,

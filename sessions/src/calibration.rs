@@ -6,6 +6,7 @@
 //! recalibrates up to `max_attempts` times, then the session goes on with the note recorded.
 
 use et_drivers::synthetic::Scene;
+use et_stimuli::present::Screen;
 use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -149,8 +150,6 @@ pub(crate) async fn calibrate(
 ) -> Result<bool> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let hz = tracker.info().sampling_hz.max(1.0);
-    let refresh = s.refresh_hz();
-    let frames = |ms: u32| ((f64::from(ms) * refresh / 1000.0).round() as u32).max(1);
     for attempt in 1..=cfg.max_attempts as i32 {
         match tracker.calibration_enter() {
             Err(TrackerError::Unsupported { tracker, .. }) => {
@@ -169,11 +168,12 @@ pub(crate) async fn calibrate(
         for (x, y) in &points {
             let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
             if s.show(
-                frames(cfg.target_ms),
+                s.frames_for(cfg.target_ms),
                 Scene::Target {
                     x: f64::from(*x),
                     y: f64::from(*y),
                 },
+                &Screen::Target { x: *x, y: *y },
                 -1,
                 (kind::CALIBRATION, -1, &text),
             )
@@ -205,11 +205,12 @@ pub(crate) async fn calibrate(
             let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
             let Some(shown) = s
                 .show(
-                    frames(cfg.settle_ms + cfg.collect_ms),
+                    s.frames_for(cfg.settle_ms + cfg.collect_ms),
                     Scene::Target {
                         x: target.0,
                         y: target.1,
                     },
+                    &Screen::Target { x: *x, y: *y },
                     -1,
                     (kind::VALIDATION, -1, &text),
                 )

@@ -84,6 +84,29 @@ pub struct StudyConfig {
     pub calibration: Option<crate::calibration::CalibrationConfig>,
     /// The synthetic tracker's simulated calibration error.
     pub synthetic_calibration_error: Option<et_drivers::synthetic::CalibrationError>,
+    /// The participant's window (`run` without `--headless`).
+    pub display: DisplaySettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplaySettings {
+    /// Borderless full screen (the monitor must be `[screen]`'s size); false: a window.
+    pub fullscreen: bool,
+    /// Which monitor (index in the system's list); absent: the primary one.
+    pub monitor: Option<usize>,
+    /// Colours and sizes of the cross, target and text.
+    pub style: et_stimuli::present::Style,
+}
+
+impl Default for DisplaySettings {
+    fn default() -> Self {
+        DisplaySettings {
+            fullscreen: true,
+            monitor: None,
+            style: et_stimuli::present::Style::default(),
+        }
+    }
 }
 
 impl Default for StudyConfig {
@@ -101,6 +124,7 @@ impl Default for StudyConfig {
             markers: None,
             calibration: None,
             synthetic_calibration_error: None,
+            display: DisplaySettings::default(),
         }
     }
 }
@@ -162,6 +186,10 @@ impl StudyConfig {
         if let Some(c) = &self.calibration {
             c.validate()?;
         }
+        self.display
+            .style
+            .validate()
+            .map_err(|m| format!("display.style: {m}"))?;
         if let Some(v) = &self.counterbalance {
             v.parse::<et_stimuli::CounterbalanceVersion>()?;
         }

@@ -39,6 +39,8 @@ pub enum SessionError {
     Stimuli(#[from] et_stimuli::ManifestError),
     #[error("tracker: {0}")]
     Tracker(#[from] et_drivers::TrackerError),
+    #[error("display: {0}")]
+    Display(String),
     #[error("recorder stopped: {0}")]
     Recorder(String),
     #[error("{0}")]

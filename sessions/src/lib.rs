@@ -1,10 +1,11 @@
 //! Sessions: the recording format (the only code that knows the HDF5 layout), the recorder
-//! that streams samples into it, the headless study runner, and crash recovery.
+//! that streams samples into it, the study runner (window or headless), and crash recovery.
 
 pub mod attention;
 pub mod bids;
 pub mod calibration;
 pub mod config;
+mod display;
 pub mod error;
 pub mod foreign;
 pub mod format;

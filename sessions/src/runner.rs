@@ -1,7 +1,7 @@
-//! The headless study runner: drives a tracker through a trial list on a simulated frame clock
-//! (fixation cross, stimulus for a whole number of frames, blank inter-trial interval) and
-//! records gaze, events, trials and frames. The real presenter replaces the frame clock later;
-//! the recording it produces has the same shape.
+//! The study runner: drives a tracker through a trial list (fixation cross, stimulus for a whole
+//! number of refresh periods, blank inter-trial interval) on the presenter's window or, headless,
+//! on a simulated frame clock, and records gaze, events, trials and frames. Both displays give
+//! recordings of the same shape.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,12 +9,13 @@ use std::sync::Arc;
 use et_drivers::serial::MarkerPort;
 use et_drivers::synthetic::{Scene, SceneTimeline};
 use et_drivers::{sample_channel, Clock, Tracker};
-use et_stimuli::timing::FrameTiming;
+use et_stimuli::present::{OperatorKey, Presenter, Screen};
 use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, AttentionConfig};
 use crate::calibration::{calibrate, CalibrationConfig};
 use crate::config::Timing;
+use crate::display::{measured_hz, Display};
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
 use crate::recorder::{
@@ -36,6 +37,8 @@ pub struct SessionPlan<'a> {
     /// Vsync indices the simulated display misses (to exercise dropped-frame handling).
     pub missed_vsyncs: Vec<u64>,
     pub geometry: et_drivers::ScreenGeometry,
+    /// The participant's window; `None` runs headless on a simulated display.
+    pub presenter: Option<&'a Presenter>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,38 +60,6 @@ pub fn fit_rect(img_w: u32, img_h: u32, screen_w: u32, screen_h: u32) -> [f32; 4
     ]
 }
 
-/// The simulated display: frame k is shown at `t0 + k/refresh`.
-struct FrameClock {
-    clock: Arc<dyn Clock>,
-    t0: i64,
-    period_us: f64,
-    /// Index of the next vsync.
-    k: u64,
-    /// Vsyncs the simulated display misses (the frame waits for the next one).
-    missed: std::collections::BTreeSet<u64>,
-    timing: FrameTiming,
-}
-
-impl FrameClock {
-    fn next_ts(&self) -> i64 {
-        self.t0 + (self.k as f64 * self.period_us).round() as i64
-    }
-
-    /// Waits for the next frame (sleeping in real time, or moving a driven clock) and returns
-    /// its time stamp.
-    async fn tick(&mut self) -> i64 {
-        let ts = self.next_ts();
-        match self.clock.real_delay_until(ts) {
-            Some(d) if !d.is_zero() => tokio::time::sleep(d).await,
-            Some(_) => {}
-            None => self.clock.advance_to(ts),
-        }
-        self.k += 1;
-        self.timing.observe(ts);
-        ts
-    }
-}
-
 /// What a screen's frames were: first frame, frames presented, refreshes missed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Shown {
@@ -98,7 +69,7 @@ pub(crate) struct Shown {
 }
 
 pub(crate) struct Session<'a> {
-    frames: FrameClock,
+    display: Display<'a>,
     rec: &'a RecorderHandle,
     scene: Option<&'a SceneTimeline>,
     operator: &'a Operator,
@@ -113,41 +84,54 @@ impl Session<'_> {
         &mut self,
         n: u32,
         scene: Scene,
+        screen: &Screen,
         trial: i32,
         onset: (&str, i32, &str),
     ) -> Result<Option<Shown>> {
         if let Some(tl) = self.scene {
-            tl.publish(self.frames.next_ts(), scene);
+            tl.publish(self.display.next_ts(), scene);
         }
-        // The screen lasts `n` refresh periods; frames the display misses shorten what is
-        // shown, not how long.
-        let end = self.frames.k + u64::from(n);
-        self.frames.timing.reset_counts();
-        let mut first = None;
-        while self.frames.k < end {
+        let mut span = self.display.begin(n);
+        while !self.display.done(&span) {
             if self.operator.abort.load(Ordering::SeqCst) {
                 return Ok(None);
             }
-            if self.frames.missed.contains(&self.frames.k) {
-                // No new frame at this vsync: the previous one stays up.
-                self.frames.k += 1;
+            let Some(ts) = self.display.frame(screen).await? else {
                 continue;
-            }
-            let ts = self.frames.tick().await;
+            };
+            self.poll_keys();
             self.rec
                 .send(Record::Frame(FrameRecord { ts_us: ts, trial }))?;
-            if first.is_none() {
-                first = Some(ts);
+            if span.onset.is_none() {
+                span.onset = Some(ts);
                 self.event(ts, onset.0, onset.1, onset.2)?;
                 self.marker(onset.0, onset.1)?;
             }
         }
-        let onset = first.unwrap_or_else(|| self.frames.next_ts());
+        let onset = span.onset.unwrap_or_else(|| self.display.next_ts());
         Ok(Some(Shown {
             onset,
-            frames: self.frames.timing.frames,
-            dropped: self.frames.timing.dropped,
+            frames: self.display.timing.frames,
+            dropped: self.display.timing.dropped,
         }))
+    }
+
+    /// Keys pressed in the participant's window act like the terminal's.
+    fn poll_keys(&self) {
+        for k in self.display.keys() {
+            let op = self.operator;
+            match k {
+                OperatorKey::Continue => op.pause.store(false, Ordering::SeqCst),
+                OperatorKey::Pause => op.pause.store(true, Ordering::SeqCst),
+                OperatorKey::Recalibrate => op.recalibrate.store(true, Ordering::SeqCst),
+                OperatorKey::Abort => op.abort.store(true, Ordering::SeqCst),
+            }
+        }
+    }
+
+    /// Whole refresh periods lasting `ms` at the display's rate (at least one).
+    pub(crate) fn frames_for(&self, ms: u32) -> u32 {
+        ((f64::from(ms) * self.refresh_hz() / 1000.0).round() as u32).max(1)
     }
 
     /// Sends the serial marker configured for `kind`, and records it (or its failure: a dead
@@ -156,7 +140,7 @@ impl Session<'_> {
         let Some(port) = self.markers.as_deref_mut() else {
             return Ok(());
         };
-        match port.send(kind, self.frames.clock.as_ref()) {
+        match port.send(kind, self.display.clock().as_ref()) {
             Ok(Some(m)) => self.rec.event(EventRecord::new(
                 m.ts_us,
                 kind::MARKER,
@@ -167,7 +151,7 @@ impl Session<'_> {
             Err(e) => {
                 tracing::error!("{e}");
                 self.rec.event(EventRecord::new(
-                    self.frames.clock.now_us(),
+                    self.display.clock().now_us(),
                     kind::NOTE,
                     trial,
                     format!("marker not sent: {e}"),
@@ -177,15 +161,15 @@ impl Session<'_> {
     }
 
     pub(crate) fn next_ts(&self) -> i64 {
-        self.frames.next_ts()
+        self.display.next_ts()
     }
 
     pub(crate) fn refresh_hz(&self) -> f64 {
-        1e6 / self.frames.period_us
+        self.display.refresh_hz()
     }
 
     pub(crate) fn clock(&self) -> Arc<dyn Clock> {
-        Arc::clone(&self.frames.clock)
+        Arc::clone(self.display.clock())
     }
 
     pub(crate) fn record(&self, r: Record) -> Result<()> {
@@ -214,7 +198,7 @@ pub struct Operator {
 /// Runs the session to the end (or until the operator aborts) and closes the recording: complete
 /// after the last trial, incomplete with an `aborted` note otherwise. `scene` is the synthetic
 /// tracker's view of the screen, when the tracker is synthetic.
-pub async fn run_headless(
+pub async fn run(
     plan: &SessionPlan<'_>,
     tracker: &mut dyn Tracker,
     writer: RecordingWriter,
@@ -240,22 +224,22 @@ pub async fn run_headless(
             ..FlushPolicy::default()
         },
     )?;
-    let t0 = clock.now_us();
     tracing::info!(
         trials = plan.trials.len(),
         sampling_hz = hz,
         virtual_time = clock.is_virtual(),
         "session starts"
     );
+    let display = match plan.presenter {
+        Some(p) => Display::window(Arc::clone(&clock), plan.timing.refresh_hz, p),
+        None => Display::simulated(
+            Arc::clone(&clock),
+            plan.timing.refresh_hz,
+            plan.missed_vsyncs.iter().copied(),
+        ),
+    };
     let mut s = Session {
-        frames: FrameClock {
-            clock: Arc::clone(&clock),
-            t0,
-            period_us: 1e6 / plan.timing.refresh_hz,
-            k: 0,
-            missed: plan.missed_vsyncs.iter().copied().collect(),
-            timing: FrameTiming::new(plan.timing.refresh_hz),
-        },
+        display,
         rec: &rec,
         scene,
         operator,
@@ -265,8 +249,13 @@ pub async fn run_headless(
         let _ = rec.finish(false);
         return Err(e.into());
     }
-    let calibrated = match (&plan.calibration, &tap) {
-        (Some(cfg), Some(tap)) => calibrate(&mut s, tracker, tap, cfg, &plan.geometry)
+    let prepared = match plan.presenter {
+        Some(p) => prepare_window(plan, &mut s, p).await,
+        None => Ok(()),
+    };
+    let calibrated = match (prepared, &plan.calibration, &tap) {
+        (Err(e), _, _) => Err(e),
+        (Ok(()), Some(cfg), Some(tap)) => calibrate(&mut s, tracker, tap, cfg, &plan.geometry)
             .await
             .map(|_| ()),
         _ => Ok(()),
@@ -276,7 +265,7 @@ pub async fn run_headless(
         Err(e) => Err(e),
     };
     // Stop streaming at the last frame's time: every sample up to then is recorded.
-    let end_ts = s.frames.next_ts();
+    let end_ts = s.display.next_ts();
     clock.advance_to(end_ts);
     let stopped = tracker.stop();
     let (complete, trials_done, note) = match &result {
@@ -325,13 +314,16 @@ async fn operator_break(
         if let Some(tl) = s.scene {
             tl.publish(s.next_ts(), Scene::Blank);
         }
+        let paused = Screen::Text("Paused".into());
         while s.operator.pause.load(Ordering::SeqCst) && !s.operator.abort.load(Ordering::SeqCst) {
-            let ts = s.frames.tick().await;
-            s.record(Record::Frame(FrameRecord {
-                ts_us: ts,
-                trial: -1,
-            }))?;
-            if s.frames.clock.is_virtual() {
+            if let Some(ts) = s.display.frame(&paused).await? {
+                s.record(Record::Frame(FrameRecord {
+                    ts_us: ts,
+                    trial: -1,
+                }))?;
+            }
+            s.poll_keys();
+            if s.display.clock().is_virtual() {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
         }
@@ -351,6 +343,77 @@ async fn operator_break(
     Ok(())
 }
 
+/// Before the first screen that matters: every trial's image goes to the GPU (an onset never
+/// waits on disk or decoding), and the display's refresh rate is measured over 60 blank frames.
+/// The measured rate is planned with when it is plausible; a display that does not pace frames
+/// (a virtual X server) keeps the configured one.
+async fn prepare_window(
+    plan: &SessionPlan<'_>,
+    s: &mut Session<'_>,
+    presenter: &Presenter,
+) -> Result<()> {
+    let info = presenter.info();
+    for spec in plan.trials {
+        let st = &spec.stimulus;
+        let path = plan.set.image_path(st);
+        let img = image::open(&path)
+            .map_err(|e| SessionError::Display(format!("{}: cannot load: {e}", path.display())))?
+            .to_rgba8();
+        presenter
+            .preload(&st.id, img)
+            .map_err(|e| SessionError::Display(format!("{}: {e}", path.display())))?;
+    }
+    let mut stamps = Vec::with_capacity(60);
+    for _ in 0..60 {
+        if let Some(ts) = s.display.frame(&Screen::Blank).await? {
+            s.record(Record::Frame(FrameRecord {
+                ts_us: ts,
+                trial: -1,
+            }))?;
+            stamps.push(ts);
+        }
+    }
+    let configured = plan.timing.refresh_hz;
+    let measured = measured_hz(&stamps);
+    let used = match measured {
+        Some(hz) if (hz - configured).abs() / configured > 0.01 => {
+            tracing::warn!(
+                measured = hz,
+                configured,
+                "the display refreshes at another rate than the study config says; planning with the measured rate"
+            );
+            hz
+        }
+        _ => configured,
+    };
+    s.display.set_refresh_hz(used);
+    s.event(
+        s.next_ts(),
+        kind::NOTE,
+        -1,
+        format!(
+            "display: {} on {}, {}x{} px, {}; nominal {}, measured {}, planned {used:.3} Hz",
+            info.gpu,
+            info.monitor,
+            info.width,
+            info.height,
+            info.surface_format,
+            info.nominal_hz
+                .map_or("unknown".into(), |h| format!("{h:.3} Hz")),
+            measured.map_or("not paced (held by the presenter)".into(), |h| format!(
+                "{h:.3} Hz"
+            )),
+        ),
+    )?;
+    if (info.width, info.height) != (plan.screen_w, plan.screen_h) {
+        return Err(SessionError::Display(format!(
+            "the window is {}x{} px but the study's screen is {}x{} px; gaze would map to the wrong pixels",
+            info.width, info.height, plan.screen_w, plan.screen_h
+        )));
+    }
+    Ok(())
+}
+
 async fn present_trials(
     plan: &SessionPlan<'_>,
     s: &mut Session<'_>,
@@ -361,7 +424,7 @@ async fn present_trials(
     let t = &plan.timing;
     let (w, h) = (plan.screen_w, plan.screen_h);
     let rect = fit_rect(plan.set.image_width, plan.set.image_height, w, h);
-    s.event(s.frames.next_ts(), kind::NOTE, -1, "session start")?;
+    s.event(s.next_ts(), kind::NOTE, -1, "session start")?;
     let mut done = 0u32;
     for spec in plan.trials {
         operator_break(plan, s, tracker, tap).await?;
@@ -370,12 +433,13 @@ async fn present_trials(
         }
         let trial = spec.index as i32;
         let st = &spec.stimulus;
-        s.event(s.frames.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
+        s.event(s.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
         let cross = Scene::Target { x: 0.5, y: 0.5 };
-        let cross_frames = t.frames(t.fixation_ms);
+        let cross_frames = s.frames_for(t.fixation_ms);
         if s.show(
             cross_frames,
             cross,
+            &Screen::Cross,
             trial,
             (kind::FIXATION_CROSS_ONSET, trial, ""),
         )
@@ -385,19 +449,24 @@ async fn present_trials(
             break;
         }
         let scene = image_scene(plan.set, st.expression, &plan.attention, rect, w, h);
-        let n = t.frames(t.stimulus_ms);
+        let n = s.frames_for(t.stimulus_ms);
+        let image = Screen::Image {
+            key: st.id.clone(),
+            rect,
+        };
         let Some(shown) = s
-            .show(n, scene, trial, (kind::STIMULUS_ONSET, trial, &st.id))
+            .show(n, scene, &image, trial, (kind::STIMULUS_ONSET, trial, &st.id))
             .await?
         else {
             break;
         };
         // The offset is the first frame that no longer shows the image.
-        let blank = t.frames(t.iti_ms);
+        let blank = s.frames_for(t.iti_ms);
         let Some(offset) = s
             .show(
                 blank,
                 Scene::Blank,
+                &Screen::Blank,
                 -1,
                 (kind::STIMULUS_OFFSET, trial, &st.id),
             )
@@ -456,6 +525,7 @@ mod tests {
             calibration: None,
             missed_vsyncs: missed.to_vec(),
             geometry: et_drivers::ScreenGeometry::default(),
+            presenter: None,
         }
     }
 
@@ -495,7 +565,7 @@ mod tests {
                 operator.abort.store(true, Ordering::SeqCst);
             }
         };
-        rt.block_on(run_headless(
+        rt.block_on(run(
             &plan,
             &mut tracker,
             writer,
@@ -618,7 +688,7 @@ mod tests {
             .build()
             .unwrap();
         let out = rt
-            .block_on(run_headless(
+            .block_on(run(
                 &plan,
                 &mut tracker,
                 writer,

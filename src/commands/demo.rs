@@ -65,6 +65,7 @@ pub fn main(a: Args) -> Result<()> {
             ReplaySpeed::Max,
             path,
             None,
+            None,
             Arc::new(et_sessions::runner::Operator::default()),
             &|_| {},
         )?;

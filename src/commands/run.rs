@@ -1,12 +1,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
 use crate::progress;
-use crate::setup::{load_set, run_session, TrackerChoice, DEFAULT_STIMULI_DIR};
+use crate::setup::{load_set, run_session, TrackerChoice, WindowChoice, DEFAULT_STIMULI_DIR};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,9 +19,15 @@ pub struct Args {
     /// Recording to write; never overwritten. Default: recordings/<participant>-s<session>.h5
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Run without a window, on a simulated 60 Hz frame clock.
+    /// Run without a window, on a simulated display at the configured refresh rate.
     #[arg(long)]
     headless: bool,
+    /// A window of the study's screen size instead of full screen (for development).
+    #[arg(long, conflicts_with = "headless")]
+    windowed: bool,
+    /// Monitor for the participant's window (index; default: the config's, else the primary).
+    #[arg(long, conflicts_with = "headless")]
+    monitor: Option<usize>,
     /// synthetic, replay:FILE, tobii (first found) or tobii:SERIAL|ADDRESS
     #[arg(long, default_value = "synthetic")]
     tracker: TrackerChoice,
@@ -37,9 +43,6 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<()> {
-    if !a.headless {
-        bail!("the windowed presenter is not available yet; run with --headless");
-    }
     let mut cfg = match &a.config {
         Some(p) => StudyConfig::load(p)?,
         None => StudyConfig::default(),
@@ -67,6 +70,10 @@ pub fn main(a: Args) -> Result<()> {
         a.speed,
         &out,
         a.tobii_lib.as_deref(),
+        (!a.headless).then_some(WindowChoice {
+            fullscreen: cfg.display.fullscreen && !a.windowed,
+            monitor: a.monitor.or(cfg.display.monitor),
+        }),
         operator,
         &on_trial,
     )?;

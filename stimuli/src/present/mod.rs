@@ -13,7 +13,7 @@ pub use gpu::{GpuInfo, Renderer};
 pub use offscreen::Offscreen;
 pub use window::{OperatorKey, PresentedFrame, Presenter, PresenterInfo, WindowConfig};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One screen's content. Images are referred to by the key they were preloaded under, so a
 /// stimulus onset never waits on disk or decoding.
@@ -33,7 +33,7 @@ pub enum Screen {
 }
 
 /// How screens look. Colours are 8-bit display values (no colour management).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Style {
     pub background: [u8; 3],

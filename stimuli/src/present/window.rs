@@ -231,15 +231,16 @@ fn new_event_loop() -> Result<EventLoop<()>> {
     })
 }
 
+/// Fields drop in order: the acquired image must go before the surface it came from.
 struct Gfx {
+    /// The image acquired right after the last present (see the module comment).
+    next: Option<wgpu::SurfaceTexture>,
     window: Arc<Window>,
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
     /// Rendering goes through a non-sRGB view so 8-bit values reach the screen unchanged.
     view_format: wgpu::TextureFormat,
     renderer: Renderer,
-    /// The image acquired right after the last present (see the module comment).
-    next: Option<wgpu::SurfaceTexture>,
     info: PresenterInfo,
     shown: Option<(Screen, Instant)>,
     last_ts: Option<i64>,

@@ -1,0 +1,234 @@
+//! The display a session draws on: the presenter's window, or a simulated display (frame k at
+//! t0 + k/refresh on the session clock) for headless and accelerated runs. Both report each
+//! frame's time stamp on the tracker's clock and count the refreshes that were missed.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use et_drivers::Clock;
+use et_stimuli::present::{OperatorKey, Presenter, Screen};
+use et_stimuli::timing::FrameTiming;
+
+use crate::error::{Result, SessionError};
+
+enum Kind<'a> {
+    Simulated {
+        t0: i64,
+        /// Index of the next vsync.
+        k: u64,
+        /// Vsyncs the simulated display misses (the frame waits for the next one).
+        missed: BTreeSet<u64>,
+    },
+    Window {
+        presenter: &'a Presenter,
+        last: Option<i64>,
+    },
+}
+
+pub(crate) struct Display<'a> {
+    clock: Arc<dyn Clock>,
+    period_us: f64,
+    pub(crate) timing: FrameTiming,
+    kind: Kind<'a>,
+}
+
+/// One screen's span: it lasts `n` refresh periods from its first frame.
+pub(crate) struct Span {
+    n: u32,
+    end_k: u64,
+    pub(crate) onset: Option<i64>,
+}
+
+impl<'a> Display<'a> {
+    pub(crate) fn simulated(
+        clock: Arc<dyn Clock>,
+        refresh_hz: f64,
+        missed: impl IntoIterator<Item = u64>,
+    ) -> Display<'a> {
+        let t0 = clock.now_us();
+        Display {
+            clock,
+            period_us: 1e6 / refresh_hz,
+            timing: FrameTiming::new(refresh_hz),
+            kind: Kind::Simulated {
+                t0,
+                k: 0,
+                missed: missed.into_iter().collect(),
+            },
+        }
+    }
+
+    pub(crate) fn window(
+        clock: Arc<dyn Clock>,
+        refresh_hz: f64,
+        presenter: &'a Presenter,
+    ) -> Display<'a> {
+        Display {
+            clock,
+            period_us: 1e6 / refresh_hz,
+            timing: FrameTiming::new(refresh_hz),
+            kind: Kind::Window {
+                presenter,
+                last: None,
+            },
+        }
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn refresh_hz(&self) -> f64 {
+        1e6 / self.period_us
+    }
+
+    /// Plans with a measured refresh rate from now on.
+    pub(crate) fn set_refresh_hz(&mut self, hz: f64) {
+        self.period_us = 1e6 / hz;
+        self.timing = FrameTiming::new(hz);
+    }
+
+    /// When the next frame is expected.
+    pub(crate) fn next_ts(&self) -> i64 {
+        match &self.kind {
+            Kind::Simulated { t0, k, .. } => t0 + (*k as f64 * self.period_us).round() as i64,
+            Kind::Window { last, .. } => match last {
+                Some(l) => l + self.period_us.round() as i64,
+                None => self.clock.now_us(),
+            },
+        }
+    }
+
+    pub(crate) fn begin(&mut self, n: u32) -> Span {
+        self.timing.reset_counts();
+        let end_k = match &self.kind {
+            Kind::Simulated { k, .. } => k + u64::from(n),
+            Kind::Window { .. } => 0,
+        };
+        Span {
+            n,
+            end_k,
+            onset: None,
+        }
+    }
+
+    /// Whether the screen has had its refresh periods. Frames the display misses shorten what
+    /// is shown, not how long.
+    pub(crate) fn done(&self, span: &Span) -> bool {
+        match (&self.kind, span.onset) {
+            (Kind::Simulated { k, .. }, _) => *k >= span.end_k,
+            (Kind::Window { .. }, None) => false,
+            // The next frame would start period n+1 (half a period of slack for jitter).
+            (Kind::Window { last: Some(l), .. }, Some(onset)) => {
+                (l - onset) as f64 > (f64::from(span.n) - 1.5) * self.period_us
+            }
+            (Kind::Window { last: None, .. }, Some(_)) => false,
+        }
+    }
+
+    /// Shows `screen` on the next refresh and returns that frame's time stamp, or `None` when
+    /// the (simulated) display misses this vsync and the previous frame stays up.
+    pub(crate) async fn frame(&mut self, screen: &Screen) -> Result<Option<i64>> {
+        let ts = match &mut self.kind {
+            Kind::Simulated { t0, k, missed } => {
+                if missed.contains(k) {
+                    *k += 1;
+                    return Ok(None);
+                }
+                let ts = *t0 + (*k as f64 * self.period_us).round() as i64;
+                match self.clock.real_delay_until(ts) {
+                    Some(d) if !d.is_zero() => tokio::time::sleep(d).await,
+                    Some(_) => {}
+                    None => self.clock.advance_to(ts),
+                }
+                *k += 1;
+                ts
+            }
+            Kind::Window { presenter, last } => {
+                let f = presenter
+                    .present(screen)
+                    .map_err(|e| SessionError::Display(e.to_string()))?;
+                *last = Some(f.ts_us);
+                // The presenter call blocks for up to a refresh period: let the signal and
+                // key tasks run between frames.
+                tokio::task::yield_now().await;
+                f.ts_us
+            }
+        };
+        self.timing.observe(ts);
+        Ok(Some(ts))
+    }
+
+    /// Keys pressed in the participant's window since the last call.
+    pub(crate) fn keys(&self) -> Vec<OperatorKey> {
+        match &self.kind {
+            Kind::Window { presenter, .. } => presenter.keys(),
+            Kind::Simulated { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The median frame interval of `stamps` as a rate, when it is a plausible display rate.
+pub(crate) fn measured_hz(stamps: &[i64]) -> Option<f64> {
+    let mut d: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_unstable();
+    let median = d[d.len() / 2] as f64;
+    let hz = 1e6 / median;
+    (20.0..=500.0).contains(&hz).then_some(hz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use et_drivers::ManualClock;
+
+    fn run(d: &mut Display<'_>, n: u32) -> (Option<i64>, u32, u32) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut span = d.begin(n);
+            while !d.done(&span) {
+                if let Some(ts) = d.frame(&Screen::Blank).await.unwrap() {
+                    span.onset.get_or_insert(ts);
+                }
+            }
+            (span.onset, d.timing.frames, d.timing.dropped)
+        })
+    }
+
+    #[test]
+    fn a_stimulus_spans_420_frames_at_60_hz_and_504_at_72() {
+        for (hz, frames) in [(60.0, 420u32), (72.0, 504)] {
+            let clock = Arc::new(ManualClock::new(1_000_000));
+            let mut d = Display::simulated(clock, hz, []);
+            // The onset is the first frame's stamp; the next screen starts 7 s later.
+            let (onset, n, dropped) = run(&mut d, (7.0 * hz) as u32);
+            assert_eq!((onset, n, dropped), (Some(1_000_000), frames, 0));
+            assert_eq!(d.next_ts(), 8_000_000);
+        }
+    }
+
+    #[test]
+    fn a_missed_vsync_is_a_dropped_frame_and_the_span_keeps_its_length() {
+        let clock = Arc::new(ManualClock::new(0));
+        let mut d = Display::simulated(clock, 60.0, [5, 6, 100]);
+        let (onset, n, dropped) = run(&mut d, 120);
+        assert_eq!((onset, n, dropped), (Some(0), 117, 3));
+        assert_eq!(d.next_ts(), 2_000_000);
+    }
+
+    #[test]
+    fn measured_rates_use_the_median_and_refuse_unpaced_displays() {
+        let p = 16_667;
+        let mut s: Vec<i64> = (0..30).map(|k| k * p).collect();
+        s[10] += 9000; // one late frame does not move the median
+        let hz = measured_hz(&s).unwrap();
+        assert!((hz - 60.0).abs() < 0.01, "{hz}");
+        let fast: Vec<i64> = (0..30).map(|k| k * 1500).collect();
+        assert_eq!(measured_hz(&fast), None);
+    }
+}
