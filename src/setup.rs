@@ -11,8 +11,8 @@ use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{Clock, ManualClock, MonotonicClock, ScaledClock, Tracker};
 use et_sessions::runner::{run, Operator, SessionOutcome, SessionPlan};
-use et_stimuli::present::{Presenter, WindowConfig};
 use et_sessions::{Recording, RecordingHeader, RecordingWriter, StudyConfig};
+use et_stimuli::present::{Presenter, WindowConfig};
 use et_stimuli::{trial_list, StimulusSet};
 
 /// Where `run` keeps the generated default stimulus set when no config names one.

@@ -6,8 +6,8 @@
 //! recalibrates up to `max_attempts` times, then the session goes on with the note recorded.
 
 use et_drivers::synthetic::Scene;
-use et_stimuli::present::Screen;
 use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
+use et_stimuli::present::Screen;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};

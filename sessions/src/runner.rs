@@ -400,9 +400,12 @@ async fn prepare_window(
             info.surface_format,
             info.nominal_hz
                 .map_or("unknown".into(), |h| format!("{h:.3} Hz")),
-            measured.map_or("not paced (held by the presenter)".into(), |h| format!(
-                "{h:.3} Hz"
-            )),
+            match measured {
+                Some(h) if presenter.self_paced() =>
+                    format!("{h:.3} Hz held by the presenter (the display does not pace frames)"),
+                Some(h) => format!("{h:.3} Hz"),
+                None => "implausible".into(),
+            },
         ),
     )?;
     if (info.width, info.height) != (plan.screen_w, plan.screen_h) {
@@ -455,7 +458,13 @@ async fn present_trials(
             rect,
         };
         let Some(shown) = s
-            .show(n, scene, &image, trial, (kind::STIMULUS_ONSET, trial, &st.id))
+            .show(
+                n,
+                scene,
+                &image,
+                trial,
+                (kind::STIMULUS_ONSET, trial, &st.id),
+            )
             .await?
         else {
             break;

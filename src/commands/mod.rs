@@ -4,6 +4,7 @@ pub mod export_bids;
 pub mod export_samples;
 pub mod import;
 pub mod inspect;
+pub mod prepare;
 pub mod recover;
 pub mod replay;
 pub mod run;

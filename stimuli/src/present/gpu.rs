@@ -43,7 +43,9 @@ pub(crate) fn request_device(
         adapter: ai.name.clone(),
         backend: format!("{:?}", ai.backend),
         device_type: format!("{:?}", ai.device_type),
-        driver: format!("{} {}", ai.driver, ai.driver_info).trim().to_string(),
+        driver: format!("{} {}", ai.driver, ai.driver_info)
+            .trim()
+            .to_string(),
     };
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("et-suite presenter"),
@@ -279,7 +281,8 @@ impl Renderer {
             &texture,
             &self.sampler,
         );
-        self.layers.insert(key.to_string(), Layer { bind_group, w, h });
+        self.layers
+            .insert(key.to_string(), Layer { bind_group, w, h });
         Ok(())
     }
 

@@ -23,13 +23,19 @@ pub enum Screen {
     /// The fixation cross at the screen centre.
     Cross,
     /// A preloaded image drawn in `rect` = [x, y, w, h] (screen px, from the top-left).
-    Image { key: String, rect: [f32; 4] },
+    Image {
+        key: String,
+        rect: [f32; 4],
+    },
     /// Centred lines of text (instructions, breaks, the end).
     Text(String),
     /// The calibration target at display-area coordinates (0..1 from the top-left); it shrinks
     /// from `target_radius_px` to `target_min_radius_px` over `target_shrink_ms` to pull the eye
     /// to its centre dot.
-    Target { x: f32, y: f32 },
+    Target {
+        x: f32,
+        y: f32,
+    },
 }
 
 /// How screens look. Colours are 8-bit display values (no colour management).
@@ -86,7 +92,9 @@ impl Style {
         ];
         for (name, v) in sizes {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!("{name} must be a positive number of pixels, got {v}"));
+                return Err(format!(
+                    "{name} must be a positive number of pixels, got {v}"
+                ));
             }
         }
         if self.target_min_radius_px > self.target_radius_px {
@@ -107,7 +115,12 @@ pub enum PresentError {
     #[error("image {key:?} was not preloaded; call preload before showing it")]
     NotPreloaded { key: String },
     #[error("image {key:?} is {w}x{h}; the graphics device allows at most {max} px a side")]
-    TooLarge { key: String, w: u32, h: u32, max: u32 },
+    TooLarge {
+        key: String,
+        w: u32,
+        h: u32,
+        max: u32,
+    },
     #[error("text screens need a font: {0}")]
     Font(String),
     #[error("the presenter has stopped (its window was closed or its thread ended)")]

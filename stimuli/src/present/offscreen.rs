@@ -156,7 +156,9 @@ mod tests {
 
     fn noise(w: u32, h: u32, seed: u64) -> RgbaImage {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        RgbaImage::from_fn(w, h, |_, _| Rgba([rng.random(), rng.random(), rng.random(), 255]))
+        RgbaImage::from_fn(w, h, |_, _| {
+            Rgba([rng.random(), rng.random(), rng.random(), 255])
+        })
     }
 
     fn bg() -> Rgba<u8> {
@@ -170,7 +172,10 @@ mod tests {
             .take(5)
             .map(|(x, y, p)| (x, y, p.0, want.get_pixel(x, y).0))
             .collect();
-        assert!(diffs.is_empty(), "pixels differ (x, y, got, want): {diffs:?}");
+        assert!(
+            diffs.is_empty(),
+            "pixels differ (x, y, got, want): {diffs:?}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! session's timing is still that of the planned display. Real pacing can only be measured on
 //! real hardware (a photodiode on the screen corner is the reference).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -95,6 +96,7 @@ pub struct Presenter {
     keys: Receiver<OperatorKey>,
     info: PresenterInfo,
     thread: Option<JoinHandle<()>>,
+    self_paced: Arc<AtomicBool>,
 }
 
 impl Presenter {
@@ -104,6 +106,8 @@ impl Presenter {
         let (tx, rx) = unbounded();
         let (key_tx, keys) = unbounded();
         let (ready_tx, ready) = bounded(1);
+        let self_paced = Arc::new(AtomicBool::new(false));
+        let paced = Arc::clone(&self_paced);
         let thread = std::thread::Builder::new()
             .name("presenter".into())
             .spawn(move || {
@@ -115,6 +119,7 @@ impl Presenter {
                     gfx: None,
                     failed: None,
                     closed: false,
+                    self_paced: Arc::clone(&paced),
                 };
                 let mut event_loop = match new_event_loop() {
                     Ok(l) => l,
@@ -163,6 +168,7 @@ impl Presenter {
             keys,
             info,
             thread: Some(thread),
+            self_paced,
         })
     }
 
@@ -201,6 +207,12 @@ impl Presenter {
             reply,
         })?;
         rx.recv().map_err(|_| PresentError::Gone)?
+    }
+
+    /// Whether the display turned out not to pace frames, so the presenter holds each frame
+    /// for one refresh period itself (known after 30 frames).
+    pub fn self_paced(&self) -> bool {
+        self.self_paced.load(Ordering::SeqCst)
     }
 
     /// Keys pressed since the last call.
@@ -244,6 +256,9 @@ struct Gfx {
     info: PresenterInfo,
     shown: Option<(Screen, Instant)>,
     last_ts: Option<i64>,
+    /// Frame intervals before any holding, to tell a display that does not pace.
+    raw_intervals: Vec<f64>,
+    self_paced: Arc<AtomicBool>,
 }
 
 struct App {
@@ -254,6 +269,7 @@ struct App {
     gfx: Option<Gfx>,
     failed: Option<PresentError>,
     closed: bool,
+    self_paced: Arc<AtomicBool>,
 }
 
 impl App {
@@ -317,9 +333,23 @@ impl App {
         g.next = Some(acquire(g)?);
         let mut ts = clock.now_us();
         if let Some(last) = g.last_ts {
-            // An unpaced display: hold the frame for one refresh period ourselves.
-            let due = last + period_us.round() as i64;
-            if (ts - last) as f64 <= 0.5 * period_us {
+            let raw = (ts - last) as f64;
+            if g.raw_intervals.len() < 30 {
+                g.raw_intervals.push(raw);
+                if g.raw_intervals.len() == 30 {
+                    let mut r = g.raw_intervals.clone();
+                    r.sort_by(f64::total_cmp);
+                    if r[15] < 0.5 * period_us {
+                        g.self_paced.store(true, Ordering::SeqCst);
+                        tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
+                    }
+                }
+            }
+            // A display that does not pace: hold the frame for one refresh period ourselves
+            // (every frame once that is established, clearly early ones before).
+            let paced_here = g.self_paced.load(Ordering::SeqCst);
+            if raw < period_us && (paced_here || raw <= 0.5 * period_us) {
+                let due = last + period_us.round() as i64;
                 clock.wait_until(due, Duration::from_micros(period_us as u64 * 2));
                 ts = clock.now_us();
             }
@@ -332,9 +362,8 @@ impl App {
 fn acquire(g: &mut Gfx) -> Result<wgpu::SurfaceTexture> {
     for _ in 0..5 {
         match g.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => {
-                return Ok(t)
-            }
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => return Ok(t),
             wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -451,6 +480,8 @@ impl App {
             info,
             shown: None,
             last_ts: None,
+            raw_intervals: Vec::with_capacity(30),
+            self_paced: Arc::clone(&self.self_paced),
         })
     }
 

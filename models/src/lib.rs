@@ -1,0 +1,10 @@
+//! Stimulus preparation. So far: InterfaceGAN (a linear SVM of our own finds the smile
+//! direction in latent space; codes are moved along it) and `.npy` files, the format latent
+//! codes and boundaries travel in. The tch networks (classifier, StyleGAN2, HyperStyle) are not
+//! built yet.
+
+pub mod error;
+pub mod interfacegan;
+pub mod npy;
+
+pub use error::ModelError;

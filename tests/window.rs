@@ -1,0 +1,134 @@
+//! The participant's window for real: `et-suite run` without `--headless` under a virtual X
+//! display (Xvfb, with Mesa's CPU Vulkan driver drawing), with calibration, validation and
+//! serial markers, and the recording checked for agreement between trials, frames, events,
+//! markers and validation rows.
+
+mod common;
+
+use std::process::Command;
+
+use common::small_study;
+use et_sessions::Recording;
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() {
+    use serialport::SerialPort;
+    use std::io::Read;
+    assert!(
+        Command::new("xvfb-run").arg("--help").output().is_ok(),
+        "xvfb-run is missing: run scripts/setup.sh (installs xvfb)"
+    );
+    let (mut master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[screen]\nwidth_px = 640\nheight_px = 480\nwidth_mm = 300.0\nheight_mm = 225.0\nviewing_distance_mm = 650.0\n\
+         [timing]\nstimulus_ms = 150\nfixation_ms = 50\niti_ms = 50\n\
+         [calibration]\npoints = 5\n\
+         [display]\nfullscreen = false\n\
+         [markers]\nport = \"{}\"\ncodes = {{ stimulus_onset = 10, stimulus_offset = 20 }}\n",
+        slave.name().unwrap()
+    );
+    let cfg = small_study(dir.path(), &extra);
+    let out = dir.path().join("w.h5");
+    let o = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x768x24"])
+        .arg(env!("CARGO_BIN_EXE_et-suite"))
+        .args(["run", "--config", s(&cfg), "--out", s(&out)])
+        .env("ET_LOG", "warn")
+        .output()
+        .expect("xvfb-run runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let rec = Recording::open(&out).unwrap();
+    assert!(rec.header.complete);
+    assert_eq!(rec.trials.len(), 32);
+    let display = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "note" && e.text.starts_with("display:"))
+        .expect("a display note");
+    assert!(display.text.contains("640x480"), "{}", display.text);
+
+    // Frames are in time order; every trial's onset is its first frame, its frames are the
+    // frames tagged with it, and its offset is the first frame after them.
+    assert!(rec.frames.windows(2).all(|w| w[0].ts_us < w[1].ts_us));
+    for t in &rec.trials {
+        let mine: Vec<_> = rec.frames.iter().filter(|f| f.trial == t.trial).collect();
+        // The cross and the image are both tagged with the trial: the image starts at onset.
+        let image: Vec<_> = mine.iter().filter(|f| f.ts_us >= t.onset_us).collect();
+        assert_eq!(image.len() as u32, t.frames, "trial {}", t.trial);
+        assert_eq!(image[0].ts_us, t.onset_us);
+        let after = rec
+            .frames
+            .iter()
+            .find(|f| f.ts_us > image[image.len() - 1].ts_us)
+            .unwrap();
+        assert_eq!(after.ts_us, t.offset_us);
+        // 150 ms = 9 refresh periods at 60 Hz, whatever frames the display dropped.
+        let dur = (t.offset_us - t.onset_us) as f64 / 1000.0;
+        assert!(
+            (dur - 150.0).abs() < 12.0,
+            "trial {} lasted {dur} ms",
+            t.trial
+        );
+        let on = rec
+            .events
+            .iter()
+            .find(|e| e.kind == "stimulus_onset" && e.trial == t.trial)
+            .unwrap();
+        assert_eq!(on.ts_us, t.onset_us);
+        assert_eq!(t.image_rect, [80.0, 0.0, 480.0, 480.0]);
+    }
+    // A marker per onset and offset, each just after its frame.
+    let markers: Vec<_> = rec.events.iter().filter(|e| e.kind == "marker").collect();
+    assert_eq!(markers.len(), 64);
+    for t in &rec.trials {
+        let m = markers
+            .iter()
+            .find(|m| m.trial == t.trial && m.text.starts_with("code 10"))
+            .unwrap();
+        assert!(m.ts_us >= t.onset_us && m.ts_us - t.onset_us < 20_000);
+    }
+    let mut got = vec![0u8; 64];
+    master
+        .set_timeout(std::time::Duration::from_secs(2))
+        .unwrap();
+    master.read_exact(&mut got).unwrap();
+    assert!(got.chunks(2).all(|c| c == [10, 20]), "{got:?}");
+
+    // Calibration on the window: 5 targets, then 4 validation points × 2 eyes per attempt.
+    let cal = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "calibration")
+        .count();
+    let val = rec.events.iter().filter(|e| e.kind == "validation").count();
+    let attempts = rec.validation.iter().map(|v| v.attempt).max().unwrap();
+    assert_eq!(cal, 6 * attempts as usize);
+    assert_eq!(rec.validation.len(), 8 * attempts as usize);
+    assert!(val >= 4 * attempts as usize);
+    drop(slave);
+}
+
+#[test]
+fn without_a_display_run_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(dir.path(), "[display]\nfullscreen = false\n");
+    let out = dir.path().join("none.h5");
+    let o = common::bin()
+        .args(["run", "--config", s(&cfg), "--out", s(&out)])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    common::assert_clean_error(&o, "cannot open the participant's window");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("--headless"), "{stderr}");
+    assert!(!out.exists());
+}
