@@ -118,9 +118,8 @@ impl<'a> Display<'a> {
         match (&self.kind, span.onset) {
             (Kind::Simulated { k, .. }, _) => *k >= span.end_k,
             (Kind::Window { .. }, None) => false,
-            // The next frame would start period n+1 (half a period of slack for jitter).
             (Kind::Window { last: Some(l), .. }, Some(onset)) => {
-                (l - onset) as f64 > (f64::from(span.n) - 1.5) * self.period_us
+                stamped_span_done(onset, *l, span.n, self.period_us)
             }
             (Kind::Window { last: None, .. }, Some(_)) => false,
         }
@@ -166,6 +165,12 @@ impl<'a> Display<'a> {
             Kind::Simulated { .. } => Vec::new(),
         }
     }
+}
+
+/// A screen shown from `onset` whose latest frame went out at `last` has had its `n` refresh
+/// periods when the next frame would start period n + 1 (half a period of slack for jitter).
+fn stamped_span_done(onset: i64, last: i64, n: u32, period_us: f64) -> bool {
+    (last - onset) as f64 > (f64::from(n) - 1.5) * period_us
 }
 
 /// The median frame interval of `stamps` as a rate, when it is a plausible display rate.
@@ -219,6 +224,46 @@ mod tests {
         let (onset, n, dropped) = run(&mut d, 120);
         assert_eq!((onset, n, dropped), (Some(0), 117, 3));
         assert_eq!(d.next_ts(), 2_000_000);
+    }
+
+    /// The window's rule, fed with flip stamps as a real display would give them.
+    fn stamped(stamps: impl Iterator<Item = i64>, n: u32, hz: f64) -> (u32, u32, i64) {
+        let mut timing = FrameTiming::new(hz);
+        let mut onset = None;
+        let mut last = 0;
+        for ts in stamps {
+            if let Some(o) = onset {
+                if stamped_span_done(o, last, n, 1e6 / hz) {
+                    // `ts` is the next screen's first frame.
+                    return (timing.frames, timing.dropped, ts - o);
+                }
+            }
+            onset.get_or_insert(ts);
+            timing.observe(ts);
+            last = ts;
+        }
+        (timing.frames, timing.dropped, 0)
+    }
+
+    #[test]
+    fn on_a_real_display_a_stimulus_lasts_its_periods_even_when_a_flip_is_late() {
+        let p = 1e6 / 60.0;
+        let at = |k: u64| (k as f64 * p).round() as i64;
+        // Jittered but on time: 420 frames, none dropped, 7 s from onset to the next screen.
+        let jitter = |k: u64| at(k) + if k % 2 == 0 { 300 } else { -300 };
+        let (frames, dropped, dur) = stamped((0..).map(jitter), 420, 60.0);
+        assert_eq!((frames, dropped), (420, 0));
+        assert!((dur - 7_000_000).abs() <= 600, "{dur}");
+        // Flip 100 is late by a whole period (vsync 100 missed): 419 frames, 1 dropped, 7 s.
+        let late = (0..).filter(|&k| k != 100).map(at);
+        let (frames, dropped, dur) = stamped(late, 420, 60.0);
+        assert_eq!((frames, dropped), (419, 1));
+        assert!((dur - 7_000_000).abs() <= 1, "{dur}");
+        // 72 Hz: 504 frames.
+        let p72 = 1e6 / 72.0;
+        let (frames, _, dur) = stamped((0..).map(|k| (k as f64 * p72).round() as i64), 504, 72.0);
+        assert_eq!(frames, 504);
+        assert!((dur - 7_000_000).abs() <= 1, "{dur}");
     }
 
     #[test]
