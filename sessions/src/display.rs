@@ -250,7 +250,7 @@ mod tests {
         let p = 1e6 / 60.0;
         let at = |k: u64| (k as f64 * p).round() as i64;
         // Jittered but on time: 420 frames, none dropped, 7 s from onset to the next screen.
-        let jitter = |k: u64| at(k) + if k % 2 == 0 { 300 } else { -300 };
+        let jitter = |k: u64| at(k) + if k.is_multiple_of(2) { 300 } else { -300 };
         let (frames, dropped, dur) = stamped((0..).map(jitter), 420, 60.0);
         assert_eq!((frames, dropped), (420, 0));
         assert!((dur - 7_000_000).abs() <= 600, "{dur}");
