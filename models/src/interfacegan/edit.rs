@@ -17,10 +17,7 @@ pub fn project_out(primal: &[f64], conditions: &[Vec<f64>]) -> Result<Vec<f64>> 
             )));
         }
         let mut v = c.clone();
-        for b in &basis {
-            let p = dot(&v, b);
-            v.iter_mut().zip(b).for_each(|(x, y)| *x -= p * y);
-        }
+        remove_span(&mut v, &basis);
         let norm = dot(&v, &v).sqrt();
         if norm < 1e-8 {
             return Err(ModelError::Invalid(format!(
@@ -30,10 +27,7 @@ pub fn project_out(primal: &[f64], conditions: &[Vec<f64>]) -> Result<Vec<f64>> 
         basis.push(v.iter().map(|x| x / norm).collect());
     }
     let mut n = primal.to_vec();
-    for b in &basis {
-        let p = dot(&n, b);
-        n.iter_mut().zip(b).for_each(|(x, y)| *x -= p * y);
-    }
+    remove_span(&mut n, &basis);
     let norm = dot(&n, &n).sqrt();
     if norm < 1e-8 {
         return Err(ModelError::Invalid(
@@ -41,6 +35,14 @@ pub fn project_out(primal: &[f64], conditions: &[Vec<f64>]) -> Result<Vec<f64>> 
         ));
     }
     Ok(n.iter().map(|x| x / norm).collect())
+}
+
+/// Subtracts from `v` its projections on the orthonormal `basis`.
+fn remove_span(v: &mut [f64], basis: &[Vec<f64>]) {
+    for b in basis {
+        let p = dot(v, b);
+        v.iter_mut().zip(b).for_each(|(x, y)| *x -= p * y);
+    }
 }
 
 /// `code` moved along `normal`. A normal shorter than the code (512 for an 18 × 512 W+ code)
