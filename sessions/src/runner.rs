@@ -96,8 +96,17 @@ impl Session<'_> {
             if self.operator.abort.load(Ordering::SeqCst) {
                 return Ok(None);
             }
-            let Some(ts) = self.display.frame(screen).await? else {
-                continue;
+            let ts = match self.display.frame(screen).await {
+                Ok(Some(ts)) => ts,
+                Ok(None) => continue,
+                Err(e) => {
+                    // Closing the participant's window is the operator aborting, not a fault.
+                    self.poll_keys();
+                    if self.operator.abort.load(Ordering::SeqCst) {
+                        return Ok(None);
+                    }
+                    return Err(e);
+                }
             };
             self.poll_keys();
             self.rec
