@@ -362,6 +362,12 @@ async fn prepare_window(
     presenter: &Presenter,
 ) -> Result<()> {
     let info = presenter.info();
+    if (info.width, info.height) != (plan.screen_w, plan.screen_h) {
+        return Err(SessionError::Display(format!(
+            "the window is {}x{} px but the study's screen is {}x{} px; gaze would map to the wrong pixels",
+            info.width, info.height, plan.screen_w, plan.screen_h
+        )));
+    }
     for spec in plan.trials {
         let st = &spec.stimulus;
         let path = plan.set.image_path(st);
@@ -417,12 +423,6 @@ async fn prepare_window(
             },
         ),
     )?;
-    if (info.width, info.height) != (plan.screen_w, plan.screen_h) {
-        return Err(SessionError::Display(format!(
-            "the window is {}x{} px but the study's screen is {}x{} px; gaze would map to the wrong pixels",
-            info.width, info.height, plan.screen_w, plan.screen_h
-        )));
-    }
     Ok(())
 }
 
