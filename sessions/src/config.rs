@@ -33,13 +33,6 @@ impl Default for Timing {
     }
 }
 
-impl Timing {
-    /// Whole frames lasting `ms` at the refresh rate (at least one).
-    pub fn frames(&self, ms: u32) -> u32 {
-        ((f64::from(ms) * self.refresh_hz / 1000.0).round() as u32).max(1)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackerSettings {
@@ -245,7 +238,10 @@ mod tests {
             c.counterbalance_version(),
             et_stimuli::CounterbalanceVersion::B
         );
-        assert_eq!(Timing::default().frames(7000), 420);
+        assert_eq!(
+            crate::display::whole_frames(7000, Timing::default().refresh_hz),
+            420
+        );
     }
 
     #[test]

@@ -167,6 +167,11 @@ impl<'a> Display<'a> {
     }
 }
 
+/// Whole refresh periods lasting `ms` at `refresh_hz` (at least one).
+pub(crate) fn whole_frames(ms: u32, refresh_hz: f64) -> u32 {
+    ((f64::from(ms) * refresh_hz / 1000.0).round() as u32).max(1)
+}
+
 /// A screen shown from `onset` whose latest frame went out at `last` has had its `n` refresh
 /// periods when the next frame would start period n + 1 (half a period of slack for jitter).
 fn stamped_span_done(onset: i64, last: i64, n: u32, period_us: f64) -> bool {

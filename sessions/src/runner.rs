@@ -15,7 +15,7 @@ use et_stimuli::{StimulusSet, TrialSpec};
 use crate::attention::{image_scene, AttentionConfig};
 use crate::calibration::{calibrate, CalibrationConfig};
 use crate::config::Timing;
-use crate::display::{measured_hz, Display};
+use crate::display::{measured_hz, whole_frames, Display};
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
 use crate::recorder::{
@@ -140,7 +140,7 @@ impl Session<'_> {
 
     /// Whole refresh periods lasting `ms` at the display's rate (at least one).
     pub(crate) fn frames_for(&self, ms: u32) -> u32 {
-        ((f64::from(ms) * self.refresh_hz() / 1000.0).round() as u32).max(1)
+        whole_frames(ms, self.refresh_hz())
     }
 
     /// Sends the serial marker configured for `kind`, and records it (or its failure: a dead
