@@ -253,6 +253,8 @@ pub fn run_session(
         missed_vsyncs: Vec::new(),
         geometry: cfg.screen,
         presenter: presenter.as_ref(),
+        text: cfg.display.text.clone(),
+        prompt: &|p: &str| eprintln!("▶ {p}"),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -279,26 +281,12 @@ pub fn run_session(
             }
             op.abort.store(true, Ordering::SeqCst);
         });
-        // Operator keys, one per line on the terminal: p pause, c continue, r recalibrate,
-        // q abort (stdin that is not a terminal is ignored).
-        let keys = std::io::IsTerminal::is_terminal(&std::io::stdin()).then(|| {
+        // Operator keys on the terminal (stdin that is not a terminal is ignored). A plain thread, not a runtime task: a read blocked on the terminal would hold the
+        // runtime's shutdown (and the process) until the next key. It dies with the process.
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
             let op = Arc::clone(&operator);
-            tokio::spawn(async move {
-                use tokio::io::AsyncBufReadExt;
-                let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    match line.trim() {
-                        "p" => op.pause.store(true, Ordering::SeqCst),
-                        "c" => op.pause.store(false, Ordering::SeqCst),
-                        "r" => op.recalibrate.store(true, Ordering::SeqCst),
-                        "q" => op.abort.store(true, Ordering::SeqCst),
-                        other => eprintln!(
-                            "keys: p pause, c continue, r recalibrate, q abort (got {other:?})"
-                        ),
-                    }
-                }
-            })
-        });
+            std::thread::spawn(move || operator_keys(&op));
+        }
         let r = run(
             &plan,
             tracker.as_mut(),
@@ -310,10 +298,27 @@ pub fn run_session(
         )
         .await;
         signal.abort();
-        if let Some(k) = keys {
-            k.abort();
-        }
         r
     })?;
     Ok(outcome)
+}
+
+/// Operator keys, one per line on the terminal.
+fn operator_keys(op: &Operator) {
+    use std::io::BufRead;
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { return };
+        match line.trim() {
+            "p" => op.pause.store(true, Ordering::SeqCst),
+            "c" | "a" => op.press_continue(),
+            "r" => op.recalibrate.store(true, Ordering::SeqCst),
+            "q" => op.abort.store(true, Ordering::SeqCst),
+            d => match d.parse::<u8>() {
+                Ok(n @ 1..=9) => op.point.store(n, Ordering::SeqCst),
+                _ => eprintln!(
+                    "keys: p pause, c continue/accept, r recalibrate, 1-9 redo that calibration point, q abort (got {d:?})"
+                ),
+            },
+        }
+    }
 }

@@ -524,3 +524,75 @@ fn calibration_removes_the_simulated_error_and_every_attempt_is_recorded() {
         "calibration.points must be 5 or 9",
     );
 }
+
+#[test]
+fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    // A threshold nobody meets, so each attempt fails and the operator chooses.
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n\
+         [synthetic_calibration_error]\noffset_deg = [1.5, -1.0]\ngain = [1.05, 0.95]\n\
+         [calibration]\npoints = 5\ndecision = \"operator\"\nmax_accuracy_deg = 0.01\nmax_attempts = 1\n",
+    );
+    let out = dir.path().join("op.h5");
+    let mut cmd = common::bin();
+    cmd.args([
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    let o = common::run_answering(
+        cmd,
+        &[
+            ("validation attempt 1 FAIL", "4"),
+            ("validation attempt 2 FAIL", "r"),
+            ("validation attempt 3 FAIL", "c"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("4 bottom-left"),
+        "the prompt names the points: {stderr}"
+    );
+    let rec = Recording::open(&out).unwrap();
+    assert!(rec.header.complete && rec.trials.len() == 32);
+    let cal: Vec<&str> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "calibration")
+        .map(|e| e.text.as_str())
+        .collect();
+    let targets = |a: i32| {
+        cal.iter()
+            .filter(|t| t.starts_with(&format!("attempt {a}:")) && t.contains("target"))
+            .count()
+    };
+    // All five, then point 4 (bottom-left) alone, then all five again.
+    assert_eq!((targets(1), targets(2), targets(3)), (5, 1, 5), "{cal:#?}");
+    assert!(
+        cal.contains(&"attempt 2: point 4 target (0.10, 0.90)"),
+        "{cal:#?}"
+    );
+    assert!(
+        cal.contains(&"attempt 2: applied (5 points, point 4 redone)"),
+        "{cal:#?}"
+    );
+    assert!(cal.contains(&"attempt 1: redo point 4 (by the operator)"));
+    assert!(cal.contains(&"attempt 2: recalibrate every point (by the operator)"));
+    assert!(cal.contains(&"attempt 3: accepted (by the operator)"));
+    // Each attempt validated (4 targets × 2 eyes), and max_attempts does not bind the operator.
+    for a in 1..=3 {
+        assert_eq!(rec.validation.iter().filter(|v| v.attempt == a).count(), 8);
+    }
+    assert!(!rec
+        .events
+        .iter()
+        .any(|e| e.text.contains("validation failed after")));
+}

@@ -28,19 +28,29 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
         "[screen]\nwidth_px = 640\nheight_px = 480\nwidth_mm = 300.0\nheight_mm = 225.0\nviewing_distance_mm = 650.0\n\
          [timing]\nstimulus_ms = 150\nfixation_ms = 50\niti_ms = 50\n\
          [calibration]\npoints = 5\n\
-         [display]\nfullscreen = false\n\
+         [display]\nfullscreen = false\n[display.text]\nbreak_every = 16\n\
          [markers]\nport = \"{}\"\ncodes = {{ stimulus_onset = 10, stimulus_offset = 20 }}\n",
         slave.name().unwrap()
     );
     let cfg = small_study(dir.path(), &extra);
     let out = dir.path().join("w.h5");
-    let o = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x768x24"])
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args(["-a", "-s", "-screen 0 1024x768x24"])
         .arg(env!("CARGO_BIN_EXE_et-suite"))
         .args(["run", "--config", s(&cfg), "--out", s(&out)])
-        .env("ET_LOG", "warn")
-        .output()
-        .expect("xvfb-run runs");
+        .env("ET_LOG", "warn");
+    // The operator at the terminal: starts after the instructions, redoes the centre point
+    // after the first validation, accepts the second, and ends the session at the end screen.
+    let o = common::run_answering(
+        cmd,
+        &[
+            ("instructions on screen", "c"),
+            ("validation attempt 1", "3"),
+            ("validation attempt 2", "c"),
+            ("break on screen", "c"),
+            ("end on screen", "c"),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -102,17 +112,41 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
     master.read_exact(&mut got).unwrap();
     assert!(got.chunks(2).all(|c| c == [10, 20]), "{got:?}");
 
-    // Calibration on the window: 5 targets, then 4 validation points × 2 eyes per attempt.
-    let cal = rec
+    // Calibration on the window: 5 targets, computed, decided; then the centre point alone.
+    // Each attempt is validated at 4 points × 2 eyes.
+    let cal: Vec<&str> = rec
         .events
         .iter()
         .filter(|e| e.kind == "calibration")
-        .count();
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(cal.len(), 7 + 3, "{cal:#?}");
+    assert_eq!(cal[7], "attempt 2: point 3 target (0.50, 0.50)");
+    assert_eq!(cal[9], "attempt 2: accepted (by the operator)");
+    assert_eq!(rec.validation.len(), 16);
     let val = rec.events.iter().filter(|e| e.kind == "validation").count();
-    let attempts = rec.validation.iter().map(|v| v.attempt).max().unwrap();
-    assert_eq!(cal, 6 * attempts as usize);
-    assert_eq!(rec.validation.len(), 8 * attempts as usize);
-    assert!(val >= 4 * attempts as usize);
+    assert_eq!(val, 2 * (4 + 1));
+    // The text screens were shown before calibration and after the last trial.
+    let notes: Vec<(i64, &str)> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "note")
+        .map(|e| (e.ts_us, e.text.as_str()))
+        .collect();
+    let at = |t: &str| notes.iter().find(|n| n.1 == t).map(|n| n.0).unwrap();
+    assert!(
+        at("instructions screen ended")
+            <= rec
+                .events
+                .iter()
+                .find(|e| e.kind == "calibration")
+                .unwrap()
+                .ts_us
+    );
+    assert!(at("end screen") >= rec.trials.last().unwrap().offset_us);
+    // One break, after trial 16 of 32.
+    let brk = at("break screen");
+    assert!(brk >= rec.trials[15].offset_us && brk < rec.trials[16].onset_us);
     drop(slave);
 }
 

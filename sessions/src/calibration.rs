@@ -2,8 +2,10 @@
 //! through the tracker's calibration hooks, computed and applied; then validation at other
 //! points: accuracy (mean angular offset), precision (RMS sample-to-sample and SD, degrees) and
 //! data loss, per eye, judged against the config's thresholds. Every attempt is recorded
-//! (`calibration` and `validation` events, `/validation` rows). Headless, a failed validation
-//! recalibrates up to `max_attempts` times, then the session goes on with the note recorded.
+//! (`calibration` and `validation` events, `/validation` rows) with what was decided after it.
+//! In the window the operator decides (accept, redo one point, recalibrate every point);
+//! headless, a failed validation recalibrates up to `max_attempts` times, then the session goes
+//! on with the note recorded.
 
 use et_drivers::synthetic::Scene;
 use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
@@ -15,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::format::{kind, ValidationRecord};
 use crate::recorder::{Record, SampleTap};
-use crate::runner::Session;
+use crate::runner::{Choice, Session};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,6 +36,10 @@ pub struct CalibrationConfig {
     pub max_data_loss: f64,
     pub max_attempts: u32,
     pub seed: u64,
+    /// Who decides after each validation: `operator` (accept, redo one point, recalibrate;
+    /// the default in the participant's window) or `auto` (the thresholds; the default
+    /// headless, where `max_attempts` caps the recalibrations).
+    pub decision: Option<Decision>,
 }
 
 impl Default for CalibrationConfig {
@@ -49,6 +55,7 @@ impl Default for CalibrationConfig {
             max_data_loss: 0.25,
             max_attempts: 3,
             seed: 1,
+            decision: None,
         }
     }
 }
@@ -139,152 +146,297 @@ fn mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Runs calibration and validation until validation passes or the attempts run out; returns
-/// whether it passed. A tracker that cannot be calibrated (a replay) is noted and skipped.
+/// Who decides what follows a validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Pass: go on; fail: recalibrate every point, up to `max_attempts`.
+    Auto,
+    /// The operator sees the result and accepts, redoes one point or recalibrates.
+    Operator,
+}
+
+/// Calibration points in reading order, as the operator numbers them.
+fn point_names(n: usize) -> &'static str {
+    if n == 9 {
+        "1-9 in reading order (1 top-left, 5 centre, 9 bottom-right)"
+    } else {
+        "1 top-left, 2 top-right, 3 centre, 4 bottom-left, 5 bottom-right"
+    }
+}
+
+/// Calibrates and validates until the result is accepted: by the config's thresholds
+/// (`Decision::Auto`) or by the operator. The tracker stays in calibration mode throughout, so
+/// one point can be discarded and collected again without losing the others (as the SDK
+/// allows). Returns whether the accepted calibration passed validation; a tracker that cannot
+/// be calibrated (a replay) is noted and skipped.
 pub(crate) async fn calibrate(
     s: &mut Session<'_>,
     tracker: &mut dyn Tracker,
     tap: &SampleTap,
     cfg: &CalibrationConfig,
     screen: &ScreenGeometry,
+    decision: Decision,
+) -> Result<bool> {
+    match tracker.calibration_enter() {
+        Err(TrackerError::Unsupported { tracker, .. }) => {
+            s.event(
+                s.next_ts(),
+                kind::NOTE,
+                -1,
+                format!("{tracker} cannot be calibrated; calibration skipped"),
+            )?;
+            return Ok(true);
+        }
+        r => r?,
+    }
+    let passed = attempts(s, tracker, tap, cfg, screen, decision).await;
+    let left = tracker.calibration_leave();
+    let passed = passed?;
+    left?;
+    Ok(passed)
+}
+
+async fn attempts(
+    s: &mut Session<'_>,
+    tracker: &mut dyn Tracker,
+    tap: &SampleTap,
+    cfg: &CalibrationConfig,
+    screen: &ScreenGeometry,
+    decision: Decision,
 ) -> Result<bool> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let hz = tracker.info().sampling_hz.max(1.0);
-    for attempt in 1..=cfg.max_attempts as i32 {
-        match tracker.calibration_enter() {
-            Err(TrackerError::Unsupported { tracker, .. }) => {
-                s.event(
-                    s.next_ts(),
-                    kind::NOTE,
-                    -1,
-                    format!("{tracker} cannot be calibrated; calibration skipped"),
-                )?;
-                return Ok(true);
+    let all = cfg.calibration_points();
+    let mut collected = vec![false; all.len()];
+    // `None`: every point; `Some(i)`: only point i again.
+    let mut redo: Option<usize> = None;
+    let mut attempt = 0i32;
+    loop {
+        attempt += 1;
+        let todo: Vec<usize> = match redo {
+            Some(i) => vec![i],
+            None => {
+                let mut v: Vec<usize> = (0..all.len()).collect();
+                v.shuffle(&mut rng);
+                v
             }
-            r => r?,
-        }
-        let mut points = cfg.calibration_points();
-        points.shuffle(&mut rng);
-        for (x, y) in &points {
-            let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
+        };
+        for i in todo {
+            let (x, y) = all[i];
+            let point = CalibrationPoint { x, y };
+            if collected[i] {
+                tracker.calibration_discard(point)?;
+                collected[i] = false;
+            }
+            let text = format!("attempt {attempt}: point {} target ({x:.2}, {y:.2})", i + 1);
             if s.show(
                 s.frames_for(cfg.target_ms),
                 Scene::Target {
-                    x: f64::from(*x),
-                    y: f64::from(*y),
+                    x: f64::from(x),
+                    y: f64::from(y),
                 },
-                &Screen::Target { x: *x, y: *y },
+                &Screen::Target { x, y },
                 -1,
                 (kind::CALIBRATION, -1, &text),
             )
             .await?
             .is_none()
             {
-                let _ = tracker.calibration_leave();
                 return Ok(false);
             }
-            tracker.calibration_collect(CalibrationPoint { x: *x, y: *y })?;
+            tracker.calibration_collect(point)?;
+            collected[i] = true;
         }
         let result = tracker.calibration_compute_apply()?;
-        tracker.calibration_leave()?;
         s.event(
             s.next_ts(),
             kind::CALIBRATION,
             -1,
             format!(
-                "attempt {attempt}: {} ({} points)",
+                "attempt {attempt}: {} ({} points{})",
                 if result.applied { "applied" } else { "FAILED" },
-                result.points.len()
+                result.points.len(),
+                redo.map_or(String::new(), |i| format!(", point {} redone", i + 1)),
             ),
         )?;
-        let mut vpoints = cfg.validation_points.clone();
-        vpoints.shuffle(&mut rng);
-        let mut per_eye: [Vec<(f64, f64, f64, f64)>; 2] = [Vec::new(), Vec::new()];
-        for [x, y] in &vpoints {
-            let target = (f64::from(*x), f64::from(*y));
-            let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
-            let Some(shown) = s
-                .show(
-                    s.frames_for(cfg.settle_ms + cfg.collect_ms),
-                    Scene::Target {
-                        x: target.0,
-                        y: target.1,
-                    },
-                    &Screen::Target { x: *x, y: *y },
-                    -1,
-                    (kind::VALIDATION, -1, &text),
-                )
-                .await?
-            else {
-                return Ok(false);
-            };
-            let from = shown.onset + i64::from(cfg.settle_ms) * 1000;
-            let to = from + i64::from(cfg.collect_ms) * 1000;
-            let samples = wait_for(tap, from, to, (1e6 / hz) as i64, &*s.clock()).await;
-            let expected = (f64::from(cfg.collect_ms) / 1000.0 * hz).round().max(1.0) as usize;
-            for (e, which) in [(0usize, "left"), (1, "right")] {
-                let mut pts: Vec<Option<(f64, f64)>> = samples
-                    .iter()
-                    .map(|g: &GazeSample| {
-                        let eye = if e == 0 { &g.left } else { &g.right };
-                        eye.gaze_valid
-                            .then(|| (f64::from(eye.gaze_x), f64::from(eye.gaze_y)))
-                    })
-                    .collect();
-                // Samples that never arrived count as lost.
-                pts.resize(pts.len().max(expected), None);
-                let q = eye_quality(screen, target, &pts);
-                per_eye[e].push(q);
-                s.record(Record::Validation(ValidationRecord {
-                    attempt,
-                    eye: which.into(),
-                    target_x: (target.0 * f64::from(screen.width_px)) as f32,
-                    target_y: (target.1 * f64::from(screen.height_px)) as f32,
-                    accuracy_deg: q.0 as f32,
-                    precision_rms_deg: q.1 as f32,
-                    precision_sd_deg: q.2 as f32,
-                    data_loss: q.3 as f32,
-                }))?;
-            }
-        }
-        let mut pass = result.applied;
-        let mut summary = Vec::new();
-        for (e, which) in [(0usize, "left"), (1, "right")] {
-            let acc = mean(&per_eye[e].iter().map(|q| q.0).collect::<Vec<_>>());
-            let rms = mean(&per_eye[e].iter().map(|q| q.1).collect::<Vec<_>>());
-            let loss = mean(&per_eye[e].iter().map(|q| q.3).collect::<Vec<_>>());
-            pass &= acc <= cfg.max_accuracy_deg
-                && rms <= cfg.max_precision_rms_deg
-                && loss <= cfg.max_data_loss;
-            summary.push(format!(
-                "{which}: accuracy {acc:.2}°, precision RMS {rms:.2}°, data loss {:.0}%",
-                100.0 * loss
-            ));
-        }
+        let Some(v) = validate(s, tap, cfg, screen, attempt, &mut rng, hz).await? else {
+            return Ok(false);
+        };
+        let pass = v.pass && result.applied;
         s.event(
             s.next_ts(),
             kind::VALIDATION,
             -1,
             format!(
                 "attempt {attempt}: {}; {}",
-                summary.join("; "),
+                v.summary.join("; "),
                 if pass { "PASS" } else { "FAIL" }
             ),
         )?;
-        if pass {
-            return Ok(true);
+        let choice = match decision {
+            Decision::Auto if pass => Choice::Continue,
+            Decision::Auto if attempt < cfg.max_attempts as i32 => Choice::Recalibrate,
+            Decision::Auto => {
+                s.event(
+                    s.next_ts(),
+                    kind::NOTE,
+                    -1,
+                    format!(
+                        "validation failed after {} attempts; the session continues",
+                        cfg.max_attempts
+                    ),
+                )?;
+                return Ok(false);
+            }
+            Decision::Operator => {
+                let text = format!(
+                    "Validation, attempt {attempt}: {}\n{}\nworst target {}\n\nSpace: accept    R: recalibrate all\n1-{}: redo that point ({})",
+                    if pass { "PASS" } else { "FAIL" },
+                    v.summary.join("\n"),
+                    v.worst,
+                    all.len(),
+                    point_names(all.len()),
+                );
+                let prompt = format!(
+                    "validation attempt {attempt} {}: {}; worst target {}. c accept, r recalibrate, 1-{} redo that point ({})",
+                    if pass { "PASS" } else { "FAIL" },
+                    v.summary.join("; "),
+                    v.worst,
+                    all.len(),
+                    point_names(all.len()),
+                );
+                loop {
+                    match s.ask(&text, &prompt).await? {
+                        None => return Ok(false),
+                        Some(Choice::Point(n)) if usize::from(n) > all.len() => {
+                            tracing::warn!(n, "there are only {} calibration points", all.len());
+                        }
+                        Some(c) => break c,
+                    }
+                }
+            }
+        };
+        let who = match decision {
+            Decision::Auto => "by the thresholds",
+            Decision::Operator => "by the operator",
+        };
+        let what = match choice {
+            Choice::Continue => "accepted".to_string(),
+            Choice::Recalibrate => "recalibrate every point".to_string(),
+            Choice::Point(n) => format!("redo point {n}"),
+        };
+        s.event(
+            s.next_ts(),
+            kind::CALIBRATION,
+            -1,
+            format!("attempt {attempt}: {what} ({who})"),
+        )?;
+        match choice {
+            Choice::Continue => return Ok(pass),
+            Choice::Recalibrate => redo = None,
+            Choice::Point(n) => redo = Some(usize::from(n) - 1),
         }
     }
-    s.event(
-        s.next_ts(),
-        kind::NOTE,
-        -1,
-        format!(
-            "validation failed after {} attempts; the session continues",
-            cfg.max_attempts
-        ),
-    )?;
-    Ok(false)
+}
+
+/// One validation's outcome.
+struct Validation {
+    pass: bool,
+    /// Per eye: accuracy, precision and data loss.
+    summary: Vec<String>,
+    /// The target with the largest mean offset over both eyes, for the operator.
+    worst: String,
+}
+
+/// Shows the validation targets and judges the samples; `None` when aborted.
+async fn validate(
+    s: &mut Session<'_>,
+    tap: &SampleTap,
+    cfg: &CalibrationConfig,
+    screen: &ScreenGeometry,
+    attempt: i32,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    hz: f64,
+) -> Result<Option<Validation>> {
+    let mut vpoints = cfg.validation_points.clone();
+    vpoints.shuffle(rng);
+    let mut per_eye: [Vec<(f64, f64, f64, f64)>; 2] = [Vec::new(), Vec::new()];
+    let mut worst = (f64::NEG_INFINITY, String::from("none"));
+    for [x, y] in &vpoints {
+        let target = (f64::from(*x), f64::from(*y));
+        let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
+        let Some(shown) = s
+            .show(
+                s.frames_for(cfg.settle_ms + cfg.collect_ms),
+                Scene::Target {
+                    x: target.0,
+                    y: target.1,
+                },
+                &Screen::Target { x: *x, y: *y },
+                -1,
+                (kind::VALIDATION, -1, &text),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let from = shown.onset + i64::from(cfg.settle_ms) * 1000;
+        let to = from + i64::from(cfg.collect_ms) * 1000;
+        let samples = wait_for(tap, from, to, (1e6 / hz) as i64, &*s.clock()).await;
+        let expected = (f64::from(cfg.collect_ms) / 1000.0 * hz).round().max(1.0) as usize;
+        let mut offsets = Vec::new();
+        for (e, which) in [(0usize, "left"), (1, "right")] {
+            let mut pts: Vec<Option<(f64, f64)>> = samples
+                .iter()
+                .map(|g: &GazeSample| {
+                    let eye = if e == 0 { &g.left } else { &g.right };
+                    eye.gaze_valid
+                        .then(|| (f64::from(eye.gaze_x), f64::from(eye.gaze_y)))
+                })
+                .collect();
+            // Samples that never arrived count as lost.
+            pts.resize(pts.len().max(expected), None);
+            let q = eye_quality(screen, target, &pts);
+            per_eye[e].push(q);
+            offsets.push(q.0);
+            s.record(Record::Validation(ValidationRecord {
+                attempt,
+                eye: which.into(),
+                target_x: (target.0 * f64::from(screen.width_px)) as f32,
+                target_y: (target.1 * f64::from(screen.height_px)) as f32,
+                accuracy_deg: q.0 as f32,
+                precision_rms_deg: q.1 as f32,
+                precision_sd_deg: q.2 as f32,
+                data_loss: q.3 as f32,
+            }))?;
+        }
+        // A target with no valid gaze at all is the worst there is.
+        let off = mean(&offsets);
+        let off = if off.is_finite() { off } else { f64::INFINITY };
+        if off > worst.0 {
+            worst = (off, format!("({x:.2}, {y:.2}): {off:.2}°"));
+        }
+    }
+    let mut pass = true;
+    let mut summary = Vec::new();
+    for (e, which) in [(0usize, "left"), (1, "right")] {
+        let acc = mean(&per_eye[e].iter().map(|q| q.0).collect::<Vec<_>>());
+        let rms = mean(&per_eye[e].iter().map(|q| q.1).collect::<Vec<_>>());
+        let loss = mean(&per_eye[e].iter().map(|q| q.3).collect::<Vec<_>>());
+        pass &= acc <= cfg.max_accuracy_deg
+            && rms <= cfg.max_precision_rms_deg
+            && loss <= cfg.max_data_loss;
+        summary.push(format!(
+            "{which}: accuracy {acc:.2}°, precision RMS {rms:.2}°, data loss {:.0}%",
+            100.0 * loss
+        ));
+    }
+    Ok(Some(Validation {
+        pass,
+        summary,
+        worst: worst.1,
+    }))
 }
 
 /// The samples of [from, to) once the recorder has them (or after 5 s of real time).

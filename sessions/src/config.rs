@@ -90,6 +90,8 @@ pub struct DisplaySettings {
     pub monitor: Option<usize>,
     /// Colours and sizes of the cross, target and text.
     pub style: et_stimuli::present::Style,
+    /// Instruction, break and end screens.
+    pub text: crate::runner::TextScreens,
 }
 
 impl Default for DisplaySettings {
@@ -98,6 +100,7 @@ impl Default for DisplaySettings {
             fullscreen: true,
             monitor: None,
             style: et_stimuli::present::Style::default(),
+            text: crate::runner::TextScreens::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! on a simulated frame clock, and records gaze, events, trials and frames. Both displays give
 //! recordings of the same shape.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use et_drivers::serial::MarkerPort;
@@ -13,7 +13,7 @@ use et_stimuli::present::{OperatorKey, Presenter, Screen};
 use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, AttentionConfig};
-use crate::calibration::{calibrate, CalibrationConfig};
+use crate::calibration::{calibrate, CalibrationConfig, Decision};
 use crate::config::Timing;
 use crate::display::{measured_hz, whole_frames, Display};
 use crate::error::{Result, SessionError};
@@ -39,6 +39,54 @@ pub struct SessionPlan<'a> {
     pub geometry: et_drivers::ScreenGeometry,
     /// The participant's window; `None` runs headless on a simulated display.
     pub presenter: Option<&'a Presenter>,
+    /// Instruction, break and end screens (shown in the window only: they wait for a key).
+    pub text: TextScreens,
+    /// Tells the operator what the session waits for (the CLI prints it on the terminal).
+    pub prompt: &'a (dyn Fn(&str) + Sync),
+}
+
+impl SessionPlan<'_> {
+    /// The operator decides in the window unless the config says otherwise.
+    fn decision(&self, cfg: &CalibrationConfig) -> Decision {
+        cfg.decision.unwrap_or(if self.presenter.is_some() {
+            Decision::Operator
+        } else {
+            Decision::Auto
+        })
+    }
+}
+
+/// Screens of text that hold until someone presses continue: the participant reads them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextScreens {
+    /// Before the first calibration target; empty: none.
+    pub instructions: String,
+    /// A break after every `break_every` trials (0: no breaks).
+    pub break_every: u32,
+    pub break_text: String,
+    /// After the last trial; empty: none.
+    pub end_text: String,
+}
+
+impl Default for TextScreens {
+    fn default() -> Self {
+        TextScreens {
+            instructions: "Please look at the faces on the screen.\nFirst, follow the white dots with your eyes.\n\nPress the space bar to start.".into(),
+            break_every: 0,
+            break_text: "Take a short break.\n\nPress the space bar to go on.".into(),
+            end_text: "Thank you! The session is over.".into(),
+        }
+    }
+}
+
+/// The operator's answer to a question the session asks (a text screen, a validation result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Choice {
+    Continue,
+    Recalibrate,
+    /// Redo calibration point n (1-based, in reading order).
+    Point(u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +122,7 @@ pub(crate) struct Session<'a> {
     scene: Option<&'a SceneTimeline>,
     operator: &'a Operator,
     markers: Option<&'a mut MarkerPort>,
+    prompt: &'a (dyn Fn(&str) + Sync),
 }
 
 impl Session<'_> {
@@ -130,11 +179,66 @@ impl Session<'_> {
         for k in self.display.keys() {
             let op = self.operator;
             match k {
-                OperatorKey::Continue => op.pause.store(false, Ordering::SeqCst),
+                OperatorKey::Continue => op.press_continue(),
+                OperatorKey::Point(n) => op.point.store(n, Ordering::SeqCst),
                 OperatorKey::Pause => op.pause.store(true, Ordering::SeqCst),
                 OperatorKey::Recalibrate => op.recalibrate.store(true, Ordering::SeqCst),
                 OperatorKey::Abort => op.abort.store(true, Ordering::SeqCst),
             }
+        }
+    }
+
+    /// Shows `screen` for one more refresh (when the display has one), recorded as a frame
+    /// outside any trial, and takes the keys pressed meanwhile. A virtual clock yields to the
+    /// operator's tasks so a held screen does not spin through simulated time alone.
+    async fn hold_frame(&mut self, screen: &Screen) -> Result<()> {
+        match self.display.frame(screen).await {
+            Ok(Some(ts)) => self.rec.send(Record::Frame(FrameRecord {
+                ts_us: ts,
+                trial: -1,
+            }))?,
+            Ok(None) => {}
+            Err(e) => {
+                self.poll_keys();
+                if !self.operator.abort.load(Ordering::SeqCst) {
+                    return Err(e);
+                }
+            }
+        }
+        self.poll_keys();
+        if self.display.clock().is_virtual() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        Ok(())
+    }
+
+    /// Shows `text` until the operator answers (keys pressed before the question do not
+    /// count); `None` when the session is aborted meanwhile.
+    pub(crate) async fn ask(&mut self, text: &str, prompt: &str) -> Result<Option<Choice>> {
+        let op = self.operator;
+        op.cont.store(false, Ordering::SeqCst);
+        op.recalibrate.store(false, Ordering::SeqCst);
+        op.point.store(0, Ordering::SeqCst);
+        if let Some(tl) = self.scene {
+            tl.publish(self.next_ts(), Scene::Blank);
+        }
+        (self.prompt)(prompt);
+        let screen = Screen::Text(text.into());
+        loop {
+            if op.abort.load(Ordering::SeqCst) {
+                return Ok(None);
+            }
+            if op.cont.swap(false, Ordering::SeqCst) {
+                return Ok(Some(Choice::Continue));
+            }
+            if op.recalibrate.swap(false, Ordering::SeqCst) {
+                return Ok(Some(Choice::Recalibrate));
+            }
+            let n = op.point.swap(0, Ordering::SeqCst);
+            if n > 0 {
+                return Ok(Some(Choice::Point(n)));
+            }
+            self.hold_frame(&screen).await?;
         }
     }
 
@@ -202,6 +306,17 @@ pub struct Operator {
     pub abort: AtomicBool,
     pub pause: AtomicBool,
     pub recalibrate: AtomicBool,
+    /// Continue was pressed (answers a question; also ends a pause).
+    pub cont: AtomicBool,
+    /// A calibration point to redo after validation (1–9; 0: none).
+    pub point: AtomicU8,
+}
+
+impl Operator {
+    pub fn press_continue(&self) {
+        self.pause.store(false, Ordering::SeqCst);
+        self.cont.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Runs the session to the end (or until the operator aborts) and closes the recording: complete
@@ -253,6 +368,7 @@ pub async fn run(
         scene,
         operator,
         markers,
+        prompt: plan.prompt,
     };
     if let Err(e) = tracker.start(tx) {
         let _ = rec.finish(false);
@@ -262,16 +378,36 @@ pub async fn run(
         Some(p) => prepare_window(plan, &mut s, p).await,
         None => Ok(()),
     };
-    let calibrated = match (prepared, &plan.calibration, &tap) {
+    let instructed = match prepared {
+        Ok(()) => text_screen(plan, &mut s, &plan.text.instructions, "instructions").await,
+        Err(e) => Err(e),
+    };
+    let calibrated = match (instructed, &plan.calibration, &tap) {
         (Err(e), _, _) => Err(e),
-        (Ok(()), Some(cfg), Some(tap)) => calibrate(&mut s, tracker, tap, cfg, &plan.geometry)
-            .await
-            .map(|_| ()),
+        (Ok(false), _, _) => Ok(()),
+        (Ok(true), Some(cfg), Some(tap)) => calibrate(
+            &mut s,
+            tracker,
+            tap,
+            cfg,
+            &plan.geometry,
+            plan.decision(cfg),
+        )
+        .await
+        .map(|_| ()),
         _ => Ok(()),
     };
     let result = match calibrated {
         Ok(()) => present_trials(plan, &mut s, tracker, tap.as_ref(), on_trial).await,
         Err(e) => Err(e),
+    };
+    let result = match result {
+        Ok(n) if n as usize == plan.trials.len() => {
+            text_screen(plan, &mut s, &plan.text.end_text, "end")
+                .await
+                .map(|_| n)
+        }
+        r => r,
     };
     // Stop streaming at the last frame's time: every sample up to then is recorded.
     let end_ts = s.display.next_ts();
@@ -310,6 +446,36 @@ pub async fn run(
     })
 }
 
+/// A text screen for the participant, held until continue is pressed; only in the window (a
+/// headless session has no one to read it). False when the session was aborted meanwhile.
+async fn text_screen(
+    plan: &SessionPlan<'_>,
+    s: &mut Session<'_>,
+    text: &str,
+    what: &str,
+) -> Result<bool> {
+    if plan.presenter.is_none() || text.trim().is_empty() {
+        return Ok(!s.operator.abort.load(Ordering::SeqCst));
+    }
+    s.event(s.next_ts(), kind::NOTE, -1, format!("{what} screen"))?;
+    let prompt = format!("{what} on screen: space (window) or c (terminal) goes on");
+    // Recalibration asked for here happens before the next trial.
+    let mut recalibrate = false;
+    loop {
+        match s.ask(text, &prompt).await? {
+            None => return Ok(false),
+            Some(Choice::Continue) => break,
+            Some(Choice::Recalibrate) => recalibrate = true,
+            Some(Choice::Point(_)) => {}
+        }
+    }
+    if recalibrate {
+        s.operator.recalibrate.store(true, Ordering::SeqCst);
+    }
+    s.event(s.next_ts(), kind::NOTE, -1, format!("{what} screen ended"))?;
+    Ok(true)
+}
+
 /// Between trials: hold while the operator pauses (frames keep coming, blank), and
 /// recalibrate when asked (if the study calibrates at all).
 async fn operator_break(
@@ -324,17 +490,9 @@ async fn operator_break(
             tl.publish(s.next_ts(), Scene::Blank);
         }
         let paused = Screen::Text("Paused".into());
+        (s.prompt)("paused: c (or space in the window) continues");
         while s.operator.pause.load(Ordering::SeqCst) && !s.operator.abort.load(Ordering::SeqCst) {
-            if let Some(ts) = s.display.frame(&paused).await? {
-                s.record(Record::Frame(FrameRecord {
-                    ts_us: ts,
-                    trial: -1,
-                }))?;
-            }
-            s.poll_keys();
-            if s.display.clock().is_virtual() {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
+            s.hold_frame(&paused).await?;
         }
         s.event(s.next_ts(), kind::NOTE, -1, "resumed by the operator")?;
     }
@@ -346,7 +504,7 @@ async fn operator_break(
                 -1,
                 "recalibration asked by the operator",
             )?;
-            calibrate(s, tracker, tap, cfg, &plan.geometry).await?;
+            calibrate(s, tracker, tap, cfg, &plan.geometry, plan.decision(cfg)).await?;
         }
     }
     Ok(())
@@ -508,6 +666,10 @@ async fn present_trials(
         }))?;
         done += 1;
         on_trial(done);
+        let every = plan.text.break_every;
+        if every > 0 && done.is_multiple_of(every) && (done as usize) < plan.trials.len() {
+            text_screen(plan, s, &plan.text.break_text, "break").await?;
+        }
         if s.rec.has_stopped() {
             return Err(SessionError::Recorder(
                 "the recorder stopped writing".into(),
@@ -544,6 +706,8 @@ mod tests {
             missed_vsyncs: missed.to_vec(),
             geometry: et_drivers::ScreenGeometry::default(),
             presenter: None,
+            text: TextScreens::default(),
+            prompt: &|_| {},
         }
     }
 

@@ -46,3 +46,51 @@ pub fn assert_clean_error(out: &Output, needle: &str) {
         lines[0]
     );
 }
+
+/// Runs `cmd` with a pseudo-terminal as its stdin (so it takes operator keys) and answers its
+/// prompts (stderr lines starting with ▶): each prompt is matched against the next expected
+/// fragment and answered with its key. Returns the output once the process exits; stderr
+/// holds every line read.
+pub fn run_answering(mut cmd: Command, answers: &[(&str, &str)]) -> Output {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    let (mut master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+    let name = serialport::SerialPort::name(&slave).expect("pty name");
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&name)
+        .expect("open the pty");
+    let mut child = cmd
+        .stdin(Stdio::from(tty))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the et-suite binary runs");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut seen = String::new();
+    let mut next = answers.iter();
+    let mut want = next.next();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        eprintln!("[child] {line}");
+        seen.push_str(&line);
+        seen.push('\n');
+        if let (Some(p), Some((fragment, key))) = (line.strip_prefix("▶ "), want) {
+            assert!(
+                p.contains(fragment),
+                "prompt {p:?} is not the expected {fragment:?}"
+            );
+            master.write_all(format!("{key}\n").as_bytes()).unwrap();
+            want = next.next();
+        }
+    }
+    assert!(
+        want.is_none(),
+        "never prompted for {want:?}; stderr: {seen}"
+    );
+    let mut out = child.wait_with_output().expect("wait for et-suite");
+    out.stderr = seen.into_bytes();
+    drop(slave);
+    out
+}

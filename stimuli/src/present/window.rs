@@ -55,6 +55,8 @@ pub enum OperatorKey {
     Pause,
     /// `r`.
     Recalibrate,
+    /// A digit 1–9: after validation, redo that calibration point (numbered in reading order).
+    Point(u8),
     /// Escape, `q`, or the window closed.
     Abort,
 }
@@ -530,7 +532,11 @@ impl ApplicationHandler for App {
                         "p" => Some(OperatorKey::Pause),
                         "r" => Some(OperatorKey::Recalibrate),
                         "q" => Some(OperatorKey::Abort),
-                        _ => None,
+                        d => d
+                            .parse::<u8>()
+                            .ok()
+                            .filter(|n| (1..=9).contains(n))
+                            .map(OperatorKey::Point),
                     },
                     _ => None,
                 };
