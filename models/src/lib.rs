@@ -3,8 +3,12 @@
 //! codes and boundaries travel in. The tch networks (classifier, StyleGAN2, HyperStyle) are not
 //! built yet.
 
+pub mod classifier;
+pub mod device;
 pub mod error;
 pub mod interfacegan;
 pub mod npy;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::ModelError;
