@@ -8,6 +8,7 @@ pub mod device;
 pub mod error;
 pub mod interfacegan;
 pub mod npy;
+pub mod stylegan2;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -89,6 +89,7 @@ mod tests {
                 worst = worst.max((got - w).abs());
             }
         }
+        eprintln!("ResNet-50 vs PyTorch: max abs diff {worst:.2e}");
         assert!(worst < 1e-3, "max |ours − PyTorch| = {worst}");
     }
 }
