@@ -6,6 +6,7 @@
 pub mod classifier;
 pub mod device;
 pub mod error;
+pub mod hyperstyle;
 pub mod interfacegan;
 pub mod npy;
 pub mod stylegan2;

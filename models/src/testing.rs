@@ -19,10 +19,20 @@ pub fn formula(name: &str, shape: &[i64]) -> Tensor {
         .map(|j| {
             let s = (0.7 * j as f64 + phase).sin();
             let v = match (leaf, shape.len()) {
+                ("w1" | "w2" | "b1" | "b2", _) => 0.025 * s,
                 ("running_var", _) => 1.0 + 0.5 * s * s,
                 ("running_mean" | "bias", _) => 0.1 * s,
                 ("weight", 1) => 1.0 + 0.1 * s,
-                ("weight", 4) => s * (2.0 / (shape[1] * shape[2] * shape[3]) as f64).sqrt(),
+                ("weight", 4) => {
+                    let he = s * (2.0 / (shape[1] * shape[2] * shape[3]) as f64).sqrt();
+                    // The periodic formula adds up coherently; this keeps the hypernetwork's
+                    // 16 residual blocks finite.
+                    if name.starts_with("hypernet.") {
+                        0.2 * he
+                    } else {
+                        he
+                    }
+                }
                 ("weight", 2) => 0.02 * s,
                 _ => s,
             };

@@ -37,7 +37,7 @@ mod tests {
         assert_eq!(shape("layer3.5.conv2.weight"), Some(vec![256, 256, 3, 3]));
         assert_eq!(shape("layer4.2.bn3.running_var"), Some(vec![2048]));
         assert_eq!(shape("fc.weight"), Some(vec![12, 2048]));
-        assert!(vars.get("layer1.1.downsample.0.weight").is_none());
+        assert!(!vars.contains_key("layer1.1.downsample.0.weight"));
     }
 
     /// Logits for a fixed input with formula weights (`crate::testing`), against the same

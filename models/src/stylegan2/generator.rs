@@ -38,7 +38,7 @@ impl Default for GeneratorConfig {
 impl GeneratorConfig {
     pub fn validate(&self) -> Result<()> {
         let s = self.size;
-        if s < 8 || s > 4096 || s & (s - 1) != 0 {
+        if !(8..=4096).contains(&s) || s & (s - 1) != 0 {
             return Err(ModelError::Invalid(format!(
                 "generator size must be a power of two from 8 to 4096, got {s}"
             )));
@@ -88,6 +88,29 @@ impl GeneratorConfig {
     /// Noise inputs (stored as buffers `noises.noise_i`).
     pub fn n_noises(&self) -> i64 {
         (self.log_size() - 2) * 2 + 1
+    }
+
+    /// (kernel size, input channels, output channels) of convolution `i` in HyperStyle's order.
+    pub fn conv_shape(&self, i: usize) -> (i64, i64, i64) {
+        let c4 = self.channels(4);
+        match i {
+            0 => (3, c4, c4),
+            1 => (1, c4, 3),
+            _ => {
+                let j = (i as i64 - 2) / 3;
+                let c = self.channels(1 << (j + 3));
+                let prev = if j == 0 {
+                    c4
+                } else {
+                    self.channels(1 << (j + 2))
+                };
+                match (i - 2) % 3 {
+                    0 => (3, prev, c),
+                    1 => (3, c, c),
+                    _ => (1, c, 3),
+                }
+            }
+        }
     }
 
     /// Indices of the to-RGB layers among the convolutions (HyperStyle never offsets them).
@@ -201,7 +224,7 @@ impl ModulatedConv {
                 Kind::Float,
             ) + 1e-8)
                 .rsqrt();
-            weight = weight * d.reshape([b, c_out, 1, 1, 1]);
+            weight *= d.reshape([b, c_out, 1, 1, 1]);
         }
         let x = x.reshape([1, b * c_in, h, w]);
         match self.up {
