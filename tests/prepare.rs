@@ -124,3 +124,79 @@ fn mismatched_or_unreadable_inputs_are_named() {
     assert_clean_error(&o, "junk.npy");
     assert!(!out.exists());
 }
+
+/// The VGGFace2 pickle (a dict of name → NumPy array, as cydonia999/VGGFace2-pytorch ships
+/// it) made here with NumPy at full shapes, converted by our script, loads into the classifier
+/// trunk value for value, with the 8631-class head dropped.
+#[test]
+fn the_vggface2_pickle_converts_and_loads_into_the_classifier() {
+    use std::process::Command;
+    use tch::nn::VarStore;
+    let dir = tempfile::tempdir().unwrap();
+    let vs = VarStore::new(tch::Device::Cpu);
+    let _m = et_models::classifier::CaffeResnet50::new(&vs.root(), 8631);
+    let mut shapes: Vec<(String, Vec<i64>)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, t)| (k, t.size()))
+        .collect();
+    shapes.sort();
+    let spec: Vec<String> = shapes
+        .iter()
+        .map(|(k, s)| format!("{k:?}: {s:?}"))
+        .collect();
+    let pkl = dir.path().join("resnet50_ft_weight.pkl");
+    // Each tensor holds its index in the sorted name list plus its flat position / 1e6.
+    let script = format!(
+        "import pickle, numpy as np\nshapes = {{{}}}\nd = {{}}\nfor i, k in enumerate(sorted(shapes)):\n    s = shapes[k]\n    d[k] = (i + np.arange(int(np.prod(s))) / 1e6).reshape(s).astype(np.float32)\nd['bn1.num_batches_tracked'] = np.array(0)\npickle.dump(d, open({:?}, 'wb'), protocol=2)\n",
+        spec.join(", "),
+        s(&pkl)
+    );
+    let o = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("vggface2.safetensors");
+    let convert = |out: &std::path::Path| {
+        Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/models/scripts/convert_vggface2.py"
+            ))
+            .args(["--pickle", s(&pkl), "--out", s(out)])
+            .output()
+            .unwrap()
+    };
+    let o = convert(&out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Never overwritten.
+    let again = convert(&out);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+
+    let mut fresh = VarStore::new(tch::Device::Cpu);
+    let _m2 = et_models::classifier::CaffeResnet50::new(&fresh.root(), 12);
+    let mut missing = et_models::weights::load_partial(
+        &mut fresh,
+        &out,
+        et_models::weights::WeightKind::VggFace2,
+    )
+    .unwrap();
+    missing.sort();
+    assert_eq!(missing, vec!["fc.bias", "fc.weight"]);
+    let vars = fresh.variables();
+    for (i, (k, _)) in shapes.iter().enumerate() {
+        if k.starts_with("fc.") {
+            continue;
+        }
+        let t = &vars[k];
+        let first = t.flatten(0, -1).double_value(&[0]);
+        let last = t.flatten(0, -1).double_value(&[t.numel() as i64 - 1]);
+        assert_eq!(first, i as f64, "{k}");
+        assert!(
+            (last - (i as f64 + (t.numel() - 1) as f64 / 1e6)).abs() < 1e-3,
+            "{k}"
+        );
+    }
+}

@@ -11,6 +11,14 @@ pub enum ModelError {
     Npy { path: PathBuf, message: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("{path}: no such weight file; convert the official checkpoint with: {hint}")]
+    MissingWeights { path: PathBuf, hint: &'static str },
+    #[error("{path}: cannot load weights: {message}")]
+    Weights { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Image { path: PathBuf, message: String },
+    #[error("torch: {0}")]
+    Torch(#[from] tch::TchError),
 }
 
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;

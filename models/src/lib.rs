@@ -12,5 +12,6 @@ pub mod npy;
 pub mod stylegan2;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod weights;
 
 pub use error::ModelError;
