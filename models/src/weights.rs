@@ -112,7 +112,7 @@ mod tests {
             .to_string();
         assert!(e.contains("fold-1.safetensors"), "{e}");
         // The VGGFace2 trunk without our head: the head is reported missing, the rest loads.
-        let mut trunk = VarStore::new(Device::Cpu);
+        let trunk = VarStore::new(Device::Cpu);
         let _m4 = CaffeResnet50::new(&trunk.root(), 8631);
         let trunk_path = dir.path().join("trunk.safetensors");
         tch::no_grad(|| {
