@@ -99,6 +99,8 @@ enum Block {
     Shared {
         convs: Vec<nn::Conv2D>,
         linear: EqualLinear,
+        /// The shared hypernetwork's w1, b1, w2, b2 (one set of tensors for every block).
+        hyper: [Tensor; 4],
     },
     /// `RefinementBlock`: one value per channel pair.
     Own {
@@ -117,10 +119,6 @@ pub struct Hypernet {
     bn1: nn::BatchNorm,
     prelu: PRelu,
     body: Vec<BasicBlock>,
-    w1: Tensor,
-    b1: Tensor,
-    w2: Tensor,
-    b2: Tensor,
     blocks: Vec<Option<Block>>,
 }
 
@@ -148,6 +146,8 @@ impl Hypernet {
             stdev: 1.0 / 40.0,
         };
         let rgb = g.to_rgb_layers();
+        // Created only when a shared layer is tuned (w2 alone holds 134 M values).
+        let mut shared: Option<[Tensor; 4]> = None;
         let mut blocks = Vec::new();
         for i in 0..n {
             if !cfg.layers_to_tune.contains(&i) {
@@ -172,9 +172,21 @@ impl Hypernet {
                         (128, 512, 2),
                     ],
                 );
+                let hyper = shared
+                    .get_or_insert_with(|| {
+                        [
+                            h.var("w1", &[512, 512 * 9], init),
+                            h.var("b1", &[512 * 9], init),
+                            h.var("w2", &[512, 512 * 512], init),
+                            h.var("b2", &[512 * 512], init),
+                        ]
+                    })
+                    .each_ref()
+                    .map(Tensor::shallow_clone);
                 blocks.push(Some(Block::Shared {
                     convs,
                     linear: EqualLinear::new(&bp / "linear", 512, 512),
+                    hyper,
                 }));
             } else {
                 let to_rgb = rgb.contains(&i);
@@ -202,10 +214,6 @@ impl Hypernet {
             bn1: bn(p / "bn1", 64),
             prelu: PRelu::new(p / "relu", 64),
             body,
-            w1: h.var("w1", &[512, 512 * 9], init),
-            b1: h.var("b1", &[512 * 9], init),
-            w2: h.var("w2", &[512, 512 * 512], init),
-            b2: h.var("b2", &[512 * 512], init),
             blocks,
         })
     }
@@ -222,10 +230,15 @@ impl Hypernet {
             .iter()
             .map(|b| {
                 b.as_ref().map(|b| match b {
-                    Block::Shared { convs, linear } => {
+                    Block::Shared {
+                        convs,
+                        linear,
+                        hyper,
+                    } => {
                         let code = linear.forward(&run_stack(&f, convs).reshape([-1, 512]));
-                        let h = (code.matmul(&self.w2) + &self.b2).reshape([batch, 512, 512]);
-                        (h.matmul(&self.w1) + &self.b1).reshape([batch, 512, 512, 3, 3])
+                        let [w1, b1, w2, b2] = hyper;
+                        let h = (code.matmul(w2) + b2).reshape([batch, 512, 512]);
+                        (h.matmul(w1) + b1).reshape([batch, 512, 512, 3, 3])
                     }
                     Block::Own {
                         convs,
