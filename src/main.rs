@@ -44,9 +44,9 @@ enum Command {
     /// Clinician surveys (Qualtrics exports): the survey map and the results.
     #[command(subcommand)]
     Survey(commands::survey::Command),
-    /// Stimulus preparation (so far: the InterfaceGAN boundary search).
-    #[command(subcommand)]
-    Prepare(commands::prepare::Command),
+    /// Stimulus preparation: HyperStyle inversion, smile editing, classifier scores
+    /// (--config), or the InterfaceGAN boundary search alone (boundary).
+    Prepare(commands::prepare::Args),
     /// List the Tobii eye trackers the SDK finds.
     Trackers(commands::trackers::Args),
 }
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(a) => commands::demo::main(a),
         Command::Run(a) => commands::run::main(a),
-        Command::Prepare(c) => commands::prepare::main(c),
+        Command::Prepare(a) => commands::prepare::main(a),
         Command::Analyze(a) => commands::analyze::main(a),
         Command::ExportBids(a) => commands::export_bids::main(a),
         Command::ExportSamples(a) => commands::export_samples::main(a),

@@ -200,3 +200,173 @@ fn the_vggface2_pickle_converts_and_loads_into_the_classifier() {
         );
     }
 }
+
+/// Writes tiny random-weight networks, eight drawn faces in two conditions, and a config;
+/// returns the config's path.
+fn tiny_pipeline(dir: &std::path::Path) -> std::path::PathBuf {
+    use et_models::hyperstyle::{HyperStyle, HyperStyleConfig, HypernetConfig};
+    use et_models::stylegan2::GeneratorConfig;
+    use et_stimuli::Expression;
+    use tch::nn::VarStore;
+    tch::manual_seed(11);
+    // A 32 px generator of official width; the hypernetwork tunes one to-RGB layer (the
+    // shared hypernetwork's 134 M values are left out to keep the file small).
+    let vs = VarStore::new(tch::Device::Cpu);
+    let cfg = HyperStyleConfig {
+        generator: GeneratorConfig {
+            size: 32,
+            ..GeneratorConfig::default()
+        },
+        hypernet: HypernetConfig {
+            layers_to_tune: vec![4],
+            input_nc: 6,
+        },
+        input_size: 32,
+    };
+    let _h = HyperStyle::new(&vs.root(), cfg).unwrap();
+    vs.save(dir.join("hyperstyle.safetensors")).unwrap();
+    let cls = VarStore::new(tch::Device::Cpu);
+    let _c = et_models::classifier::CaffeResnet50::new(&cls.root(), 2);
+    cls.save(dir.join("fold-1.safetensors")).unwrap();
+
+    let images = dir.join("aligned");
+    std::fs::create_dir_all(&images).unwrap();
+    let mut csv = String::from("file,condition,smile,identity,test\n");
+    for cond in ["NS", "WS"] {
+        for n in 1..=4 {
+            let identity = format!("{cond}-{n:02}");
+            let smile = n % 2 == 0;
+            let e = if smile {
+                Expression::Smile
+            } else {
+                Expression::NoSmile
+            };
+            let file = format!("{identity}.png");
+            et_stimuli::default_set::draw_face(48, &identity, e)
+                .save(images.join(&file))
+                .unwrap();
+            csv.push_str(&format!(
+                "{file},{cond},{},{identity},{}\n",
+                u8::from(smile),
+                u8::from(n <= 2)
+            ));
+        }
+    }
+    std::fs::write(dir.join("labels.csv"), csv).unwrap();
+    let config = dir.join("prepare.toml");
+    std::fs::write(
+        &config,
+        "images = \"aligned\"\nlabels = \"labels.csv\"\nout = \"prepared\"\n\
+         [hyperstyle]\nweights = \"hyperstyle.safetensors\"\nsize = 32\ninput_size = 32\nn_iters = 2\nlayers_to_tune = [4]\n\
+         [edit]\ndistance = 8.0\nimage_size = 64\n\
+         [classifier]\nweights = [\"fold-1.safetensors\"]\nclasses = [\"NS\", \"WS\"]\n",
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn the_pipeline_makes_a_stimulus_set_run_accepts_and_resumes_from_its_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_pipeline(dir.path());
+    let o = run(&["prepare", "--config", s(&config), "--device", "cpu"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("8 images of 4 faces (8 codes computed, 0 from the cache)"),
+        "{stdout}"
+    );
+    let out = dir.path().join("prepared");
+    let set = et_stimuli::StimulusSet::load(&out.join("manifest.toml")).unwrap();
+    assert_eq!(set.stimuli.len(), 8);
+    assert_eq!((set.image_width, set.image_height), (64, 64));
+    assert_eq!(set.aois[0].name, "mouth");
+    // Each test face: the reconstruction keeps its label's expression, the edit the other.
+    for id in ["NS-01", "NS-02", "WS-01", "WS-02"] {
+        let rec = set
+            .stimuli
+            .iter()
+            .find(|s| s.id == format!("{id}-reconstructed"))
+            .unwrap();
+        let man = set
+            .stimuli
+            .iter()
+            .find(|s| s.id == format!("{id}-manipulated"))
+            .unwrap();
+        assert_ne!(rec.expression, man.expression);
+        let a = image::open(set.image_path(rec)).unwrap().to_rgb8();
+        let b = image::open(set.image_path(man)).unwrap().to_rgb8();
+        assert_eq!(a.dimensions(), (64, 64));
+        assert_ne!(a.as_raw(), b.as_raw(), "{id}: the edit changed nothing");
+    }
+    // One unit smile direction per condition over the flattened W+ codes (8 × 512).
+    for cond in ["NS", "WS"] {
+        let b = npy::read(&out.join(format!("boundaries/{cond}.npy"))).unwrap();
+        assert_eq!((b.rows, b.cols), (1, 8 * 512));
+        let norm: f64 = b.data.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+    // The classifier's probabilities for all 8 images, and Table 3 with both conditions.
+    let probs = std::fs::read_to_string(out.join("classifier_probabilities.csv")).unwrap();
+    let rows: Vec<&str> = probs.lines().skip(1).collect();
+    assert_eq!(rows.len(), 8);
+    for r in rows {
+        let f: Vec<f64> = r.split(',').skip(5).map(|v| v.parse().unwrap()).collect();
+        assert!((f.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{r}");
+    }
+    let table = std::fs::read_to_string(out.join("table3.csv")).unwrap();
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.lines().nth(1).unwrap().starts_with("NS,2,"));
+
+    // A rerun takes every code from the cache.
+    let o = run(&["prepare", "--config", s(&config), "--device", "cpu"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(0 codes computed, 8 from the cache)"));
+
+    // `run` accepts the set.
+    let study = dir.path().join("study.toml");
+    std::fs::write(
+        &study,
+        "participant = \"P01\"\nstimulus_set = \"prepared/manifest.toml\"\n[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n",
+    )
+    .unwrap();
+    let rec = dir.path().join("r.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&study),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&rec),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = et_sessions::Recording::open(&rec).unwrap();
+    assert!(r.header.complete);
+    assert_eq!(r.trials.len(), 4);
+}
+
+#[test]
+fn missing_weights_and_bad_labels_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_pipeline(dir.path());
+    std::fs::remove_file(dir.path().join("hyperstyle.safetensors")).unwrap();
+    assert_clean_error(
+        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
+        "convert_hyperstyle.py",
+    );
+    std::fs::write(
+        dir.path().join("labels.csv"),
+        "file,condition,smile,identity,test\nx.png,WS,1,WS-09,1\n",
+    )
+    .unwrap();
+    assert_clean_error(
+        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
+        "x.png",
+    );
+    assert_clean_error(
+        &run(&["prepare", "--config", s(&config), "--device", "gpu"]),
+        "auto, cpu or cuda:N",
+    );
+}

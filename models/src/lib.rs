@@ -9,6 +9,7 @@ pub mod error;
 pub mod hyperstyle;
 pub mod interfacegan;
 pub mod npy;
+pub mod prepare;
 pub mod stylegan2;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -1,12 +1,27 @@
-//! `et-suite prepare`: making stimuli. Only the InterfaceGAN boundary search is available; the
-//! network pipeline (HyperStyle inversion, editing, classifier) needs the tch models that are
-//! not built yet.
+//! `et-suite prepare`: making stimuli. `--config prepare.toml` runs the study's pipeline
+//! (HyperStyle inversion, a smile direction per condition, reconstructed and manipulated faces,
+//! the classifier's Table 3) and writes a stimulus set `run` and `demo` accept;
+//! `prepare boundary` is the InterfaceGAN boundary search on its own.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use et_models::interfacegan::{train_boundary, BoundaryOptions};
 use et_models::npy;
+use et_models::prepare::{PrepareConfig, Stage};
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The pipeline's config (images, labels, weights, output folder).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// auto (a GPU when there is one), cpu, or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -39,10 +54,122 @@ pub struct BoundaryArgs {
     invalid_value: Option<f64>,
 }
 
-pub fn main(c: Command) -> Result<()> {
-    match c {
-        Command::Boundary(a) => boundary(a),
+pub fn main(a: Args) -> Result<()> {
+    match (a.command, a.config) {
+        (Some(Command::Boundary(b)), _) => boundary(b),
+        (None, Some(config)) => pipeline(&config, &a.device),
+        (None, None) => anyhow::bail!(
+            "prepare: give --config prepare.toml (the stimulus pipeline) or the boundary subcommand"
+        ),
     }
+}
+
+fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
+    let cfg = PrepareConfig::load(config)?;
+    let manifest = cfg.out.join("manifest.toml");
+    let choice: et_models::device::DeviceChoice = device.parse()?;
+    let device = choice.resolve()?;
+    tracing::info!(?device, "prepare");
+    let bars: std::cell::RefCell<Option<(Stage, indicatif::ProgressBar)>> = Default::default();
+    let progress = |stage: Stage, done: usize, total: usize| {
+        let mut b = bars.borrow_mut();
+        if b.as_ref().map(|(s, _)| *s) != Some(stage) {
+            if let Some((_, old)) = b.take() {
+                old.finish();
+            }
+            let what = match stage {
+                Stage::Invert => "inverting",
+                Stage::Edit => "editing",
+                Stage::Classify => "classifying",
+            };
+            *b = Some((stage, crate::progress::bar(total as u64, what)));
+        }
+        if let Some((_, bar)) = b.as_ref() {
+            bar.set_position(done as u64);
+        }
+    };
+    let out = et_models::prepare::run(&cfg, device, &progress)
+        .with_context(|| format!("{}: prepare failed", config.display()))?;
+    if let Some((_, bar)) = bars.borrow_mut().take() {
+        bar.finish();
+    }
+    let size = cfg.edit.image_size;
+    let [cx, cy, rx, ry] = cfg.aoi.mouth;
+    let s = f64::from(size);
+    let set = et_stimuli::StimulusSet {
+        name: format!("prepared from {}", cfg.labels.display()),
+        image_width: size,
+        image_height: size,
+        landmarks: None,
+        aois: vec![et_stimuli::aoi::Aoi {
+            name: "mouth".into(),
+            shape: et_stimuli::aoi::AoiShape::Ellipse {
+                cx: cx * s,
+                cy: cy * s,
+                rx: rx * s,
+                ry: ry * s,
+            },
+        }],
+        stimuli: out
+            .images
+            .iter()
+            .map(|i| et_stimuli::Stimulus {
+                id: i.id.clone(),
+                image: i.path.clone(),
+                identity: i.identity.clone(),
+                condition: i.condition.clone(),
+                variant: if i.variant == "reconstructed" {
+                    et_stimuli::Variant::Reconstructed
+                } else {
+                    et_stimuli::Variant::Manipulated
+                },
+                expression: if i.smile {
+                    et_stimuli::Expression::Smile
+                } else {
+                    et_stimuli::Expression::NoSmile
+                },
+                aois: Vec::new(),
+            })
+            .collect(),
+        root: cfg.out.clone(),
+    };
+    // Checked as `run` will read it before it is written.
+    et_stimuli::StimulusSet::from_toml_str(&set.to_toml(), &manifest.display().to_string())?;
+    std::fs::write(&manifest, set.to_toml())
+        .with_context(|| format!("{}: cannot write", manifest.display()))?;
+    let mut report = format!(
+        "{}: {} images of {} faces ({} codes computed, {} from the cache)\n",
+        manifest.display(),
+        out.images.len(),
+        out.images.len() / 2,
+        out.inverted,
+        out.cached
+    );
+    for b in &out.boundaries {
+        report.push_str(&format!(
+            "  {}: smile direction from {} images ({} smiling), accuracy train {:.3}, validation {}\n",
+            b.condition,
+            b.images,
+            b.smiling,
+            b.train_accuracy,
+            b.val_accuracy.map_or("-".into(), |v| format!("{v:.3}"))
+        ));
+    }
+    if let Some(t) = &out.table3 {
+        report.push_str("  Table 3 (mean ground-truth probability): condition, n, reconstructed, manipulated, p (paired t)\n");
+        for r in t {
+            report.push_str(&format!(
+                "  {}\t{}\t{:.3}\t{:.3}\t{}\n",
+                r.condition,
+                r.n,
+                r.reconstructed,
+                r.manipulated,
+                r.p_value.map_or("NA".into(), |p| format!("{p:.4}"))
+            ));
+        }
+    }
+    crate::output::emit(&report)?;
+    Ok(())
 }
 
 fn boundary(a: BoundaryArgs) -> Result<()> {

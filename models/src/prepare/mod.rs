@@ -1,0 +1,13 @@
+//! The stimulus pipeline of the study: aligned faces are inverted into StyleGAN2's W+ space
+//! with HyperStyle (codes cached, so a rerun resumes), one smile direction per condition is
+//! found with our linear SVM (InterfaceGAN), each test face is decoded as reconstructed and
+//! moved along its condition's direction to the other expression, and, when fold models are
+//! given, the classifier scores both versions (the paper's Table 3).
+
+pub mod config;
+pub mod labels;
+mod pipeline;
+pub mod stats;
+
+pub use config::PrepareConfig;
+pub use pipeline::{run, ConditionBoundary, PrepareOutcome, PreparedImage, Stage, Table3Row};
