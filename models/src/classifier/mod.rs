@@ -1,8 +1,10 @@
 //! The syndrome classifier: VGGFace2's ResNet-50 (Caffe layout) with a 12-class head.
 
 pub mod folds;
+pub mod metrics;
 pub mod preprocess;
 pub mod resnet;
+pub mod train;
 
 pub use resnet::CaffeResnet50;
 

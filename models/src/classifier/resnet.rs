@@ -109,7 +109,8 @@ impl CaffeResnet50 {
             conv1: conv(p / "conv1", 3, 64, 7, 2, 3),
             bn1: bn(p / "bn1", 64),
             layers,
-            fc: nn::linear(p / "fc", c_in, n_classes, Default::default()),
+            // Optimiser group 1: the head trains at 10× the trunk's rate.
+            fc: nn::linear(p.set_group(1) / "fc", c_in, n_classes, Default::default()),
         }
     }
 
