@@ -370,3 +370,118 @@ fn missing_weights_and_bad_labels_are_one_line_errors() {
         "auto, cpu or cuda:N",
     );
 }
+
+#[test]
+fn classifier_cross_validation_writes_fold_models_out_of_fold_predictions_and_table1() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("photos");
+    std::fs::create_dir_all(&images).unwrap();
+    let mut faces =
+        String::from("image_name,bb_x1,bb_y1,bb_x2,bb_y2,x1,y1,x2,y2,x3,y3,x4,y4,x5,y5,score\n");
+    let mut labels = String::from("image_name,label,group\n");
+    for (c, class) in ["AS", "NS", "WS"].iter().enumerate() {
+        for n in 0..4 {
+            let name = format!("{class}Slide{n}.png");
+            let e = if n % 2 == 0 {
+                et_stimuli::Expression::Smile
+            } else {
+                et_stimuli::Expression::NoSmile
+            };
+            et_stimuli::default_set::draw_face(96, &format!("{class}-{n}"), e)
+                .save(images.join(&name))
+                .unwrap();
+            let dx = (c * 2 + n) as f64 * 0.5;
+            faces.push_str(&format!(
+                "{name},0,0,96,96,{},40,{},40,48,55,{},70,{},70,0.99\n",
+                30.0 + dx,
+                66.0 + dx,
+                35.0 + dx,
+                61.0 + dx
+            ));
+            // Two photos of each person: a group never straddles folds.
+            labels.push_str(&format!("{name},{class},{class}-{}\n", n / 2));
+        }
+    }
+    std::fs::write(dir.path().join("facedet.csv"), faces).unwrap();
+    std::fs::write(dir.path().join("labels.csv"), labels).unwrap();
+    let out = dir.path().join("cv");
+    let (facedet, labels_csv) = (
+        dir.path().join("facedet.csv"),
+        dir.path().join("labels.csv"),
+    );
+    let args = [
+        "prepare",
+        "classifier",
+        "--images",
+        s(&images),
+        "--faces",
+        s(&facedet),
+        "--labels",
+        s(&labels_csv),
+        "--out",
+        s(&out),
+        "--classes",
+        "AS,NS,WS",
+        "--folds",
+        "2",
+        "--epochs",
+        "1",
+        "--batch",
+        "4",
+        "--lr",
+        "1e-7",
+        "--device",
+        "cpu",
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("12 images, 2 folds"));
+    for k in 1..=2 {
+        assert!(out.join(format!("fold-{k}.safetensors")).is_file());
+        let meta = std::fs::read_to_string(out.join(format!("fold-{k}.toml"))).unwrap();
+        assert!(
+            meta.contains("mean_bgr = [") && meta.contains("[[epoch]]"),
+            "{meta}"
+        );
+    }
+    let oof = std::fs::read_to_string(out.join("out_of_fold.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = oof
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 12);
+    let fold_of = |name: &str| rows.iter().find(|r| r[0] == name).unwrap()[2].to_string();
+    for class in ["AS", "NS", "WS"] {
+        assert_eq!(
+            fold_of(&format!("{class}Slide0.png")),
+            fold_of(&format!("{class}Slide1.png"))
+        );
+        assert_eq!(
+            fold_of(&format!("{class}Slide2.png")),
+            fold_of(&format!("{class}Slide3.png"))
+        );
+    }
+    for r in &rows {
+        let p: f64 = r[4..].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+        assert!((p - 1.0).abs() < 1e-4);
+    }
+    let table = std::fs::read_to_string(out.join("table1.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 3 + 2, "{table}");
+    assert!(
+        lines[1].starts_with("AS,") && lines[1].ends_with(",4"),
+        "{table}"
+    );
+    assert!(lines[5].starts_with("top-1 accuracy,"));
+    // Trained models are never overwritten.
+    assert_clean_error(&run(&args), "exists");
+    // A label outside the classes names the line.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "image_name,label\nASSlide0.png,XX\n").unwrap();
+    let mut args2 = args.to_vec();
+    let out2 = dir.path().join("cv2");
+    args2[7] = s(&bad);
+    args2[9] = s(&out2);
+    assert_clean_error(&run(&args2), "bad.csv:2");
+}

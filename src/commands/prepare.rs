@@ -27,6 +27,44 @@ pub struct Args {
 pub enum Command {
     /// Find the smile direction: a linear SVM on latent codes (InterfaceGAN's train_boundary).
     Boundary(BoundaryArgs),
+    /// Train the syndrome classifier with stratified grouped cross-validation: one model per
+    /// fold, out-of-fold predictions, Table 1.
+    Classifier(ClassifierArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ClassifierArgs {
+    /// Folder of face photos.
+    #[arg(long)]
+    images: PathBuf,
+    /// Landmarks CSV (InsightFace's facedet.csv: image_name, x1,y1 … x5,y5).
+    #[arg(long)]
+    faces: PathBuf,
+    /// image_name, label (class name) and optionally group (related images).
+    #[arg(long)]
+    labels: PathBuf,
+    /// Output folder (fold models, out-of-fold predictions, table1.csv).
+    #[arg(long)]
+    out: PathBuf,
+    /// Class names in the head's order, comma-separated (default: the study's 12).
+    #[arg(long, value_delimiter = ',')]
+    classes: Option<Vec<String>>,
+    /// VGGFace2 ResNet-50 weights to start from (models/scripts/convert_vggface2.py).
+    #[arg(long)]
+    trunk: Option<PathBuf>,
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    #[arg(long, default_value_t = 35)]
+    epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// auto, cpu or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -57,6 +95,7 @@ pub struct BoundaryArgs {
 pub fn main(a: Args) -> Result<()> {
     match (a.command, a.config) {
         (Some(Command::Boundary(b)), _) => boundary(b),
+        (Some(Command::Classifier(c)), _) => classifier(c),
         (None, Some(config)) => pipeline(&config, &a.device),
         (None, None) => anyhow::bail!(
             "prepare: give --config prepare.toml (the stimulus pipeline) or the boundary subcommand"
@@ -210,6 +249,54 @@ fn boundary(a: BoundaryArgs) -> Result<()> {
         pct(b.remaining_accuracy),
         b.svm.support_vectors,
         b.svm.iterations
+    ))?;
+    Ok(())
+}
+
+fn classifier(a: ClassifierArgs) -> Result<()> {
+    use et_models::classifier::cv::{run, CvInput};
+    use et_models::classifier::train::TrainOptions;
+    use et_models::prepare::config::STUDY_CLASSES;
+    let device = a
+        .device
+        .parse::<et_models::device::DeviceChoice>()?
+        .resolve()?;
+    let classes = a
+        .classes
+        .unwrap_or_else(|| STUDY_CLASSES.iter().map(|s| s.to_string()).collect());
+    let input = CvInput {
+        images: a.images,
+        faces: a.faces,
+        labels: a.labels,
+        out: a.out.clone(),
+        classes: classes.clone(),
+        trunk: a.trunk,
+        folds: a.folds,
+        train: TrainOptions {
+            epochs: a.epochs,
+            batch: a.batch,
+            lr: a.lr,
+            seed: a.seed,
+            ..TrainOptions::default()
+        },
+    };
+    let bar = crate::progress::bar((a.folds * a.epochs) as u64, "training");
+    let out = run(&input, device, &|fold, epoch, epochs| {
+        bar.set_position((fold * epochs + epoch) as u64)
+    })
+    .with_context(|| format!("{}: classifier training failed", a.out.display()))?;
+    bar.finish();
+    let r = &out.report;
+    crate::output::emit(&format!(
+        "{}: {} images, {} folds (best epochs {:?}); out-of-fold top-1 {:.4}, macro precision {:.4}, recall {:.4}, F1 {:.4}\n",
+        a.out.join("table1.csv").display(),
+        out.n_images,
+        a.folds,
+        out.best_epochs.iter().map(|e| e + 1).collect::<Vec<_>>(),
+        r.top1,
+        r.macro_precision,
+        r.macro_recall,
+        r.macro_f1
     ))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The syndrome classifier: VGGFace2's ResNet-50 (Caffe layout) with a 12-class head.
 
+pub mod cv;
 pub mod folds;
 pub mod metrics;
 pub mod preprocess;

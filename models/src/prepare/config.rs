@@ -121,6 +121,8 @@ pub struct ClassifierSection {
     /// The class names in the head's order (the study's 12 by default).
     #[serde(default = "default_classes")]
     pub classes: Vec<String>,
+    /// The input mean for models without a `fold-K.toml` beside them (which gives each
+    /// fold's own training mean).
     #[serde(default = "default_mean")]
     pub mean_bgr: [f32; 3],
     /// Where the five landmarks (eyes, nose tip, mouth corners) sit on the generated images,

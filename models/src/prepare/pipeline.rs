@@ -345,6 +345,17 @@ fn save_png(img: &Tensor, size: u32, path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
+/// The training mean a fold model was centred with (`fold-K.toml` beside `fold-K.safetensors`,
+/// as `prepare classifier` writes them).
+fn fold_mean(weights: &Path) -> Option<[f32; 3]> {
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        mean_bgr: [f32; 3],
+    }
+    let text = std::fs::read_to_string(weights.with_extension("toml")).ok()?;
+    toml::from_str::<Meta>(&text).ok().map(|m| m.mean_bgr)
+}
+
 fn classify(
     cfg: &PrepareConfig,
     c: &super::config::ClassifierSection,
@@ -358,7 +369,7 @@ fn classify(
         let mut vs = VarStore::new(device);
         let m = CaffeResnet50::new(&vs.root(), n_classes);
         weights::load(&mut vs, w, WeightKind::Classifier)?;
-        models.push((vs, m));
+        models.push((vs, m, fold_mean(w).unwrap_or(c.mean_bgr)));
     }
     let mut probs: Vec<Vec<f64>> = Vec::new();
     for (k, im) in images.iter().enumerate() {
@@ -373,11 +384,11 @@ fn classify(
         })?;
         let aligned = preprocess::warp(&img, &m, preprocess::SIZE)
             .ok_or_else(|| image_err(&path, "cannot align"))?;
-        let x = preprocess::to_input(&aligned, c.mean_bgr)
-            .unsqueeze(0)
-            .to_device(device);
         let mut sum = Tensor::zeros([1, n_classes], (Kind::Float, device));
-        for (_, m) in &models {
+        for (_, m, mean) in &models {
+            let x = preprocess::to_input(&aligned, *mean)
+                .unsqueeze(0)
+                .to_device(device);
             sum += m.forward_t(&x, false).softmax(-1, Kind::Float);
         }
         let p = Vec::<f64>::try_from(
