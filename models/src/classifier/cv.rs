@@ -63,8 +63,16 @@ fn column(header: &[String], name: &str, path: &Path) -> Result<usize> {
     })
 }
 
+/// Every image: its name, the aligned face, its class and its group.
+struct Loaded {
+    names: Vec<String>,
+    images: Vec<RgbImage>,
+    labels: Vec<usize>,
+    groups: Vec<String>,
+}
+
 /// Reads, aligns (5-point similarity to 224 px) and labels every image.
-fn load(input: &CvInput) -> Result<(Vec<String>, Vec<RgbImage>, Vec<usize>, Vec<String>)> {
+fn load(input: &CvInput) -> Result<Loaded> {
     let (fh, frows) = csv_rows(&input.faces)?;
     let name_f = column(&fh, "image_name", &input.faces)?;
     let mut coords = Vec::new();
@@ -143,7 +151,12 @@ fn load(input: &CvInput) -> Result<(Vec<String>, Vec<RgbImage>, Vec<usize>, Vec<
             input.labels.display()
         )));
     }
-    Ok((names, images, labels, groups))
+    Ok(Loaded {
+        names,
+        images,
+        labels,
+        groups,
+    })
 }
 
 pub fn run(
@@ -162,7 +175,12 @@ pub fn run(
         path: input.out.clone(),
         source,
     })?;
-    let (names, images, labels, groups) = load(input)?;
+    let Loaded {
+        names,
+        images,
+        labels,
+        groups,
+    } = load(input)?;
     let fold = stratified_group_kfold(&labels, &groups, input.folds, Some(input.train.seed))?;
     let n_classes = input.classes.len();
     let mut oof: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
