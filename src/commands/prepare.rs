@@ -194,17 +194,14 @@ fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
             b.val_accuracy.map_or("-".into(), |v| format!("{v:.3}"))
         ));
     }
-    if let Some(t) = &out.table3 {
-        report.push_str("  Table 3 (mean ground-truth probability): condition, n, reconstructed, manipulated, p (paired t)\n");
-        for r in t {
-            report.push_str(&format!(
-                "  {}\t{}\t{:.3}\t{:.3}\t{}\n",
-                r.condition,
-                r.n,
-                r.reconstructed,
-                r.manipulated,
-                r.p_value.map_or("NA".into(), |p| format!("{p:.4}"))
-            ));
+    if let (Some(probs), Some(c)) = (&out.probabilities, &cfg.classifier) {
+        let table = table3(&out.images, probs, &c.classes)?;
+        let path = cfg.out.join("table3.csv");
+        std::fs::write(&path, &table)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        report.push_str(&format!("  Table 3 ({}):\n", path.display()));
+        for l in table.lines() {
+            report.push_str(&format!("    {}\n", l.replace(',', "\t")));
         }
     }
     crate::output::emit(&report)?;
@@ -299,4 +296,48 @@ fn classifier(a: ClassifierArgs) -> Result<()> {
         r.macro_f1
     ))?;
     Ok(())
+}
+
+/// Table 3: per condition, the mean probability of the true condition for the reconstructed
+/// and the manipulated faces, and a paired t-test over the faces (the paper names no test; the
+/// same faces in both versions make it paired).
+fn table3(
+    images: &[et_models::prepare::PreparedImage],
+    probs: &[Vec<f64>],
+    classes: &[String],
+) -> Result<String> {
+    use std::collections::BTreeMap;
+    let mut per: BTreeMap<&str, BTreeMap<&str, [Option<f64>; 2]>> = BTreeMap::new();
+    for (im, p) in images.iter().zip(probs) {
+        let class = classes
+            .iter()
+            .position(|c| *c == im.condition)
+            .with_context(|| {
+                format!(
+                    "condition {} is not one of classifier.classes ({})",
+                    im.condition,
+                    classes.join(", ")
+                )
+            })?;
+        let slot = usize::from(im.variant != "reconstructed");
+        per.entry(&im.condition)
+            .or_default()
+            .entry(&im.identity)
+            .or_default()[slot] = Some(p[class]);
+    }
+    let mut t = String::from("condition,n,mean_gt_probability_reconstructed,mean_gt_probability_manipulated,p_paired_t\n");
+    for (cond, faces) in per {
+        let (a, b): (Vec<f64>, Vec<f64>) =
+            faces.values().filter_map(|v| Some((v[0]?, v[1]?))).unzip();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let p = et_analysis::nonparam::paired_t_test(&a, &b)
+            .map_or("NA".into(), |r| format!("{:.4}", r.p));
+        t.push_str(&format!(
+            "{cond},{},{:.4},{:.4},{p}\n",
+            a.len(),
+            mean(&a),
+            mean(&b)
+        ));
+    }
+    Ok(t)
 }

@@ -2,12 +2,11 @@
 //! with HyperStyle (codes cached, so a rerun resumes), one smile direction per condition is
 //! found with our linear SVM (InterfaceGAN), each test face is decoded as reconstructed and
 //! moved along its condition's direction to the other expression, and, when fold models are
-//! given, the classifier scores both versions (the paper's Table 3).
+//! given, the classifier scores both versions (the CLI makes the paper's Table 3 from them).
 
 pub mod config;
 pub mod labels;
 mod pipeline;
-pub mod stats;
 
 pub use config::PrepareConfig;
-pub use pipeline::{run, ConditionBoundary, PrepareOutcome, PreparedImage, Stage, Table3Row};
+pub use pipeline::{run, ConditionBoundary, PrepareOutcome, PreparedImage, Stage};

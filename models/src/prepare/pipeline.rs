@@ -11,7 +11,6 @@ use tch::{Device, Kind, Tensor};
 
 use super::config::PrepareConfig;
 use super::labels::{self, LabelRow};
-use super::stats::paired_t;
 use crate::classifier::{preprocess, CaffeResnet50};
 use crate::error::{ModelError, Result};
 use crate::hyperstyle::{to_u8, HyperStyle, HyperStyleConfig, HypernetConfig};
@@ -53,21 +52,13 @@ pub struct ConditionBoundary {
     pub path: PathBuf,
 }
 
-/// Table 3: mean ground-truth probability per condition and version, paired over faces.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table3Row {
-    pub condition: String,
-    pub n: usize,
-    pub reconstructed: f64,
-    pub manipulated: f64,
-    pub p_value: Option<f64>,
-}
-
 #[derive(Debug)]
 pub struct PrepareOutcome {
     pub images: Vec<PreparedImage>,
     pub boundaries: Vec<ConditionBoundary>,
-    pub table3: Option<Vec<Table3Row>>,
+    /// The classifier's probabilities per image (fold average), in `images` order, when
+    /// fold models were given.
+    pub probabilities: Option<Vec<Vec<f64>>>,
     /// Codes read from the cache / computed now.
     pub cached: usize,
     pub inverted: usize,
@@ -288,14 +279,14 @@ pub fn run(
     }
 
     // 4. The classifier's view of both versions.
-    let table3 = match &cfg.classifier {
+    let probabilities = match &cfg.classifier {
         Some(c) => Some(classify(cfg, c, &images, device, progress)?),
         None => None,
     };
     Ok(PrepareOutcome {
         images,
         boundaries,
-        table3,
+        probabilities,
         cached,
         inverted: todo.len(),
     })
@@ -362,7 +353,7 @@ fn classify(
     images: &[PreparedImage],
     device: Device,
     progress: &dyn Fn(Stage, usize, usize),
-) -> Result<Vec<Table3Row>> {
+) -> Result<Vec<Vec<f64>>> {
     let n_classes = c.classes.len() as i64;
     let mut models = Vec::new();
     for w in &c.weights {
@@ -422,49 +413,5 @@ fn classify(
     }
     let csv_path = cfg.out.join("classifier_probabilities.csv");
     std::fs::write(&csv_path, csv).map_err(io(&csv_path))?;
-
-    let mut table = Vec::new();
-    let conditions: std::collections::BTreeSet<&str> =
-        images.iter().map(|i| i.condition.as_str()).collect();
-    for cond in conditions {
-        let Some(class) = c.classes.iter().position(|n| n == cond) else {
-            return Err(ModelError::Invalid(format!(
-                "condition {cond} is not one of classifier.classes ({})",
-                c.classes.join(", ")
-            )));
-        };
-        let gt = |variant: &str| -> BTreeMap<&str, f64> {
-            images
-                .iter()
-                .zip(&probs)
-                .filter(|(i, _)| i.condition == cond && i.variant == variant)
-                .map(|(i, p)| (i.identity.as_str(), p[class]))
-                .collect()
-        };
-        let (rec, man) = (gt("reconstructed"), gt("manipulated"));
-        let a: Vec<f64> = rec.values().copied().collect();
-        let b: Vec<f64> = man.values().copied().collect();
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        table.push(Table3Row {
-            condition: cond.to_string(),
-            n: a.len(),
-            reconstructed: mean(&a),
-            manipulated: mean(&b),
-            p_value: paired_t(&a, &b).map(|(_, p)| p),
-        });
-    }
-    let mut t = String::from("condition,n,mean_gt_probability_reconstructed,mean_gt_probability_manipulated,p_paired_t\n");
-    for r in &table {
-        t.push_str(&format!(
-            "{},{},{:.4},{:.4},{}\n",
-            r.condition,
-            r.n,
-            r.reconstructed,
-            r.manipulated,
-            r.p_value.map_or("NA".into(), |p| format!("{p:.4}"))
-        ));
-    }
-    let t_path = cfg.out.join("table3.csv");
-    std::fs::write(&t_path, t).map_err(io(&t_path))?;
-    Ok(table)
+    Ok(probs)
 }
