@@ -485,3 +485,65 @@ fn classifier_cross_validation_writes_fold_models_out_of_fold_predictions_and_ta
     args2[9] = s(&out2);
     assert_clean_error(&run(&args2), "bad.csv:2");
 }
+
+#[test]
+fn classifier_tables_from_out_of_fold_predictions_smile_labels_and_openface() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("oof.csv"),
+        "image_name,label,fold,prediction,p_NS,p_WS\n\
+         a.png,NS,1,NS,0.9,0.1\nb.png,NS,1,NS,0.8,0.2\nc.png,NS,2,WS,0.3,0.7\nd.png,NS,2,WS,0.2,0.8\n\
+         e.png,WS,1,WS,0.3,0.7\nf.png,WS,2,NS,0.6,0.4\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("smile.csv"),
+        "image_name,smile\na.png,1\nb.png,1\nc.png,0\nd.png,0\ne.png,1\nf.png,0\n",
+    )
+    .unwrap();
+    let of = d.join("openface");
+    std::fs::create_dir_all(&of).unwrap();
+    for (stem, au6, au12) in [
+        ("a", 1.2, 2.1),
+        ("b", 0.9, 2.2),
+        ("c", 0.1, 0.2),
+        ("d", 0.0, 0.3),
+        ("e", 1.1, 1.8),
+        ("f", 0.2, 0.1),
+    ] {
+        // OpenFace pads its column names with a space.
+        std::fs::write(
+            of.join(format!("{stem}.csv")),
+            format!("face, confidence, AU06_r, AU12_r\n0, 0.98, {au6}, {au12}\n"),
+        )
+        .unwrap();
+    }
+    let out = d.join("tables");
+    let o = run(&[
+        "prepare",
+        "classifier-tables",
+        "--predictions",
+        s(&d.join("oof.csv")),
+        "--smile",
+        s(&d.join("smile.csv")),
+        "--openface",
+        s(&of),
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t2 = std::fs::read_to_string(out.join("table2.csv")).unwrap();
+    let ns = t2.lines().nth(1).unwrap();
+    // NS: smiling 0.85 and 2/2 correct; not smiling 0.25 and 0/2; Fisher p = 1/3.
+    assert!(ns.starts_with("NS,2,2,0.8500,0.2500,"), "{t2}");
+    assert!(ns.ends_with(",1.0000,0.0000,0.3333"), "{t2}");
+    let f3 = std::fs::read_to_string(out.join("figure3.csv")).unwrap();
+    // Levels: a 3.3→3, b 3.1→3, c 0.3→0, d 0.3→0, e 2.9→3, f 0.3→0.
+    assert_eq!(
+        f3,
+        "au6_plus_au12,n,correct,top1\n0,3,0,0.0000\n3,3,3,1.0000\n"
+    );
+    let png = image::open(out.join("figure3.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (640, 400));
+}

@@ -1,6 +1,7 @@
 //! Analysis of recordings. Thin for now: sample-based AOI dwell per trial, the study's table
 //! per condition × expression, and Welch t-tests between smile and no-smile versions.
 
+pub mod classifier;
 pub mod csv;
 pub mod dwell;
 pub mod fixation;

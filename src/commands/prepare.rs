@@ -30,6 +30,25 @@ pub enum Command {
     /// Train the syndrome classifier with stratified grouped cross-validation: one model per
     /// fold, out-of-fold predictions, Table 1.
     Classifier(ClassifierArgs),
+    /// The paper's Table 2 (by smile label) and Figure 3 (top-1 by AU6 + AU12) from the
+    /// out-of-fold predictions.
+    ClassifierTables(TablesArgs),
+}
+
+#[derive(clap::Args)]
+pub struct TablesArgs {
+    /// out_of_fold.csv from `prepare classifier`.
+    #[arg(long)]
+    predictions: PathBuf,
+    /// image_name, smile (1/0): the manual smile labels.
+    #[arg(long)]
+    smile: PathBuf,
+    /// Folder of OpenFace per-image CSVs (<image stem>.csv with AU06_r, AU12_r), for Figure 3.
+    #[arg(long)]
+    openface: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -96,6 +115,7 @@ pub fn main(a: Args) -> Result<()> {
     match (a.command, a.config) {
         (Some(Command::Boundary(b)), _) => boundary(b),
         (Some(Command::Classifier(c)), _) => classifier(c),
+        (Some(Command::ClassifierTables(t)), _) => classifier_tables(t),
         (None, Some(config)) => pipeline(&config, &a.device),
         (None, None) => anyhow::bail!(
             "prepare: give --config prepare.toml (the stimulus pipeline) or the boundary subcommand"
@@ -340,4 +360,50 @@ fn table3(
         ));
     }
     Ok(t)
+}
+
+fn classifier_tables(a: TablesArgs) -> Result<()> {
+    use et_analysis::classifier as c;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let scored = c::read_predictions(&a.predictions)?;
+    let smile = c::read_smile(&a.smile)?;
+    let unlabelled = scored
+        .iter()
+        .filter(|s| !smile.contains_key(&s.image))
+        .count();
+    let t2 = c::table2(&scored, &smile);
+    let path = a.out.join("table2.csv");
+    std::fs::write(&path, c::table2_csv(&t2))
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    let mut report = format!(
+        "{}: {} images ({unlabelled} without a smile label, left out)\n",
+        path.display(),
+        scored.len()
+    );
+    if let Some(dir) = &a.openface {
+        let names: Vec<String> = scored.iter().map(|s| s.image.clone()).collect();
+        let au = c::read_openface(dir, &names)?;
+        let bins = c::figure3(&scored, &au);
+        let mut csv = String::from("au6_plus_au12,n,correct,top1\n");
+        for (level, (n, k)) in &bins {
+            csv.push_str(&format!(
+                "{level},{n},{k},{:.4}\n",
+                *k as f64 / (*n).max(1) as f64
+            ));
+        }
+        let p = a.out.join("figure3.csv");
+        std::fs::write(&p, csv).with_context(|| format!("{}: cannot write", p.display()))?;
+        let font = et_stimuli::present::text::Font::find().ok();
+        let png = a.out.join("figure3.png");
+        et_analysis::heatmap::save_png(&c::figure3_png(&bins, font.as_ref()), &png)?;
+        report.push_str(&format!(
+            "{}: {} images with OpenFace intensities in {} levels\n",
+            png.display(),
+            au.len(),
+            bins.len()
+        ));
+    }
+    crate::output::emit(&report)?;
+    Ok(())
 }

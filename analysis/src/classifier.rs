@@ -1,0 +1,363 @@
+//! The paper's analyses of the classifier's out-of-fold predictions: Table 2 (by manual smile
+//! label, per condition: mean probability of the true condition with a Welch t-test, and top-1
+//! accuracy with Fisher's exact test — the paper names no tests) and Figure 3 (top-1 accuracy
+//! by smile intensity, AU6 + AU12 from OpenFace, rounded to whole levels).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use image::{Rgb, RgbImage};
+
+use crate::nonparam::fisher_exact;
+use crate::stats::welch_t_test;
+use crate::AnalysisError;
+
+/// One image's out-of-fold result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub image: String,
+    pub condition: String,
+    pub correct: bool,
+    /// Probability of the true condition.
+    pub gt_probability: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table2Row {
+    pub condition: String,
+    pub n_smile: usize,
+    pub n_no_smile: usize,
+    pub prob_smile: f64,
+    pub prob_no_smile: f64,
+    pub p_probability: Option<f64>,
+    pub top1_smile: f64,
+    pub top1_no_smile: f64,
+    pub p_top1: f64,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn invalid(path: &Path, m: impl std::fmt::Display) -> AnalysisError {
+    AnalysisError::Invalid(format!("{}: {m}", path.display()))
+}
+
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), AnalysisError> {
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .ok_or_else(|| invalid(path, "empty"))?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    Ok((
+        header,
+        lines
+            .map(|l| l.split(',').map(|s| s.trim().to_string()).collect())
+            .collect(),
+    ))
+}
+
+fn col(header: &[String], name: &str, path: &Path) -> Result<usize, AnalysisError> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| invalid(path, format!("no '{name}' column")))
+}
+
+/// Reads `out_of_fold.csv` as `et-suite prepare classifier` writes it (image_name, label,
+/// prediction, p_<class>…).
+pub fn read_predictions(path: &Path) -> Result<Vec<Scored>, AnalysisError> {
+    let (h, rows) = read_csv(path)?;
+    let (ni, nl, np) = (
+        col(&h, "image_name", path)?,
+        col(&h, "label", path)?,
+        col(&h, "prediction", path)?,
+    );
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let get = |c: usize| r.get(c).cloned().unwrap_or_default();
+            let label = get(nl);
+            let pc = col(&h, &format!("p_{label}"), path)?;
+            let p = get(pc)
+                .parse::<f64>()
+                .map_err(|_| invalid(path, format!("line {}: p_{label} is not a number", i + 2)))?;
+            Ok(Scored {
+                image: get(ni),
+                correct: get(np) == label,
+                condition: label,
+                gt_probability: p,
+            })
+        })
+        .collect()
+}
+
+/// image_name → smile (1/0).
+pub fn read_smile(path: &Path) -> Result<BTreeMap<String, bool>, AnalysisError> {
+    let (h, rows) = read_csv(path)?;
+    let (ni, ns) = (col(&h, "image_name", path)?, col(&h, "smile", path)?);
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| match r.get(ns).map(String::as_str) {
+            Some("1") => Ok((r[ni].clone(), true)),
+            Some("0") => Ok((r[ni].clone(), false)),
+            other => Err(invalid(
+                path,
+                format!("line {}: smile must be 1 or 0, got {other:?}", i + 2),
+            )),
+        })
+        .collect()
+}
+
+/// AU06_r + AU12_r per image from OpenFace's per-image CSVs in `dir` (`<image stem>.csv`;
+/// OpenFace pads its column names with spaces; with several faces, the most confident row).
+pub fn read_openface(
+    dir: &Path,
+    images: &[String],
+) -> Result<BTreeMap<String, f64>, AnalysisError> {
+    let mut out = BTreeMap::new();
+    for img in images {
+        let stem = Path::new(img)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(img);
+        let path = dir.join(format!("{stem}.csv"));
+        if !path.exists() {
+            continue;
+        }
+        let (h, rows) = read_csv(&path)?;
+        let (a6, a12) = (col(&h, "AU06_r", &path)?, col(&h, "AU12_r", &path)?);
+        let conf = h.iter().position(|c| c == "confidence");
+        let num = |r: &Vec<String>, c: usize| r.get(c).and_then(|v| v.parse::<f64>().ok());
+        let best = rows
+            .iter()
+            .max_by(|x, y| {
+                let cx = conf.and_then(|c| num(x, c)).unwrap_or(0.0);
+                let cy = conf.and_then(|c| num(y, c)).unwrap_or(0.0);
+                cx.total_cmp(&cy)
+            })
+            .ok_or_else(|| invalid(&path, "no rows"))?;
+        let (Some(x), Some(y)) = (num(best, a6), num(best, a12)) else {
+            return Err(invalid(&path, "AU06_r or AU12_r is not a number"));
+        };
+        out.insert(img.clone(), x + y);
+    }
+    Ok(out)
+}
+
+/// Table 2 per condition, then all conditions together.
+pub fn table2(scored: &[Scored], smile: &BTreeMap<String, bool>) -> Vec<Table2Row> {
+    let mut conditions: Vec<&str> = scored.iter().map(|s| s.condition.as_str()).collect();
+    conditions.sort();
+    conditions.dedup();
+    conditions.push("all");
+    conditions
+        .into_iter()
+        .map(|cond| {
+            let of = |want: bool| -> Vec<&Scored> {
+                scored
+                    .iter()
+                    .filter(|s| {
+                        (cond == "all" || s.condition == cond) && smile.get(&s.image) == Some(&want)
+                    })
+                    .collect()
+            };
+            let (s, n) = (of(true), of(false));
+            let probs = |v: &[&Scored]| v.iter().map(|x| x.gt_probability).collect::<Vec<_>>();
+            let hits = |v: &[&Scored]| v.iter().filter(|x| x.correct).count() as u64;
+            let rate = |v: &[&Scored]| {
+                if v.is_empty() {
+                    f64::NAN
+                } else {
+                    hits(v) as f64 / v.len() as f64
+                }
+            };
+            Table2Row {
+                condition: cond.to_string(),
+                n_smile: s.len(),
+                n_no_smile: n.len(),
+                prob_smile: mean(&probs(&s)),
+                prob_no_smile: mean(&probs(&n)),
+                p_probability: welch_t_test(&probs(&s), &probs(&n)).map(|t| t.p),
+                top1_smile: rate(&s),
+                top1_no_smile: rate(&n),
+                p_top1: fisher_exact([
+                    [hits(&s), s.len() as u64 - hits(&s)],
+                    [hits(&n), n.len() as u64 - hits(&n)],
+                ]),
+            }
+        })
+        .collect()
+}
+
+pub fn table2_csv(rows: &[Table2Row]) -> String {
+    let mut s = String::from("condition,n_smile,n_no_smile,gt_probability_smile,gt_probability_no_smile,p_welch_t,top1_smile,top1_no_smile,p_fisher_exact\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{},{:.4},{:.4},{},{:.4},{:.4},{:.4}",
+            r.condition,
+            r.n_smile,
+            r.n_no_smile,
+            r.prob_smile,
+            r.prob_no_smile,
+            r.p_probability.map_or("NA".into(), |p| format!("{p:.4}")),
+            r.top1_smile,
+            r.top1_no_smile,
+            r.p_top1
+        );
+    }
+    s
+}
+
+/// Figure 3's data: smile intensity level (round(AU6 + AU12)) → (images, correct).
+pub fn figure3(
+    scored: &[Scored],
+    intensity: &BTreeMap<String, f64>,
+) -> BTreeMap<u32, (usize, usize)> {
+    let mut bins: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
+    for s in scored {
+        if let Some(v) = intensity.get(&s.image) {
+            let b = bins.entry(v.max(0.0).round() as u32).or_default();
+            b.0 += 1;
+            b.1 += usize::from(s.correct);
+        }
+    }
+    bins
+}
+
+/// Bars of top-1 accuracy per level (0–1 on the vertical axis); labels when a font is given.
+pub fn figure3_png(
+    bins: &BTreeMap<u32, (usize, usize)>,
+    font: Option<&et_stimuli::present::text::Font>,
+) -> RgbImage {
+    let (w, h) = (640u32, 400u32);
+    let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
+    let (left, right, top, bottom) = (60u32, 20u32, 30u32, 50u32);
+    let plot_h = h - top - bottom;
+    for x in left..w - right {
+        img.put_pixel(x, h - bottom, Rgb([0, 0, 0]));
+    }
+    for y in top..=h - bottom {
+        img.put_pixel(left, y, Rgb([0, 0, 0]));
+    }
+    let n = bins.len().max(1) as u32;
+    let slot = (w - left - right) / n;
+    let put_text = |img: &mut RgbImage, text: &str, x: u32, y: u32| {
+        if let Some(f) = font {
+            let t = f.render(text, 14.0, [0, 0, 0]);
+            for (tx, ty, p) in t.enumerate_pixels() {
+                let (px, py) = (x + tx, y + ty);
+                if px < w && py < h && p[3] > 127 {
+                    img.put_pixel(px, py, Rgb([0, 0, 0]));
+                }
+            }
+        }
+    };
+    for (k, (level, (count, correct))) in bins.iter().enumerate() {
+        let acc = *correct as f64 / (*count).max(1) as f64;
+        let bar_h = (acc * f64::from(plot_h)).round() as u32;
+        let x0 = left + k as u32 * slot + slot / 5;
+        let x1 = left + (k as u32 + 1) * slot - slot / 5;
+        for x in x0..x1 {
+            for y in (h - bottom - bar_h)..(h - bottom) {
+                img.put_pixel(x, y, Rgb([70, 110, 170]));
+            }
+        }
+        put_text(&mut img, &level.to_string(), x0, h - bottom + 6);
+        put_text(&mut img, &format!("n={count}"), x0, h - bottom + 24);
+        put_text(
+            &mut img,
+            &format!("{acc:.2}"),
+            x0,
+            (h - bottom - bar_h).saturating_sub(18),
+        );
+    }
+    put_text(
+        &mut img,
+        "top-1 accuracy by AU6 + AU12 (OpenFace intensity)",
+        left,
+        6,
+    );
+    img
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(image: &str, condition: &str, correct: bool, p: f64) -> Scored {
+        Scored {
+            image: image.into(),
+            condition: condition.into(),
+            correct,
+            gt_probability: p,
+        }
+    }
+
+    #[test]
+    fn table2_groups_by_smile_label_and_condition() {
+        let scored = vec![
+            s("a", "NS", true, 0.9),
+            s("b", "NS", true, 0.8),
+            s("c", "NS", false, 0.3),
+            s("d", "NS", false, 0.2),
+            s("e", "WS", true, 0.7),
+            s("f", "WS", false, 0.4),
+        ];
+        let smile: BTreeMap<String, bool> = [
+            ("a", true),
+            ("b", true),
+            ("c", false),
+            ("d", false),
+            ("e", true),
+            ("f", false),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+        let t = table2(&scored, &smile);
+        assert_eq!(t.len(), 3);
+        let ns = &t[0];
+        assert_eq!((ns.n_smile, ns.n_no_smile), (2, 2));
+        assert!((ns.prob_smile - 0.85).abs() < 1e-12 && (ns.prob_no_smile - 0.25).abs() < 1e-12);
+        assert_eq!((ns.top1_smile, ns.top1_no_smile), (1.0, 0.0));
+        // scipy.stats.fisher_exact([[2, 0], [0, 2]]) = 0.3333 (two-sided).
+        assert!((ns.p_top1 - 1.0 / 3.0).abs() < 1e-9);
+        let all = &t[2];
+        assert_eq!(
+            (all.condition.as_str(), all.n_smile, all.n_no_smile),
+            ("all", 3, 3)
+        );
+        assert!(table2_csv(&t).lines().count() == 4);
+    }
+
+    #[test]
+    fn figure3_bins_by_rounded_intensity() {
+        let scored = vec![
+            s("a", "NS", true, 0.9),
+            s("b", "NS", false, 0.1),
+            s("c", "NS", true, 0.6),
+        ];
+        let au: BTreeMap<String, f64> = [("a", 0.4), ("b", 0.2), ("c", 3.6)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        let f = figure3(&scored, &au);
+        assert_eq!(f.get(&0), Some(&(2, 1)));
+        assert_eq!(f.get(&4), Some(&(1, 1)));
+        let img = figure3_png(&f, None);
+        assert_eq!(img.dimensions(), (640, 400));
+        // The full-height bar of level 4 is drawn in the bar colour near the top.
+        let blue = img.pixels().filter(|p| p.0 == [70, 110, 170]).count();
+        assert!(blue > 1000);
+    }
+}
