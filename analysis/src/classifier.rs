@@ -241,7 +241,7 @@ pub fn figure3_png(
 ) -> RgbImage {
     let (w, h) = (640u32, 400u32);
     let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
-    let (left, right, top, bottom) = (60u32, 20u32, 30u32, 50u32);
+    let (left, right, top, bottom) = (60u32, 20u32, 48u32, 50u32);
     let plot_h = h - top - bottom;
     for x in left..w - right {
         img.put_pixel(x, h - bottom, Rgb([0, 0, 0]));
