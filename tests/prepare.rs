@@ -345,6 +345,20 @@ fn the_pipeline_makes_a_stimulus_set_run_accepts_and_resumes_from_its_cache() {
     let r = et_sessions::Recording::open(&rec).unwrap();
     assert!(r.header.complete);
     assert_eq!(r.trials.len(), 4);
+    // And so does the demo (simulated participants, analysis with the set's mouth AOI).
+    let manifest = out.join("manifest.toml");
+    let demo = dir.path().join("demo");
+    let o = run(&[
+        "demo",
+        "--stimuli",
+        s(&manifest),
+        "--participants",
+        "2",
+        "--out",
+        s(&demo),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(demo.join("recordings/P02.h5").is_file());
 }
 
 #[test]

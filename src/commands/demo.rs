@@ -22,6 +22,9 @@ pub struct Args {
     /// Replace recordings an earlier demo left in the output folder.
     #[arg(long)]
     force: bool,
+    /// A stimulus set's manifest (e.g. from `prepare --config`) instead of the default faces.
+    #[arg(long)]
+    stimuli: Option<PathBuf>,
 }
 
 pub fn main(a: Args) -> Result<()> {
@@ -31,7 +34,10 @@ pub fn main(a: Args) -> Result<()> {
             a.participants
         );
     }
-    let manifest = ensure_default_set(&a.out.join("stimuli"))?;
+    let manifest = match &a.stimuli {
+        Some(m) => m.clone(),
+        None => ensure_default_set(&a.out.join("stimuli"))?,
+    };
     let rec_dir = a.out.join("recordings");
     std::fs::create_dir_all(&rec_dir)
         .with_context(|| format!("{}: cannot create", rec_dir.display()))?;
