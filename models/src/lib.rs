@@ -8,6 +8,7 @@ pub mod device;
 pub mod error;
 pub mod hyperstyle;
 pub mod interfacegan;
+mod layers;
 pub mod npy;
 pub mod prepare;
 pub mod stylegan2;

@@ -63,3 +63,13 @@ pub fn input(shape: &[i64]) -> Tensor {
         .collect();
     Tensor::from_slice(&v).reshape(shape).to_kind(Kind::Float)
 }
+
+/// The largest |t[k·step] − want[k]| over the stored reference values (every `step`-th value
+/// of the flattened tensor).
+pub fn max_abs_diff_at(t: &Tensor, step: usize, want: &[f64]) -> f64 {
+    let f = t.flatten(0, -1);
+    want.iter()
+        .enumerate()
+        .map(|(k, w)| (f.double_value(&[(k * step) as i64]) - w).abs())
+        .fold(0f64, f64::max)
+}

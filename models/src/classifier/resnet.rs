@@ -7,28 +7,11 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
+use crate::layers::{bn, conv};
+
 /// Blocks per stage and their widths (the 1×1 bottleneck; outputs are 4× wider).
 const STAGES: [(i64, i64); 4] = [(3, 64), (4, 128), (6, 256), (3, 512)];
 const EXPANSION: i64 = 4;
-
-fn conv(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, pad: i64) -> nn::Conv2D {
-    nn::conv2d(
-        p,
-        c_in,
-        c_out,
-        k,
-        nn::ConvConfig {
-            stride,
-            padding: pad,
-            bias: false,
-            ..Default::default()
-        },
-    )
-}
-
-fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(p, c, Default::default())
-}
 
 #[derive(Debug)]
 struct Bottleneck {
@@ -47,17 +30,17 @@ impl Bottleneck {
         let downsample = (stride != 1 || c_in != c_out).then(|| {
             let d = p / "downsample";
             (
-                conv(&d / "0", c_in, c_out, 1, stride, 0),
+                conv(&d / "0", c_in, c_out, 1, stride, 0, false),
                 bn(&d / "1", c_out),
             )
         });
         Bottleneck {
             // Caffe layout: the stride is here, on the 1×1.
-            conv1: conv(p / "conv1", c_in, width, 1, stride, 0),
+            conv1: conv(p / "conv1", c_in, width, 1, stride, 0, false),
             bn1: bn(p / "bn1", width),
-            conv2: conv(p / "conv2", width, width, 3, 1, 1),
+            conv2: conv(p / "conv2", width, width, 3, 1, 1, false),
             bn2: bn(p / "bn2", width),
-            conv3: conv(p / "conv3", width, c_out, 1, 1, 0),
+            conv3: conv(p / "conv3", width, c_out, 1, 1, 0, false),
             bn3: bn(p / "bn3", c_out),
             downsample,
         }
@@ -106,7 +89,7 @@ impl CaffeResnet50 {
             }
         }
         CaffeResnet50 {
-            conv1: conv(p / "conv1", 3, 64, 7, 2, 3),
+            conv1: conv(p / "conv1", 3, 64, 7, 2, 3, false),
             bn1: bn(p / "bn1", 64),
             layers,
             // Optimiser group 1: the head trains at 10× the trunk's rate.

@@ -6,7 +6,7 @@
 use tch::nn;
 use tch::Tensor;
 
-use super::layers::{bn, conv, conv_bn, EqualLinear, PRelu};
+use crate::layers::{bn, conv, conv_bn, EqualLinear, PRelu};
 
 /// IR-SE-50: (input channels, depth, units) per stage; the first unit of each stage strides.
 const STAGES: [(i64, i64, i64); 4] = [(64, 64, 3), (64, 128, 4), (128, 256, 14), (256, 512, 3)];
@@ -97,7 +97,7 @@ impl WEncoder {
             bn: bn(&i / "1", 64),
             prelu: PRelu::new(&i / "2", 64),
             body,
-            linear: EqualLinear::new(p / "linear", 512, 512),
+            linear: EqualLinear::new(p / "linear", 512, 512, 0.0, 1.0, false),
             n_styles,
         }
     }

@@ -8,8 +8,8 @@
 use tch::nn::{self, Init};
 use tch::Tensor;
 
-use super::layers::{bn, conv, conv_bn, EqualLinear, PRelu};
 use crate::error::{ModelError, Result};
+use crate::layers::{bn, conv, conv_bn, EqualLinear, PRelu};
 use crate::stylegan2::GeneratorConfig;
 
 /// Layers whose offsets come from the shared hypernetwork (HyperStyle's `shared_layers`).
@@ -185,7 +185,7 @@ impl Hypernet {
                     .map(Tensor::shallow_clone);
                 blocks.push(Some(Block::Shared {
                     convs,
-                    linear: EqualLinear::new(&bp / "linear", 512, 512),
+                    linear: EqualLinear::new(&bp / "linear", 512, 512, 0.0, 1.0, false),
                     hyper,
                 }));
             } else {

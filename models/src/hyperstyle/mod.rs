@@ -6,7 +6,6 @@
 
 pub mod encoder;
 pub mod hypernet;
-mod layers;
 
 pub use encoder::WEncoder;
 pub use hypernet::{Hypernet, HypernetConfig};
@@ -179,13 +178,7 @@ mod tests {
         let x = crate::testing::input(&[1, 3, 64, 64]) / 60.0;
         let inv = tch::no_grad(|| h.invert(&x, 2)).unwrap();
         assert_eq!(inv.image.size(), vec![1, 3, 128, 128]);
-        let worst = |t: &Tensor, step: usize, want: &[f64]| {
-            let f = t.flatten(0, -1);
-            want.iter()
-                .enumerate()
-                .map(|(k, w)| (f.double_value(&[(k * step) as i64]) - w).abs())
-                .fold(0f64, f64::max)
-        };
+        let worst = crate::testing::max_abs_diff_at;
         let d = |i: usize| inv.deltas[i].as_ref().unwrap().shallow_clone();
         assert_eq!(d(14).size(), vec![1, 256, 512, 3, 3]);
         assert_eq!(d(16).size(), vec![1, 3, 256, 1, 1]);

@@ -9,6 +9,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::ops::{fused_leaky_relu, make_kernel, upfirdn2d};
 use crate::error::{ModelError, Result};
+use crate::layers::EqualLinear;
 
 /// The sizes of one generator. The official FFHQ network (and the study's) is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,51 +117,6 @@ impl GeneratorConfig {
     /// Indices of the to-RGB layers among the convolutions (HyperStyle never offsets them).
     pub fn to_rgb_layers(&self) -> Vec<usize> {
         (0..self.n_conv_layers()).filter(|i| i % 3 == 1).collect()
-    }
-}
-
-#[derive(Debug)]
-struct EqualLinear {
-    weight: Tensor,
-    bias: Tensor,
-    scale: f64,
-    lr_mul: f64,
-    activate: bool,
-}
-
-impl EqualLinear {
-    fn new(
-        p: nn::Path,
-        d_in: i64,
-        d_out: i64,
-        bias_init: f64,
-        lr_mul: f64,
-        activate: bool,
-    ) -> Self {
-        EqualLinear {
-            weight: p.var(
-                "weight",
-                &[d_out, d_in],
-                Init::Randn {
-                    mean: 0.0,
-                    stdev: 1.0 / lr_mul,
-                },
-            ),
-            bias: p.var("bias", &[d_out], Init::Const(bias_init)),
-            scale: lr_mul / (d_in as f64).sqrt(),
-            lr_mul,
-            activate,
-        }
-    }
-
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let w = &self.weight * self.scale;
-        let b = &self.bias * self.lr_mul;
-        if self.activate {
-            fused_leaky_relu(&x.linear(&w, None::<Tensor>), &b)
-        } else {
-            x.linear(&w, Some(&b))
-        }
     }
 }
 

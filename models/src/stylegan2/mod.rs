@@ -138,13 +138,7 @@ mod tests {
             -0.0001474, 0.0008743, 0.0013428, 5.77e-05, -0.0002612, -0.0001942, 0.0009293,
             0.0013194, -2.6e-06, -0.0002663, -0.0001834,
         ];
-        let worst = |t: &Tensor, step: usize, want: &[f64]| {
-            let f = t.flatten(0, -1);
-            want.iter()
-                .enumerate()
-                .map(|(k, w)| (f.double_value(&[(k * step) as i64]) - w).abs())
-                .fold(0f64, f64::max)
-        };
+        let worst = crate::testing::max_abs_diff_at;
         assert_eq!(img.size(), vec![2, 3, 64, 64]);
         let (a, b, c) = (
             worst(&img, 1021, &img_want),

@@ -1,8 +1,9 @@
-//! Small layers the HyperStyle networks share, named as in the PyTorch modules whose weights
-//! they load.
+//! Layers the networks share, named as in the PyTorch modules whose weights they load.
 
 use tch::nn::{self, Init};
 use tch::Tensor;
+
+use crate::stylegan2::ops::fused_leaky_relu;
 
 pub(crate) fn conv(
     p: nn::Path,
@@ -44,36 +45,54 @@ impl PRelu {
     }
 }
 
-/// A linear layer with StyleGAN2's equalised learning rate (weights scaled by 1/√in at run
-/// time), without activation.
+/// Convolution, batch norm (inference statistics), in one call.
+pub(crate) fn conv_bn(x: &Tensor, c: &nn::Conv2D, b: &nn::BatchNorm) -> Tensor {
+    x.apply(c).apply_t(b, false)
+}
+
+/// A linear layer with StyleGAN2's equalised learning rate: weights scaled by lr_mul/√in at
+/// run time, optionally followed by the fused bias + leaky ReLU.
 #[derive(Debug)]
 pub(crate) struct EqualLinear {
     weight: Tensor,
     bias: Tensor,
     scale: f64,
+    lr_mul: f64,
+    activate: bool,
 }
 
 impl EqualLinear {
-    pub(crate) fn new(p: nn::Path, d_in: i64, d_out: i64) -> EqualLinear {
+    pub(crate) fn new(
+        p: nn::Path,
+        d_in: i64,
+        d_out: i64,
+        bias_init: f64,
+        lr_mul: f64,
+        activate: bool,
+    ) -> Self {
         EqualLinear {
             weight: p.var(
                 "weight",
                 &[d_out, d_in],
                 Init::Randn {
                     mean: 0.0,
-                    stdev: 1.0,
+                    stdev: 1.0 / lr_mul,
                 },
             ),
-            bias: p.var("bias", &[d_out], Init::Const(0.0)),
-            scale: 1.0 / (d_in as f64).sqrt(),
+            bias: p.var("bias", &[d_out], Init::Const(bias_init)),
+            scale: lr_mul / (d_in as f64).sqrt(),
+            lr_mul,
+            activate,
         }
     }
-    pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
-        x.linear(&(&self.weight * self.scale), Some(&self.bias))
-    }
-}
 
-/// Convolution, batch norm (inference statistics), in one call.
-pub(crate) fn conv_bn(x: &Tensor, c: &nn::Conv2D, b: &nn::BatchNorm) -> Tensor {
-    x.apply(c).apply_t(b, false)
+    pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
+        let w = &self.weight * self.scale;
+        let b = &self.bias * self.lr_mul;
+        if self.activate {
+            fused_leaky_relu(&x.linear(&w, None::<Tensor>), &b)
+        } else {
+            x.linear(&w, Some(&b))
+        }
+    }
 }
