@@ -139,7 +139,11 @@ pub fn run(
 
     // 1. Codes for every image (cached).
     let (n_latent, dim) = (generator.n_latent(), generator.style_dim);
-    let cache = |r: &LabelRow| cfg.out.join("cache/codes").join(format!("{}.npy", r.file));
+    // One flat folder: images listed in subfolders get their path joined by "__".
+    let cache = |r: &LabelRow| {
+        let flat = r.file.replace(['/', '\\'], "__");
+        cfg.out.join("cache/codes").join(format!("{flat}.npy"))
+    };
     let mut codes: Vec<Option<Vec<f64>>> = rows
         .iter()
         .map(|r| {
