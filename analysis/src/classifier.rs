@@ -1,7 +1,8 @@
-//! The paper's analyses of the classifier's out-of-fold predictions: Table 2 (by manual smile
+//! The paper's analyses of the classifier: Table 2 (out-of-fold predictions by manual smile
 //! label, per condition: mean probability of the true condition with a Welch t-test, and top-1
-//! accuracy with Fisher's exact test — the paper names no tests) and Figure 3 (top-1 accuracy
-//! by smile intensity, AU6 + AU12 from OpenFace, rounded to whole levels).
+//! accuracy with Fisher's exact test — the paper names no tests), Figure 3 (top-1 accuracy by
+//! smile intensity, AU6 + AU12 from OpenFace, rounded to whole levels) and Table 3 (the
+//! prepared stimuli, reconstructed vs manipulated, paired over faces).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use std::path::Path;
 
 use image::{Rgb, RgbImage};
 
-use crate::nonparam::fisher_exact;
+use crate::nonparam::{fisher_exact, paired_t_test};
 use crate::stats::welch_t_test;
 use crate::AnalysisError;
 
@@ -290,6 +291,45 @@ pub fn figure3_png(
     img
 }
 
+/// One prepared face version's probability of its true condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionScore {
+    pub condition: String,
+    pub identity: String,
+    pub manipulated: bool,
+    pub gt_probability: f64,
+}
+
+/// Table 3 as CSV: per condition, the mean probability of the true condition for the
+/// reconstructed and the manipulated faces, and a paired t-test over the faces that have both
+/// (the same faces in both versions make it paired).
+pub fn table3_csv(scores: &[VersionScore]) -> String {
+    let mut per: BTreeMap<&str, BTreeMap<&str, [Option<f64>; 2]>> = BTreeMap::new();
+    for v in scores {
+        per.entry(&v.condition)
+            .or_default()
+            .entry(&v.identity)
+            .or_default()[usize::from(v.manipulated)] = Some(v.gt_probability);
+    }
+    let mut t = String::from(
+        "condition,n,mean_gt_probability_reconstructed,mean_gt_probability_manipulated,p_paired_t\n",
+    );
+    for (cond, faces) in per {
+        let (a, b): (Vec<f64>, Vec<f64>) =
+            faces.values().filter_map(|v| Some((v[0]?, v[1]?))).unzip();
+        let p = paired_t_test(&a, &b).map_or("NA".into(), |r| format!("{:.4}", r.p));
+        let m = |v: &[f64]| {
+            if v.is_empty() {
+                "NA".to_string()
+            } else {
+                format!("{:.4}", mean(v))
+            }
+        };
+        let _ = writeln!(t, "{cond},{},{},{},{p}", a.len(), m(&a), m(&b));
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +378,29 @@ mod tests {
             ("all", 3, 3)
         );
         assert!(table2_csv(&t).lines().count() == 4);
+    }
+
+    #[test]
+    fn table3_pairs_the_versions_of_each_face() {
+        let v = |c: &str, id: &str, m: bool, p: f64| VersionScore {
+            condition: c.into(),
+            identity: id.into(),
+            manipulated: m,
+            gt_probability: p,
+        };
+        let t = table3_csv(&[
+            v("NS", "1", false, 0.9),
+            v("NS", "1", true, 0.7),
+            v("NS", "2", false, 0.8),
+            v("NS", "2", true, 0.65),
+            v("NS", "3", false, 0.75),
+            v("NS", "3", true, 0.8),
+            v("WS", "9", false, 0.5),
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        // scipy 1.17.1 ttest_rel([0.9, 0.8, 0.75], [0.7, 0.65, 0.8]): pvalue 0.32063377951324257.
+        assert_eq!(lines[1], "NS,3,0.8167,0.7167,0.3206");
+        assert_eq!(lines[2], "WS,0,NA,NA,NA");
     }
 
     #[test]

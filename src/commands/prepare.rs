@@ -152,46 +152,7 @@ fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
     if let Some((_, bar)) = bars.borrow_mut().take() {
         bar.finish();
     }
-    let size = cfg.edit.image_size;
-    let [cx, cy, rx, ry] = cfg.aoi.mouth;
-    let s = f64::from(size);
-    let set = et_stimuli::StimulusSet {
-        name: format!("prepared from {}", cfg.labels.display()),
-        image_width: size,
-        image_height: size,
-        landmarks: None,
-        aois: vec![et_stimuli::aoi::Aoi {
-            name: "mouth".into(),
-            shape: et_stimuli::aoi::AoiShape::Ellipse {
-                cx: cx * s,
-                cy: cy * s,
-                rx: rx * s,
-                ry: ry * s,
-            },
-        }],
-        stimuli: out
-            .images
-            .iter()
-            .map(|i| et_stimuli::Stimulus {
-                id: i.id.clone(),
-                image: i.path.clone(),
-                identity: i.identity.clone(),
-                condition: i.condition.clone(),
-                variant: if i.variant == "reconstructed" {
-                    et_stimuli::Variant::Reconstructed
-                } else {
-                    et_stimuli::Variant::Manipulated
-                },
-                expression: if i.smile {
-                    et_stimuli::Expression::Smile
-                } else {
-                    et_stimuli::Expression::NoSmile
-                },
-                aois: Vec::new(),
-            })
-            .collect(),
-        root: cfg.out.clone(),
-    };
+    let set = et_models::prepare::stimulus_set(&cfg, &out.images);
     // Checked as `run` will read it before it is written.
     et_stimuli::StimulusSet::from_toml_str(&set.to_toml(), &manifest.display().to_string())?;
     std::fs::write(&manifest, set.to_toml())
@@ -215,7 +176,31 @@ fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
         ));
     }
     if let (Some(probs), Some(c)) = (&out.probabilities, &cfg.classifier) {
-        let table = table3(&out.images, probs, &c.classes)?;
+        let faces: Vec<et_analysis::classifier::VersionScore> = out
+            .images
+            .iter()
+            .zip(probs)
+            .map(|(im, p)| {
+                let class = c
+                    .classes
+                    .iter()
+                    .position(|k| *k == im.condition)
+                    .with_context(|| {
+                        format!(
+                            "condition {} is not one of classifier.classes ({})",
+                            im.condition,
+                            c.classes.join(", ")
+                        )
+                    })?;
+                Ok(et_analysis::classifier::VersionScore {
+                    condition: im.condition.clone(),
+                    identity: im.identity.clone(),
+                    manipulated: im.variant == et_stimuli::Variant::Manipulated,
+                    gt_probability: p[class],
+                })
+            })
+            .collect::<Result<_>>()?;
+        let table = et_analysis::classifier::table3_csv(&faces);
         let path = cfg.out.join("table3.csv");
         std::fs::write(&path, &table)
             .with_context(|| format!("{}: cannot write", path.display()))?;
@@ -316,50 +301,6 @@ fn classifier(a: ClassifierArgs) -> Result<()> {
         r.macro_f1
     ))?;
     Ok(())
-}
-
-/// Table 3: per condition, the mean probability of the true condition for the reconstructed
-/// and the manipulated faces, and a paired t-test over the faces (the paper names no test; the
-/// same faces in both versions make it paired).
-fn table3(
-    images: &[et_models::prepare::PreparedImage],
-    probs: &[Vec<f64>],
-    classes: &[String],
-) -> Result<String> {
-    use std::collections::BTreeMap;
-    let mut per: BTreeMap<&str, BTreeMap<&str, [Option<f64>; 2]>> = BTreeMap::new();
-    for (im, p) in images.iter().zip(probs) {
-        let class = classes
-            .iter()
-            .position(|c| *c == im.condition)
-            .with_context(|| {
-                format!(
-                    "condition {} is not one of classifier.classes ({})",
-                    im.condition,
-                    classes.join(", ")
-                )
-            })?;
-        let slot = usize::from(im.variant != "reconstructed");
-        per.entry(&im.condition)
-            .or_default()
-            .entry(&im.identity)
-            .or_default()[slot] = Some(p[class]);
-    }
-    let mut t = String::from("condition,n,mean_gt_probability_reconstructed,mean_gt_probability_manipulated,p_paired_t\n");
-    for (cond, faces) in per {
-        let (a, b): (Vec<f64>, Vec<f64>) =
-            faces.values().filter_map(|v| Some((v[0]?, v[1]?))).unzip();
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let p = et_analysis::nonparam::paired_t_test(&a, &b)
-            .map_or("NA".into(), |r| format!("{:.4}", r.p));
-        t.push_str(&format!(
-            "{cond},{},{:.4},{:.4},{p}\n",
-            a.len(),
-            mean(&a),
-            mean(&b)
-        ));
-    }
-    Ok(t)
 }
 
 fn classifier_tables(a: TablesArgs) -> Result<()> {

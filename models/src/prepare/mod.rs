@@ -6,7 +6,9 @@
 
 pub mod config;
 pub mod labels;
+mod manifest;
 mod pipeline;
 
 pub use config::PrepareConfig;
+pub use manifest::stimulus_set;
 pub use pipeline::{run, ConditionBoundary, PrepareOutcome, PreparedImage, Stage};

@@ -18,6 +18,7 @@ use crate::interfacegan::{train_boundary, BoundaryOptions};
 use crate::npy::{self, Matrix};
 use crate::stylegan2::GeneratorConfig;
 use crate::weights::{self, WeightKind};
+use et_stimuli::Variant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -35,8 +36,7 @@ pub struct PreparedImage {
     pub id: String,
     pub identity: String,
     pub condition: String,
-    /// "reconstructed" or "manipulated".
-    pub variant: &'static str,
+    pub variant: Variant,
     pub smile: bool,
     /// Relative to the output folder.
     pub path: PathBuf,
@@ -258,10 +258,10 @@ pub fn run(
                 .collect();
             let manipulated = net.decode(&edited, &deltas)?;
             for (variant, img) in [
-                ("reconstructed", inv.image.get(k)),
-                ("manipulated", manipulated.get(0)),
+                (Variant::Reconstructed, inv.image.get(k)),
+                (Variant::Manipulated, manipulated.get(0)),
             ] {
-                let id = format!("{}-{variant}", r.identity);
+                let id = format!("{}-{}", r.identity, variant.as_str());
                 let rel = PathBuf::from("images").join(format!("{id}.png"));
                 save_png(&img, cfg.edit.image_size, &cfg.out.join(&rel))?;
                 images.push(PreparedImage {
@@ -269,11 +269,7 @@ pub fn run(
                     identity: r.identity.clone(),
                     condition: r.condition.clone(),
                     variant,
-                    smile: if variant == "reconstructed" {
-                        r.smile
-                    } else {
-                        !r.smile
-                    },
+                    smile: (variant == Variant::Reconstructed) == r.smile,
                     path: rel,
                 });
             }
@@ -407,7 +403,7 @@ fn classify(
             im.id,
             im.identity,
             im.condition,
-            im.variant,
+            im.variant.as_str(),
             u8::from(im.smile)
         ));
         for v in p {
