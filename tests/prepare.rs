@@ -365,6 +365,14 @@ fn the_pipeline_makes_a_stimulus_set_run_accepts_and_resumes_from_its_cache() {
 fn missing_weights_and_bad_labels_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_pipeline(dir.path());
+    // Weights of another generator size: the file is named.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("size = 32\n", "size = 64\n")).unwrap();
+    assert_clean_error(
+        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
+        "hyperstyle.safetensors",
+    );
+    std::fs::write(&config, text).unwrap();
     std::fs::remove_file(dir.path().join("hyperstyle.safetensors")).unwrap();
     assert_clean_error(
         &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
