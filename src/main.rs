@@ -3,6 +3,7 @@
 
 mod commands;
 mod output;
+mod prepare_cli;
 mod progress;
 mod setup;
 

@@ -596,3 +596,21 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
         .iter()
         .any(|e| e.text.contains("validation failed after")));
 }
+
+/// Recording and analysis never load libtorch: only `et-suite-prepare` (the networks) links
+/// it, and `et-suite prepare …` runs that binary.
+#[test]
+fn the_main_binary_does_not_link_libtorch() {
+    let o = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_et-suite"))
+        .output()
+        .expect("ldd runs");
+    let libs = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{libs}");
+    assert!(!libs.contains("torch"), "{libs}");
+    let o = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_et-suite-prepare"))
+        .output()
+        .expect("ldd runs");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("libtorch_cpu"));
+}
