@@ -48,6 +48,8 @@ enum Command {
     /// Stimulus preparation: HyperStyle inversion, smile editing, classifier scores
     /// (--config), or the InterfaceGAN boundary search alone (boundary).
     Prepare(commands::prepare::Args),
+    /// Check the participant's display: frame intervals, refresh rate, missed refreshes, vsync.
+    DisplayCheck(commands::display_check::Args),
     /// List the Tobii eye trackers the SDK finds.
     Trackers(commands::trackers::Args),
 }
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => commands::inspect::main(a),
         Command::Recover(a) => commands::recover::main(a),
         Command::Trackers(a) => commands::trackers::main(a),
+        Command::DisplayCheck(a) => commands::display_check::main(a),
         Command::Survey(c) => commands::survey::main(c),
     };
     match result {

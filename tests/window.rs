@@ -166,3 +166,43 @@ fn without_a_display_run_says_so_and_writes_nothing() {
     assert!(stderr.contains("--headless"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `display-check` under Xvfb: frames are presented and stamped, the CSV holds them, and the
+/// virtual display is called out as not pacing frames.
+#[test]
+fn display_check_reports_a_virtual_display_as_unpaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[screen]\nwidth_px = 640\nheight_px = 480\nwidth_mm = 300.0\nheight_mm = 225.0\nviewing_distance_mm = 650.0\n",
+    );
+    let csv = dir.path().join("frames.csv");
+    let o = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x768x24"])
+        .arg(env!("CARGO_BIN_EXE_et-suite"))
+        .args([
+            "display-check",
+            "--config",
+            s(&cfg),
+            "--windowed",
+            "--seconds",
+            "1.5",
+            "--out",
+            s(&csv),
+        ])
+        .env("ET_LOG", "error")
+        .output()
+        .expect("xvfb-run runs");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("90 frames: interval median"), "{stdout}");
+    assert!(stdout.contains("does not pace frames"), "{stdout}");
+    let rows: Vec<i64> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 90);
+    assert!(rows.windows(2).all(|w| w[1] > w[0]));
+}

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod demo;
+pub mod display_check;
 pub mod export_bids;
 pub mod export_samples;
 pub mod import;

@@ -51,9 +51,88 @@ impl FrameTiming {
     }
 }
 
+/// A summary of a run of presented frames, for checking a display before a session
+/// (`et-suite display-check`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameStats {
+    pub frames: usize,
+    /// Intervals between consecutive frames (ms).
+    pub median_ms: f64,
+    pub mean_ms: f64,
+    pub sd_ms: f64,
+    pub min_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// 1000 / median interval.
+    pub measured_hz: f64,
+    /// Refreshes missed against `planned_hz` (the dropped-frame rule of `FrameTiming`).
+    pub dropped: u32,
+    /// Intervals shorter than half a planned period: frames the display did not wait for
+    /// (no vsync pacing).
+    pub unpaced: usize,
+}
+
+/// Frame statistics of `stamps` (µs, increasing) against a display planned at `planned_hz`;
+/// `None` with fewer than two frames.
+pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
+    if stamps.len() < 2 || !(planned_hz > 0.0) {
+        return None;
+    }
+    let mut d: Vec<f64> = stamps
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / 1000.0)
+        .collect();
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let period_ms = 1000.0 / planned_hz;
+    let unpaced = d.iter().filter(|x| **x < 0.5 * period_ms).count();
+    let mut timing = FrameTiming::new(planned_hz);
+    for t in stamps {
+        timing.observe(*t);
+    }
+    d.sort_by(f64::total_cmp);
+    let at = |q: f64| d[((q * (d.len() - 1) as f64).round() as usize).min(d.len() - 1)];
+    let median = at(0.5);
+    Some(FrameStats {
+        frames: stamps.len(),
+        median_ms: median,
+        mean_ms: mean,
+        sd_ms: sd,
+        min_ms: d[0],
+        p99_ms: at(0.99),
+        max_ms: d[d.len() - 1],
+        measured_hz: if median > 0.0 {
+            1000.0 / median
+        } else {
+            f64::INFINITY
+        },
+        dropped: timing.dropped,
+        unpaced,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stats_of_a_60_hz_run_with_one_missed_vsync_and_no_pacing() {
+        // 601 frames at 60 Hz (16 667 µs), the frame after #300 one refresh late.
+        let mut stamps: Vec<i64> = (0..601).map(|k| k * 16_667).collect();
+        for s in stamps.iter_mut().skip(301) {
+            *s += 16_667;
+        }
+        let f = frame_stats(&stamps, 60.0).unwrap();
+        assert_eq!((f.frames, f.dropped, f.unpaced), (601, 1, 0));
+        assert!((f.median_ms - 16.667).abs() < 1e-9 && (f.max_ms - 33.334).abs() < 1e-9);
+        assert!((f.measured_hz - 59.9988).abs() < 1e-3);
+        // A display that does not wait for vsync: 2 ms intervals.
+        let fast: Vec<i64> = (0..100).map(|k| k * 2_000).collect();
+        let f = frame_stats(&fast, 60.0).unwrap();
+        assert_eq!((f.unpaced, f.dropped), (99, 0));
+        assert!(frame_stats(&[5], 60.0).is_none());
+    }
 
     #[test]
     fn late_frames_count_the_refreshes_they_missed() {

@@ -1,0 +1,123 @@
+//! `et-suite display-check`: opens the participant's window as `run` would and presents frames
+//! for a while, then reports the frame intervals, the refresh rate they imply, refreshes missed,
+//! and whether the display paces frames at all — the check a lab runs on its own monitor and
+//! GPU before the first participant (PsychoPy's timeByFrames, in spirit).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use et_drivers::MonotonicClock;
+use et_sessions::StudyConfig;
+use et_stimuli::present::{OperatorKey, Presenter, Screen, WindowConfig};
+use et_stimuli::timing::frame_stats;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Study config (screen size, refresh rate, [display]); default: the default study.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A window of the study's screen size instead of full screen.
+    #[arg(long)]
+    windowed: bool,
+    /// Monitor index (default: the config's, else the primary).
+    #[arg(long)]
+    monitor: Option<usize>,
+    /// How long to present frames (Esc or q stops early).
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Write every frame's time stamp (µs) to this CSV (never overwritten).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn main(a: Args) -> Result<()> {
+    let cfg = match &a.config {
+        Some(p) => StudyConfig::load(p)?,
+        None => StudyConfig::default(),
+    };
+    if !(a.seconds > 0.0 && a.seconds <= 600.0) {
+        bail!("--seconds must be in (0, 600], got {}", a.seconds);
+    }
+    if let Some(o) = &a.out {
+        if o.exists() {
+            bail!("{}: already exists; choose another --out", o.display());
+        }
+    }
+    let hz = cfg.timing.refresh_hz;
+    let wc = WindowConfig {
+        fullscreen: cfg.display.fullscreen && !a.windowed,
+        monitor: a.monitor.or(cfg.display.monitor),
+        width: cfg.screen.width_px,
+        height: cfg.screen.height_px,
+        refresh_hz: hz,
+        title: "et-suite: display check".into(),
+    };
+    let p = Presenter::open(wc, cfg.display.style.clone(), Arc::new(MonotonicClock))
+        .context("cannot open the participant's window")?;
+    let n = (a.seconds * hz).round().max(2.0) as usize;
+    let mut stamps = Vec::with_capacity(n);
+    // Alternate two screens so every frame is a real change on the display.
+    for k in 0..n {
+        let screen = if k % 2 == 0 {
+            Screen::Blank
+        } else {
+            Screen::Cross
+        };
+        stamps.push(p.present(&screen)?.ts_us);
+        if p.keys().contains(&OperatorKey::Abort) {
+            break;
+        }
+    }
+    let info = p.info().clone();
+    let self_paced = p.self_paced();
+    drop(p);
+    let s = frame_stats(&stamps, hz).context("too few frames to judge the display")?;
+    let mut r = format!(
+        "{} on {}, {}x{} px, {}; monitor reports {}\n",
+        info.gpu,
+        info.monitor,
+        info.width,
+        info.height,
+        info.surface_format,
+        info.nominal_hz
+            .map_or("no refresh rate".into(), |h| format!("{h:.3} Hz"))
+    );
+    r.push_str(&format!(
+        "{} frames: interval median {:.3} ms, mean {:.3}, SD {:.3}, min {:.3}, 99th percentile {:.3}, max {:.3} → {:.3} Hz (study config: {hz} Hz)\n",
+        s.frames, s.median_ms, s.mean_ms, s.sd_ms, s.min_ms, s.p99_ms, s.max_ms, s.measured_hz
+    ));
+    r.push_str(&format!(
+        "refreshes missed: {} ({:.2} % of frames)\n",
+        s.dropped,
+        100.0 * f64::from(s.dropped) / s.frames as f64
+    ));
+    if self_paced || s.unpaced > s.frames / 10 {
+        r.push_str("WARNING: the display does not pace frames (no vsync, e.g. a virtual X server); the presenter holds frames on the CPU clock, so onsets are not tied to the monitor. Do not record participants on it.\n");
+    } else if s.dropped as usize > s.frames / 20 {
+        r.push_str(&format!(
+            "WARNING: frames come at {:.3} Hz with {} refreshes missed: the GPU does not draw a frame within a {hz} Hz refresh at this size, or the display runs slower. Sessions would drop frames.\n",
+            s.measured_hz, s.dropped
+        ));
+    } else if (s.measured_hz - hz).abs() / hz > 0.01 {
+        r.push_str(&format!(
+            "WARNING: the display refreshes at {:.3} Hz, not the study's {hz} Hz; set [timing] refresh_hz (sessions plan with the measured rate and say so in the recording).\n",
+            s.measured_hz
+        ));
+    } else {
+        r.push_str("the display paces frames at the study's rate\n");
+    }
+    crate::output::emit(&r)?;
+    if let Some(o) = &a.out {
+        let mut f = std::fs::File::create_new(o)
+            .with_context(|| format!("{}: cannot create", o.display()))?;
+        let mut text = String::from("frame,ts_us\n");
+        for (k, t) in stamps.iter().enumerate() {
+            text.push_str(&format!("{k},{t}\n"));
+        }
+        f.write_all(text.as_bytes())
+            .with_context(|| format!("{}: cannot write", o.display()))?;
+    }
+    Ok(())
+}
