@@ -75,7 +75,7 @@ pub struct FrameStats {
 /// Frame statistics of `stamps` (µs, increasing) against a display planned at `planned_hz`;
 /// `None` with fewer than two frames.
 pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
-    if stamps.len() < 2 || !(planned_hz > 0.0) {
+    if stamps.len() < 2 || planned_hz.is_nan() || planned_hz <= 0.0 {
         return None;
     }
     let mut d: Vec<f64> = stamps
