@@ -99,6 +99,14 @@ pub fn run(
     let tests: Vec<&LabelRow> = rows.iter().filter(|r| r.test).collect();
     let mut seen = BTreeMap::new();
     for t in &tests {
+        // Stimulus ids are "<identity>-reconstructed" in 63-byte recording fields.
+        if t.identity.len() > 63 - "-reconstructed".len() {
+            return Err(ModelError::Invalid(format!(
+                "{}: identity {:?} is longer than 49 bytes (stimulus ids must fit the recording's 63-byte field)",
+                cfg.labels.display(),
+                t.identity
+            )));
+        }
         if let Some(other) = seen.insert(t.identity.as_str(), t.file.as_str()) {
             return Err(ModelError::Invalid(format!(
                 "{}: identity {} has two test images ({other} and {}); one per face",
