@@ -116,6 +116,17 @@ pub fn run(
             )));
         }
     }
+    if let Some(c) = &cfg.classifier {
+        if let Some(t) = tests.iter().find(|t| !c.classes.contains(&t.condition)) {
+            return Err(ModelError::Invalid(format!(
+                "{}: condition {} of {} is not one of classifier.classes ({})",
+                cfg.labels.display(),
+                t.condition,
+                t.file,
+                c.classes.join(", ")
+            )));
+        }
+    }
     for dir in ["cache/codes", "boundaries", "images"] {
         let d = cfg.out.join(dir);
         std::fs::create_dir_all(&d).map_err(io(&d))?;
