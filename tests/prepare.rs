@@ -372,6 +372,12 @@ fn missing_weights_and_bad_labels_are_one_line_errors() {
         &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
         "hyperstyle.safetensors",
     );
+    // A test condition the classifier does not know is refused before any network runs.
+    std::fs::write(&config, text.replace("[\"NS\", \"WS\"]", "[\"AS\", \"WS\"]")).unwrap();
+    assert_clean_error(
+        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
+        "condition NS of NS-01.png is not one of classifier.classes",
+    );
     std::fs::write(&config, text).unwrap();
     std::fs::remove_file(dir.path().join("hyperstyle.safetensors")).unwrap();
     assert_clean_error(
