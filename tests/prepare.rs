@@ -373,7 +373,11 @@ fn missing_weights_and_bad_labels_are_one_line_errors() {
         "hyperstyle.safetensors",
     );
     // A test condition the classifier does not know is refused before any network runs.
-    std::fs::write(&config, text.replace("[\"NS\", \"WS\"]", "[\"AS\", \"WS\"]")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[\"NS\", \"WS\"]", "[\"AS\", \"WS\"]"),
+    )
+    .unwrap();
     assert_clean_error(
         &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
         "condition NS of NS-01.png is not one of classifier.classes",
