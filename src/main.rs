@@ -2,6 +2,7 @@
 //! reports errors in one line; the work itself lives in the crates.
 
 mod commands;
+mod logging;
 mod output;
 mod prepare_cli;
 mod progress;
@@ -55,13 +56,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => commands::demo::main(a),

@@ -565,14 +565,7 @@ async fn prepare_window(
         kind::NOTE,
         -1,
         format!(
-            "display: {} on {}, {}x{} px, {}; nominal {}, measured {}, planned {used:.3} Hz",
-            info.gpu,
-            info.monitor,
-            info.width,
-            info.height,
-            info.surface_format,
-            info.nominal_hz
-                .map_or("unknown".into(), |h| format!("{h:.3} Hz")),
+            "display: {info}, measured {}, planned {used:.3} Hz",
             match measured {
                 Some(h) if presenter.self_paced() =>
                     format!("{h:.3} Hz held by the presenter (the display does not pace frames)"),

@@ -74,16 +74,7 @@ pub fn main(a: Args) -> Result<()> {
     let self_paced = p.self_paced();
     drop(p);
     let s = frame_stats(&stamps, hz).context("too few frames to judge the display")?;
-    let mut r = format!(
-        "{} on {}, {}x{} px, {}; monitor reports {}\n",
-        info.gpu,
-        info.monitor,
-        info.width,
-        info.height,
-        info.surface_format,
-        info.nominal_hz
-            .map_or("no refresh rate".into(), |h| format!("{h:.3} Hz"))
-    );
+    let mut r = format!("{info}\n");
     r.push_str(&format!(
         "{} frames: interval median {:.3} ms, mean {:.3}, SD {:.3}, min {:.3}, 99th percentile {:.3}, max {:.3} → {:.3} Hz (study config: {hz} Hz)\n",
         s.frames, s.median_ms, s.mean_ms, s.sd_ms, s.min_ms, s.p99_ms, s.max_ms, s.measured_hz

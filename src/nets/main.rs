@@ -2,6 +2,8 @@
 //! --config`, `prepare classifier` and `prepare boundary` (libtorch is linked into this binary
 //! only). `et-suite` runs it with the arguments that followed `prepare`.
 
+#[path = "../logging.rs"]
+mod logging;
 #[path = "../output.rs"]
 mod output;
 #[allow(dead_code)] // the arguments of the commands `et-suite` runs itself go unread here
@@ -28,13 +30,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     let a = Cli::parse().args;
     let result = match (a.command, a.config) {
         (Some(Command::Classifier(c)), _) => classifier(c),

@@ -72,6 +72,21 @@ pub struct PresenterInfo {
     pub surface_format: String,
 }
 
+impl std::fmt::Display for PresenterInfo {
+    /// "<gpu> on <monitor>, <w>x<h> px, <surface format>; nominal <Hz>", as recordings note it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {}, {}x{} px, {}; nominal ",
+            self.gpu, self.monitor, self.width, self.height, self.surface_format
+        )?;
+        match self.nominal_hz {
+            Some(h) => write!(f, "{h:.3} Hz"),
+            None => write!(f, "unknown"),
+        }
+    }
+}
+
 /// One frame that went out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PresentedFrame {
