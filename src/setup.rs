@@ -141,6 +141,7 @@ pub fn run_session(
     window: Option<WindowChoice>,
     operator: Arc<Operator>,
     on_trial: &(dyn Fn(u32) + Sync),
+    prompt: &(dyn Fn(&str) + Sync),
 ) -> Result<SessionOutcome> {
     let cfg = &p.cfg;
     let version = cfg.counterbalance_version();
@@ -254,7 +255,7 @@ pub fn run_session(
         geometry: cfg.screen,
         presenter: presenter.as_ref(),
         text: cfg.display.text.clone(),
-        prompt: &|p: &str| eprintln!("▶ {p}"),
+        prompt,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

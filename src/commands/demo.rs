@@ -74,6 +74,7 @@ pub fn main(a: Args) -> Result<()> {
             None,
             Arc::new(et_sessions::runner::Operator::default()),
             &|_| {},
+            &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
         )?;
         if !outcome.complete {
             bail!("{}: the simulated session did not complete", path.display());

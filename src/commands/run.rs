@@ -76,6 +76,8 @@ pub fn main(a: Args) -> Result<()> {
         }),
         operator,
         &on_trial,
+        // What the session waits for, printed above the progress bar (not through it).
+        &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
     )?;
     pb.finish_and_clear();
     crate::output::emit(&format!(
