@@ -60,8 +60,8 @@ pub fn main(a: Args) -> Result<()> {
     });
     let prepared = load_set(&cfg, &a.stimuli)?;
     let n = prepared.set.stimuli.len() as u64 / 2;
-    let pb = progress::bar(n, "trials");
     eprintln!("recording {} to {}", cfg.participant, out.display());
+    let pb = progress::bar(n, "trials");
     let operator = Arc::new(et_sessions::runner::Operator::default());
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let outcome = run_session(
