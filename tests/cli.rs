@@ -614,3 +614,43 @@ fn the_main_binary_does_not_link_libtorch() {
         .expect("ldd runs");
     assert!(String::from_utf8_lossy(&o.stdout).contains("libtorch_cpu"));
 }
+
+/// At a scaled speed the simulated display misses the vsyncs that pass while the runner waits
+/// for validation samples, instead of showing the next target "in the past" (the simulated eye
+/// then arrived late and validation failed by several degrees).
+#[test]
+fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[calibration]\npoints = 5\n",
+    );
+    let out = dir.path().join("x10.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "10",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = Recording::open(&out).unwrap();
+    let verdict = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "validation" && (e.text.contains("PASS") || e.text.contains("FAIL")))
+        .unwrap();
+    assert!(
+        verdict.text.starts_with("attempt 1:") && verdict.text.ends_with("PASS"),
+        "{}",
+        verdict.text
+    );
+    assert!(
+        rec.validation.iter().all(|v| v.accuracy_deg < 1.0),
+        "{:?}",
+        rec.validation
+    );
+}

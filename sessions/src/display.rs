@@ -88,10 +88,30 @@ impl<'a> Display<'a> {
         self.timing = FrameTiming::new(hz);
     }
 
+    /// The simulated display's next vsync index. A display on a clock that runs by itself does
+    /// not wait for a late program: the vsyncs that went by while the runner was busy are
+    /// missed, and the next frame goes out at the first vsync from now (on a driven clock the
+    /// runner is never late).
+    fn next_vsync(&self, t0: i64, k: u64) -> u64 {
+        let planned = t0 + (k as f64 * self.period_us).round() as i64;
+        if self.clock.real_delay_until(planned).is_none() {
+            return k;
+        }
+        let now = self.clock.now_us();
+        if (now - planned) as f64 > self.period_us / 4.0 {
+            ((now - t0) as f64 / self.period_us).ceil() as u64
+        } else {
+            k
+        }
+    }
+
     /// When the next frame is expected.
     pub(crate) fn next_ts(&self) -> i64 {
         match &self.kind {
-            Kind::Simulated { t0, k, .. } => t0 + (*k as f64 * self.period_us).round() as i64,
+            Kind::Simulated { t0, k, .. } => {
+                let k = self.next_vsync(*t0, *k);
+                t0 + (k as f64 * self.period_us).round() as i64
+            }
             Kind::Window { last, .. } => match last {
                 Some(l) => l + self.period_us.round() as i64,
                 None => self.clock.now_us(),
@@ -128,6 +148,12 @@ impl<'a> Display<'a> {
     /// Shows `screen` on the next refresh and returns that frame's time stamp, or `None` when
     /// the (simulated) display misses this vsync and the previous frame stays up.
     pub(crate) async fn frame(&mut self, screen: &Screen) -> Result<Option<i64>> {
+        if let Kind::Simulated { t0, k, .. } = &self.kind {
+            let next = self.next_vsync(*t0, *k);
+            if let Kind::Simulated { k, .. } = &mut self.kind {
+                *k = next;
+            }
+        }
         let ts = match &mut self.kind {
             Kind::Simulated { t0, k, missed } => {
                 if missed.contains(k) {
@@ -229,6 +255,49 @@ mod tests {
         let (onset, n, dropped) = run(&mut d, 120);
         assert_eq!((onset, n, dropped), (Some(0), 117, 3));
         assert_eq!(d.next_ts(), 2_000_000);
+    }
+
+    /// A clock that runs by itself (like the monotonic or a scaled clock), set by the test.
+    #[derive(Debug)]
+    struct FreeClock(std::sync::atomic::AtomicI64);
+
+    impl Clock for FreeClock {
+        fn now_us(&self) -> i64 {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn wait_until(&self, t_us: i64, _limit: std::time::Duration) -> bool {
+            self.now_us() >= t_us
+        }
+        fn real_delay_until(&self, _t_us: i64) -> Option<std::time::Duration> {
+            Some(std::time::Duration::ZERO)
+        }
+        fn is_virtual(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_runner_late_on_a_free_running_clock_misses_vsyncs_instead_of_showing_the_past() {
+        let clock = Arc::new(FreeClock(std::sync::atomic::AtomicI64::new(0)));
+        let mut d = Display::simulated(clock.clone(), 60.0, []);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            assert_eq!(d.frame(&Screen::Blank).await.unwrap(), Some(0));
+            // The runner is busy for 100 ms: six vsyncs go by. A scene published now starts at
+            // the next vsync from now, not at the one that has passed.
+            clock.0.store(100_000, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(d.next_ts(), 100_000);
+            assert_eq!(d.frame(&Screen::Blank).await.unwrap(), Some(100_000));
+            assert_eq!(d.timing.dropped, 5);
+            // A quarter period late is still on time (sleep overshoot).
+            clock.0.store(
+                100_000 + 16_667 + 3_000,
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            assert_eq!(d.frame(&Screen::Blank).await.unwrap(), Some(116_667));
+        });
     }
 
     /// The window's rule, fed with flip stamps as a real display would give them.
