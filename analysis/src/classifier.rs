@@ -49,21 +49,16 @@ fn invalid(path: &Path, m: impl std::fmt::Display) -> AnalysisError {
     AnalysisError::Invalid(format!("{}: {m}", path.display()))
 }
 
+/// Header and rows of a CSV file (the project's RFC 4180 reader; fields trimmed, blank rows
+/// skipped).
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), AnalysisError> {
     let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines
-        .next()
-        .ok_or_else(|| invalid(path, "empty"))?
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect();
-    Ok((
-        header,
-        lines
-            .map(|l| l.split(',').map(|s| s.trim().to_string()).collect())
-            .collect(),
-    ))
+    let mut rows = crate::csv::parse(&text).into_iter().filter_map(|r| {
+        let r: Vec<String> = r.iter().map(|f| f.trim().to_string()).collect();
+        (!r.iter().all(String::is_empty)).then_some(r)
+    });
+    let header = rows.next().ok_or_else(|| invalid(path, "empty"))?;
+    Ok((header, rows.collect()))
 }
 
 fn col(header: &[String], name: &str, path: &Path) -> Result<usize, AnalysisError> {

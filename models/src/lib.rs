@@ -4,6 +4,7 @@
 //! built yet.
 
 pub mod classifier;
+mod csv;
 pub mod device;
 pub mod error;
 pub mod hyperstyle;

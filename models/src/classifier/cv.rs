@@ -5,7 +5,7 @@
 //! `table1.csv`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use image::RgbImage;
 use tch::Device;
@@ -14,6 +14,7 @@ use super::folds::stratified_group_kfold;
 use super::metrics::{report, Report};
 use super::preprocess::{alignment, warp, SIZE};
 use super::train::{predict, train_fold, TrainOptions};
+use crate::csv;
 use crate::error::{ModelError, Result};
 
 pub struct CvInput {
@@ -35,34 +36,6 @@ pub struct CvOutcome {
     pub n_images: usize,
 }
 
-fn csv_rows(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .ok_or_else(|| ModelError::Invalid(format!("{}: empty", path.display())))?
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(|s| s.trim().to_string()).collect())
-        .collect();
-    Ok((header, rows))
-}
-
-fn column(header: &[String], name: &str, path: &Path) -> Result<usize> {
-    header.iter().position(|h| h == name).ok_or_else(|| {
-        ModelError::Invalid(format!(
-            "{}: no '{name}' column (header: {})",
-            path.display(),
-            header.join(",")
-        ))
-    })
-}
-
 /// Every image: its name, the aligned face, its class and its group.
 struct Loaded {
     names: Vec<String>,
@@ -73,24 +46,23 @@ struct Loaded {
 
 /// Reads, aligns (5-point similarity to 224 px) and labels every image.
 fn load(input: &CvInput) -> Result<Loaded> {
-    let (fh, frows) = csv_rows(&input.faces)?;
-    let name_f = column(&fh, "image_name", &input.faces)?;
+    let faces = csv::read(&input.faces)?;
+    let name_f = faces.column("image_name", &input.faces)?;
     let mut coords = Vec::new();
     for k in 1..=5 {
         coords.push((
-            column(&fh, &format!("x{k}"), &input.faces)?,
-            column(&fh, &format!("y{k}"), &input.faces)?,
+            faces.column(&format!("x{k}"), &input.faces)?,
+            faces.column(&format!("y{k}"), &input.faces)?,
         ));
     }
     let mut landmarks: BTreeMap<String, [[f64; 2]; 5]> = BTreeMap::new();
-    for (i, r) in frows.iter().enumerate() {
-        let bad =
-            |m: String| ModelError::Invalid(format!("{}:{}: {m}", input.faces.display(), i + 2));
+    for (line, r) in &faces.rows {
+        let bad = |m: String| csv::at(&input.faces, *line, m);
         let get = |c: usize| -> Result<f64> {
             r.get(c)
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| bad(format!("column {} is not a number", fh[c])))
+                .ok_or_else(|| bad(format!("column {} is not a number", faces.header[c])))
         };
         let mut lm = [[0.0; 2]; 5];
         for (k, (cx, cy)) in coords.iter().enumerate() {
@@ -99,16 +71,14 @@ fn load(input: &CvInput) -> Result<Loaded> {
         let name = r.get(name_f).cloned().unwrap_or_default();
         landmarks.insert(name, lm);
     }
-    let (lh, lrows) = csv_rows(&input.labels)?;
-    let name_l = column(&lh, "image_name", &input.labels)?;
-    let label_l = column(&lh, "label", &input.labels)?;
-    let group_l = lh.iter().position(|h| h == "group");
+    let table = csv::read(&input.labels)?;
+    let name_l = table.column("image_name", &input.labels)?;
+    let label_l = table.column("label", &input.labels)?;
+    let group_l = table.column("group", &input.labels).ok();
     let (mut names, mut images, mut labels, mut groups) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (i, r) in lrows.iter().enumerate() {
-        let line = i + 2;
-        let bad =
-            |m: String| ModelError::Invalid(format!("{}:{line}: {m}", input.labels.display()));
+    for (line, r) in &table.rows {
+        let bad = |m: String| csv::at(&input.labels, *line, m);
         let name = r.get(name_l).cloned().unwrap_or_default();
         let label = r.get(label_l).cloned().unwrap_or_default();
         let class = input

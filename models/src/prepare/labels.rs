@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::error::{ModelError, Result};
+use crate::csv;
+use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelRow {
@@ -17,68 +18,48 @@ const COLUMNS: [&str; 5] = ["file", "condition", "smile", "identity", "test"];
 
 /// Reads the CSV (plain comma-separated, a header naming the five columns in any order).
 pub fn read(path: &Path) -> Result<Vec<LabelRow>> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let bad =
-        |line: usize, m: String| ModelError::Invalid(format!("{}:{line}: {m}", path.display()));
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Err(bad(
-            1,
-            "empty; expected a header: file,condition,smile,identity,test".into(),
-        ));
-    };
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let t = csv::read(path)?;
     let mut idx = [0usize; 5];
     for (k, col) in COLUMNS.iter().enumerate() {
-        idx[k] = names
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(col))
-            .ok_or_else(|| bad(1, format!("no '{col}' column (header: {header})")))?;
+        idx[k] = t.column(col, path)?;
     }
     let flag = |v: &str, col: &str, line: usize| match v {
         "1" => Ok(true),
         "0" => Ok(false),
-        _ => Err(bad(line, format!("{col} must be 1 or 0, got {v:?}"))),
+        _ => Err(csv::at(
+            path,
+            line,
+            format!("{col} must be 1 or 0, got {v:?}"),
+        )),
     };
     let mut rows = Vec::new();
-    for (i, l) in lines {
-        let line = i + 1;
-        if l.contains('"') {
-            return Err(bad(
+    for (line, f) in &t.rows {
+        let line = *line;
+        if f.len() != t.header.len() {
+            return Err(csv::at(
+                path,
                 line,
-                "quoted fields are not supported; use plain values".into(),
-            ));
-        }
-        let f: Vec<&str> = l.split(',').map(str::trim).collect();
-        if f.len() != names.len() {
-            return Err(bad(
-                line,
-                format!("{} fields, the header has {}", f.len(), names.len()),
+                format!("{} fields, the header has {}", f.len(), t.header.len()),
             ));
         }
         let row = LabelRow {
-            file: f[idx[0]].to_string(),
-            condition: f[idx[1]].to_string(),
-            smile: flag(f[idx[2]], "smile", line)?,
-            identity: f[idx[3]].to_string(),
-            test: flag(f[idx[4]], "test", line)?,
+            file: f[idx[0]].clone(),
+            condition: f[idx[1]].clone(),
+            smile: flag(&f[idx[2]], "smile", line)?,
+            identity: f[idx[3]].clone(),
+            test: flag(&f[idx[4]], "test", line)?,
         };
         if row.file.is_empty() || row.condition.is_empty() || row.identity.is_empty() {
-            return Err(bad(
+            return Err(csv::at(
+                path,
                 line,
-                "file, condition and identity must not be empty".into(),
+                "file, condition and identity must not be empty",
             ));
         }
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(bad(2, "no images listed".into()));
+        return Err(csv::at(path, 2, "no images listed"));
     }
     Ok(rows)
 }
