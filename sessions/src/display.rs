@@ -88,28 +88,11 @@ impl<'a> Display<'a> {
         self.timing = FrameTiming::new(hz);
     }
 
-    /// The simulated display's next vsync index. A display on a clock that runs by itself does
-    /// not wait for a late program: the vsyncs that went by while the runner was busy are
-    /// missed, and the next frame goes out at the first vsync from now (on a driven clock the
-    /// runner is never late).
-    fn next_vsync(&self, t0: i64, k: u64) -> u64 {
-        let planned = t0 + (k as f64 * self.period_us).round() as i64;
-        if self.clock.real_delay_until(planned).is_none() {
-            return k;
-        }
-        let now = self.clock.now_us();
-        if (now - planned) as f64 > self.period_us / 4.0 {
-            ((now - t0) as f64 / self.period_us).ceil() as u64
-        } else {
-            k
-        }
-    }
-
     /// When the next frame is expected.
     pub(crate) fn next_ts(&self) -> i64 {
         match &self.kind {
             Kind::Simulated { t0, k, .. } => {
-                let k = self.next_vsync(*t0, *k);
+                let k = next_vsync(self.clock.as_ref(), self.period_us, *t0, *k);
                 t0 + (k as f64 * self.period_us).round() as i64
             }
             Kind::Window { last, .. } => match last {
@@ -148,14 +131,9 @@ impl<'a> Display<'a> {
     /// Shows `screen` on the next refresh and returns that frame's time stamp, or `None` when
     /// the (simulated) display misses this vsync and the previous frame stays up.
     pub(crate) async fn frame(&mut self, screen: &Screen) -> Result<Option<i64>> {
-        if let Kind::Simulated { t0, k, .. } = &self.kind {
-            let next = self.next_vsync(*t0, *k);
-            if let Kind::Simulated { k, .. } = &mut self.kind {
-                *k = next;
-            }
-        }
         let ts = match &mut self.kind {
             Kind::Simulated { t0, k, missed } => {
+                *k = next_vsync(self.clock.as_ref(), self.period_us, *t0, *k);
                 if missed.contains(k) {
                     *k += 1;
                     return Ok(None);
@@ -190,6 +168,23 @@ impl<'a> Display<'a> {
             Kind::Window { presenter, .. } => presenter.keys(),
             Kind::Simulated { .. } => Vec::new(),
         }
+    }
+}
+
+/// The simulated display's next vsync index. A display on a clock that runs by itself does not
+/// wait for a late program: the vsyncs that went by while the runner was busy are missed, and
+/// the next frame goes out at the first vsync from now (on a driven clock the runner is never
+/// late).
+fn next_vsync(clock: &dyn Clock, period_us: f64, t0: i64, k: u64) -> u64 {
+    let planned = t0 + (k as f64 * period_us).round() as i64;
+    if clock.real_delay_until(planned).is_none() {
+        return k;
+    }
+    let now = clock.now_us();
+    if (now - planned) as f64 > period_us / 4.0 {
+        ((now - t0) as f64 / period_us).ceil() as u64
+    } else {
+        k
     }
 }
 
