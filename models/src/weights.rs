@@ -29,15 +29,22 @@ impl WeightKind {
     }
 }
 
+/// A missing weight file says which converter makes it.
+fn require(path: &Path, kind: WeightKind) -> Result<()> {
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(ModelError::MissingWeights {
+            path: path.to_path_buf(),
+            hint: kind.convert_hint(),
+        })
+    }
+}
+
 /// Loads `path` (.safetensors) into every variable of `vs`; names missing from the file and
 /// shape mismatches are errors naming the tensor.
 pub fn load(vs: &mut VarStore, path: &Path, kind: WeightKind) -> Result<()> {
-    if !path.exists() {
-        return Err(ModelError::MissingWeights {
-            path: path.to_path_buf(),
-            hint: kind.convert_hint(),
-        });
-    }
+    require(path, kind)?;
     if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         return Err(ModelError::Weights {
             path: path.to_path_buf(),
@@ -59,12 +66,7 @@ pub fn load(vs: &mut VarStore, path: &Path, kind: WeightKind) -> Result<()> {
 /// Loads what the file has into `vs` and returns the names it lacked (to start training from
 /// the VGGFace2 trunk with a new head).
 pub fn load_partial(vs: &mut VarStore, path: &Path, kind: WeightKind) -> Result<Vec<String>> {
-    if !path.exists() {
-        return Err(ModelError::MissingWeights {
-            path: path.to_path_buf(),
-            hint: kind.convert_hint(),
-        });
-    }
+    require(path, kind)?;
     vs.load_partial(path).map_err(|e| ModelError::Weights {
         path: path.to_path_buf(),
         message: e.to_string(),
