@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod heatmap;
 pub mod metrics;
 pub mod nonparam;
+pub mod recording_aois;
 pub mod report;
 pub mod stats;
 pub mod study;

@@ -12,6 +12,7 @@ use et_sessions::Recording;
 
 use crate::csv::field as csv;
 use crate::dwell::{trial_dwell, DwellRow};
+use crate::fixation::idt::{idt, IdtConfig};
 use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
@@ -20,6 +21,7 @@ use crate::nonparam::{
     benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, permutation_test,
     student_t_test, Method,
 };
+use crate::recording_aois::recording_aois;
 use crate::stats::{mean, variance, welch_t_test};
 use crate::AnalysisError;
 
@@ -54,7 +56,17 @@ pub struct AnalysisConfig {
     pub seed: u64,
     /// Gaussian kernel SD of the heatmaps, degrees of visual angle.
     pub heatmap_sigma_deg: f64,
+    /// The fixation filter: "ivt" (Tobii's I-VT, `[ivt]`) or "idt" (dispersion, `[idt]`).
+    pub filter: FixationFilter,
     pub ivt: IvtConfig,
+    pub idt: IdtConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FixationFilter {
+    Ivt,
+    Idt,
 }
 
 impl Default for AnalysisConfig {
@@ -66,7 +78,9 @@ impl Default for AnalysisConfig {
             permutations: 10_000,
             seed: 1,
             heatmap_sigma_deg: 1.0,
+            filter: FixationFilter::Ivt,
             ivt: IvtConfig::default(),
+            idt: IdtConfig::default(),
         }
     }
 }
@@ -96,10 +110,13 @@ impl AnalysisConfig {
                 e.to_string().trim().replace('\n', " ")
             ),
         })?;
-        cfg.ivt.validate().map_err(|m| AnalysisError::Recording {
-            path: origin.clone(),
-            message: format!("invalid analysis config: {m}"),
-        })?;
+        cfg.ivt
+            .validate()
+            .and_then(|()| cfg.idt.validate())
+            .map_err(|m| AnalysisError::Recording {
+                path: origin.clone(),
+                message: format!("invalid analysis config: {m}"),
+            })?;
         if !(cfg.heatmap_sigma_deg.is_finite() && cfg.heatmap_sigma_deg > 0.0) {
             return Err(AnalysisError::Recording {
                 path: origin,
@@ -199,6 +216,8 @@ pub struct StudyAnalysis {
     pub fixations: Vec<FixationRow>,
     /// Every recorded event: participant, time (µs), kind, trial, text.
     pub events: Vec<(String, i64, String, i32, String)>,
+    /// What the analysis could not do and why, one line each (shown with the tables).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,47 +250,11 @@ pub fn analyse_study(
     let mut first_set = None;
     let mut fixations = Vec::new();
     let mut events = Vec::new();
+    let mut without_aois = Vec::new();
     for rec in recordings {
-        let mut set = match rec.stimulus_set() {
-            Some(Ok(s)) => s,
-            Some(Err(e)) => {
-                return Err(AnalysisError::Recording {
-                    path: rec.path.display().to_string(),
-                    message: e.to_string(),
-                })
-            }
-            None => return Err(AnalysisError::Recording {
-                path: rec.path.display().to_string(),
-                message:
-                    "the recording stores no stimulus manifest (/stimuli), so its AOIs are unknown"
-                        .into(),
-            }),
-        };
-        if let Some(f) = aois {
-            set.apply_aois(f);
-        }
-        let unloaded = set
-            .aois
-            .iter()
-            .chain(set.stimuli.iter().flat_map(|s| s.aois.iter()))
-            .find(|a| matches!(&a.shape, et_stimuli::AoiShape::Mask { pixels: None, .. }));
-        if let Some(a) = unloaded {
-            return Err(AnalysisError::Recording {
-                path: rec.path.display().to_string(),
-                message: format!(
-                    "AOI '{}' is an image mask: pass --stimuli or --aois so its image can be read",
-                    a.name
-                ),
-            });
-        }
-        if !set.aoi_names().iter().any(|n| n == aoi) {
-            return Err(AnalysisError::Recording {
-                path: rec.path.display().to_string(),
-                message: format!(
-                    "the stimulus set has no AOI named '{aoi}' (it has: {})",
-                    set.aoi_names().join(", ")
-                ),
-            });
+        let view = recording_aois(rec, aois)?;
+        if let Some((set, _)) = &view {
+            check_aois(rec, set, aoi)?;
         }
         if !rec.gaze.iter().any(|s| s.mean_gaze().is_some()) {
             return Err(AnalysisError::Recording {
@@ -279,36 +262,39 @@ pub fn analyse_study(
                 message: "the recording holds no valid gaze samples".into(),
             });
         }
-        let fix = ivt(
-            &rec.gaze,
-            &rec.header.screen,
-            rec.header.sampling_hz,
-            &cfg.ivt,
-        );
-        for t in &rec.trials {
-            dwell.extend(
-                trial_dwell(rec, &set, t)
-                    .into_iter()
-                    .filter(|r| r.aoi == aoi),
-            );
-            metrics.extend(trial_metrics(rec, &set, t, &fix));
-            let per = stimulus_fixations
-                .entry(t.stimulus_id.clone())
-                .or_default()
-                .entry(rec.header.participant.clone())
-                .or_default();
-            for (_, s, e, (x, y)) in trial_fixations(&fix, t, &set) {
-                per.push(ImageFixation {
-                    x,
-                    y,
-                    duration_ms: (e - s) as f64 / 1000.0,
-                });
+        let (gaze, screen, hz) = (&rec.gaze, &rec.header.screen, rec.header.sampling_hz);
+        let fix = match cfg.filter {
+            FixationFilter::Ivt => ivt(gaze, screen, hz, &cfg.ivt),
+            FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
+        };
+        if let Some((set, trials)) = &view {
+            for t in trials {
+                dwell.extend(
+                    trial_dwell(rec, set, t)
+                        .into_iter()
+                        .filter(|r| r.aoi == aoi),
+                );
+                metrics.extend(trial_metrics(rec, set, t, &fix));
+                let per = stimulus_fixations
+                    .entry(t.stimulus_id.clone())
+                    .or_default()
+                    .entry(rec.header.participant.clone())
+                    .or_default();
+                for (_, s, e, (x, y)) in trial_fixations(&fix, t, set) {
+                    per.push(ImageFixation {
+                        x,
+                        y,
+                        duration_ms: (e - s) as f64 / 1000.0,
+                    });
+                }
+                if image_px_per_deg.is_nan() && t.image_rect[2] > 0.0 {
+                    image_px_per_deg = Degrees::new(&rec.header.screen).px_per_deg()
+                        * f64::from(set.image_width)
+                        / f64::from(t.image_rect[2]);
+                }
             }
-            if image_px_per_deg.is_nan() && t.image_rect[2] > 0.0 {
-                image_px_per_deg = Degrees::new(&rec.header.screen).px_per_deg()
-                    * f64::from(set.image_width)
-                    / f64::from(t.image_rect[2]);
-            }
+        } else {
+            without_aois.push(rec.path.display().to_string());
         }
         for f in &fix.fixations {
             let mid = (f.start_us + f.end_us) / 2;
@@ -338,7 +324,17 @@ pub fn analyse_study(
                 e.text.clone(),
             )
         }));
-        first_set.get_or_insert(set);
+        if let Some((set, _)) = view {
+            first_set.get_or_insert(set);
+        }
+    }
+    let mut notes = Vec::new();
+    if !without_aois.is_empty() {
+        notes.push(format!(
+            "no AOIs for {} recording(s) without a stimulus manifest ({}): fixations, events and data quality written, AOI tables skipped for them (pass --aois FILE to judge AOIs)",
+            without_aois.len(),
+            without_aois.join(", ")
+        ));
     }
     let mut groups: BTreeMap<(String, String), Vec<&DwellRow>> = BTreeMap::new();
     for r in &dwell {
@@ -436,7 +432,38 @@ pub fn analyse_study(
         set: first_set,
         fixations,
         events,
+        notes,
     })
+}
+
+/// The set's AOIs are usable: masks loaded, and the study's AOI among them.
+fn check_aois(
+    rec: &Recording,
+    set: &et_stimuli::StimulusSet,
+    aoi: &str,
+) -> Result<(), AnalysisError> {
+    let err = |message: String| AnalysisError::Recording {
+        path: rec.path.display().to_string(),
+        message,
+    };
+    let unloaded = set
+        .aois
+        .iter()
+        .chain(set.stimuli.iter().flat_map(|s| s.aois.iter()))
+        .find(|a| matches!(&a.shape, et_stimuli::AoiShape::Mask { pixels: None, .. }));
+    if let Some(a) = unloaded {
+        return Err(err(format!(
+            "AOI '{}' is an image mask: pass --stimuli or --aois so its image can be read",
+            a.name
+        )));
+    }
+    if !set.aoi_names().iter().any(|n| n == aoi) {
+        return Err(err(format!(
+            "the stimulus set has no AOI named '{aoi}' (it has: {}); set `aoi` in the analysis config",
+            set.aoi_names().join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// A p-value for tables: scientific below 1e-4, "n/a" when undefined.
@@ -510,10 +537,14 @@ impl StudyAnalysis {
                 fmt_p(c.p_corrected),
             );
         }
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
         s
     }
 
-    /// Writes `dwell.csv`, `summary.csv`, `comparisons.csv` and `aoi_metrics.csv` into `dir`.
+    /// Writes `dwell.csv`, `summary.csv`, `comparisons.csv`, `aoi_metrics.csv`, `fixations.csv`
+    /// and `events.csv` into `dir`.
     pub fn write_csv(&self, dir: &Path) -> Result<(), AnalysisError> {
         let werr = |p: &Path| {
             let path = p.display().to_string();
@@ -595,11 +626,39 @@ impl StudyAnalysis {
                 r.total_visit_duration_ms
             );
         }
+        let mut x = String::from("participant,trial,start_us,end_us,duration_ms,screen_x,screen_y,dispersion_deg,samples\n");
+        for r in &self.fixations {
+            let _ = writeln!(
+                x,
+                "{},{},{},{},{},{},{},{},{}",
+                csv(&r.participant),
+                r.trial,
+                r.start_us,
+                r.end_us,
+                r.duration_ms,
+                r.screen_x,
+                r.screen_y,
+                r.dispersion_deg,
+                r.samples
+            );
+        }
+        let mut e = String::from("participant,ts_us,kind,trial,text\n");
+        for (participant, ts, kind, trial, text) in &self.events {
+            let _ = writeln!(
+                e,
+                "{},{ts},{},{trial},{}",
+                csv(participant),
+                csv(kind),
+                csv(text)
+            );
+        }
         for (name, text) in [
             ("dwell.csv", d),
             ("summary.csv", s),
             ("comparisons.csv", c),
             ("aoi_metrics.csv", m),
+            ("fixations.csv", x),
+            ("events.csv", e),
         ] {
             let p = dir.join(name);
             std::fs::write(&p, text).map_err(werr(&p))?;

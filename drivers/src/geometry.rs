@@ -13,6 +13,9 @@ pub struct ScreenGeometry {
     pub viewing_distance_mm: f64,
 }
 
+/// How far below the display's bottom edge the tracker (the user coordinates' origin) sits, mm.
+pub const TRACKER_BELOW_DISPLAY_MM: f64 = 20.0;
+
 impl Default for ScreenGeometry {
     /// A 24" 16:9 monitor at 65 cm, the usual set-up for a Tobii Pro X3-120.
     fn default() -> Self {
@@ -36,6 +39,18 @@ impl ScreenGeometry {
     /// Pixels per degree at the screen centre (horizontal).
     pub fn px_per_degree(&self) -> f64 {
         self.norm_per_degree().0 * f64::from(self.width_px)
+    }
+
+    /// A point given in millimetres on the display from its top-left corner, `z_mm` in front of
+    /// it (Tobii's ADCS/DACS mm, as exports give eye positions), in the user coordinates the
+    /// recordings use: x right of the display's centre, y up from the tracker 20 mm below the
+    /// display's bottom edge, z towards the user (mm).
+    pub fn display_mm_to_user(&self, x_mm: f64, y_mm: f64, z_mm: f64) -> [f64; 3] {
+        [
+            x_mm - self.width_mm / 2.0,
+            TRACKER_BELOW_DISPLAY_MM + self.height_mm - y_mm,
+            z_mm,
+        ]
     }
 
     /// Checks that every dimension is positive and finite.

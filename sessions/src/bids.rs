@@ -34,7 +34,7 @@ fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
 }
 
 /// BIDS labels allow only letters and digits.
-fn label(s: &str) -> String {
+pub fn label(s: &str) -> String {
     let l: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     if l.is_empty() {
         "01".into()

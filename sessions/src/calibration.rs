@@ -71,6 +71,16 @@ impl CalibrationConfig {
         if self.validation_points.is_empty() || self.max_attempts == 0 {
             return Err("calibration needs validation points and at least one attempt".into());
         }
+        // Targets are drawn on the display area (0..1 from the top-left).
+        if let Some(p) = self
+            .validation_points
+            .iter()
+            .find(|p| !p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)))
+        {
+            return Err(format!(
+                "calibration.validation_points: {p:?} is not on the screen (each coordinate in 0..1)"
+            ));
+        }
         Ok(())
     }
 

@@ -22,6 +22,11 @@ enum Kind<'a> {
     Window {
         presenter: &'a Presenter,
         last: Option<i64>,
+        /// The interval before `last` (µs).
+        interval: Option<i64>,
+        /// The end of the last screen that had its periods: its successor's first frame must
+        /// not go out before it (a display that does not pace would show it at once).
+        release: Option<i64>,
     },
 }
 
@@ -70,6 +75,8 @@ impl<'a> Display<'a> {
             kind: Kind::Window {
                 presenter,
                 last: None,
+                interval: None,
+                release: None,
             },
         }
     }
@@ -116,15 +123,37 @@ impl<'a> Display<'a> {
     }
 
     /// Whether the screen has had its refresh periods. Frames the display misses shorten what
-    /// is shown, not how long.
-    pub(crate) fn done(&self, span: &Span) -> bool {
-        match (&self.kind, span.onset) {
+    /// is shown, not how long: once a window's screen is done, the next frame is held until
+    /// the screen's onset + n periods.
+    pub(crate) fn done(&mut self, span: &Span) -> bool {
+        let period_us = self.period_us;
+        let now = self.clock.now_us();
+        match (&mut self.kind, span.onset) {
             (Kind::Simulated { k, .. }, _) => *k >= span.end_k,
-            (Kind::Window { .. }, None) => false,
-            (Kind::Window { last: Some(l), .. }, Some(onset)) => {
-                stamped_span_done(onset, *l, span.n, self.period_us)
+            (
+                Kind::Window {
+                    presenter,
+                    last,
+                    interval,
+                    release,
+                },
+                Some(onset),
+            ) => {
+                let Some(last) = *last else { return false };
+                // A paced display shows the next frame a period after the last; one that does
+                // not shows it when it is drawn, which takes as long as the last one did.
+                let step = match interval {
+                    Some(i) if presenter.self_paced() => (*i as f64).max(period_us),
+                    _ => period_us,
+                };
+                let next = (last as f64 + step).max(now as f64);
+                let done = stamped_span_done(onset, next, span.n, period_us);
+                if done {
+                    *release = Some(span_end(onset, span.n, period_us));
+                }
+                done
             }
-            (Kind::Window { last: None, .. }, Some(_)) => false,
+            (Kind::Window { .. }, None) => false,
         }
     }
 
@@ -147,10 +176,16 @@ impl<'a> Display<'a> {
                 *k += 1;
                 ts
             }
-            Kind::Window { presenter, last } => {
+            Kind::Window {
+                presenter,
+                last,
+                interval,
+                release,
+            } => {
                 let f = presenter
-                    .present(screen)
+                    .present(screen, release.take())
                     .map_err(|e| SessionError::Display(e.to_string()))?;
+                *interval = last.map(|l| f.ts_us.saturating_sub(l));
                 *last = Some(f.ts_us);
                 // The presenter call blocks for up to a refresh period: let the signal and
                 // key tasks run between frames.
@@ -193,10 +228,16 @@ pub(crate) fn whole_frames(ms: u32, refresh_hz: f64) -> u32 {
     ((f64::from(ms) * refresh_hz / 1000.0).round() as u32).max(1)
 }
 
-/// A screen shown from `onset` whose latest frame went out at `last` has had its `n` refresh
-/// periods when the next frame would start period n + 1 (half a period of slack for jitter).
-fn stamped_span_done(onset: i64, last: i64, n: u32, period_us: f64) -> bool {
-    (last - onset) as f64 > (f64::from(n) - 1.5) * period_us
+/// A screen shown from `onset` for `n` refresh periods is done when its next frame could go
+/// out no earlier than half a period before the screen's end (half a period of slack for
+/// jitter). On a paced display that next frame is the one that would start period n + 1.
+fn stamped_span_done(onset: i64, next: f64, n: u32, period_us: f64) -> bool {
+    next - onset as f64 > (f64::from(n) - 0.5) * period_us
+}
+
+/// When a screen shown from `onset` for `n` refresh periods ends.
+fn span_end(onset: i64, n: u32, period_us: f64) -> i64 {
+    onset.saturating_add((f64::from(n) * period_us).round() as i64)
 }
 
 /// The median frame interval of `stamps` as a rate, when it is a plausible display rate.
@@ -295,17 +336,37 @@ mod tests {
         });
     }
 
-    /// The window's rule, fed with flip stamps as a real display would give them.
+    /// The window's rule, fed with flip stamps as a real display would give them (`paced`), or
+    /// as one that shows each frame when it is drawn does.
     fn stamped(stamps: impl Iterator<Item = i64>, n: u32, hz: f64) -> (u32, u32, i64) {
+        stamped_on(stamps, n, hz, true)
+    }
+
+    fn stamped_on(
+        stamps: impl Iterator<Item = i64>,
+        n: u32,
+        hz: f64,
+        paced: bool,
+    ) -> (u32, u32, i64) {
+        let p = 1e6 / hz;
         let mut timing = FrameTiming::new(hz);
         let mut onset = None;
         let mut last = 0;
+        let mut interval = None;
         for ts in stamps {
             if let Some(o) = onset {
-                if stamped_span_done(o, last, n, 1e6 / hz) {
-                    // `ts` is the next screen's first frame.
-                    return (timing.frames, timing.dropped, ts - o);
+                let step = match interval {
+                    Some(i) if !paced => p.max(i as f64),
+                    _ => p,
+                };
+                if stamped_span_done(o, last as f64 + step, n, p) {
+                    // `ts` is the next screen's first frame, held until the screen's end.
+                    let next = ts.max(span_end(o, n, 1e6 / hz));
+                    return (timing.frames, timing.dropped, next - o);
                 }
+            }
+            if onset.is_some() {
+                interval = Some(ts - last);
             }
             onset.get_or_insert(ts);
             timing.observe(ts);
@@ -333,6 +394,25 @@ mod tests {
         let (frames, _, dur) = stamped((0..).map(|k| (k as f64 * p72).round() as i64), 504, 72.0);
         assert_eq!(frames, 504);
         assert!((dur - 7_000_000).abs() <= 1, "{dur}");
+    }
+
+    #[test]
+    fn on_a_display_that_does_not_pace_a_stimulus_still_lasts_its_periods() {
+        // Frames drawn every 10 ms and shown at once (a virtual display, CPU renderer): the
+        // screen ends after its 9th period, not at the first frame past 7.5 periods.
+        let (_, _, dur) = stamped_on((0..).map(|k| k * 10_000), 9, 60.0, false);
+        assert_eq!(dur, 150_000);
+        // Frames drawn in 24 ms (a loaded machine): the frame that would end past the screen's
+        // end is not drawn; the next screen goes out at the end.
+        let (frames, _, dur) = stamped_on((0..).map(|k| k * 24_000), 9, 60.0, false);
+        assert_eq!((frames, dur), (6, 150_000));
+        // Read as a paced display's flips, the same stamps would have had one more frame.
+        let (frames, _, _) = stamped((0..).map(|k| k * 24_000), 9, 60.0);
+        assert_eq!(frames, 7);
+        // A runner that comes back late does not draw one more frame past the end.
+        let p = 1e6 / 60.0;
+        assert!(!stamped_span_done(0, 116_667.0 + p, 9, p));
+        assert!(stamped_span_done(0, 142_000.0, 9, p));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod foreign;
 pub mod format;
 pub mod import;
+pub mod output_dir;
 pub mod reader;
 pub mod recorder;
 pub mod recover;

@@ -413,7 +413,7 @@ pub async fn run(
     let end_ts = s.display.next_ts();
     clock.advance_to(end_ts);
     let stopped = tracker.stop();
-    let (complete, trials_done, note) = match &result {
+    let (mut complete, trials_done, note) = match &result {
         Ok(n) if *n as usize == plan.trials.len() => (true, *n, None),
         Ok(n) => (
             false,
@@ -427,6 +427,17 @@ pub async fn run(
     };
     if let Some(text) = note {
         let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, text));
+    }
+    // A tracker that failed (its thread panicked, or it could not stop) delivered less than the
+    // session shows: never complete.
+    if let Err(e) = &stopped {
+        complete = false;
+        let _ = rec.event(EventRecord::new(
+            end_ts,
+            kind::TRACKER_LOST,
+            -1,
+            format!("the tracker failed: {e}"),
+        ));
     }
     let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, "session end"));
     let stats = rec.finish(complete)?;
@@ -750,6 +761,79 @@ mod tests {
             &on_trial,
         ))
         .unwrap()
+    }
+
+    /// The synthetic tracker, but its streaming thread ends in a panic.
+    struct PanickingTracker(SyntheticTracker);
+
+    impl Tracker for PanickingTracker {
+        fn info(&self) -> et_drivers::TrackerInfo {
+            self.0.info()
+        }
+        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
+            self.0.clock()
+        }
+        fn start(
+            &mut self,
+            sink: et_drivers::SampleSender,
+        ) -> Result<(), et_drivers::TrackerError> {
+            self.0.start(sink)
+        }
+        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
+            self.0.stop()?;
+            Err(et_drivers::TrackerError::Thread(
+                "the tracker thread panicked".into(),
+            ))
+        }
+    }
+
+    #[test]
+    fn a_tracker_that_failed_never_leaves_a_file_marked_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let set = et_stimuli::default_set::manifest(256);
+        let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
+            .unwrap()
+            .into_iter()
+            .take(2)
+            .collect();
+        let timing = Timing {
+            fixation_ms: 100,
+            stimulus_ms: 200,
+            iti_ms: 0,
+            refresh_hz: 60.0,
+        };
+        let plan = test_plan(&set, &trials, timing, &[]);
+        let scene = SceneTimeline::new();
+        let clock = Arc::new(ManualClock::new(10_000_000));
+        let mut tracker = PanickingTracker(
+            SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap(),
+        );
+        let mut header = RecordingHeader::new("P01", "1");
+        header.sampling_hz = 120.0;
+        let writer = RecordingWriter::create(&path, &header, Some(&set.to_toml())).unwrap();
+        let operator = Operator::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let r = rt.block_on(run(
+            &plan,
+            &mut tracker,
+            writer,
+            Some(&scene),
+            None,
+            &operator,
+            &|_| {},
+        ));
+        assert!(r.is_err());
+        let rec = Recording::open(&path).unwrap();
+        assert!(!rec.header.complete);
+        assert_eq!(rec.trials.len(), 2);
+        assert!(rec
+            .events
+            .iter()
+            .any(|e| e.kind == "tracker_lost" && e.text.contains("panicked")));
     }
 
     #[test]

@@ -101,6 +101,50 @@ fn append<T: H5Type>(ds: &Dataset, at: &mut usize, rows: &[T]) -> hdf5::Result<(
     Ok(())
 }
 
+/// `OUT.<pid>-<n>.creating` beside `path`: unique to this process and call.
+fn creating_name(path: &Path) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".{}-{n}.creating", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Gives the finished temporary file `tmp` its name `path`, only if no file has that name: a
+/// hard link fails when the name exists (a rename would replace it), so of two writers racing
+/// for one name exactly one wins and the other's data stays in its own file until removed.
+pub(crate) fn publish_new(tmp: &Path, path: &Path) -> Result<()> {
+    match std::fs::hard_link(tmp, path) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(SessionError::AlreadyExists {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(source) => Err(SessionError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Removes a half-made file when creation stops early.
+struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 impl RecordingWriter {
     /// Creates `path` (never overwriting an existing file), writes the header and the stimulus
     /// manifest, and switches to SWMR. The file appears under its name only once it is valid.
@@ -120,16 +164,10 @@ impl RecordingWriter {
                 source,
             })?;
         }
-        let mut tmp_name = path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        tmp_name.push(".creating");
-        let tmp = path.with_file_name(tmp_name);
-        // A leftover from a crash during creation holds no samples: streaming starts only after
-        // the rename below.
-        let _ = std::fs::remove_file(&tmp);
+        // A name of this process's own: nothing another writer made is ever removed or renamed.
+        let tmp = creating_name(path);
         let err = |what: &str| h5err(path, what.to_string());
+        let guard = RemoveOnDrop(Some(tmp.clone()));
         let file = File::with_options()
             .with_fapl(|p| p.libver_latest())
             .create_excl(&tmp)
@@ -152,10 +190,8 @@ impl RecordingWriter {
         let validation =
             dataset::<ValidationRow>(&file, VALIDATION, 32).map_err(err("create /validation"))?;
         file.flush().map_err(err("flush"))?;
-        std::fs::rename(&tmp, path).map_err(|source| SessionError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        publish_new(&tmp, path)?;
+        drop(guard);
         // The new name must survive a power loss too.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if let Ok(d) = std::fs::File::open(dir) {
@@ -287,4 +323,51 @@ fn aois_toml(set: &et_stimuli::StimulusSet) -> String {
         aoi: &'a [et_stimuli::Aoi],
     }
     toml::to_string_pretty(&Aois { aoi: &set.aois }).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::Recording;
+
+    #[test]
+    fn of_two_writers_racing_for_one_name_exactly_one_wins_and_keeps_its_file() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.h5");
+            let barrier = std::sync::Barrier::new(2);
+            let results: Vec<(String, bool)> = std::thread::scope(|sc| {
+                let handles: Vec<_> = ["P10", "P11"]
+                    .into_iter()
+                    .map(|p| {
+                        let (path, barrier) = (&path, &barrier);
+                        sc.spawn(move || {
+                            let mut h = RecordingHeader::new(p, "1");
+                            h.sampling_hz = 120.0;
+                            barrier.wait();
+                            let r = RecordingWriter::create(path, &h, None)
+                                .and_then(|w| w.finish(true));
+                            match r {
+                                Ok(_) => (p.to_string(), true),
+                                Err(SessionError::AlreadyExists { .. }) => (p.to_string(), false),
+                                Err(e) => panic!("round {round}: {e}"),
+                            }
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let winners: Vec<&String> = results.iter().filter(|r| r.1).map(|r| &r.0).collect();
+            assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+            let rec = Recording::open(&path).unwrap();
+            assert_eq!(&rec.header.participant, winners[0], "round {round}");
+            assert!(rec.header.complete);
+            // Nothing half-made is left beside it.
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left.len(), 1, "round {round}: {left:?}");
+        }
+    }
 }

@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use et_analysis::report::{file_sha256, write_report};
 use et_analysis::{analyse_study, AnalysisConfig, StudyAnalysis};
+use et_sessions::output_dir::NewDir;
 use et_sessions::Recording;
 
 use crate::progress;
@@ -26,15 +27,20 @@ pub struct Args {
     /// the stimulus set's AOIs.
     #[arg(long)]
     aois: Option<PathBuf>,
+    /// Replace an earlier analysis at --out (whole: nothing of it stays).
+    #[arg(long)]
+    force: bool,
 }
 
-/// Reads the recordings, analyses them and writes every table and the report into `out`.
+/// Reads the recordings, analyses them and writes every table and the report into the new
+/// folder `out` (with `force`, replacing an earlier analysis there).
 pub fn analyze(
     paths: &[PathBuf],
     out: &Path,
     cfg: &AnalysisConfig,
     stimuli: Option<&Path>,
     aois: Option<&Path>,
+    force: bool,
 ) -> Result<StudyAnalysis> {
     let images = stimuli.map(et_stimuli::StimulusSet::load).transpose()?;
     let aoi_file = match aois {
@@ -50,16 +56,28 @@ pub fn analyze(
         pb.inc(1);
     }
     pb.finish_and_clear();
-    let analysis = analyse_study(&recordings, cfg, aoi_file.as_ref())?;
-    analysis.write_csv(out)?;
-    analysis.write_parquet(out)?;
-    analysis.write_heatmaps(out, images.as_ref())?;
+    let mut analysis = analyse_study(&recordings, cfg, aoi_file.as_ref())?;
+    let has_images = analysis
+        .set
+        .as_ref()
+        .is_some_and(|s| s.stimuli.iter().any(|st| !st.image.as_os_str().is_empty()));
+    if images.is_none() && has_images {
+        analysis.notes.push(
+            "heatmap overlays (PNG) and Figure 2 need the stimulus images: pass --stimuli MANIFEST (densities are written as .npy)".into(),
+        );
+    }
+    // Everything is written into a folder of its own and appears at `out` whole.
+    let dir = NewDir::create(out, "et-suite analyze", force)?;
+    analysis.write_csv(dir.path())?;
+    analysis.write_parquet(dir.path())?;
+    analysis.write_heatmaps(dir.path(), images.as_ref())?;
     write_report(
-        out,
+        dir.path(),
         &analysis,
         &inputs,
         &format!("et-suite {}", env!("CARGO_PKG_VERSION")),
     )?;
+    dir.publish()?;
     Ok(analysis)
 }
 
@@ -77,6 +95,7 @@ pub fn main(a: Args) -> Result<()> {
         &cfg,
         a.stimuli.as_deref(),
         a.aois.as_deref(),
+        a.force,
     )?;
     crate::output::emit(&analysis.render())?;
     crate::output::emit(&format!("Tables and report.html: {}\n", a.out.display()))

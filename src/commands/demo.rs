@@ -90,6 +90,7 @@ pub fn main(a: Args) -> Result<()> {
         &et_analysis::AnalysisConfig::default(),
         Some(&manifest),
         None,
+        false,
     )?;
     let truth = &base.attention;
     let gt = format!(

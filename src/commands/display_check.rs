@@ -65,7 +65,7 @@ pub fn main(a: Args) -> Result<()> {
         } else {
             Screen::Cross
         };
-        stamps.push(p.present(&screen)?.ts_us);
+        stamps.push(p.present(&screen, None)?.ts_us);
         if p.keys().contains(&OperatorKey::Abort) {
             break;
         }

@@ -90,14 +90,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     p.preload("face", face())?;
     for _ in 0..10 {
-        p.present(&image)?;
+        p.present(&image, None)?;
     }
     let n = 300;
     let t = Instant::now();
     let mut stamps = Vec::with_capacity(n);
     for _ in 0..n {
         let call = clock.now_us();
-        let f = p.present(&image)?;
+        let f = p.present(&image, None)?;
         stamps.push(f.ts_us - call);
     }
     println!("window present {w}x{h} image: {:.0} frames/s", rate(n, t));

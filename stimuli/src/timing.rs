@@ -112,6 +112,38 @@ pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
     })
 }
 
+/// Whether a display paces presentation (holds each frame until a vsync), judged from the
+/// intervals (µs) between frames presented back to back without the program holding any.
+///
+/// A paced display puts every frame on its refresh grid: intervals are whole periods (one, or
+/// more when the GPU is late), give or take the time the program takes to wake. A display that
+/// does not pace (a virtual X server) shows a frame as soon as it is drawn: intervals are the
+/// drawing time, far shorter than a period on a fast GPU and anywhere between grid lines on a
+/// slow one, and loaded machines make that worse, not better. So: the display does not pace when
+/// the median interval is under half a period, or when the median distance from the nearest
+/// whole number of periods exceeds 15 % of a period (a uniform spread has 25 %; wake-up jitter
+/// of a few ms on a paced 60 Hz display stays under 10 %). `None` with fewer than 10 intervals.
+pub fn display_paces(intervals_us: &[f64], period_us: f64) -> Option<bool> {
+    if intervals_us.len() < 10 || !(period_us.is_finite() && period_us > 0.0) {
+        return None;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    if median(intervals_us.to_vec()) < 0.5 * period_us {
+        return Some(false);
+    }
+    let off_grid: Vec<f64> = intervals_us
+        .iter()
+        .map(|d| {
+            let periods = d / period_us;
+            (periods - periods.round().max(1.0)).abs()
+        })
+        .collect();
+    Some(median(off_grid) <= 0.15)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +182,30 @@ mod tests {
         t.reset_counts();
         assert_eq!(t.observe(base + 4 * p), 0);
         assert_eq!((t.dropped, t.frames), (0, 1));
+    }
+
+    #[test]
+    fn pacing_is_told_from_the_grid_not_from_the_speed() {
+        let p = 16_667.0;
+        // A paced display: whole periods with wake-up jitter, some late frames of 2 periods.
+        let paced: Vec<f64> = (0..30)
+            .map(|k| {
+                let jitter = [0.0, 900.0, -700.0, 1500.0, -300.0][k % 5];
+                if k % 7 == 3 {
+                    2.0 * p + jitter
+                } else {
+                    p + jitter
+                }
+            })
+            .collect();
+        assert_eq!(display_paces(&paced, p), Some(true));
+        // Unpaced and fast: 2 ms per frame.
+        assert_eq!(display_paces(&[2_000.0; 30], p), Some(false));
+        // Unpaced and slow (a CPU renderer on a loaded machine): 9-31 ms, off the grid.
+        let slow: Vec<f64> = (0..30)
+            .map(|k| 9_000.0 + (k * 7_919 % 22_000) as f64)
+            .collect();
+        assert_eq!(display_paces(&slow, p), Some(false));
+        assert_eq!(display_paces(&paced[..5], p), None);
     }
 }

@@ -16,6 +16,8 @@ pub struct IdtConfig {
     /// Shortest fixation (ms, half-sample convention).
     pub min_duration_ms: f64,
     pub eye: EyeChoice,
+    /// `false` turns gap fill-in off.
+    #[serde(with = "super::stage")]
     pub gap_fill_max_ms: Option<f64>,
 }
 
@@ -27,6 +29,28 @@ impl Default for IdtConfig {
             eye: EyeChoice::Average,
             gap_fill_max_ms: Some(75.0),
         }
+    }
+}
+
+impl IdtConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.dispersion_deg.is_finite() && self.dispersion_deg > 0.0) {
+            return Err(format!(
+                "idt.dispersion_deg must be positive, got {}",
+                self.dispersion_deg
+            ));
+        }
+        for (name, v) in [
+            ("min_duration_ms", Some(self.min_duration_ms)),
+            ("gap_fill_max_ms", self.gap_fill_max_ms),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && (0.0..=60_000.0).contains(&v)) {
+                    return Err(format!("idt.{name} must be in [0, 60000] ms, got {v}"));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

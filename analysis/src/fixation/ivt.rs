@@ -5,26 +5,30 @@
 use et_drivers::{GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
-use super::track::{EyeChoice, Track};
+use super::track::{missing_time_fits, EyeChoice, Track};
 use super::{FixationResult, SampleClass};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IvtConfig {
     /// Longest gap filled by linear interpolation (ms); `None` turns the stage off.
+    #[serde(with = "super::stage")]
     pub gap_fill_max_ms: Option<f64>,
     pub eye: EyeChoice,
     /// Moving-median window (samples, odd); `None` turns noise reduction off.
+    #[serde(with = "super::stage")]
     pub median_window: Option<usize>,
     /// Time window over which velocity is measured (ms).
     pub velocity_window_ms: f64,
     /// Samples slower than this are fixation samples (°/s).
     pub threshold_deg_s: f64,
     /// Merge fixations separated by at most this long (ms) ...
+    #[serde(with = "super::stage")]
     pub merge_max_gap_ms: Option<f64>,
     /// ... and at most this far apart (°).
     pub merge_max_angle_deg: f64,
     /// Fixations shorter than this (ms) become unclassified; `None` keeps them.
+    #[serde(with = "super::stage")]
     pub discard_shorter_than_ms: Option<f64>,
 }
 
@@ -54,10 +58,16 @@ impl IvtConfig {
         };
         pos("velocity_window_ms", self.velocity_window_ms)?;
         pos("threshold_deg_s", self.threshold_deg_s)?;
+        if self.velocity_window_ms > 1000.0 {
+            return Err(format!(
+                "ivt.velocity_window_ms must be at most 1000, got {}",
+                self.velocity_window_ms
+            ));
+        }
         if let Some(w) = self.median_window {
-            if w == 0 || w % 2 == 0 {
+            if w == 0 || w % 2 == 0 || w > MAX_MEDIAN_WINDOW {
                 return Err(format!(
-                    "ivt.median_window must be an odd number of samples, got {w}"
+                    "ivt.median_window must be an odd number of samples up to {MAX_MEDIAN_WINDOW}, got {w}"
                 ));
             }
         }
@@ -75,6 +85,9 @@ impl IvtConfig {
         Ok(())
     }
 }
+
+/// The widest noise-reduction window accepted (samples); Tobii's is 3.
+const MAX_MEDIAN_WINDOW: usize = 101;
 
 /// Median of the valid samples within `half` samples of each valid sample, per coordinate.
 fn moving_median(t: &mut Track, window: usize) {
@@ -114,35 +127,68 @@ fn moving_median(t: &mut Track, window: usize) {
     }
 }
 
-/// Angular velocity (°/s) per sample: the angle between the first and last valid samples in a
-/// window of `window_us` centred on the sample, over their time difference. NaN when the
-/// window holds only one valid sample.
+/// Samples on each side of a sample that the velocity window takes: the window length at the
+/// sampling rate, at least one (Tobii's minimum of three samples in all), so a 20 ms window is
+/// 3 samples at 30-120 Hz, 7 at 300 Hz and 25 at 1200 Hz.
+fn velocity_half_window(window_ms: f64, sampling_hz: f64) -> usize {
+    let half = (window_ms / 1000.0 * sampling_hz / 2.0).round();
+    if half.is_nan() {
+        1
+    } else {
+        // 1 s at 20 kHz: beyond any tracker and any window validate() accepts.
+        half.clamp(1.0, 10_000.0) as usize
+    }
+}
+
+/// Angular velocity (°/s) per sample: the angle between the first and last valid samples within
+/// `half` samples on each side, over their time difference. Samples further away in time than
+/// `half` + 1 sample periods (lost rows) are outside the window. NaN when the window holds only
+/// one valid sample.
 // Indices walk several parallel arrays of the track at once.
 #[allow(clippy::needless_range_loop)]
-fn velocities(t: &Track, window_us: i64) -> Vec<f64> {
+fn velocities(t: &Track, half: usize) -> Vec<f64> {
     let n = t.len();
-    let half = window_us / 2;
+    let reach = (half as f64 + 1.0) * t.period_us;
     let mut v = vec![f64::NAN; n];
-    let (mut lo, mut hi) = (0usize, 0usize);
     for i in 0..n {
         if !t.valid[i] {
             continue;
         }
-        while t.ts[i] - t.ts[lo] > half {
-            lo += 1;
-        }
-        hi = hi.max(i);
-        while hi + 1 < n && t.ts[hi + 1] - t.ts[i] <= half {
-            hi += 1;
-        }
-        let first = (lo..=i).find(|j| t.valid[*j]).unwrap_or(i);
-        let last = (i..=hi).rev().find(|j| t.valid[*j]).unwrap_or(i);
+        let near = |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= reach;
+        let first = (i.saturating_sub(half)..i).find(near).unwrap_or(i);
+        let last = (i + 1..=i.saturating_add(half).min(n - 1))
+            .rev()
+            .find(near)
+            .unwrap_or(i);
         if first == last || t.ts[last] == t.ts[first] {
             continue;
         }
         v[i] = t.angle(i, first, last) / ((t.ts[last] - t.ts[first]) as f64 / 1e6);
     }
     v
+}
+
+/// Runs of fixation samples `[first, last]`. A run is also cut where neighbouring samples are
+/// further apart than the gap fill-in bridges (rows missing from the data), so a fixation never
+/// spans a stretch without samples; merging then joins pieces by its own rule.
+fn fixation_runs(t: &Track, classes: &[SampleClass], max_gap_us: i64) -> Vec<(usize, usize)> {
+    let fix = |i: usize| matches!(classes[i], SampleClass::Fixation(_));
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < classes.len() {
+        if fix(i) {
+            let a = i;
+            while i + 1 < classes.len()
+                && fix(i + 1)
+                && missing_time_fits(t.ts[i + 1] - t.ts[i], max_gap_us, t.period_us)
+            {
+                i += 1;
+            }
+            runs.push((a, i));
+        }
+        i += 1;
+    }
+    runs
 }
 
 /// Runs the filter over one recording's samples (sorted by time).
@@ -165,10 +211,18 @@ const PARALLEL_MIN_SAMPLES: usize = 1_000_000;
 
 /// Where the filter can be cut without changing its result: inside a stretch with no gaze in
 /// either eye longer than any stage looks across (gap fill, velocity window, merge gap).
-fn cut_points(samples: &[GazeSample], cfg: &IvtConfig, parts: usize) -> Vec<usize> {
+fn cut_points(
+    samples: &[GazeSample],
+    cfg: &IvtConfig,
+    sampling_hz: f64,
+    parts: usize,
+) -> Vec<usize> {
+    let velocity_reach_ms =
+        (velocity_half_window(cfg.velocity_window_ms, sampling_hz) as f64 + 1.0) * 1000.0
+            / sampling_hz;
     let reach_us = [
         cfg.gap_fill_max_ms,
-        Some(cfg.velocity_window_ms),
+        Some(velocity_reach_ms),
         cfg.merge_max_gap_ms,
     ]
     .into_iter()
@@ -218,7 +272,7 @@ fn ivt_parallel(
     cfg: &IvtConfig,
     parts: usize,
 ) -> FixationResult {
-    let cuts = cut_points(samples, cfg, parts);
+    let cuts = cut_points(samples, cfg, sampling_hz, parts);
     if cuts.is_empty() {
         return ivt_serial(samples, screen, sampling_hz, cfg);
     }
@@ -267,8 +321,11 @@ fn ivt_serial(
     if let Some(w) = cfg.median_window {
         moving_median(&mut t, w);
     }
-    let vel = velocities(&t, (cfg.velocity_window_ms * 1000.0).round() as i64);
-    let mut classes: Vec<SampleClass> = (0..t.len())
+    let vel = velocities(
+        &t,
+        velocity_half_window(cfg.velocity_window_ms, sampling_hz),
+    );
+    let classes: Vec<SampleClass> = (0..t.len())
         .map(|i| match (t.valid[i], vel[i]) {
             (false, _) => SampleClass::Missing,
             (true, v) if v.is_nan() => SampleClass::Unclassified,
@@ -276,27 +333,22 @@ fn ivt_serial(
             _ => SampleClass::Saccade,
         })
         .collect();
-    // Runs of fixation samples.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < classes.len() {
-        if matches!(classes[i], SampleClass::Fixation(_)) {
-            let a = i;
-            while i + 1 < classes.len() && matches!(classes[i + 1], SampleClass::Fixation(_)) {
-                i += 1;
-            }
-            runs.push((a, i));
-        }
-        i += 1;
-    }
+    let gap = cfg
+        .gap_fill_max_ms
+        .map_or(0, |ms| (ms * 1000.0).round() as i64);
+    let mut runs = fixation_runs(&t, &classes, gap);
     if let Some(max_gap_ms) = cfg.merge_max_gap_ms {
         let max_gap = (max_gap_ms * 1000.0).round() as i64;
+        let is_core = |i: usize| matches!(classes[i], SampleClass::Fixation(_));
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
         for r in runs {
             if let Some(prev) = merged.last_mut() {
                 let gap_us = t.start_of(r.0) - t.end_of(prev.1);
-                let (pa, pb) = (t.centroid(prev.0, prev.1), t.centroid(r.0, r.1));
-                if gap_us <= max_gap && t.deg.angle_2d(pa, pb) <= cfg.merge_max_angle_deg {
+                // The centroids of the fixation samples only: a saccade merged over earlier
+                // does not move them.
+                if gap_us <= max_gap
+                    && t.centroid_angle(*prev, r, is_core) <= cfg.merge_max_angle_deg
+                {
                     prev.1 = r.1;
                     continue;
                 }
@@ -305,6 +357,7 @@ fn ivt_serial(
         }
         runs = merged;
     }
+    let mut classes = classes;
     if let Some(min_ms) = cfg.discard_shorter_than_ms {
         let min_us = (min_ms * 1000.0).round() as i64;
         runs.retain(|&(a, b)| {
@@ -572,7 +625,7 @@ mod tests {
             .collect();
         let cfg = IvtConfig::default();
         let one = ivt_serial(&v, &screen(), 120.0, &cfg);
-        let cuts = cut_points(&v, &cfg, 4);
+        let cuts = cut_points(&v, &cfg, 120.0, 4);
         assert_eq!(
             cuts.len(),
             3,
@@ -581,6 +634,158 @@ mod tests {
         let four = ivt_parallel(&v, &screen(), 120.0, &cfg, 4);
         assert_eq!(one, four);
         assert!(one.fixations.len() > 1000);
+    }
+
+    /// A sample at `ts` (µs) looking at `x` (display area), both eyes.
+    fn at(ts: i64, x: f64) -> GazeSample {
+        GazeSample {
+            system_ts_us: ts,
+            ..s(0, x, 0.5)
+        }
+    }
+
+    #[test]
+    fn a_fixation_never_spans_a_stretch_without_samples() {
+        // 100 Hz: 500 ms at one point, no rows until 3000 ms, then 500 ms at another point.
+        let (a, b) = (at_deg(0.0), at_deg(0.2));
+        let mut v: Vec<GazeSample> = (0..50).map(|k| at(k * 10_000, a)).collect();
+        v.extend((0..50).map(|k| at(3_000_000 + k * 10_000, b)));
+        let r = ivt(&v, &screen(), 100.0, &IvtConfig::default());
+        assert_eq!(r.fixations.len(), 2, "{:?}", r.fixations);
+        for f in &r.fixations {
+            assert!((f.duration_us - 500_000).abs() <= 10_000, "{f:?}");
+        }
+        // Rows missing for 75 ms or less (9 samples at 120 Hz) are bridged by the fill-in, and
+        // one more is not.
+        for (missing, fixations) in [(9, 1), (10, 2)] {
+            let mut w: Vec<GazeSample> = (0..60).map(|k| s(k, a, 0.5)).collect();
+            w.extend((60 + missing..120 + missing).map(|k| s(k, b, 0.5)));
+            let cfg = IvtConfig {
+                merge_max_gap_ms: None,
+                ..IvtConfig::default()
+            };
+            let r = ivt(&w, &screen(), 120.0, &cfg);
+            assert_eq!(r.fixations.len(), fixations, "{missing} rows missing");
+        }
+    }
+
+    #[test]
+    fn gap_fill_fills_nine_missing_samples_at_120_hz() {
+        // Invalid rows this time: 9 are filled (75 ms), 10 are not.
+        for (missing, fixations) in [(9usize, 1usize), (10, 2)] {
+            let mut v: Vec<GazeSample> = (0..120).map(|k| s(k, at_deg(0.0), 0.5)).collect();
+            for x in &mut v[50..50 + missing] {
+                x.left = EyeSample::INVALID;
+                x.right = EyeSample::INVALID;
+            }
+            let cfg = IvtConfig {
+                merge_max_gap_ms: None,
+                ..IvtConfig::default()
+            };
+            let r = ivt(&v, &screen(), 120.0, &cfg);
+            assert_eq!(r.fixations.len(), fixations, "{missing} invalid samples");
+        }
+    }
+
+    /// Planted gaze at `hz`: fixations of 180-400 ms at points 3-17° apart, joined by 30 ms
+    /// saccades, with ±0.05° of noise. Returns the samples, which of them lie inside a fixation
+    /// (with the whole velocity window inside it), and the number of fixations.
+    fn planted(hz: f64) -> (Vec<GazeSample>, Vec<bool>, usize) {
+        let places = [-8.0, 4.0, -2.0, 9.0, -6.0, 1.0, 8.0, -4.0, 3.0, -9.0];
+        let durations = [180.0, 250.0, 320.0, 400.0, 230.0];
+        let half = velocity_half_window(20.0, hz) as f64 + 1.0;
+        let p = 1e6 / hz;
+        let (mut v, mut inside) = (Vec::new(), Vec::new());
+        let (mut t0, mut noise) = (0.0f64, 12345u64);
+        let n = 20;
+        for k in 0..n {
+            let (from, to) = (places[k % 10], places[(k + 1) % 10]);
+            let fix_us = durations[k % 5] * 1000.0;
+            let sac_us = 30_000.0;
+            let mut t = (t0 / p).ceil() * p;
+            while t < t0 + fix_us + sac_us {
+                noise = noise
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let jitter = ((noise >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.1;
+                let deg = if t < t0 + fix_us {
+                    from
+                } else {
+                    from + (to - from) * (t - t0 - fix_us) / sac_us
+                };
+                v.push(at(t.round() as i64, at_deg(deg + jitter)));
+                inside.push(t >= t0 + half * p && t <= t0 + fix_us - half * p);
+                t += p;
+            }
+            t0 += fix_us + sac_us;
+        }
+        (v, inside, n)
+    }
+
+    #[test]
+    fn planted_fixations_are_found_at_every_tracker_rate() {
+        for hz in [30.0, 60.0, 90.0, 120.0, 300.0, 600.0, 1200.0] {
+            let (v, inside, planted_n) = planted(hz);
+            let r = ivt(&v, &screen(), hz, &IvtConfig::default());
+            let planted_samples = inside.iter().filter(|x| **x).count();
+            let found = r
+                .classes
+                .iter()
+                .zip(&inside)
+                .filter(|(c, i)| **i && matches!(c, SampleClass::Fixation(_)))
+                .count();
+            let share = found as f64 / planted_samples as f64;
+            assert!(share >= 0.95, "{hz} Hz: {found} of {planted_samples}");
+            let count = r.fixations.len() as f64;
+            assert!(
+                (count - planted_n as f64).abs() <= 0.05 * planted_n as f64,
+                "{hz} Hz: {count} fixations for {planted_n}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_velocity_window_is_counted_in_samples_with_a_minimum_of_three() {
+        assert_eq!(velocity_half_window(20.0, 30.0), 1);
+        assert_eq!(velocity_half_window(20.0, 120.0), 1);
+        assert_eq!(velocity_half_window(20.0, 300.0), 3);
+        assert_eq!(velocity_half_window(20.0, 1200.0), 12);
+        assert_eq!(velocity_half_window(20.0, f64::NAN), 1);
+    }
+
+    #[test]
+    fn merge_measures_the_angle_in_3d_when_eye_positions_exist() {
+        // Two fixations 0.45° apart on screen for an eye at the configured 650 mm; the eye is
+        // really 400 mm away, where the same on-screen step subtends 0.73°.
+        let make = |origin: Option<[f32; 3]>| {
+            let mut v = Vec::new();
+            for k in 0..40 {
+                let deg = if k < 20 {
+                    0.0
+                } else if k < 22 {
+                    3.0
+                } else {
+                    0.45
+                };
+                let mut x = s(k, at_deg(deg), 0.5);
+                if let Some(o) = origin {
+                    for e in [&mut x.left, &mut x.right] {
+                        e.origin_mm = o;
+                        e.origin_valid = true;
+                        e.gaze3d_mm = [((f64::from(e.gaze_x) - 0.5) * 531.0) as f32, 0.0, 0.0];
+                    }
+                }
+                v.push(x);
+            }
+            v
+        };
+        let cfg = IvtConfig {
+            median_window: None,
+            ..IvtConfig::default()
+        };
+        assert_eq!(ivt(&make(None), &screen(), 120.0, &cfg).fixations.len(), 1);
+        let near = ivt(&make(Some([0.0, 0.0, 400.0])), &screen(), 120.0, &cfg);
+        assert_eq!(near.fixations.len(), 2, "{:?}", near.fixations);
     }
 
     #[test]
@@ -595,5 +800,18 @@ mod tests {
             ..IvtConfig::default()
         };
         assert!(c.validate().unwrap_err().contains("threshold_deg_s"));
+    }
+
+    #[test]
+    fn stages_are_turned_off_in_toml_with_false() {
+        let c: IvtConfig =
+            toml::from_str("gap_fill_max_ms = false\nmedian_window = false\nmerge_max_gap_ms = 50")
+                .unwrap();
+        assert_eq!((c.gap_fill_max_ms, c.median_window), (None, None));
+        assert_eq!(c.merge_max_gap_ms, Some(50.0));
+        assert_eq!(c.discard_shorter_than_ms, Some(60.0));
+        let back: IvtConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert!(toml::from_str::<IvtConfig>("median_window = true").is_err());
     }
 }

@@ -5,9 +5,15 @@
 //! between its first sample and the one before, and ends halfway between its last sample and
 //! the one after (half a nominal period at the ends of the data), so a one-sample fixation
 //! lasts one sample interval.
+//!
+//! Inside a merged fixation every sample is classed as that fixation, the saccade samples and
+//! samples without gaze it was merged over included: its time covers them, as Tobii's merge
+//! does. Its position, dispersion and sample count use only the samples classified as fixation
+//! before the merge.
 
 pub mod idt;
 pub mod ivt;
+mod stage;
 mod track;
 
 use serde::{Deserialize, Serialize};

@@ -72,14 +72,15 @@ fn mean3(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     lerp3(a, b, 0.5)
 }
 
-/// Fills gaps of at most `max_gap_us` (from the last valid sample to the next) by linear
-/// interpolation in time, per eye.
-fn fill_gaps(ts: &[i64], eye: &mut [Option<EyePoint>], max_gap_us: i64) {
+/// Fills gaps of at most `max_gap_us` by linear interpolation in time, per eye. A gap's length is
+/// the time its missing samples cover (from the last valid sample to the next, less one sample
+/// period), so 75 ms fills 9 missing samples at 120 Hz, as Tobii's filter does.
+fn fill_gaps(ts: &[i64], eye: &mut [Option<EyePoint>], max_gap_us: i64, period_us: f64) {
     let mut last: Option<usize> = None;
     for i in 0..eye.len() {
         let Some(b) = eye[i] else { continue };
         if let Some(l) = last {
-            if i > l + 1 && ts[i] - ts[l] <= max_gap_us {
+            if i > l + 1 && missing_time_fits(ts[i] - ts[l], max_gap_us, period_us) {
                 let a = eye[l].unwrap_or(b);
                 let span = (ts[i] - ts[l]) as f64;
                 for (j, slot) in eye.iter_mut().enumerate().take(i).skip(l + 1) {
@@ -97,6 +98,18 @@ fn fill_gaps(ts: &[i64], eye: &mut [Option<EyePoint>], max_gap_us: i64) {
     }
 }
 
+/// Whether the samples missing between two samples `interval_us` apart cover at most
+/// `max_gap_us` (interval less one period; 1 ms of slack for time stamps in whole ms).
+pub(crate) fn missing_time_fits(interval_us: i64, max_gap_us: i64, period_us: f64) -> bool {
+    interval_us as f64 - period_us <= max_gap_us as f64 + 1000.0
+}
+
+/// Where a run of samples is on average: on the display area, and in 3D where known.
+struct Centroid {
+    xy: (f64, f64),
+    origin_gaze: Option<([f64; 3], [f64; 3])>,
+}
+
 impl Track {
     /// `gap_fill_us`: longest gap to interpolate over, if any.
     pub fn build(
@@ -110,9 +123,10 @@ impl Track {
         let mut left: Vec<Option<EyePoint>> = samples.iter().map(|s| eye_point(&s.left)).collect();
         let mut right: Vec<Option<EyePoint>> =
             samples.iter().map(|s| eye_point(&s.right)).collect();
+        let period_us = 1e6 / sampling_hz.max(1e-9);
         if let Some(g) = gap_fill_us {
-            fill_gaps(&ts, &mut left, g);
-            fill_gaps(&ts, &mut right, g);
+            fill_gaps(&ts, &mut left, g, period_us);
+            fill_gaps(&ts, &mut right, g, period_us);
         }
         let n = samples.len();
         let mut t = Track {
@@ -124,7 +138,7 @@ impl Track {
             gaze3d: vec![[f32::NAN; 3]; n],
             deg: Degrees::new(screen),
             eye,
-            period_us: 1e6 / sampling_hz.max(1e-9),
+            period_us,
         };
         for i in 0..n {
             let one = |p: EyePoint| (f64::from(p.x), f64::from(p.y), p.origin, p.gaze3d);
@@ -187,17 +201,43 @@ impl Track {
         }
     }
 
-    /// Centroid (display area) of the valid samples in `a..=b`.
-    pub fn centroid(&self, a: usize, b: usize) -> (f64, f64) {
+    /// Angle (degrees) between the centroids of the samples in `a` and in `b` (index ranges)
+    /// that `keep` selects: in 3D from the mean eye position when every such sample has eye and
+    /// gaze positions, else from the screen geometry.
+    pub fn centroid_angle(
+        &self,
+        a: (usize, usize),
+        b: (usize, usize),
+        keep: impl Fn(usize) -> bool,
+    ) -> f64 {
+        let (ca, cb) = (self.centroid(a, &keep), self.centroid(b, &keep));
+        match (ca.origin_gaze, cb.origin_gaze) {
+            (Some((oa, ga)), Some((ob, gb))) => {
+                let o = [0, 1, 2].map(|c| (oa[c] + ob[c]) / 2.0);
+                angle_deg(o, ga, gb)
+            }
+            _ => self.deg.angle_2d(ca.xy, cb.xy),
+        }
+    }
+
+    /// Centroid of the valid samples in `a..=b` that `keep` selects.
+    fn centroid(&self, (a, b): (usize, usize), keep: impl Fn(usize) -> bool) -> Centroid {
         let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-        for i in a..=b {
-            if self.valid[i] {
-                sx += self.x[i];
-                sy += self.y[i];
-                n += 1.0;
+        let (mut o, mut g) = ([0.0f64; 3], [0.0f64; 3]);
+        for i in (a..=b).filter(|&i| self.valid[i] && keep(i)) {
+            sx += self.x[i];
+            sy += self.y[i];
+            n += 1.0;
+            for c in 0..3 {
+                o[c] += f64::from(self.origin[i][c]);
+                g[c] += f64::from(self.gaze3d[i][c]);
             }
         }
-        (sx / n, sy / n)
+        let has_3d = n > 0.0 && o.iter().chain(&g).all(|v| v.is_finite());
+        Centroid {
+            xy: (sx / n, sy / n),
+            origin_gaze: has_3d.then(|| (o.map(|v| v / n), g.map(|v| v / n))),
+        }
     }
 }
 

@@ -8,9 +8,11 @@
 //! once the display has flipped to frame k and released frame k−1. The presenter therefore
 //! acquires the next image right after presenting and stamps the frame when that acquire returns:
 //! the flip time, late only by the time the thread takes to wake. On a display that does not pace
-//! presentation at all (a virtual X server), frames would come far faster than the refresh rate;
-//! the presenter then holds each frame until one refresh period after the previous one, so the
-//! session's timing is still that of the planned display. Real pacing can only be measured on
+//! presentation at all (a virtual X server), frames would go out as soon as they are drawn; the
+//! presenter tells such a display by its first frames' intervals (`timing::display_paces`) and
+//! then holds each drawn frame until one refresh period after the previous one before presenting
+//! it. The session also gives each frame the time before which it must not go out (the end of the
+//! screen before it), so a screen lasts its whole refresh periods on any display. Real pacing can only be measured on
 //! real hardware (a photodiode on the screen corner is the reference).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +31,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::gpu::{request_device, GpuInfo, Renderer};
 use super::{PresentError, Result, Screen, Style};
+use crate::timing::display_paces;
 
 /// Where the window goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +106,7 @@ enum Command {
     Unload(String),
     Present {
         screen: Screen,
+        not_before: Option<i64>,
         reply: Sender<Result<PresentedFrame>>,
     },
 }
@@ -216,11 +220,14 @@ impl Presenter {
         self.send(Command::Unload(key.into()))
     }
 
-    /// Shows `screen` for one frame; returns when that frame is on the display.
-    pub fn present(&self, screen: &Screen) -> Result<PresentedFrame> {
+    /// Shows `screen` for one frame, not before `not_before` on the clock (µs; the end of the
+    /// screen before it, so that screen lasts its whole periods whatever the display does);
+    /// returns when that frame is on the display.
+    pub fn present(&self, screen: &Screen, not_before: Option<i64>) -> Result<PresentedFrame> {
         let (reply, rx) = bounded(1);
         self.send(Command::Present {
             screen: screen.clone(),
+            not_before,
             reply,
         })?;
         rx.recv().map_err(|_| PresentError::Gone)?
@@ -308,11 +315,15 @@ impl App {
                         g.renderer.unload(&key);
                     }
                 }
-                Ok(Command::Present { screen, reply }) => {
+                Ok(Command::Present {
+                    screen,
+                    not_before,
+                    reply,
+                }) => {
                     let r = if self.closed {
                         Err(PresentError::Gone)
                     } else {
-                        self.present(&screen)
+                        self.present(&screen, not_before)
                     };
                     let _ = reply.send(r);
                 }
@@ -322,7 +333,7 @@ impl App {
         }
     }
 
-    fn present(&mut self, screen: &Screen) -> Result<PresentedFrame> {
+    fn present(&mut self, screen: &Screen, not_before: Option<i64>) -> Result<PresentedFrame> {
         let period_us = 1e6 / self.cfg.refresh_hz;
         let clock = Arc::clone(&self.clock);
         let g = self.gfx.as_mut().ok_or(PresentError::Gone)?;
@@ -345,35 +356,67 @@ impl App {
             .renderer
             .encode(&view, g.config.width, g.config.height, screen, age)?;
         g.renderer.queue().submit([enc.finish()]);
+        // The frame is drawn; it goes out no earlier than it may (held before presenting, so
+        // the stamp is when it really went out, not when a hold ended after it was shown).
+        let self_paced = g.self_paced.load(Ordering::SeqCst);
+        let hold = release_time(g.last_ts, not_before, period_us, self_paced);
+        if let Some(due) = hold {
+            let limit = Duration::from_micros((due - clock.now_us()).clamp(0, 10_000_000) as u64);
+            clock.wait_until(due, limit + Duration::from_millis(1));
+        }
         g.window.pre_present_notify();
         g.renderer.queue().present(frame);
         g.next = Some(acquire(g)?);
         let mut ts = clock.now_us();
-        if let Some(last) = g.last_ts {
+        if let (Some(last), false) = (g.last_ts, self_paced) {
             let raw = (ts - last) as f64;
-            if g.raw_intervals.len() < 30 {
+            if hold.is_none() && g.raw_intervals.len() < PACING_FRAMES {
                 g.raw_intervals.push(raw);
-                if g.raw_intervals.len() == 30 {
-                    let mut r = g.raw_intervals.clone();
-                    r.sort_by(f64::total_cmp);
-                    if r[15] < 0.5 * period_us {
-                        g.self_paced.store(true, Ordering::SeqCst);
-                        tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
-                    }
+                if g.raw_intervals.len() == PACING_FRAMES
+                    && display_paces(&g.raw_intervals, period_us) == Some(false)
+                {
+                    g.self_paced.store(true, Ordering::SeqCst);
+                    tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
                 }
             }
-            // A display that does not pace: hold the frame for one refresh period ourselves
-            // (every frame once that is established, clearly early ones before).
-            let paced_here = g.self_paced.load(Ordering::SeqCst);
-            if raw < period_us && (paced_here || raw <= 0.5 * period_us) {
-                let due = last + period_us.round() as i64;
-                clock.wait_until(due, Duration::from_micros(period_us as u64 * 2));
+            // Until pacing is judged, a frame that came clearly early is held afterwards.
+            if raw <= 0.5 * period_us {
+                clock.wait_until(
+                    last + period_us.round() as i64,
+                    Duration::from_micros(period_us as u64 * 2),
+                );
                 ts = clock.now_us();
             }
         }
         g.last_ts = Some(ts);
         Ok(PresentedFrame { ts_us: ts })
     }
+}
+
+/// Frames the presenter watches before judging whether the display paces them.
+const PACING_FRAMES: usize = 30;
+
+/// When a drawn frame may be presented, if it has to wait: on a display known not to pace,
+/// one refresh period after the previous frame; and never before `not_before` (the end of the
+/// screen before it). A paced display flips at the vsync after the frame is queued, so there
+/// the frame is queued half a period before `not_before` and the flip lands on it.
+fn release_time(
+    last: Option<i64>,
+    not_before: Option<i64>,
+    period_us: f64,
+    self_paced: bool,
+) -> Option<i64> {
+    let paced_hold = last
+        .filter(|_| self_paced)
+        .map(|l| l.saturating_add(period_us.round() as i64));
+    let end_hold = not_before.map(|t| {
+        if self_paced {
+            t
+        } else {
+            t.saturating_sub((period_us / 2.0).round() as i64)
+        }
+    });
+    paced_hold.max(end_hold)
 }
 
 fn acquire(g: &mut Gfx) -> Result<wgpu::SurfaceTexture> {
@@ -561,5 +604,33 @@ impl ApplicationHandler for App {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_time;
+
+    #[test]
+    fn a_frame_is_held_for_the_period_and_for_the_end_of_the_screen_before_it() {
+        let p = 16_666.667;
+        // A paced display with nothing to wait for: the vsync holds the frame.
+        assert_eq!(release_time(Some(1_000), None, p, false), None);
+        // Queued half a period early there, so the flip lands on the end of the screen.
+        assert_eq!(
+            release_time(Some(1_000), Some(151_000), p, false),
+            Some(142_667)
+        );
+        // A display that does not pace: a period after the last frame, and never before the end.
+        assert_eq!(release_time(Some(1_000), None, p, true), Some(17_667));
+        assert_eq!(
+            release_time(Some(140_000), Some(151_000), p, true),
+            Some(156_667)
+        );
+        assert_eq!(
+            release_time(Some(120_000), Some(151_000), p, true),
+            Some(151_000)
+        );
+        assert_eq!(release_time(None, None, p, true), None);
     }
 }

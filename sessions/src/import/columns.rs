@@ -1,0 +1,581 @@
+//! Where each export variant keeps what a recording needs, and how one row is read: time,
+//! participant, gaze and validity per eye, pupil, eye position, media (stimulus) and events.
+//! Every value is checked as it is read; a bad one is an error naming the file, line and column.
+
+use std::path::Path;
+
+use super::table::{Column, Reader};
+use super::ImportFormat;
+use crate::error::{Result, SessionError};
+
+/// The unit gaze columns are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    Px,
+    Mm,
+    /// Display-area units, 0..1 from the top-left.
+    Norm,
+}
+
+/// Time stamps a unit: µs per unit.
+fn time_scale(path: &Path, c: &Column, default_ms: bool) -> Result<f64> {
+    match c.unit.as_deref().map(|u| u.trim().to_lowercase()) {
+        None => Ok(if default_ms { 1000.0 } else { 1.0 }),
+        Some(u) => match u.as_str() {
+            "ms" => Ok(1000.0),
+            "μs" | "µs" | "us" => Ok(1.0),
+            "s" => Ok(1e6),
+            _ => Err(SessionError::Invalid(format!(
+                "{}: column '{}': time unit '{u}' is not one of ms, µs, s",
+                path.display(),
+                c.name
+            ))),
+        },
+    }
+}
+
+/// The unit of a gaze column, from its brackets (none: screen px, as Tobii Studio's older
+/// exports and plain CSV files have it).
+fn gaze_unit(path: &Path, c: &Column) -> Result<Unit> {
+    let Some(raw) = &c.unit else {
+        return Ok(Unit::Px);
+    };
+    let u: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let refuse = |why: &str| {
+        Err(SessionError::Invalid(format!(
+            "{}: column '{}': {why}",
+            path.display(),
+            c.name
+        )))
+    };
+    if u.starts_with("mcs") {
+        return refuse("media coordinates (MCS) are relative to the stimulus, not the screen; export gaze in ADCS/DACS (screen) coordinates");
+    }
+    let u = u
+        .trim_start_matches("adcs")
+        .trim_start_matches("dacs")
+        .trim_start_matches('_');
+    match u {
+        "px" | "pixels" | "pixel" => Ok(Unit::Px),
+        "mm" => Ok(Unit::Mm),
+        "" | "norm" | "normalized" | "normalised" => Ok(Unit::Norm),
+        _ => refuse(&format!(
+            "unit '{raw}' is not one of px, mm or normalised (ADCS/DACS)"
+        )),
+    }
+}
+
+/// Which format a header is, when the user did not say.
+pub(crate) fn detect(columns: &[Column]) -> ImportFormat {
+    let has = |k: &str| columns.iter().any(|c| c.key == k);
+    // Pro Lab writes "Recording timestamp" with a unit and has a Sensor column; Studio writes
+    // "RecordingTimestamp" alone. Both give the key "recordingtimestamp".
+    if has("recordingtimestamp") {
+        if has("sensor") || has("presentedstimulusname") || has("eyemovementtype") {
+            ImportFormat::TobiiProLab
+        } else {
+            ImportFormat::TobiiStudio
+        }
+    } else {
+        ImportFormat::Csv
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Media {
+    pub name: String,
+    /// x, y, w, h in screen px, when the export gives them.
+    pub rect: Option<[f64; 4]>,
+}
+
+/// One eye as exported (gaze in the export's unit, eye position in display mm).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct RawEye {
+    pub x: Option<f64>,
+    pub y: Option<f64>,
+    pub valid: bool,
+    pub pupil_mm: Option<f64>,
+    pub position_mm: Option<[f64; 3]>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawRow {
+    pub ts_us: i64,
+    /// False for event rows and other sensors' rows.
+    pub is_sample: bool,
+    pub left: RawEye,
+    pub right: RawEye,
+    pub media: Option<Media>,
+    pub event: Option<String>,
+}
+
+/// Geometry the rows carry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ExportScreen {
+    pub width_px: Option<u32>,
+    pub height_px: Option<u32>,
+}
+
+/// The median distance of the eyes from the screen (mm) over one participant's rows.
+pub(crate) fn median_eye_distance_mm(rows: &[RawRow]) -> Option<f64> {
+    let mut z: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| [&r.left, &r.right])
+        .filter_map(|e| e.position_mm.map(|p| p[2]))
+        .collect();
+    if z.is_empty() {
+        return None;
+    }
+    z.sort_by(f64::total_cmp);
+    Some(z[z.len() / 2])
+}
+
+/// The columns of one eye.
+#[derive(Debug, Clone, Default)]
+struct EyeCols {
+    x: Option<usize>,
+    y: Option<usize>,
+    validity: Option<usize>,
+    pupil: Option<usize>,
+    position: Option<[usize; 3]>,
+}
+
+/// Where a format's values are in this file.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    format: ImportFormat,
+    time: usize,
+    time_scale_us: f64,
+    pub participant: Option<usize>,
+    left: EyeCols,
+    right: EyeCols,
+    pub gaze_unit: Unit,
+    /// Pro Lab's Sensor column: rows of other sensors are not gaze samples.
+    sensor: Option<usize>,
+    event: Option<usize>,
+    media_name: Option<usize>,
+    media_rect: Option<[usize; 4]>,
+    resolution: Option<usize>,
+    resolution_wh: Option<[usize; 2]>,
+    names: Vec<String>,
+}
+
+impl Layout {
+    pub fn find<R: std::io::Read>(
+        path: &Path,
+        t: &Reader<R>,
+        format: ImportFormat,
+    ) -> Result<Layout> {
+        let what = match format {
+            ImportFormat::Csv => "gaze CSV (time, x, y)",
+            ImportFormat::TobiiProLab => "Tobii Pro Lab data export",
+            ImportFormat::TobiiStudio => "Tobii Studio export",
+        };
+        let require = |keys: &[&str], shown: &str| {
+            t.find(keys).ok_or_else(|| {
+                SessionError::Invalid(format!(
+                    "{}: not a {what}: missing column '{shown}' (found: {})",
+                    path.display(),
+                    t.columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        };
+        let (time, default_ms) = match format {
+            ImportFormat::Csv => (require(&["time", "timestamp", "t"], "time")?, true),
+            ImportFormat::TobiiStudio => (
+                require(&["recordingtimestamp"], "RecordingTimestamp")?,
+                true,
+            ),
+            ImportFormat::TobiiProLab => (
+                require(&["recordingtimestamp"], "Recording timestamp")?,
+                false,
+            ),
+        };
+        let time_scale_us = time_scale(path, &t.columns[time], default_ms)?;
+        let eye = |side: &str, short: &str| EyeCols {
+            x: t.find(&[&format!("gazepoint{side}x")]),
+            y: t.find(&[&format!("gazepoint{side}y")]),
+            validity: t.find(&[&format!("validity{side}")]),
+            pupil: t.find(&[&format!("pupil{side}"), &format!("pupildiameter{side}")]),
+            position: ["x", "y", "z"]
+                .map(|a| {
+                    t.find(&[
+                        &format!("eyepos{short}{a}"),
+                        &format!("eyeposition{side}{a}"),
+                    ])
+                })
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(|v| [v[0], v[1], v[2]]),
+        };
+        let (mut left, mut right) = match format {
+            ImportFormat::Csv => {
+                let x = require(&["x", "gazex", "xpx"], "x")?;
+                let y = require(&["y", "gazey", "ypx"], "y")?;
+                let both = EyeCols {
+                    x: Some(x),
+                    y: Some(y),
+                    ..EyeCols::default()
+                };
+                (both.clone(), both)
+            }
+            _ => (eye("left", "left"), eye("right", "right")),
+        };
+        // Only the averaged point: both eyes get it (per-eye validity still applies).
+        if format != ImportFormat::Csv && left.x.is_none() && right.x.is_none() {
+            let shown = if format == ImportFormat::TobiiProLab {
+                "Gaze point X"
+            } else {
+                "GazePointX"
+            };
+            let x = require(&["gazepointx"], shown)?;
+            let y = require(&["gazepointy"], &shown.replace('X', "Y"))?;
+            for e in [&mut left, &mut right] {
+                e.x = Some(x);
+                e.y = Some(y);
+            }
+        }
+        let mut unit = None;
+        for i in [left.x, left.y, right.x, right.y].into_iter().flatten() {
+            let u = gaze_unit(path, &t.columns[i])?;
+            match unit {
+                Some(v) if v != u => {
+                    return Err(SessionError::Invalid(format!(
+                        "{}: column '{}': gaze columns in different units",
+                        path.display(),
+                        t.columns[i].name
+                    )))
+                }
+                _ => unit = Some(u),
+            }
+        }
+        let media_rect = [
+            t.find(&["mediaposx", "presentedmediapositionx"]),
+            t.find(&["mediaposy", "presentedmediapositiony"]),
+            t.find(&["mediawidth", "presentedmediawidth"]),
+            t.find(&["mediaheight", "presentedmediaheight"]),
+        ];
+        Ok(Layout {
+            format,
+            time,
+            time_scale_us,
+            participant: t.find(&["participantname", "participant"]),
+            left,
+            right,
+            gaze_unit: unit.unwrap_or(Unit::Px),
+            sensor: t.find(&["sensor"]),
+            event: t.find(&["event", "studioevent"]),
+            media_name: t.find(&["medianame", "presentedstimulusname", "presentedmedianame"]),
+            media_rect: media_rect
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(|v| [v[0], v[1], v[2], v[3]]),
+            resolution: t.find(&["recordingresolution"]),
+            resolution_wh: t
+                .find(&["recordingresolutionwidth"])
+                .zip(t.find(&["recordingresolutionheight"]))
+                .map(|(w, h)| [w, h]),
+            names: t.columns.iter().map(|c| c.name.clone()).collect(),
+        })
+    }
+
+    /// One row, or `None` for a row that is neither a sample nor an event (another sensor's).
+    pub fn row(
+        &self,
+        path: &Path,
+        line: u64,
+        r: &csv::StringRecord,
+        screen: &mut ExportScreen,
+    ) -> Result<Option<RawRow>> {
+        let cell = |i: usize| r.get(i).unwrap_or("").trim();
+        let bad = |i: usize, why: String| {
+            SessionError::Invalid(format!(
+                "{}: line {line}, column '{}': {why}",
+                path.display(),
+                self.names[i]
+            ))
+        };
+        let event = self
+            .event
+            .map(cell)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string);
+        let other_sensor = self
+            .sensor
+            .map(cell)
+            .is_some_and(|s| !s.eq_ignore_ascii_case("eye tracker"));
+        let time = cell(self.time);
+        if time.is_empty() && (event.is_some() || other_sensor) {
+            return Ok(None);
+        }
+        let ts = number(time)
+            .map_err(|why| bad(self.time, why))?
+            .ok_or_else(|| bad(self.time, "no time stamp".into()))?;
+        let ts_us = time_us(ts * self.time_scale_us).map_err(|why| bad(self.time, why))?;
+        let media = self.media(r, &bad)?;
+        let left = self.eye(&self.left, r, &bad)?;
+        let right = self.eye(&self.right, r, &bad)?;
+        // Pro Lab's event rows have no sensor; Studio's carry an event and no eye data.
+        let no_eye_data = left == RawEye::default() && right == RawEye::default();
+        let eye_cols_empty = [&self.left, &self.right].iter().all(|e| {
+            [e.x, e.y, e.validity]
+                .into_iter()
+                .flatten()
+                .all(|i| cell(i).is_empty())
+        });
+        let is_sample = match self.format {
+            ImportFormat::TobiiProLab if self.sensor.is_some() => !other_sensor,
+            _ => !(event.is_some() && no_eye_data && eye_cols_empty),
+        };
+        if !is_sample && event.is_none() {
+            return Ok(None);
+        }
+        if is_sample {
+            self.read_resolution(r, &bad, screen)?;
+        }
+        Ok(Some(RawRow {
+            ts_us,
+            is_sample,
+            left,
+            right,
+            media,
+            event,
+        }))
+    }
+
+    fn eye(
+        &self,
+        c: &EyeCols,
+        r: &csv::StringRecord,
+        bad: &dyn Fn(usize, String) -> SessionError,
+    ) -> Result<RawEye> {
+        let num = |i: Option<usize>| -> Result<Option<f64>> {
+            match i {
+                Some(i) => number(r.get(i).unwrap_or("")).map_err(|why| bad(i, why)),
+                None => Ok(None),
+            }
+        };
+        let (x, y) = (num(c.x)?, num(c.y)?);
+        for (i, v) in [(c.x, x), (c.y, y)] {
+            if let (Some(i), Some(v)) = (i, v) {
+                let limit = match self.gaze_unit {
+                    Unit::Px => 1e6,
+                    Unit::Mm => 1e5,
+                    Unit::Norm => 100.0,
+                };
+                if v.abs() > limit {
+                    return Err(bad(i, format!("gaze {v} is far outside any screen")));
+                }
+            }
+        }
+        let valid = match c.validity {
+            Some(i) => validity(r.get(i).unwrap_or("").trim())
+                .map_err(|why| bad(i, why))?
+                .unwrap_or(x.is_some() && y.is_some()),
+            None => true,
+        };
+        let pupil_mm = num(c.pupil)?.filter(|p| *p > 0.0 && *p < 100.0);
+        let position_mm = match c.position {
+            Some(cols) => {
+                let v = [
+                    num(Some(cols[0]))?,
+                    num(Some(cols[1]))?,
+                    num(Some(cols[2]))?,
+                ];
+                match v {
+                    [Some(a), Some(b), Some(z)] if valid && z > 0.0 && z < 10_000.0 => {
+                        Some([a, b, z])
+                    }
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        Ok(RawEye {
+            x,
+            y,
+            valid: valid && x.is_some() && y.is_some(),
+            pupil_mm,
+            position_mm,
+        })
+    }
+
+    fn media(
+        &self,
+        r: &csv::StringRecord,
+        bad: &dyn Fn(usize, String) -> SessionError,
+    ) -> Result<Option<Media>> {
+        let Some(i) = self.media_name else {
+            return Ok(None);
+        };
+        let name = r.get(i).unwrap_or("").trim();
+        if name.is_empty() {
+            return Ok(None);
+        }
+        let rect = match self.media_rect {
+            Some(cols) => {
+                let mut v = [0.0; 4];
+                let mut all = true;
+                for (slot, c) in v.iter_mut().zip(cols) {
+                    match number(r.get(c).unwrap_or("")).map_err(|why| bad(c, why))? {
+                        Some(x) if x.abs() <= 1e6 => *slot = x,
+                        Some(x) => return Err(bad(c, format!("{x} px is far outside any screen"))),
+                        None => all = false,
+                    }
+                }
+                (all && v[2] > 0.0 && v[3] > 0.0).then_some(v)
+            }
+            None => None,
+        };
+        Ok(Some(Media {
+            name: name.to_string(),
+            rect,
+        }))
+    }
+
+    fn read_resolution(
+        &self,
+        r: &csv::StringRecord,
+        bad: &dyn Fn(usize, String) -> SessionError,
+        screen: &mut ExportScreen,
+    ) -> Result<()> {
+        if screen.width_px.is_some() {
+            return Ok(());
+        }
+        let px = |i: usize, s: &str| -> Result<u32> {
+            let v: u32 = s
+                .trim()
+                .parse()
+                .map_err(|_| bad(i, format!("'{s}' is not a size in px")))?;
+            if v == 0 || v > 100_000 {
+                return Err(bad(i, format!("{v} px is not a screen size")));
+            }
+            Ok(v)
+        };
+        if let Some(i) = self.resolution {
+            let v = r.get(i).unwrap_or("").trim();
+            if !v.is_empty() {
+                let (w, h) = v
+                    .split_once(['x', 'X', '×'])
+                    .ok_or_else(|| bad(i, format!("'{v}' is not WIDTHxHEIGHT")))?;
+                screen.width_px = Some(px(i, w)?);
+                screen.height_px = Some(px(i, h)?);
+            }
+        } else if let Some([wi, hi]) = self.resolution_wh {
+            let (w, h) = (
+                r.get(wi).unwrap_or("").trim(),
+                r.get(hi).unwrap_or("").trim(),
+            );
+            if !w.is_empty() && !h.is_empty() {
+                screen.width_px = Some(px(wi, w)?);
+                screen.height_px = Some(px(hi, h)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A number in either decimal convention ("3.25" or "3,25"); `None` when empty; an error when
+/// it is not a finite number.
+fn number(s: &str) -> std::result::Result<Option<f64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let v = s
+        .parse::<f64>()
+        .ok()
+        .or_else(|| {
+            // A decimal comma, never a thousands separator: one comma, digits after it.
+            (s.matches(',').count() == 1)
+                .then(|| s.replace(',', "."))
+                .and_then(|t| t.parse().ok())
+        })
+        .ok_or_else(|| format!("'{s}' is not a number"))?;
+    if v.is_finite() {
+        Ok(Some(v))
+    } else {
+        Err(format!("'{s}' is not a finite number"))
+    }
+}
+
+/// The latest time stamp accepted (µs): 2^53, exact in f64 and far from overflowing i64 in any
+/// difference or sum later on (285 years).
+pub(crate) const MAX_ABS_TIME_US: f64 = 9_007_199_254_740_992.0;
+
+fn time_us(v: f64) -> std::result::Result<i64, String> {
+    if v.is_finite() && v.abs() <= MAX_ABS_TIME_US {
+        Ok(v.round() as i64)
+    } else {
+        Err(format!(
+            "time stamp {v} µs is out of range (|t| ≤ 2^53 µs, about 285 years)"
+        ))
+    }
+}
+
+/// A validity code: Tobii Studio's 0 (certain) … 4 (missing) with 0-1 valid, or Pro Lab's
+/// "Valid"/"Invalid"; `None` when empty.
+fn validity(s: &str) -> std::result::Result<Option<bool>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.eq_ignore_ascii_case("valid") {
+        return Ok(Some(true));
+    }
+    if s.eq_ignore_ascii_case("invalid") {
+        return Ok(Some(false));
+    }
+    match s.parse::<f64>() {
+        Ok(c) if (0.0..=4.0).contains(&c) => Ok(Some(c <= 1.0)),
+        _ => Err(format!(
+            "validity '{s}' is not a Tobii code (0-4, or Valid/Invalid)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_read_and_media_coordinates_refused() {
+        let p = Path::new("e.tsv");
+        let u = |h: &str| gaze_unit(p, &Column::parse(h));
+        assert_eq!(u("GazePointX (ADCSpx)").unwrap(), Unit::Px);
+        assert_eq!(u("Gaze point X [DACS px]").unwrap(), Unit::Px);
+        assert_eq!(u("GazePointX (ADCSmm)").unwrap(), Unit::Mm);
+        assert_eq!(u("Gaze point X [DACS norm]").unwrap(), Unit::Norm);
+        assert_eq!(u("GazePointX").unwrap(), Unit::Px);
+        let e = u("GazePointX (MCSpx)").unwrap_err().to_string();
+        assert!(
+            e.contains("column 'GazePointX (MCSpx)': media coordinates"),
+            "{e}"
+        );
+        let e = u("x [furlongs]").unwrap_err().to_string();
+        assert!(e.contains("unit 'furlongs'"), "{e}");
+    }
+
+    #[test]
+    fn numbers_validity_and_times_are_checked() {
+        assert_eq!(number("3,25"), Ok(Some(3.25)));
+        assert_eq!(number(" "), Ok(None));
+        assert!(number("1,234,5").is_err());
+        assert!(number("inf").is_err());
+        assert!(number("1e400").is_err());
+        assert_eq!(validity("1"), Ok(Some(true)));
+        assert_eq!(validity("2"), Ok(Some(false)));
+        assert_eq!(validity("Invalid"), Ok(Some(false)));
+        assert!(validity("7").is_err());
+        assert!(time_us(1e300).is_err());
+        assert!(time_us(-9e18).is_err());
+        assert_eq!(time_us(1.6), Ok(2));
+    }
+}

@@ -1,0 +1,870 @@
+//! Imports gaze exported by other tools into recordings, so it can be analysed and replayed:
+//! plain CSV (time, x, y), Tobii Pro Lab "data export" TSV and Tobii Studio export TSV/CSV.
+//!
+//! Columns are found by name however the export spells them (`table`), with the unit in their
+//! brackets read and checked: gaze in px, mm or normalised display units is converted to the
+//! display area; media coordinates or unknown units are refused naming the column. An export
+//! holding several participants becomes one recording per participant. The screen geometry
+//! comes from the export where it is there (resolution, eye distance from the eye positions)
+//! and from the user otherwise; a recording is never written on a guessed geometry. The
+//! sampling rate is estimated over gap-free stretches and snapped to Tobii's rates (`rate`).
+//! Stimulus (media) columns become `/trials` rows with the drawn image rectangle.
+
+mod columns;
+pub mod rate;
+mod table;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
+
+use crate::error::{Result, SessionError};
+use crate::format::{kind, EventRecord, RecordingHeader, TrialRecord};
+use crate::writer::RecordingWriter;
+use columns::{Layout, RawEye, RawRow, Unit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// `time,x,y` (time in ms unless the header says, gaze in screen px unless it says).
+    Csv,
+    TobiiProLab,
+    TobiiStudio,
+}
+
+impl std::str::FromStr for ImportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "csv" => Ok(ImportFormat::Csv),
+            "tobii-pro-lab" => Ok(ImportFormat::TobiiProLab),
+            "tobii-studio" => Ok(ImportFormat::TobiiStudio),
+            _ => Err(format!(
+                "expected csv, tobii-pro-lab or tobii-studio, got {s:?}"
+            )),
+        }
+    }
+}
+
+/// Screen geometry the user gives; what is missing is read from the export or refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScreenInput {
+    pub width_px: Option<u32>,
+    pub height_px: Option<u32>,
+    pub width_mm: Option<f64>,
+    pub height_mm: Option<f64>,
+    pub viewing_distance_mm: Option<f64>,
+}
+
+impl From<ScreenGeometry> for ScreenInput {
+    fn from(g: ScreenGeometry) -> Self {
+        ScreenInput {
+            width_px: Some(g.width_px),
+            height_px: Some(g.height_px),
+            width_mm: Some(g.width_mm),
+            height_mm: Some(g.height_mm),
+            viewing_distance_mm: Some(g.viewing_distance_mm),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Detected from the header when `None`.
+    pub format: Option<ImportFormat>,
+    pub screen: ScreenInput,
+    /// With a participant column: the one participant to import. Without: the participant's id
+    /// (default: the file name).
+    pub participant: Option<String>,
+    /// Overrides the estimate.
+    pub sampling_hz: Option<f64>,
+}
+
+/// How the sampling rate was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSource {
+    Given,
+    /// From the time stamps, snapped to a Tobii tracker rate.
+    Estimated,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportReport {
+    pub participant: String,
+    pub path: PathBuf,
+    pub format: ImportFormat,
+    pub samples: usize,
+    pub valid_samples: usize,
+    pub sampling_hz: f64,
+    pub rate_source: RateSource,
+    /// Rows dropped because an earlier row had the same time stamp.
+    pub duplicates_dropped: usize,
+    pub trials: usize,
+    pub events: usize,
+    pub screen: ScreenGeometry,
+}
+
+/// The highest sampling rate accepted (Hz).
+const MAX_SAMPLING_HZ: f64 = 10_000.0;
+
+/// Imports `input`. With one participant, `out` is the new recording (or, when it is an existing
+/// folder, the folder it goes in as `<participant>.h5`); with several, `out` is a folder (created
+/// when missing) that gets one recording per participant. Nothing is ever overwritten.
+pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<ImportReport>> {
+    if let Some(hz) = opts.sampling_hz {
+        if !(hz.is_finite() && hz > 0.0 && hz <= MAX_SAMPLING_HZ) {
+            return Err(SessionError::Invalid(format!(
+                "--sampling-hz must be in (0, {MAX_SAMPLING_HZ}], got {hz}"
+            )));
+        }
+    }
+    let file = std::fs::File::open(input).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => SessionError::NotFound {
+            path: input.to_path_buf(),
+        },
+        _ => SessionError::Io {
+            path: input.to_path_buf(),
+            source,
+        },
+    })?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let first_line = peek_first_line(input, &mut reader)?;
+    let mut table = table::Reader::new(input, reader, table::delimiter(&first_line))?;
+    let format = opts
+        .format
+        .unwrap_or_else(|| columns::detect(&table.columns));
+    let layout = Layout::find(input, &table, format)?;
+    let parsed = read_rows(input, &mut table, &layout, opts)?;
+    let groups = parsed.by_participant;
+    if groups.is_empty() {
+        return Err(SessionError::Invalid(match &opts.participant {
+            Some(p) if layout.participant.is_some() => format!(
+                "{}: no rows of participant '{p}' (the export has: {})",
+                input.display(),
+                parsed.all_participants.join(", ")
+            ),
+            _ => format!("{}: no gaze rows", input.display()),
+        }));
+    }
+    let screens = groups
+        .values()
+        .map(|rows| resolve_screen(input, &parsed.export_screen, &opts.screen, rows))
+        .collect::<Result<Vec<_>>>()?;
+    let several = groups.len() > 1;
+    let folder = several || out.is_dir();
+    if several && out.exists() && !out.is_dir() {
+        return Err(SessionError::Invalid(format!(
+            "{}: the export holds {} participants ({}), so --out must be a folder (or pick one with --participant)",
+            out.display(),
+            groups.len(),
+            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if folder {
+        std::fs::create_dir_all(out).map_err(|source| SessionError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
+    }
+    // Every target is checked before the first is written, so a clash writes nothing.
+    let targets: Vec<(String, PathBuf)> = groups
+        .keys()
+        .map(|name| {
+            let id = if layout.participant.is_some() {
+                name.clone()
+            } else {
+                opts.participant.clone().unwrap_or_else(|| name.clone())
+            };
+            let path = if folder {
+                out.join(format!("{}.h5", file_safe(&id)))
+            } else {
+                out.to_path_buf()
+            };
+            (id, path)
+        })
+        .collect();
+    if let Some((_, p)) = targets.iter().find(|(_, p)| p.exists()) {
+        return Err(SessionError::AlreadyExists { path: p.clone() });
+    }
+    let mut reports = Vec::with_capacity(groups.len());
+    for (((_, rows), (id, path)), screen) in groups.into_iter().zip(targets).zip(screens) {
+        reports.push(write_participant(
+            input, &path, &id, rows, &layout, &screen, opts, format,
+        )?);
+    }
+    Ok(reports)
+}
+
+/// The header line, read without consuming it, to tell the delimiter.
+fn peek_first_line(path: &Path, r: &mut impl std::io::BufRead) -> Result<String> {
+    let buf = r.fill_buf().map_err(|source| SessionError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+/// A participant id as a file name: path separators and other odd characters become '_'.
+fn file_safe(id: &str) -> String {
+    let s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match s.trim_matches('.') {
+        "" => "participant".into(),
+        t => t.to_string(),
+    }
+}
+
+/// What the rows held, per participant in file order of first appearance's name.
+struct Parsed {
+    by_participant: BTreeMap<String, Vec<RawRow>>,
+    all_participants: Vec<String>,
+    export_screen: columns::ExportScreen,
+}
+
+fn read_rows<R: std::io::Read>(
+    path: &Path,
+    table: &mut table::Reader<R>,
+    layout: &Layout,
+    opts: &ImportOptions,
+) -> Result<Parsed> {
+    let mut by_participant: BTreeMap<String, Vec<RawRow>> = BTreeMap::new();
+    let mut all = std::collections::BTreeSet::new();
+    let mut export_screen = columns::ExportScreen::default();
+    let default_name = opts.participant.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "participant".into())
+    });
+    let mut record = csv::StringRecord::new();
+    while let Some(line) = table.next_row(path, &mut record)? {
+        let Some(row) = layout.row(path, line, &record, &mut export_screen)? else {
+            continue;
+        };
+        let name = match layout.participant {
+            Some(i) => {
+                let p = record.get(i).unwrap_or("").trim();
+                if p.is_empty() {
+                    continue;
+                }
+                if !all.contains(p) {
+                    all.insert(p.to_string());
+                }
+                if opts.participant.as_deref().is_some_and(|want| want != p) {
+                    continue;
+                }
+                p.to_string()
+            }
+            None => default_name.clone(),
+        };
+        by_participant.entry(name).or_default().push(row);
+    }
+    Ok(Parsed {
+        by_participant,
+        all_participants: all.into_iter().collect(),
+        export_screen,
+    })
+}
+
+/// One participant's geometry: the user's values first, then the export's (the viewing distance
+/// from this participant's eye positions), and an error naming whatever is still missing.
+fn resolve_screen(
+    path: &Path,
+    export: &columns::ExportScreen,
+    given: &ScreenInput,
+    rows: &[RawRow],
+) -> Result<ScreenGeometry> {
+    let width_px = given.width_px.or(export.width_px);
+    let height_px = given.height_px.or(export.height_px);
+    let width_mm = given.width_mm;
+    let height_mm = given.height_mm;
+    let distance = given
+        .viewing_distance_mm
+        .or_else(|| columns::median_eye_distance_mm(rows));
+    let mut missing = Vec::new();
+    if width_px.is_none() {
+        missing
+            .push("screen width in px (--screen-width-px; the export has no recording resolution)");
+    }
+    if height_px.is_none() {
+        missing.push("screen height in px (--screen-height-px)");
+    }
+    if width_mm.is_none() {
+        missing.push("screen width in mm (--screen-width-mm)");
+    }
+    if height_mm.is_none() {
+        missing.push("screen height in mm (--screen-height-mm)");
+    }
+    if distance.is_none() {
+        missing
+            .push("viewing distance in mm (--viewing-distance-mm; no eye positions in the export)");
+    }
+    if !missing.is_empty() {
+        return Err(SessionError::Invalid(format!(
+            "{}: the export does not give the {}; pass them, or --config with a study config's [screen]",
+            path.display(),
+            missing.join(", ")
+        )));
+    }
+    let g = ScreenGeometry {
+        width_px: width_px.unwrap_or(0),
+        height_px: height_px.unwrap_or(0),
+        width_mm: width_mm.unwrap_or(f64::NAN),
+        height_mm: height_mm.unwrap_or(f64::NAN),
+        viewing_distance_mm: distance.unwrap_or(f64::NAN),
+    };
+    g.validate()
+        .map_err(|m| SessionError::Invalid(format!("{}: {m}", path.display())))?;
+    Ok(g)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_participant(
+    input: &Path,
+    out: &Path,
+    participant: &str,
+    mut rows: Vec<RawRow>,
+    layout: &Layout,
+    screen: &ScreenGeometry,
+    opts: &ImportOptions,
+    format: ImportFormat,
+) -> Result<ImportReport> {
+    // Stable: rows with one time stamp stay in file order, the first is kept.
+    rows.sort_by_key(|r| r.ts_us);
+    let mut samples = Vec::with_capacity(rows.len());
+    let mut events = Vec::new();
+    let mut media: Vec<(i64, Option<columns::Media>)> = Vec::new();
+    let mut duplicates = 0usize;
+    for r in &rows {
+        if let Some(text) = &r.event {
+            events.push(EventRecord::new(r.ts_us, kind::NOTE, -1, text.clone()));
+        }
+        if !r.is_sample {
+            continue;
+        }
+        if samples
+            .last()
+            .is_some_and(|s: &GazeSample| s.system_ts_us == r.ts_us)
+        {
+            duplicates += 1;
+            continue;
+        }
+        samples.push(GazeSample {
+            system_ts_us: r.ts_us,
+            device_ts_us: r.ts_us,
+            left: eye_sample(&r.left, layout, screen),
+            right: eye_sample(&r.right, layout, screen),
+        });
+        media.push((r.ts_us, r.media.clone()));
+    }
+    if samples.is_empty() {
+        return Err(SessionError::Invalid(format!(
+            "{}: no gaze rows for participant '{participant}'",
+            input.display()
+        )));
+    }
+    let ts: Vec<i64> = samples.iter().map(|s| s.system_ts_us).collect();
+    let (sampling_hz, rate_source) = match opts.sampling_hz {
+        Some(hz) => (hz, RateSource::Given),
+        None => match rate::estimate_hz(&ts) {
+            Some(hz) if hz <= MAX_SAMPLING_HZ => (hz, RateSource::Estimated),
+            _ => {
+                return Err(SessionError::Invalid(format!(
+                    "{}: participant '{participant}': the sampling rate cannot be told from the time stamps (fewer than two distinct, or above {MAX_SAMPLING_HZ} Hz); pass --sampling-hz",
+                    input.display()
+                )))
+            }
+        },
+    };
+    let trials = trials_from_media(&media, sampling_hz, input)?;
+    let mut header = RecordingHeader::new(participant, "1");
+    header.tracker_model = format!("imported ({format:?})");
+    header.sampling_hz = sampling_hz;
+    header.screen = *screen;
+    let mut w = RecordingWriter::create(out, &header, None)?;
+    w.append_gaze(&samples)?;
+    let mut notes = vec![EventRecord::new(
+        samples[0].system_ts_us,
+        kind::NOTE,
+        -1,
+        format!("imported from {}", display_name(input)),
+    )];
+    if duplicates > 0 {
+        notes.push(EventRecord::new(
+            samples[0].system_ts_us,
+            kind::NOTE,
+            -1,
+            format!("{duplicates} rows with a time stamp already seen were dropped"),
+        ));
+    }
+    notes.extend(events.iter().cloned());
+    w.append_events(&notes)?;
+    w.append_trials(&trials)?;
+    w.finish(true)?;
+    Ok(ImportReport {
+        participant: participant.to_string(),
+        path: out.to_path_buf(),
+        format,
+        samples: samples.len(),
+        valid_samples: samples.iter().filter(|s| s.mean_gaze().is_some()).count(),
+        sampling_hz,
+        rate_source,
+        duplicates_dropped: duplicates,
+        trials: trials.len(),
+        events: events.len(),
+        screen: *screen,
+    })
+}
+
+/// One eye in the recording's units: gaze on the display area, eye position in user mm.
+fn eye_sample(e: &RawEye, layout: &Layout, screen: &ScreenGeometry) -> EyeSample {
+    let (Some(x), Some(y), true) = (e.x, e.y, e.valid) else {
+        return EyeSample::INVALID;
+    };
+    let (nx, ny) = match layout.gaze_unit {
+        Unit::Px => (
+            x / f64::from(screen.width_px),
+            y / f64::from(screen.height_px),
+        ),
+        Unit::Mm => (x / screen.width_mm, y / screen.height_mm),
+        Unit::Norm => (x, y),
+    };
+    let gaze3d = screen.display_mm_to_user(nx * screen.width_mm, ny * screen.height_mm, 0.0);
+    let origin = e
+        .position_mm
+        .map(|[px, py, pz]| screen.display_mm_to_user(px, py, pz));
+    EyeSample {
+        gaze_x: nx as f32,
+        gaze_y: ny as f32,
+        gaze_valid: true,
+        pupil_mm: e.pupil_mm.map_or(f32::NAN, |p| p as f32),
+        pupil_valid: e.pupil_mm.is_some(),
+        origin_mm: origin.map_or([f32::NAN; 3], |o| o.map(|v| v as f32)),
+        origin_valid: origin.is_some(),
+        gaze3d_mm: if origin.is_some() {
+            gaze3d.map(|v| v as f32)
+        } else {
+            [f32::NAN; 3]
+        },
+    }
+}
+
+/// `/trials` rows from the media each sample was recorded with: a trial is a run of samples
+/// with one media name; it starts at its first sample and ends one sample period after its
+/// last (or at the next run's first sample, if sooner).
+fn trials_from_media(
+    media: &[(i64, Option<columns::Media>)],
+    sampling_hz: f64,
+    path: &Path,
+) -> Result<Vec<TrialRecord>> {
+    let period = (1e6 / sampling_hz).round() as i64;
+    let mut trials: Vec<TrialRecord> = Vec::new();
+    let mut current: Option<(&columns::Media, i64, i64)> = None;
+    let mut close = |m: &columns::Media, on: i64, last: i64, next: Option<i64>| {
+        let off = next.map_or(last.saturating_add(period), |n| {
+            n.min(last.saturating_add(period))
+        });
+        trials.push(TrialRecord {
+            trial: trials.len() as i32,
+            stimulus_id: m.name.clone(),
+            identity: String::new(),
+            condition: String::new(),
+            variant: String::new(),
+            expression: String::new(),
+            onset_us: on,
+            offset_us: off,
+            frames: 0,
+            dropped_frames: 0,
+            image_rect: m.rect.map(|r| r.map(|v| v as f32)).unwrap_or([0.0; 4]),
+        });
+    };
+    for (ts, m) in media {
+        match (current.take(), m) {
+            (Some((cm, on, _)), Some(m)) if cm.name == m.name => current = Some((cm, on, *ts)),
+            (Some((cm, on, last)), m) => {
+                close(cm, on, last, Some(*ts));
+                current = m.as_ref().map(|m| (m, *ts, *ts));
+            }
+            (None, m) => current = m.as_ref().map(|m| (m, *ts, *ts)),
+        }
+    }
+    if let Some((cm, on, last)) = current {
+        close(cm, on, last, None);
+    }
+    if trials.len() > i32::MAX as usize {
+        return Err(SessionError::Invalid(format!(
+            "{}: too many stimulus intervals",
+            path.display()
+        )));
+    }
+    Ok(trials)
+}
+
+fn display_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || PathBuf::from(p).display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::Recording;
+
+    /// The screen's physical size, which no export gives.
+    fn mm_only() -> ScreenInput {
+        ScreenInput {
+            width_mm: Some(531.0),
+            height_mm: Some(299.0),
+            ..ScreenInput::default()
+        }
+    }
+
+    fn run_with(
+        name: &str,
+        text: &str,
+        opts: &ImportOptions,
+    ) -> Result<(Vec<ImportReport>, Vec<Recording>, tempfile::TempDir)> {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join(name);
+        std::fs::write(&input, text).unwrap();
+        let out = dir.path().join("out");
+        let reports = import(&input, &out, opts)?;
+        let recs = reports
+            .iter()
+            .map(|r| Recording::open(&r.path).unwrap())
+            .collect();
+        Ok((reports, recs, dir))
+    }
+
+    fn run(name: &str, text: &str, screen: ScreenInput) -> Result<(ImportReport, Recording)> {
+        let opts = ImportOptions {
+            screen,
+            ..ImportOptions::default()
+        };
+        let (mut r, mut recs, _dir) = run_with(name, text, &opts)?;
+        assert_eq!(r.len(), 1);
+        Ok((r.remove(0), recs.remove(0)))
+    }
+
+    fn full_screen() -> ScreenInput {
+        ScreenGeometry::default().into()
+    }
+
+    #[test]
+    fn plain_csv() {
+        let (r, rec) = run(
+            "p7.csv",
+            "time,x,y\n0,960,540\n8.333,,\n16.667,0,1080\n",
+            full_screen(),
+        )
+        .unwrap();
+        assert_eq!(r.format, ImportFormat::Csv);
+        assert_eq!((r.samples, r.valid_samples), (3, 2));
+        assert_eq!(rec.header.participant, "p7");
+        assert_eq!(r.sampling_hz, 120.0);
+        assert_eq!(rec.gaze[0].left.gaze_x, 0.5);
+        assert!(!rec.gaze[1].left.gaze_valid && rec.gaze[1].left.gaze_x.is_nan());
+        assert_eq!(
+            (rec.gaze[2].system_ts_us, rec.gaze[2].right.gaze_y),
+            (16_667, 1.0)
+        );
+    }
+
+    /// The export variants accepted, each a file written in its tool's documented layout
+    /// (`testdata/make_fixtures.py`): what each must give.
+    #[test]
+    fn every_export_variant_imports_without_hand_edits() {
+        struct Case {
+            file: &'static str,
+            text: &'static str,
+            format: ImportFormat,
+            participants: &'static [&'static str],
+            hz: f64,
+            screen_px: (u32, u32),
+            samples: usize,
+            trials: &'static [(&'static str, [f32; 4])],
+        }
+        let cases = [
+            Case {
+                file: "studio.tsv",
+                text: include_str!("testdata/studio.tsv"),
+                format: ImportFormat::TobiiStudio,
+                participants: &["P01", "P02"],
+                hz: 300.0,
+                screen_px: (1280, 1024),
+                samples: 360,
+                trials: &[
+                    ("face1.png", [240.0, 112.0, 800.0, 800.0]),
+                    ("face2.png", [240.0, 112.0, 800.0, 800.0]),
+                ],
+            },
+            Case {
+                file: "studio.csv",
+                text: include_str!("testdata/studio.csv"),
+                format: ImportFormat::TobiiStudio,
+                participants: &["P01", "P02"],
+                hz: 300.0,
+                screen_px: (1280, 1024),
+                samples: 360,
+                trials: &[
+                    ("face1.png", [240.0, 112.0, 800.0, 800.0]),
+                    ("face2.png", [240.0, 112.0, 800.0, 800.0]),
+                ],
+            },
+            Case {
+                file: "prolab.tsv",
+                text: include_str!("testdata/prolab.tsv"),
+                format: ImportFormat::TobiiProLab,
+                participants: &["P07"],
+                hz: 120.0,
+                screen_px: (1920, 1080),
+                samples: 240,
+                trials: &[("face.png", [560.0, 140.0, 800.0, 800.0])],
+            },
+            Case {
+                file: "prolab_comma.tsv",
+                text: include_str!("testdata/prolab_comma.tsv"),
+                format: ImportFormat::TobiiProLab,
+                participants: &["P07"],
+                hz: 120.0,
+                screen_px: (1920, 1080),
+                samples: 240,
+                trials: &[("face.png", [560.0, 140.0, 800.0, 800.0])],
+            },
+            Case {
+                file: "plain.csv",
+                text: include_str!("testdata/plain.csv"),
+                format: ImportFormat::Csv,
+                participants: &["plain"],
+                hz: 60.0,
+                screen_px: (1920, 1080),
+                samples: 120,
+                trials: &[],
+            },
+        ];
+        for c in cases {
+            let screen = if c.format == ImportFormat::Csv {
+                full_screen()
+            } else {
+                mm_only()
+            };
+            let opts = ImportOptions {
+                screen,
+                ..ImportOptions::default()
+            };
+            let (reports, recs, _dir) =
+                run_with(c.file, c.text, &opts).unwrap_or_else(|e| panic!("{}: {e}", c.file));
+            let names: Vec<&str> = reports.iter().map(|r| r.participant.as_str()).collect();
+            assert_eq!(names, c.participants, "{}", c.file);
+            for (r, rec) in reports.iter().zip(&recs) {
+                assert_eq!(r.format, c.format, "{}", c.file);
+                assert_eq!(
+                    (r.sampling_hz, r.rate_source),
+                    (c.hz, RateSource::Estimated),
+                    "{}",
+                    c.file
+                );
+                assert_eq!(
+                    (rec.header.screen.width_px, rec.header.screen.height_px),
+                    c.screen_px,
+                    "{}",
+                    c.file
+                );
+                assert_eq!(r.samples, c.samples, "{}", c.file);
+                let trials: Vec<(&str, [f32; 4])> = rec
+                    .trials
+                    .iter()
+                    .map(|t| (t.stimulus_id.as_str(), t.image_rect))
+                    .collect();
+                assert_eq!(trials, c.trials, "{}", c.file);
+                assert!(rec.trials.iter().all(|t| t.offset_us > t.onset_us));
+            }
+        }
+    }
+
+    #[test]
+    fn studio_export_reads_validity_eye_distance_and_events() {
+        let opts = ImportOptions {
+            screen: mm_only(),
+            participant: Some("P02".into()),
+            ..ImportOptions::default()
+        };
+        let (r, recs, _dir) =
+            run_with("studio.tsv", include_str!("testdata/studio.tsv"), &opts).unwrap();
+        let (r, rec) = (&r[0], &recs[0]);
+        assert_eq!(r.participant, "P02");
+        // Eye distance from the eye positions: 600 mm for P02.
+        assert_eq!(rec.header.screen.viewing_distance_mm, 600.0);
+        // Validity 4 for three samples of the left eye; right eye kept.
+        assert!(!rec.gaze[50].left.gaze_valid && rec.gaze[50].right.gaze_valid);
+        assert!(rec.gaze[49].left.gaze_valid);
+        // Eye positions in user mm: (600 − 640, 20 + 1024·299/1280... ) from ADCS mm.
+        let o = rec.gaze[0].left.origin_mm;
+        assert!(rec.gaze[0].left.origin_valid);
+        assert!((f64::from(o[0]) - (600.0 - 265.5)).abs() < 1e-3, "{o:?}");
+        assert!((f64::from(o[2]) - 600.0).abs() < 1e-3);
+        assert!(rec.gaze[0].left.gaze3d_mm[0].is_finite());
+        // Gaze in px of the export's resolution.
+        assert!((rec.gaze[0].right.gaze_x - 400.0 / 1280.0).abs() < 1e-6);
+        // The ImageStart row is an event, not a sample.
+        assert_eq!(r.events, 1);
+        assert!(rec.events.iter().any(|e| e.text == "ImageStart"));
+    }
+
+    #[test]
+    fn pro_lab_rows_of_other_sensors_and_events_are_not_samples() {
+        let (r, rec) = run(
+            "prolab.tsv",
+            include_str!("testdata/prolab_comma.tsv"),
+            mm_only(),
+        )
+        .unwrap();
+        assert_eq!((r.samples, r.events), (240, 1));
+        assert_eq!(rec.gaze[0].left.pupil_mm, 3.25);
+        assert!(rec.gaze[7].left.gaze_valid && !rec.gaze[7].right.gaze_valid);
+        assert_eq!(rec.gaze[0].left.gaze_x, 700.5 / 1920.0);
+        assert_eq!(rec.header.screen.viewing_distance_mm, 650.0);
+    }
+
+    #[test]
+    fn several_participants_need_a_folder_or_a_pick() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("s.tsv");
+        std::fs::write(&input, include_str!("testdata/studio.tsv")).unwrap();
+        let file = dir.path().join("taken.h5");
+        std::fs::write(&file, "x").unwrap();
+        let opts = ImportOptions {
+            screen: mm_only(),
+            ..ImportOptions::default()
+        };
+        let e = import(&input, &file, &opts).unwrap_err().to_string();
+        assert!(e.contains("holds 2 participants (P01, P02)"), "{e}");
+        let out = dir.path().join("recs");
+        let r = import(&input, &out, &opts).unwrap();
+        assert!(out.join("P01.h5").exists() && out.join("P02.h5").exists());
+        assert_eq!(r.len(), 2);
+        // Never overwritten: a second import into the folder writes nothing.
+        let e = import(&input, &out, &opts).unwrap_err().to_string();
+        assert!(e.contains("already exists"), "{e}");
+        let pick = ImportOptions {
+            participant: Some("P09".into()),
+            ..opts
+        };
+        let e = import(&input, &dir.path().join("p9.h5"), &pick)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no rows of participant 'P09' (the export has: P01, P02)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_geometry_is_named_never_defaulted() {
+        let e = run("p.csv", "time,x,y\n0,1,2\n8,1,2\n", ScreenInput::default())
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "screen width in px",
+            "screen height in mm",
+            "viewing distance in mm",
+        ] {
+            assert!(e.contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn mm_and_normalised_gaze_are_converted() {
+        let (_, rec) = run(
+            "mm.csv",
+            "time,x [mm],y [mm]\n0,265.5,149.5\n8.333,0,0\n",
+            full_screen(),
+        )
+        .unwrap();
+        assert_eq!(rec.gaze[0].left.gaze_x, 0.5);
+        let (_, rec) = run(
+            "n.tsv",
+            "RecordingTimestamp\tGazePointX (ADCS)\tGazePointY (ADCS)\n0\t0.25\t0.75\n8\t0.3\t0.7\n",
+            full_screen(),
+        )
+        .unwrap();
+        assert_eq!(rec.gaze[0].left.gaze_x, 0.25);
+    }
+
+    #[test]
+    fn duplicate_time_stamps_are_dropped_with_a_count() {
+        let (r, rec) = run(
+            "d.csv",
+            "time,x,y\n0,1,2\n8.333,1,2\n8.333,5,5\n16.667,1,2\n",
+            full_screen(),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.samples, r.duplicates_dropped, r.sampling_hz),
+            (3, 1, 120.0)
+        );
+        assert!(rec
+            .events
+            .iter()
+            .any(|e| e.text.contains("1 rows with a time stamp")));
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_file_line_and_column() {
+        let cases = [
+            (
+                "time,x,y\n0,1,2\n1e300,1,2\n",
+                "line 3, column 'time': time stamp",
+            ),
+            (
+                "time,x,y\n0,1,2\nnoon,1,2\n",
+                "line 3, column 'time': 'noon' is not a number",
+            ),
+            ("time,x,y\n0,1e300,2\n", "line 2, column 'x': gaze"),
+            (
+                "time,x,y\n0,inf,2\n",
+                "column 'x': 'inf' is not a finite number",
+            ),
+            (
+                "time,x,y\n0,1,2\n8,3,25,4\n",
+                "line 3: 4 fields where the header has 3",
+            ),
+            ("when,x,y\n1,2,3\n", "missing column 'time'"),
+            ("time,x,y\n5,1,2\n5,1,2\n", "sampling rate cannot be told"),
+        ];
+        for (text, want) in cases {
+            let e = run("bad.csv", text, full_screen())
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {text}"))
+                .to_string();
+            assert!(e.contains("bad.csv") && e.contains(want), "{e}");
+        }
+        let pl = "Recording timestamp [μs]\tGaze point X\tGaze point Y\n-9e18\t1\t2\n";
+        let e = run("pl.tsv", pl, full_screen()).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2, column 'Recording timestamp [μs]'"),
+            "{e}"
+        );
+        let e = run(
+            "s.tsv",
+            "Recording timestamp\tSomething\n1\t2\n",
+            full_screen(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("missing column 'GazePointX' (found: Recording timestamp, Something)"),
+            "{e}"
+        );
+    }
+}
