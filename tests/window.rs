@@ -14,6 +14,43 @@ fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Busy threads on every core while it lives: stimulus timing must hold on a loaded machine.
+struct LoadAllCores {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl LoadAllCores {
+    fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    }
+                })
+            })
+            .collect();
+        LoadAllCores { stop, threads }
+    }
+}
+
+impl Drop for LoadAllCores {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
 #[test]
 fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() {
     use serialport::SerialPort;
@@ -34,6 +71,7 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
     );
     let cfg = small_study(dir.path(), &extra);
     let out = dir.path().join("w.h5");
+    let load = LoadAllCores::start();
     let mut cmd = Command::new("xvfb-run");
     cmd.args(["-a", "-s", "-screen 0 1024x768x24"])
         .arg(env!("CARGO_BIN_EXE_et-suite"))
@@ -51,6 +89,7 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
             ("end on screen", "c"),
         ],
     );
+    drop(load);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -80,10 +119,11 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
             .find(|f| f.ts_us > image[image.len() - 1].ts_us)
             .unwrap();
         assert_eq!(after.ts_us, t.offset_us);
-        // 150 ms = 9 refresh periods at 60 Hz, whatever frames the display dropped.
+        // 150 ms = 9 refresh periods at 60 Hz, whatever frames the display dropped and however
+        // busy the machine (both cores loaded meanwhile); never shorter.
         let dur = (t.offset_us - t.onset_us) as f64 / 1000.0;
         assert!(
-            (dur - 150.0).abs() < 12.0,
+            (150.0..162.0).contains(&dur),
             "trial {} lasted {dur} ms",
             t.trial
         );
@@ -95,7 +135,8 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
         assert_eq!(on.ts_us, t.onset_us);
         assert_eq!(t.image_rect, [80.0, 0.0, 480.0, 480.0]);
     }
-    // A marker per onset and offset, each just after its frame.
+    // A marker per onset and offset, each just after its frame (within 40 ms: the machine is
+    // loaded; the marker's own time is recorded).
     let markers: Vec<_> = rec.events.iter().filter(|e| e.kind == "marker").collect();
     assert_eq!(markers.len(), 64);
     for t in &rec.trials {
@@ -103,7 +144,7 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
             .iter()
             .find(|m| m.trial == t.trial && m.text.starts_with("code 10"))
             .unwrap();
-        assert!(m.ts_us >= t.onset_us && m.ts_us - t.onset_us < 20_000);
+        assert!(m.ts_us >= t.onset_us && m.ts_us - t.onset_us < 40_000);
     }
     let mut got = vec![0u8; 64];
     master
@@ -167,8 +208,9 @@ fn without_a_display_run_says_so_and_writes_nothing() {
     assert!(!out.exists());
 }
 
-/// `display-check` under Xvfb: frames are presented and stamped, the CSV holds them, and the
-/// virtual display is called out as not pacing frames.
+/// `display-check` under Xvfb with both cores loaded: frames are presented and stamped, the CSV
+/// holds them, and the virtual display is called out as not pacing frames (not as a GPU that
+/// cannot keep up).
 #[test]
 fn display_check_reports_a_virtual_display_as_unpaced() {
     let dir = tempfile::tempdir().unwrap();
@@ -177,6 +219,7 @@ fn display_check_reports_a_virtual_display_as_unpaced() {
         "[screen]\nwidth_px = 640\nheight_px = 480\nwidth_mm = 300.0\nheight_mm = 225.0\nviewing_distance_mm = 650.0\n",
     );
     let csv = dir.path().join("frames.csv");
+    let load = LoadAllCores::start();
     let o = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1024x768x24"])
         .arg(env!("CARGO_BIN_EXE_et-suite"))
@@ -193,10 +236,13 @@ fn display_check_reports_a_virtual_display_as_unpaced() {
         .env("ET_LOG", "error")
         .output()
         .expect("xvfb-run runs");
+    drop(load);
     let stdout = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{stdout}");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("90 frames: interval median"), "{stdout}");
     assert!(stdout.contains("does not pace frames"), "{stdout}");
+    assert!(!stdout.contains("the GPU does not draw"), "{stdout}");
     let rows: Vec<i64> = std::fs::read_to_string(&csv)
         .unwrap()
         .lines()

@@ -22,8 +22,8 @@ enum Kind<'a> {
     Window {
         presenter: &'a Presenter,
         last: Option<i64>,
-        /// The interval before `last` (µs).
-        interval: Option<i64>,
+        /// The latest frame intervals (µs), newest last: how long frames take to draw.
+        intervals: std::collections::VecDeque<i64>,
         /// The end of the last screen that had its periods: its successor's first frame must
         /// not go out before it (a display that does not pace would show it at once).
         release: Option<i64>,
@@ -75,7 +75,7 @@ impl<'a> Display<'a> {
             kind: Kind::Window {
                 presenter,
                 last: None,
-                interval: None,
+                intervals: std::collections::VecDeque::with_capacity(DRAW_HISTORY),
                 release: None,
             },
         }
@@ -134,20 +134,24 @@ impl<'a> Display<'a> {
                 Kind::Window {
                     presenter,
                     last,
-                    interval,
+                    intervals,
                     release,
                 },
                 Some(onset),
             ) => {
                 let Some(last) = *last else { return false };
                 // A paced display shows the next frame a period after the last; one that does
-                // not shows it when it is drawn, which takes as long as the last one did.
-                let step = match interval {
-                    Some(i) if presenter.self_paced() => (*i as f64).max(period_us),
-                    _ => period_us,
+                // not shows it when it is drawn, which may take as long as the slowest recent
+                // frame did, and the next screen's first frame must be drawn by the end too.
+                let (step, draw) = match (intervals.iter().max(), presenter.self_paced()) {
+                    (Some(i), true) => {
+                        let step = (*i as f64).max(period_us);
+                        (step, Some(step))
+                    }
+                    _ => (period_us, None),
                 };
                 let next = (last as f64 + step).max(now as f64);
-                let done = stamped_span_done(onset, next, span.n, period_us);
+                let done = stamped_span_done(onset, next, span.n, period_us, draw);
                 if done {
                     *release = Some(span_end(onset, span.n, period_us));
                 }
@@ -179,13 +183,24 @@ impl<'a> Display<'a> {
             Kind::Window {
                 presenter,
                 last,
-                interval,
+                intervals,
                 release,
             } => {
+                let held = release.take();
                 let f = presenter
-                    .present(screen, release.take())
+                    .present(screen, held)
                     .map_err(|e| SessionError::Display(e.to_string()))?;
-                *interval = last.map(|l| f.ts_us.saturating_sub(l));
+                // A frame held for the end of a screen says nothing about drawing times, nor
+                // does a long pause of the runner's between frames.
+                let interval = last.map(|l| f.ts_us.saturating_sub(l));
+                if let (Some(i), None) = (interval, held) {
+                    if (i as f64) <= 4.0 * self.period_us {
+                        if intervals.len() == DRAW_HISTORY {
+                            intervals.pop_front();
+                        }
+                        intervals.push_back(i);
+                    }
+                }
                 *last = Some(f.ts_us);
                 // The presenter call blocks for up to a refresh period: let the signal and
                 // key tasks run between frames.
@@ -223,6 +238,9 @@ fn next_vsync(clock: &dyn Clock, period_us: f64, t0: i64, k: u64) -> u64 {
     }
 }
 
+/// Frame intervals a window remembers to judge how long drawing takes.
+const DRAW_HISTORY: usize = 8;
+
 /// Whole refresh periods lasting `ms` at `refresh_hz` (at least one).
 pub(crate) fn whole_frames(ms: u32, refresh_hz: f64) -> u32 {
     ((f64::from(ms) * refresh_hz / 1000.0).round() as u32).max(1)
@@ -230,9 +248,16 @@ pub(crate) fn whole_frames(ms: u32, refresh_hz: f64) -> u32 {
 
 /// A screen shown from `onset` for `n` refresh periods is done when its next frame could go
 /// out no earlier than half a period before the screen's end (half a period of slack for
-/// jitter). On a paced display that next frame is the one that would start period n + 1.
-fn stamped_span_done(onset: i64, next: f64, n: u32, period_us: f64) -> bool {
-    next - onset as f64 > (f64::from(n) - 0.5) * period_us
+/// jitter); on a paced display that next frame is the one that would start period n + 1. On a
+/// display that does not pace, frames take `draw` µs to draw: the screen is done when there is
+/// no time left to draw another of its frames and then the next screen's first one.
+fn stamped_span_done(onset: i64, next: f64, n: u32, period_us: f64, draw: Option<f64>) -> bool {
+    let from_onset = next - onset as f64;
+    match draw {
+        None => from_onset > (f64::from(n) - 0.5) * period_us,
+        // 5 % of a period for stamps rounded to whole µs.
+        Some(d) => from_onset + d > (f64::from(n) + 0.05) * period_us,
+    }
 }
 
 /// When a screen shown from `onset` for `n` refresh periods ends.
@@ -355,11 +380,11 @@ mod tests {
         let mut interval = None;
         for ts in stamps {
             if let Some(o) = onset {
-                let step = match interval {
-                    Some(i) if !paced => p.max(i as f64),
-                    _ => p,
+                let (step, draw) = match interval {
+                    Some(i) if !paced => (p.max(i as f64), Some(p.max(i as f64))),
+                    _ => (p, None),
                 };
-                if stamped_span_done(o, last as f64 + step, n, p) {
+                if stamped_span_done(o, last as f64 + step, n, p, draw) {
                     // `ts` is the next screen's first frame, held until the screen's end.
                     let next = ts.max(span_end(o, n, 1e6 / hz));
                     return (timing.frames, timing.dropped, next - o);
@@ -402,17 +427,21 @@ mod tests {
         // screen ends after its 9th period, not at the first frame past 7.5 periods.
         let (_, _, dur) = stamped_on((0..).map(|k| k * 10_000), 9, 60.0, false);
         assert_eq!(dur, 150_000);
-        // Frames drawn in 24 ms (a loaded machine): the frame that would end past the screen's
-        // end is not drawn; the next screen goes out at the end.
+        // Frames drawn in 24 ms (a loaded machine): no frame of this screen is drawn that would
+        // leave no time to draw the next screen's first by the end; that goes out at the end.
         let (frames, _, dur) = stamped_on((0..).map(|k| k * 24_000), 9, 60.0, false);
         assert_eq!((frames, dur), (6, 150_000));
+        // Drawn within a period: as many frames as the display's periods.
+        let (frames, _, dur) = stamped_on((0..).map(|k| k * 16_667), 9, 60.0, false);
+        assert_eq!(frames, 9);
+        assert!((dur - 150_000).abs() <= 5, "{dur}");
         // Read as a paced display's flips, the same stamps would have had one more frame.
         let (frames, _, _) = stamped((0..).map(|k| k * 24_000), 9, 60.0);
         assert_eq!(frames, 7);
         // A runner that comes back late does not draw one more frame past the end.
         let p = 1e6 / 60.0;
-        assert!(!stamped_span_done(0, 116_667.0 + p, 9, p));
-        assert!(stamped_span_done(0, 142_000.0, 9, p));
+        assert!(!stamped_span_done(0, 116_667.0 + p, 9, p, None));
+        assert!(stamped_span_done(0, 142_000.0, 9, p, None));
     }
 
     #[test]

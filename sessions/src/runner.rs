@@ -559,8 +559,10 @@ async fn prepare_window(
     }
     let configured = plan.timing.refresh_hz;
     let measured = measured_hz(&stamps);
+    // A display that does not pace has no refresh rate to measure: its frame intervals are
+    // drawing times (longer on a busy machine), so it keeps the configured rate.
     let used = match measured {
-        Some(hz) if (hz - configured).abs() / configured > 0.01 => {
+        Some(hz) if !presenter.self_paced() && (hz - configured).abs() / configured > 0.01 => {
             tracing::warn!(
                 measured = hz,
                 configured,

@@ -72,6 +72,7 @@ pub fn main(a: Args) -> Result<()> {
     }
     let info = p.info().clone();
     let self_paced = p.self_paced();
+    let evidence = p.pacing_evidence();
     drop(p);
     let s = frame_stats(&stamps, hz).context("too few frames to judge the display")?;
     let mut r = format!("{info}\n");
@@ -84,6 +85,9 @@ pub fn main(a: Args) -> Result<()> {
         s.dropped,
         100.0 * f64::from(s.dropped) / s.frames as f64
     ));
+    if let Some(e) = evidence {
+        r.push_str(&format!("{e}\n"));
+    }
     if self_paced || s.unpaced > s.frames / 10 {
         r.push_str("WARNING: the display does not pace frames (no vsync, e.g. a virtual X server); the presenter holds frames on the CPU clock, so onsets are not tied to the monitor. Do not record participants on it.\n");
     } else if s.dropped as usize > s.frames / 20 {

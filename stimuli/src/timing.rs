@@ -112,36 +112,116 @@ pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
     })
 }
 
-/// Whether a display paces presentation (holds each frame until a vsync), judged from the
-/// intervals (µs) between frames presented back to back without the program holding any.
+/// Whether a display paces presentation (holds each frame until a vsync), judged from the time
+/// stamps (µs) of frames presented back to back without the program holding any, and how long
+/// each present took until the next image could be drawn (`blocked_us`).
 ///
-/// A paced display puts every frame on its refresh grid: intervals are whole periods (one, or
-/// more when the GPU is late), give or take the time the program takes to wake. A display that
-/// does not pace (a virtual X server) shows a frame as soon as it is drawn: intervals are the
-/// drawing time, far shorter than a period on a fast GPU and anywhere between grid lines on a
-/// slow one, and loaded machines make that worse, not better. So: the display does not pace when
-/// the median interval is under half a period, or when the median distance from the nearest
-/// whole number of periods exceeds 15 % of a period (a uniform spread has 25 %; wake-up jitter
-/// of a few ms on a paced 60 Hz display stays under 10 %). `None` with fewer than 10 intervals.
-pub fn display_paces(intervals_us: &[f64], period_us: f64) -> Option<bool> {
-    if intervals_us.len() < 10 || !(period_us.is_finite() && period_us > 0.0) {
+/// A paced display puts every frame on its refresh grid: a frame comes one period after the last
+/// or, when the GPU was late, several, but always on the grid, give or take the time the program
+/// takes to wake. A display that does not pace (a virtual X server) shows a frame as soon as it
+/// is drawn: on a fast GPU far sooner than a period, on a slow or busy one after however long
+/// drawing took, so the frames drift across the grid. Intervals alone cannot tell a busy CPU
+/// renderer that takes about a period per frame from a paced display; the drift can. So: the
+/// display does not pace when the median interval is under half a period, or when the frames'
+/// phases on the grid (time since the first frame, modulo the period) spread: their median
+/// distance from the mean phase exceeds 12 % of a period (a uniform spread gives 25 %; a paced
+/// display's wake-up jitter of a few ms at 60 Hz stays well under). And a paced display makes
+/// the program wait for the refresh in every present: when the median present returned within a
+/// quarter of a period, nothing waited for a refresh. `None` with fewer than 10 intervals.
+pub fn display_paces(stamps_us: &[i64], blocked_us: &[i64], period_us: f64) -> Option<bool> {
+    pacing_evidence(stamps_us, blocked_us, period_us, true).map(|e| e.paces)
+}
+
+/// The widest phase spread (periods) a paced display shows: its frames sit on the grid, late
+/// only by the program's wake-up (a few ms under load: under 0.1 at 60 Hz); frames that drift
+/// across the grid spread to about 0.25.
+const MAX_PACED_PHASE_SPREAD: f64 = 0.12;
+
+/// What the pacing judgement saw, for the operator (`display-check` prints it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PacingEvidence {
+    pub frames: usize,
+    pub median_interval_us: f64,
+    /// Median distance of the frames from their mean phase on the refresh grid (periods).
+    pub phase_spread: f64,
+    /// Median time a present kept the program (µs); NaN when not measured.
+    pub median_blocked_us: f64,
+    pub paces: bool,
+}
+
+impl std::fmt::Display for PacingEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pacing judged on {} frames: median interval {:.3} ms, phase spread {:.2} of a period, present waited {:.3} ms (median)",
+            self.frames,
+            self.median_interval_us / 1000.0,
+            self.phase_spread,
+            self.median_blocked_us / 1000.0
+        )
+    }
+}
+
+/// The evidence [`display_paces`] judges by. A display that reports no refresh rate of its own
+/// (`rate_reported` false: a virtual X server reports none) must show its grid twice as
+/// clearly to be taken as pacing frames.
+pub fn pacing_evidence(
+    stamps_us: &[i64],
+    blocked_us: &[i64],
+    period_us: f64,
+    rate_reported: bool,
+) -> Option<PacingEvidence> {
+    if stamps_us.len() < 11 || !(period_us.is_finite() && period_us > 0.0) {
         return None;
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    if median(intervals_us.to_vec()) < 0.5 * period_us {
-        return Some(false);
-    }
-    let off_grid: Vec<f64> = intervals_us
+    let median_interval_us = median(
+        stamps_us
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]) as f64)
+            .collect(),
+    );
+    let median_blocked_us = if blocked_us.is_empty() {
+        f64::NAN
+    } else {
+        median(blocked_us.iter().map(|b| *b as f64).collect())
+    };
+    let tau = std::f64::consts::TAU;
+    let phases: Vec<f64> = stamps_us
         .iter()
-        .map(|d| {
-            let periods = d / period_us;
-            (periods - periods.round().max(1.0)).abs()
-        })
+        .map(|t| (t.saturating_sub(stamps_us[0]) as f64 / period_us).rem_euclid(1.0))
         .collect();
-    Some(median(off_grid) <= 0.15)
+    let (s, c) = phases.iter().fold((0.0, 0.0), |(s, c), p| {
+        (s + (tau * p).sin(), c + (tau * p).cos())
+    });
+    let mean = s.atan2(c) / tau;
+    let phase_spread = median(
+        phases
+            .iter()
+            .map(|p| {
+                let d = (p - mean).rem_euclid(1.0);
+                d.min(1.0 - d)
+            })
+            .collect(),
+    );
+    let paces = median_interval_us >= 0.5 * period_us
+        && phase_spread
+            <= if rate_reported {
+                MAX_PACED_PHASE_SPREAD
+            } else {
+                MAX_PACED_PHASE_SPREAD / 2.0
+            }
+        && !(median_blocked_us < 0.25 * period_us);
+    Some(PacingEvidence {
+        frames: stamps_us.len(),
+        median_interval_us,
+        phase_spread,
+        median_blocked_us,
+        paces,
+    })
 }
 
 #[cfg(test)]
@@ -187,25 +267,52 @@ mod tests {
     #[test]
     fn pacing_is_told_from_the_grid_not_from_the_speed() {
         let p = 16_667.0;
-        // A paced display: whole periods with wake-up jitter, some late frames of 2 periods.
-        let paced: Vec<f64> = (0..30)
+        let stamps = |intervals: &[f64]| -> Vec<i64> {
+            let mut t = 1_000_000.0;
+            let mut v = vec![t as i64];
+            for d in intervals {
+                t += d;
+                v.push(t as i64);
+            }
+            v
+        };
+        // A paced display: flips on the grid, late by up to 2 ms of wake-up, some frames a
+        // refresh late.
+        let paced: Vec<i64> = (0..31u32)
+            .filter(|k| k % 7 != 3)
             .map(|k| {
-                let jitter = [0.0, 900.0, -700.0, 1500.0, -300.0][k % 5];
-                if k % 7 == 3 {
-                    2.0 * p + jitter
-                } else {
-                    p + jitter
-                }
+                let late = [0.0, 900.0, 300.0, 2000.0, 100.0][k as usize % 5];
+                (1_000_000.0 + f64::from(k) * p + late) as i64
             })
             .collect();
-        assert_eq!(display_paces(&paced, p), Some(true));
+        assert_eq!(display_paces(&paced, &[], p), Some(true));
+        // ... and it kept the program waiting for the refresh in each present.
+        let waited = vec![9_000; paced.len()];
+        assert_eq!(display_paces(&paced, &waited, p), Some(true));
+        // Frames on the grid whose presents never waited did not wait for a refresh.
+        let quick = vec![1_500; paced.len()];
+        assert_eq!(display_paces(&paced, &quick, p), Some(false));
         // Unpaced and fast: 2 ms per frame.
-        assert_eq!(display_paces(&[2_000.0; 30], p), Some(false));
-        // Unpaced and slow (a CPU renderer on a loaded machine): 9-31 ms, off the grid.
-        let slow: Vec<f64> = (0..30)
-            .map(|k| 9_000.0 + (k * 7_919 % 22_000) as f64)
+        assert_eq!(display_paces(&stamps(&[2_000.0; 30]), &[], p), Some(false));
+        // Unpaced and busy (a CPU renderer on a loaded machine): 14-18 ms per frame, each
+        // interval within 15 % of a period, but the frames drift across the grid.
+        let busy: Vec<f64> = (0..30)
+            .map(|k| 14_000.0 + f64::from((k * 7_919) % 4_000))
             .collect();
-        assert_eq!(display_paces(&slow, p), Some(false));
-        assert_eq!(display_paces(&paced[..5], p), None);
+        assert_eq!(display_paces(&stamps(&busy), &[], p), Some(false));
+        // Unpaced and slow: 9-31 ms.
+        let slow: Vec<f64> = (0..30)
+            .map(|k| 9_000.0 + f64::from((k * 7_919) % 22_000))
+            .collect();
+        assert_eq!(display_paces(&stamps(&slow), &[], p), Some(false));
+        assert_eq!(display_paces(&paced[..5], &[], p), None);
+        // A spread of 0.08 periods passes on a display that reports its rate, not on one that
+        // reports none.
+        let loose: Vec<i64> = (0..31)
+            .map(|k| (1_000_000.0 + f64::from(k) * p + [0.0, 2_700.0][k as usize % 2]) as i64)
+            .collect();
+        let e = pacing_evidence(&loose, &[], p, true).unwrap();
+        assert!(e.paces && (e.phase_spread - 0.08).abs() < 0.01, "{e:?}");
+        assert!(!pacing_evidence(&loose, &[], p, false).unwrap().paces);
     }
 }

@@ -11,7 +11,7 @@
 //! presentation at all (a virtual X server), frames would go out as soon as they are drawn; the
 //! presenter tells such a display by its first frames' intervals (`timing::display_paces`) and
 //! then holds each drawn frame until one refresh period after the previous one before presenting
-//! it. The session also gives each frame the time before which it must not go out (the end of the
+//! it, and stamps it when it hands it over (there is no flip to wait for). The session also gives each frame the time before which it must not go out (the end of the
 //! screen before it), so a screen lasts its whole refresh periods on any display. Real pacing can only be measured on
 //! real hardware (a photodiode on the screen corner is the reference).
 
@@ -31,7 +31,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::gpu::{request_device, GpuInfo, Renderer};
 use super::{PresentError, Result, Screen, Style};
-use crate::timing::display_paces;
+use crate::timing::{pacing_evidence, PacingEvidence};
 
 /// Where the window goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,13 +111,21 @@ enum Command {
     },
 }
 
+/// What the presenter has learnt about the display's pacing, shared with its handle.
+#[derive(Debug, Default)]
+struct Pacing {
+    /// The display does not pace frames: the presenter holds each for one period itself.
+    self_paced: AtomicBool,
+    evidence: std::sync::Mutex<Option<PacingEvidence>>,
+}
+
 /// The handle the session holds. Dropping it closes the window.
 pub struct Presenter {
     tx: Option<Sender<Command>>,
     keys: Receiver<OperatorKey>,
     info: PresenterInfo,
     thread: Option<JoinHandle<()>>,
-    self_paced: Arc<AtomicBool>,
+    pacing: Arc<Pacing>,
 }
 
 impl Presenter {
@@ -127,8 +135,8 @@ impl Presenter {
         let (tx, rx) = unbounded();
         let (key_tx, keys) = unbounded();
         let (ready_tx, ready) = bounded(1);
-        let self_paced = Arc::new(AtomicBool::new(false));
-        let paced = Arc::clone(&self_paced);
+        let pacing = Arc::new(Pacing::default());
+        let shared = Arc::clone(&pacing);
         let thread = std::thread::Builder::new()
             .name("presenter".into())
             .spawn(move || {
@@ -140,7 +148,7 @@ impl Presenter {
                     gfx: None,
                     failed: None,
                     closed: false,
-                    self_paced: Arc::clone(&paced),
+                    pacing: shared,
                 };
                 let mut event_loop = match new_event_loop() {
                     Ok(l) => l,
@@ -189,7 +197,7 @@ impl Presenter {
             keys,
             info,
             thread: Some(thread),
-            self_paced,
+            pacing,
         })
     }
 
@@ -234,9 +242,14 @@ impl Presenter {
     }
 
     /// Whether the display turned out not to pace frames, so the presenter holds each frame
-    /// for one refresh period itself (known after 30 frames).
+    /// for one refresh period itself (known after 60 frames).
     pub fn self_paced(&self) -> bool {
-        self.self_paced.load(Ordering::SeqCst)
+        self.pacing.self_paced.load(Ordering::SeqCst)
+    }
+
+    /// What the pacing judgement saw (after the first 60 frames).
+    pub fn pacing_evidence(&self) -> Option<PacingEvidence> {
+        self.pacing.evidence.lock().ok().and_then(|e| *e)
     }
 
     /// Keys pressed since the last call.
@@ -280,9 +293,11 @@ struct Gfx {
     info: PresenterInfo,
     shown: Option<(Screen, Instant)>,
     last_ts: Option<i64>,
-    /// Frame intervals before any holding, to tell a display that does not pace.
-    raw_intervals: Vec<f64>,
-    self_paced: Arc<AtomicBool>,
+    /// Frame stamps before any holding, and how long each present kept the thread, to tell a
+    /// display that does not pace.
+    raw_stamps: Vec<i64>,
+    raw_blocked: Vec<i64>,
+    pacing: Arc<Pacing>,
 }
 
 struct App {
@@ -293,7 +308,7 @@ struct App {
     gfx: Option<Gfx>,
     failed: Option<PresentError>,
     closed: bool,
-    self_paced: Arc<AtomicBool>,
+    pacing: Arc<Pacing>,
 }
 
 impl App {
@@ -358,29 +373,50 @@ impl App {
         g.renderer.queue().submit([enc.finish()]);
         // The frame is drawn; it goes out no earlier than it may (held before presenting, so
         // the stamp is when it really went out, not when a hold ended after it was shown).
-        let self_paced = g.self_paced.load(Ordering::SeqCst);
+        let self_paced = g.pacing.self_paced.load(Ordering::SeqCst);
         let hold = release_time(g.last_ts, not_before, period_us, self_paced);
         if let Some(due) = hold {
             let limit = Duration::from_micros((due - clock.now_us()).clamp(0, 10_000_000) as u64);
             clock.wait_until(due, limit + Duration::from_millis(1));
         }
+        // A display that does not pace has no flip to wait for: its frame goes out when it is
+        // handed over, so that is its stamp (and the grid the next frame is held to).
+        let handed_over = clock.now_us();
         g.window.pre_present_notify();
         g.renderer.queue().present(frame);
         g.next = Some(acquire(g)?);
-        let mut ts = clock.now_us();
-        if let (Some(last), false) = (g.last_ts, self_paced) {
-            let raw = (ts - last) as f64;
-            if hold.is_none() && g.raw_intervals.len() < PACING_FRAMES {
-                g.raw_intervals.push(raw);
-                if g.raw_intervals.len() == PACING_FRAMES
-                    && display_paces(&g.raw_intervals, period_us) == Some(false)
-                {
-                    g.self_paced.store(true, Ordering::SeqCst);
-                    tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
+        let mut ts = if self_paced {
+            handed_over
+        } else {
+            clock.now_us()
+        };
+        if !self_paced && hold.is_none() && g.raw_stamps.len() < PACING_FRAMES {
+            g.raw_stamps.push(ts);
+            g.raw_blocked.push(ts - handed_over);
+            let evidence = (g.raw_stamps.len() == PACING_FRAMES)
+                .then(|| {
+                    pacing_evidence(
+                        &g.raw_stamps,
+                        &g.raw_blocked,
+                        period_us,
+                        g.info.nominal_hz.is_some(),
+                    )
+                })
+                .flatten();
+            if let Some(e) = evidence {
+                tracing::info!("{e}");
+                if let Ok(mut slot) = g.pacing.evidence.lock() {
+                    *slot = Some(e);
                 }
             }
-            // Until pacing is judged, a frame that came clearly early is held afterwards.
-            if raw <= 0.5 * period_us {
+            if evidence.is_some_and(|e| !e.paces) {
+                g.pacing.self_paced.store(true, Ordering::SeqCst);
+                tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
+            }
+        }
+        // Until pacing is judged, a frame that came clearly early is held afterwards.
+        if let (Some(last), false) = (g.last_ts, self_paced) {
+            if ((ts - last) as f64) <= 0.5 * period_us {
                 clock.wait_until(
                     last + period_us.round() as i64,
                     Duration::from_micros(period_us as u64 * 2),
@@ -393,8 +429,9 @@ impl App {
     }
 }
 
-/// Frames the presenter watches before judging whether the display paces them.
-const PACING_FRAMES: usize = 30;
+/// Frames the presenter watches before judging whether the display paces them (a session's
+/// 60 blank frames before the first screen that matters).
+const PACING_FRAMES: usize = 60;
 
 /// When a drawn frame may be presented, if it has to wait: on a display known not to pace,
 /// one refresh period after the previous frame; and never before `not_before` (the end of the
@@ -540,8 +577,9 @@ impl App {
             info,
             shown: None,
             last_ts: None,
-            raw_intervals: Vec::with_capacity(30),
-            self_paced: Arc::clone(&self.self_paced),
+            raw_stamps: Vec::with_capacity(PACING_FRAMES),
+            raw_blocked: Vec::with_capacity(PACING_FRAMES),
+            pacing: Arc::clone(&self.pacing),
         })
     }
 
