@@ -654,3 +654,94 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         rec.validation
     );
 }
+
+/// Data from another tool: a Tobii Studio export of two participants becomes two recordings,
+/// and `analyze` judges per-media AOIs on them (no stimulus manifest); without AOIs it still
+/// writes fixations and says why the AOI tables are missing.
+#[test]
+fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.tsv");
+    std::fs::write(
+        &export,
+        include_str!("../sessions/src/import/testdata/studio.tsv"),
+    )
+    .unwrap();
+    let recs = dir.path().join("recordings");
+    let o = run(&[
+        "import",
+        s(&export),
+        "--out",
+        s(&recs),
+        "--screen-width-mm",
+        "376",
+        "--screen-height-mm",
+        "301",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("participant P01: 360 samples"), "{stdout}");
+    assert!(stdout.contains("at 300 Hz (estimated)"), "{stdout}");
+    let (p1, p2) = (recs.join("P01.h5"), recs.join("P02.h5"));
+    assert_eq!(Recording::open(&p1).unwrap().trials.len(), 2);
+
+    // face1.png: gaze at x = 400 then 800 (screen px); the media is drawn from x = 240, so an
+    // AOI over media px 100..300 holds the first half.
+    let aois = dir.path().join("aois.toml");
+    std::fs::write(
+        &aois,
+        "[[stimulus.\"face1.png\"]]\nname = \"mouth\"\nshape = \"rectangle\"\nx = 100.0\ny = 0.0\nwidth = 200.0\nheight = 800.0\n\
+         [[stimulus.\"face2.png\"]]\nname = \"mouth\"\nshape = \"rectangle\"\nx = 600.0\ny = 0.0\nwidth = 200.0\nheight = 800.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("analysis");
+    let o = run(&[
+        "analyze",
+        s(&p1),
+        s(&p2),
+        "--out",
+        s(&out),
+        "--aois",
+        s(&aois),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dwell = std::fs::read_to_string(out.join("dwell.csv")).unwrap();
+    let face1: Vec<&str> = dwell.lines().filter(|l| l.contains("face1.png")).collect();
+    assert_eq!(face1.len(), 2, "{dwell}");
+    // 90 of 180 samples at 300 Hz in the AOI: 300 ms.
+    for row in &face1 {
+        let dwell_ms: f64 = row.split(',').nth(8).unwrap().parse().unwrap();
+        assert!((dwell_ms - 300.0).abs() < 4.0, "{row}");
+    }
+    for t in ["fixations", "events", "dwell", "aoi_metrics"] {
+        assert!(out.join(format!("{t}.csv")).exists(), "{t}.csv");
+        assert!(out.join(format!("{t}.parquet")).exists(), "{t}.parquet");
+    }
+    // An earlier analysis is never mixed with a new one.
+    assert_clean_error(
+        &run(&["analyze", s(&p1), "--out", s(&out), "--aois", s(&aois)]),
+        "already exists",
+    );
+    let o = run(&["analyze", s(&p1), "--out", s(&out), "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("AOI tables skipped"), "{stdout}");
+    assert!(
+        std::fs::read_to_string(out.join("fixations.csv"))
+            .unwrap()
+            .lines()
+            .count()
+            > 1
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("dwell.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    // Without the screen's size in mm, nothing is written and the missing values are named.
+    let o = run(&["import", s(&export), "--out", s(&dir.path().join("x"))]);
+    assert_clean_error(&o, "screen width in mm");
+    assert!(!dir.path().join("x").exists());
+}

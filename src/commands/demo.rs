@@ -90,7 +90,7 @@ pub fn main(a: Args) -> Result<()> {
         &et_analysis::AnalysisConfig::default(),
         Some(&manifest),
         None,
-        false,
+        a.force,
     )?;
     let truth = &base.attention;
     let gt = format!(
