@@ -173,10 +173,13 @@ pub fn wilcoxon(d: &[f64], method: Method) -> Option<RankTest> {
     let total = (n * (n + 1)) as f64 / 2.0;
     let stat = t_plus.min(total - t_plus);
     let clean = ties.is_empty() && !had_zeros;
+    // SciPy's choice counts every difference, zeros included: exact up to 50 without ties or
+    // zeros, else a permutation test up to 13, else the normal approximation.
+    let all = d.len();
     let use_exact = match method {
         Method::Exact => true,
         Method::Asymptotic => false,
-        Method::Auto => (clean && n <= 50) || (!clean && n <= 13),
+        Method::Auto => (clean && all <= 50) || (!clean && all <= 13),
     };
     if use_exact && clean {
         // Distribution of T+ over the 2^n sign patterns of ranks 1..n.

@@ -226,6 +226,13 @@ impl EventRecord {
     }
 }
 
+/// The largest time stamp magnitude a recording may hold (µs): 2^53, exact in f64, and far
+/// enough from i64's limits that no sum or difference of two overflows (about 285 years).
+pub const MAX_ABS_TIME_US: i64 = 1 << 53;
+
+/// The highest sampling rate a recording may state (Hz).
+pub const MAX_SAMPLING_HZ: f64 = 10_000.0;
+
 /// One `/trials` row: a presented stimulus.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialRecord {

@@ -288,7 +288,7 @@ impl Recording {
             .and_then(|a| a.read_scalar::<VarLenUnicode>())
             .map(|v| v.as_str().to_string())
             .unwrap_or_default();
-        Ok(Recording {
+        let rec = Recording {
             path: path.into(),
             header,
             format_version,
@@ -299,13 +299,60 @@ impl Recording {
             frames,
             validation,
             manifest,
-        })
+        };
+        rec.check_values()?;
+        Ok(rec)
+    }
+
+    /// Values every reader relies on: a screen of positive size, a possible sampling rate, and
+    /// time stamps within ±2^53 µs (exact in f64, and no sum or difference of two overflows).
+    /// A file that breaks them is refused here, naming the attribute or row, rather than giving
+    /// dwell 0 everywhere or overflowing later.
+    fn check_values(&self) -> Result<()> {
+        let bad = |message: String| SessionError::NotARecording {
+            path: self.path.clone(),
+            message,
+        };
+        self.header
+            .screen
+            .validate()
+            .map_err(|m| bad(format!("root attributes: {m}")))?;
+        let hz = self.header.sampling_hz;
+        // 0 is how a writer that did not know the rate leaves it.
+        if !(hz.is_finite() && (0.0..=MAX_SAMPLING_HZ).contains(&hz)) {
+            return Err(bad(format!(
+                "root attribute 'sampling_hz' is {hz}, expected 0 (unknown) to {MAX_SAMPLING_HZ}"
+            )));
+        }
+        let check = |what: &str, k: usize, t: i64| {
+            if t.unsigned_abs() > MAX_ABS_TIME_US.unsigned_abs() {
+                Err(bad(format!(
+                    "{what} row {k}: time stamp {t} µs is out of range (|t| ≤ 2^53 µs)"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        for (k, g) in self.gaze.iter().enumerate() {
+            check("/gaze system_ts_us", k, g.system_ts_us)?;
+        }
+        for (k, e) in self.events.iter().enumerate() {
+            check("/events ts_us", k, e.ts_us)?;
+        }
+        for (k, f) in self.frames.iter().enumerate() {
+            check("/frames ts_us", k, f.ts_us)?;
+        }
+        for (k, t) in self.trials.iter().enumerate() {
+            check("/trials onset_us", k, t.onset_us)?;
+            check("/trials offset_us", k, t.offset_us)?;
+        }
+        Ok(())
     }
 
     /// Duration from the first to the last sample, µs.
     pub fn duration_us(&self) -> i64 {
         match (self.gaze.first(), self.gaze.last()) {
-            (Some(a), Some(b)) => b.system_ts_us - a.system_ts_us,
+            (Some(a), Some(b)) => b.system_ts_us.saturating_sub(a.system_ts_us),
             _ => 0,
         }
     }
@@ -335,6 +382,39 @@ impl Recording {
 mod tests {
     use super::*;
     use crate::writer::RecordingWriter;
+
+    #[test]
+    fn values_that_would_overflow_or_zero_every_result_are_refused_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, ts: i64, width_px: u32| {
+            let p = dir.path().join(name);
+            let mut h = RecordingHeader::new("P01", "1");
+            h.sampling_hz = 120.0;
+            h.screen.width_px = width_px;
+            let mut w = RecordingWriter::create(&p, &h, None).unwrap();
+            let s = GazeSample {
+                system_ts_us: ts,
+                device_ts_us: 0,
+                left: et_drivers::EyeSample::INVALID,
+                right: et_drivers::EyeSample::INVALID,
+            };
+            w.append_gaze(&[s]).unwrap();
+            w.finish(true).unwrap();
+            p
+        };
+        let e = Recording::open(&write("t.h5", i64::MAX - 5, 1920))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/gaze system_ts_us row 0") && e.contains("out of range"),
+            "{e}"
+        );
+        let e = Recording::open(&write("s.h5", 0, 0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("root attributes: screen size in px"), "{e}");
+        assert!(Recording::open(&write("ok.h5", 1 << 52, 1920)).is_ok());
+    }
 
     #[test]
     fn writer_to_reader_is_bit_exact_with_header_and_records() {

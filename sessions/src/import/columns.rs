@@ -507,12 +507,8 @@ fn number(s: &str) -> std::result::Result<Option<f64>, String> {
     }
 }
 
-/// The latest time stamp accepted (µs): 2^53, exact in f64 and far from overflowing i64 in any
-/// difference or sum later on (285 years).
-pub(crate) const MAX_ABS_TIME_US: f64 = 9_007_199_254_740_992.0;
-
 fn time_us(v: f64) -> std::result::Result<i64, String> {
-    if v.is_finite() && v.abs() <= MAX_ABS_TIME_US {
+    if v.is_finite() && v.abs() <= crate::format::MAX_ABS_TIME_US as f64 {
         Ok(v.round() as i64)
     } else {
         Err(format!(

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
 
 use crate::error::{Result, SessionError};
-use crate::format::{kind, EventRecord, RecordingHeader, TrialRecord};
+use crate::format::{kind, EventRecord, RecordingHeader, TrialRecord, MAX_SAMPLING_HZ};
 use crate::writer::RecordingWriter;
 use columns::{Layout, RawEye, RawRow, Unit};
 
@@ -103,9 +103,6 @@ pub struct ImportReport {
     pub events: usize,
     pub screen: ScreenGeometry,
 }
-
-/// The highest sampling rate accepted (Hz).
-const MAX_SAMPLING_HZ: f64 = 10_000.0;
 
 /// Imports `input`. With one participant, `out` is the new recording (or, when it is an existing
 /// folder, the folder it goes in as `<participant>.h5`); with several, `out` is a folder (created

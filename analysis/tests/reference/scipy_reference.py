@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Reference values for et-analysis's hypothesis tests, from SciPy. Writes
+scipy_reference.toml beside this script; analysis/tests/scipy_reference.rs loops over every case.
+
+Produced with: Python 3.11.7, SciPy 1.17.1, NumPy (SciPy's dependency), on 2026-12-01.
+Run: python3 scipy_reference.py   (needs scipy; only to regenerate, never to run et-suite)
+"""
+import numpy as np
+import scipy
+from scipy import stats
+
+rng = np.random.default_rng(20261201)
+
+
+def fmt(v):
+    return "[" + ", ".join(repr(float(x)) for x in v) + "]"
+
+
+cases = []
+
+
+def add(test, a, b, statistic, p, df=None, note=""):
+    cases.append((test, a, b, float(statistic), float(p), df, note))
+
+
+def samples():
+    """Pairs of samples: small and larger, with and without ties, with zero differences."""
+    out = []
+    for n1, n2 in [(5, 7), (8, 8), (12, 15), (20, 20), (60, 55)]:
+        a = rng.normal(1.0, 1.0, n1).round(3)
+        b = rng.normal(0.3, 1.5, n2).round(3)
+        out.append((a, b))
+    # Ties (rounded to integers).
+    out.append((rng.normal(5, 2, 10).round(0), rng.normal(4, 2, 12).round(0)))
+    return out
+
+
+for a, b in samples():
+    r = stats.ttest_ind(a, b, equal_var=False)
+    add("welch_t", a, b, r.statistic, r.pvalue, float(r.df))
+    r = stats.ttest_ind(a, b)
+    add("student_t", a, b, r.statistic, r.pvalue, float(r.df))
+    r = stats.mannwhitneyu(a, b)
+    add("mann_whitney_u", a, b, r.statistic, r.pvalue)
+    r = stats.mannwhitneyu(a, b, method="asymptotic")
+    add("mann_whitney_u_asymptotic", a, b, r.statistic, r.pvalue)
+
+paired = [
+    # The issue's case: one zero difference among 14 (SciPy counts it towards n <= 13).
+    np.array([0, 1.1, -0.4, 2.3, 0.7, 1.9, -0.25, 3.1, 0.55, 1.45, 2.8, -0.9, 1.7, 0.35]),
+    # A zero among 10: permutation over the non-zero differences.
+    np.array([0, 1.1, -0.4, 2.3, 0.7, 1.9, -0.25, 3.1, 0.55, 1.45]),
+    rng.normal(0.4, 1.0, 15).round(3),
+    rng.normal(0.2, 1.0, 30).round(3),
+    rng.normal(0.1, 1.0, 60).round(3),
+    np.array([1.0, 2.0, 2.0, 3.0, -1.0, 3.0, 4.0, -2.0, 5.0, 2.0, 1.0, 3.0]),
+    np.array([1.0, 2.0, 2.0, 3.0, -1.0, 3.0, 4.0, -2.0, 5.0, 2.0, 1.0, 3.0, 0.0, 2.0, -3.0]),
+]
+for d in paired:
+    r = stats.wilcoxon(d)
+    add("wilcoxon", d, [], r.statistic, r.pvalue)
+    r = stats.wilcoxon(d, method="asymptotic")
+    add("wilcoxon_asymptotic", d, [], r.statistic, r.pvalue)
+    b = rng.normal(0.0, 1.0, len(d)).round(3)
+    r = stats.ttest_rel(d + b, b)
+    add("paired_t", d + b, b, r.statistic, r.pvalue, float(r.df))
+
+with open("scipy_reference.toml", "w", encoding="utf-8") as f:
+    f.write(f"# Written by scipy_reference.py with SciPy {scipy.__version__}; do not edit.\n")
+    for test, a, b, statistic, p, df, note in cases:
+        f.write("\n[[case]]\n")
+        f.write(f'test = "{test}"\n')
+        f.write(f"a = {fmt(a)}\n")
+        f.write(f"b = {fmt(b)}\n")
+        f.write(f"statistic = {statistic!r}\n")
+        f.write(f"p = {p!r}\n")
+        if df is not None:
+            f.write(f"df = {df!r}\n")
