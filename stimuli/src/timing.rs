@@ -214,7 +214,8 @@ pub fn pacing_evidence(
             } else {
                 MAX_PACED_PHASE_SPREAD / 2.0
             }
-        && !(median_blocked_us < 0.25 * period_us);
+        // NaN (not measured) does not count against pacing.
+        && (median_blocked_us.is_nan() || median_blocked_us >= 0.25 * period_us);
     Some(PacingEvidence {
         frames: stamps_us.len(),
         median_interval_us,
