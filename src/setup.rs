@@ -262,26 +262,6 @@ pub fn run_session(
         .build()
         .context("cannot start the async runtime")?;
     let outcome = rt.block_on(async {
-        let op = Arc::clone(&operator);
-        // Ctrl-C, SIGTERM (shutdown, `kill`) and SIGHUP (terminal closed) end the session
-        // cleanly: the file is closed, readable and marked incomplete.
-        let signal = tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut hup)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) else {
-                let _ = tokio::signal::ctrl_c().await;
-                op.abort.store(true, Ordering::SeqCst);
-                return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
-            op.abort.store(true, Ordering::SeqCst);
-        });
         // Operator keys on the terminal (stdin that is not a terminal is ignored). A plain thread, not a runtime task: a read blocked on the terminal would hold the
         // runtime's shutdown (and the process) until the next key. It dies with the process.
         if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -298,10 +278,38 @@ pub fn run_session(
             on_trial,
         )
         .await;
-        signal.abort();
         r
     })?;
     Ok(outcome)
+}
+
+/// While it lives, Ctrl-C, SIGTERM (shutdown, `kill`) and SIGHUP (terminal closed) only raise
+/// the operator's abort flag, which the session checks at every frame at any speed: the file is
+/// closed readable and marked incomplete. Installed before anything is created, so no signal
+/// can leave a half-made file; dropping it restores the default actions.
+pub struct AbortOnSignals(Vec<signal_hook::SigId>);
+
+pub fn abort_on_signals(op: &Arc<et_sessions::runner::Operator>) -> Result<AbortOnSignals> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut ids = Vec::with_capacity(3);
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        let op = Arc::clone(op);
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let id = unsafe {
+            signal_hook::low_level::register(sig, move || op.abort.store(true, Ordering::SeqCst))
+        }
+        .with_context(|| format!("cannot handle signal {sig}"))?;
+        ids.push(id);
+    }
+    Ok(AbortOnSignals(ids))
+}
+
+impl Drop for AbortOnSignals {
+    fn drop(&mut self) {
+        for id in self.0.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 /// Operator keys, one per line on the terminal.

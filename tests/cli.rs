@@ -745,3 +745,63 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
     assert_clean_error(&o, "screen width in mm");
     assert!(!dir.path().join("x").exists());
 }
+
+/// SIGINT, SIGTERM and SIGHUP at `--speed max` and at every moment of start-up: the process
+/// never dies with a half-made or unreadable file. Either nothing was created yet, or the file
+/// opens without `recover` and says whether the session completed (exit 130 when not).
+#[test]
+fn signals_at_full_speed_and_during_start_up_close_the_file_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 2000\nfixation_ms = 500\niti_ms = 250\n",
+    );
+    let mut signalled_mid_session = 0;
+    for (k, (delay_ms, sig)) in [
+        (0, libc::SIGTERM),
+        (3, libc::SIGINT),
+        (8, libc::SIGHUP),
+        (15, libc::SIGTERM),
+        (30, libc::SIGINT),
+        (60, libc::SIGTERM),
+        (120, libc::SIGHUP),
+        (250, libc::SIGINT),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = dir.path().join(format!("s{k}.h5"));
+        let mut child = common::bin()
+            .args(["run", "--config", s(&cfg), "--headless", "--speed", "max"])
+            .args(["--out", s(&out)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // SAFETY: signalling our own child by its pid.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let status = child.wait().unwrap();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".creating"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "signal after {delay_ms} ms: {leftovers:?}"
+        );
+        if !out.exists() {
+            continue;
+        }
+        let rec = Recording::open(&out)
+            .unwrap_or_else(|e| panic!("signal after {delay_ms} ms: {e} ({status:?})"));
+        if rec.header.complete {
+            assert!(status.success(), "signal after {delay_ms} ms: {status:?}");
+        } else {
+            assert_eq!(status.code(), Some(130), "signal after {delay_ms} ms");
+            signalled_mid_session += 1;
+        }
+    }
+    assert!(signalled_mid_session >= 3, "{signalled_mid_session}");
+}

@@ -59,6 +59,8 @@ pub fn main(a: Args) -> Result<()> {
         ..StudyConfig::default()
     };
     let prepared = load_set(&base, &a.out.join("stimuli"))?;
+    let operator = Arc::new(et_sessions::runner::Operator::default());
+    let _signals = crate::setup::abort_on_signals(&operator)?;
     let pb = progress::bar(u64::from(a.participants), "participants");
     for (i, (id, path)) in ids.iter().zip(&paths).enumerate() {
         let mut p = load_clone(&prepared);
@@ -72,7 +74,7 @@ pub fn main(a: Args) -> Result<()> {
             path,
             None,
             None,
-            Arc::new(et_sessions::runner::Operator::default()),
+            Arc::clone(&operator),
             &|_| {},
             &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
         )?;

@@ -43,6 +43,8 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<()> {
+    let operator = Arc::new(et_sessions::runner::Operator::default());
+    let _signals = crate::setup::abort_on_signals(&operator)?;
     let mut cfg = match &a.config {
         Some(p) => StudyConfig::load(p)?,
         None => StudyConfig::default(),
@@ -62,7 +64,6 @@ pub fn main(a: Args) -> Result<()> {
     let n = prepared.set.stimuli.len() as u64 / 2;
     eprintln!("recording {} to {}", cfg.participant, out.display());
     let pb = progress::bar(n, "trials");
-    let operator = Arc::new(et_sessions::runner::Operator::default());
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let outcome = run_session(
         &prepared,

@@ -87,7 +87,8 @@ pub(crate) fn detect(columns: &[Column]) -> ImportFormat {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Media {
-    pub name: String,
+    /// Shared by every row of one media (an export repeats it on each row).
+    pub name: std::sync::Arc<str>,
     /// x, y, w, h in screen px, when the export gives them.
     pub rect: Option<[f64; 4]>,
 }
@@ -113,11 +114,13 @@ pub(crate) struct RawRow {
     pub event: Option<String>,
 }
 
-/// Geometry the rows carry.
+/// What the rows carry beyond each sample: the geometry, and the last media name read (so
+/// the rows of one media share its name).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ExportScreen {
     pub width_px: Option<u32>,
     pub height_px: Option<u32>,
+    last_media: Option<std::sync::Arc<str>>,
 }
 
 /// The median distance of the eyes from the screen (mm) over one participant's rows.
@@ -320,20 +323,24 @@ impl Layout {
             .map_err(|why| bad(self.time, why))?
             .ok_or_else(|| bad(self.time, "no time stamp".into()))?;
         let ts_us = time_us(ts * self.time_scale_us).map_err(|why| bad(self.time, why))?;
-        let media = self.media(r, &bad)?;
+        let media = self.media(r, &bad, screen)?;
         let left = self.eye(&self.left, r, &bad)?;
         let right = self.eye(&self.right, r, &bad)?;
         // Pro Lab's event rows have no sensor; Studio's carry an event and no eye data.
-        let no_eye_data = left == RawEye::default() && right == RawEye::default();
-        let eye_cols_empty = [&self.left, &self.right].iter().all(|e| {
-            [e.x, e.y, e.validity]
-                .into_iter()
-                .flatten()
-                .all(|i| cell(i).is_empty())
-        });
+        // Only rows with an event can be event rows: the rest is not looked at otherwise.
+        let event_only = || {
+            left == RawEye::default()
+                && right == RawEye::default()
+                && [&self.left, &self.right].iter().all(|e| {
+                    [e.x, e.y, e.validity]
+                        .into_iter()
+                        .flatten()
+                        .all(|i| cell(i).is_empty())
+                })
+        };
         let is_sample = match self.format {
             ImportFormat::TobiiProLab if self.sensor.is_some() => !other_sensor,
-            _ => !(event.is_some() && no_eye_data && eye_cols_empty),
+            _ => !(event.is_some() && event_only()),
         };
         if !is_sample && event.is_none() {
             return Ok(None);
@@ -412,6 +419,7 @@ impl Layout {
         &self,
         r: &csv::StringRecord,
         bad: &dyn Fn(usize, String) -> SessionError,
+        seen: &mut ExportScreen,
     ) -> Result<Option<Media>> {
         let Some(i) = self.media_name else {
             return Ok(None);
@@ -435,10 +443,15 @@ impl Layout {
             }
             None => None,
         };
-        Ok(Some(Media {
-            name: name.to_string(),
-            rect,
-        }))
+        let name = match &seen.last_media {
+            Some(last) if **last == *name => std::sync::Arc::clone(last),
+            _ => {
+                let n: std::sync::Arc<str> = name.into();
+                seen.last_media = Some(std::sync::Arc::clone(&n));
+                n
+            }
+        };
+        Ok(Some(Media { name, rect }))
     }
 
     fn read_resolution(

@@ -334,11 +334,14 @@ fn write_participant(
     opts: &ImportOptions,
     format: ImportFormat,
 ) -> Result<ImportReport> {
-    // Stable: rows with one time stamp stay in file order, the first is kept.
-    rows.sort_by_key(|r| r.ts_us);
+    // Stable: rows with one time stamp stay in file order, the first is kept. Exports are
+    // nearly always in time order already.
+    if !rows.is_sorted_by_key(|r| r.ts_us) {
+        rows.sort_by_key(|r| r.ts_us);
+    }
     let mut samples = Vec::with_capacity(rows.len());
     let mut events = Vec::new();
-    let mut media: Vec<(i64, Option<columns::Media>)> = Vec::new();
+    let mut media: Vec<(i64, Option<&columns::Media>)> = Vec::with_capacity(rows.len());
     let mut duplicates = 0usize;
     for r in &rows {
         if let Some(text) = &r.event {
@@ -360,7 +363,7 @@ fn write_participant(
             left: eye_sample(&r.left, layout, screen),
             right: eye_sample(&r.right, layout, screen),
         });
-        media.push((r.ts_us, r.media.clone()));
+        media.push((r.ts_us, r.media.as_ref()));
     }
     if samples.is_empty() {
         return Err(SessionError::Invalid(format!(
@@ -458,7 +461,7 @@ fn eye_sample(e: &RawEye, layout: &Layout, screen: &ScreenGeometry) -> EyeSample
 /// with one media name; it starts at its first sample and ends one sample period after its
 /// last (or at the next run's first sample, if sooner).
 fn trials_from_media(
-    media: &[(i64, Option<columns::Media>)],
+    media: &[(i64, Option<&columns::Media>)],
     sampling_hz: f64,
     path: &Path,
 ) -> Result<Vec<TrialRecord>> {
@@ -471,7 +474,7 @@ fn trials_from_media(
         });
         trials.push(TrialRecord {
             trial: trials.len() as i32,
-            stimulus_id: m.name.clone(),
+            stimulus_id: m.name.to_string(),
             identity: String::new(),
             condition: String::new(),
             variant: String::new(),
@@ -483,14 +486,14 @@ fn trials_from_media(
             image_rect: m.rect.map(|r| r.map(|v| v as f32)).unwrap_or([0.0; 4]),
         });
     };
-    for (ts, m) in media {
+    for &(ts, m) in media {
         match (current.take(), m) {
-            (Some((cm, on, _)), Some(m)) if cm.name == m.name => current = Some((cm, on, *ts)),
+            (Some((cm, on, _)), Some(m)) if cm.name == m.name => current = Some((cm, on, ts)),
             (Some((cm, on, last)), m) => {
-                close(cm, on, last, Some(*ts));
-                current = m.as_ref().map(|m| (m, *ts, *ts));
+                close(cm, on, last, Some(ts));
+                current = m.map(|m| (m, ts, ts));
             }
-            (None, m) => current = m.as_ref().map(|m| (m, *ts, *ts)),
+            (None, m) => current = m.map(|m| (m, ts, ts)),
         }
     }
     if let Some((cm, on, last)) = current {
