@@ -752,9 +752,10 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
 #[test]
 fn signals_at_full_speed_and_during_start_up_close_the_file_cleanly() {
     let dir = tempfile::tempdir().unwrap();
+    // An hour of simulated data: about a second at full speed.
     let cfg = small_study(
         dir.path(),
-        "[timing]\nstimulus_ms = 2000\nfixation_ms = 500\niti_ms = 250\n",
+        "[timing]\nstimulus_ms = 110000\nfixation_ms = 500\niti_ms = 250\n",
     );
     let mut signalled_mid_session = 0;
     for (k, (delay_ms, sig)) in [
