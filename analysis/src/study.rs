@@ -43,6 +43,9 @@ pub enum Correction {
     BenjaminiHochberg,
 }
 
+/// The most resamples a permutation test may take (about a minute on one core).
+pub const MAX_PERMUTATIONS: usize = 1_000_000;
+
 /// The analysis config (TOML).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -117,16 +120,27 @@ impl AnalysisConfig {
                 path: origin.clone(),
                 message: format!("invalid analysis config: {m}"),
             })?;
-        if !(cfg.heatmap_sigma_deg.is_finite() && cfg.heatmap_sigma_deg > 0.0) {
+        if !(cfg.heatmap_sigma_deg.is_finite()
+            && cfg.heatmap_sigma_deg > 0.0
+            && cfg.heatmap_sigma_deg <= 10.0)
+        {
             return Err(AnalysisError::Recording {
                 path: origin,
-                message: "invalid analysis config: heatmap_sigma_deg must be positive".into(),
+                message: format!(
+                    "invalid analysis config: heatmap_sigma_deg must be in (0, 10], got {}",
+                    cfg.heatmap_sigma_deg
+                ),
             });
         }
-        if cfg.test == TestChoice::Permutation && cfg.permutations < 100 {
+        if cfg.test == TestChoice::Permutation
+            && !(100..=MAX_PERMUTATIONS).contains(&cfg.permutations)
+        {
             return Err(AnalysisError::Recording {
                 path: origin,
-                message: "invalid analysis config: permutations must be at least 100".into(),
+                message: format!(
+                    "invalid analysis config: permutations must be 100 to {MAX_PERMUTATIONS}, got {}",
+                    cfg.permutations
+                ),
             });
         }
         Ok(cfg)

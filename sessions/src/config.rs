@@ -158,6 +158,7 @@ impl StudyConfig {
         Ok(cfg)
     }
 
+    /// Checks every value, including the bounds that keep work finite (stated in the README).
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.participant.trim().is_empty() {
             return Err("participant must not be empty".into());
@@ -173,10 +174,23 @@ impl StudyConfig {
         if t.stimulus_ms == 0 {
             return Err("timing.stimulus_ms must be positive".into());
         }
+        // Bounded so a typo cannot make a session write until the disk is full.
+        for (name, ms) in [
+            ("stimulus_ms", t.stimulus_ms),
+            ("fixation_ms", t.fixation_ms),
+            ("iti_ms", t.iti_ms),
+        ] {
+            if ms > MAX_SCREEN_MS {
+                return Err(format!(
+                    "timing.{name} must be at most {MAX_SCREEN_MS} (10 minutes), got {ms}"
+                ));
+            }
+        }
         let hz = self.tracker.sampling_hz;
-        if !(hz.is_finite() && hz > 0.0 && hz <= 100_000.0) {
+        if !(hz.is_finite() && (1.0..=crate::format::MAX_SAMPLING_HZ).contains(&hz)) {
             return Err(format!(
-                "tracker.sampling_hz must be between 0 and 100000, got {hz}"
+                "tracker.sampling_hz must be between 1 and {}, got {hz}",
+                crate::format::MAX_SAMPLING_HZ
             ));
         }
         if let Some(c) = &self.calibration {
@@ -224,6 +238,9 @@ impl StudyConfig {
     }
 }
 
+/// The longest fixation, stimulus or inter-trial screen (ms).
+pub const MAX_SCREEN_MS: u32 = 600_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +278,19 @@ mod tests {
         std::fs::write(&p, "[timing]\nrefresh_hz = 0\n").unwrap();
         let e = StudyConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("refresh_hz"), "{e}");
+        for (text, field) in [
+            (
+                "[timing]\nstimulus_ms = 4294967295\n",
+                "timing.stimulus_ms must be at most",
+            ),
+            (
+                "[tracker]\nsampling_hz = 1e-9\n",
+                "tracker.sampling_hz must be between 1",
+            ),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = StudyConfig::load(&p).unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
     }
 }
