@@ -163,6 +163,18 @@ impl StudyConfig {
         if self.participant.trim().is_empty() {
             return Err("participant must not be empty".into());
         }
+        // The id names the recording's file: no path separators, nothing hidden.
+        if self.participant.starts_with('.')
+            || !self
+                .participant
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(format!(
+                "participant {:?} may hold only letters, digits, '-', '_' and '.' (not first): it names the recording's file",
+                self.participant
+            ));
+        }
         self.screen.validate()?;
         let t = &self.timing;
         if !(t.refresh_hz.is_finite() && t.refresh_hz >= 1.0 && t.refresh_hz <= 1000.0) {
