@@ -806,3 +806,52 @@ fn signals_at_full_speed_and_during_start_up_close_the_file_cleanly() {
     }
     assert!(signalled_mid_session >= 3, "{signalled_mid_session}");
 }
+
+/// A full disk (a real 2 MB tmpfs; the test needs the right to mount one, as root in CI has):
+/// `run` says "disk full" with the path, exits non-zero, and the file opens without `recover`,
+/// marked incomplete, with no row that was not written (no zero time stamps).
+#[test]
+fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs", s(&disk)])
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root)");
+        return;
+    }
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&disk);
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 60000\nfixation_ms = 500\niti_ms = 250\n",
+    );
+    let out = disk.join("r.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    assert_clean_error(&o, "disk full while");
+    let rec = Recording::open(&out).expect("readable without recover");
+    assert!(!rec.header.complete);
+    assert!(!rec.gaze.is_empty());
+    assert!(rec.gaze.iter().all(|g| g.system_ts_us != 0));
+    assert!(rec
+        .gaze
+        .windows(2)
+        .all(|w| w[0].system_ts_us < w[1].system_ts_us));
+}

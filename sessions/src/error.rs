@@ -22,6 +22,8 @@ pub enum SessionError {
         found: u32,
         supported: u32,
     },
+    #[error("{path}: disk full while {what}: the file keeps what was written before; free space on that disk, then check the file with `et-suite inspect`")]
+    DiskFull { path: PathBuf, what: String },
     #[error("{path}: {what}: {message}")]
     Hdf5 {
         path: PathBuf,

@@ -19,6 +19,11 @@ pub struct RecordingWriter {
     frames: Dataset,
     validation: Dataset,
     counts: Counts,
+    /// Rows known to be in the file: counted at the last flush that succeeded. After a failed
+    /// write the datasets are cut back to these, so no row claims data that never reached disk.
+    durable: Counts,
+    /// A write failed: nothing more is appended and the file can never be marked complete.
+    failed: bool,
     /// A second descriptor of the same file, for fsync (HDF5's flush does not fsync).
     sync_fd: std::fs::File,
 }
@@ -36,10 +41,18 @@ pub struct Counts {
 fn h5err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> SessionError {
     let path = path.to_path_buf();
     let what = what.into();
-    move |e| SessionError::Hdf5 {
-        path,
-        what,
-        message: e.to_string(),
+    move |e| {
+        let message = e.to_string();
+        // HDF5 reports the failed write's errno in its message; ENOSPC is said plainly.
+        if message.contains("errno = 28") || message.contains("No space left on device") {
+            SessionError::DiskFull { path, what }
+        } else {
+            SessionError::Hdf5 {
+                path,
+                what,
+                message,
+            }
+        }
     }
 }
 
@@ -212,6 +225,8 @@ impl RecordingWriter {
             frames,
             validation,
             counts: Counts::default(),
+            durable: Counts::default(),
+            failed: false,
             sync_fd,
         };
         Ok(w)
@@ -227,19 +242,23 @@ impl RecordingWriter {
 
     pub fn append_gaze(&mut self, samples: &[GazeSample]) -> Result<()> {
         let rows: Vec<GazeRow> = samples.iter().map(GazeRow::from).collect();
-        append(&self.gaze, &mut self.counts.gaze, &rows).map_err(h5err(&self.path, "append /gaze"))
+        self.check_not_failed()?;
+        let r = append(&self.gaze, &mut self.counts.gaze, &rows);
+        r.map_err(|e| self.fail(h5err(&self.path, "append /gaze")(e)))
     }
 
     pub fn append_events(&mut self, events: &[EventRecord]) -> Result<()> {
         let rows: Vec<EventRow> = events.iter().map(EventRecord::row).collect();
-        append(&self.events, &mut self.counts.events, &rows)
-            .map_err(h5err(&self.path, "append /events"))
+        self.check_not_failed()?;
+        let r = append(&self.events, &mut self.counts.events, &rows);
+        r.map_err(|e| self.fail(h5err(&self.path, "append /events")(e)))
     }
 
     pub fn append_trials(&mut self, trials: &[TrialRecord]) -> Result<()> {
         let rows: Vec<TrialRow> = trials.iter().map(TrialRecord::row).collect();
-        append(&self.trials, &mut self.counts.trials, &rows)
-            .map_err(h5err(&self.path, "append /trials"))
+        self.check_not_failed()?;
+        let r = append(&self.trials, &mut self.counts.trials, &rows);
+        r.map_err(|e| self.fail(h5err(&self.path, "append /trials")(e)))
     }
 
     pub fn append_frames(&mut self, frames: &[FrameRecord]) -> Result<()> {
@@ -250,22 +269,60 @@ impl RecordingWriter {
                 trial: f.trial,
             })
             .collect();
-        append(&self.frames, &mut self.counts.frames, &rows)
-            .map_err(h5err(&self.path, "append /frames"))
+        self.check_not_failed()?;
+        let r = append(&self.frames, &mut self.counts.frames, &rows);
+        r.map_err(|e| self.fail(h5err(&self.path, "append /frames")(e)))
     }
 
     pub fn append_validation(&mut self, rows: &[ValidationRecord]) -> Result<()> {
         let rows: Vec<ValidationRow> = rows.iter().map(ValidationRecord::row).collect();
-        append(&self.validation, &mut self.counts.validation, &rows)
-            .map_err(h5err(&self.path, "append /validation"))
+        self.check_not_failed()?;
+        let r = append(&self.validation, &mut self.counts.validation, &rows);
+        r.map_err(|e| self.fail(h5err(&self.path, "append /validation")(e)))
     }
 
     /// Makes everything appended so far visible to readers and to `recover` after a kill.
     pub fn flush(&mut self) -> Result<()> {
-        match &self.file {
-            Some(f) => f.flush().map_err(h5err(&self.path, "flush")),
+        self.check_not_failed()?;
+        let r = match &self.file {
+            Some(f) => f.flush(),
             None => Ok(()),
+        };
+        match r {
+            Ok(()) => {
+                self.durable = self.counts;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(h5err(&self.path, "flush")(e))),
         }
+    }
+
+    fn check_not_failed(&self) -> Result<()> {
+        if self.failed {
+            return Err(SessionError::Recorder(format!(
+                "{}: an earlier write failed; nothing more is written to it",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// After a failed write: cut every dataset back to the rows known to be in the file and
+    /// stop writing. Returns `e` for the caller to report.
+    fn fail(&mut self, e: SessionError) -> SessionError {
+        self.failed = true;
+        let d = self.durable;
+        for (ds, n) in [
+            (&self.gaze, d.gaze),
+            (&self.events, d.events),
+            (&self.trials, d.trials),
+            (&self.frames, d.frames),
+            (&self.validation, d.validation),
+        ] {
+            let _ = ds.resize(n);
+        }
+        self.counts = d;
+        e
     }
 
     /// Flushes, then asks the kernel to put the file on disk (power-loss safety).
@@ -280,7 +337,9 @@ impl RecordingWriter {
     /// Closes the file. `complete` is true only for a session that ended normally; an aborted
     /// session is closed just as cleanly but says so.
     pub fn finish(mut self, complete: bool) -> Result<Counts> {
-        self.sync()?;
+        // A writer whose writes failed still closes what it holds, never as complete.
+        let synced = if self.failed { Ok(()) } else { self.sync() };
+        let complete = complete && !self.failed && synced.is_ok();
         let counts = self.counts;
         let path = self.path.clone();
         let RecordingWriter {
@@ -312,7 +371,7 @@ impl RecordingWriter {
             path: path.clone(),
             source,
         })?;
-        Ok(counts)
+        synced.map(|()| counts)
     }
 }
 
