@@ -57,6 +57,16 @@ fn run_replay_inspect_round_trip() {
     // Samples as tables.
     let pq = dir.path().join("samples.parquet");
     let csvp = dir.path().join("samples.csv");
+    assert_clean_error(
+        &run(&[
+            "export-samples",
+            s(&b),
+            "--out",
+            s(&dir.path().join("x.txt")),
+        ]),
+        "x.txt: the table's format is told by its extension",
+    );
+    assert!(!dir.path().join("x.txt").exists());
     assert!(run(&["export-samples", s(&b), "--out", s(&pq)])
         .status
         .success());

@@ -13,6 +13,16 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<()> {
+    let ext = a
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("parquet" | "csv")) {
+        bail!(
+            "{}: the table's format is told by its extension: .parquet or .csv",
+            a.out.display()
+        );
+    }
     if a.out.exists() {
         bail!("{}: already exists; choose another --out", a.out.display());
     }
