@@ -376,7 +376,9 @@ impl App {
         let self_paced = g.pacing.self_paced.load(Ordering::SeqCst);
         let hold = release_time(g.last_ts, not_before, period_us, self_paced);
         if let Some(due) = hold {
-            let limit = Duration::from_micros((due - clock.now_us()).clamp(0, 10_000_000) as u64);
+            let limit = Duration::from_micros(
+                due.saturating_sub(clock.now_us()).clamp(0, 10_000_000) as u64,
+            );
             clock.wait_until(due, limit + Duration::from_millis(1));
         }
         // A display that does not pace has no flip to wait for: its frame goes out when it is
@@ -390,29 +392,8 @@ impl App {
         } else {
             clock.now_us()
         };
-        if !self_paced && hold.is_none() && g.raw_stamps.len() < PACING_FRAMES {
-            g.raw_stamps.push(ts);
-            g.raw_blocked.push(ts - handed_over);
-            let evidence = (g.raw_stamps.len() == PACING_FRAMES)
-                .then(|| {
-                    pacing_evidence(
-                        &g.raw_stamps,
-                        &g.raw_blocked,
-                        period_us,
-                        g.info.nominal_hz.is_some(),
-                    )
-                })
-                .flatten();
-            if let Some(e) = evidence {
-                tracing::info!("{e}");
-                if let Ok(mut slot) = g.pacing.evidence.lock() {
-                    *slot = Some(e);
-                }
-            }
-            if evidence.is_some_and(|e| !e.paces) {
-                g.pacing.self_paced.store(true, Ordering::SeqCst);
-                tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
-            }
+        if !self_paced && hold.is_none() {
+            g.judge_pacing(ts, ts - handed_over, period_us);
         }
         // Until pacing is judged, a frame that came clearly early is held afterwards.
         if let (Some(last), false) = (g.last_ts, self_paced) {
@@ -426,6 +407,38 @@ impl App {
         }
         g.last_ts = Some(ts);
         Ok(PresentedFrame { ts_us: ts })
+    }
+}
+
+impl Gfx {
+    /// Takes one frame presented without any hold (its stamp, and how long the present kept the
+    /// thread) towards the pacing judgement; judges once it has enough of them.
+    fn judge_pacing(&mut self, ts: i64, blocked_us: i64, period_us: f64) {
+        if self.raw_stamps.len() >= PACING_FRAMES {
+            return;
+        }
+        self.raw_stamps.push(ts);
+        self.raw_blocked.push(blocked_us);
+        if self.raw_stamps.len() < PACING_FRAMES {
+            return;
+        }
+        let rate_reported = self.info.nominal_hz.is_some();
+        let Some(e) = pacing_evidence(
+            &self.raw_stamps,
+            &self.raw_blocked,
+            period_us,
+            rate_reported,
+        ) else {
+            return;
+        };
+        tracing::info!("{e}");
+        if let Ok(mut slot) = self.pacing.evidence.lock() {
+            *slot = Some(e);
+        }
+        if !e.paces {
+            self.pacing.self_paced.store(true, Ordering::SeqCst);
+            tracing::warn!("the display does not pace frames (virtual display?); the presenter holds each frame for one refresh period itself");
+        }
     }
 }
 
