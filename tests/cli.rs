@@ -856,12 +856,27 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
         s(&out),
     ]);
     assert_clean_error(&o, "disk full while");
+    // The space held for closing the file let it close: readable, and nothing claimed that
+    // was not written (at full speed the first flush may already fail: then it holds none).
     let rec = Recording::open(&out).expect("readable without recover");
     assert!(!rec.header.complete);
-    assert!(!rec.gaze.is_empty());
     assert!(rec.gaze.iter().all(|g| g.system_ts_us != 0));
     assert!(rec
         .gaze
         .windows(2)
         .all(|w| w[0].system_ts_us < w[1].system_ts_us));
+    let names: Vec<String> = std::fs::read_dir(&disk)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["r.h5"]);
+    // A disk without room to close a recording is full before the session starts.
+    std::fs::remove_file(&out).unwrap();
+    std::fs::write(disk.join("ballast"), vec![0u8; 1_500_000]).unwrap();
+    let again = disk.join("r2.h5");
+    assert_clean_error(
+        &run(&["run", "--config", s(&cfg), "--headless", "--out", s(&again)]),
+        "disk full while reserving 1 MiB",
+    );
+    assert!(!again.exists());
 }

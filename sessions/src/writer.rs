@@ -26,6 +26,34 @@ pub struct RecordingWriter {
     failed: bool,
     /// A second descriptor of the same file, for fsync (HDF5's flush does not fsync).
     sync_fd: std::fs::File,
+    /// Space held beside the recording so that it can always be closed: freed when a write
+    /// fails or the file is finished (removed with the writer).
+    reserve: RemoveOnDrop,
+}
+
+/// Bytes held free on the recording's disk for closing it (HDF5 writes metadata at close).
+const RESERVE_BYTES: usize = 1 << 20;
+
+/// Takes `RESERVE_BYTES` of real disk space beside `path` (written, not a sparse file); a disk
+/// without that much room is full before the session starts.
+fn reserve_space(path: &Path) -> Result<RemoveOnDrop> {
+    let reserve = own_name(path, "reserve");
+    let guard = RemoveOnDrop(Some(reserve.clone()));
+    let written = std::fs::File::create_new(&reserve).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, &vec![0u8; RESERVE_BYTES])?;
+        f.sync_all()
+    });
+    match written {
+        Ok(()) => Ok(guard),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => Err(SessionError::DiskFull {
+            path: path.to_path_buf(),
+            what: "reserving 1 MiB to close the recording with".into(),
+        }),
+        Err(source) => Err(SessionError::Io {
+            path: reserve,
+            source,
+        }),
+    }
 }
 
 /// Rows written so far per dataset.
@@ -114,15 +142,15 @@ fn append<T: H5Type>(ds: &Dataset, at: &mut usize, rows: &[T]) -> hdf5::Result<(
     Ok(())
 }
 
-/// `OUT.<pid>-<n>.creating` beside `path`: unique to this process and call.
-fn creating_name(path: &Path) -> std::path::PathBuf {
+/// `OUT.<pid>-<n>.<suffix>` beside `path`: unique to this process and call.
+fn own_name(path: &Path, suffix: &str) -> std::path::PathBuf {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let mut name = path
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
-    name.push(format!(".{}-{n}.creating", std::process::id()));
+    name.push(format!(".{}-{n}.{suffix}", std::process::id()));
     path.with_file_name(name)
 }
 
@@ -149,6 +177,14 @@ pub(crate) fn publish_new(tmp: &Path, path: &Path) -> Result<()> {
 
 /// Removes a half-made file when creation stops early.
 struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl RemoveOnDrop {
+    fn remove_now(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
@@ -177,8 +213,9 @@ impl RecordingWriter {
                 source,
             })?;
         }
+        let reserve = reserve_space(path)?;
         // A name of this process's own: nothing another writer made is ever removed or renamed.
-        let tmp = creating_name(path);
+        let tmp = own_name(path, "creating");
         let err = |what: &str| h5err(path, what.to_string());
         let guard = RemoveOnDrop(Some(tmp.clone()));
         let file = File::with_options()
@@ -228,6 +265,7 @@ impl RecordingWriter {
             durable: Counts::default(),
             failed: false,
             sync_fd,
+            reserve,
         };
         Ok(w)
     }
@@ -311,6 +349,8 @@ impl RecordingWriter {
     /// stop writing. Returns `e` for the caller to report.
     fn fail(&mut self, e: SessionError) -> SessionError {
         self.failed = true;
+        // Room to close the file in.
+        self.reserve.remove_now();
         let d = self.durable;
         for (ds, n) in [
             (&self.gaze, d.gaze),
@@ -337,6 +377,7 @@ impl RecordingWriter {
     /// Closes the file. `complete` is true only for a session that ended normally; an aborted
     /// session is closed just as cleanly but says so.
     pub fn finish(mut self, complete: bool) -> Result<Counts> {
+        self.reserve.remove_now();
         // A writer whose writes failed still closes what it holds, never as complete.
         let synced = if self.failed { Ok(()) } else { self.sync() };
         let complete = complete && !self.failed && synced.is_ok();
