@@ -79,6 +79,13 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         let rec = Recording::open(&out)
             .unwrap_or_else(|e| panic!("run {k}: unreadable after recover: {e}"));
         assert!(!rec.header.complete);
+        // Nothing of the killed writer is left beside the file (its close reserve included).
+        let beside: Vec<String> = std::fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("k{k}.h5.")))
+            .collect();
+        assert!(beside.is_empty(), "run {k}: {beside:?}");
         let g = &rec.gaze;
         // Gap-free: consecutive samples one period apart (± the synthetic time-stamp jitter).
         for w in g.windows(2) {

@@ -86,6 +86,8 @@ pub fn recover(path: &Path) -> Result<RecoveryReport> {
     drop(file);
     if was_open {
         mark_recovered(path)?;
+        // The space the killed writer held for closing the file is not needed any more.
+        crate::writer::remove_stale_reserves(path);
     }
     Ok(RecoveryReport {
         was_open,

@@ -154,6 +154,41 @@ fn own_name(path: &Path, suffix: &str) -> std::path::PathBuf {
     path.with_file_name(name)
 }
 
+/// Removes the space reserves (`OUT.<pid>-<n>.reserve`) a killed writer of `path` left beside
+/// it: those whose process no longer runs. Returns how many.
+pub(crate) fn remove_stale_reserves(path: &Path) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return 0;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(tag) = file
+            .strip_prefix(&prefix)
+            .and_then(|t| t.strip_suffix(".reserve"))
+        else {
+            continue;
+        };
+        let Some(pid) = tag.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Gives the finished temporary file `tmp` its name `path`, only if no file has that name: a
 /// hard link fails when the name exists (a rename would replace it), so of two writers racing
 /// for one name exactly one wins and the other's data stays in its own file until removed.
