@@ -157,12 +157,6 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
             groups.keys().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
-    if folder {
-        std::fs::create_dir_all(out).map_err(|source| SessionError::Io {
-            path: out.to_path_buf(),
-            source,
-        })?;
-    }
     // Every target is checked before the first is written, so a clash writes nothing.
     let targets: Vec<(String, PathBuf)> = groups
         .keys()
@@ -182,6 +176,21 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .collect();
     if let Some((_, p)) = targets.iter().find(|(_, p)| p.exists()) {
         return Err(SessionError::AlreadyExists { path: p.clone() });
+    }
+    let mut names: Vec<&PathBuf> = targets.iter().map(|(_, p)| p).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(SessionError::Invalid(format!(
+            "{}: two participants would share the file name {} (names differ only in characters a file name cannot hold); import them one at a time with --participant",
+            input.display(),
+            w[0].display()
+        )));
+    }
+    if folder {
+        std::fs::create_dir_all(out).map_err(|source| SessionError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
     }
     let mut reports = Vec::with_capacity(groups.len());
     for (((_, rows), (id, path)), screen) in groups.into_iter().zip(targets).zip(screens) {
@@ -767,6 +776,23 @@ mod tests {
             e.contains("no rows of participant 'P09' (the export has: P01, P02)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn participants_whose_file_names_would_clash_are_refused_before_writing() {
+        let text = "ParticipantName\tRecordingTimestamp\tGazePointX\tGazePointY\n\
+                    P 1\t0\t1\t2\nP 1\t8\t1\t2\nP/1\t0\t1\t2\nP/1\t8\t1\t2\n";
+        let opts = ImportOptions {
+            screen: full_screen(),
+            ..ImportOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("c.tsv");
+        std::fs::write(&input, text).unwrap();
+        let out = dir.path().join("recs");
+        let e = import(&input, &out, &opts).unwrap_err().to_string();
+        assert!(e.contains("would share the file name"), "{e}");
+        assert!(!out.exists());
     }
 
     #[test]
