@@ -140,18 +140,14 @@ impl<'a> Display<'a> {
                 Some(onset),
             ) => {
                 let Some(last) = *last else { return false };
-                // A paced display shows the next frame a period after the last; one that does
-                // not shows it when it is drawn, which may take as long as the slowest recent
-                // frame did, and the next screen's first frame must be drawn by the end too.
-                let (step, draw) = match (intervals.iter().max(), presenter.self_paced()) {
-                    (Some(i), true) => {
-                        let step = (*i as f64).max(period_us);
-                        (step, Some(step))
-                    }
-                    _ => (period_us, None),
-                };
-                let next = (last as f64 + step).max(now as f64);
-                let done = stamped_span_done(onset, next, span.n, period_us, draw);
+                // A display that does not pace shows a frame when it is drawn, which may take
+                // as long as the slowest recent frame did.
+                let draw = intervals
+                    .iter()
+                    .max()
+                    .filter(|_| presenter.self_paced())
+                    .map(|i| (*i as f64).max(period_us));
+                let done = stamped_span_done(onset, last, now, span.n, period_us, draw);
                 if done {
                     *release = Some(span_end(onset, span.n, period_us));
                 }
@@ -246,12 +242,21 @@ pub(crate) fn whole_frames(ms: u32, refresh_hz: f64) -> u32 {
     ((f64::from(ms) * refresh_hz / 1000.0).round() as u32).max(1)
 }
 
-/// A screen shown from `onset` for `n` refresh periods is done when its next frame could go
-/// out no earlier than half a period before the screen's end (half a period of slack for
-/// jitter); on a paced display that next frame is the one that would start period n + 1. On a
-/// display that does not pace, frames take `draw` µs to draw: the screen is done when there is
-/// no time left to draw another of its frames and then the next screen's first one.
-fn stamped_span_done(onset: i64, next: f64, n: u32, period_us: f64, draw: Option<f64>) -> bool {
+/// A screen shown from `onset` for `n` refresh periods, whose latest frame went out at `last`,
+/// is done when its next frame could go out no earlier than half a period before the screen's
+/// end (half a period of slack for jitter): a period after `last` on a paced display (the frame
+/// that would start period n + 1), or `now` when the runner is later than that. On a display
+/// that does not pace, frames take `draw` µs (at least a period) to draw: the screen is done
+/// when there is no time left to draw another of its frames and then the next screen's first.
+fn stamped_span_done(
+    onset: i64,
+    last: i64,
+    now: i64,
+    n: u32,
+    period_us: f64,
+    draw: Option<f64>,
+) -> bool {
+    let next = (last as f64 + draw.unwrap_or(period_us)).max(now as f64);
     let from_onset = next - onset as f64;
     match draw {
         None => from_onset > (f64::from(n) - 0.5) * period_us,
@@ -380,11 +385,8 @@ mod tests {
         let mut interval = None;
         for ts in stamps {
             if let Some(o) = onset {
-                let (step, draw) = match interval {
-                    Some(i) if !paced => (p.max(i as f64), Some(p.max(i as f64))),
-                    _ => (p, None),
-                };
-                if stamped_span_done(o, last as f64 + step, n, p, draw) {
+                let draw = interval.filter(|_| !paced).map(|i| p.max(i as f64));
+                if stamped_span_done(o, last, last, n, p, draw) {
                     // `ts` is the next screen's first frame, held until the screen's end.
                     let next = ts.max(span_end(o, n, 1e6 / hz));
                     return (timing.frames, timing.dropped, next - o);
@@ -440,8 +442,8 @@ mod tests {
         assert_eq!(frames, 7);
         // A runner that comes back late does not draw one more frame past the end.
         let p = 1e6 / 60.0;
-        assert!(!stamped_span_done(0, 116_667.0 + p, 9, p, None));
-        assert!(stamped_span_done(0, 142_000.0, 9, p, None));
+        assert!(!stamped_span_done(0, 116_667, 116_667, 9, p, None));
+        assert!(stamped_span_done(0, 116_667, 142_000, 9, p, None));
     }
 
     #[test]

@@ -112,26 +112,6 @@ pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
     })
 }
 
-/// Whether a display paces presentation (holds each frame until a vsync), judged from the time
-/// stamps (µs) of frames presented back to back without the program holding any, and how long
-/// each present took until the next image could be drawn (`blocked_us`).
-///
-/// A paced display puts every frame on its refresh grid: a frame comes one period after the last
-/// or, when the GPU was late, several, but always on the grid, give or take the time the program
-/// takes to wake. A display that does not pace (a virtual X server) shows a frame as soon as it
-/// is drawn: on a fast GPU far sooner than a period, on a slow or busy one after however long
-/// drawing took, so the frames drift across the grid. Intervals alone cannot tell a busy CPU
-/// renderer that takes about a period per frame from a paced display; the drift can. So: the
-/// display does not pace when the median interval is under half a period, or when the frames'
-/// phases on the grid (time since the first frame, modulo the period) spread: their median
-/// distance from the mean phase exceeds 12 % of a period (a uniform spread gives 25 %; a paced
-/// display's wake-up jitter of a few ms at 60 Hz stays well under). And a paced display makes
-/// the program wait for the refresh in every present: when the median present returned within a
-/// quarter of a period, nothing waited for a refresh. `None` with fewer than 10 intervals.
-pub fn display_paces(stamps_us: &[i64], blocked_us: &[i64], period_us: f64) -> Option<bool> {
-    pacing_evidence(stamps_us, blocked_us, period_us, true).map(|e| e.paces)
-}
-
 /// The widest phase spread (periods) a paced display shows: its frames sit on the grid, late
 /// only by the program's wake-up (a few ms under load: under 0.1 at 60 Hz); frames that drift
 /// across the grid spread to about 0.25.
@@ -162,7 +142,24 @@ impl std::fmt::Display for PacingEvidence {
     }
 }
 
-/// The evidence [`display_paces`] judges by. A display that reports no refresh rate of its own
+/// Whether a display paces presentation (holds each frame until a vsync), judged from the time
+/// stamps (µs) of frames presented back to back without the program holding any, and how long
+/// each present took until the next image could be drawn (`blocked_us`).
+///
+/// A paced display puts every frame on its refresh grid: a frame comes one period after the last
+/// or, when the GPU was late, several, but always on the grid, give or take the time the program
+/// takes to wake. A display that does not pace (a virtual X server) shows a frame as soon as it
+/// is drawn: on a fast GPU far sooner than a period, on a slow or busy one after however long
+/// drawing took, so the frames drift across the grid. Intervals alone cannot tell a busy CPU
+/// renderer that takes about a period per frame from a paced display; the drift can. So: the
+/// display does not pace when the median interval is under half a period, or when the frames'
+/// phases on the grid (time since the first frame, modulo the period) spread: their median
+/// distance from the mean phase exceeds 12 % of a period (a uniform spread gives 25 %; a paced
+/// display's wake-up jitter of a few ms at 60 Hz stays well under). And a paced display makes
+/// the program wait for the refresh in every present: when the median present returned within a
+/// quarter of a period, nothing waited for a refresh. `None` with fewer than 10 intervals.
+///
+/// A display that reports no refresh rate of its own
 /// (`rate_reported` false: a virtual X server reports none) must show its grid twice as
 /// clearly to be taken as pacing frames.
 pub fn pacing_evidence(
@@ -263,6 +260,11 @@ mod tests {
         t.reset_counts();
         assert_eq!(t.observe(base + 4 * p), 0);
         assert_eq!((t.dropped, t.frames), (0, 1));
+    }
+
+    /// The judgement on a display that reports its refresh rate.
+    fn display_paces(stamps_us: &[i64], blocked_us: &[i64], period_us: f64) -> Option<bool> {
+        pacing_evidence(stamps_us, blocked_us, period_us, true).map(|e| e.paces)
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! acquires the next image right after presenting and stamps the frame when that acquire returns:
 //! the flip time, late only by the time the thread takes to wake. On a display that does not pace
 //! presentation at all (a virtual X server), frames would go out as soon as they are drawn; the
-//! presenter tells such a display by its first frames' intervals (`timing::display_paces`) and
+//! presenter tells such a display by its first frames' intervals (`timing::pacing_evidence`) and
 //! then holds each drawn frame until one refresh period after the previous one before presenting
 //! it, and stamps it when it hands it over (there is no flip to wait for). The session also gives each frame the time before which it must not go out (the end of the
 //! screen before it), so a screen lasts its whole refresh periods on any display. Real pacing can only be measured on
