@@ -1,4 +1,5 @@
-//! Output folders (analysis tables, BIDS datasets) appear whole or not at all. The work goes
+//! Output folders (analysis tables, BIDS datasets) appear whole or not at all; recordings are
+//! published by the same no-replace rename (`rename_no_replace`). The work goes
 //! into a folder of this process's own beside the target and is published by one rename that
 //! never replaces anything; a run that fails leaves nothing behind, so nothing stale or half
 //! written can be mistaken for a result. `--force` replaces a folder only when et-suite wrote
@@ -105,8 +106,9 @@ fn check_target(target: &Path, force: bool) -> Result<()> {
     }
 }
 
-/// `rename` that fails instead of replacing an existing `to` (Linux renameat2).
-fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
+/// `rename` that fails instead of replacing an existing `to` (Linux renameat2): how every
+/// output (recordings, folders) is published.
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
     let (Ok(a), Ok(b)) = (c(from), c(to)) else {

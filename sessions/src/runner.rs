@@ -723,6 +723,18 @@ mod tests {
         abort_after: Option<u32>,
         missed: &[u64],
     ) -> SessionOutcome {
+        run_short_with(path, n_trials, abort_after, missed, |t| Box::new(t)).unwrap()
+    }
+
+    /// A short accelerated session of the default set on the synthetic tracker, which `wrap`
+    /// may replace by a tracker around it.
+    fn run_short_with(
+        path: &std::path::Path,
+        n_trials: usize,
+        abort_after: Option<u32>,
+        missed: &[u64],
+        wrap: impl FnOnce(SyntheticTracker) -> Box<dyn Tracker>,
+    ) -> Result<SessionOutcome> {
         let set = et_stimuli::default_set::manifest(256);
         let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
             .unwrap()
@@ -739,7 +751,7 @@ mod tests {
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(10_000_000));
         let mut tracker =
-            SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap();
+            wrap(SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap());
         let mut header = RecordingHeader::new("P01", "1");
         header.sampling_hz = 120.0;
         let writer = RecordingWriter::create(path, &header, Some(&set.to_toml())).unwrap();
@@ -755,14 +767,13 @@ mod tests {
         };
         rt.block_on(run(
             &plan,
-            &mut tracker,
+            tracker.as_mut(),
             writer,
             Some(&scene),
             None,
             &operator,
             &on_trial,
         ))
-        .unwrap()
     }
 
     /// The synthetic tracker, but its streaming thread ends in a panic.
@@ -793,41 +804,7 @@ mod tests {
     fn a_tracker_that_failed_never_leaves_a_file_marked_complete() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
-        let set = et_stimuli::default_set::manifest(256);
-        let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
-            .unwrap()
-            .into_iter()
-            .take(2)
-            .collect();
-        let timing = Timing {
-            fixation_ms: 100,
-            stimulus_ms: 200,
-            iti_ms: 0,
-            refresh_hz: 60.0,
-        };
-        let plan = test_plan(&set, &trials, timing, &[]);
-        let scene = SceneTimeline::new();
-        let clock = Arc::new(ManualClock::new(10_000_000));
-        let mut tracker = PanickingTracker(
-            SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap(),
-        );
-        let mut header = RecordingHeader::new("P01", "1");
-        header.sampling_hz = 120.0;
-        let writer = RecordingWriter::create(&path, &header, Some(&set.to_toml())).unwrap();
-        let operator = Operator::default();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let r = rt.block_on(run(
-            &plan,
-            &mut tracker,
-            writer,
-            Some(&scene),
-            None,
-            &operator,
-            &|_| {},
-        ));
+        let r = run_short_with(&path, 2, None, &[], |t| Box::new(PanickingTracker(t)));
         assert!(r.is_err());
         let rec = Recording::open(&path).unwrap();
         assert!(!rec.header.complete);

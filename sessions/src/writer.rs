@@ -189,27 +189,6 @@ pub(crate) fn remove_stale_reserves(path: &Path) -> usize {
     removed
 }
 
-/// Gives the finished temporary file `tmp` its name `path`, only if no file has that name: a
-/// hard link fails when the name exists (a rename would replace it), so of two writers racing
-/// for one name exactly one wins and the other's data stays in its own file until removed.
-pub(crate) fn publish_new(tmp: &Path, path: &Path) -> Result<()> {
-    match std::fs::hard_link(tmp, path) {
-        Ok(()) => {
-            let _ = std::fs::remove_file(tmp);
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Err(SessionError::AlreadyExists {
-                path: path.to_path_buf(),
-            })
-        }
-        Err(source) => Err(SessionError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
 /// Removes a half-made file when creation stops early.
 struct RemoveOnDrop(Option<std::path::PathBuf>);
 
@@ -275,7 +254,9 @@ impl RecordingWriter {
         let validation =
             dataset::<ValidationRow>(&file, VALIDATION, 32).map_err(err("create /validation"))?;
         file.flush().map_err(err("flush"))?;
-        publish_new(&tmp, path)?;
+        // Only if no file has that name: of two writers racing for one name exactly one wins,
+        // and the other's half-made file is removed with its guard.
+        crate::output_dir::rename_no_replace(&tmp, path)?;
         drop(guard);
         // The new name must survive a power loss too.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -603,6 +603,12 @@ mod tests {
             samples: usize,
             trials: &'static [(&'static str, [f32; 4])],
         }
+        // Both Studio files hold the same two media, both Pro Lab files the same one.
+        const STUDIO_TRIALS: &[(&str, [f32; 4])] = &[
+            ("face1.png", [240.0, 112.0, 800.0, 800.0]),
+            ("face2.png", [240.0, 112.0, 800.0, 800.0]),
+        ];
+        const PRO_LAB_TRIALS: &[(&str, [f32; 4])] = &[("face.png", [560.0, 140.0, 800.0, 800.0])];
         let cases = [
             Case {
                 file: "studio.tsv",
@@ -612,10 +618,7 @@ mod tests {
                 hz: 300.0,
                 screen_px: (1280, 1024),
                 samples: 360,
-                trials: &[
-                    ("face1.png", [240.0, 112.0, 800.0, 800.0]),
-                    ("face2.png", [240.0, 112.0, 800.0, 800.0]),
-                ],
+                trials: STUDIO_TRIALS,
             },
             Case {
                 file: "studio.csv",
@@ -625,10 +628,7 @@ mod tests {
                 hz: 300.0,
                 screen_px: (1280, 1024),
                 samples: 360,
-                trials: &[
-                    ("face1.png", [240.0, 112.0, 800.0, 800.0]),
-                    ("face2.png", [240.0, 112.0, 800.0, 800.0]),
-                ],
+                trials: STUDIO_TRIALS,
             },
             Case {
                 file: "prolab.tsv",
@@ -638,7 +638,7 @@ mod tests {
                 hz: 120.0,
                 screen_px: (1920, 1080),
                 samples: 240,
-                trials: &[("face.png", [560.0, 140.0, 800.0, 800.0])],
+                trials: PRO_LAB_TRIALS,
             },
             Case {
                 file: "prolab_comma.tsv",
@@ -648,7 +648,7 @@ mod tests {
                 hz: 120.0,
                 screen_px: (1920, 1080),
                 samples: 240,
-                trials: &[("face.png", [560.0, 140.0, 800.0, 800.0])],
+                trials: PRO_LAB_TRIALS,
             },
             Case {
                 file: "plain.csv",
