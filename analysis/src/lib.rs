@@ -8,6 +8,7 @@ pub mod fixation;
 pub mod geometry;
 pub mod heatmap;
 pub mod metrics;
+pub mod mixed;
 pub mod nonparam;
 pub mod recording_aois;
 pub mod report;

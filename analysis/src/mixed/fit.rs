@@ -1,0 +1,243 @@
+//! Fitting a linear mixed model by REML or ML, with fixed-effect tests as lmerTest reports
+//! them (Satterthwaite degrees of freedom) and the likelihood-ratio test between nested fits.
+
+use nalgebra::DMatrix;
+use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
+
+use super::deriv::{hessian, jacobian};
+use super::model::{MixedModel, ModelError, Products};
+use super::optimize::minimise;
+use super::pls::{deviance_at_sigma, profiled_deviance, solve};
+
+/// A θ on the diagonal below this counts as a boundary (singular) fit, as lme4's `isSingular`.
+pub const SINGULAR_TOL: f64 = 1e-4;
+/// The optimum is accepted when the Newton decrement there is below this (deviance units).
+pub const CONVERGED_DECREMENT: f64 = 1e-6;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FitError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("the mixed model did not converge (Newton decrement {decrement:.3e} at the end; no estimates are reported)")]
+    NotConverged { decrement: f64 },
+    #[error("the mixed model could not be evaluated at its start (a factorisation failed)")]
+    Degenerate,
+    #[error("the likelihood-ratio test needs two ML fits of nested models on the same data: {0}")]
+    NotNested(String),
+}
+
+/// One fixed effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coefficient {
+    pub name: String,
+    pub estimate: f64,
+    pub se: f64,
+    /// Satterthwaite degrees of freedom (n − p when the model has no random term).
+    pub df: f64,
+    pub t: f64,
+    /// Two-sided.
+    pub p: f64,
+}
+
+/// The variance of one random effect of one grouping factor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VarianceComponent {
+    pub group: String,
+    pub effect: String,
+    pub variance: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LmmFit {
+    pub reml: bool,
+    pub coefficients: Vec<Coefficient>,
+    pub components: Vec<VarianceComponent>,
+    /// Per factor with a slope, the intercept–slope correlation.
+    pub correlations: Vec<(String, f64)>,
+    pub residual_variance: f64,
+    /// The relative covariance parameters, lme4's order within each term.
+    pub theta: Vec<f64>,
+    /// −2 log-likelihood (ML) or the REML criterion.
+    pub deviance: f64,
+    pub log_likelihood: f64,
+    pub n: usize,
+    /// Fixed effects + covariance parameters + residual variance.
+    pub n_params: usize,
+    /// Some variance (or an intercept–slope covariance matrix) is estimated on its boundary.
+    pub singular: bool,
+    /// Names of the random terms' factors, in the model's order.
+    pub groups: Vec<String>,
+}
+
+fn two_sided_t(t: f64, df: f64) -> f64 {
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(d) if t.is_finite() => (2.0 * d.sf(t.abs())).min(1.0),
+        _ => f64::NAN,
+    }
+}
+
+/// Fits `model` by REML (`reml = true`, lme4's default) or ML.
+pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
+    model.validate()?;
+    let pr = Products::new(model);
+    let (n, p) = (pr.n, pr.p);
+    let eval = |theta: &[f64]| solve(&pr, &model.y, &model.x, theta);
+    let lower = model.theta_lower();
+    let theta0: Vec<f64> = lower
+        .iter()
+        .map(|l| if *l == 0.0 { 1.0 } else { 0.0 })
+        .collect();
+    if eval(&theta0).is_none() {
+        return Err(FitError::Degenerate);
+    }
+    let objective =
+        |theta: &[f64]| eval(theta).map_or(f64::INFINITY, |s| profiled_deviance(&s, n, p, reml));
+    let theta = if lower.is_empty() {
+        Vec::new()
+    } else {
+        let m = minimise(&objective, &theta0, &lower);
+        if m.decrement.is_nan() || m.decrement >= CONVERGED_DECREMENT {
+            return Err(FitError::NotConverged {
+                decrement: m.decrement,
+            });
+        }
+        m.x
+    };
+    let s = eval(&theta).ok_or(FitError::Degenerate)?;
+    let deviance = profiled_deviance(&s, n, p, reml);
+    let dof = if reml { (n - p) as f64 } else { n as f64 };
+    let sigma2 = s.pwrss / dof;
+    let sigma = sigma2.sqrt();
+
+    // Satterthwaite: the deviance in (θ, σ) and the fixed effects' covariance as functions of
+    // the same parameters, as lmerTest (Kuznetsova, Brockhoff & Christensen 2017).
+    let mut varpar = theta.clone();
+    varpar.push(sigma);
+    let k = theta.len();
+    let dev_vp =
+        |vp: &[f64]| eval(&vp[..k]).map_or(f64::NAN, |s| deviance_at_sigma(&s, n, p, vp[k], reml));
+    let cov_vp = |vp: &[f64]| -> Vec<f64> {
+        eval(&vp[..k]).map_or(vec![f64::NAN; p * p], |s| {
+            (&s.rx_inv2 * (vp[k] * vp[k])).as_slice().to_vec()
+        })
+    };
+    let satterthwaite: Option<(DMatrix<f64>, Vec<Vec<f64>>)> = if k == 0 {
+        None
+    } else {
+        let h = hessian(&dev_vp, &varpar);
+        let hm = DMatrix::from_fn(k + 1, k + 1, |i, j| h[i][j]);
+        hm.try_inverse()
+            .map(|inv| (inv * 2.0, jacobian(&cov_vp, &varpar)))
+    };
+    let coefficients = (0..p)
+        .map(|j| {
+            let var = sigma2 * s.rx_inv2[(j, j)];
+            let se = var.sqrt();
+            let df = match &satterthwaite {
+                None if k == 0 => (n - p) as f64,
+                None => f64::NAN,
+                Some((a, jac)) => {
+                    let g =
+                        nalgebra::DVector::from_iterator(k + 1, jac.iter().map(|c| c[j * p + j]));
+                    2.0 * var * var / (g.transpose() * a * &g)[(0, 0)]
+                }
+            };
+            let t = s.beta[j] / se;
+            Coefficient {
+                name: model.x_names[j].clone(),
+                estimate: s.beta[j],
+                se,
+                df,
+                t,
+                p: if df.is_finite() && df > 0.0 {
+                    two_sided_t(t, df)
+                } else {
+                    f64::NAN
+                },
+            }
+        })
+        .collect();
+
+    let mut components = Vec::new();
+    let mut correlations = Vec::new();
+    let mut at = 0;
+    let mut singular = false;
+    for term in &model.terms {
+        let w = term.width();
+        let mut tm = DMatrix::zeros(w, w);
+        for c in 0..w {
+            for r in c..w {
+                tm[(r, c)] = theta[at];
+                if r == c && theta[at] < SINGULAR_TOL {
+                    singular = true;
+                }
+                at += 1;
+            }
+        }
+        let cov = &tm * tm.transpose() * sigma2;
+        for (e, name) in term.effect_names().into_iter().enumerate() {
+            components.push(VarianceComponent {
+                group: term.factor.name.clone(),
+                effect: name,
+                variance: cov[(e, e)],
+            });
+        }
+        if w == 2 {
+            correlations.push((
+                term.factor.name.clone(),
+                cov[(0, 1)] / (cov[(0, 0)] * cov[(1, 1)]).sqrt(),
+            ));
+        }
+    }
+    Ok(LmmFit {
+        reml,
+        coefficients,
+        components,
+        correlations,
+        residual_variance: sigma2,
+        theta,
+        deviance,
+        log_likelihood: -deviance / 2.0,
+        n,
+        n_params: p + k + 1,
+        singular,
+        groups: model.terms.iter().map(|t| t.factor.name.clone()).collect(),
+    })
+}
+
+/// A likelihood-ratio test of a smaller against a larger nested model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lrt {
+    pub chisq: f64,
+    pub df: usize,
+    pub p: f64,
+}
+
+/// The likelihood-ratio test between two ML fits (as `anova(small, large)` after refitting
+/// with ML). Nesting is the caller's claim; the sizes are checked.
+pub fn likelihood_ratio(small: &LmmFit, large: &LmmFit) -> Result<Lrt, FitError> {
+    if small.reml || large.reml {
+        return Err(FitError::NotNested(
+            "REML criteria of models with different fixed effects are not comparable; fit both with ML".into(),
+        ));
+    }
+    if small.n != large.n {
+        return Err(FitError::NotNested(format!(
+            "{} vs {} observations",
+            small.n, large.n
+        )));
+    }
+    let Some(df) = large
+        .n_params
+        .checked_sub(small.n_params)
+        .filter(|d| *d > 0)
+    else {
+        return Err(FitError::NotNested(format!(
+            "the larger model has {} parameters, the smaller {}",
+            large.n_params, small.n_params
+        )));
+    };
+    let chisq = (small.deviance - large.deviance).max(0.0);
+    let p = ChiSquared::new(df as f64).map_or(f64::NAN, |d| d.sf(chisq));
+    Ok(Lrt { chisq, df, p })
+}

@@ -1,0 +1,18 @@
+//! Linear mixed models: `y ~ X β + (1 | g₁) + (1 + x | g₂) + …` with crossed random effects,
+//! fitted by REML or ML as lme4 does, fixed effects tested with Satterthwaite's degrees of
+//! freedom as lmerTest does, and nested models compared by a likelihood-ratio test. The study
+//! uses it so that participants and images are random samples, not independent trials
+//! (Baayen, Davidson & Bates 2008). Checked against lme4 1.1-31 / lmerTest 3.1-3 in
+//! `tests/lme4_reference.rs`.
+
+mod deriv;
+mod fit;
+mod model;
+mod optimize;
+mod pls;
+
+pub use fit::{
+    fit, likelihood_ratio, Coefficient, FitError, LmmFit, Lrt, VarianceComponent,
+    CONVERGED_DECREMENT, SINGULAR_TOL,
+};
+pub use model::{Factor, MixedModel, ModelError, RandomTerm};

@@ -1,0 +1,150 @@
+# Reference values for et-analysis's linear mixed models (analysis/tests/lme4_reference.rs).
+#
+# Writes the data sets (lme4/<name>.csv) and lme4_reference.toml beside this script: for each
+# case the fixed effects as lmerTest's summary() reports them (estimate, SE, Satterthwaite df,
+# t, p), the variance components, the residual variance, the deviance / REML criterion and the
+# log-likelihood; and likelihood-ratio tests as anova() reports them.
+#
+# Run with (Debian 12 packages r-base-core r-cran-lme4 r-cran-lmertest; the test setup only):
+#   Rscript analysis/tests/reference/lme4_reference.R
+# Generated with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, numDeriv 2016.8-1.1.
+#
+# The stored values are at the optimum itself: the deviance is flat there to machine precision,
+# so a derivative-free optimiser (nloptwrap by default, bobyqa even with rhoend = 1e-13) stops
+# up to ~1e-6 away in theta, which moves Satterthwaite df and far-tail p-values by more than the
+# 1e-6 the test asks. After bobyqa, theta is polished with Newton steps on lme4's own deviance
+# function (numDeriv gradient and Hessian, bounds respected) and the model is refitted at that
+# theta without optimising (optimizer = NULL), so lme4 and lmerTest compute every reported
+# value there.
+
+suppressPackageStartupMessages({
+  library(lme4)
+  library(lmerTest)
+})
+
+here <- local({
+  args <- commandArgs(trailingOnly = FALSE)
+  f <- sub("^--file=", "", args[grep("^--file=", args)])
+  if (length(f)) dirname(normalizePath(f)) else getwd()
+})
+dir.create(file.path(here, "lme4"), showWarnings = FALSE)
+
+tight <- lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-13, maxfun = 1e6),
+                     check.conv.singular = "ignore")
+
+# lmerTest's fit of `formula` at the Newton-polished optimum of lme4's deviance.
+fit_at_optimum <- function(formula, d, reml) {
+  m <- lme4::lmer(formula, data = d, REML = reml, control = tight)
+  dev <- as.function(m)
+  th <- getME(m, "theta")
+  lower <- getME(m, "lower")
+  for (i in 1:50) {
+    g <- numDeriv::grad(dev, th)
+    h <- numDeriv::hessian(dev, th)
+    free <- !(th <= lower & g >= 0)
+    step <- rep(0, length(th))
+    step[free] <- -solve(h[free, free, drop = FALSE], g[free])
+    th <- pmax(th + step, lower)
+    if (max(abs(step)) < 1e-13) break
+  }
+  lmerTest::lmer(formula, data = d, REML = reml, start = list(theta = th),
+                 control = lmerControl(optimizer = NULL, check.conv.singular = "ignore"))
+}
+
+# participants x identities x expressions; identity nested in condition (half each).
+simulate <- function(seed, n_part, n_id, sd_part, sd_id, sd_slope, sd_res, drop = 0) {
+  set.seed(seed)
+  d <- expand.grid(s = 0:1, i = seq_len(n_id), p = seq_len(n_part))
+  d$participant <- sprintf("P%02d", d$p)
+  d$identity <- sprintf("id%02d", d$i)
+  d$smile <- d$s
+  d$cond <- as.integer(d$i > n_id / 2)
+  a_p <- rnorm(n_part, 0, sd_part)
+  s_p <- rnorm(n_part, 0, sd_slope)
+  a_i <- rnorm(n_id, 0, sd_id)
+  d$dwell <- round(1500 + 120 * d$smile - 80 * d$cond + 60 * d$smile * d$cond +
+    a_p[d$p] + s_p[d$p] * d$smile + a_i[d$i] + rnorm(nrow(d), 0, sd_res), 3)
+  if (drop > 0) d <- d[-sample(nrow(d), round(drop * nrow(d))), ]
+  d[, c("participant", "identity", "cond", "smile", "dwell")]
+}
+
+num <- function(x) sprintf("%.17g", x)
+out <- character()
+emit <- function(...) out <<- c(out, paste0(...))
+
+write_case <- function(name, data_name, formula, reml, fixed, random, slope = "") {
+  d <- read.csv(file.path(here, "lme4", paste0(data_name, ".csv")),
+                colClasses = c("character", "character", "numeric", "numeric", "numeric"))
+  m <- fit_at_optimum(as.formula(formula), d, reml)
+  s <- summary(m)$coefficients
+  vc <- as.data.frame(VarCorr(m))
+  emit("[[case]]")
+  emit('name = "', name, '"')
+  emit('data = "', data_name, '.csv"')
+  emit('formula = "', formula, '"')
+  emit("reml = ", tolower(as.character(reml)))
+  emit("fixed = [", paste0('"', fixed, '"', collapse = ", "), "]")
+  emit("random = [", paste0('"', random, '"', collapse = ", "), "]")
+  emit('slope = "', slope, '"')
+  emit("singular = ", tolower(as.character(isSingular(m))))
+  emit("deviance = ", num(if (reml) getME(m, "devcomp")$cmp[["REML"]] else deviance(m)))
+  emit("log_likelihood = ", num(as.numeric(logLik(m))))
+  emit("residual_variance = ", num(sigma(m)^2))
+  emit("estimate = [", paste(num(s[, "Estimate"]), collapse = ", "), "]")
+  emit("se = [", paste(num(s[, "Std. Error"]), collapse = ", "), "]")
+  emit("df = [", paste(num(s[, "df"]), collapse = ", "), "]")
+  emit("t = [", paste(num(s[, "t value"]), collapse = ", "), "]")
+  emit("p = [", paste(num(s[, "Pr(>|t|)"]), collapse = ", "), "]")
+  v <- vc[is.na(vc$var2) & vc$grp != "Residual", ]
+  emit("components = [", paste0('"', v$grp, " ", ifelse(v$var1 == "(Intercept)", "(Intercept)", v$var1), '"', collapse = ", "), "]")
+  emit("variances = [", paste(num(v$vcov), collapse = ", "), "]")
+  cr <- vc[!is.na(vc$var2), ]
+  emit("correlations = [", paste(num(cr$sdcor), collapse = ", "), "]")
+  emit("")
+  invisible(m)
+}
+
+write_lrt <- function(name, small, large, small_name, large_name) {
+  a <- anova(small, large, refit = FALSE)
+  emit("[[lrt]]")
+  emit('name = "', name, '"')
+  emit('small = "', small_name, '"')
+  emit('large = "', large_name, '"')
+  emit("chisq = ", num(a$Chisq[2]))
+  emit("df = ", a$Df[2])
+  emit("p = ", num(a$`Pr(>Chisq)`[2]))
+  emit("")
+}
+
+save <- function(d, name) write.csv(d, file.path(here, "lme4", paste0(name, ".csv")), row.names = FALSE)
+
+save(simulate(11, 12, 16, 150, 100, 60, 200), "balanced")
+save(simulate(12, 12, 16, 150, 100, 60, 200, drop = 0.15), "unbalanced")
+# Identity variance 0 in truth and small: lme4 ends on the boundary (checked below).
+save(simulate(18, 8, 8, 150, 0, 0, 250), "singular")
+save(simulate(13, 20, 24, 120, 90, 80, 180, drop = 0.1), "slope")
+
+emit("# Generated by lme4_reference.R: R ", R.version$major, ".", R.version$minor,
+     ", lme4 ", as.character(packageVersion("lme4")),
+     ", lmerTest ", as.character(packageVersion("lmerTest")),
+     ", numDeriv ", as.character(packageVersion("numDeriv")), ". Do not edit.")
+emit("")
+base <- "dwell ~ smile + (1 | participant) + (1 | identity)"
+inter <- "dwell ~ smile * cond + (1 | participant) + (1 | identity)"
+slope <- "dwell ~ smile + (1 + smile | participant) + (1 | identity)"
+for (data in c("balanced", "unbalanced")) {
+  write_case(paste0(data, "_reml"), data, base, TRUE, c("(Intercept)", "smile"), c("participant", "identity"))
+  write_case(paste0(data, "_interaction_reml"), data, inter, TRUE,
+             c("(Intercept)", "smile", "cond", "smile:cond"), c("participant", "identity"))
+  m0 <- write_case(paste0(data, "_ml_null"), data, "dwell ~ 1 + (1 | participant) + (1 | identity)", FALSE,
+                   c("(Intercept)"), c("participant", "identity"))
+  m1 <- write_case(paste0(data, "_ml"), data, base, FALSE, c("(Intercept)", "smile"), c("participant", "identity"))
+  write_lrt(paste0(data, "_smile"), m0, m1, paste0(data, "_ml_null"), paste0(data, "_ml"))
+}
+ms <- write_case("singular_reml", "singular", base, TRUE, c("(Intercept)", "smile"), c("participant", "identity"))
+stopifnot(isSingular(ms))
+write_case("slope_reml", "slope", slope, TRUE, c("(Intercept)", "smile"), c("participant", "identity"), "smile")
+write_case("slope_ml", "slope", slope, FALSE, c("(Intercept)", "smile"), c("participant", "identity"), "smile")
+write_case("balanced_slope_reml", "balanced", slope, TRUE, c("(Intercept)", "smile"), c("participant", "identity"), "smile")
+
+writeLines(out, file.path(here, "lme4_reference.toml"))
