@@ -262,20 +262,25 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("Smile vs no smile: welch_t (two-sided); p_corr: holm across conditions"),
+        stdout.contains(
+            "Smile vs no smile, model lmm: lmm_t (two-sided); p_corr: holm across conditions"
+        ) && stdout.contains("(1 | participant) + (1 | identity)"),
         "{stdout}"
     );
 
     let summary = std::fs::read_to_string(out_dir.join("analysis/summary.csv")).unwrap();
     let report = std::fs::read_to_string(out_dir.join("analysis/report.html")).unwrap();
     assert!(
-        report.contains("test: <b>welch_t</b>") && report.contains("P01.h5"),
+        report.contains("model: <b>lmm</b>, test: <b>lmm_t</b>")
+            && report.contains("welch_trials")
+            && report.contains("P01.h5"),
         "report lacks the test or the inputs"
     );
     for t in [
         "dwell",
         "summary",
         "comparisons",
+        "models",
         "aoi_metrics",
         "fixations",
         "events",
@@ -302,8 +307,13 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         .unwrap()
         .split(',')
         .collect();
-    let (smile, no_smile): (f64, f64) = (all[3].parse().unwrap(), all[4].parse().unwrap());
+    let (smile, no_smile): (f64, f64) = (all[4].parse().unwrap(), all[5].parse().unwrap());
     assert!(smile > no_smile, "{comparisons}");
+    // Every model over every condition and "all", side by side.
+    let models = std::fs::read_to_string(out_dir.join("analysis/models.csv")).unwrap();
+    for m in ["lmm", "by_participant", "by_item", "welch_trials"] {
+        assert!(models.contains(&format!("all,{m},")), "{models}");
+    }
 
     // Mean share of stimulus time on the mouth, per expression over all conditions (64
     // participant x image observations each), is close to the planted share of visit time;

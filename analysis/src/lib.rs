@@ -2,6 +2,7 @@
 //! per condition × expression, and Welch t-tests between smile and no-smile versions.
 
 pub mod classifier;
+pub mod compare;
 pub mod csv;
 pub mod dwell;
 pub mod fixation;
@@ -17,9 +18,10 @@ pub mod study;
 pub mod survey;
 pub mod tables;
 
+pub use compare::{ComparisonRow, Response, StudyModel};
 pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};
-pub use study::{analyse_study, AnalysisConfig, ComparisonRow, StudyAnalysis, SummaryRow};
+pub use study::{analyse_study, AnalysisConfig, StudyAnalysis, SummaryRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {

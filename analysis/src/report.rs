@@ -64,17 +64,23 @@ pub fn write_report(
     let test = a.comparisons.first().map_or("", |c| c.test);
     let _ = write!(
         h,
-        "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; test: <b>{}</b> (two-sided); \
-         p<sub>corr</sub>: {} across conditions (the overall row is not corrected); g: Hedges' g of smile − no smile.</p>\
+        "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; model: <b>{}</b>, test: <b>{}</b> (two-sided); \
+         p<sub>corr</sub>: {} across conditions (the overall row is not corrected); g: Hedges' g of smile − no smile over trials; \
+         estimate: smile − no smile as the model estimates it ({}).</p>\
          <table><tr><th>condition</th><th>n smile</th><th>n no smile</th><th>mean smile (ms)</th><th>SD</th>\
-         <th>mean no smile (ms)</th><th>SD</th><th>g</th><th>statistic</th><th>df</th><th>p</th><th>p<sub>corr</sub></th></tr>",
+         <th>mean no smile (ms)</th><th>SD</th><th>g</th><th>estimate</th><th>SE</th><th>statistic</th><th>df</th><th>p</th><th>p<sub>corr</sub></th></tr>",
+        esc(a.config.model.as_str()),
         esc(test),
-        a.config.correction.as_str()
+        a.config.correction.as_str(),
+        match a.config.response {
+            crate::Response::DwellMs => "ms",
+            crate::Response::Proportion => "share of stimulus time",
+        }
     );
     for c in &a.comparisons {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.condition),
             c.n_smile,
             c.n_no_smile,
@@ -83,10 +89,38 @@ pub fn write_report(
             num(c.mean_no_smile_ms, 1),
             num(c.sd_no_smile_ms, 1),
             num(c.hedges_g, 3),
+            num(c.estimate, 3),
+            num(c.se, 3),
             num(c.statistic, 3),
             c.df.map_or("-".into(), |d| num(d, 1)),
             p(c.p),
             p(c.p_corrected)
+        );
+    }
+    let _ = write!(h, "</table><ul>");
+    for c in &a.comparisons {
+        let _ = write!(h, "<li>{}: {}</li>", esc(&c.condition), esc(&c.detail));
+    }
+    let _ = write!(
+        h,
+        "</ul><h3>Every model, over all images</h3><p>The same comparison under each model the analysis offers \
+         (uncorrected; <code>models.csv</code> has each condition). <b>welch_trials</b> treats every participant × image \
+         as an independent observation, as the paper did: its p-values are too small when participants or images differ.</p>\
+         <table><tr><th>model</th><th>estimate</th><th>SE</th><th>test</th><th>statistic</th><th>df</th><th>p</th><th>Wilcoxon p</th><th>detail</th></tr>"
+    );
+    for c in a.all_models.iter().filter(|c| c.condition == "all") {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            c.model,
+            num(c.estimate, 3),
+            num(c.se, 3),
+            c.test,
+            num(c.statistic, 3),
+            c.df.map_or("-".into(), |d| num(d, 1)),
+            p(c.p),
+            p(c.wilcoxon_p),
+            esc(&c.detail)
         );
     }
     let _ = write!(h, "</table><h2>Dwell per condition × expression</h2><table><tr><th>condition</th><th>expression</th><th>n</th><th>mean (ms)</th><th>SD (ms)</th><th>share of stimulus time</th></tr>");
@@ -116,7 +150,7 @@ pub fn write_report(
     let _ = write!(
         h,
         "</table><p>Per-trial tables: <code>dwell.csv</code>, <code>aoi_metrics.csv</code> (fixation-based metrics for every AOI), \
-         <code>summary.csv</code>, <code>comparisons.csv</code>.</p><h2>Parameters</h2><pre>{}</pre><h2>Inputs</h2><table><tr><th>recording</th><th>SHA-256</th></tr>",
+         <code>summary.csv</code>, <code>comparisons.csv</code>, <code>models.csv</code>.</p><h2>Parameters</h2><pre>{}</pre><h2>Inputs</h2><table><tr><th>recording</th><th>SHA-256</th></tr>",
         esc(&a.config.to_toml())
     );
     for (path, sha) in inputs {

@@ -1,8 +1,8 @@
-//! The study's eye-tracking result: dwell on one AOI per condition × expression, and a test of
-//! smile against no smile per condition and over all images (Welch's t by default; the
-//! analysis config picks another). The unit of analysis is one participant viewing one image.
-//! Per-condition p-values are corrected across the conditions (Holm by default); the overall
-//! comparison is reported uncorrected.
+//! The study's eye-tracking result: dwell on one AOI per participant × image, summarised per
+//! condition × expression, and smile against no smile per condition and over all images under
+//! the configured model (`compare`: a mixed model with crossed participant and image effects by
+//! default). Per-condition p-values are corrected across the conditions (Holm by default); the
+//! overall comparison is reported uncorrected.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +10,7 @@ use std::path::Path;
 
 use et_sessions::Recording;
 
+use crate::compare::{compare, compare_with, ComparisonRow, Response, StudyModel};
 use crate::csv::field as csv;
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::idt::{idt, IdtConfig};
@@ -17,12 +18,8 @@ use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
 use crate::metrics::{trial_fixations, trial_metrics, AoiMetrics};
-use crate::nonparam::{
-    benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, permutation_test,
-    student_t_test, Method,
-};
 use crate::recording_aois::recording_aois;
-use crate::stats::{mean, variance, welch_t_test};
+use crate::stats::{mean, variance};
 use crate::AnalysisError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -52,6 +49,14 @@ pub const MAX_PERMUTATIONS: usize = 1_000_000;
 pub struct AnalysisConfig {
     /// The AOI the study compares (the paper's mouth AOI).
     pub aoi: String,
+    /// The model whose p-values fill the comparison table (`compare::StudyModel`); every model
+    /// is also written side by side in `models.csv`.
+    pub model: StudyModel,
+    /// The mixed model adds a by-participant random slope for expression.
+    pub random_slope: bool,
+    /// What the models compare: `dwell_ms` or `proportion` (of the stimulus time).
+    pub response: Response,
+    /// The test of `model = "welch_trials"` (trials pooled as independent observations).
     pub test: TestChoice,
     pub correction: Correction,
     /// Resamples and seed of the permutation test.
@@ -76,6 +81,9 @@ impl Default for AnalysisConfig {
     fn default() -> Self {
         AnalysisConfig {
             aoi: "mouth".into(),
+            model: StudyModel::Lmm,
+            random_slope: false,
+            response: Response::DwellMs,
             test: TestChoice::Welch,
             correction: Correction::Holm,
             permutations: 10_000,
@@ -161,56 +169,6 @@ pub struct SummaryRow {
     pub mean_proportion: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ComparisonRow {
-    /// A condition, or "all".
-    pub condition: String,
-    pub n_smile: usize,
-    pub n_no_smile: usize,
-    pub mean_smile_ms: f64,
-    pub mean_no_smile_ms: f64,
-    pub sd_smile_ms: f64,
-    pub sd_no_smile_ms: f64,
-    /// Hedges' g of smile − no smile.
-    pub hedges_g: f64,
-    /// The test's name, its statistic (t, or U of the smile group) and degrees of freedom.
-    pub test: &'static str,
-    pub statistic: f64,
-    pub df: Option<f64>,
-    /// NaN when the test is undefined (too few values, no variance).
-    pub p: f64,
-    pub p_corrected: f64,
-}
-
-fn run_test(cfg: &AnalysisConfig, s: &[f64], n: &[f64]) -> (&'static str, f64, Option<f64>, f64) {
-    match cfg.test {
-        TestChoice::Welch => welch_t_test(s, n)
-            .map_or(("welch_t", f64::NAN, None, f64::NAN), |t| {
-                ("welch_t", t.t, Some(t.df), t.p)
-            }),
-        TestChoice::Student => student_t_test(s, n)
-            .map_or(("student_t", f64::NAN, None, f64::NAN), |t| {
-                ("student_t", t.t, Some(t.df), t.p)
-            }),
-        TestChoice::MannWhitney => mann_whitney_u(s, n, Method::Auto)
-            .map_or(("mann_whitney_u", f64::NAN, None, f64::NAN), |r| {
-                ("mann_whitney_u", r.statistic, None, r.p)
-            }),
-        TestChoice::Permutation => {
-            if s.is_empty() || n.is_empty() {
-                ("permutation", f64::NAN, None, f64::NAN)
-            } else {
-                (
-                    "permutation",
-                    mean(s) - mean(n),
-                    None,
-                    permutation_test(s, n, cfg.permutations, cfg.seed),
-                )
-            }
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct StudyAnalysis {
     pub aoi: String,
@@ -219,7 +177,10 @@ pub struct StudyAnalysis {
     /// Every AOI's metrics per participant × trial, fixations from the Tobii I-VT defaults.
     pub metrics: Vec<AoiMetrics>,
     pub summary: Vec<SummaryRow>,
+    /// Smile vs no smile under the configured model, corrected across conditions.
     pub comparisons: Vec<ComparisonRow>,
+    /// The same comparisons under every model, uncorrected (a robustness table).
+    pub all_models: Vec<ComparisonRow>,
     /// Fixations per stimulus and participant in image px (clipped durations), for heatmaps.
     pub stimulus_fixations: BTreeMap<String, BTreeMap<String, Vec<ImageFixation>>>,
     /// Image px per degree of visual angle (from the first trial's drawn size and screen).
@@ -376,64 +337,11 @@ pub fn analyse_study(
             }
         })
         .collect();
-    let mut conditions: Vec<String> = dwell.iter().map(|r| r.condition.clone()).collect();
-    conditions.sort();
-    conditions.dedup();
-    conditions.push("all".into());
-    let mut comparisons: Vec<ComparisonRow> = conditions
-        .into_iter()
-        .map(|c| {
-            let pick = |e: &str| -> Vec<f64> {
-                dwell
-                    .iter()
-                    .filter(|r| (c == "all" || r.condition == c) && r.expression == e)
-                    .map(|r| r.dwell_ms)
-                    .collect()
-            };
-            let (s, n) = (pick("smile"), pick("no_smile"));
-            let sd = |v: &[f64]| {
-                if v.len() > 1 {
-                    variance(v).sqrt()
-                } else {
-                    f64::NAN
-                }
-            };
-            let (test, statistic, df, p) = run_test(cfg, &s, &n);
-            ComparisonRow {
-                n_smile: s.len(),
-                n_no_smile: n.len(),
-                mean_smile_ms: mean(&s),
-                mean_no_smile_ms: mean(&n),
-                sd_smile_ms: sd(&s),
-                sd_no_smile_ms: sd(&n),
-                hedges_g: if s.len() > 1 && n.len() > 1 {
-                    hedges_g(&s, &n)
-                } else {
-                    f64::NAN
-                },
-                test,
-                statistic,
-                df,
-                p,
-                p_corrected: p,
-                condition: c,
-            }
-        })
+    let comparisons = compare(&dwell, cfg);
+    let all_models = StudyModel::ALL
+        .iter()
+        .flat_map(|&m| compare_with(m, &dwell, cfg))
         .collect();
-    // Correct across the per-condition rows that have a p-value ("all" is the last row).
-    let per: Vec<usize> = (0..comparisons.len().saturating_sub(1))
-        .filter(|&i| comparisons[i].p.is_finite())
-        .collect();
-    let ps: Vec<f64> = per.iter().map(|&i| comparisons[i].p).collect();
-    let adjusted = match cfg.correction {
-        Correction::None => ps.clone(),
-        Correction::Bonferroni => bonferroni(&ps),
-        Correction::Holm => holm(&ps),
-        Correction::BenjaminiHochberg => benjamini_hochberg(&ps),
-    };
-    for (k, &i) in per.iter().enumerate() {
-        comparisons[i].p_corrected = adjusted[k];
-    }
     Ok(StudyAnalysis {
         aoi: aoi.into(),
         config: cfg.clone(),
@@ -441,6 +349,7 @@ pub fn analyse_study(
         metrics,
         summary,
         comparisons,
+        all_models,
         stimulus_fixations,
         image_px_per_deg,
         set: first_set,
@@ -480,6 +389,36 @@ fn check_aois(
     Ok(())
 }
 
+/// Comparison rows as CSV (`comparisons.csv`, `models.csv`).
+fn comparison_csv(rows: &[ComparisonRow]) -> String {
+    let mut c = String::from("condition,model,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,sd_smile_ms,sd_no_smile_ms,hedges_g,estimate,se,test,statistic,df,p,p_corrected,wilcoxon_p,detail\n");
+    for r in rows {
+        let _ = writeln!(
+            c,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv(&r.condition),
+            r.model,
+            r.n_smile,
+            r.n_no_smile,
+            r.mean_smile_ms,
+            r.mean_no_smile_ms,
+            r.sd_smile_ms,
+            r.sd_no_smile_ms,
+            r.hedges_g,
+            r.estimate,
+            r.se,
+            r.test,
+            r.statistic,
+            r.df.map_or(String::new(), |d| d.to_string()),
+            r.p,
+            r.p_corrected,
+            r.wilcoxon_p,
+            csv(&r.detail)
+        );
+    }
+    c
+}
+
 /// A p-value for tables: scientific below 1e-4, "n/a" when undefined.
 pub(crate) fn fmt_p(p: f64) -> String {
     if !p.is_finite() {
@@ -494,6 +433,13 @@ pub(crate) fn fmt_p(p: f64) -> String {
 impl StudyAnalysis {
     /// The tables as text for the terminal.
     pub fn render(&self) -> String {
+        let num = |v: f64, prec: usize| {
+            if v.is_finite() {
+                format!("{v:.prec$}")
+            } else {
+                "n/a".into()
+            }
+        };
         let mut s = String::new();
         let _ = writeln!(s, "Dwell time on AOI '{}' per condition x expression (one observation = one participant x image)", self.aoi);
         let _ = writeln!(
@@ -511,44 +457,64 @@ impl StudyAnalysis {
         let correction = self.config.correction.as_str();
         let _ = writeln!(
             s,
-            "\nSmile vs no smile: {} (two-sided); p_corr: {correction} across conditions",
+            "\nSmile vs no smile, model {}: {} (two-sided); p_corr: {correction} across conditions",
+            self.config.model.as_str(),
             self.comparisons.first().map_or("", |c| c.test)
         );
         let _ = writeln!(
             s,
-            "{:<10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>9} {:>7} {:>10} {:>10}",
+            "{:<10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>10} {:>9} {:>7} {:>10} {:>10}",
             "condition",
             "n_smile",
             "n_none",
             "smile_ms",
             "none_ms",
             "g",
+            "estimate",
             "stat",
             "df",
             "p",
             "p_corr"
         );
-        let num = |v: f64, prec: usize| {
-            if v.is_finite() {
-                format!("{v:.prec$}")
-            } else {
-                "n/a".into()
-            }
-        };
         for c in &self.comparisons {
             let _ = writeln!(
                 s,
-                "{:<10} {:>7} {:>7} {:>10.1} {:>10.1} {:>8} {:>9} {:>7} {:>10} {:>10}",
+                "{:<10} {:>7} {:>7} {:>10.1} {:>10.1} {:>8} {:>10} {:>9} {:>7} {:>10} {:>10}",
                 c.condition,
                 c.n_smile,
                 c.n_no_smile,
                 c.mean_smile_ms,
                 c.mean_no_smile_ms,
                 num(c.hedges_g, 3),
+                num(c.estimate, 3),
                 num(c.statistic, 3),
                 c.df.map_or("-".into(), |d| format!("{d:.1}")),
                 fmt_p(c.p),
                 fmt_p(c.p_corrected),
+            );
+        }
+        for c in &self.comparisons {
+            let _ = writeln!(s, "model ({}): {}", c.condition, c.detail);
+        }
+        let _ = writeln!(
+            s,
+            "\nEvery model over all images (uncorrected; models.csv has each condition)"
+        );
+        let _ = writeln!(
+            s,
+            "{:<15} {:>10} {:>9} {:>7} {:>10} {:>10}",
+            "model", "estimate", "stat", "df", "p", "wilcoxon_p"
+        );
+        for c in self.all_models.iter().filter(|c| c.condition == "all") {
+            let _ = writeln!(
+                s,
+                "{:<15} {:>10} {:>9} {:>7} {:>10} {:>10}",
+                c.model,
+                num(c.estimate, 3),
+                num(c.statistic, 3),
+                c.df.map_or("-".into(), |d| format!("{d:.1}")),
+                fmt_p(c.p),
+                fmt_p(c.wilcoxon_p),
             );
         }
         for n in &self.notes {
@@ -598,26 +564,8 @@ impl StudyAnalysis {
                 r.mean_proportion
             );
         }
-        let mut c = String::from("condition,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,sd_smile_ms,sd_no_smile_ms,hedges_g,test,statistic,df,p,p_corrected\n");
-        for r in &self.comparisons {
-            let _ = writeln!(
-                c,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv(&r.condition),
-                r.n_smile,
-                r.n_no_smile,
-                r.mean_smile_ms,
-                r.mean_no_smile_ms,
-                r.sd_smile_ms,
-                r.sd_no_smile_ms,
-                r.hedges_g,
-                r.test,
-                r.statistic,
-                r.df.map_or(String::new(), |d| d.to_string()),
-                r.p,
-                r.p_corrected
-            );
-        }
+        let c = comparison_csv(&self.comparisons);
+        let models = comparison_csv(&self.all_models);
         let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
         let mut m = String::from("participant,trial,stimulus_id,condition,expression,aoi,dwell_ms,dwell_proportion,total_fixation_duration_ms,fixation_count,time_to_first_fixation_ms,first_fixation_duration_ms,visit_count,total_visit_duration_ms\n");
         for r in &self.metrics {
@@ -670,6 +618,7 @@ impl StudyAnalysis {
             ("dwell.csv", d),
             ("summary.csv", s),
             ("comparisons.csv", c),
+            ("models.csv", models),
             ("aoi_metrics.csv", m),
             ("fixations.csv", x),
             ("events.csv", e),

@@ -91,36 +91,45 @@ impl StudyAnalysis {
         )?;
         write(&mut df, &p)?;
 
-        let p = dir.join("comparisons.parquet");
-        let c = &self.comparisons;
-        let mut df = frame(
-            vec![
-                s("condition", c.iter().map(|r| r.condition.clone()).collect()),
-                u("n_smile", c.iter().map(|r| r.n_smile as u64).collect()),
-                u(
-                    "n_no_smile",
-                    c.iter().map(|r| r.n_no_smile as u64).collect(),
-                ),
-                f("mean_smile_ms", c.iter().map(|r| r.mean_smile_ms).collect()),
-                f(
-                    "mean_no_smile_ms",
-                    c.iter().map(|r| r.mean_no_smile_ms).collect(),
-                ),
-                f("sd_smile_ms", c.iter().map(|r| r.sd_smile_ms).collect()),
-                f(
-                    "sd_no_smile_ms",
-                    c.iter().map(|r| r.sd_no_smile_ms).collect(),
-                ),
-                f("hedges_g", c.iter().map(|r| r.hedges_g).collect()),
-                s("test", c.iter().map(|r| r.test.to_string()).collect()),
-                f("statistic", c.iter().map(|r| r.statistic).collect()),
-                o("df", c.iter().map(|r| r.df).collect()),
-                f("p", c.iter().map(|r| r.p).collect()),
-                f("p_corrected", c.iter().map(|r| r.p_corrected).collect()),
-            ],
-            &p,
-        )?;
-        write(&mut df, &p)?;
+        for (name, c) in [
+            ("comparisons.parquet", &self.comparisons),
+            ("models.parquet", &self.all_models),
+        ] {
+            let p = dir.join(name);
+            let mut df = frame(
+                vec![
+                    s("condition", c.iter().map(|r| r.condition.clone()).collect()),
+                    s("model", c.iter().map(|r| r.model.to_string()).collect()),
+                    u("n_smile", c.iter().map(|r| r.n_smile as u64).collect()),
+                    u(
+                        "n_no_smile",
+                        c.iter().map(|r| r.n_no_smile as u64).collect(),
+                    ),
+                    f("mean_smile_ms", c.iter().map(|r| r.mean_smile_ms).collect()),
+                    f(
+                        "mean_no_smile_ms",
+                        c.iter().map(|r| r.mean_no_smile_ms).collect(),
+                    ),
+                    f("sd_smile_ms", c.iter().map(|r| r.sd_smile_ms).collect()),
+                    f(
+                        "sd_no_smile_ms",
+                        c.iter().map(|r| r.sd_no_smile_ms).collect(),
+                    ),
+                    f("hedges_g", c.iter().map(|r| r.hedges_g).collect()),
+                    f("estimate", c.iter().map(|r| r.estimate).collect()),
+                    f("se", c.iter().map(|r| r.se).collect()),
+                    s("test", c.iter().map(|r| r.test.to_string()).collect()),
+                    f("statistic", c.iter().map(|r| r.statistic).collect()),
+                    o("df", c.iter().map(|r| r.df).collect()),
+                    f("p", c.iter().map(|r| r.p).collect()),
+                    f("p_corrected", c.iter().map(|r| r.p_corrected).collect()),
+                    f("wilcoxon_p", c.iter().map(|r| r.wilcoxon_p).collect()),
+                    s("detail", c.iter().map(|r| r.detail.clone()).collect()),
+                ],
+                &p,
+            )?;
+            write(&mut df, &p)?;
+        }
 
         let p = dir.join("aoi_metrics.parquet");
         let a = &self.metrics;

@@ -241,3 +241,41 @@ pub fn likelihood_ratio(small: &LmmFit, large: &LmmFit) -> Result<Lrt, FitError>
     let p = ChiSquared::new(df as f64).map_or(f64::NAN, |d| d.sf(chisq));
     Ok(Lrt { chisq, df, p })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nonparam::student_t_test;
+
+    #[test]
+    fn without_random_terms_it_is_least_squares() {
+        let a = [3.1, 2.7, 4.0, 3.6, 2.2];
+        let b = [4.4, 3.9, 5.2, 4.1, 4.8, 5.0];
+        let y: Vec<f64> = a.iter().chain(&b).copied().collect();
+        let x = DMatrix::from_fn(11, 2, |i, j| if j == 0 || i >= 5 { 1.0 } else { 0.0 });
+        let m = MixedModel {
+            y,
+            x,
+            x_names: vec!["(Intercept)".into(), "b".into()],
+            terms: Vec::new(),
+        };
+        let f = fit(&m, true).unwrap();
+        let t = student_t_test(&b, &a).unwrap();
+        let c = &f.coefficients[1];
+        assert!((c.t - t.t).abs() < 1e-12 && (c.p - t.p).abs() < 1e-12 && c.df == 9.0);
+    }
+
+    #[test]
+    fn lrt_refuses_reml_fits_and_non_nested_sizes() {
+        let m = MixedModel {
+            y: vec![1.0, 2.0, 3.5, 3.9],
+            x: DMatrix::from_element(4, 1, 1.0),
+            x_names: vec!["(Intercept)".into()],
+            terms: Vec::new(),
+        };
+        let reml = fit(&m, true).unwrap();
+        let ml = fit(&m, false).unwrap();
+        assert!(likelihood_ratio(&reml, &ml).is_err());
+        assert!(likelihood_ratio(&ml, &ml).is_err());
+    }
+}

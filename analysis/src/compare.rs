@@ -1,0 +1,611 @@
+//! Smile against no smile on the study AOI's dwell: one comparison per condition and over all
+//! images, under the model the analysis config names.
+//!
+//! Each participant sees many images, so trials are not independent units. The default is a
+//! linear mixed model with participants and images (identities) as crossed random effects
+//! (Baayen, Davidson & Bates 2008), tested with Satterthwaite's df as lmerTest does; the
+//! by-participant (F1) and by-item (F2) paired analyses are the psycholinguists' alternative;
+//! `welch_trials` pools every participant × image as independent, as the paper did, and says so.
+
+use std::collections::BTreeMap;
+
+use crate::dwell::DwellRow;
+use crate::mixed::{fit, Factor, FitError, LmmFit, MixedModel, RandomTerm};
+use crate::nonparam::{
+    benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, paired_t_test,
+    permutation_test, student_t_test, wilcoxon, Method,
+};
+use crate::stats::{mean, variance, welch_t_test};
+use crate::study::{AnalysisConfig, Correction, TestChoice};
+
+/// Which model gives the p-values of the comparison table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyModel {
+    /// `response ~ expression + (1 | participant) + (1 | identity)` (REML, Satterthwaite).
+    Lmm,
+    /// Per participant, mean of smile vs no smile images: paired t and Wilcoxon (F1).
+    ByParticipant,
+    /// Per identity, mean over participants of its smile vs no smile image: paired (F2).
+    ByItem,
+    /// Every participant × image an independent observation, `test` between the groups.
+    WelchTrials,
+}
+
+impl StudyModel {
+    pub const ALL: [StudyModel; 4] = [
+        StudyModel::Lmm,
+        StudyModel::ByParticipant,
+        StudyModel::ByItem,
+        StudyModel::WelchTrials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StudyModel::Lmm => "lmm",
+            StudyModel::ByParticipant => "by_participant",
+            StudyModel::ByItem => "by_item",
+            StudyModel::WelchTrials => "welch_trials",
+        }
+    }
+}
+
+/// What the models compare: dwell time, or dwell as a share of the stimulus time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    DwellMs,
+    Proportion,
+}
+
+impl Response {
+    fn of(self, r: &DwellRow) -> f64 {
+        match self {
+            Response::DwellMs => r.dwell_ms,
+            Response::Proportion => r.proportion(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparisonRow {
+    /// A condition, or "all".
+    pub condition: String,
+    /// The model that gave `statistic`, `df` and `p` (`StudyModel::as_str`).
+    pub model: &'static str,
+    /// The model in words: its formula or units, and what happened in the fit.
+    pub detail: String,
+    pub n_smile: usize,
+    pub n_no_smile: usize,
+    pub mean_smile_ms: f64,
+    pub mean_no_smile_ms: f64,
+    pub sd_smile_ms: f64,
+    pub sd_no_smile_ms: f64,
+    /// Hedges' g of smile − no smile over trials (descriptive).
+    pub hedges_g: f64,
+    /// Smile − no smile in the response's unit, as the model estimates it, and its SE.
+    pub estimate: f64,
+    pub se: f64,
+    /// The test's name, its statistic (t, or U of the smile group) and degrees of freedom.
+    pub test: &'static str,
+    pub statistic: f64,
+    pub df: Option<f64>,
+    /// NaN when the test is undefined (too few values, no variance, a fit that failed).
+    pub p: f64,
+    pub p_corrected: f64,
+    /// The Wilcoxon signed-rank p of the paired analyses (NaN for the others).
+    pub wilcoxon_p: f64,
+}
+
+/// The comparison rows (each condition, then "all") under the configured model, with the
+/// per-condition p-values corrected as configured ("all" is reported uncorrected).
+pub fn compare(dwell: &[DwellRow], cfg: &AnalysisConfig) -> Vec<ComparisonRow> {
+    let mut rows = compare_with(cfg.model, dwell, cfg);
+    let per: Vec<usize> = (0..rows.len().saturating_sub(1))
+        .filter(|&i| rows[i].p.is_finite())
+        .collect();
+    let ps: Vec<f64> = per.iter().map(|&i| rows[i].p).collect();
+    let adjusted = match cfg.correction {
+        Correction::None => ps.clone(),
+        Correction::Bonferroni => bonferroni(&ps),
+        Correction::Holm => holm(&ps),
+        Correction::BenjaminiHochberg => benjamini_hochberg(&ps),
+    };
+    for (k, &i) in per.iter().enumerate() {
+        rows[i].p_corrected = adjusted[k];
+    }
+    rows
+}
+
+/// The rows under `model`, uncorrected (for the table that sets every model side by side).
+pub fn compare_with(
+    model: StudyModel,
+    dwell: &[DwellRow],
+    cfg: &AnalysisConfig,
+) -> Vec<ComparisonRow> {
+    let mut conditions: Vec<String> = dwell.iter().map(|r| r.condition.clone()).collect();
+    conditions.sort();
+    conditions.dedup();
+    conditions.push("all".into());
+    conditions
+        .into_iter()
+        .map(|c| {
+            let rows: Vec<&DwellRow> = dwell
+                .iter()
+                .filter(|r| c == "all" || r.condition == c)
+                .filter(|r| r.expression == "smile" || r.expression == "no_smile")
+                .collect();
+            row(model, c, &rows, cfg)
+        })
+        .collect()
+}
+
+fn sd(v: &[f64]) -> f64 {
+    if v.len() > 1 {
+        variance(v).sqrt()
+    } else {
+        f64::NAN
+    }
+}
+
+/// What one model says about one subset of the rows.
+struct Test {
+    test: &'static str,
+    detail: String,
+    estimate: f64,
+    se: f64,
+    statistic: f64,
+    df: Option<f64>,
+    p: f64,
+    wilcoxon_p: f64,
+}
+
+impl Test {
+    fn undefined(test: &'static str, detail: String) -> Test {
+        Test {
+            test,
+            detail,
+            estimate: f64::NAN,
+            se: f64::NAN,
+            statistic: f64::NAN,
+            df: None,
+            p: f64::NAN,
+            wilcoxon_p: f64::NAN,
+        }
+    }
+}
+
+fn row(
+    model: StudyModel,
+    condition: String,
+    rows: &[&DwellRow],
+    cfg: &AnalysisConfig,
+) -> ComparisonRow {
+    let pick = |e: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r.expression == e)
+            .map(|r| r.dwell_ms)
+            .collect()
+    };
+    let (s, n) = (pick("smile"), pick("no_smile"));
+    let t = match model {
+        StudyModel::WelchTrials => pooled(cfg, rows),
+        StudyModel::ByParticipant => paired(cfg.response, rows, |r| &r.participant, "participants"),
+        StudyModel::ByItem => paired(cfg.response, rows, |r| &r.identity, "identities"),
+        StudyModel::Lmm => mixed(cfg, rows),
+    };
+    ComparisonRow {
+        condition,
+        model: model.as_str(),
+        detail: t.detail,
+        n_smile: s.len(),
+        n_no_smile: n.len(),
+        mean_smile_ms: mean(&s),
+        mean_no_smile_ms: mean(&n),
+        sd_smile_ms: sd(&s),
+        sd_no_smile_ms: sd(&n),
+        hedges_g: if s.len() > 1 && n.len() > 1 {
+            hedges_g(&s, &n)
+        } else {
+            f64::NAN
+        },
+        estimate: t.estimate,
+        se: t.se,
+        test: t.test,
+        statistic: t.statistic,
+        df: t.df,
+        p: t.p,
+        p_corrected: t.p,
+        wilcoxon_p: t.wilcoxon_p,
+    }
+}
+
+/// Every participant × image one independent observation (the paper's analysis).
+fn pooled(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
+    let pick = |e: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r.expression == e)
+            .map(|r| cfg.response.of(r))
+            .collect()
+    };
+    let (s, n) = (pick("smile"), pick("no_smile"));
+    let detail = format!(
+        "{} trials treated as independent observations (participants and images ignored)",
+        s.len() + n.len()
+    );
+    let name = match cfg.test {
+        TestChoice::Welch => "welch_t",
+        TestChoice::Student => "student_t",
+        TestChoice::MannWhitney => "mann_whitney_u",
+        TestChoice::Permutation => "permutation",
+    };
+    if s.is_empty() || n.is_empty() {
+        return Test::undefined(name, detail);
+    }
+    let estimate = mean(&s) - mean(&n);
+    let se = (variance(&s) / s.len() as f64 + variance(&n) / n.len() as f64).sqrt();
+    let (statistic, df, p) = match cfg.test {
+        TestChoice::Welch => {
+            welch_t_test(&s, &n).map_or((f64::NAN, None, f64::NAN), |t| (t.t, Some(t.df), t.p))
+        }
+        TestChoice::Student => {
+            student_t_test(&s, &n).map_or((f64::NAN, None, f64::NAN), |t| (t.t, Some(t.df), t.p))
+        }
+        TestChoice::MannWhitney => mann_whitney_u(&s, &n, Method::Auto)
+            .map_or((f64::NAN, None, f64::NAN), |r| (r.statistic, None, r.p)),
+        TestChoice::Permutation => (
+            estimate,
+            None,
+            permutation_test(&s, &n, cfg.permutations, cfg.seed),
+        ),
+    };
+    Test {
+        test: name,
+        detail,
+        estimate,
+        se,
+        statistic,
+        df,
+        p,
+        wilcoxon_p: f64::NAN,
+    }
+}
+
+/// Per unit (participant or identity), the mean response of its smile and of its no-smile
+/// observations; units with only one expression are left out and counted.
+fn paired(
+    response: Response,
+    rows: &[&DwellRow],
+    unit: impl Fn(&DwellRow) -> &String,
+    units: &str,
+) -> Test {
+    let mut by: BTreeMap<&String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for r in rows {
+        let e = by.entry(unit(r)).or_default();
+        if r.expression == "smile" {
+            e.0.push(response.of(r));
+        } else {
+            e.1.push(response.of(r));
+        }
+    }
+    let total = by.len();
+    let (s, n): (Vec<f64>, Vec<f64>) = by
+        .values()
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .map(|(a, b)| (mean(a), mean(b)))
+        .unzip();
+    let mut detail = format!("paired over {} {units} (means per unit)", s.len());
+    if s.len() < total {
+        detail.push_str(&format!(
+            "; {} {units} without both expressions left out",
+            total - s.len()
+        ));
+    }
+    let d: Vec<f64> = s.iter().zip(&n).map(|(a, b)| a - b).collect();
+    let Some(t) = paired_t_test(&s, &n) else {
+        return Test::undefined("paired_t", detail);
+    };
+    Test {
+        test: "paired_t",
+        detail,
+        estimate: mean(&d),
+        se: (variance(&d) / d.len() as f64).sqrt(),
+        statistic: t.t,
+        df: Some(t.df),
+        p: t.p,
+        wilcoxon_p: wilcoxon(&d, Method::Auto).map_or(f64::NAN, |w| w.p),
+    }
+}
+
+/// The mixed model's random part: participants (with a slope when configured) and identities.
+fn mixed_model(
+    cfg: &AnalysisConfig,
+    rows: &[&DwellRow],
+    slope: bool,
+    terms: (bool, bool),
+) -> MixedModel {
+    let y: Vec<f64> = rows.iter().map(|r| cfg.response.of(r)).collect();
+    let smile: Vec<f64> = rows
+        .iter()
+        .map(|r| f64::from(u8::from(r.expression == "smile")))
+        .collect();
+    let x = nalgebra::DMatrix::from_fn(rows.len(), 2, |i, j| if j == 0 { 1.0 } else { smile[i] });
+    let mut random = Vec::new();
+    if terms.0 {
+        let labels: Vec<&str> = rows.iter().map(|r| r.participant.as_str()).collect();
+        random.push(RandomTerm {
+            factor: Factor::from_labels("participant", &labels),
+            slope: slope.then(|| ("smile".to_string(), smile.clone())),
+        });
+    }
+    if terms.1 {
+        let labels: Vec<&str> = rows.iter().map(|r| r.identity.as_str()).collect();
+        random.push(RandomTerm {
+            factor: Factor::from_labels("identity", &labels),
+            slope: None,
+        });
+    }
+    MixedModel {
+        y,
+        x,
+        x_names: vec!["(Intercept)".into(), "smile".into()],
+        terms: random,
+    }
+}
+
+fn formula(slope: bool, terms: (bool, bool)) -> String {
+    let mut f = "response ~ smile".to_string();
+    if terms.0 {
+        f.push_str(if slope {
+            " + (1 + smile | participant)"
+        } else {
+            " + (1 | participant)"
+        });
+    }
+    if terms.1 {
+        f.push_str(" + (1 | identity)");
+    }
+    f
+}
+
+/// The mixed model, simplified while its fit is singular: a slope whose variance is estimated
+/// 0 is dropped first, then a random intercept whose variance is 0 (the simpler model has the
+/// same likelihood; its tests are the ones to report). Every step is said in the detail.
+fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
+    let mut slope = cfg.random_slope;
+    let mut terms = (
+        distinct(rows, |r| &r.participant) > 1,
+        distinct(rows, |r| &r.identity) > 1,
+    );
+    let mut steps: Vec<String> = Vec::new();
+    loop {
+        let f = formula(slope, terms);
+        let result: Result<LmmFit, FitError> = fit(&mixed_model(cfg, rows, slope, terms), true);
+        let fitted = match result {
+            Ok(fitted) => fitted,
+            Err(e) => {
+                steps.push(format!("{f}: {e}"));
+                return Test::undefined("lmm_t", steps.join("; "));
+            }
+        };
+        if fitted.singular {
+            // θ in term order: participant [intercept, (covariance, slope)], then identity.
+            let th = &fitted.theta;
+            let tol = crate::mixed::SINGULAR_TOL;
+            let participant_zero = terms.0 && th[0] < tol;
+            let slope_zero = terms.0 && slope && th[2] < tol;
+            let at = if terms.0 {
+                if slope {
+                    3
+                } else {
+                    1
+                }
+            } else {
+                0
+            };
+            let identity_zero = terms.1 && th[at] < tol;
+            let (why, next) = if slope && (slope_zero || participant_zero) {
+                (
+                    "the participants' intercept and smile slope are not separable",
+                    (false, terms),
+                )
+            } else if participant_zero {
+                (
+                    "participant variance estimated 0",
+                    (slope, (false, terms.1)),
+                )
+            } else if identity_zero {
+                ("identity variance estimated 0", (slope, (terms.0, false)))
+            } else {
+                steps.push(format!(
+                    "{f}: singular fit that no simpler model resolves; not reported"
+                ));
+                return Test::undefined("lmm_t", steps.join("; "));
+            };
+            steps.push(format!("{f}: singular fit ({why}), refitted without it"));
+            (slope, terms) = next;
+            continue;
+        }
+        let c = &fitted.coefficients[1];
+        let vc: Vec<String> = fitted
+            .components
+            .iter()
+            .map(|v| format!("{} {} SD {:.4}", v.group, v.effect, v.variance.sqrt()))
+            .chain(std::iter::once(format!(
+                "residual SD {:.4}",
+                fitted.residual_variance.sqrt()
+            )))
+            .collect();
+        let method = if fitted.groups.is_empty() {
+            "least squares, df n − p: no random effect left"
+        } else {
+            "REML, Satterthwaite df"
+        };
+        steps.push(format!(
+            "{f} ({method}; {} observations; {})",
+            fitted.n,
+            vc.join(", ")
+        ));
+        return Test {
+            test: if fitted.groups.is_empty() {
+                "lm_t"
+            } else {
+                "lmm_t"
+            },
+            detail: steps.join("; "),
+            estimate: c.estimate,
+            se: c.se,
+            statistic: c.t,
+            df: Some(c.df),
+            p: c.p,
+            wilcoxon_p: f64::NAN,
+        };
+    }
+}
+
+fn distinct(rows: &[&DwellRow], key: impl Fn(&DwellRow) -> &String) -> usize {
+    let mut v: Vec<&String> = rows.iter().map(|r| key(r)).collect();
+    v.sort();
+    v.dedup();
+    v.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Participants × identities, each identity seen smiling and not; dwell from a participant
+    /// offset, a per-participant smile effect and a fixed pattern of noise.
+    fn rows(participants: usize, identities: usize, offset: f64, slope: f64) -> Vec<DwellRow> {
+        let mut v = Vec::new();
+        for p in 0..participants {
+            let a = offset * ((p as f64 * 1.7).sin());
+            let b = 100.0 + slope * ((p as f64 * 2.3).cos());
+            for i in 0..identities {
+                for smile in [false, true] {
+                    let noise =
+                        150.0 * (((p * 31 + i * 17 + usize::from(smile) * 7) as f64) * 0.77).sin();
+                    v.push(DwellRow {
+                        participant: format!("P{p:02}"),
+                        trial: (i * 2 + usize::from(smile)) as i32,
+                        stimulus_id: format!("id{i}-{smile}"),
+                        identity: format!("id{i}"),
+                        condition: if i % 2 == 0 { "A" } else { "B" }.into(),
+                        variant: String::new(),
+                        expression: if smile { "smile" } else { "no_smile" }.into(),
+                        aoi: "mouth".into(),
+                        dwell_ms: 1500.0 + a + if smile { b } else { 0.0 } + noise,
+                        valid_ms: 7000.0,
+                        trial_ms: 7000.0,
+                    });
+                }
+            }
+        }
+        v
+    }
+
+    fn all(rows: &[ComparisonRow]) -> &ComparisonRow {
+        rows.iter().find(|r| r.condition == "all").unwrap()
+    }
+
+    #[test]
+    fn by_participant_is_the_paired_test_of_participant_means() {
+        let d = rows(8, 6, 300.0, 50.0);
+        let cfg = AnalysisConfig::default();
+        let r = all(&compare_with(StudyModel::ByParticipant, &d, &cfg)).clone();
+        let mean_of = |p: &str, e: &str| {
+            let v: Vec<f64> = d
+                .iter()
+                .filter(|r| r.participant == p && r.expression == e)
+                .map(|r| r.dwell_ms)
+                .collect();
+            mean(&v)
+        };
+        let ids: Vec<String> = (0..8).map(|p| format!("P{p:02}")).collect();
+        let s: Vec<f64> = ids.iter().map(|p| mean_of(p, "smile")).collect();
+        let n: Vec<f64> = ids.iter().map(|p| mean_of(p, "no_smile")).collect();
+        let t = paired_t_test(&s, &n).unwrap();
+        assert_eq!((r.statistic, r.df, r.p), (t.t, Some(t.df), t.p));
+        assert!(r.wilcoxon_p.is_finite() && r.detail.contains("8 participants"));
+        let items = all(&compare_with(StudyModel::ByItem, &d, &cfg)).clone();
+        assert_eq!(items.df, Some(5.0));
+    }
+
+    #[test]
+    fn the_mixed_model_sees_participants_where_pooling_does_not() {
+        // The smile effect varies a lot between participants: pooling trials as independent
+        // makes it look far surer than the model with a by-participant slope does.
+        let d = rows(8, 16, 300.0, 400.0);
+        let pooled = all(&compare_with(
+            StudyModel::WelchTrials,
+            &d,
+            &AnalysisConfig::default(),
+        ))
+        .clone();
+        let cfg = AnalysisConfig {
+            random_slope: true,
+            ..AnalysisConfig::default()
+        };
+        let lmm = all(&compare_with(StudyModel::Lmm, &d, &cfg)).clone();
+        assert!(
+            lmm.detail.contains("(1 + smile | participant)"),
+            "{}",
+            lmm.detail
+        );
+        assert!(
+            (lmm.estimate - pooled.estimate).abs() < 1e-6,
+            "balanced: same estimate"
+        );
+        assert!(
+            lmm.df.unwrap() < 10.0,
+            "df near participants − 1: {:?}",
+            lmm.df
+        );
+        assert!(
+            lmm.p > 5.0 * pooled.p,
+            "lmm p {} vs pooled {}",
+            lmm.p,
+            pooled.p
+        );
+        assert_eq!(lmm.test, "lmm_t");
+    }
+
+    #[test]
+    fn a_singular_fit_is_simplified_and_says_so() {
+        // No participant offset and no slope variation: the participant variance is 0.
+        let d = rows(6, 8, 0.0, 0.0);
+        let r = all(&compare_with(
+            StudyModel::Lmm,
+            &d,
+            &AnalysisConfig::default(),
+        ))
+        .clone();
+        assert!(r.detail.contains("singular fit"), "{}", r.detail);
+        assert!(r.detail.contains("refitted without it"), "{}", r.detail);
+        assert!(r.p.is_finite());
+        // One participant: no participant term at all; one row per expression: undefined.
+        let one: Vec<DwellRow> = rows(1, 1, 0.0, 0.0);
+        let r = all(&compare_with(
+            StudyModel::Lmm,
+            &one,
+            &AnalysisConfig::default(),
+        ))
+        .clone();
+        assert!(r.p.is_nan() && !r.detail.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn the_configured_model_fills_the_corrected_table() {
+        let d = rows(6, 8, 200.0, 30.0);
+        for m in StudyModel::ALL {
+            let cfg = AnalysisConfig {
+                model: m,
+                ..AnalysisConfig::default()
+            };
+            let rows = compare(&d, &cfg);
+            assert_eq!(rows.len(), 3);
+            assert!(rows.iter().all(|r| r.model == m.as_str()));
+            assert!(rows[0].p_corrected >= rows[0].p);
+        }
+    }
+}
