@@ -38,8 +38,7 @@ fn main() {
         .unwrap();
     let scene = image_scene(
         &set,
-        smile.expression,
-        &AttentionConfig::default(),
+        AttentionConfig::default().for_expression(smile.expression),
         rect,
         screen.width_px,
         screen.height_px,

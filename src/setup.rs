@@ -249,7 +249,7 @@ pub fn run_session(
         timing: cfg.timing.clone(),
         screen_w: cfg.screen.width_px,
         screen_h: cfg.screen.height_px,
-        attention: cfg.attention,
+        attention: cfg.attention.for_participant(&cfg.participant),
         calibration: cfg.calibration.clone(),
         missed_vsyncs: Vec::new(),
         geometry: cfg.screen,

@@ -32,8 +32,7 @@ fn dwell_proportions_match_the_simulated_truth_within_two_points() {
         let st = &set.stimuli[trial % set.stimuli.len()];
         let scene = image_scene(
             &set,
-            st.expression,
-            &attention,
+            attention.for_expression(st.expression),
             rect,
             screen.width_px,
             screen.height_px,

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
 use crate::dwell::DwellRow;
 use crate::mixed::{fit, Factor, FitError, LmmFit, MixedModel, RandomTerm};
 use crate::nonparam::{
@@ -86,6 +88,9 @@ pub struct ComparisonRow {
     /// Smile − no smile in the response's unit, as the model estimates it, and its SE.
     pub estimate: f64,
     pub se: f64,
+    /// 95 % confidence interval of `estimate` (t quantile at the test's df; NaN without one).
+    pub ci_low: f64,
+    pub ci_high: f64,
     /// The test's name, its statistic (t, or U of the smile group) and degrees of freedom.
     pub test: &'static str,
     pub statistic: f64,
@@ -194,6 +199,9 @@ fn row(
         StudyModel::ByItem => paired(cfg.response, rows, |r| &r.identity, "identities"),
         StudyModel::Lmm => mixed(cfg, rows),
     };
+    let half = t.df.map_or(f64::NAN, |df| {
+        StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| d.inverse_cdf(0.975) * t.se)
+    });
     ComparisonRow {
         condition,
         model: model.as_str(),
@@ -211,6 +219,8 @@ fn row(
         },
         estimate: t.estimate,
         se: t.se,
+        ci_low: t.estimate - half,
+        ci_high: t.estimate + half,
         test: t.test,
         statistic: t.statistic,
         df: t.df,

@@ -68,7 +68,7 @@ pub fn write_report(
          p<sub>corr</sub>: {} across conditions (the overall row is not corrected); g: Hedges' g of smile − no smile over trials; \
          estimate: smile − no smile as the model estimates it ({}).</p>\
          <table><tr><th>condition</th><th>n smile</th><th>n no smile</th><th>mean smile (ms)</th><th>SD</th>\
-         <th>mean no smile (ms)</th><th>SD</th><th>g</th><th>estimate</th><th>SE</th><th>statistic</th><th>df</th><th>p</th><th>p<sub>corr</sub></th></tr>",
+         <th>mean no smile (ms)</th><th>SD</th><th>g</th><th>estimate</th><th>95 % CI</th><th>SE</th><th>statistic</th><th>df</th><th>p</th><th>p<sub>corr</sub></th></tr>",
         esc(a.config.model.as_str()),
         esc(test),
         a.config.correction.as_str(),
@@ -80,7 +80,7 @@ pub fn write_report(
     for c in &a.comparisons {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.condition),
             c.n_smile,
             c.n_no_smile,
@@ -90,6 +90,8 @@ pub fn write_report(
             num(c.sd_no_smile_ms, 1),
             num(c.hedges_g, 3),
             num(c.estimate, 3),
+            num(c.ci_low, 3),
+            num(c.ci_high, 3),
             num(c.se, 3),
             num(c.statistic, 3),
             c.df.map_or("-".into(), |d| num(d, 1)),

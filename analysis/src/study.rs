@@ -391,11 +391,11 @@ fn check_aois(
 
 /// Comparison rows as CSV (`comparisons.csv`, `models.csv`).
 fn comparison_csv(rows: &[ComparisonRow]) -> String {
-    let mut c = String::from("condition,model,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,sd_smile_ms,sd_no_smile_ms,hedges_g,estimate,se,test,statistic,df,p,p_corrected,wilcoxon_p,detail\n");
+    let mut c = String::from("condition,model,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,sd_smile_ms,sd_no_smile_ms,hedges_g,estimate,se,ci_low,ci_high,test,statistic,df,p,p_corrected,wilcoxon_p,detail\n");
     for r in rows {
         let _ = writeln!(
             c,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             csv(&r.condition),
             r.model,
             r.n_smile,
@@ -407,6 +407,8 @@ fn comparison_csv(rows: &[ComparisonRow]) -> String {
             r.hedges_g,
             r.estimate,
             r.se,
+            r.ci_low,
+            r.ci_high,
             r.test,
             r.statistic,
             r.df.map_or(String::new(), |d| d.to_string()),

@@ -118,6 +118,8 @@ impl StudyAnalysis {
                     f("hedges_g", c.iter().map(|r| r.hedges_g).collect()),
                     f("estimate", c.iter().map(|r| r.estimate).collect()),
                     f("se", c.iter().map(|r| r.se).collect()),
+                    f("ci_low", c.iter().map(|r| r.ci_low).collect()),
+                    f("ci_high", c.iter().map(|r| r.ci_high).collect()),
                     s("test", c.iter().map(|r| r.test.to_string()).collect()),
                     f("statistic", c.iter().map(|r| r.statistic).collect()),
                     o("df", c.iter().map(|r| r.df).collect()),

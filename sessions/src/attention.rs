@@ -2,9 +2,18 @@
 //! the eyes, the nose or elsewhere on the face, and how long a visit lasts. Mapped onto each
 //! stimulus through the set's landmarks (or its AOIs), this is the synthetic tracker's input
 //! and the demo's ground truth.
+//!
+//! Participants and faces differ as real ones do: each participant has a mouth preference and
+//! a smile effect of their own, each identity a mouth salience, drawn once from normal
+//! distributions (log-factors on the mouth's visit weight, SDs in the config) seeded by the
+//! config's seed and the participant's or identity's name, so a participant is the same person
+//! whatever order the sessions run in, and every participant sees the same faces.
 
 use et_drivers::synthetic::{AttentionRegion, Scene};
 use et_stimuli::{Expression, StimulusSet};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -30,6 +39,26 @@ pub struct ExpressionAttention {
 pub struct AttentionConfig {
     pub smile: ExpressionAttention,
     pub no_smile: ExpressionAttention,
+    /// SD of a participant's mouth preference (log-factor on the mouth's visit weight).
+    pub participant_mouth_sd: f64,
+    /// SD of a participant's own smile effect (log-factor on the mouth weight of smiling faces).
+    pub participant_smile_sd: f64,
+    /// SD of an identity's mouth salience (log-factor on the mouth weight of both its images).
+    pub identity_mouth_sd: f64,
+    /// Seeds the participants' and identities' draws.
+    pub seed: u64,
+}
+
+/// The largest SD of a log-factor (a factor of e^±6 two SDs out is already absurd).
+pub const MAX_EFFECT_SD: f64 = 3.0;
+
+/// One participant's attention: the config with their drawn effects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantAttention {
+    pub config: AttentionConfig,
+    /// Log-factor on the mouth weight for every face, and added for smiling faces.
+    pub mouth: f64,
+    pub smile: f64,
 }
 
 const fn r(weight: f64, dwell_ms: f64) -> RegionAttention {
@@ -52,6 +81,11 @@ impl Default for AttentionConfig {
                 nose: r(0.21, 500.0),
                 elsewhere: r(0.17, 500.0),
             },
+            // Participants differ more than faces do, and in how much a smile draws them.
+            participant_mouth_sd: 0.35,
+            participant_smile_sd: 0.25,
+            identity_mouth_sd: 0.2,
+            seed: 1,
         }
     }
 }
@@ -80,6 +114,24 @@ impl ExpressionAttention {
     }
 }
 
+/// A standard normal draw fixed by the seed and a name (FNV-1a of the name in the key).
+fn draw(seed: u64, kind: &str, name: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in kind.bytes().chain([0]).chain(name.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    // The whole 256-bit key from both, so names one letter apart give unrelated streams.
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&h.to_le_bytes());
+    key[16..24].copy_from_slice(
+        &h.rotate_left(29)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .to_le_bytes(),
+    );
+    StandardNormal.sample(&mut ChaCha8Rng::from_seed(key))
+}
+
 impl AttentionConfig {
     pub fn for_expression(&self, e: Expression) -> &ExpressionAttention {
         match e {
@@ -88,7 +140,32 @@ impl AttentionConfig {
         }
     }
 
+    /// The participant's drawn mouth preference and smile effect.
+    pub fn for_participant(&self, participant: &str) -> ParticipantAttention {
+        ParticipantAttention {
+            config: *self,
+            mouth: self.participant_mouth_sd * draw(self.seed, "participant mouth", participant),
+            smile: self.participant_smile_sd * draw(self.seed, "participant smile", participant),
+        }
+    }
+
+    /// The identity's drawn mouth salience (log-factor).
+    pub fn identity_effect(&self, identity: &str) -> f64 {
+        self.identity_mouth_sd * draw(self.seed, "identity mouth", identity)
+    }
+
     pub fn validate(&self) -> Result<(), String> {
+        for (n, v) in [
+            ("participant_mouth_sd", self.participant_mouth_sd),
+            ("participant_smile_sd", self.participant_smile_sd),
+            ("identity_mouth_sd", self.identity_mouth_sd),
+        ] {
+            if !(v.is_finite() && (0.0..=MAX_EFFECT_SD).contains(&v)) {
+                return Err(format!(
+                    "attention.{n} must be in 0 to {MAX_EFFECT_SD}, got {v}"
+                ));
+            }
+        }
         for (e, a) in [("smile", &self.smile), ("no_smile", &self.no_smile)] {
             let mut total = 0.0;
             for (n, r) in a.regions() {
@@ -110,6 +187,44 @@ impl AttentionConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl ParticipantAttention {
+    /// What this participant does on one face: the expression's attention with the mouth's
+    /// weight scaled by their preference, their smile effect (smiling faces) and the face's
+    /// salience.
+    pub fn on_face(&self, expression: Expression, identity: &str) -> ExpressionAttention {
+        let mut a = *self.config.for_expression(expression);
+        let smile = if expression == Expression::Smile {
+            self.smile
+        } else {
+            0.0
+        };
+        a.mouth.weight *= (self.mouth + smile + self.config.identity_effect(identity)).exp();
+        a
+    }
+}
+
+impl AttentionConfig {
+    /// The planted share of face-visit time on the mouth per expression (smile, no smile),
+    /// averaged over `participants` × the set's faces of that expression, their drawn effects
+    /// included: the demo's ground truth.
+    pub fn planted_mouth_shares(&self, participants: &[String], set: &StimulusSet) -> (f64, f64) {
+        let mean_for = |e: Expression| {
+            let shares: Vec<f64> = participants
+                .iter()
+                .flat_map(|p| {
+                    let pa = self.for_participant(p);
+                    set.stimuli
+                        .iter()
+                        .filter(move |s| s.expression == e)
+                        .map(move |s| pa.on_face(e, &s.identity).expected_share("mouth"))
+                })
+                .collect();
+            shares.iter().sum::<f64>() / shares.len().max(1) as f64
+        };
+        (mean_for(Expression::Smile), mean_for(Expression::NoSmile))
     }
 }
 
@@ -149,13 +264,11 @@ fn region_geometry(set: &StimulusSet, name: &str) -> Option<(f64, f64, f64, f64)
 /// `screen_w`×`screen_h` display.
 pub fn image_scene(
     set: &StimulusSet,
-    expression: Expression,
-    attention: &AttentionConfig,
+    a: &ExpressionAttention,
     rect: [f32; 4],
     screen_w: u32,
     screen_h: u32,
 ) -> Scene {
-    let a = attention.for_expression(expression);
     let sx = f64::from(rect[2]) / f64::from(set.image_width);
     let sy = f64::from(rect[3]) / f64::from(set.image_height);
     let (w, h) = (f64::from(screen_w), f64::from(screen_h));
@@ -197,14 +310,9 @@ mod tests {
     fn mouth_region_lies_inside_the_mouth_aoi_on_screen() {
         let set = et_stimuli::default_set::manifest(1024);
         let rect = [420.0, 0.0, 1080.0, 1080.0];
-        let Scene::Image { regions } = image_scene(
-            &set,
-            Expression::Smile,
-            &AttentionConfig::default(),
-            rect,
-            1920,
-            1080,
-        ) else {
+        let Scene::Image { regions } =
+            image_scene(&set, &AttentionConfig::default().smile, rect, 1920, 1080)
+        else {
             panic!("not an image scene");
         };
         let m = regions.iter().find(|r| r.name == "mouth").unwrap();
@@ -220,6 +328,48 @@ mod tests {
             let (x, y) = to_img(m.cx + dx * m.rx, m.cy + dy * m.ry);
             assert!(mouth.contains(x, y), "({x}, {y})");
         }
+    }
+
+    #[test]
+    fn participants_and_faces_differ_reproducibly() {
+        let a = AttentionConfig::default();
+        let (p1, p2) = (a.for_participant("P01"), a.for_participant("P02"));
+        assert_eq!(p1, a.for_participant("P01"), "same name, same person");
+        assert_ne!(p1.mouth, p2.mouth);
+        let w = |p: &ParticipantAttention, e, id| p.on_face(e, id).mouth.weight;
+        assert_ne!(
+            w(&p1, Expression::Smile, "AS-01"),
+            w(&p1, Expression::Smile, "AS-02")
+        );
+        // The identity's salience is shared by every participant.
+        let ratio = |id| w(&p1, Expression::NoSmile, id) / w(&p2, Expression::NoSmile, id);
+        assert!((ratio("AS-01") - ratio("WS-03")).abs() < 1e-12);
+        // Draws have about the configured SD over many names.
+        let d: Vec<f64> = (0..4000)
+            .map(|i| a.identity_effect(&format!("id{i}")))
+            .collect();
+        let m = d.iter().sum::<f64>() / d.len() as f64;
+        let sd = (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / d.len() as f64).sqrt();
+        assert!(
+            m.abs() < 0.02 && (sd - a.identity_mouth_sd).abs() < 0.02,
+            "{m} {sd}"
+        );
+        // No SDs: everyone is the config.
+        let none = AttentionConfig {
+            participant_mouth_sd: 0.0,
+            participant_smile_sd: 0.0,
+            identity_mouth_sd: 0.0,
+            ..a
+        };
+        assert_eq!(
+            none.for_participant("P07").on_face(Expression::Smile, "x"),
+            none.smile
+        );
+        let bad = AttentionConfig {
+            identity_mouth_sd: f64::NAN,
+            ..a
+        };
+        assert!(bad.validate().unwrap_err().contains("identity_mouth_sd"));
     }
 
     #[test]

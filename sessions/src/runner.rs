@@ -12,7 +12,7 @@ use et_drivers::{sample_channel, Clock, Tracker};
 use et_stimuli::present::{OperatorKey, Presenter, Screen};
 use et_stimuli::{StimulusSet, TrialSpec};
 
-use crate::attention::{image_scene, AttentionConfig};
+use crate::attention::{image_scene, ParticipantAttention};
 use crate::calibration::{calibrate, CalibrationConfig, Decision};
 use crate::config::Timing;
 use crate::display::{measured_hz, whole_frames, Display};
@@ -30,8 +30,8 @@ pub struct SessionPlan<'a> {
     pub timing: Timing,
     pub screen_w: u32,
     pub screen_h: u32,
-    /// Where simulated participants look (used only when `scene` is given).
-    pub attention: AttentionConfig,
+    /// Where this simulated participant looks (used only when `scene` is given).
+    pub attention: ParticipantAttention,
     /// Calibrate and validate before the first trial.
     pub calibration: Option<CalibrationConfig>,
     /// Vsync indices the simulated display misses (to exercise dropped-frame handling).
@@ -624,7 +624,8 @@ async fn present_trials(
         {
             break;
         }
-        let scene = image_scene(plan.set, st.expression, &plan.attention, rect, w, h);
+        let on_face = plan.attention.on_face(st.expression, &st.identity);
+        let scene = image_scene(plan.set, &on_face, rect, w, h);
         let n = s.frames_for(t.stimulus_ms);
         let image = Screen::Image {
             key: st.id.clone(),
@@ -707,7 +708,7 @@ mod tests {
             timing,
             screen_w: 1920,
             screen_h: 1080,
-            attention: AttentionConfig::default(),
+            attention: crate::attention::AttentionConfig::default().for_participant("P01"),
             calibration: None,
             missed_vsyncs: missed.to_vec(),
             geometry: et_drivers::ScreenGeometry::default(),

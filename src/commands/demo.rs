@@ -54,10 +54,12 @@ pub fn main(a: Args) -> Result<()> {
             std::fs::remove_file(p).with_context(|| format!("{}: cannot remove", p.display()))?;
         }
     }
-    let base = StudyConfig {
+    let mut base = StudyConfig {
         stimulus_set: Some(manifest.clone()),
         ..StudyConfig::default()
     };
+    // Each demo seed draws its own participants' and faces' effects.
+    base.attention.seed = a.seed;
     let prepared = load_set(&base, &a.out.join("stimuli"))?;
     let operator = Arc::new(et_sessions::runner::Operator::default());
     let _signals = crate::setup::abort_on_signals(&operator)?;
@@ -95,18 +97,32 @@ pub fn main(a: Args) -> Result<()> {
         a.force,
     )?;
     let truth = &base.attention;
+    let set = &prepared.set;
+    let (smile_share, no_smile_share) = truth.planted_mouth_shares(&ids, set);
     let gt = format!(
-        "expression,expected_mouth_share_of_face_visits\nsmile,{}\nno_smile,{}\n",
-        truth.smile.expected_share("mouth"),
-        truth.no_smile.expected_share("mouth")
+        "expression,expected_mouth_share_of_face_visits\nsmile,{smile_share}\nno_smile,{no_smile_share}\n"
     );
     let gt_path = out_dir.join("ground_truth.csv");
     std::fs::write(&gt_path, gt).with_context(|| format!("{}: cannot write", gt_path.display()))?;
+    let mut effects = String::from("kind,name,log_mouth_factor,log_smile_factor\n");
+    for id in &ids {
+        let p = truth.for_participant(id);
+        effects.push_str(&format!("participant,{id},{},{}\n", p.mouth, p.smile));
+    }
+    for identity in set.by_identity().keys() {
+        effects.push_str(&format!(
+            "identity,{identity},{},0\n",
+            truth.identity_effect(identity)
+        ));
+    }
+    let fx_path = out_dir.join("ground_truth_effects.csv");
+    std::fs::write(&fx_path, effects)
+        .with_context(|| format!("{}: cannot write", fx_path.display()))?;
     crate::output::emit(&analysis.render())?;
     crate::output::emit(&format!(
-        "\nPlanted: mouth gets {:.1}% of face-visit time when smiling, {:.1}% when not.\n",
-        100.0 * truth.smile.expected_share("mouth"),
-        100.0 * truth.no_smile.expected_share("mouth")
+        "\nPlanted: mouth gets {:.1}% of face-visit time when smiling, {:.1}% when not (averaged over the drawn participants and faces; effects in ground_truth_effects.csv).\n",
+        100.0 * smile_share,
+        100.0 * no_smile_share
     ))?;
     crate::output::emit(&format!(
         "Recordings: {}\nTables: {}\n",
