@@ -33,14 +33,26 @@ struct Sim {
 fn simulate(s: &Sim, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<String>, Vec<String>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n01 = Normal::new(0.0, 1.0).unwrap();
-    let a: Vec<f64> = (0..s.participants).map(|_| s.sd_participant * n01.sample(&mut rng)).collect();
-    let b: Vec<f64> = (0..s.participants).map(|_| s.sd_slope * n01.sample(&mut rng)).collect();
-    let c: Vec<f64> = (0..s.identities).map(|_| s.sd_identity * n01.sample(&mut rng)).collect();
+    let a: Vec<f64> = (0..s.participants)
+        .map(|_| s.sd_participant * n01.sample(&mut rng))
+        .collect();
+    let b: Vec<f64> = (0..s.participants)
+        .map(|_| s.sd_slope * n01.sample(&mut rng))
+        .collect();
+    let c: Vec<f64> = (0..s.identities)
+        .map(|_| s.sd_identity * n01.sample(&mut rng))
+        .collect();
     let (mut y, mut x, mut p, mut i) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for pi in 0..s.participants {
         for ii in 0..s.identities {
             for smile in [0.0, 1.0] {
-                y.push(1500.0 + a[pi] + c[ii] + smile * (s.effect + b[pi]) + s.sd_residual * n01.sample(&mut rng));
+                y.push(
+                    1500.0
+                        + a[pi]
+                        + c[ii]
+                        + smile * (s.effect + b[pi])
+                        + s.sd_residual * n01.sample(&mut rng),
+                );
                 x.push(smile);
                 p.push(format!("P{pi}"));
                 i.push(format!("I{ii}"));
@@ -59,8 +71,14 @@ fn model(y: Vec<f64>, x: &[f64], p: &[String], i: &[String]) -> MixedModel {
         x: DMatrix::from_fn(n, 2, |r, c| if c == 0 { 1.0 } else { x[r] }),
         x_names: vec!["(Intercept)".into(), "smile".into()],
         terms: vec![
-            RandomTerm { factor: Factor::from_labels("participant", &pl), slope: None },
-            RandomTerm { factor: Factor::from_labels("identity", &il), slope: None },
+            RandomTerm {
+                factor: Factor::from_labels("participant", &pl),
+                slope: None,
+            },
+            RandomTerm {
+                factor: Factor::from_labels("identity", &il),
+                slope: None,
+            },
         ],
     }
 }
@@ -99,12 +117,25 @@ fn main() {
         sd_identity: 120.0,
         sd_residual: 900.0,
     };
-    for (label, s) in [("planted effect 300 ms", study(300.0)), ("no effect", study(0.0))] {
+    for (label, s) in [
+        ("planted effect 300 ms", study(300.0)),
+        ("no effect", study(0.0)),
+    ] {
         let (mut covered, mut lmm_sig, mut welch_sig, mut fitted) = (0, 0, 0, 0);
         for seed in 0..100u64 {
             let (y, x, p, i) = simulate(&s, 1000 + seed);
-            let smile: Vec<f64> = y.iter().zip(&x).filter(|(_, s)| **s == 1.0).map(|(v, _)| *v).collect();
-            let none: Vec<f64> = y.iter().zip(&x).filter(|(_, s)| **s == 0.0).map(|(v, _)| *v).collect();
+            let smile: Vec<f64> = y
+                .iter()
+                .zip(&x)
+                .filter(|(_, s)| **s == 1.0)
+                .map(|(v, _)| *v)
+                .collect();
+            let none: Vec<f64> = y
+                .iter()
+                .zip(&x)
+                .filter(|(_, s)| **s == 0.0)
+                .map(|(v, _)| *v)
+                .collect();
             if welch_t_test(&smile, &none).is_some_and(|t| t.p < 0.05) {
                 welch_sig += 1;
             }

@@ -51,32 +51,166 @@ fn lambda_blocks(pr: &Products, theta: &[f64]) -> Vec<DMatrix<f64>> {
         .collect()
 }
 
-/// Λᵀ M (rows of M transformed block by block).
-fn lambda_t_rows(pr: &Products, blocks: &[DMatrix<f64>], m: &mut DMatrix<f64>) {
-    for (&(start, k, levels), t) in pr.blocks.iter().zip(blocks) {
+/// Terms from the first.. or from the second on.
+#[derive(Clone, Copy)]
+enum Terms {
+    All,
+    First,
+    Rest,
+}
+
+fn terms<'a>(
+    pr: &'a Products,
+    t: &'a [DMatrix<f64>],
+    which: Terms,
+) -> impl Iterator<Item = (&'a (usize, usize, usize), &'a DMatrix<f64>)> {
+    let (skip, take) = match which {
+        Terms::All => (0, usize::MAX),
+        Terms::First => (0, 1),
+        Terms::Rest => (1, usize::MAX),
+    };
+    pr.blocks.iter().zip(t).skip(skip).take(take)
+}
+
+/// Λᵀ M for the rows of M that belong to `which` terms (M's row 0 is Z column `offset`).
+fn lambda_t_rows(
+    pr: &Products,
+    t: &[DMatrix<f64>],
+    which: Terms,
+    offset: usize,
+    m: &mut DMatrix<f64>,
+) {
+    for (&(start, k, levels), t) in terms(pr, t, which) {
         for l in 0..levels {
-            let r0 = start + l * k;
+            let r0 = start + l * k - offset;
             let rows = m.rows(r0, k).into_owned();
             m.rows_mut(r0, k).copy_from(&(t.transpose() * rows));
         }
     }
 }
 
-/// M Λ (columns of M transformed block by block).
-fn lambda_cols(pr: &Products, blocks: &[DMatrix<f64>], m: &mut DMatrix<f64>) {
-    for (&(start, k, levels), t) in pr.blocks.iter().zip(blocks) {
+/// M Λ for the columns of M that belong to `which` terms (M's column 0 is Z column `offset`).
+fn lambda_cols(
+    pr: &Products,
+    t: &[DMatrix<f64>],
+    which: Terms,
+    offset: usize,
+    m: &mut DMatrix<f64>,
+) {
+    for (&(start, k, levels), t) in terms(pr, t, which) {
         for l in 0..levels {
-            let c0 = start + l * k;
+            let c0 = start + l * k - offset;
             let cols = m.columns(c0, k).into_owned();
             m.columns_mut(c0, k).copy_from(&(cols * t));
         }
     }
 }
 
+/// The Cholesky factor L of Λᵀ ZᵀZ Λ + I, split after the first term. The first term's block
+/// is block diagonal (an observation has one level of a factor: one k × k block per level), so
+/// it is factored level by level; only the Schur complement of the other terms (as large as
+/// their levels, e.g. the images) is dense. For 200 participants and 32 images this is 200
+/// 1 × 1 factors and one 32 × 32 instead of one 232 × 232.
+struct Factor {
+    k: usize,
+    q1: usize,
+    /// Per level of the first term, its k × k lower factor.
+    l11: Vec<DMatrix<f64>>,
+    /// q₂ × q₁.
+    l21: DMatrix<f64>,
+    /// q₂ × q₂ lower.
+    l22: DMatrix<f64>,
+}
+
+impl Factor {
+    fn new(pr: &Products, t: &[DMatrix<f64>]) -> Option<Factor> {
+        let (k, levels) = pr.blocks.first().map_or((1, 0), |&(_, k, l)| (k, l));
+        let q1 = k * levels;
+        let q2 = pr.q - q1;
+        let mut l11 = Vec::with_capacity(levels);
+        for l in 0..levels {
+            let d = pr.ztz.view((l * k, l * k), (k, k));
+            let a = t[0].transpose() * d * &t[0] + DMatrix::identity(k, k);
+            l11.push(a.cholesky()?.l());
+        }
+        let mut a21 = pr.ztz.view((q1, 0), (q2, q1)).into_owned();
+        lambda_t_rows(pr, t, Terms::Rest, q1, &mut a21);
+        lambda_cols(pr, t, Terms::First, 0, &mut a21);
+        // L21 = A21 L11⁻ᵀ, level by level.
+        let mut l21 = a21;
+        for (l, f) in l11.iter().enumerate() {
+            let blk = l21.columns(l * k, k).transpose();
+            let x = f.solve_lower_triangular(&blk)?;
+            l21.columns_mut(l * k, k).copy_from(&x.transpose());
+        }
+        let mut s = pr.ztz.view((q1, q1), (q2, q2)).into_owned();
+        lambda_t_rows(pr, t, Terms::Rest, q1, &mut s);
+        lambda_cols(pr, t, Terms::Rest, q1, &mut s);
+        s += DMatrix::identity(q2, q2);
+        s -= &l21 * l21.transpose();
+        let l22 = if q2 == 0 { s } else { s.cholesky()?.l() };
+        Some(Factor {
+            k,
+            q1,
+            l11,
+            l21,
+            l22,
+        })
+    }
+
+    /// log det(L)².
+    fn log_det2(&self) -> f64 {
+        2.0 * self
+            .l11
+            .iter()
+            .flat_map(|f| f.diagonal().iter().copied().collect::<Vec<_>>())
+            .chain(self.l22.diagonal().iter().copied())
+            .map(f64::ln)
+            .sum::<f64>()
+    }
+
+    /// L⁻¹ R.
+    fn solve_lower(&self, r: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+        let k = self.k;
+        let mut x1 = r.rows(0, self.q1).into_owned();
+        for (l, f) in self.l11.iter().enumerate() {
+            let v = f.solve_lower_triangular(&x1.rows(l * k, k).into_owned())?;
+            x1.rows_mut(l * k, k).copy_from(&v);
+        }
+        let r2 = r.rows(self.q1, r.nrows() - self.q1) - &self.l21 * &x1;
+        let x2 = self.l22.solve_lower_triangular(&r2)?;
+        let mut out = DMatrix::zeros(r.nrows(), r.ncols());
+        out.rows_mut(0, self.q1).copy_from(&x1);
+        out.rows_mut(self.q1, x2.nrows()).copy_from(&x2);
+        Some(out)
+    }
+
+    /// L⁻ᵀ r.
+    fn solve_upper(&self, r: &DVector<f64>) -> Option<DVector<f64>> {
+        let k = self.k;
+        let q2 = r.len() - self.q1;
+        let x2 = self
+            .l22
+            .transpose()
+            .solve_upper_triangular(&r.rows(self.q1, q2).into_owned())?;
+        let mut x1 = r.rows(0, self.q1) - self.l21.transpose() * &x2;
+        for (l, f) in self.l11.iter().enumerate() {
+            let v = f
+                .transpose()
+                .solve_upper_triangular(&x1.rows(l * k, k).into_owned())?;
+            x1.rows_mut(l * k, k).copy_from(&v);
+        }
+        let mut out = DVector::zeros(r.len());
+        out.rows_mut(0, self.q1).copy_from(&x1);
+        out.rows_mut(self.q1, q2).copy_from(&x2);
+        Some(out)
+    }
+}
+
 /// Λ v for a vector in Z's column order.
-fn lambda_vec(pr: &Products, blocks: &[DMatrix<f64>], v: &DVector<f64>) -> DVector<f64> {
+fn lambda_vec(pr: &Products, t: &[DMatrix<f64>], v: &DVector<f64>) -> DVector<f64> {
     let mut out = v.clone();
-    for (&(start, k, levels), t) in pr.blocks.iter().zip(blocks) {
+    for (&(start, k, levels), t) in pr.blocks.iter().zip(t) {
         for l in 0..levels {
             let r0 = start + l * k;
             let seg = v.rows(r0, k).into_owned();
@@ -89,23 +223,16 @@ fn lambda_vec(pr: &Products, blocks: &[DMatrix<f64>], v: &DVector<f64>) -> DVect
 /// Solves the penalized least-squares problem at θ; `None` when a factorisation fails
 /// (the fixed effects are not estimable at this θ).
 pub(crate) fn solve(pr: &Products, y: &[f64], x: &DMatrix<f64>, theta: &[f64]) -> Option<Pls> {
-    let blocks = lambda_blocks(pr, theta);
-    let mut a = pr.ztz.clone();
-    lambda_t_rows(pr, &blocks, &mut a);
-    lambda_cols(pr, &blocks, &mut a);
-    for i in 0..pr.q {
-        a[(i, i)] += 1.0;
-    }
-    let chol = a.cholesky()?;
-    let l = chol.l();
-    let ld_l2 = 2.0 * l.diagonal().iter().map(|d| d.ln()).sum::<f64>();
+    let t = lambda_blocks(pr, theta);
+    let l = Factor::new(pr, &t)?;
+    let ld_l2 = l.log_det2();
 
     let mut lzx = pr.ztx.clone();
-    lambda_t_rows(pr, &blocks, &mut lzx);
+    lambda_t_rows(pr, &t, Terms::All, 0, &mut lzx);
     let mut lzy = DMatrix::from_column_slice(pr.q, 1, pr.zty.as_slice());
-    lambda_t_rows(pr, &blocks, &mut lzy);
-    let rzx = l.solve_lower_triangular(&lzx)?;
-    let cu = l.solve_lower_triangular(&lzy)?.column(0).into_owned();
+    lambda_t_rows(pr, &t, Terms::All, 0, &mut lzy);
+    let rzx = l.solve_lower(&lzx)?;
+    let cu = l.solve_lower(&lzy)?.column(0).into_owned();
 
     let rxtrx = &pr.xtx - rzx.transpose() * &rzx;
     let rx = rxtrx.cholesky()?;
@@ -113,10 +240,8 @@ pub(crate) fn solve(pr: &Products, y: &[f64], x: &DMatrix<f64>, theta: &[f64]) -
     let ld_rx2 = 2.0 * lx.diagonal().iter().map(|d| d.ln()).sum::<f64>();
     let rhs = &pr.xty - rzx.transpose() * &cu;
     let beta = rx.solve(&rhs);
-    let u = l
-        .transpose()
-        .solve_upper_triangular(&(&cu - &rzx * &beta))?;
-    let b = lambda_vec(pr, &blocks, &u);
+    let u = l.solve_upper(&(&cu - &rzx * &beta))?;
+    let b = lambda_vec(pr, &t, &u);
 
     let mut rss = 0.0;
     for (i, row) in pr.z_rows.iter().enumerate() {
