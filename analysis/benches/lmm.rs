@@ -43,14 +43,14 @@ fn simulate(s: &Sim, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<String>, Vec<String>
         .map(|_| s.sd_identity * n01.sample(&mut rng))
         .collect();
     let (mut y, mut x, mut p, mut i) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for pi in 0..s.participants {
-        for ii in 0..s.identities {
+    for (pi, (ap, bp)) in a.iter().zip(&b).enumerate() {
+        for (ii, ci) in c.iter().enumerate() {
             for smile in [0.0, 1.0] {
                 y.push(
                     1500.0
-                        + a[pi]
-                        + c[ii]
-                        + smile * (s.effect + b[pi])
+                        + ap
+                        + ci
+                        + smile * (s.effect + bp)
                         + s.sd_residual * n01.sample(&mut rng),
                 );
                 x.push(smile);
