@@ -360,6 +360,59 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         4
     );
 
+    // Exclusion rules: trials below the valid share and a participant below the share of
+    // trials left are listed with their rule, and left out of the dwell table.
+    let quality = std::fs::read_to_string(out_dir.join("analysis/quality_trials.csv")).unwrap();
+    assert_eq!(quality.lines().count(), 1 + 4 * 32, "{quality}");
+    let shares: Vec<f64> = quality
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(6).unwrap().parse().unwrap())
+        .collect();
+    let mut sorted = shares.clone();
+    sorted.sort_by(f64::total_cmp);
+    let cut = sorted[sorted.len() / 4];
+    let cfg = dir.path().join("exclude.toml");
+    std::fs::write(
+        &cfg,
+        format!("[exclusion]\nmin_valid_share = {cut}\nmin_trials_share = 0.9\n"),
+    )
+    .unwrap();
+    let excluded_dir = dir.path().join("excluded");
+    let recs: Vec<String> = (1..=4)
+        .map(|i| s(&out_dir.join(format!("recordings/P0{i}.h5"))).to_string())
+        .collect();
+    let mut args = vec!["analyze"];
+    args.extend(recs.iter().map(String::as_str));
+    args.extend(["--config", s(&cfg), "--out", s(&excluded_dir)]);
+    let analysed = run(&args);
+    assert!(
+        analysed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&analysed.stderr)
+    );
+    let ex = std::fs::read_to_string(excluded_dir.join("exclusions.csv")).unwrap();
+    let below = shares.iter().filter(|v| **v < cut).count();
+    assert_eq!(ex.matches(",min_valid_share,").count(), below, "{ex}");
+    // Each participant: out when more than 10 % of their trials are; else their trials less
+    // the excluded ones are in the dwell table (one row per trial for the study AOI).
+    let dwell = std::fs::read_to_string(excluded_dir.join("dwell.csv")).unwrap();
+    let mut expected_rows = 0;
+    for i in 1..=4 {
+        let p = format!("P0{i}");
+        let n = ex
+            .lines()
+            .filter(|l| l.starts_with(&format!("{p},")) && !l.contains(",-1,"))
+            .count();
+        let out = ex.contains(&format!("{p},-1,min_trials_share,"));
+        assert_eq!(out, n > 3, "{p}: {n} trials excluded\n{ex}");
+        if !out {
+            expected_rows += 32 - n;
+        }
+    }
+    assert_eq!(dwell.lines().count() - 1, expected_rows, "{ex}");
+    assert!(String::from_utf8_lossy(&analysed.stdout).contains("excluded before the statistics"));
+
     let again = run(&["demo", "--out", s(&out_dir), "--participants", "4"]);
     assert_clean_error(&again, "P01.h5: exists from an earlier demo; pass --force");
     let forced = run(&[

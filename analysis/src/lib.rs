@@ -11,6 +11,7 @@ pub mod heatmap;
 pub mod metrics;
 pub mod mixed;
 pub mod nonparam;
+pub mod quality;
 pub mod recording_aois;
 pub mod report;
 pub mod stats;

@@ -138,6 +138,47 @@ pub fn write_report(
             num(r.mean_proportion, 3)
         );
     }
+    let _ = write!(
+        h,
+        "</table><h2>Data quality</h2><p>Valid: share of the samples the tracker should have delivered (duration × rate) \
+         with gaze from either eye; lost: time between a tracker-lost and the next tracker-back event; accuracy and \
+         precision: the accepted calibration's validation (last attempt), mean over points and eyes. Exclusion rules: \
+         <code>{}</code>.</p><table><tr><th>participant</th><th>trials</th><th>valid (left)</th><th>valid (right)</th>\
+         <th>valid (either)</th><th>lost (ms)</th><th>dropped frames</th><th>accuracy (°)</th><th>precision RMS (°)</th><th>excluded</th></tr>",
+        esc(&toml::to_string(&a.config.exclusion).unwrap_or_default().replace('\n', "; "))
+    );
+    for q in &a.participant_quality {
+        let ex: Vec<String> = a
+            .exclusions
+            .iter()
+            .filter(|e| e.participant == q.participant)
+            .map(|e| {
+                if e.trial < 0 {
+                    format!(
+                        "all trials: {} = {:.3} (limit {})",
+                        e.rule, e.value, e.limit
+                    )
+                } else {
+                    format!("trial {}: {} = {:.3}", e.trial, e.rule, e.value)
+                }
+            })
+            .collect();
+        let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |x| num(x, 2));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(&q.participant),
+            q.trials,
+            num(q.valid_share_left, 3),
+            num(q.valid_share_right, 3),
+            num(q.valid_share_any, 3),
+            num(q.tracker_lost_ms, 0),
+            q.dropped_frames,
+            opt(q.validation_accuracy_deg),
+            opt(q.validation_precision_rms_deg),
+            esc(&ex.join("; "))
+        );
+    }
     let fig = dir.join("figure2.png");
     if let Ok(bytes) = std::fs::read(&fig) {
         let _ = write!(

@@ -18,6 +18,10 @@ use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
 use crate::metrics::{trial_fixations, trial_metrics, AoiMetrics};
+use crate::quality::{
+    excluded_trials, exclusions, participant_quality, trial_quality, Exclusion, ExclusionRules,
+    ParticipantQuality, TrialQuality,
+};
 use crate::recording_aois::recording_aois;
 use crate::stats::{mean, variance};
 use crate::AnalysisError;
@@ -68,6 +72,8 @@ pub struct AnalysisConfig {
     pub filter: FixationFilter,
     pub ivt: IvtConfig,
     pub idt: IdtConfig,
+    /// Trials and participants left out before any statistic (`[exclusion]`; off by default).
+    pub exclusion: ExclusionRules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,6 +98,7 @@ impl Default for AnalysisConfig {
             filter: FixationFilter::Ivt,
             ivt: IvtConfig::default(),
             idt: IdtConfig::default(),
+            exclusion: ExclusionRules::default(),
         }
     }
 }
@@ -124,6 +131,7 @@ impl AnalysisConfig {
         cfg.ivt
             .validate()
             .and_then(|()| cfg.idt.validate())
+            .and_then(|()| cfg.exclusion.validate())
             .map_err(|m| AnalysisError::Recording {
                 path: origin.clone(),
                 message: format!("invalid analysis config: {m}"),
@@ -191,6 +199,12 @@ pub struct StudyAnalysis {
     pub fixations: Vec<FixationRow>,
     /// Every recorded event: participant, time (µs), kind, trial, text.
     pub events: Vec<(String, i64, String, i32, String)>,
+    /// Data quality of every trial and participant (before exclusion).
+    pub trial_quality: Vec<TrialQuality>,
+    pub participant_quality: Vec<ParticipantQuality>,
+    /// What the exclusion rules left out, with the rule and value (applied before the
+    /// dwell, metrics, heatmaps and every statistic).
+    pub exclusions: Vec<Exclusion>,
     /// What the analysis could not do and why, one line each (shown with the tables).
     pub notes: Vec<String>,
 }
@@ -226,6 +240,8 @@ pub fn analyse_study(
     let mut fixations = Vec::new();
     let mut events = Vec::new();
     let mut without_aois = Vec::new();
+    let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
+    let mut no_validation = Vec::new();
     for rec in recordings {
         let view = recording_aois(rec, aois)?;
         if let Some((set, _)) = &view {
@@ -242,8 +258,20 @@ pub fn analyse_study(
             FixationFilter::Ivt => ivt(gaze, screen, hz, &cfg.ivt),
             FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
         };
+        let tq: Vec<TrialQuality> = rec.trials.iter().map(|t| trial_quality(rec, t)).collect();
+        let pq = participant_quality(rec, &tq);
+        if cfg.exclusion.max_validation_accuracy_deg.is_some()
+            && pq.validation_accuracy_deg.is_none()
+        {
+            no_validation.push(rec.header.participant.clone());
+        }
+        let ex = exclusions(&cfg.exclusion, &pq, &tq);
+        let (whole, out) = excluded_trials(&ex, &rec.header.participant);
+        trial_q.extend(tq);
+        participant_q.push(pq);
+        excluded.extend(ex);
         if let Some((set, trials)) = &view {
-            for t in trials {
+            for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {
                 dwell.extend(
                     trial_dwell(rec, set, t)
                         .into_iter()
@@ -304,6 +332,19 @@ pub fn analyse_study(
         }
     }
     let mut notes = Vec::new();
+    if !no_validation.is_empty() {
+        notes.push(format!(
+            "max_validation_accuracy_deg not applied to {} (no validation recorded)",
+            no_validation.join(", ")
+        ));
+    }
+    if !excluded.is_empty() {
+        let people = excluded.iter().filter(|e| e.trial < 0).count();
+        notes.push(format!(
+            "excluded before the statistics: {} trial(s) and {people} participant(s) (exclusions.csv lists each with its rule)",
+            excluded.iter().filter(|e| e.trial >= 0).count()
+        ));
+    }
     if !without_aois.is_empty() {
         notes.push(format!(
             "no AOIs for {} recording(s) without a stimulus manifest ({}): fixations, events and data quality written, AOI tables skipped for them (pass --aois FILE to judge AOIs)",
@@ -355,6 +396,9 @@ pub fn analyse_study(
         set: first_set,
         fixations,
         events,
+        trial_quality: trial_q,
+        participant_quality: participant_q,
+        exclusions: excluded,
         notes,
     })
 }
@@ -387,6 +431,70 @@ fn check_aois(
         )));
     }
     Ok(())
+}
+
+impl StudyAnalysis {
+    fn quality_trials_csv(&self) -> String {
+        let mut q = String::from("participant,trial,stimulus_id,expected_samples,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames\n");
+        for r in &self.trial_quality {
+            let _ = writeln!(
+                q,
+                "{},{},{},{},{},{},{},{},{}",
+                csv(&r.participant),
+                r.trial,
+                csv(&r.stimulus_id),
+                r.expected_samples,
+                r.valid_share_left,
+                r.valid_share_right,
+                r.valid_share_any,
+                r.tracker_lost_ms,
+                r.dropped_frames
+            );
+        }
+        q
+    }
+
+    fn quality_participants_csv(&self) -> String {
+        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+        let mut q = String::from("participant,trials,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames,validation_accuracy_deg,validation_precision_rms_deg,excluded_by\n");
+        for r in &self.participant_quality {
+            let by = self
+                .exclusions
+                .iter()
+                .find(|e| e.trial < 0 && e.participant == r.participant)
+                .map_or("", |e| e.rule);
+            let _ = writeln!(
+                q,
+                "{},{},{},{},{},{},{},{},{},{by}",
+                csv(&r.participant),
+                r.trials,
+                r.valid_share_left,
+                r.valid_share_right,
+                r.valid_share_any,
+                r.tracker_lost_ms,
+                r.dropped_frames,
+                opt(r.validation_accuracy_deg),
+                opt(r.validation_precision_rms_deg)
+            );
+        }
+        q
+    }
+
+    fn exclusions_csv(&self) -> String {
+        let mut q = String::from("participant,trial,rule,value,limit\n");
+        for e in &self.exclusions {
+            let _ = writeln!(
+                q,
+                "{},{},{},{},{}",
+                csv(&e.participant),
+                e.trial,
+                e.rule,
+                e.value,
+                e.limit
+            );
+        }
+        q
+    }
 }
 
 /// Comparison rows as CSV (`comparisons.csv`, `models.csv`).
@@ -519,6 +627,41 @@ impl StudyAnalysis {
                 fmt_p(c.wilcoxon_p),
             );
         }
+        let _ = writeln!(
+            s,
+            "\nData quality per participant (valid = share of expected samples with gaze, either eye)"
+        );
+        let _ = writeln!(
+            s,
+            "{:<12} {:>6} {:>7} {:>9} {:>8} {:>10}  excluded",
+            "participant", "trials", "valid", "lost_ms", "dropped", "accuracy"
+        );
+        for q in &self.participant_quality {
+            let by = self
+                .exclusions
+                .iter()
+                .filter(|e| e.participant == q.participant)
+                .map(|e| {
+                    if e.trial < 0 {
+                        format!("all ({})", e.rule)
+                    } else {
+                        format!("trial {}", e.trial)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                s,
+                "{:<12} {:>6} {:>7.3} {:>9.0} {:>8} {:>10}  {by}",
+                q.participant,
+                q.trials,
+                q.valid_share_any,
+                q.tracker_lost_ms,
+                q.dropped_frames,
+                q.validation_accuracy_deg
+                    .map_or("n/a".into(), |a| format!("{a:.2}°"))
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(s, "note: {n}");
         }
@@ -624,6 +767,9 @@ impl StudyAnalysis {
             ("aoi_metrics.csv", m),
             ("fixations.csv", x),
             ("events.csv", e),
+            ("quality_trials.csv", self.quality_trials_csv()),
+            ("quality_participants.csv", self.quality_participants_csv()),
+            ("exclusions.csv", self.exclusions_csv()),
         ] {
             let p = dir.join(name);
             std::fs::write(&p, text).map_err(werr(&p))?;

@@ -133,6 +133,113 @@ impl StudyAnalysis {
             write(&mut df, &p)?;
         }
 
+        let p = dir.join("quality_trials.parquet");
+        let q = &self.trial_quality;
+        let mut df = frame(
+            vec![
+                s(
+                    "participant",
+                    q.iter().map(|r| r.participant.clone()).collect(),
+                ),
+                Column::new(
+                    "trial".into(),
+                    q.iter().map(|r| r.trial).collect::<Vec<i32>>(),
+                ),
+                s(
+                    "stimulus_id",
+                    q.iter().map(|r| r.stimulus_id.clone()).collect(),
+                ),
+                u(
+                    "expected_samples",
+                    q.iter().map(|r| r.expected_samples).collect(),
+                ),
+                f(
+                    "valid_share_left",
+                    q.iter().map(|r| r.valid_share_left).collect(),
+                ),
+                f(
+                    "valid_share_right",
+                    q.iter().map(|r| r.valid_share_right).collect(),
+                ),
+                f(
+                    "valid_share_any",
+                    q.iter().map(|r| r.valid_share_any).collect(),
+                ),
+                f(
+                    "tracker_lost_ms",
+                    q.iter().map(|r| r.tracker_lost_ms).collect(),
+                ),
+                u(
+                    "dropped_frames",
+                    q.iter().map(|r| u64::from(r.dropped_frames)).collect(),
+                ),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("quality_participants.parquet");
+        let q = &self.participant_quality;
+        let mut df = frame(
+            vec![
+                s(
+                    "participant",
+                    q.iter().map(|r| r.participant.clone()).collect(),
+                ),
+                u("trials", q.iter().map(|r| r.trials as u64).collect()),
+                f(
+                    "valid_share_left",
+                    q.iter().map(|r| r.valid_share_left).collect(),
+                ),
+                f(
+                    "valid_share_right",
+                    q.iter().map(|r| r.valid_share_right).collect(),
+                ),
+                f(
+                    "valid_share_any",
+                    q.iter().map(|r| r.valid_share_any).collect(),
+                ),
+                f(
+                    "tracker_lost_ms",
+                    q.iter().map(|r| r.tracker_lost_ms).collect(),
+                ),
+                u(
+                    "dropped_frames",
+                    q.iter().map(|r| r.dropped_frames).collect(),
+                ),
+                o(
+                    "validation_accuracy_deg",
+                    q.iter().map(|r| r.validation_accuracy_deg).collect(),
+                ),
+                o(
+                    "validation_precision_rms_deg",
+                    q.iter().map(|r| r.validation_precision_rms_deg).collect(),
+                ),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
+        let p = dir.join("exclusions.parquet");
+        let e = &self.exclusions;
+        let mut df = frame(
+            vec![
+                s(
+                    "participant",
+                    e.iter().map(|r| r.participant.clone()).collect(),
+                ),
+                Column::new(
+                    "trial".into(),
+                    e.iter().map(|r| r.trial).collect::<Vec<i32>>(),
+                ),
+                s("rule", e.iter().map(|r| r.rule.to_string()).collect()),
+                f("value", e.iter().map(|r| r.value).collect()),
+                f("limit", e.iter().map(|r| r.limit).collect()),
+            ],
+            &p,
+        )?;
+        write(&mut df, &p)?;
+
         let p = dir.join("aoi_metrics.parquet");
         let a = &self.metrics;
         let mut df = frame(
