@@ -473,6 +473,65 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
     }
 }
 
+/// Does the smile effect differ between conditions? The likelihood-ratio test (ML fits, as
+/// `anova()` after refitting) of `response ~ smile * condition` against `response ~ smile +
+/// condition`, both with crossed random intercepts for participants and identities. A line for
+/// the report, or why there is none.
+pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
+    let rows: Vec<&DwellRow> = dwell
+        .iter()
+        .filter(|r| r.expression == "smile" || r.expression == "no_smile")
+        .collect();
+    let mut conditions: Vec<&str> = rows.iter().map(|r| r.condition.as_str()).collect();
+    conditions.sort_unstable();
+    conditions.dedup();
+    if conditions.len() < 2 {
+        return "expression × condition: one condition only, no interaction to test".into();
+    }
+    let base = mixed_model(cfg, &rows, false, (true, true));
+    let design = |with_interaction: bool| {
+        let mut m = base.clone();
+        let smile: Vec<f64> = m.x.column(1).iter().copied().collect();
+        let mut cols: Vec<(String, Vec<f64>)> = Vec::new();
+        for c in &conditions[1..] {
+            let d: Vec<f64> = rows
+                .iter()
+                .map(|r| f64::from(u8::from(r.condition == *c)))
+                .collect();
+            if with_interaction {
+                cols.push((
+                    format!("smile:{c}"),
+                    d.iter().zip(&smile).map(|(a, b)| a * b).collect(),
+                ));
+            }
+            cols.push((c.to_string(), d));
+        }
+        let n = rows.len();
+        let p0 = m.x.ncols();
+        let mut x = nalgebra::DMatrix::zeros(n, p0 + cols.len());
+        x.columns_mut(0, p0).copy_from(&m.x);
+        for (j, (name, v)) in cols.into_iter().enumerate() {
+            x.column_mut(p0 + j).copy_from_slice(&v);
+            m.x_names.push(name);
+        }
+        m.x = x;
+        m
+    };
+    let fits = fit(&design(false), false).and_then(|small| {
+        let large = fit(&design(true), false)?;
+        crate::mixed::likelihood_ratio(&small, &large)
+    });
+    match fits {
+        Ok(t) => format!(
+            "expression × condition (likelihood-ratio test of ML fits with crossed participant and identity intercepts): χ²({}) = {:.3}, p = {}",
+            t.df,
+            t.chisq,
+            crate::study::fmt_p(t.p)
+        ),
+        Err(e) => format!("expression × condition: not tested ({e})"),
+    }
+}
+
 fn distinct(rows: &[&DwellRow], key: impl Fn(&DwellRow) -> &String) -> usize {
     let mut v: Vec<&String> = rows.iter().map(|r| key(r)).collect();
     v.sort();
@@ -602,6 +661,22 @@ mod tests {
         ))
         .clone();
         assert!(r.p.is_nan() && !r.detail.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn an_interaction_planted_in_one_condition_is_found() {
+        let mut d = rows(8, 12, 200.0, 30.0);
+        let flat = interaction_test(&d, &AnalysisConfig::default());
+        for r in d
+            .iter_mut()
+            .filter(|r| r.condition == "B" && r.expression == "smile")
+        {
+            r.dwell_ms += 400.0;
+        }
+        let planted = interaction_test(&d, &AnalysisConfig::default());
+        let p = |line: &str| -> f64 { line.rsplit("p = ").next().unwrap().parse().unwrap() };
+        assert!(planted.contains("χ²(1)"), "{planted}");
+        assert!(p(&planted) < 1e-3 && p(&flat) > 0.01, "{flat} / {planted}");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use et_sessions::Recording;
 
-use crate::compare::{compare, compare_with, ComparisonRow, Response, StudyModel};
+use crate::compare::{
+    compare, compare_with, interaction_test, ComparisonRow, Response, StudyModel,
+};
 use crate::csv::field as csv;
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::idt::{idt, IdtConfig};
@@ -379,6 +381,9 @@ pub fn analyse_study(
         })
         .collect();
     let comparisons = compare(&dwell, cfg);
+    if cfg.model == StudyModel::Lmm && !dwell.is_empty() {
+        notes.push(interaction_test(&dwell, cfg));
+    }
     let all_models = StudyModel::ALL
         .iter()
         .flat_map(|&m| compare_with(m, &dwell, cfg))
