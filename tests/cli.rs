@@ -960,3 +960,44 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
     );
     assert!(!again.exists());
 }
+
+#[test]
+fn a_flipped_byte_in_stored_gaze_is_reported_by_inspect_and_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flip.h5");
+    let mut h = et_sessions::RecordingHeader::new("P01", "1");
+    h.sampling_hz = 120.0;
+    let mut w = et_sessions::RecordingWriter::create(&path, &h, None).unwrap();
+    // Time stamps with a byte pattern found nowhere else in the file.
+    let base: i64 = 0x0123_4567_89ab;
+    let rows: Vec<et_drivers::GazeSample> = (0..2000)
+        .map(|k| et_drivers::GazeSample {
+            system_ts_us: base + k * 8333,
+            device_ts_us: base + k * 8333,
+            left: et_drivers::EyeSample::INVALID,
+            right: et_drivers::EyeSample::INVALID,
+        })
+        .collect();
+    w.append_gaze(&rows).unwrap();
+    w.finish(true).unwrap();
+    let clean = run(&["inspect", s(&path)]);
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    let needle = (base + 1000 * 8333).to_le_bytes();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == needle)
+        .expect("the time stamp is stored as written");
+    bytes[at] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    for cmd in ["inspect", "recover"] {
+        let out = run(&[cmd, s(&path)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{cmd} accepted a corrupted file");
+        assert!(
+            err.contains("checksum") && err.contains("flip.h5") && err.contains("damaged"),
+            "{cmd}: {err}"
+        );
+    }
+}

@@ -104,10 +104,18 @@ fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
             path: path.into(),
             message: format!("dataset /{name} is missing"),
         })?;
-    ds.read_raw::<T>().map_err(|e| SessionError::Hdf5 {
-        path: path.into(),
-        what: format!("read /{name}"),
-        message: e.to_string(),
+    ds.read_raw::<T>().map_err(|e| {
+        let mut message = e.to_string();
+        if message.contains("Fletcher32") {
+            message.push_str(
+                " (stored rows are damaged: a chunk no longer matches the checksum written with it; nothing of this dataset is trusted, restore the file from a copy)",
+            );
+        }
+        SessionError::Hdf5 {
+            path: path.into(),
+            what: format!("read /{name}"),
+            message,
+        }
     })
 }
 

@@ -128,7 +128,12 @@ fn write_header(loc: &Location, h: &RecordingHeader) -> hdf5::Result<()> {
 }
 
 fn dataset<T: H5Type>(file: &File, name: &str, chunk: usize) -> hdf5::Result<Dataset> {
-    file.new_dataset::<T>().chunk(chunk).shape(0..).create(name)
+    // Fletcher-32 on every chunk: a flipped bit in stored rows is a read error, never data.
+    file.new_dataset::<T>()
+        .chunk(chunk)
+        .fletcher32()
+        .shape(0..)
+        .create(name)
 }
 
 fn append<T: H5Type>(ds: &Dataset, at: &mut usize, rows: &[T]) -> hdf5::Result<()> {
