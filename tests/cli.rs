@@ -981,7 +981,11 @@ fn a_flipped_byte_in_stored_gaze_is_reported_by_inspect_and_recover() {
     w.append_gaze(&rows).unwrap();
     w.finish(true).unwrap();
     let clean = run(&["inspect", s(&path)]);
-    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
 
     let mut bytes = std::fs::read(&path).unwrap();
     let needle = (base + 1000 * 8333).to_le_bytes();
