@@ -959,6 +959,86 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
         "disk full while reserving 1 MiB",
     );
     assert!(!again.exists());
+    std::fs::remove_file(disk.join("ballast")).unwrap();
+
+    // `import` and `replay` write through the same writer: a full disk is named, and what is
+    // left is nothing or a file that holds only what was written.
+    let export = dir.path().join("big.csv");
+    let mut text = String::from("time [ms],x,y\n");
+    for k in 0..120_000 {
+        text.push_str(&format!(
+            "{:.3},{},{}\n",
+            k as f64 * 1000.0 / 120.0,
+            900 + k % 50,
+            500
+        ));
+    }
+    std::fs::write(&export, text).unwrap();
+    let imported = disk.join("imp.h5");
+    assert_clean_error(
+        &run(&[
+            "import",
+            s(&export),
+            "--out",
+            s(&imported),
+            "--screen-width-px",
+            "1920",
+            "--screen-height-px",
+            "1080",
+            "--screen-width-mm",
+            "530",
+            "--screen-height-mm",
+            "300",
+            "--viewing-distance-mm",
+            "650",
+        ]),
+        "disk full while",
+    );
+    let source = dir.path().join("source.h5");
+    let long = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 2000\nfixation_ms = 100\niti_ms = 0\n",
+    );
+    let made = run(&[
+        "run",
+        "--config",
+        s(&long),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&source),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let replayed = disk.join("rep.h5");
+    assert_clean_error(
+        &run(&[
+            "replay",
+            s(&source),
+            "--speed",
+            "max",
+            "--out",
+            s(&replayed),
+        ]),
+        "disk full while",
+    );
+    for left in [imported, replayed] {
+        if left.exists() {
+            let rec = Recording::open(&left).expect("readable without recover");
+            assert!(!rec.header.complete);
+            assert!(rec.gaze.iter().all(|g| g.system_ts_us != 0));
+        }
+    }
+    let names: Vec<String> = std::fs::read_dir(&disk)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".creating") || n.contains(".reserve"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }
 
 #[test]

@@ -27,7 +27,12 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20261127);
     let mut with_file = 0;
     let mut lags = Vec::new();
-    for k in 0..24 {
+    // `ET_KILLS=50` for the campaign the closing notes report; 24 in CI.
+    let kills: usize = std::env::var("ET_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    for k in 0..kills {
         let out = dir.path().join(format!("k{k}.h5"));
         let mut child = bin()
             .args([
@@ -115,9 +120,17 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
                 .any(|e| e.kind == "stimulus_onset" && e.ts_us == t.onset_us));
         }
     }
-    assert!(with_file >= 20, "only {with_file} of 24 kills left a file");
-    lags.sort_unstable();
-    eprintln!(
-        "kill test: {with_file} recoveries; lag of the last sample behind the kill (µs): {lags:?}"
+    assert!(
+        with_file >= kills * 5 / 6,
+        "only {with_file} of {kills} kills left a file"
     );
+    lags.sort_unstable();
+    if let (Some(min), Some(max)) = (lags.first(), lags.last()) {
+        eprintln!(
+            "kill test: {kills} kills, {with_file} recoveries; lag of the last sample behind the kill: min {:.1} ms, median {:.1} ms, max {:.1} ms ({lags:?} µs)",
+            *min as f64 / 1e3,
+            lags[lags.len() / 2] as f64 / 1e3,
+            *max as f64 / 1e3
+        );
+    }
 }
