@@ -1085,3 +1085,25 @@ fn a_flipped_byte_in_stored_gaze_is_reported_by_inspect_and_recover() {
         );
     }
 }
+
+#[test]
+fn a_demo_that_cannot_start_changes_nothing_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let bad = dir.path().join("manifest.toml");
+    std::fs::write(&bad, "this is not a manifest").unwrap();
+    let o = run(&[
+        "demo",
+        "--out",
+        s(&out),
+        "--stimuli",
+        s(&bad),
+        "--participants",
+        "2",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        !out.join("recordings").exists(),
+        "an empty recordings/ was left"
+    );
+}

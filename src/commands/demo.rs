@@ -39,20 +39,14 @@ pub fn main(a: Args) -> Result<()> {
         None => ensure_default_set(&a.out.join("stimuli"))?,
     };
     let rec_dir = a.out.join("recordings");
-    std::fs::create_dir_all(&rec_dir)
-        .with_context(|| format!("{}: cannot create", rec_dir.display()))?;
     let ids: Vec<String> = (1..=a.participants).map(|i| format!("P{i:02}")).collect();
     let paths: Vec<PathBuf> = ids
         .iter()
         .map(|id| rec_dir.join(format!("{id}.h5")))
         .collect();
-    for p in &paths {
-        if p.exists() {
-            if !a.force {
-                bail!("{}: exists from an earlier demo; pass --force to replace the demo's recordings, or choose another --out", p.display());
-            }
-            std::fs::remove_file(p).with_context(|| format!("{}: cannot remove", p.display()))?;
-        }
+    let earlier: Vec<&PathBuf> = paths.iter().filter(|p| p.exists()).collect();
+    if let (Some(p), false) = (earlier.first(), a.force) {
+        bail!("{}: exists from an earlier demo; pass --force to replace the demo's recordings, or choose another --out", p.display());
     }
     let mut base = StudyConfig {
         stimulus_set: Some(manifest.clone()),
@@ -61,6 +55,13 @@ pub fn main(a: Args) -> Result<()> {
     // Each demo seed draws its own participants' and faces' effects.
     base.attention.seed = a.seed;
     let prepared = load_set(&base, &a.out.join("stimuli"))?;
+    // Only now, with the stimuli loaded, is anything on disk changed: a demo that cannot start
+    // leaves no empty folder and removes no earlier recording.
+    std::fs::create_dir_all(&rec_dir)
+        .with_context(|| format!("{}: cannot create", rec_dir.display()))?;
+    for p in earlier {
+        std::fs::remove_file(p).with_context(|| format!("{}: cannot remove", p.display()))?;
+    }
     let operator = Arc::new(et_sessions::runner::Operator::default());
     let _signals = crate::setup::abort_on_signals(&operator)?;
     let pb = progress::bar(u64::from(a.participants), "participants");
