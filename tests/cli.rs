@@ -1107,3 +1107,43 @@ fn a_demo_that_cannot_start_changes_nothing_on_disk() {
         "an empty recordings/ was left"
     );
 }
+
+#[test]
+fn an_aoi_mask_of_another_size_than_the_images_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 200\nfixation_ms = 100\niti_ms = 0\n",
+    );
+    let rec = dir.path().join("r.h5");
+    let made = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&rec),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    image::GrayImage::from_pixel(10, 10, image::Luma([255]))
+        .save(dir.path().join("mouth.png"))
+        .unwrap();
+    let aois = dir.path().join("aois.toml");
+    std::fs::write(
+        &aois,
+        "[[aoi]]\nname = \"mouth\"\nshape = \"mask\"\npath = \"mouth.png\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("an");
+    assert_clean_error(
+        &run(&["analyze", s(&rec), "--aois", s(&aois), "--out", s(&out)]),
+        "AOI 'mouth': mask mouth.png is 10x10 px but the stimuli are 64x64 px",
+    );
+    assert!(!out.exists());
+}

@@ -429,6 +429,30 @@ fn check_aois(
             a.name
         )));
     }
+    // A mask of another size would silently miss (or shift) every hit: refuse it.
+    let masks = set
+        .aois
+        .iter()
+        .chain(set.stimuli.iter().flat_map(|s| s.aois.iter()));
+    for a in masks {
+        if let et_stimuli::AoiShape::Mask {
+            pixels: Some(m),
+            path,
+        } = &a.shape
+        {
+            if (m.width(), m.height()) != (set.image_width, set.image_height) {
+                return Err(err(format!(
+                    "AOI '{}': mask {} is {}x{} px but the stimuli are {}x{} px; draw the mask at the images' size",
+                    a.name,
+                    path.display(),
+                    m.width(),
+                    m.height(),
+                    set.image_width,
+                    set.image_height
+                )));
+            }
+        }
+    }
     if !set.aoi_names().iter().any(|n| n == aoi) {
         return Err(err(format!(
             "the stimulus set has no AOI named '{aoi}' (it has: {}); set `aoi` in the analysis config",
