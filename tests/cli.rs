@@ -1147,3 +1147,11 @@ fn an_aoi_mask_of_another_size_than_the_images_is_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_error_names_its_cause_once() {
+    let o = run(&["run", "--config", "/nonexistent/study.toml", "--headless"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}
