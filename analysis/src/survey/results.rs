@@ -9,6 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::map::SurveyMap;
+use crate::report::esc;
+use crate::study::fmt_p;
 use super::qualtrics::{Completion, Export};
 use crate::csv::field;
 use crate::nonparam::{two_proportion_z, wilcoxon, Method};
@@ -325,12 +327,12 @@ impl SurveyResults {
         for r in &self.table4 {
             let _ = writeln!(
                 s,
-                "{:<10} {:>8} {:>14} {:>14} {:>10.4}",
+                "{:<10} {:>8} {:>14} {:>14} {:>10}",
                 r.condition,
                 pct(r.overall),
                 pct(r.reconstructed),
                 pct(r.manipulated),
-                r.p
+                fmt_p(r.p)
             );
         }
         let _ = writeln!(s, "\nSurvey versions (complete respondents' mean accuracy)");
@@ -348,8 +350,8 @@ impl SurveyResults {
         }
         let _ = writeln!(
             s,
-            "  versions compared (Welch t on respondent accuracy): p = {:.4}",
-            self.version_p
+            "  versions compared (Welch t on respondent accuracy): p = {}",
+            fmt_p(self.version_p)
         );
         s
     }
@@ -465,34 +467,36 @@ impl SurveyResults {
         for r in &self.table4 {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{} (n={})</td><td>{} (n={})</td><td>{:.4}</td></tr>",
-                r.condition,
+                "<tr><td>{}</td><td>{}</td><td>{} (n={})</td><td>{} (n={})</td><td>{}</td></tr>",
+                esc(&r.condition),
                 pct(r.overall),
                 pct(r.reconstructed),
                 r.n_reconstructed,
                 pct(r.manipulated),
                 r.n_manipulated,
-                r.p
+                fmt_p(r.p)
             );
         }
         let _ = write!(
             h,
             "</table><h2>Versions</h2><pre>{}</pre>",
-            self.render().replace('<', "&lt;")
+            esc(&self.render())
         );
         for (variant, rows) in &self.confusion {
             let _ = write!(
                 h,
-                "<h2>Confusion matrix: {variant}</h2><table><tr><th>true \\ answer</th>{}</tr>",
+                "<h2>Confusion matrix: {}</h2><table><tr><th>true \\ answer</th>{}</tr>",
+                esc(variant),
                 self.choices
                     .iter()
-                    .map(|c| format!("<th>{c}</th>"))
+                    .map(|c| format!("<th>{}</th>", esc(c)))
                     .collect::<String>()
             );
             for (cond, counts) in rows {
                 let _ = write!(
                     h,
-                    "<tr><td>{cond}</td>{}</tr>",
+                    "<tr><td>{}</td>{}</tr>",
+                    esc(cond),
                     counts
                         .iter()
                         .map(|n| format!("<td>{n}</td>"))
