@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/setup_tobii_sdk.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 # Mesa wants a private runtime folder; without one it prints harmless errors.
 if [ -z "${XDG_RUNTIME_DIR:-}" ]; then

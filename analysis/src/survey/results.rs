@@ -9,12 +9,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::map::SurveyMap;
-use crate::report::esc;
-use crate::study::fmt_p;
 use super::qualtrics::{Completion, Export};
 use crate::csv::field;
 use crate::nonparam::{two_proportion_z, wilcoxon, Method};
+use crate::report::esc;
 use crate::stats::{mean, welch_t_test};
+use crate::study::fmt_p;
 use crate::AnalysisError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,6 +28,15 @@ pub enum TobiiError {
     NoTracker,
     #[error("no Tobii eye tracker matches {wanted:?}; found: {found}")]
     NoMatch { wanted: String, found: String },
+    /// Connecting by address failed: SDK 1.x says SE_CONNECTION_FAILED, 2.x SE_INTERNAL for
+    /// an address where nothing answers; either way the user's question is the same.
+    #[error("no Tobii eye tracker answered at {address} (the SDK says {name} ({code}): {meaning}); check the address, and that the tracker is powered and on this network")]
+    NoAnswer {
+        address: String,
+        code: i32,
+        name: &'static str,
+        meaning: &'static str,
+    },
     #[error(
         "gaze output frequency {wanted} Hz is not offered by this tracker (it offers {offered})"
     )]
@@ -328,9 +337,16 @@ impl TobiiLibrary {
         })?;
         let mut h: EyeTrackerPtr = std::ptr::null_mut();
         // SAFETY: valid C string and out-pointer.
-        check("get_eyetracker", unsafe {
-            (self.f.get_eyetracker)(c.as_ptr(), &mut h)
-        })?;
+        let code = unsafe { (self.f.get_eyetracker)(c.as_ptr(), &mut h) };
+        if code != 0 {
+            let (name, meaning) = status::describe(code);
+            return Err(TobiiError::NoAnswer {
+                address: address.into(),
+                code,
+                name,
+                meaning,
+            });
+        }
         Ok(Handle(h))
     }
 
