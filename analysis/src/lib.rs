@@ -1,5 +1,8 @@
-//! Analysis of recordings. Thin for now: sample-based AOI dwell per trial, the study's table
-//! per condition × expression, and Welch t-tests between smile and no-smile versions.
+//! Analysis of recordings: fixation filters, sample-based AOI dwell and fixation-based AOI
+//! metrics, data quality and exclusion rules, the study's comparison of smile and no-smile
+//! versions (a linear mixed model with crossed participant and image effects by default; by
+//! participant, by item or pooled on request), heatmaps, the clinician survey, and every table
+//! as CSV, Parquet and `report.html`.
 
 pub mod classifier;
 pub mod compare;

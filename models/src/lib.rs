@@ -1,7 +1,7 @@
-//! Stimulus preparation. So far: InterfaceGAN (a linear SVM of our own finds the smile
-//! direction in latent space; codes are moved along it) and `.npy` files, the format latent
-//! codes and boundaries travel in. The tch networks (classifier, StyleGAN2, HyperStyle) are not
-//! built yet.
+//! Stimulus preparation on tch: the syndrome classifier, the StyleGAN2 generator, HyperStyle
+//! inversion, InterfaceGAN (a linear SVM of our own finds the smile direction in latent space;
+//! codes are moved along it), `.npy` files (the format latent codes and boundaries travel in),
+//! and the `prepare` pipeline that turns aligned faces into a stimulus set.
 
 pub mod classifier;
 mod csv;

@@ -1,0 +1,139 @@
+//! The dependency rules of ARCHITECTURE.md, checked from `cargo metadata`: which of our crates
+//! each crate may depend on, and where the heavy or special libraries may appear (polars only in
+//! analysis, libtorch only in models and the networks' binary, HDF5 only in sessions, the GPU
+//! stack only in stimuli). A new edge that breaks a rule fails here, naming it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Per package, its normal (non-dev, non-build) dependencies by package name.
+fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().unwrap().to_string())
+                .collect();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+#[test]
+fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
+    let deps = dependencies();
+    let ours: BTreeSet<&str> = [
+        "et-drivers",
+        "et-stimuli",
+        "et-sessions",
+        "et-analysis",
+        "et-models",
+        "fake-tobii",
+        "et-suite",
+    ]
+    .into();
+    assert_eq!(
+        deps.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        ours,
+        "a package was added or renamed: give it a row in ARCHITECTURE.md and here"
+    );
+    // Which of our crates each may use.
+    let allowed: BTreeMap<&str, &[&str]> = [
+        ("et-drivers", &[][..]),
+        ("fake-tobii", &["et-drivers"][..]),
+        ("et-stimuli", &["et-drivers"][..]),
+        ("et-sessions", &["et-drivers", "et-stimuli"][..]),
+        (
+            "et-analysis",
+            &["et-drivers", "et-stimuli", "et-sessions"][..],
+        ),
+        ("et-models", &["et-stimuli"][..]),
+        (
+            "et-suite",
+            &[
+                "et-drivers",
+                "et-stimuli",
+                "et-sessions",
+                "et-analysis",
+                "et-models",
+            ][..],
+        ),
+    ]
+    .into();
+    // Libraries that only some crates may name.
+    let confined: [(&str, &[&str]); 7] = [
+        ("polars", &["et-analysis"]),
+        ("nalgebra", &["et-analysis"]),
+        // The networks' binary (et-suite-prepare) still lives in the root package.
+        ("tch", &["et-models", "et-suite"]),
+        ("hdf5-metno", &["et-sessions"]),
+        ("hdf5-metno-sys", &["et-sessions"]),
+        ("wgpu", &["et-stimuli"]),
+        ("winit", &["et-stimuli"]),
+    ];
+    let mut broken = Vec::new();
+    for (pkg, ds) in &deps {
+        for d in ds.iter().filter(|d| ours.contains(d.as_str())) {
+            if !allowed[pkg.as_str()].contains(&d.as_str()) {
+                broken.push(format!("{pkg} depends on {d}"));
+            }
+        }
+        for (lib, owners) in confined {
+            if ds.contains(lib) && !owners.contains(&pkg.as_str()) {
+                broken.push(format!("{pkg} names {lib} (only {owners:?} may)"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "ARCHITECTURE.md's rules broken: {broken:#?}"
+    );
+}
+
+#[test]
+fn analysis_does_not_reach_into_the_presenter_beyond_its_font() {
+    // The design says analysis must not link the presenter; today it borrows the text
+    // renderer for Figure 3's labels. Nothing else of `present` may be used.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/analysis/src");
+    let mut uses = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    if line.contains("present::") && !line.contains("present::text::Font") {
+                        uses.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(uses.is_empty(), "{uses:#?}");
+}
