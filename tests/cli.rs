@@ -264,7 +264,7 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     assert!(
         stdout.contains(
             "Smile vs no smile, model lmm: lmm_t (two-sided); p_corr: holm across conditions"
-        ) && stdout.contains("(1 | participant) + (1 | identity)"),
+        ) && stdout.contains("response ~ smile + (1 + smile | participant) + (1 | identity)"),
         "{stdout}"
     );
 

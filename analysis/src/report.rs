@@ -56,12 +56,17 @@ pub fn write_report(
         h,
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>et-suite analysis</title><style>\
          body{{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}}\
-         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:.25em .6em;text-align:right}}\
+         table{{border-collapse:collapse;margin:1em 0;font-size:90%}}td,th{{border:1px solid #bbb;padding:.25em .6em;text-align:right}}\
          th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}pre{{background:#f6f6f6;padding:1em}}\
          </style></head><body><h1>Eye-tracking analysis: AOI '{}'</h1>",
         esc(&a.aoi)
     );
     let test = a.comparisons.first().map_or("", |c| c.test);
+    // Estimates in the response's unit: ms to 0.1, shares to 0.0001.
+    let digits = match a.config.response {
+        crate::Response::DwellMs => 1,
+        crate::Response::Proportion => 4,
+    };
     let _ = write!(
         h,
         "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; model: <b>{}</b>, test: <b>{}</b> (two-sided); \
@@ -80,7 +85,7 @@ pub fn write_report(
     for c in &a.comparisons {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"white-space:nowrap\">{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.condition),
             c.n_smile,
             c.n_no_smile,
@@ -89,10 +94,10 @@ pub fn write_report(
             num(c.mean_no_smile_ms, 1),
             num(c.sd_no_smile_ms, 1),
             num(c.hedges_g, 3),
-            num(c.estimate, 3),
-            num(c.ci_low, 3),
-            num(c.ci_high, 3),
-            num(c.se, 3),
+            num(c.estimate, digits),
+            num(c.ci_low, digits),
+            num(c.ci_high, digits),
+            num(c.se, digits),
             num(c.statistic, 3),
             c.df.map_or("-".into(), |d| num(d, 1)),
             p(c.p),
@@ -115,8 +120,8 @@ pub fn write_report(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
             c.model,
-            num(c.estimate, 3),
-            num(c.se, 3),
+            num(c.estimate, digits),
+            num(c.se, digits),
             c.test,
             num(c.statistic, 3),
             c.df.map_or("-".into(), |d| num(d, 1)),
@@ -145,7 +150,14 @@ pub fn write_report(
          precision: the accepted calibration's validation (last attempt), mean over points and eyes. Exclusion rules: \
          <code>{}</code>.</p><table><tr><th>participant</th><th>trials</th><th>valid (left)</th><th>valid (right)</th>\
          <th>valid (either)</th><th>lost (ms)</th><th>dropped frames</th><th>accuracy (°)</th><th>precision RMS (°)</th><th>excluded</th></tr>",
-        esc(&toml::to_string(&a.config.exclusion).unwrap_or_default().replace('\n', "; "))
+        {
+            let rules = toml::to_string(&a.config.exclusion).unwrap_or_default();
+            if rules.trim().is_empty() {
+                "none set".to_string()
+            } else {
+                esc(rules.trim()).replace('\n', "; ")
+            }
+        }
     );
     for q in &a.participant_quality {
         let ex: Vec<String> = a

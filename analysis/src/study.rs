@@ -58,7 +58,8 @@ pub struct AnalysisConfig {
     /// The model whose p-values fill the comparison table (`compare::StudyModel`); every model
     /// is also written side by side in `models.csv`.
     pub model: StudyModel,
-    /// The mixed model adds a by-participant random slope for expression.
+    /// The mixed model has a by-participant random slope for expression (default: the
+    /// maximal model the design justifies, Barr et al. 2013; simplified when singular).
     pub random_slope: bool,
     /// What the models compare: `dwell_ms` or `proportion` (of the stimulus time).
     pub response: Response,
@@ -90,7 +91,7 @@ impl Default for AnalysisConfig {
         AnalysisConfig {
             aoi: "mouth".into(),
             model: StudyModel::Lmm,
-            random_slope: false,
+            random_slope: true,
             response: Response::DwellMs,
             test: TestChoice::Welch,
             correction: Correction::Holm,
