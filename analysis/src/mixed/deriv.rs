@@ -53,11 +53,12 @@ pub(crate) fn jacobian(f: &dyn Fn(&[f64]) -> Vec<f64>, x: &[f64]) -> Vec<Vec<f64
         .collect()
 }
 
-/// The Hessian of a scalar `f` at `x` (symmetric, row-major as nested vectors).
-pub(crate) fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<Vec<f64>> {
+/// The Hessians of every output of a vector-valued `f` at `x`, from one set of evaluations.
+pub(crate) fn hessians(f: &dyn Fn(&[f64]) -> Vec<f64>, x: &[f64]) -> Vec<Vec<Vec<f64>>> {
     let k = x.len();
     let f0 = f(x);
-    let mut h = vec![vec![0.0; k]; k];
+    let m = f0.len();
+    let mut h = vec![vec![vec![0.0; k]; k]; m];
     let at = |d: &[(usize, f64)]| {
         let mut y = x.to_vec();
         for &(i, v) in d {
@@ -70,24 +71,30 @@ pub(crate) fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<Vec<f64>> {
         for j in 0..=i {
             let hj0 = step(x[j]);
             let est = (0..STEPS)
-                .map(|m| {
-                    let s = 2f64.powi(m as i32);
-                    let (hi, hj) = (hi0 / s, hj0 / s);
-                    let v = if i == j {
-                        (at(&[(i, hi)]) - 2.0 * f0 + at(&[(i, -hi)])) / (hi * hi)
+                .map(|s| {
+                    let sc = 2f64.powi(s as i32);
+                    let (hi, hj) = (hi0 / sc, hj0 / sc);
+                    if i == j {
+                        let (p, q) = (at(&[(i, hi)]), at(&[(i, -hi)]));
+                        (0..m)
+                            .map(|o| (p[o] - 2.0 * f0[o] + q[o]) / (hi * hi))
+                            .collect()
                     } else {
-                        (at(&[(i, hi), (j, hj)])
-                            - at(&[(i, hi), (j, -hj)])
-                            - at(&[(i, -hi), (j, hj)])
-                            + at(&[(i, -hi), (j, -hj)]))
-                            / (4.0 * hi * hj)
-                    };
-                    vec![v]
+                        let pp = at(&[(i, hi), (j, hj)]);
+                        let pm = at(&[(i, hi), (j, -hj)]);
+                        let mp = at(&[(i, -hi), (j, hj)]);
+                        let mm = at(&[(i, -hi), (j, -hj)]);
+                        (0..m)
+                            .map(|o| (pp[o] - pm[o] - mp[o] + mm[o]) / (4.0 * hi * hj))
+                            .collect()
+                    }
                 })
                 .collect();
-            let v = extrapolate(est)[0];
-            h[i][j] = v;
-            h[j][i] = v;
+            let v = extrapolate(est);
+            for o in 0..m {
+                h[o][i][j] = v[o];
+                h[o][j][i] = v[o];
+            }
         }
     }
     h
@@ -101,7 +108,7 @@ mod tests {
     fn derivatives_of_known_functions() {
         let f = |x: &[f64]| x[0].exp() * x[1].sin() + x[0] * x[0] * x[1];
         let x = [0.7, 1.3];
-        let h = hessian(&f, &x);
+        let h = hessians(&|p: &[f64]| vec![f(p)], &x).swap_remove(0);
         let (e, s, c) = (0.7f64.exp(), 1.3f64.sin(), 1.3f64.cos());
         let want = [
             [e * s + 2.0 * 1.3, e * c + 2.0 * 0.7],

@@ -4,10 +4,10 @@
 use nalgebra::DMatrix;
 use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
 
-use super::deriv::{hessian, jacobian};
+use super::deriv::{hessians, jacobian};
 use super::model::{MixedModel, ModelError, Products};
 use super::optimize::minimise;
-use super::pls::{deviance_at_sigma, profiled_deviance, solve};
+use super::pls::{profiled_deviance, solve};
 
 /// A θ on the diagonal below this counts as a boundary (singular) fit, as lme4's `isSingular`.
 pub const SINGULAR_TOL: f64 = 1e-4;
@@ -81,7 +81,7 @@ pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
     model.validate()?;
     let pr = Products::new(model);
     let (n, p) = (pr.n, pr.p);
-    let eval = |theta: &[f64]| solve(&pr, &model.y, &model.x, theta);
+    let eval = |theta: &[f64]| solve(&pr, theta);
     let lower = model.theta_lower();
     let theta0: Vec<f64> = lower
         .iter()
@@ -111,23 +111,11 @@ pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
 
     // Satterthwaite: the deviance in (θ, σ) and the fixed effects' covariance as functions of
     // the same parameters, as lmerTest (Kuznetsova, Brockhoff & Christensen 2017).
-    let mut varpar = theta.clone();
-    varpar.push(sigma);
     let k = theta.len();
-    let dev_vp =
-        |vp: &[f64]| eval(&vp[..k]).map_or(f64::NAN, |s| deviance_at_sigma(&s, n, p, vp[k], reml));
-    let cov_vp = |vp: &[f64]| -> Vec<f64> {
-        eval(&vp[..k]).map_or(vec![f64::NAN; p * p], |s| {
-            (&s.rx_inv2 * (vp[k] * vp[k])).as_slice().to_vec()
-        })
-    };
-    let satterthwaite: Option<(DMatrix<f64>, Vec<Vec<f64>>)> = if k == 0 {
+    let satterthwaite = if k == 0 {
         None
     } else {
-        let h = hessian(&dev_vp, &varpar);
-        let hm = DMatrix::from_fn(k + 1, k + 1, |i, j| h[i][j]);
-        hm.try_inverse()
-            .map(|inv| (inv * 2.0, jacobian(&cov_vp, &varpar)))
+        satterthwaite(&|t: &[f64]| eval(t), &theta, sigma, n, p, reml)
     };
     let coefficients = (0..p)
         .map(|j| {
@@ -203,6 +191,51 @@ pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
         singular,
         groups: model.terms.iter().map(|t| t.factor.name.clone()).collect(),
     })
+}
+
+/// The covariance of the variance parameters (θ, σ) and the Jacobian of the fixed effects'
+/// covariance in them, as lmerTest computes them (Kuznetsova, Brockhoff & Christensen 2017):
+/// 2 H⁻¹ for H the Hessian of the deviance at fixed σ (`pls::deviance_at_sigma`), and
+/// ∂ σ²(RXᵀRX)⁻¹ / ∂(θ, σ). The deviance is A(θ) + B(θ)/σ² + C log(2πσ²) with A the log
+/// determinants, B the penalized residual sum of squares and C = n (− p for REML), so the σ
+/// derivatives are written out and only θ's are numerical (Richardson, as numDeriv).
+#[allow(clippy::type_complexity)]
+fn satterthwaite(
+    eval: &dyn Fn(&[f64]) -> Option<super::pls::Pls>,
+    theta: &[f64],
+    sigma: f64,
+    n: usize,
+    p: usize,
+    reml: bool,
+) -> Option<(DMatrix<f64>, Vec<Vec<f64>>)> {
+    let k = theta.len();
+    // [A, B, (RXᵀRX)⁻¹ entries] as functions of θ.
+    let parts = |t: &[f64]| -> Vec<f64> {
+        eval(t).map_or(vec![f64::NAN; 2 + p * p], |s| {
+            let mut v = vec![s.ld_l2 + if reml { s.ld_rx2 } else { 0.0 }, s.pwrss];
+            v.extend_from_slice(s.rx_inv2.as_slice());
+            v
+        })
+    };
+    let ab = |t: &[f64]| -> Vec<f64> { parts(t)[..2].to_vec() };
+    let d1 = jacobian(&parts, theta);
+    let d2 = hessians(&ab, theta);
+    let s = eval(theta)?;
+    let b = s.pwrss;
+    let c = if reml { (n - p) as f64 } else { n as f64 };
+    let (s2, s3, s4) = (sigma * sigma, sigma.powi(3), sigma.powi(4));
+    let h = DMatrix::from_fn(k + 1, k + 1, |i, j| match (i < k, j < k) {
+        (true, true) => d2[0][i][j] + d2[1][i][j] / s2,
+        (true, false) => -2.0 * d1[i][1] / s3,
+        (false, true) => -2.0 * d1[j][1] / s3,
+        (false, false) => 6.0 * b / s4 - 2.0 * c / s2,
+    });
+    let a = h.try_inverse()? * 2.0;
+    let mut jac: Vec<Vec<f64>> = (0..k)
+        .map(|i| d1[i][2..].iter().map(|v| v * s2).collect())
+        .collect();
+    jac.push(s.rx_inv2.iter().map(|v| 2.0 * sigma * v).collect());
+    Some((a, jac))
 }
 
 /// A likelihood-ratio test of a smaller against a larger nested model.

@@ -194,8 +194,11 @@ pub(crate) struct Products {
     pub zty: DVector<f64>,
     pub xtx: DMatrix<f64>,
     pub xty: DVector<f64>,
-    /// Per observation, its non-zero columns of Z and their values.
-    pub z_rows: Vec<Vec<(usize, f64)>>,
+    /// yᵀy of the (shifted) response.
+    pub yty: f64,
+    /// The intercept column and the mean subtracted from y when the model has one: the
+    /// residuals do not change, and yᵀy − ‖c‖² then loses no precision to a large mean.
+    pub shift: Option<(usize, f64)>,
     /// Per term: first column in Z, width (effects per level), levels.
     pub blocks: Vec<(usize, usize, usize)>,
 }
@@ -223,7 +226,10 @@ impl Products {
                 row
             })
             .collect();
-        let y = DVector::from_column_slice(&m.y);
+        let intercept = (0..p).find(|&j| m.x.column(j).iter().all(|v| *v == 1.0));
+        let mean = m.y.iter().sum::<f64>() / n.max(1) as f64;
+        let shift = intercept.map(|j| (j, mean));
+        let y = DVector::from_iterator(n, m.y.iter().map(|v| v - shift.map_or(0.0, |s| s.1)));
         let mut ztz = DMatrix::zeros(q, q);
         let mut ztx = DMatrix::zeros(q, p);
         let mut zty = DVector::zeros(q);
@@ -247,7 +253,8 @@ impl Products {
             zty,
             xtx: m.x.transpose() * &m.x,
             xty: m.x.transpose() * &y,
-            z_rows,
+            yty: y.norm_squared(),
+            shift,
             blocks,
         }
     }

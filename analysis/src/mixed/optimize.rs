@@ -6,7 +6,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::deriv::{hessian, jacobian};
+use super::deriv::jacobian;
 
 /// Central-difference gradient and Hessian of `f` at `x` with steps 1e-4 × max(1, |x|): errors
 /// of order 1e-8, enough to steer Newton (the final derivatives for inference are
@@ -90,7 +90,7 @@ fn simplex(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> Vec<f64> {
             .flat_map(|p| p.iter().zip(&pts[0]).map(|(a, b)| (a - b).abs()))
             .fold(0.0f64, f64::max);
         // Newton finishes from here: the simplex only has to find the basin.
-        if spread <= 1e-6 * (1.0 + vals[0].abs()) && size < 1e-3 {
+        if spread <= 1e-5 * (1.0 + vals[0].abs()) && size < 1e-2 {
             break;
         }
         let centroid: Vec<f64> = (0..k)
@@ -203,11 +203,13 @@ pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> 
     }
     let mut decrement = f64::INFINITY;
     for _ in 0..8 {
+        // Where the step lands depends on the gradient's accuracy; the Hessian only sets how
+        // fast it gets there, so the cheap one does.
         let g: Vec<f64> = jacobian(&|p: &[f64]| vec![f(p)], &x)
             .into_iter()
             .map(|c| c[0])
             .collect();
-        let h = hessian(f, &x);
+        let (_, h) = derivatives(f, &x);
         let (dir, dec) = newton(&g, &h, &x, lower);
         decrement = dec;
         let mut y: Vec<f64> = x.iter().zip(&dir).map(|(a, d)| a + d).collect();

@@ -1,6 +1,6 @@
 //! The penalized least-squares step at fixed covariance parameters θ (Bates, Mächler, Bolker &
-//! Walker 2015, "Fitting linear mixed-effects models using lme4", section 3): the conditional
-//! modes, the fixed effects, and the pieces of the (RE)ML deviance.
+//! Walker 2015, "Fitting linear mixed-effects models using lme4", section 3): the fixed
+//! effects and the pieces of the (RE)ML deviance.
 //!
 //! Λθ is block diagonal, one lower-triangular block per level of each term, filled column-wise
 //! from θ as lme4 does; with u spherical (b = Λθ u), the system is
@@ -81,6 +81,14 @@ fn lambda_t_rows(
     m: &mut DMatrix<f64>,
 ) {
     for (&(start, k, levels), t) in terms(pr, t, which) {
+        if k == 1 {
+            // A scalar per level: scale in place, no temporaries (the common case).
+            let s = t[(0, 0)];
+            for l in 0..levels {
+                m.row_mut(start + l - offset).scale_mut(s);
+            }
+            continue;
+        }
         for l in 0..levels {
             let r0 = start + l * k - offset;
             let rows = m.rows(r0, k).into_owned();
@@ -98,6 +106,13 @@ fn lambda_cols(
     m: &mut DMatrix<f64>,
 ) {
     for (&(start, k, levels), t) in terms(pr, t, which) {
+        if k == 1 {
+            let s = t[(0, 0)];
+            for l in 0..levels {
+                m.column_mut(start + l - offset).scale_mut(s);
+            }
+            continue;
+        }
         for l in 0..levels {
             let c0 = start + l * k - offset;
             let cols = m.columns(c0, k).into_owned();
@@ -106,16 +121,51 @@ fn lambda_cols(
     }
 }
 
+/// Cholesky of a small k × k block in place (row-major, lower triangle used); false when it is
+/// not positive definite.
+fn chol_small(a: &mut [f64], k: usize) -> bool {
+    for j in 0..k {
+        let mut d = a[j * k + j];
+        for m in 0..j {
+            d -= a[j * k + m] * a[j * k + m];
+        }
+        if !(d > 0.0) {
+            return false;
+        }
+        let d = d.sqrt();
+        a[j * k + j] = d;
+        for i in j + 1..k {
+            let mut v = a[i * k + j];
+            for m in 0..j {
+                v -= a[i * k + m] * a[j * k + m];
+            }
+            a[i * k + j] = v / d;
+        }
+    }
+    true
+}
+
+/// Solves L x = v in place for a small lower block (row-major).
+fn forward_small(l: &[f64], k: usize, v: &mut [f64]) {
+    for i in 0..k {
+        let mut x = v[i];
+        for m in 0..i {
+            x -= l[i * k + m] * v[m];
+        }
+        v[i] = x / l[i * k + i];
+    }
+}
+
 /// The Cholesky factor L of Λᵀ ZᵀZ Λ + I, split after the first term. The first term's block
 /// is block diagonal (an observation has one level of a factor: one k × k block per level), so
-/// it is factored level by level; only the Schur complement of the other terms (as large as
-/// their levels, e.g. the images) is dense. For 200 participants and 32 images this is 200
-/// 1 × 1 factors and one 32 × 32 instead of one 232 × 232.
+/// it is factored level by level in place; only the Schur complement of the other terms (as
+/// large as their levels, e.g. the images) is dense. For 200 participants and 32 images this is
+/// 200 1 × 1 factors and one 32 × 32 instead of one 232 × 232.
 struct Factor {
     k: usize,
     q1: usize,
-    /// Per level of the first term, its k × k lower factor.
-    l11: Vec<DMatrix<f64>>,
+    /// Per level of the first term, its k × k lower factor, row-major, one after another.
+    l11: Vec<f64>,
     /// q₂ × q₁.
     l21: DMatrix<f64>,
     /// q₂ × q₂ lower.
@@ -127,28 +177,53 @@ impl Factor {
         let (k, levels) = pr.blocks.first().map_or((1, 0), |&(_, k, l)| (k, l));
         let q1 = k * levels;
         let q2 = pr.q - q1;
-        let mut l11 = Vec::with_capacity(levels);
-        for l in 0..levels {
-            let d = pr.ztz.view((l * k, l * k), (k, k));
-            let a = t[0].transpose() * d * &t[0] + DMatrix::identity(k, k);
-            l11.push(a.cholesky()?.l());
+        let mut l11 = vec![0.0; levels * k * k];
+        if levels > 0 {
+            // Tᵀ D T + I per level (D: the level's block of ZᵀZ).
+            let t0 = &t[0];
+            for l in 0..levels {
+                let blk = &mut l11[l * k * k..(l + 1) * k * k];
+                for i in 0..k {
+                    for j in 0..=i {
+                        let mut v = 0.0;
+                        for a in 0..k {
+                            for b in 0..k {
+                                v += t0[(a, i)] * pr.ztz[(l * k + a, l * k + b)] * t0[(b, j)];
+                            }
+                        }
+                        blk[i * k + j] = v + if i == j { 1.0 } else { 0.0 };
+                    }
+                }
+                if !chol_small(blk, k) {
+                    return None;
+                }
+            }
         }
-        let mut a21 = pr.ztz.view((q1, 0), (q2, q1)).into_owned();
-        lambda_t_rows(pr, t, Terms::Rest, q1, &mut a21);
-        lambda_cols(pr, t, Terms::First, 0, &mut a21);
-        // L21 = A21 L11⁻ᵀ, level by level.
-        let mut l21 = a21;
-        for (l, f) in l11.iter().enumerate() {
-            let blk = l21.columns(l * k, k).transpose();
-            let x = f.solve_lower_triangular(&blk)?;
-            l21.columns_mut(l * k, k).copy_from(&x.transpose());
+        let mut l21 = pr.ztz.view((q1, 0), (q2, q1)).into_owned();
+        lambda_t_rows(pr, t, Terms::Rest, q1, &mut l21);
+        lambda_cols(pr, t, Terms::First, 0, &mut l21);
+        // L21 = A21 L11⁻ᵀ: each row's k entries of a level solve L11 x = a.
+        let mut buf = vec![0.0; k];
+        for l in 0..levels {
+            let blk = &l11[l * k * k..(l + 1) * k * k];
+            for r in 0..q2 {
+                for (a, v) in buf.iter_mut().enumerate() {
+                    *v = l21[(r, l * k + a)];
+                }
+                forward_small(blk, k, &mut buf);
+                for (a, v) in buf.iter().enumerate() {
+                    l21[(r, l * k + a)] = *v;
+                }
+            }
         }
         let mut s = pr.ztz.view((q1, q1), (q2, q2)).into_owned();
         lambda_t_rows(pr, t, Terms::Rest, q1, &mut s);
         lambda_cols(pr, t, Terms::Rest, q1, &mut s);
-        s += DMatrix::identity(q2, q2);
-        s -= &l21 * l21.transpose();
-        let l22 = if q2 == 0 { s } else { s.cholesky()?.l() };
+        for i in 0..q2 {
+            s[(i, i)] += 1.0;
+        }
+        s.gemm(-1.0, &l21, &l21.transpose(), 1.0);
+        let l22 = if q2 == 0 { s } else { s.cholesky()?.unpack() };
         Some(Factor {
             k,
             q1,
@@ -160,69 +235,48 @@ impl Factor {
 
     /// log det(L)².
     fn log_det2(&self) -> f64 {
-        2.0 * self
-            .l11
-            .iter()
-            .flat_map(|f| f.diagonal().iter().copied().collect::<Vec<_>>())
-            .chain(self.l22.diagonal().iter().copied())
-            .map(f64::ln)
-            .sum::<f64>()
+        let k = self.k;
+        let first: f64 = (0..self.q1)
+            .map(|i| {
+                let (l, a) = (i / k, i % k);
+                self.l11[l * k * k + a * k + a].ln()
+            })
+            .sum();
+        let rest: f64 = self.l22.diagonal().iter().map(|d| d.ln()).sum();
+        2.0 * (first + rest)
     }
 
     /// L⁻¹ R.
     fn solve_lower(&self, r: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         let k = self.k;
-        let mut x1 = r.rows(0, self.q1).into_owned();
-        for (l, f) in self.l11.iter().enumerate() {
-            let v = f.solve_lower_triangular(&x1.rows(l * k, k).into_owned())?;
-            x1.rows_mut(l * k, k).copy_from(&v);
+        let mut out = r.clone();
+        let mut buf = vec![0.0; k];
+        for c in 0..r.ncols() {
+            for l in 0..self.q1 / k {
+                for (a, v) in buf.iter_mut().enumerate() {
+                    *v = out[(l * k + a, c)];
+                }
+                forward_small(&self.l11[l * k * k..(l + 1) * k * k], k, &mut buf);
+                for (a, v) in buf.iter().enumerate() {
+                    out[(l * k + a, c)] = *v;
+                }
+            }
         }
-        let r2 = r.rows(self.q1, r.nrows() - self.q1) - &self.l21 * &x1;
-        let x2 = self.l22.solve_lower_triangular(&r2)?;
-        let mut out = DMatrix::zeros(r.nrows(), r.ncols());
-        out.rows_mut(0, self.q1).copy_from(&x1);
-        out.rows_mut(self.q1, x2.nrows()).copy_from(&x2);
+        let q2 = r.nrows() - self.q1;
+        if q2 > 0 {
+            let x1 = out.rows(0, self.q1).into_owned();
+            let mut r2 = out.rows(self.q1, q2).into_owned();
+            r2.gemm(-1.0, &self.l21, &x1, 1.0);
+            let x2 = self.l22.solve_lower_triangular(&r2)?;
+            out.rows_mut(self.q1, q2).copy_from(&x2);
+        }
         Some(out)
     }
-
-    /// L⁻ᵀ r.
-    fn solve_upper(&self, r: &DVector<f64>) -> Option<DVector<f64>> {
-        let k = self.k;
-        let q2 = r.len() - self.q1;
-        let x2 = self
-            .l22
-            .transpose()
-            .solve_upper_triangular(&r.rows(self.q1, q2).into_owned())?;
-        let mut x1 = r.rows(0, self.q1) - self.l21.transpose() * &x2;
-        for (l, f) in self.l11.iter().enumerate() {
-            let v = f
-                .transpose()
-                .solve_upper_triangular(&x1.rows(l * k, k).into_owned())?;
-            x1.rows_mut(l * k, k).copy_from(&v);
-        }
-        let mut out = DVector::zeros(r.len());
-        out.rows_mut(0, self.q1).copy_from(&x1);
-        out.rows_mut(self.q1, q2).copy_from(&x2);
-        Some(out)
-    }
-}
-
-/// Λ v for a vector in Z's column order.
-fn lambda_vec(pr: &Products, t: &[DMatrix<f64>], v: &DVector<f64>) -> DVector<f64> {
-    let mut out = v.clone();
-    for (&(start, k, levels), t) in pr.blocks.iter().zip(t) {
-        for l in 0..levels {
-            let r0 = start + l * k;
-            let seg = v.rows(r0, k).into_owned();
-            out.rows_mut(r0, k).copy_from(&(t * seg));
-        }
-    }
-    out
 }
 
 /// Solves the penalized least-squares problem at θ; `None` when a factorisation fails
 /// (the fixed effects are not estimable at this θ).
-pub(crate) fn solve(pr: &Products, y: &[f64], x: &DMatrix<f64>, theta: &[f64]) -> Option<Pls> {
+pub(crate) fn solve(pr: &Products, theta: &[f64]) -> Option<Pls> {
     let t = lambda_blocks(pr, theta);
     let l = Factor::new(pr, &t)?;
     let ld_l2 = l.log_det2();
@@ -239,20 +293,17 @@ pub(crate) fn solve(pr: &Products, y: &[f64], x: &DMatrix<f64>, theta: &[f64]) -
     let lx = rx.l();
     let ld_rx2 = 2.0 * lx.diagonal().iter().map(|d| d.ln()).sum::<f64>();
     let rhs = &pr.xty - rzx.transpose() * &cu;
-    let beta = rx.solve(&rhs);
-    let u = l.solve_upper(&(&cu - &rzx * &beta))?;
-    let b = lambda_vec(pr, &t, &u);
-
-    let mut rss = 0.0;
-    for (i, row) in pr.z_rows.iter().enumerate() {
-        let fixed: f64 = (0..pr.p).map(|j| x[(i, j)] * beta[j]).sum();
-        let random: f64 = row.iter().map(|&(c, v)| v * b[c]).sum();
-        let r = y[i] - fixed - random;
-        rss += r * r;
+    let cb = lx.solve_lower_triangular(&rhs)?;
+    let mut beta = lx.transpose().solve_upper_triangular(&cb)?;
+    if let Some((j, mean)) = pr.shift {
+        beta[j] += mean;
     }
-    let pwrss = rss + u.norm_squared();
+    // The minimum of ‖y − Xβ − ZΛu‖² + ‖u‖² without forming residuals: yᵀy − ‖c_u‖² − ‖c_β‖²
+    // (y centred when there is an intercept, so little is cancelled). A data set the model fits
+    // exactly (no residual) is refused rather than given an infinite likelihood.
+    let pwrss = pr.yty - cu.norm_squared() - cb.norm_squared();
     let rx_inv2 = rx.inverse();
-    if !(pwrss.is_finite() && ld_l2.is_finite() && ld_rx2.is_finite()) {
+    if !(pwrss > 0.0 && pwrss.is_finite() && ld_l2.is_finite() && ld_rx2.is_finite()) {
         return None;
     }
     Some(Pls {
@@ -273,18 +324,5 @@ pub(crate) fn profiled_deviance(s: &Pls, n: usize, p: usize, reml: bool) -> f64 
     } else {
         let nf = n as f64;
         s.ld_l2 + nf * (1.0 + (two_pi * s.pwrss / nf).ln())
-    }
-}
-
-/// The deviance at θ and a given σ (not profiled), as lmerTest's `devfun_vp`: the function
-/// whose Hessian in (θ, σ) gives the covariance of the variance parameters.
-pub(crate) fn deviance_at_sigma(s: &Pls, n: usize, p: usize, sigma: f64, reml: bool) -> f64 {
-    let s2 = sigma * sigma;
-    let log2pis2 = (2.0 * std::f64::consts::PI * s2).ln();
-    let ml = s.ld_l2 + s.pwrss / s2 + n as f64 * log2pis2;
-    if reml {
-        ml + s.ld_rx2 - p as f64 * log2pis2
-    } else {
-        ml
     }
 }
