@@ -129,7 +129,7 @@ fn chol_small(a: &mut [f64], k: usize) -> bool {
         for m in 0..j {
             d -= a[j * k + m] * a[j * k + m];
         }
-        if !(d > 0.0) {
+        if d.is_nan() || d <= 0.0 {
             return false;
         }
         let d = d.sqrt();
