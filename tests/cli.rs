@@ -293,6 +293,20 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         );
     }
     assert!(out_dir.join("analysis/figure2.png").exists());
+    // The dwell figure, PNG for the report and SVG for print, with its title and axes.
+    let svg = std::fs::read_to_string(out_dir.join("analysis/dwell_figure.svg")).unwrap();
+    for text in [
+        "Dwell on the mouth AOI per participant",
+        "mean dwell per participant (ms)",
+        "Smile − no smile (lmm, 95 % CI)",
+        "22q no smile",
+    ] {
+        assert!(svg.contains(text), "the SVG lacks {text:?}");
+    }
+    assert!(std::fs::read(out_dir.join("analysis/dwell_figure.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+    assert!(report.contains("dwell_figure.svg"));
     assert!(out_dir
         .join("analysis/heatmaps/WS-01-manipulated.npy")
         .exists());

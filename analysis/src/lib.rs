@@ -8,6 +8,7 @@ pub mod classifier;
 pub mod compare;
 pub mod csv;
 pub mod dwell;
+pub mod figures;
 pub mod fixation;
 pub mod geometry;
 pub mod heatmap;

@@ -130,6 +130,14 @@ pub fn write_report(
             esc(&c.detail)
         );
     }
+    if let Ok(bytes) = std::fs::read(dir.join("dwell_figure.png")) {
+        let _ = write!(
+            h,
+            "</table><img alt=\"dwell per participant and the model's smile effect\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><p>Left: each participant's mean dwell per condition and expression (lines join one participant's two versions), \
+             black bars the mean over participants. Right: the smile − no smile difference as the model estimates it, with its 95 % CI (<code>dwell_figure.svg</code> for print).</p><table>",
+            base64(&bytes)
+        );
+    }
     let _ = write!(h, "</table><h2>Dwell per condition × expression</h2><table><tr><th>condition</th><th>expression</th><th>n</th><th>mean (ms)</th><th>SD (ms)</th><th>share of stimulus time</th></tr>");
     for r in &a.summary {
         let _ = write!(

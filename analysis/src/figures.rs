@@ -1,0 +1,283 @@
+//! Figures drawn with plotters, each with a title, axis labels with units and a legend, written
+//! as PNG (for the report) and SVG (for papers). Text needs a TrueType font: DejaVu Sans or
+//! Liberation Sans from the system, or `ET_FONT`; without one the figures are skipped and the
+//! analysis says so.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::stats::mean;
+use crate::study::StudyAnalysis;
+
+const FONT_FILES: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+];
+
+/// Registers the figures' font once; the error says which files were tried.
+fn font() -> Result<(), String> {
+    static FONT: OnceLock<Result<(), String>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let candidates: Vec<PathBuf> = std::env::var_os("ET_FONT")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(FONT_FILES.iter().map(PathBuf::from))
+            .collect();
+        for p in &candidates {
+            if let Ok(bytes) = std::fs::read(p) {
+                // plotters keeps fonts for the life of the process.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(format!(
+            "no font for the figures (tried {}); install fonts-dejavu-core or set ET_FONT to a .ttf file",
+            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+    .clone()
+}
+
+/// What the dwell figure shows, gathered from the analysis.
+struct DwellData {
+    /// (condition, expression) cells in order, and per cell each participant's mean dwell.
+    cells: Vec<(String, String)>,
+    means: BTreeMap<(String, String), BTreeMap<String, f64>>,
+    /// Per comparison row: label, estimate, CI.
+    effects: Vec<(String, f64, f64, f64)>,
+    model: String,
+}
+
+fn gather(a: &StudyAnalysis) -> DwellData {
+    let mut by: BTreeMap<(String, String), BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    for r in &a.dwell {
+        by.entry((r.condition.clone(), r.expression.clone()))
+            .or_default()
+            .entry(r.participant.clone())
+            .or_default()
+            .push(r.dwell_ms);
+    }
+    let means: BTreeMap<(String, String), BTreeMap<String, f64>> = by
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(p, d)| (p, mean(&d))).collect()))
+        .collect();
+    // no smile before smile within each condition.
+    let mut cells: Vec<(String, String)> = means.keys().cloned().collect();
+    cells.sort_by(|a, b| (a.0.as_str(), a.1 != "no_smile").cmp(&(b.0.as_str(), b.1 != "no_smile")));
+    let effects = a
+        .comparisons
+        .iter()
+        .filter(|c| c.estimate.is_finite())
+        .map(|c| (c.condition.clone(), c.estimate, c.ci_low, c.ci_high))
+        .collect();
+    DwellData {
+        cells,
+        means,
+        effects,
+        model: a.config.model.as_str().to_string(),
+    }
+}
+
+fn draw_dwell<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    d: &DwellData,
+    aoi: &str,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let (left, right) = root.split_horizontally(820);
+    let n = d.cells.len();
+    let ymax = d
+        .means
+        .values()
+        .flat_map(|m| m.values())
+        .fold(0.0f64, |a, b| a.max(*b))
+        .max(1.0)
+        * 1.1;
+    let label = |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
+            return String::new();
+        }
+        let (c, ex) = &d.cells[i as usize];
+        format!("{c} {}", ex.replace('_', " "))
+    };
+    let mut chart = ChartBuilder::on(&left)
+        .caption(
+            format!("Dwell on the {aoi} AOI per participant"),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(75)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(1))
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc("condition, expression")
+        .y_desc("mean dwell per participant (ms)")
+        .draw()
+        .map_err(e)?;
+    let participants: Vec<String> = {
+        let mut v: Vec<String> = d.means.values().flat_map(|m| m.keys().cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let jitter = |p: &str| {
+        let i = participants.iter().position(|q| q == p).unwrap_or(0) as f64;
+        (i + 0.5) / participants.len().max(1) as f64 * 0.5 - 0.25
+    };
+    // Each participant's no smile → smile pair within a condition, joined.
+    for (i, cell) in d.cells.iter().enumerate() {
+        if cell.1 != "no_smile" {
+            continue;
+        }
+        let Some(j) = d.cells.iter().position(|c| c.0 == cell.0 && c.1 == "smile") else {
+            continue;
+        };
+        for (p, a) in &d.means[cell] {
+            if let Some(b) = d.means[&d.cells[j]].get(p) {
+                let x = jitter(p);
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(i as f64 + x, *a), (j as f64 + x, *b)],
+                        BLUE.mix(0.25),
+                    )))
+                    .map_err(e)?;
+            }
+        }
+    }
+    let points: Vec<(f64, f64)> = d
+        .cells
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            d.means[c]
+                .iter()
+                .map(move |(p, v)| (i as f64 + jitter(p), *v))
+        })
+        .collect();
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled())),
+        )
+        .map_err(e)?
+        .label("one participant's mean (lines join their two versions)")
+        .legend(|(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled()));
+    chart
+        .draw_series(d.cells.iter().enumerate().map(|(i, c)| {
+            let m = mean(&d.means[c].values().copied().collect::<Vec<_>>());
+            PathElement::new(
+                vec![(i as f64 - 0.35, m), (i as f64 + 0.35, m)],
+                BLACK.stroke_width(3),
+            )
+        }))
+        .map_err(e)?
+        .label("mean over participants")
+        .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], BLACK.stroke_width(3)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+
+    // Right: the model's smile − no smile with its 95 % CI, per condition and overall.
+    let m = d.effects.len();
+    let (lo, hi) = d.effects.iter().fold((0.0f64, 0.0f64), |(l, h), r| {
+        (l.min(r.2.min(r.1)), h.max(r.3.max(r.1)))
+    });
+    let pad = (hi - lo).max(1.0) * 0.1;
+    let name = |y: &f64| -> String {
+        let i = y.round();
+        if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= m {
+            return String::new();
+        }
+        d.effects[m - 1 - i as usize].0.clone()
+    };
+    let mut fx = ChartBuilder::on(&right)
+        .caption(
+            format!("Smile − no smile ({}, 95 % CI)", d.model),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(60)
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5f64..(m as f64 - 0.5))
+        .map_err(e)?;
+    fx.configure_mesh()
+        .disable_y_mesh()
+        .y_labels(m.max(1))
+        .y_label_formatter(&name)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .light_line_style(WHITE)
+        .x_desc("difference in dwell (ms)")
+        .y_desc("condition")
+        .draw()
+        .map_err(e)?;
+    fx.draw_series(std::iter::once(PathElement::new(
+        vec![(0.0, -0.5), (0.0, m as f64 - 0.5)],
+        BLACK.mix(0.5),
+    )))
+    .map_err(e)?;
+    for (i, (_, est, l, h)) in d.effects.iter().rev().enumerate() {
+        let y = i as f64;
+        if l.is_finite() && h.is_finite() {
+            fx.draw_series(std::iter::once(PathElement::new(
+                vec![(*l, y), (*h, y)],
+                RED.stroke_width(2),
+            )))
+            .map_err(e)?;
+        }
+        fx.draw_series(std::iter::once(Circle::new((*est, y), 5, RED.filled())))
+            .map_err(e)?;
+    }
+    root.present().map_err(e)
+}
+
+/// Writes `dwell_figure.png` and `.svg` into `dir`: each participant's mean dwell per condition
+/// and expression beside the model's estimate of the smile effect with its CI.
+pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    font()?;
+    let d = gather(a);
+    if d.cells.is_empty() {
+        return Ok(Vec::new());
+    }
+    let png = dir.join("dwell_figure.png");
+    let svg = dir.join("dwell_figure.svg");
+    let size = (1400, 620);
+    draw_dwell(
+        &BitMapBackend::new(&png, size).into_drawing_area(),
+        &d,
+        &a.aoi,
+    )
+    .map_err(|m| format!("{}: {m}", png.display()))?;
+    draw_dwell(&SVGBackend::new(&svg, size).into_drawing_area(), &d, &a.aoi)
+        .map_err(|m| format!("{}: {m}", svg.display()))?;
+    Ok(vec![png, svg])
+}
