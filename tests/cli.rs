@@ -307,6 +307,8 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         .unwrap()
         .starts_with(b"\x89PNG"));
     assert!(report.contains("dwell_figure.svg"));
+    let quality_svg = std::fs::read_to_string(out_dir.join("analysis/quality_figure.svg")).unwrap();
+    assert!(quality_svg.contains("Data quality per participant") && quality_svg.contains("P04"));
     assert!(out_dir
         .join("analysis/heatmaps/WS-01-manipulated.npy")
         .exists());

@@ -281,3 +281,116 @@ pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>,
         .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])
 }
+
+fn draw_quality<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    a: &StudyAnalysis,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let q = &a.participant_quality;
+    let n = q.len();
+    let label = |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
+            return String::new();
+        }
+        q[i as usize].participant.clone()
+    };
+    let mut chart = ChartBuilder::on(root)
+        .caption("Data quality per participant", ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(75)
+        // Room above 100 % for the legend, so it never covers a bar.
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1.4)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(n.max(1))
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v| {
+            if *v <= 1.0 + 1e-9 {
+                format!("{:.0} %", v * 100.0)
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc("participant")
+        .y_desc("samples with valid gaze")
+        .draw()
+        .map_err(e)?;
+    let series = [
+        ("left eye", BLUE.mix(0.8), -0.25, 0usize),
+        ("right eye", GREEN.mix(0.8), 0.0, 1),
+        ("either eye", BLACK.mix(0.8), 0.25, 2),
+    ];
+    for (name, colour, dx, which) in series {
+        chart
+            .draw_series(q.iter().enumerate().map(|(i, p)| {
+                let v = [p.valid_share_left, p.valid_share_right, p.valid_share_any][which];
+                let x = i as f64 + dx;
+                Rectangle::new([(x - 0.11, 0.0), (x + 0.11, v.max(0.0))], colour.filled())
+            }))
+            .map_err(e)?
+            .label(name)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x - 6, y - 6), (x + 6, y + 6)], colour.filled())
+            });
+    }
+    // Participants the rules excluded: marked above their bars.
+    let out: Vec<usize> = q
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            a.exclusions
+                .iter()
+                .any(|x| x.trial < 0 && x.participant == p.participant)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    chart
+        .draw_series(
+            out.iter()
+                .map(|&i| Cross::new((i as f64, 1.02), 7, RED.stroke_width(3))),
+        )
+        .map_err(e)?
+        .label("excluded by a rule (exclusions.csv)")
+        .legend(|(x, y)| Cross::new((x, y), 6, RED.stroke_width(3)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    root.present().map_err(e)
+}
+
+/// Writes `quality_figure.png` and `.svg`: each participant's share of valid samples per eye
+/// and for either eye, the participants the exclusion rules left out marked.
+pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    font()?;
+    if a.participant_quality.is_empty() {
+        return Ok(Vec::new());
+    }
+    let png = dir.join("quality_figure.png");
+    let svg = dir.join("quality_figure.svg");
+    let width = (240 + 70 * a.participant_quality.len() as u32).clamp(700, 2400);
+    draw_quality(
+        &BitMapBackend::new(&png, (width, 480)).into_drawing_area(),
+        a,
+    )
+    .map_err(|m| format!("{}: {m}", png.display()))?;
+    draw_quality(&SVGBackend::new(&svg, (width, 480)).into_drawing_area(), a)
+        .map_err(|m| format!("{}: {m}", svg.display()))?;
+    Ok(vec![png, svg])
+}

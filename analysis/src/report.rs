@@ -199,6 +199,13 @@ pub fn write_report(
             esc(&ex.join("; "))
         );
     }
+    if let Ok(bytes) = std::fs::read(dir.join("quality_figure.png")) {
+        let _ = write!(
+            h,
+            "</table><img alt=\"valid samples per participant\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><table>",
+            base64(&bytes)
+        );
+    }
     let fig = dir.join("figure2.png");
     if let Ok(bytes) = std::fs::read(&fig) {
         let _ = write!(

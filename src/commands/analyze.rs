@@ -71,10 +71,10 @@ pub fn analyze(
     analysis.write_csv(dir.path())?;
     analysis.write_parquet(dir.path())?;
     analysis.write_heatmaps(dir.path(), images.as_ref())?;
-    if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path()) {
-        analysis
-            .notes
-            .push(format!("dwell figure not drawn: {why}"));
+    if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path())
+        .and_then(|_| et_analysis::figures::write_quality_figure(&analysis, dir.path()))
+    {
+        analysis.notes.push(format!("figures not drawn: {why}"));
     }
     write_report(
         dir.path(),
