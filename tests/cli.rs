@@ -292,7 +292,11 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
             p.display()
         );
     }
-    assert!(out_dir.join("analysis/figure2.png").exists());
+    // Figure 2 carries its labels: column titles, identities and a colour bar widen it beyond
+    // the two 192 px image columns (PNG width from the IHDR chunk).
+    let fig2 = std::fs::read(out_dir.join("analysis/figure2.png")).unwrap();
+    let width = u32::from_be_bytes([fig2[16], fig2[17], fig2[18], fig2[19]]);
+    assert!(width > 600, "Figure 2 is {width} px wide: unlabelled?");
     // The dwell figure, PNG for the report and SVG for print, with its title and axes.
     let svg = std::fs::read_to_string(out_dir.join("analysis/dwell_figure.svg")).unwrap();
     for text in [

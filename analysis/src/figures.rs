@@ -394,3 +394,99 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
         .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])
 }
+
+/// Figure 2 as the paper lays it out: per identity (rows, labelled with identity and
+/// condition) the reconstructed image's heatmap beside the manipulated one's (titled columns),
+/// and a colour bar for the density scale. Each overlay is scaled to its own image's maximum,
+/// so the bar reads 0 to 1 of that maximum. PNG only (the overlays are bitmaps).
+pub fn figure2(
+    pairs: &[(String, image::RgbImage, image::RgbImage)],
+    cell: u32,
+) -> Result<image::RgbImage, String> {
+    font()?;
+    let (left, top, right, gap) = (150u32, 44u32, 150u32, 6u32);
+    let rows =
+        u32::try_from(pairs.len()).map_err(|_| "too many identities for one figure".to_string())?;
+    let width = left + 2 * cell + 3 * gap + right;
+    let height = top + rows * (cell + gap) + gap + 10;
+    let mut canvas = image::RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+    let col_x = |k: u32| left + gap + k * (cell + gap);
+    let row_y = |i: u32| top + gap + i * (cell + gap);
+    for (i, (_, a, b)) in pairs.iter().enumerate() {
+        for (k, img) in [a, b].into_iter().enumerate() {
+            let small =
+                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
+            image::imageops::overlay(
+                &mut canvas,
+                &small,
+                i64::from(col_x(k as u32)),
+                i64::from(row_y(i as u32)),
+            );
+        }
+    }
+    // The colour bar: the overlay's colour scale from 0 (bottom) to 1 (top).
+    let bar_x = col_x(2) + 24;
+    let bar_h = (rows * (cell + gap)).saturating_sub(gap).clamp(2, 320);
+    for y in 0..bar_h {
+        let t = 1.0 - f64::from(y) / f64::from(bar_h - 1);
+        let c = crate::heatmap::colour(t);
+        for x in bar_x..bar_x + 18 {
+            canvas.put_pixel(x, top + gap + y, image::Rgb(c));
+        }
+    }
+    let mut raw = canvas.into_raw();
+    {
+        let root = BitMapBackend::with_buffer(&mut raw, (width, height)).into_drawing_area();
+        let e = |x: DrawingAreaErrorKind<_>| x.to_string();
+        let centred = |size: u32| {
+            ("sans-serif", size).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            )
+        };
+        for (k, title) in ["reconstructed", "manipulated"].into_iter().enumerate() {
+            let x = (col_x(k as u32) + cell / 2) as i32;
+            root.draw(&Text::new(title, (x, (top / 2) as i32), centred(20)))
+                .map_err(e)?;
+        }
+        for (i, (label, _, _)) in pairs.iter().enumerate() {
+            let y = (row_y(i as u32) + cell / 2) as i32;
+            root.draw(&Text::new(
+                label.as_str(),
+                ((left / 2) as i32, y),
+                centred(16),
+            ))
+            .map_err(e)?;
+        }
+        let tx = (bar_x + 24) as i32;
+        let small = ("sans-serif", 14).into_font().color(&BLACK);
+        root.draw(&Text::new(
+            "1 (image max)",
+            (tx, (top + gap) as i32),
+            small.clone(),
+        ))
+        .map_err(e)?;
+        root.draw(&Text::new(
+            "0",
+            (tx, (top + gap + bar_h) as i32 - 14),
+            small.clone(),
+        ))
+        .map_err(e)?;
+        root.draw(&Text::new(
+            "fixation-time",
+            (bar_x as i32, (top + gap + bar_h) as i32 + 8),
+            small.clone(),
+        ))
+        .map_err(e)?;
+        root.draw(&Text::new(
+            "density",
+            (bar_x as i32, (top + gap + bar_h) as i32 + 24),
+            small,
+        ))
+        .map_err(e)?;
+        root.present().map_err(e)?;
+    }
+    image::RgbImage::from_raw(width, height, raw).ok_or_else(|| "figure buffer size".to_string())
+}

@@ -878,6 +878,11 @@ impl StudyAnalysis {
                     .map(|s| (s.condition.clone(), s.identity.clone()))
             });
             for (identity, _) in by_identity {
+                let condition = set
+                    .stimuli
+                    .iter()
+                    .find(|s| s.identity == identity)
+                    .map_or("", |s| s.condition.as_str());
                 let of = |v: et_stimuli::Variant| {
                     set.stimuli
                         .iter()
@@ -888,14 +893,21 @@ impl StudyAnalysis {
                     of(et_stimuli::Variant::Reconstructed),
                     of(et_stimuli::Variant::Manipulated),
                 ) {
-                    pairs.push((a.clone(), b.clone()));
+                    pairs.push((format!("{identity} ({condition})"), a.clone(), b.clone()));
                 }
             }
             if !pairs.is_empty() {
-                written.push(save_png(
-                    &pairs_figure(&pairs, 192),
-                    &dir.join("figure2.png"),
-                )?);
+                // Labelled (titles, identities, colour bar) when a font is found; else the
+                // bare grid, which the report's caption then describes.
+                let figure = crate::figures::figure2(&pairs, 192).unwrap_or_else(|why| {
+                    tracing::warn!("Figure 2 without labels: {why}");
+                    let bare: Vec<_> = pairs
+                        .iter()
+                        .map(|(_, a, b)| (a.clone(), b.clone()))
+                        .collect();
+                    pairs_figure(&bare, 192)
+                });
+                written.push(save_png(&figure, &dir.join("figure2.png"))?);
             }
         }
         Ok(written)
