@@ -192,6 +192,18 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
         "{versions}"
     );
     assert!(out.join("figure4.png").exists());
+    // Figure 4 as the paper lays it out: titled, both axes named, a percentage in every cell.
+    let svg = std::fs::read_to_string(out.join("figure4.svg")).unwrap();
+    for text in [
+        "Figure 4",
+        "reconstructed images",
+        "manipulated images",
+        "true condition",
+        "answer",
+        " %",
+    ] {
+        assert!(svg.contains(text), "Figure 4 lacks {text:?}");
+    }
     for t in ["table4", "answers", "respondents"] {
         assert!(
             std::fs::read(out.join(format!("{t}.parquet")))

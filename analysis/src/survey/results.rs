@@ -455,9 +455,12 @@ impl SurveyResults {
                 source,
             })?;
         }
-        let fig = self.figure4();
         let fp = dir.join("figure4.png");
-        crate::heatmap::save_png(&fig, &fp)?;
+        // Labelled (titles, axes, percentages) when a font is found; else the bare grid.
+        if let Err(why) = crate::figures::write_confusion_figure(self, dir) {
+            tracing::warn!("Figure 4 without labels: {why}");
+            crate::heatmap::save_png(&self.figure4(), &fp)?;
+        }
         let png = std::fs::read(&fp).map_err(|source| AnalysisError::Write {
             path: fp.display().to_string(),
             source,
@@ -514,6 +517,7 @@ impl SurveyResults {
     }
 
     /// Both confusion matrices as coloured grids (row proportions), side by side.
+    /// Figure 4 without text (used when no font is found for `figures::write_confusion_figure`).
     pub fn figure4(&self) -> image::RgbImage {
         let cell = 40u32;
         let cols = self.choices.len() as u32;
