@@ -578,4 +578,16 @@ fn classifier_tables_from_out_of_fold_predictions_smile_labels_and_openface() {
     );
     let png = image::open(out.join("figure3.png")).unwrap();
     assert_eq!((png.width(), png.height()), (640, 400));
+    // Titled, axes named with their units, each bar's accuracy and image count written.
+    let svg = std::fs::read_to_string(out.join("figure3.svg")).unwrap();
+    for text in [
+        "Figure 3",
+        "top-1 accuracy",
+        "AU6 + AU12",
+        "0 (n = 3)",
+        "3 (n = 3)",
+        "100 %",
+    ] {
+        assert!(svg.contains(text), "Figure 3 lacks {text:?}");
+    }
 }

@@ -8,8 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use image::{Rgb, RgbImage};
-
 use crate::nonparam::{fisher_exact, paired_t_test};
 use crate::stats::welch_t_test;
 use crate::AnalysisError;
@@ -230,62 +228,6 @@ pub fn figure3(
     bins
 }
 
-/// Bars of top-1 accuracy per level (0–1 on the vertical axis); labels when a font is given.
-pub fn figure3_png(
-    bins: &BTreeMap<u32, (usize, usize)>,
-    font: Option<&et_stimuli::present::text::Font>,
-) -> RgbImage {
-    let (w, h) = (640u32, 400u32);
-    let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
-    let (left, right, top, bottom) = (60u32, 20u32, 48u32, 50u32);
-    let plot_h = h - top - bottom;
-    for x in left..w - right {
-        img.put_pixel(x, h - bottom, Rgb([0, 0, 0]));
-    }
-    for y in top..=h - bottom {
-        img.put_pixel(left, y, Rgb([0, 0, 0]));
-    }
-    let n = bins.len().max(1) as u32;
-    let slot = (w - left - right) / n;
-    let put_text = |img: &mut RgbImage, text: &str, x: u32, y: u32| {
-        if let Some(f) = font {
-            let t = f.render(text, 14.0, [0, 0, 0]);
-            for (tx, ty, p) in t.enumerate_pixels() {
-                let (px, py) = (x + tx, y + ty);
-                if px < w && py < h && p[3] > 127 {
-                    img.put_pixel(px, py, Rgb([0, 0, 0]));
-                }
-            }
-        }
-    };
-    for (k, (level, (count, correct))) in bins.iter().enumerate() {
-        let acc = *correct as f64 / (*count).max(1) as f64;
-        let bar_h = (acc * f64::from(plot_h)).round() as u32;
-        let x0 = left + k as u32 * slot + slot / 5;
-        let x1 = left + (k as u32 + 1) * slot - slot / 5;
-        for x in x0..x1 {
-            for y in (h - bottom - bar_h)..(h - bottom) {
-                img.put_pixel(x, y, Rgb([70, 110, 170]));
-            }
-        }
-        put_text(&mut img, &level.to_string(), x0, h - bottom + 6);
-        put_text(&mut img, &format!("n={count}"), x0, h - bottom + 24);
-        put_text(
-            &mut img,
-            &format!("{acc:.2}"),
-            x0,
-            (h - bottom - bar_h).saturating_sub(18),
-        );
-    }
-    put_text(
-        &mut img,
-        "top-1 accuracy by AU6 + AU12 (OpenFace intensity)",
-        left,
-        6,
-    );
-    img
-}
-
 /// One prepared face version's probability of its true condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionScore {
@@ -412,10 +354,5 @@ mod tests {
         let f = figure3(&scored, &au);
         assert_eq!(f.get(&0), Some(&(2, 1)));
         assert_eq!(f.get(&4), Some(&(1, 1)));
-        let img = figure3_png(&f, None);
-        assert_eq!(img.dimensions(), (640, 400));
-        // The full-height bar of level 4 is drawn in the bar colour near the top.
-        let blue = img.pixels().filter(|p| p.0 == [70, 110, 170]).count();
-        assert!(blue > 1000);
     }
 }

@@ -602,3 +602,93 @@ pub fn write_confusion_figure(
         .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])
 }
+
+fn draw_figure3<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    bins: &BTreeMap<u32, (usize, usize)>,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let levels: Vec<(u32, usize, usize)> = bins.iter().map(|(l, (n, k))| (*l, *n, *k)).collect();
+    let n = levels.len();
+    let name = |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
+            return String::new();
+        }
+        let (l, count, _) = levels[i as usize];
+        format!("{l} (n = {count})")
+    };
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            "Figure 3: top-1 accuracy by smile intensity",
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1.1)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(n.max(1))
+        .x_label_formatter(&name)
+        .y_label_formatter(&|v| {
+            if *v <= 1.0 + 1e-9 {
+                format!("{:.0} %", v * 100.0)
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc("smile intensity, round(AU6 + AU12) from OpenFace (images)")
+        .y_desc("top-1 accuracy")
+        .draw()
+        .map_err(e)?;
+    for (i, (_, count, correct)) in levels.iter().enumerate() {
+        let acc = *correct as f64 / (*count).max(1) as f64;
+        let x = i as f64;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.3, 0.0), (x + 0.3, acc)],
+                RGBColor(70, 110, 170).filled(),
+            )))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{:.0} %", acc * 100.0),
+                (x, acc + 0.05),
+                ("sans-serif", 14).into_font().color(&BLACK).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                ),
+            )))
+            .map_err(e)?;
+    }
+    root.present().map_err(e)
+}
+
+/// Writes `figure3.png` and `.svg` (the classifier's top-1 accuracy per smile-intensity level,
+/// each bar with its accuracy and image count) into `dir`.
+pub fn write_figure3(
+    bins: &BTreeMap<u32, (usize, usize)>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, String> {
+    font()?;
+    let png = dir.join("figure3.png");
+    let svg = dir.join("figure3.svg");
+    let size = (640, 400);
+    draw_figure3(&BitMapBackend::new(&png, size).into_drawing_area(), bins)
+        .map_err(|m| format!("{}: {m}", png.display()))?;
+    draw_figure3(&SVGBackend::new(&svg, size).into_drawing_area(), bins)
+        .map_err(|m| format!("{}: {m}", svg.display()))?;
+    Ok(vec![png, svg])
+}

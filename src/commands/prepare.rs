@@ -73,9 +73,8 @@ fn classifier_tables(a: TablesArgs) -> Result<()> {
         }
         let p = a.out.join("figure3.csv");
         std::fs::write(&p, csv).with_context(|| format!("{}: cannot write", p.display()))?;
-        let font = et_stimuli::present::text::Font::find().ok();
         let png = a.out.join("figure3.png");
-        et_analysis::heatmap::save_png(&c::figure3_png(&bins, font.as_ref()), &png)?;
+        et_analysis::figures::write_figure3(&bins, &a.out).map_err(anyhow::Error::msg)?;
         report.push_str(&format!(
             "{}: {} images with OpenFace intensities in {} levels\n",
             png.display(),
