@@ -433,6 +433,36 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     assert_eq!(dwell.lines().count() - 1, expected_rows, "{ex}");
     assert!(String::from_utf8_lossy(&analysed.stdout).contains("excluded before the statistics"));
 
+    // A scanpath on request: one of P01's stimuli; a bad request names what exists.
+    let dwell_all = std::fs::read_to_string(out_dir.join("analysis/dwell.csv")).unwrap();
+    let stimulus = dwell_all
+        .lines()
+        .find(|l| l.starts_with("P01,"))
+        .and_then(|l| l.split(',').nth(2))
+        .unwrap()
+        .to_string();
+    let scan_dir = dir.path().join("scan");
+    let spec = format!("P01:{stimulus}");
+    let mut args = vec!["analyze"];
+    args.extend(recs.iter().map(String::as_str));
+    args.extend(["--out", s(&scan_dir), "--scanpath", spec.as_str()]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg =
+        std::fs::read_to_string(scan_dir.join(format!("scanpaths/P01_{stimulus}.svg"))).unwrap();
+    assert!(
+        svg.contains(&format!("Scanpath of P01 on {stimulus}")) && svg.contains("image x (px)")
+    );
+    let scan2 = dir.path().join("scan2");
+    let mut bad = vec!["analyze"];
+    bad.extend(recs.iter().map(String::as_str));
+    bad.extend(["--out", s(&scan2), "--scanpath", "P99:nothing"]);
+    assert_clean_error(
+        &run(&bad),
+        "--scanpath P99:nothing: no stimulus \"nothing\" in the analysis (it has: ",
+    );
+    assert!(!scan2.exists());
+
     let again = run(&["demo", "--out", s(&out_dir), "--participants", "4"]);
     assert_clean_error(&again, "P01.h5: exists from an earlier demo; pass --force");
     let forced = run(&[

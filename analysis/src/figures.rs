@@ -692,3 +692,149 @@ pub fn write_figure3(
         .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])
 }
+
+fn draw_scanpath<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    fixations: &[crate::heatmap::ImageFixation],
+    (w, h): (f64, f64),
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    // Image px with y downwards, as the image is seen.
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..w, h..0f64)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 15))
+        .x_desc("image x (px)")
+        .y_desc("image y (px)")
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            fixations.iter().map(|f| (f.x, f.y)).collect::<Vec<_>>(),
+            BLUE.mix(0.5).stroke_width(2),
+        )))
+        .map_err(e)?
+        .label("saccade (order of fixations)")
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x - 8, y), (x + 8, y)], BLUE.mix(0.5).stroke_width(2))
+        });
+    // Radius ∝ √duration, so area is proportional to time; 500 ms ↦ 14 px.
+    let radius = |ms: f64| (14.0 * (ms.max(0.0) / 500.0).sqrt()).clamp(3.0, 40.0) as i32;
+    chart
+        .draw_series(
+            fixations
+                .iter()
+                .map(|f| Circle::new((f.x, f.y), radius(f.duration_ms), RED.mix(0.35).filled())),
+        )
+        .map_err(e)?
+        .label("fixation (area ∝ duration; 500 ms shown)")
+        .legend(|(x, y)| Circle::new((x, y), 14, RED.mix(0.35).filled()));
+    chart
+        .draw_series(fixations.iter().enumerate().map(|(i, f)| {
+            Text::new(
+                format!("{}", i + 1),
+                (f.x, f.y),
+                ("sans-serif", 13).into_font().color(&BLACK).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                ),
+            )
+        }))
+        .map_err(e)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(e)?;
+    root.present().map_err(e)
+}
+
+/// Writes `scanpaths/<participant>_<stimulus>.png` and `.svg`: the participant's fixations on
+/// the stimulus in image px, numbered in order, area proportional to duration, joined by their
+/// saccades. The error names what exists when the participant or stimulus does not.
+pub fn write_scanpath(
+    a: &StudyAnalysis,
+    participant: &str,
+    stimulus: &str,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, String> {
+    let Some(per) = a.stimulus_fixations.get(stimulus) else {
+        return Err(format!(
+            "no stimulus {stimulus:?} in the analysis (it has: {})",
+            a.stimulus_fixations
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let Some(fix) = per.get(participant) else {
+        return Err(format!(
+            "participant {participant:?} has no fixations on {stimulus} (participants there: {})",
+            per.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    };
+    font()?;
+    let (w, h) = a.set.as_ref().map_or((1024.0, 1024.0), |s| {
+        (f64::from(s.image_width), f64::from(s.image_height))
+    });
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let sub = dir.join("scanpaths");
+    std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+    let base = sub.join(format!("{}_{}", safe(participant), safe(stimulus)));
+    let (png, svg) = (base.with_extension("png"), base.with_extension("svg"));
+    let title = format!(
+        "Scanpath of {participant} on {stimulus} ({} fixations)",
+        fix.len()
+    );
+    let side = 640u32;
+    let size = (
+        side,
+        (f64::from(side) * h / w).round().clamp(200.0, 2000.0) as u32 + 60,
+    );
+    draw_scanpath(
+        &BitMapBackend::new(&png, size).into_drawing_area(),
+        &title,
+        fix,
+        (w, h),
+    )
+    .map_err(|m| format!("{}: {m}", png.display()))?;
+    draw_scanpath(
+        &SVGBackend::new(&svg, size).into_drawing_area(),
+        &title,
+        fix,
+        (w, h),
+    )
+    .map_err(|m| format!("{}: {m}", svg.display()))?;
+    Ok(vec![png, svg])
+}

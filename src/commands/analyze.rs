@@ -30,6 +30,10 @@ pub struct Args {
     /// Replace an earlier analysis at --out (whole: nothing of it stays).
     #[arg(long)]
     force: bool,
+    /// Draw a participant's scanpath on one stimulus, PARTICIPANT:STIMULUS_ID (repeatable):
+    /// `scanpaths/<participant>_<stimulus>.png` and `.svg`.
+    #[arg(long = "scanpath", value_name = "PARTICIPANT:STIMULUS")]
+    scanpaths: Vec<String>,
 }
 
 /// Reads the recordings, analyses them and writes every table and the report into the new
@@ -41,7 +45,18 @@ pub fn analyze(
     stimuli: Option<&Path>,
     aois: Option<&Path>,
     force: bool,
+    scanpaths: &[String],
 ) -> Result<StudyAnalysis> {
+    let scanpaths: Vec<(&str, &str)> = scanpaths
+        .iter()
+        .map(|s| {
+            s.split_once(':')
+                .filter(|(p, st)| !p.is_empty() && !st.is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--scanpath {s:?}: expected PARTICIPANT:STIMULUS_ID")
+                })
+        })
+        .collect::<Result<_>>()?;
     let images = stimuli.map(et_stimuli::StimulusSet::load).transpose()?;
     let aoi_file = match aois {
         Some(p) => Some(et_stimuli::AoiFile::load(p).map_err(anyhow::Error::msg)?),
@@ -76,6 +91,10 @@ pub fn analyze(
     {
         analysis.notes.push(format!("figures not drawn: {why}"));
     }
+    for (participant, stimulus) in scanpaths {
+        et_analysis::figures::write_scanpath(&analysis, participant, stimulus, dir.path())
+            .map_err(|why| anyhow::anyhow!("--scanpath {participant}:{stimulus}: {why}"))?;
+    }
     write_report(
         dir.path(),
         &analysis,
@@ -101,6 +120,7 @@ pub fn main(a: Args) -> Result<()> {
         a.stimuli.as_deref(),
         a.aois.as_deref(),
         a.force,
+        &a.scanpaths,
     )?;
     crate::output::emit(&analysis.render())?;
     crate::output::emit(&format!("Tables and report.html: {}\n", a.out.display()))

@@ -96,6 +96,7 @@ pub fn main(a: Args) -> Result<()> {
         Some(&manifest),
         None,
         a.force,
+        &[],
     )?;
     let truth = &base.attention;
     let set = &prepared.set;
