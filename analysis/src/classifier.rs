@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::nonparam::{fisher_exact, paired_t_test};
 use crate::stats::welch_t_test;
+use crate::study::fmt_p;
 use crate::AnalysisError;
 
 /// One image's out-of-fold result.
@@ -197,16 +198,16 @@ pub fn table2_csv(rows: &[Table2Row]) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "{},{},{},{:.4},{:.4},{},{:.4},{:.4},{:.4}",
+            "{},{},{},{:.4},{:.4},{},{:.4},{:.4},{}",
             r.condition,
             r.n_smile,
             r.n_no_smile,
             r.prob_smile,
             r.prob_no_smile,
-            r.p_probability.map_or("NA".into(), |p| format!("{p:.4}")),
+            r.p_probability.map_or("NA".into(), fmt_p),
             r.top1_smile,
             r.top1_no_smile,
-            r.p_top1
+            fmt_p(r.p_top1)
         );
     }
     s
@@ -254,7 +255,7 @@ pub fn table3_csv(scores: &[VersionScore]) -> String {
     for (cond, faces) in per {
         let (a, b): (Vec<f64>, Vec<f64>) =
             faces.values().filter_map(|v| Some((v[0]?, v[1]?))).unzip();
-        let p = paired_t_test(&a, &b).map_or("NA".into(), |r| format!("{:.4}", r.p));
+        let p = paired_t_test(&a, &b).map_or("NA".into(), |r| fmt_p(r.p));
         let m = |v: &[f64]| {
             if v.is_empty() {
                 "NA".to_string()
@@ -354,5 +355,25 @@ mod tests {
         let f = figure3(&scored, &au);
         assert_eq!(f.get(&0), Some(&(2, 1)));
         assert_eq!(f.get(&4), Some(&(1, 1)));
+    }
+
+    #[test]
+    fn small_p_values_keep_their_size_in_table2() {
+        let row = Table2Row {
+            condition: "WS".into(),
+            n_smile: 40,
+            n_no_smile: 40,
+            prob_smile: 0.9,
+            prob_no_smile: 0.2,
+            p_probability: Some(3.2e-9),
+            top1_smile: 0.95,
+            top1_no_smile: 0.1,
+            p_top1: 4.0e-12,
+        };
+        let csv = table2_csv(&[row]);
+        assert!(
+            csv.contains(",3.200e-9,") && csv.ends_with(",4.000e-12\n"),
+            "{csv}"
+        );
     }
 }
