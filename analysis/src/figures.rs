@@ -1,7 +1,7 @@
 //! Figures drawn with plotters, each with a title, axis labels with units and a legend, written
-//! as PNG (for the report) and SVG (for papers). Text needs a TrueType font: DejaVu Sans or
-//! Liberation Sans from the system, or `ET_FONT`; without one the figures are skipped and the
-//! analysis says so.
+//! as PNG (for the report) and SVG (for papers). Text needs a TrueType font
+//! (`et_stimuli::font`: `ET_FONT` or the system's DejaVu/Liberation Sans); without one the
+//! figures are skipped and the analysis says so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,37 +13,29 @@ use plotters::prelude::*;
 use crate::stats::mean;
 use crate::study::StudyAnalysis;
 
-const FONT_FILES: [&str; 4] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
 /// Registers the figures' font once; the error says which files were tried.
 fn font() -> Result<(), String> {
     static FONT: OnceLock<Result<(), String>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let candidates: Vec<PathBuf> = std::env::var_os("ET_FONT")
-            .map(PathBuf::from)
-            .into_iter()
-            .chain(FONT_FILES.iter().map(PathBuf::from))
-            .collect();
-        for p in &candidates {
-            if let Ok(bytes) = std::fs::read(p) {
-                // plotters keeps fonts for the life of the process.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                    return Ok(());
-                }
-            }
-        }
-        Err(format!(
-            "no font for the figures (tried {}); install fonts-dejavu-core or set ET_FONT to a .ttf file",
-            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        ))
+        let path = et_stimuli::font::font_file()?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // plotters keeps fonts for the life of the process.
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
+            .map_err(|_| format!("{}: not a TrueType/OpenType font", path.display()))
     })
     .clone()
+}
+
+/// A text style centred on its anchor point.
+fn centred(size: u32, colour: &RGBColor) -> TextStyle<'static> {
+    ("sans-serif", size)
+        .into_font()
+        .color(colour)
+        .pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        ))
 }
 
 /// What the dwell figure shows, gathered from the analysis.
@@ -438,25 +430,21 @@ pub fn figure2(
     {
         let root = BitMapBackend::with_buffer(&mut raw, (width, height)).into_drawing_area();
         let e = |x: DrawingAreaErrorKind<_>| x.to_string();
-        let centred = |size: u32| {
-            ("sans-serif", size).into_font().color(&BLACK).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Center,
-                ),
-            )
-        };
         for (k, title) in ["reconstructed", "manipulated"].into_iter().enumerate() {
             let x = (col_x(k as u32) + cell / 2) as i32;
-            root.draw(&Text::new(title, (x, (top / 2) as i32), centred(20)))
-                .map_err(e)?;
+            root.draw(&Text::new(
+                title,
+                (x, (top / 2) as i32),
+                centred(20, &BLACK),
+            ))
+            .map_err(e)?;
         }
         for (i, (label, _, _)) in pairs.iter().enumerate() {
             let y = (row_y(i as u32) + cell / 2) as i32;
             root.draw(&Text::new(
                 label.as_str(),
                 ((left / 2) as i32, y),
-                centred(16),
+                centred(16, &BLACK),
             ))
             .map_err(e)?;
         }
@@ -570,12 +558,7 @@ where
                     .draw_series(std::iter::once(Text::new(
                         format!("{:.0} %", share * 100.0),
                         (x + 0.5, y + 0.5),
-                        ("sans-serif", 15).into_font().color(&ink).pos(
-                            plotters::style::text_anchor::Pos::new(
-                                plotters::style::text_anchor::HPos::Center,
-                                plotters::style::text_anchor::VPos::Center,
-                            ),
-                        ),
+                        centred(15, &ink),
                     )))
                     .map_err(e)?;
             }
@@ -664,12 +647,7 @@ where
             .draw_series(std::iter::once(Text::new(
                 format!("{:.0} %", acc * 100.0),
                 (x, acc + 0.05),
-                ("sans-serif", 14).into_font().color(&BLACK).pos(
-                    plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Center,
-                    ),
-                ),
+                centred(14, &BLACK),
             )))
             .map_err(e)?;
     }
@@ -745,18 +723,12 @@ where
         .label("fixation (area ∝ duration; 500 ms shown)")
         .legend(|(x, y)| Circle::new((x, y), 14, RED.mix(0.35).filled()));
     chart
-        .draw_series(fixations.iter().enumerate().map(|(i, f)| {
-            Text::new(
-                format!("{}", i + 1),
-                (f.x, f.y),
-                ("sans-serif", 13).into_font().color(&BLACK).pos(
-                    plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Center,
-                    ),
-                ),
-            )
-        }))
+        .draw_series(
+            fixations
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Text::new(format!("{}", i + 1), (f.x, f.y), centred(13, &BLACK))),
+        )
         .map_err(e)?;
     chart
         .configure_series_labels()

@@ -4,6 +4,7 @@
 pub mod aoi;
 pub mod counterbalance;
 pub mod default_set;
+pub mod font;
 pub mod manifest;
 pub mod present;
 pub mod timing;

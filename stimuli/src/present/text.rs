@@ -7,34 +7,17 @@ use ab_glyph::{Font as _, FontVec, PxScale, ScaleFont};
 
 use super::{PresentError, Result};
 
-/// Fonts tried in order when `ET_FONT` is not set (Debian: fonts-dejavu-core).
-const CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
 pub struct Font {
     font: FontVec,
     pub path: PathBuf,
 }
 
 impl Font {
-    /// The font named by `ET_FONT`, else the first of the usual system fonts.
+    /// The font named by `ET_FONT`, else the first of the usual system fonts
+    /// (`crate::font::font_file`).
     pub fn find() -> Result<Font> {
-        if let Some(p) = std::env::var_os("ET_FONT") {
-            return Font::load(Path::new(&p));
-        }
-        for c in CANDIDATES {
-            if Path::new(c).is_file() {
-                return Font::load(Path::new(c));
-            }
-        }
-        Err(PresentError::Font(format!(
-            "none of {} exists; install fonts-dejavu-core or set ET_FONT to a .ttf file",
-            CANDIDATES.join(", ")
-        )))
+        let path = crate::font::font_file().map_err(PresentError::Font)?;
+        Font::load(&path)
     }
 
     pub fn load(path: &Path) -> Result<Font> {
