@@ -488,7 +488,11 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     if conditions.len() < 2 {
         return "expression × condition: one condition only, no interaction to test".into();
     }
-    let base = mixed_model(cfg, &rows, false, (true, true));
+    let terms = (
+        distinct(&rows, |r| &r.participant) > 1,
+        distinct(&rows, |r| &r.identity) > 1,
+    );
+    let base = mixed_model(cfg, &rows, false, terms);
     let design = |with_interaction: bool| {
         let mut m = base.clone();
         let smile: Vec<f64> = m.x.column(1).iter().copied().collect();
@@ -523,7 +527,10 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     });
     match fits {
         Ok(t) => format!(
-            "expression × condition (likelihood-ratio test of ML fits with crossed participant and identity intercepts): χ²({}) = {:.3}, p = {}",
+            "expression × condition (likelihood-ratio test of ML fits, {}): χ²({}) = {:.3}, p = {}",
+            formula(false, terms)
+                .replace("response ~ smile", "random part")
+                .replace("part +", "part:"),
             t.df,
             t.chisq,
             crate::study::fmt_p(t.p)
@@ -677,6 +684,9 @@ mod tests {
         let p = |line: &str| -> f64 { line.rsplit("p = ").next().unwrap().parse().unwrap() };
         assert!(planted.contains("χ²(1)"), "{planted}");
         assert!(p(&planted) < 1e-3 && p(&flat) > 0.01, "{flat} / {planted}");
+        // One participant: tested with the identities' intercepts only, said so.
+        let one = interaction_test(&rows(1, 12, 0.0, 0.0), &AnalysisConfig::default());
+        assert!(one.contains("random part: (1 | identity))"), "{one}");
     }
 
     #[test]
