@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """I-VT + mouth-AOI dwell on the same 10 million samples: et-suite against pymovements.
 
-Runs `cargo bench --bench ivt_aoi -- N --export FILE` (et-suite: Tobii I-VT with all stages,
+Runs `cargo bench -p et-analysis --bench ivt_aoi -- N --export FILE` (et-suite: Tobii I-VT with all stages,
 then AOI metrics for every trial and AOI, best of three runs), then pymovements on the exported
 samples: pix2deg, pos2vel (its default 'smooth' five-point method), its I-VT (30 deg/s, 60 ms
 minimum), and its sample-to-AOI mapping with the mouth AOI's bounding rectangle in screen px,
@@ -24,7 +24,7 @@ n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "samples.bin")
-    out = subprocess.run(["cargo", "bench", "--bench", "ivt_aoi", "--", str(n), "--export", path],
+    out = subprocess.run(["cargo", "bench", "-p", "et-analysis", "--bench", "ivt_aoi", "--", str(n), "--export", path],
                          cwd=root, check=True, capture_output=True, text=True).stdout
     print(out.strip())
     ours = float(re.search(r"RESULT samples=\d+ seconds=([0-9.]+)", out).group(1))

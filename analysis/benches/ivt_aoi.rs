@@ -4,7 +4,7 @@
 //! eyes, NaN when none) for `scripts/bench_vs_pymovements.py`, which runs pymovements on the
 //! same samples and prints the ratio.
 //!
-//! Run: `cargo bench --bench ivt_aoi [-- <samples>] [--export PATH]`
+//! Run: `cargo bench -p et-analysis --bench ivt_aoi [-- <samples>] [--export PATH]`
 
 use std::io::Write;
 use std::time::Instant;
