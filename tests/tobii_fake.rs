@@ -148,9 +148,12 @@ fn ten_seconds(major: i32, sdk: &str) {
     std::thread::sleep(Duration::from_secs(10));
     t.stop().unwrap();
     let (got, _) = drain(&rx);
+    // A busy machine sleeps longer than asked: the count follows the samples' own span, one
+    // every 8333 µs, with nothing missing (the bit-exact checks below look at each sample).
+    let span = got.last().unwrap().system_ts_us - got.first().unwrap().system_ts_us;
     assert!(
-        (1198..=1202).contains(&got.len()),
-        "{} samples in 10 s at 120 Hz",
+        span >= 9_950_000 && (got.len() as f64 - (span as f64 / 1e6 * 120.0 + 1.0)).abs() <= 1.0,
+        "{} samples over {span} µs at 120 Hz",
         got.len()
     );
     assert_eq!(rx.dropped(), 0);
@@ -411,16 +414,21 @@ fn run_headless_with_the_fake_tobii_writes_a_valid_recording() {
         "{} samples over {span} µs",
         rec.gaze.len()
     );
+    // Every trial is covered by samples on the SDK clock: as many as its recorded duration
+    // holds at 120 Hz (a loaded machine can stretch a headless trial by a frame; its own stamps
+    // say so, and the samples must agree with them).
     for t in &rec.trials {
         let n = rec
             .gaze
             .iter()
             .filter(|s| s.system_ts_us >= t.onset_us && s.system_ts_us < t.offset_us)
             .count();
+        let expected = (t.offset_us - t.onset_us) as f64 * 120e-6;
         assert!(
-            (11..=13).contains(&n),
-            "trial {}: {n} samples in 100 ms",
-            t.trial
+            (n as f64 - expected).abs() <= 1.5 && t.offset_us - t.onset_us >= 90_000,
+            "trial {}: {n} samples in {} µs",
+            t.trial,
+            t.offset_us - t.onset_us
         );
     }
 }
