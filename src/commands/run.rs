@@ -62,7 +62,13 @@ pub fn main(a: Args) -> Result<()> {
     });
     let prepared = load_set(&cfg, &a.stimuli)?;
     let n = prepared.set.stimuli.len() as u64 / 2;
-    eprintln!("recording {} to {}", cfg.participant, out.display());
+    // Said as an intent: the file exists only once the tracker is connected (a session that
+    // cannot start leaves nothing).
+    eprintln!(
+        "{}: connecting to the tracker; the recording will be {}",
+        cfg.participant,
+        out.display()
+    );
     let pb = progress::bar(n, "trials");
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let outcome = run_session(
