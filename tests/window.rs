@@ -120,10 +120,12 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
             .unwrap();
         assert_eq!(after.ts_us, t.offset_us);
         // 150 ms = 9 refresh periods at 60 Hz, whatever frames the display dropped and however
-        // busy the machine (both cores loaded meanwhile); never shorter.
+        // busy the machine (both cores loaded meanwhile): never shorter, and at most one
+        // refresh longer (a loaded machine can miss the offset's vsync, as a real display can;
+        // one CI run saw 164.4 ms).
         let dur = (t.offset_us - t.onset_us) as f64 / 1000.0;
         assert!(
-            (150.0..162.0).contains(&dur),
+            (150.0..150.0 + 1000.0 / 60.0 + 2.0).contains(&dur),
             "trial {} lasted {dur} ms",
             t.trial
         );
