@@ -41,7 +41,7 @@ impl DwellRow {
 }
 
 /// Samples with onset ≤ ts < offset (gaze is sorted by time).
-fn window(gaze: &[GazeSample], onset: i64, offset: i64) -> &[GazeSample] {
+pub(crate) fn window(gaze: &[GazeSample], onset: i64, offset: i64) -> &[GazeSample] {
     let a = gaze.partition_point(|s| s.system_ts_us < onset);
     let b = gaze.partition_point(|s| s.system_ts_us < offset);
     &gaze[a..b.max(a)]

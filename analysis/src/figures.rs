@@ -38,6 +38,22 @@ fn centred(size: u32, colour: &RGBColor) -> TextStyle<'static> {
         ))
 }
 
+/// The category at axis value `v` when it sits on category `i`'s tick (`i` in 0..n): the
+/// label formatters of every categorical axis here.
+fn category(v: f64, n: usize) -> Option<usize> {
+    let i = v.round();
+    ((v - i).abs() <= 1e-6 && i >= 0.0 && (i as usize) < n).then_some(i as usize)
+}
+
+/// Ticks of a 0–1 share axis as per cent, blank above 100 % (room kept for a legend).
+fn percent_tick(v: &f64) -> String {
+    if *v <= 1.0 + 1e-9 {
+        format!("{:.0} %", v * 100.0)
+    } else {
+        String::new()
+    }
+}
+
 /// What the dwell figure shows, gathered from the analysis.
 struct DwellData {
     /// (condition, expression) cells in order, and per cell each participant's mean dwell.
@@ -98,12 +114,10 @@ where
         .max(1.0)
         * 1.1;
     let label = |x: &f64| -> String {
-        let i = x.round();
-        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
-            return String::new();
-        }
-        let (c, ex) = &d.cells[i as usize];
-        format!("{c} {}", ex.replace('_', " "))
+        category(*x, n).map_or(String::new(), |i| {
+            let (c, ex) = &d.cells[i];
+            format!("{c} {}", ex.replace('_', " "))
+        })
     };
     let mut chart = ChartBuilder::on(&left)
         .caption(
@@ -204,11 +218,7 @@ where
     });
     let pad = (hi - lo).max(1.0) * 0.1;
     let name = |y: &f64| -> String {
-        let i = y.round();
-        if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= m {
-            return String::new();
-        }
-        d.effects[m - 1 - i as usize].0.clone()
+        category(*y, m).map_or(String::new(), |i| d.effects[m - 1 - i].0.clone())
     };
     let mut fx = ChartBuilder::on(&right)
         .caption(
@@ -285,13 +295,8 @@ where
     root.fill(&WHITE).map_err(e)?;
     let q = &a.participant_quality;
     let n = q.len();
-    let label = |x: &f64| -> String {
-        let i = x.round();
-        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
-            return String::new();
-        }
-        q[i as usize].participant.clone()
-    };
+    let label =
+        |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| q[i].participant.clone()) };
     let mut chart = ChartBuilder::on(root)
         .caption("Data quality per participant", ("sans-serif", 22))
         .margin(15)
@@ -306,13 +311,7 @@ where
         .light_line_style(WHITE)
         .x_labels(n.max(1))
         .x_label_formatter(&label)
-        .y_label_formatter(&|v| {
-            if *v <= 1.0 + 1e-9 {
-                format!("{:.0} %", v * 100.0)
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&percent_tick)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .x_desc("participant")
@@ -502,19 +501,12 @@ where
         };
         let rows: Vec<(&String, &Vec<usize>)> = m.iter().collect();
         let n = rows.len();
+        // Cells span [i, i + 1): their labels sit at the centres.
         let col_name = |x: &f64| -> String {
-            let i = (x - 0.5).round();
-            if (x - 0.5 - i).abs() > 1e-6 || i < 0.0 || i as usize >= cols {
-                return String::new();
-            }
-            r.choices[i as usize].clone()
+            category(x - 0.5, cols).map_or(String::new(), |i| r.choices[i].clone())
         };
         let row_name = |y: &f64| -> String {
-            let i = (y - 0.5).round();
-            if (y - 0.5 - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
-                return String::new();
-            }
-            rows[n - 1 - i as usize].0.clone()
+            category(y - 0.5, n).map_or(String::new(), |i| rows[n - 1 - i].0.clone())
         };
         let mut chart = ChartBuilder::on(panel)
             .caption(format!("{variant} images"), ("sans-serif", 18))
@@ -598,12 +590,10 @@ where
     let levels: Vec<(u32, usize, usize)> = bins.iter().map(|(l, (n, k))| (*l, *n, *k)).collect();
     let n = levels.len();
     let name = |x: &f64| -> String {
-        let i = x.round();
-        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
-            return String::new();
-        }
-        let (l, count, _) = levels[i as usize];
-        format!("{l} (n = {count})")
+        category(*x, n).map_or(String::new(), |i| {
+            let (l, count, _) = levels[i];
+            format!("{l} (n = {count})")
+        })
     };
     let mut chart = ChartBuilder::on(root)
         .caption(
@@ -621,13 +611,7 @@ where
         .light_line_style(WHITE)
         .x_labels(n.max(1))
         .x_label_formatter(&name)
-        .y_label_formatter(&|v| {
-            if *v <= 1.0 + 1e-9 {
-                format!("{:.0} %", v * 100.0)
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&percent_tick)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .x_desc("smile intensity, round(AU6 + AU12) from OpenFace (images)")

@@ -121,9 +121,7 @@ pub fn trial_quality(rec: &Recording, t: &TrialRecord) -> TrialQuality {
     let hz = rec.header.sampling_hz;
     let duration_s = t.offset_us.saturating_sub(t.onset_us).max(0) as f64 / 1e6;
     let expected = (duration_s * hz).round().max(1.0);
-    let a = rec.gaze.partition_point(|s| s.system_ts_us < t.onset_us);
-    let b = rec.gaze.partition_point(|s| s.system_ts_us < t.offset_us);
-    let w = &rec.gaze[a..b.max(a)];
+    let w = crate::dwell::window(&rec.gaze, t.onset_us, t.offset_us);
     let share = |n: usize| (n as f64 / expected).min(1.0);
     TrialQuality {
         participant: rec.header.participant.clone(),
