@@ -60,6 +60,9 @@ pub struct TrialQuality {
     pub valid_share_any: f64,
     pub tracker_lost_ms: f64,
     pub dropped_frames: u32,
+    /// How long the image was shown when the session was aborted during this trial (a
+    /// `trial_aborted` event): shorter than planned, so the trial never enters the statistics.
+    pub aborted_after_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +79,8 @@ pub struct ParticipantQuality {
     pub validation_precision_rms_deg: Option<f64>,
 }
 
-/// One exclusion: whom (a trial, or −1 for the whole participant), by which rule and value.
+/// One exclusion: whom (a trial, or −1 for the whole participant), by which rule and value
+/// (`limit` is NaN for `trial_aborted`, whose value is how long the trial was shown, in ms).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exclusion {
     pub participant: String,
@@ -133,6 +137,11 @@ pub fn trial_quality(rec: &Recording, t: &TrialRecord) -> TrialQuality {
         valid_share_any: share(w.iter().filter(|s| s.mean_gaze().is_some()).count()),
         tracker_lost_ms: lost_within(rec, t.onset_us, t.offset_us),
         dropped_frames: t.dropped_frames,
+        aborted_after_ms: rec
+            .events
+            .iter()
+            .any(|e| e.kind == et_sessions::format::kind::TRIAL_ABORTED && e.trial == t.trial)
+            .then_some(duration_s * 1000.0),
     }
 }
 
@@ -180,9 +189,24 @@ pub fn exclusions(
     p: &ParticipantQuality,
     trials: &[TrialQuality],
 ) -> Vec<Exclusion> {
-    let mut out = Vec::new();
+    // Not a rule one can turn off: a trial cut short is not the trial the design planned.
+    let mut out: Vec<Exclusion> = trials
+        .iter()
+        .filter_map(|t| {
+            t.aborted_after_ms.map(|ms| Exclusion {
+                participant: t.participant.clone(),
+                trial: t.trial,
+                rule: "trial_aborted",
+                value: ms,
+                limit: f64::NAN,
+            })
+        })
+        .collect();
     if let Some(min) = rules.min_valid_share {
-        for t in trials.iter().filter(|t| t.valid_share_any < min) {
+        for t in trials
+            .iter()
+            .filter(|t| t.aborted_after_ms.is_none() && t.valid_share_any < min)
+        {
             out.push(Exclusion {
                 participant: t.participant.clone(),
                 trial: t.trial,
@@ -368,5 +392,34 @@ mod tests {
         .validate()
         .unwrap_err()
         .contains("exclusion.min_valid_share"));
+    }
+
+    /// A trial the session was aborted in is out whatever the rules say, with how long it ran.
+    #[test]
+    fn a_trial_cut_short_by_an_abort_is_always_excluded() {
+        let mut rec = recording();
+        rec.trials[1].offset_us = 1_400_000;
+        rec.events.push(EventRecord {
+            ts_us: 1_400_000,
+            kind: et_sessions::format::kind::TRIAL_ABORTED.into(),
+            trial: 1,
+            text: "aborted after 400.0 of 1000 ms".into(),
+        });
+        let tq: Vec<TrialQuality> = rec.trials.iter().map(|t| trial_quality(&rec, t)).collect();
+        assert_eq!(tq[0].aborted_after_ms, None);
+        assert_eq!(tq[1].aborted_after_ms, Some(400.0));
+        let pq = participant_quality(&rec, &tq);
+        let ex = exclusions(&ExclusionRules::default(), &pq, &tq);
+        assert_eq!(ex.len(), 1);
+        assert_eq!(
+            (ex[0].trial, ex[0].rule, ex[0].value),
+            (1, "trial_aborted", 400.0)
+        );
+        // Not listed twice when a rule would exclude it as well.
+        let strict = ExclusionRules {
+            min_valid_share: Some(0.99),
+            ..ExclusionRules::default()
+        };
+        assert_eq!(exclusions(&strict, &pq, &tq).len(), 1);
     }
 }

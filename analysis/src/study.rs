@@ -465,11 +465,11 @@ fn check_aois(
 
 impl StudyAnalysis {
     fn quality_trials_csv(&self) -> String {
-        let mut q = String::from("participant,trial,stimulus_id,expected_samples,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames\n");
+        let mut q = String::from("participant,trial,stimulus_id,expected_samples,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames,aborted_after_ms\n");
         for r in &self.trial_quality {
             let _ = writeln!(
                 q,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 csv(&r.participant),
                 r.trial,
                 csv(&r.stimulus_id),
@@ -478,7 +478,9 @@ impl StudyAnalysis {
                 r.valid_share_right,
                 r.valid_share_any,
                 r.tracker_lost_ms,
-                r.dropped_frames
+                r.dropped_frames,
+                r.aborted_after_ms
+                    .map_or(String::new(), |ms| ms.to_string())
             );
         }
         q

@@ -173,6 +173,10 @@ impl StudyAnalysis {
                     "dropped_frames",
                     q.iter().map(|r| u64::from(r.dropped_frames)).collect(),
                 ),
+                o(
+                    "aborted_after_ms",
+                    q.iter().map(|r| r.aborted_after_ms).collect(),
+                ),
             ],
             &p,
         )?;

@@ -251,6 +251,7 @@ async fn attempts(
                 (kind::CALIBRATION, -1, &text),
             )
             .await?
+            .whole()
             .is_none()
             {
                 return Ok(false);
@@ -388,6 +389,7 @@ async fn validate(
                 (kind::VALIDATION, -1, &text),
             )
             .await?
+            .whole()
         else {
             return Ok(None);
         };

@@ -21,6 +21,9 @@ pub mod kind {
     pub const TRIAL_START: &str = "trial_start";
     pub const STIMULUS_ONSET: &str = "stimulus_onset";
     pub const STIMULUS_OFFSET: &str = "stimulus_offset";
+    /// The session was aborted while the trial's image was shown: its `/trials` row holds the
+    /// time it was on screen, shorter than planned.
+    pub const TRIAL_ABORTED: &str = "trial_aborted";
     pub const FIXATION_CROSS_ONSET: &str = "fixation_cross_onset";
     pub const MARKER: &str = "marker";
     pub const CALIBRATION: &str = "calibration";

@@ -15,7 +15,7 @@ use et_stimuli::{StimulusSet, TrialSpec};
 use crate::attention::{image_scene, ParticipantAttention};
 use crate::calibration::{calibrate, CalibrationConfig, Decision};
 use crate::config::Timing;
-use crate::display::{measured_hz, whole_frames, Display};
+use crate::display::{measured_hz, whole_frames, Display, Span};
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
 use crate::recorder::{
@@ -116,6 +116,24 @@ pub(crate) struct Shown {
     pub dropped: u32,
 }
 
+/// What `show` put on screen: all its refresh periods, or less because the session was
+/// aborted meanwhile. A cut screen whose first frame was shown keeps its onset and frames so
+/// far, and `at_us`, when it stopped being shown, so an aborted trial still gets its row.
+pub(crate) enum Presented {
+    Whole(Shown),
+    Cut(Option<(Shown, i64)>),
+}
+
+impl Presented {
+    /// The screen when it had all its frames.
+    pub(crate) fn whole(self) -> Option<Shown> {
+        match self {
+            Presented::Whole(s) => Some(s),
+            Presented::Cut(_) => None,
+        }
+    }
+}
+
 pub(crate) struct Session<'a> {
     display: Display<'a>,
     rec: &'a RecorderHandle,
@@ -136,14 +154,14 @@ impl Session<'_> {
         screen: &Screen,
         trial: i32,
         onset: (&str, i32, &str),
-    ) -> Result<Option<Shown>> {
+    ) -> Result<Presented> {
         if let Some(tl) = self.scene {
             tl.publish(self.display.next_ts(), scene);
         }
         let mut span = self.display.begin(n);
         while !self.display.done(&span) {
             if self.operator.abort.load(Ordering::SeqCst) {
-                return Ok(None);
+                return Ok(self.cut(&span));
             }
             let ts = match self.display.frame(screen).await {
                 Ok(Some(ts)) => ts,
@@ -152,7 +170,7 @@ impl Session<'_> {
                     // Closing the participant's window is the operator aborting, not a fault.
                     self.poll_keys();
                     if self.operator.abort.load(Ordering::SeqCst) {
-                        return Ok(None);
+                        return Ok(self.cut(&span));
                     }
                     return Err(e);
                 }
@@ -167,10 +185,22 @@ impl Session<'_> {
             }
         }
         let onset = span.onset.unwrap_or_else(|| self.display.next_ts());
-        Ok(Some(Shown {
+        Ok(Presented::Whole(Shown {
             onset,
             frames: self.display.timing.frames,
             dropped: self.display.timing.dropped,
+        }))
+    }
+
+    /// A screen the abort stopped: shown until the frame that would have followed its last.
+    fn cut(&self, span: &Span) -> Presented {
+        Presented::Cut(span.onset.map(|onset| {
+            let shown = Shown {
+                onset,
+                frames: self.display.timing.frames,
+                dropped: self.display.timing.dropped,
+            };
+            (shown, self.display.next_ts())
         }))
     }
 
@@ -620,6 +650,7 @@ async fn present_trials(
             (kind::FIXATION_CROSS_ONSET, trial, ""),
         )
         .await?
+        .whole()
         .is_none()
         {
             break;
@@ -631,7 +662,7 @@ async fn present_trials(
             key: st.id.clone(),
             rect,
         };
-        let Some(shown) = s
+        let shown = match s
             .show(
                 n,
                 scene,
@@ -640,12 +671,31 @@ async fn present_trials(
                 (kind::STIMULUS_ONSET, trial, &st.id),
             )
             .await?
-        else {
-            break;
+        {
+            Presented::Whole(shown) => shown,
+            Presented::Cut(None) => break,
+            Presented::Cut(Some((shown, at))) => {
+                // The image was on screen: its row says for how long, and an event says the
+                // trial was cut short, so no reader takes it for a whole one.
+                s.event(
+                    at,
+                    kind::TRIAL_ABORTED,
+                    trial,
+                    format!(
+                        "aborted after {:.1} of {} ms",
+                        at.saturating_sub(shown.onset) as f64 / 1000.0,
+                        t.stimulus_ms
+                    ),
+                )?;
+                s.rec
+                    .send(Record::Trial(trial_row(spec, &shown, at, rect)))?;
+                break;
+            }
         };
-        // The offset is the first frame that no longer shows the image.
+        // The offset is the first frame that no longer shows the image; an abort before it
+        // leaves the image up until the frame that would have replaced it.
         let blank = s.frames_for(t.iti_ms);
-        let Some(offset) = s
+        let offset = match s
             .show(
                 blank,
                 Scene::Blank,
@@ -654,23 +704,12 @@ async fn present_trials(
                 (kind::STIMULUS_OFFSET, trial, &st.id),
             )
             .await?
-        else {
-            break;
+        {
+            Presented::Whole(o) | Presented::Cut(Some((o, _))) => o.onset,
+            Presented::Cut(None) => s.next_ts(),
         };
-        let offset = offset.onset;
-        s.rec.send(Record::Trial(TrialRecord {
-            trial,
-            stimulus_id: st.id.clone(),
-            identity: st.identity.clone(),
-            condition: st.condition.clone(),
-            variant: st.variant.as_str().into(),
-            expression: st.expression.as_str().into(),
-            onset_us: shown.onset,
-            offset_us: offset,
-            frames: shown.frames,
-            dropped_frames: shown.dropped,
-            image_rect: rect,
-        }))?;
+        s.rec
+            .send(Record::Trial(trial_row(spec, &shown, offset, rect)))?;
         done += 1;
         on_trial(done);
         let every = plan.text.break_every;
@@ -684,6 +723,24 @@ async fn present_trials(
         }
     }
     Ok(done)
+}
+
+/// The `/trials` row of a trial shown from `shown.onset` until `offset`.
+fn trial_row(spec: &TrialSpec, shown: &Shown, offset: i64, rect: [f32; 4]) -> TrialRecord {
+    let st = &spec.stimulus;
+    TrialRecord {
+        trial: spec.index as i32,
+        stimulus_id: st.id.clone(),
+        identity: st.identity.clone(),
+        condition: st.condition.clone(),
+        variant: st.variant.as_str().into(),
+        expression: st.expression.as_str().into(),
+        onset_us: shown.onset,
+        offset_us: offset,
+        frames: shown.frames,
+        dropped_frames: shown.dropped,
+        image_rect: rect,
+    }
 }
 
 #[cfg(test)]
@@ -724,17 +781,17 @@ mod tests {
         abort_after: Option<u32>,
         missed: &[u64],
     ) -> SessionOutcome {
-        run_short_with(path, n_trials, abort_after, missed, |t| Box::new(t)).unwrap()
+        run_short_with(path, n_trials, abort_after, missed, |t, _| Box::new(t)).unwrap()
     }
 
     /// A short accelerated session of the default set on the synthetic tracker, which `wrap`
-    /// may replace by a tracker around it.
+    /// may replace by a tracker around it (given the session's operator).
     fn run_short_with(
         path: &std::path::Path,
         n_trials: usize,
         abort_after: Option<u32>,
         missed: &[u64],
-        wrap: impl FnOnce(SyntheticTracker) -> Box<dyn Tracker>,
+        wrap: impl FnOnce(SyntheticTracker, &Arc<Operator>) -> Box<dyn Tracker>,
     ) -> Result<SessionOutcome> {
         let set = et_stimuli::default_set::manifest(256);
         let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
@@ -751,12 +808,14 @@ mod tests {
         let plan = test_plan(&set, &trials, timing, missed);
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(10_000_000));
-        let mut tracker =
-            wrap(SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap());
+        let operator = Arc::new(Operator::default());
+        let mut tracker = wrap(
+            SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap(),
+            &operator,
+        );
         let mut header = RecordingHeader::new("P01", "1");
         header.sampling_hz = 120.0;
         let writer = RecordingWriter::create(path, &header, Some(&set.to_toml())).unwrap();
-        let operator = Operator::default();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -775,6 +834,114 @@ mod tests {
             &operator,
             &on_trial,
         ))
+    }
+
+    /// The synthetic tracker on a clock that presses the operator's abort once the session's
+    /// time passes `at_us`: an abort at an exact moment of a trial, whatever the machine does.
+    struct AbortAt(SyntheticTracker, Arc<dyn et_drivers::Clock>);
+
+    struct AbortingClock {
+        inner: Arc<dyn et_drivers::Clock>,
+        at_us: i64,
+        operator: Arc<Operator>,
+    }
+
+    impl et_drivers::Clock for AbortingClock {
+        fn now_us(&self) -> i64 {
+            self.inner.now_us()
+        }
+        fn wait_until(&self, t_us: i64, max_wait: std::time::Duration) -> bool {
+            self.inner.wait_until(t_us, max_wait)
+        }
+        fn real_delay_until(&self, t_us: i64) -> Option<std::time::Duration> {
+            self.inner.real_delay_until(t_us)
+        }
+        fn advance_to(&self, t_us: i64) {
+            self.inner.advance_to(t_us);
+            if t_us >= self.at_us {
+                self.operator.abort.store(true, Ordering::SeqCst);
+            }
+        }
+        fn is_virtual(&self) -> bool {
+            self.inner.is_virtual()
+        }
+    }
+
+    impl AbortAt {
+        fn new(t: SyntheticTracker, at_us: i64, operator: &Arc<Operator>) -> Self {
+            let clock = Arc::new(AbortingClock {
+                inner: t.clock(),
+                at_us,
+                operator: operator.clone(),
+            });
+            AbortAt(t, clock)
+        }
+    }
+
+    impl Tracker for AbortAt {
+        fn info(&self) -> et_drivers::TrackerInfo {
+            self.0.info()
+        }
+        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
+            self.1.clone()
+        }
+        fn start(
+            &mut self,
+            sink: et_drivers::SampleSender,
+        ) -> Result<(), et_drivers::TrackerError> {
+            self.0.start(sink)
+        }
+        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
+            self.0.stop()
+        }
+    }
+
+    /// Aborting while an image is shown keeps that trial: its row with the time it was really
+    /// on screen, and a `trial_aborted` event so no reader takes it for a whole trial. (The old
+    /// runner dropped the row: the gaze on the image had no trial to belong to.)
+    #[test]
+    fn a_trial_cut_short_by_an_abort_keeps_its_row_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        // Trial 0 runs 0–2.75 s after the start; trial 1's image is up from about 3.25 s for
+        // 2 s: abort half-way through it.
+        let onset_1 = {
+            let out = run_short(&dir.path().join("whole.h5"), 2, None, &[]);
+            assert!(out.complete);
+            let r = Recording::open(&dir.path().join("whole.h5")).unwrap();
+            r.trials[1].onset_us
+        };
+        let out = run_short_with(&path, 4, None, &[], |t, op| {
+            Box::new(AbortAt::new(t, onset_1 + 1_000_000, op))
+        })
+        .unwrap();
+        assert!(!out.complete);
+        let r = Recording::open(&path).unwrap();
+        assert_eq!(r.trials.len(), 2, "{:?}", r.trials);
+        let cut = &r.trials[1];
+        let shown_ms = (cut.offset_us - cut.onset_us) as f64 / 1000.0;
+        assert!(
+            (990.0..=1020.0).contains(&shown_ms),
+            "shown {shown_ms} ms until the abort"
+        );
+        assert!(
+            cut.frames >= 59 && cut.frames <= 61,
+            "{} frames",
+            cut.frames
+        );
+        let aborted: Vec<_> = r
+            .events
+            .iter()
+            .filter(|e| e.kind == kind::TRIAL_ABORTED)
+            .collect();
+        assert_eq!(aborted.len(), 1);
+        assert_eq!(aborted[0].trial, cut.trial);
+        assert_eq!(aborted[0].ts_us, cut.offset_us);
+        assert!(
+            aborted[0].text.contains("of 2000 ms"),
+            "{}",
+            aborted[0].text
+        );
     }
 
     /// The synthetic tracker, but its streaming thread ends in a panic.
@@ -805,7 +972,7 @@ mod tests {
     fn a_tracker_that_failed_never_leaves_a_file_marked_complete() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
-        let r = run_short_with(&path, 2, None, &[], |t| Box::new(PanickingTracker(t)));
+        let r = run_short_with(&path, 2, None, &[], |t, _| Box::new(PanickingTracker(t)));
         assert!(r.is_err());
         let rec = Recording::open(&path).unwrap();
         assert!(!rec.header.complete);

@@ -93,9 +93,13 @@ pub fn main(a: Args) -> Result<()> {
             "trial", "stimulus", "cond", "variant", "expr", "dur_ms", "frames", "dropped"
         )?;
         for t in &r.trials {
+            let aborted = r
+                .events
+                .iter()
+                .any(|e| e.kind == et_sessions::format::kind::TRIAL_ABORTED && e.trial == t.trial);
             writeln!(
                 o,
-                "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9.1} {:>7} {:>7}",
+                "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9.1} {:>7} {:>7}{}",
                 t.trial,
                 t.stimulus_id,
                 t.condition,
@@ -103,7 +107,12 @@ pub fn main(a: Args) -> Result<()> {
                 t.expression,
                 (t.offset_us - t.onset_us) as f64 / 1000.0,
                 t.frames,
-                t.dropped_frames
+                t.dropped_frames,
+                if aborted {
+                    "  cut short by the abort"
+                } else {
+                    ""
+                }
             )?;
         }
     }
