@@ -250,7 +250,7 @@ pub fn run_session(
         screen_w: cfg.screen.width_px,
         screen_h: cfg.screen.height_px,
         attention: cfg.attention.for_participant(&cfg.participant),
-        calibration: cfg.calibration.clone(),
+        calibration: cfg.calibration().cloned(),
         missed_vsyncs: Vec::new(),
         geometry: cfg.screen,
         presenter: presenter.as_ref(),

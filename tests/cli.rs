@@ -757,13 +757,15 @@ fn the_main_binary_does_not_link_libtorch() {
 
 /// At a scaled speed the simulated display misses the vsyncs that pass while the runner waits
 /// for validation samples, instead of showing the next target "in the past" (the simulated eye
-/// then arrived late and validation failed by several degrees).
+/// then arrived late and validation failed by several degrees). The config names no
+/// `[calibration]`: a session calibrates by default, as the study did, and the operator's live
+/// line (printed when stderr is not a terminal) follows it once a second.
 #[test]
 fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = small_study(
         dir.path(),
-        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[calibration]\npoints = 5\n",
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n",
     );
     let out = dir.path().join("x10.h5");
     let o = run(&[
@@ -793,6 +795,40 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         "{:?}",
         rec.validation
     );
+    // 1.3 s of calibration and 0.6 s of trials at 10×: at least one live line, none wrong.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let live: Vec<&str> = stderr.lines().filter(|l| l.starts_with("live: ")).collect();
+    assert!(!live.is_empty(), "{stderr}");
+    assert!(
+        live.iter().all(|l| l.contains("tracker streaming")
+            && l.contains(" | dropped frames ")
+            && (l.starts_with("live: calibration") || l.starts_with("live: trial "))),
+        "{live:?}"
+    );
+
+    // Turned off: no validation, and the recording says the tracker's own calibration was used.
+    let off = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[calibration]\nenabled = false\n",
+    );
+    let out = dir.path().join("off.h5");
+    let o = run(&[
+        "run",
+        "--config",
+        s(&off),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = Recording::open(&out).unwrap();
+    assert!(rec.validation.is_empty());
+    assert!(rec
+        .events
+        .iter()
+        .any(|e| e.kind == "note" && e.text.starts_with("no calibration before the trials")));
 }
 
 /// Data from another tool: a Tobii Studio export of two participants becomes two recordings,

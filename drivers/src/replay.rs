@@ -8,7 +8,7 @@ use crate::channel::SampleSender;
 use crate::clock::{Clock, FreeRunningClock, ScaledClock};
 use crate::sample::GazeSample;
 use crate::stream::{reach, StreamThread};
-use crate::tracker::{Tracker, TrackerError, TrackerInfo};
+use crate::tracker::{CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ReplaySpeed {
@@ -106,6 +106,28 @@ impl Tracker for ReplayTracker {
 
     fn stop(&mut self) -> Result<(), TrackerError> {
         self.thread.stop()
+    }
+
+    // A replayed session calibrates as the recorded one did, so its screens fall at the same
+    // times as the recorded gaze; the gaze already went through the recorded calibration, so
+    // the replayed one changes nothing (and says so: no points).
+    fn calibration_enter(&mut self) -> Result<(), TrackerError> {
+        Ok(())
+    }
+    fn calibration_collect(&mut self, _point: CalibrationPoint) -> Result<(), TrackerError> {
+        Ok(())
+    }
+    fn calibration_discard(&mut self, _point: CalibrationPoint) -> Result<(), TrackerError> {
+        Ok(())
+    }
+    fn calibration_compute_apply(&mut self) -> Result<CalibrationResult, TrackerError> {
+        Ok(CalibrationResult {
+            applied: true,
+            points: Vec::new(),
+        })
+    }
+    fn calibration_leave(&mut self) -> Result<(), TrackerError> {
+        Ok(())
     }
 }
 

@@ -22,6 +22,9 @@ use crate::runner::{Choice, Session};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CalibrationConfig {
+    /// Calibrate and validate before the first trial, as the published study did; `false`
+    /// records with the tracker's stored calibration (the session notes it).
+    pub enabled: bool,
     /// 5 or 9 calibration points.
     pub points: u8,
     /// Validation targets (display area); Titta's four by default.
@@ -45,6 +48,7 @@ pub struct CalibrationConfig {
 impl Default for CalibrationConfig {
     fn default() -> Self {
         CalibrationConfig {
+            enabled: true,
             points: 5,
             validation_points: vec![[0.5, 0.2], [0.2, 0.5], [0.8, 0.5], [0.5, 0.8]],
             target_ms: 1500,
@@ -188,6 +192,7 @@ pub(crate) async fn calibrate(
     screen: &ScreenGeometry,
     decision: Decision,
 ) -> Result<bool> {
+    s.operator().view.phase("calibration");
     match tracker.calibration_enter() {
         Err(TrackerError::Unsupported { tracker, .. }) => {
             s.event(

@@ -73,8 +73,9 @@ pub struct StudyConfig {
     pub attention: AttentionConfig,
     /// Serial event markers (`[markers] port = "/dev/ttyUSB0"`, `codes = { stimulus_onset = 1 }`).
     pub markers: Option<et_drivers::serial::MarkerConfig>,
-    /// Calibrate and validate before the first trial (`[calibration]`; absent: no calibration).
-    pub calibration: Option<crate::calibration::CalibrationConfig>,
+    /// Calibration and validation before the first trial (`[calibration]`): on by default with
+    /// the defaults of `CalibrationConfig`; `enabled = false` turns it off.
+    pub calibration: crate::calibration::CalibrationConfig,
     /// The synthetic tracker's simulated calibration error.
     pub synthetic_calibration_error: Option<et_drivers::synthetic::CalibrationError>,
     /// The participant's window (`run` without `--headless`).
@@ -118,7 +119,7 @@ impl Default for StudyConfig {
             tracker: TrackerSettings::default(),
             attention: AttentionConfig::default(),
             markers: None,
-            calibration: None,
+            calibration: crate::calibration::CalibrationConfig::default(),
             synthetic_calibration_error: None,
             display: DisplaySettings::default(),
         }
@@ -133,6 +134,11 @@ pub fn stable_hash(s: &str) -> u64 {
 }
 
 impl StudyConfig {
+    /// The calibration to run before the first trial, if the config asks for one.
+    pub fn calibration(&self) -> Option<&crate::calibration::CalibrationConfig> {
+        self.calibration.enabled.then_some(&self.calibration)
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| SessionError::Io {
             path: path.into(),
@@ -205,8 +211,8 @@ impl StudyConfig {
                 crate::format::MAX_SAMPLING_HZ
             ));
         }
-        if let Some(c) = &self.calibration {
-            c.validate()?;
+        if self.calibration.enabled {
+            self.calibration.validate()?;
         }
         self.display
             .style

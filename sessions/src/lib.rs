@@ -10,6 +10,7 @@ pub mod error;
 pub mod foreign;
 pub mod format;
 pub mod import;
+pub mod live;
 pub mod output_dir;
 pub mod reader;
 pub mod recorder;

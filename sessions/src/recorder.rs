@@ -29,7 +29,7 @@ impl SampleTap {
         }
     }
 
-    fn extend(&self, s: &[GazeSample]) {
+    pub(crate) fn extend(&self, s: &[GazeSample]) {
         let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         q.extend(s.iter().copied());
         let excess = q.len().saturating_sub(self.capacity);

@@ -307,6 +307,10 @@ impl Session<'_> {
         self.display.next_ts()
     }
 
+    pub(crate) fn operator(&self) -> &Operator {
+        self.operator
+    }
+
     pub(crate) fn refresh_hz(&self) -> f64 {
         self.display.refresh_hz()
     }
@@ -330,9 +334,11 @@ impl Session<'_> {
     }
 }
 
-/// What the operator asks for while a session runs (keys, signals).
+/// The session's link with the operator: what they ask for (keys, signals) and what they see
+/// (`view`, read from any thread).
 #[derive(Debug, Default)]
 pub struct Operator {
+    pub view: crate::live::LiveView,
     pub abort: AtomicBool,
     pub pause: AtomicBool,
     pub recalibrate: AtomicBool,
@@ -365,16 +371,17 @@ pub async fn run(
     let hz = tracker.info().sampling_hz.max(1.0);
     // Real-time producers never block: hold 5 s of samples before the recorder must catch up.
     let (tx, rx) = sample_channel(((hz * 5.0) as usize).max(1024));
-    // Validation judges live samples: the recorder shares the last 30 s of them.
-    let tap = plan
-        .calibration
-        .as_ref()
-        .map(|_| SampleTap::new((hz * 30.0) as usize));
+    // Validation and the operator's live view judge live samples: the recorder shares the
+    // last 30 s of them.
+    let tap = SampleTap::new((hz * 30.0) as usize);
+    operator
+        .view
+        .attach(tap.clone(), Arc::clone(&clock), tracker.info().sampling_hz);
     let rec = spawn_recorder(
         writer,
         rx,
         FlushPolicy {
-            tap: tap.clone(),
+            tap: Some(tap.clone()),
             ..FlushPolicy::default()
         },
     )?;
@@ -412,23 +419,28 @@ pub async fn run(
         Ok(()) => text_screen(plan, &mut s, &plan.text.instructions, "instructions").await,
         Err(e) => Err(e),
     };
-    let calibrated = match (instructed, &plan.calibration, &tap) {
-        (Err(e), _, _) => Err(e),
-        (Ok(false), _, _) => Ok(()),
-        (Ok(true), Some(cfg), Some(tap)) => calibrate(
+    let calibrated = match (instructed, &plan.calibration) {
+        (Err(e), _) => Err(e),
+        (Ok(false), _) => Ok(()),
+        (Ok(true), Some(cfg)) => calibrate(
             &mut s,
             tracker,
-            tap,
+            &tap,
             cfg,
             &plan.geometry,
             plan.decision(cfg),
         )
         .await
         .map(|_| ()),
-        _ => Ok(()),
+        (Ok(true), None) => s.event(
+            s.next_ts(),
+            kind::NOTE,
+            -1,
+            "no calibration before the trials: the tracker's own is used",
+        ),
     };
     let result = match calibrated {
-        Ok(()) => present_trials(plan, &mut s, tracker, tap.as_ref(), on_trial).await,
+        Ok(()) => present_trials(plan, &mut s, tracker, &tap, on_trial).await,
         Err(e) => Err(e),
     };
     let result = match result {
@@ -493,12 +505,13 @@ async fn text_screen(
     plan: &SessionPlan<'_>,
     s: &mut Session<'_>,
     text: &str,
-    what: &str,
+    what: &'static str,
 ) -> Result<bool> {
     if plan.presenter.is_none() || text.trim().is_empty() {
         return Ok(!s.operator.abort.load(Ordering::SeqCst));
     }
     s.event(s.next_ts(), kind::NOTE, -1, format!("{what} screen"))?;
+    s.operator.view.phase(what);
     let prompt = format!("{what} on screen: space (window) or c (terminal) goes on");
     // Recalibration asked for here happens before the next trial.
     let mut recalibrate = false;
@@ -523,9 +536,10 @@ async fn operator_break(
     plan: &SessionPlan<'_>,
     s: &mut Session<'_>,
     tracker: &mut dyn Tracker,
-    tap: Option<&SampleTap>,
+    tap: &SampleTap,
 ) -> Result<()> {
     if s.operator.pause.load(Ordering::SeqCst) {
+        s.operator.view.phase("paused");
         s.event(s.next_ts(), kind::NOTE, -1, "paused by the operator")?;
         if let Some(tl) = s.scene {
             tl.publish(s.next_ts(), Scene::Blank);
@@ -538,7 +552,7 @@ async fn operator_break(
         s.event(s.next_ts(), kind::NOTE, -1, "resumed by the operator")?;
     }
     if s.operator.recalibrate.swap(false, Ordering::SeqCst) {
-        if let (Some(cfg), Some(tap)) = (&plan.calibration, tap) {
+        if let Some(cfg) = &plan.calibration {
             s.event(
                 s.next_ts(),
                 kind::NOTE,
@@ -624,7 +638,7 @@ async fn present_trials(
     plan: &SessionPlan<'_>,
     s: &mut Session<'_>,
     tracker: &mut dyn Tracker,
-    tap: Option<&SampleTap>,
+    tap: &SampleTap,
     on_trial: &(dyn Fn(u32) + Sync),
 ) -> Result<u32> {
     let t = &plan.timing;
@@ -639,7 +653,15 @@ async fn present_trials(
         }
         let trial = spec.index as i32;
         let st = &spec.stimulus;
-        s.event(s.next_ts(), kind::TRIAL_START, trial, st.id.clone())?;
+        let start = s.next_ts();
+        let planned_ms = i64::from(t.fixation_ms) + i64::from(t.stimulus_ms) + i64::from(t.iti_ms);
+        s.operator.view.trial(
+            done + 1,
+            plan.trials.len() as u32,
+            &st.id,
+            start.saturating_add(planned_ms.saturating_mul(1000)),
+        );
+        s.event(start, kind::TRIAL_START, trial, st.id.clone())?;
         let cross = Scene::Target { x: 0.5, y: 0.5 };
         let cross_frames = s.frames_for(t.fixation_ms);
         if s.show(
@@ -710,6 +732,7 @@ async fn present_trials(
         };
         s.rec
             .send(Record::Trial(trial_row(spec, &shown, offset, rect)))?;
+        s.operator.view.dropped(shown.dropped);
         done += 1;
         on_trial(done);
         let every = plan.text.break_every;
@@ -942,6 +965,32 @@ mod tests {
             "{}",
             aborted[0].text
         );
+    }
+
+    /// The operator's live view follows the session: the last trial, the dropped frames the
+    /// trials counted, the share of valid samples the tap holds.
+    #[test]
+    fn the_live_view_follows_trials_dropped_frames_and_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let seen = std::cell::RefCell::new(None);
+        let out = run_short_with(&path, 2, None, &[40, 41, 100], |t, op| {
+            *seen.borrow_mut() = Some(Arc::clone(op));
+            Box::new(t)
+        })
+        .unwrap();
+        assert!(out.complete);
+        let op = seen.into_inner().unwrap();
+        let snap = op.view.snapshot();
+        let r = Recording::open(&path).unwrap();
+        assert_eq!(snap.trial, Some((2, 2)));
+        assert_eq!(snap.stimulus, r.trials[1].stimulus_id);
+        let dropped: u64 = r.trials.iter().map(|t| u64::from(t.dropped_frames)).sum();
+        assert!(dropped >= 3, "{dropped}");
+        assert_eq!(snap.dropped_frames, dropped);
+        // The synthetic participant's gaze is valid nearly always.
+        assert!(snap.valid_share_2s.is_some_and(|v| v > 0.8), "{snap:?}");
+        assert_eq!(snap.trial_left_ms, Some(0.0));
     }
 
     /// The synthetic tracker, but its streaming thread ends in a panic.

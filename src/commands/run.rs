@@ -1,11 +1,12 @@
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
-use crate::progress;
 use crate::setup::{load_set, run_session, TrackerChoice, WindowChoice, DEFAULT_STIMULI_DIR};
 
 #[derive(clap::Args)]
@@ -69,23 +70,29 @@ pub fn main(a: Args) -> Result<()> {
         cfg.participant,
         out.display()
     );
-    let pb = progress::bar(n, "trials");
+    let pb = session_bar(n);
     let on_trial = |k: u32| pb.set_position(u64::from(k));
-    let outcome = run_session(
-        &prepared,
-        &a.tracker,
-        a.speed,
-        &out,
-        a.tobii_lib.as_deref(),
-        (!a.headless).then_some(WindowChoice {
-            fullscreen: cfg.display.fullscreen && !a.windowed,
-            monitor: a.monitor.or(cfg.display.monitor),
-        }),
-        operator,
-        &on_trial,
-        // What the session waits for, printed above the progress bar (not through it).
-        &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
-    )?;
+    let ended = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        scope.spawn(|| live_line(&operator, &pb, &ended));
+        let outcome = run_session(
+            &prepared,
+            &a.tracker,
+            a.speed,
+            &out,
+            a.tobii_lib.as_deref(),
+            (!a.headless).then_some(WindowChoice {
+                fullscreen: cfg.display.fullscreen && !a.windowed,
+                monitor: a.monitor.or(cfg.display.monitor),
+            }),
+            Arc::clone(&operator),
+            &on_trial,
+            // What the session waits for, printed above the progress bar (not through it).
+            &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
+        );
+        ended.store(true, Ordering::Release);
+        outcome
+    })?;
     pb.finish_and_clear();
     crate::output::emit(&format!(
         "{}: {} trials, {} samples, {} samples dropped, {}\n",
@@ -104,4 +111,39 @@ pub fn main(a: Args) -> Result<()> {
         std::process::exit(130);
     }
     Ok(())
+}
+
+/// The operator's live line, once a second while the session runs: on the progress bar, or as
+/// a printed line when stderr is not a terminal (a log file keeps it too).
+fn live_line(
+    operator: &et_sessions::runner::Operator,
+    pb: &indicatif::ProgressBar,
+    ended: &AtomicBool,
+) {
+    let tick = Duration::from_millis(50);
+    let mut since = Instant::now();
+    while !ended.load(Ordering::Acquire) {
+        std::thread::sleep(tick);
+        if since.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        since = Instant::now();
+        let line = operator.view.snapshot().line();
+        if pb.is_hidden() {
+            eprintln!("live: {line}");
+        } else {
+            pb.set_message(line);
+        }
+    }
+}
+
+/// The session's bar: trials done, then the operator's live line (`set_message`).
+fn session_bar(trials: u64) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(trials);
+    let style =
+        indicatif::ProgressStyle::with_template("trials [{bar:20}] {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+    pb.set_style(style);
+    pb
 }
