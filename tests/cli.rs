@@ -690,6 +690,7 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
     let o = common::run_answering(
         cmd,
         &[
+            ("positioning guide on screen", "c"),
             ("validation attempt 1 FAIL", "4"),
             ("validation attempt 2 FAIL", "r"),
             ("validation attempt 3 FAIL", "c"),
@@ -795,6 +796,18 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         "{:?}",
         rec.validation
     );
+    // The positioning guide came first and found the simulated eyes inside the head box.
+    let positioned = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "note" && e.text.starts_with("positioning: "))
+        .expect("a positioning note");
+    assert!(
+        positioned.text.contains("both eyes at 6")
+            && positioned.text.ends_with("inside the head box"),
+        "{}",
+        positioned.text
+    );
     // 1.3 s of calibration and 0.6 s of trials at 10×: at least one live line, none wrong.
     let stderr = String::from_utf8_lossy(&o.stderr);
     let live: Vec<&str> = stderr.lines().filter(|l| l.starts_with("live: ")).collect();
@@ -802,7 +815,9 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
     assert!(
         live.iter().all(|l| l.contains("tracker streaming")
             && l.contains(" | dropped frames ")
-            && (l.starts_with("live: calibration") || l.starts_with("live: trial "))),
+            && (l.starts_with("live: calibration")
+                || l.starts_with("live: positioning (")
+                || l.starts_with("live: trial "))),
         "{live:?}"
     );
 

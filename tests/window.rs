@@ -83,6 +83,7 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
         cmd,
         &[
             ("instructions on screen", "c"),
+            ("positioning guide on screen", "c"),
             ("validation attempt 1", "3"),
             ("validation attempt 2", "c"),
             ("break on screen", "c"),

@@ -39,6 +39,8 @@ pub struct CalibrationConfig {
     pub max_data_loss: f64,
     pub max_attempts: u32,
     pub seed: u64,
+    /// The positioning guide shown before each calibration (`[calibration.positioning]`).
+    pub positioning: crate::positioning::PositioningConfig,
     /// Who decides after each validation: `operator` (accept, redo one point, recalibrate;
     /// the default in the participant's window) or `auto` (the thresholds; the default
     /// headless, where `max_attempts` caps the recalibrations).
@@ -60,6 +62,7 @@ impl Default for CalibrationConfig {
             max_attempts: 3,
             seed: 1,
             decision: None,
+            positioning: crate::positioning::PositioningConfig::default(),
         }
     }
 }
@@ -72,6 +75,7 @@ impl CalibrationConfig {
                 self.points
             ));
         }
+        self.positioning.validate()?;
         if self.validation_points.is_empty() || self.max_attempts == 0 {
             return Err("calibration needs validation points and at least one attempt".into());
         }
@@ -192,6 +196,11 @@ pub(crate) async fn calibrate(
     screen: &ScreenGeometry,
     decision: Decision,
 ) -> Result<bool> {
+    if cfg.positioning.enabled
+        && !crate::positioning::guide(s, tap, &cfg.positioning, screen, decision).await?
+    {
+        return Ok(false);
+    }
     s.operator().view.phase("calibration");
     match tracker.calibration_enter() {
         Err(TrackerError::Unsupported { tracker, .. }) => {

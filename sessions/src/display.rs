@@ -208,6 +208,14 @@ impl<'a> Display<'a> {
         Ok(Some(ts))
     }
 
+    /// The participant's window, when there is one.
+    pub(crate) fn presenter(&self) -> Option<&'a Presenter> {
+        match &self.kind {
+            Kind::Window { presenter, .. } => Some(presenter),
+            Kind::Simulated { .. } => None,
+        }
+    }
+
     /// Keys pressed in the participant's window since the last call.
     pub(crate) fn keys(&self) -> Vec<OperatorKey> {
         match &self.kind {

@@ -12,6 +12,7 @@ pub mod format;
 pub mod import;
 pub mod live;
 pub mod output_dir;
+pub mod positioning;
 pub mod reader;
 pub mod recorder;
 pub mod recover;

@@ -6,6 +6,7 @@
 //! participant's screens.
 
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use et_drivers::Clock;
 
@@ -13,8 +14,8 @@ use crate::recorder::SampleTap;
 
 /// The window the valid-sample share is taken over.
 const SHARE_WINDOW_US: i64 = 2_000_000;
-/// No sample for this long: the tracker is reported silent.
-const SILENT_AFTER_US: i64 = 500_000;
+/// No sample for this long (real time): the tracker is reported silent.
+const SILENT_AFTER: Duration = Duration::from_millis(500);
 
 #[derive(Default)]
 pub struct LiveView {
@@ -42,6 +43,8 @@ struct State {
     stimulus: String,
     trial_end_us: Option<i64>,
     dropped_frames: u64,
+    /// What the current phase says besides (the positioning guide: where the eyes are).
+    detail: String,
 }
 
 /// One reading of the live view.
@@ -52,12 +55,14 @@ pub struct LiveSnapshot {
     pub phase: &'static str,
     pub trial: Option<(u32, u32)>,
     pub stimulus: String,
+    /// What the phase says besides (the positioning guide: where the eyes are).
+    pub detail: String,
     /// Until the current trial's planned end, ms (never negative).
     pub trial_left_ms: Option<f64>,
     /// Samples with gaze from at least one eye over the last 2 s, of those the rate promises.
     pub valid_share_2s: Option<f64>,
-    /// Time since the newest sample when the tracker has gone silent (0.5 s, or 3 sample
-    /// periods at a slower rate), ms; `None` while samples arrive.
+    /// Real time since samples last came in, once over 0.5 s (ms; infinite when none came
+    /// yet during the trials); `None` while samples arrive.
     pub silent_ms: Option<f64>,
     pub dropped_frames: u64,
 }
@@ -77,12 +82,23 @@ impl LiveView {
     }
 
     pub(crate) fn phase(&self, phase: &'static str) {
-        self.with(|s| s.phase = phase);
+        self.with(|s| {
+            s.phase = phase;
+            s.detail.clear();
+        });
+    }
+
+    pub(crate) fn detail(&self, text: &str) {
+        self.with(|s| {
+            s.detail.clear();
+            s.detail.push_str(text);
+        });
     }
 
     pub(crate) fn trial(&self, n: u32, of: u32, stimulus: &str, end_us: i64) {
         self.with(|s| {
             s.phase = "trials";
+            s.detail.clear();
             s.trial = Some((n, of));
             s.stimulus = stimulus.to_string();
             s.trial_end_us = Some(end_us);
@@ -94,6 +110,11 @@ impl LiveView {
     }
 
     pub fn snapshot(&self) -> LiveSnapshot {
+        self.snapshot_with(SILENT_AFTER)
+    }
+
+    /// A snapshot that calls the tracker silent once no sample came in for `silent_after`.
+    fn snapshot_with(&self, silent_after: Duration) -> LiveSnapshot {
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut snap = LiveSnapshot {
             phase: if st.phase.is_empty() {
@@ -103,6 +124,7 @@ impl LiveView {
             },
             trial: st.trial,
             stimulus: st.stimulus,
+            detail: st.detail,
             trial_left_ms: None,
             valid_share_2s: None,
             silent_ms: None,
@@ -115,21 +137,22 @@ impl LiveView {
         snap.trial_left_ms = st
             .trial_end_us
             .map(|end| end.saturating_sub(now).max(0) as f64 / 1000.0);
-        let (recent, _) = src.tap.window(now.saturating_sub(SHARE_WINDOW_US), now);
+        // Counted up to the newest sample: the recorder hands samples on in batches, which at
+        // an accelerated speed span more session time than they take.
+        let recent = src.tap.latest(SHARE_WINDOW_US);
         let expected = src.sampling_hz * SHARE_WINDOW_US as f64 / 1e6;
-        if expected >= 1.0 {
+        if expected >= 1.0 && !recent.is_empty() {
             let valid = recent.iter().filter(|s| s.mean_gaze().is_some()).count();
             snap.valid_share_2s = Some((valid as f64 / expected).min(1.0));
         }
-        // The tap fills at the recorder's pace (a batch every flush, 80 ms): silence is
-        // reported from half a second on, as the loss it is.
-        let quiet_after = SILENT_AFTER_US.max((3.0 * 1e6 / src.sampling_hz) as i64);
-        if let Some(newest) = src.tap.newest() {
-            let age = now.saturating_sub(newest);
-            snap.silent_ms = (age > quiet_after).then_some(age as f64 / 1000.0);
-        } else if st.phase == "trials" {
-            snap.silent_ms = Some(f64::INFINITY);
-        }
+        // Silence in real time, whatever the session's speed: the recorder passes samples on
+        // every 80 ms while any arrive.
+        snap.silent_ms = match src.tap.since_filled() {
+            Some(quiet) if quiet > silent_after => Some(quiet.as_secs_f64() * 1000.0),
+            Some(_) => None,
+            None if st.phase == "trials" => Some(f64::INFINITY),
+            None => None,
+        };
         snap
     }
 }
@@ -142,6 +165,9 @@ impl LiveSnapshot {
             Some((n, of)) => format!("{} after trial {n}/{of}", self.phase),
             None => self.phase.to_string(),
         };
+        if !self.detail.is_empty() {
+            out.push_str(&format!(" ({})", self.detail));
+        }
         if let (Some(left), "trials") = (self.trial_left_ms, self.phase) {
             out.push_str(&format!(", {:.1} s left", left / 1000.0));
         }
@@ -185,15 +211,15 @@ mod tests {
         let clock = Arc::new(ManualClock::new(10_000_000));
         let tap = SampleTap::new(1000);
         view.attach(tap.clone(), clock.clone(), 100.0);
-        // 2 s at 100 Hz before t = 10 s: 150 valid, 50 not.
-        let samples: Vec<GazeSample> = (0..200)
-            .map(|i| sample(8_000_000 + i * 10_000, i % 4 != 0))
+        // 2 s at 100 Hz up to the newest sample: 150 valid, 50 not (and older ones before).
+        let samples: Vec<GazeSample> = (0..300)
+            .map(|i| sample(7_000_000 + i * 10_000, i % 4 != 0 || i < 100))
             .collect();
         tap.extend(&samples);
         view.trial(3, 32, "WS-01-smile", 12_500_000);
         view.dropped(2);
         view.dropped(1);
-        let snap = view.snapshot();
+        let snap = view.snapshot_with(Duration::from_secs(3600));
         assert_eq!(snap.trial, Some((3, 32)));
         assert_eq!(snap.valid_share_2s, Some(0.75));
         assert_eq!(snap.silent_ms, None);
@@ -201,15 +227,20 @@ mod tests {
         assert_eq!(snap.dropped_frames, 3);
         let line = snap.line();
         assert!(line.starts_with("trial 3/32 WS-01-smile, 2.5 s left | tracker streaming, valid 75 % (2 s) | dropped frames 3"), "{line}");
-        // Half a second without a sample: silent, and the share falls.
-        clock.advance_to(10_500_000);
-        let snap = view.snapshot();
-        assert_eq!(snap.silent_ms, Some(510.0));
-        assert_eq!(snap.valid_share_2s, Some(113.0 / 200.0));
+        // No sample since: silent (in real time), whatever the session clock says.
+        std::thread::sleep(Duration::from_millis(5));
+        let snap = view.snapshot_with(Duration::from_millis(1));
+        assert!(snap.silent_ms.is_some_and(|ms| ms >= 5.0), "{snap:?}");
         assert!(
-            snap.line().contains("tracker SILENT for 0.5 s"),
+            snap.line().contains("tracker SILENT for "),
             "{}",
             snap.line()
         );
+        view.phase("positioning");
+        view.detail("both eyes at 65.0 cm");
+        assert!(view
+            .snapshot()
+            .line()
+            .starts_with("positioning after trial 3/32 (both eyes at 65.0 cm) | "));
     }
 }

@@ -18,6 +18,8 @@ use crate::writer::{Counts, RecordingWriter};
 #[derive(Debug, Clone)]
 pub struct SampleTap {
     inner: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<GazeSample>>>,
+    /// When samples last came in (wall time: the recorder's pace, at any session speed).
+    filled: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
     capacity: usize,
 }
 
@@ -25,15 +27,43 @@ impl SampleTap {
     pub fn new(capacity: usize) -> Self {
         SampleTap {
             inner: Default::default(),
+            filled: Default::default(),
             capacity: capacity.max(1),
         }
     }
 
     pub(crate) fn extend(&self, s: &[GazeSample]) {
+        if s.is_empty() {
+            return;
+        }
         let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         q.extend(s.iter().copied());
         let excess = q.len().saturating_sub(self.capacity);
         q.drain(..excess);
+        *self.filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Real time since samples last came in; `None` before the first.
+    pub fn since_filled(&self) -> Option<Duration> {
+        self.filled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed())
+    }
+
+    /// The samples of the last `span_us` up to the newest one (the recorder hands samples on
+    /// in batches, so "the last 2 s" is counted from the newest sample, not from the clock).
+    pub fn latest(&self, span_us: i64) -> Vec<GazeSample> {
+        let q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(newest) = q.back().map(|s| s.system_ts_us) else {
+            return Vec::new();
+        };
+        let from = newest.saturating_sub(span_us);
+        q.iter()
+            .rev()
+            .take_while(|s| s.system_ts_us > from)
+            .copied()
+            .collect()
     }
 
     /// Time stamp of the newest sample in the tap.

@@ -143,6 +143,13 @@ pub(crate) struct Session<'a> {
     prompt: &'a (dyn Fn(&str) + Sync),
 }
 
+impl<'a> Session<'a> {
+    /// The participant's window, when the session has one.
+    pub(crate) fn presenter(&self) -> Option<&'a Presenter> {
+        self.display.presenter()
+    }
+}
+
 impl Session<'_> {
     /// Shows one screen for `n` frames and returns the first frame's time stamp. The scene is
     /// published before its first frame so the simulated eye sees it exactly from then, and
@@ -221,7 +228,7 @@ impl Session<'_> {
     /// Shows `screen` for one more refresh (when the display has one), recorded as a frame
     /// outside any trial, and takes the keys pressed meanwhile. A virtual clock yields to the
     /// operator's tasks so a held screen does not spin through simulated time alone.
-    async fn hold_frame(&mut self, screen: &Screen) -> Result<()> {
+    pub(crate) async fn hold_frame(&mut self, screen: &Screen) -> Result<()> {
         match self.display.frame(screen).await {
             Ok(Some(ts)) => self.rec.send(Record::Frame(FrameRecord {
                 ts_us: ts,
@@ -309,6 +316,11 @@ impl Session<'_> {
 
     pub(crate) fn operator(&self) -> &Operator {
         self.operator
+    }
+
+    /// Says on the terminal what the session waits for.
+    pub(crate) fn prompt(&self, text: &str) {
+        (self.prompt)(text);
     }
 
     pub(crate) fn refresh_hz(&self) -> f64 {

@@ -5,6 +5,7 @@
 //! the session runner; the presenter only says when each frame went out, on the tracker's clock.
 
 mod gpu;
+pub mod guide;
 pub mod offscreen;
 pub mod text;
 pub mod window;
