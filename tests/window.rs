@@ -255,3 +255,96 @@ fn display_check_reports_a_virtual_display_as_unpaced() {
     assert_eq!(rows.len(), 90);
     assert!(rows.windows(2).all(|w| w[1] > w[0]));
 }
+
+/// Kills a child process when dropped (a test that fails early leaves no X server behind).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The X server going away mid-session: Xlib then ends the process from inside the window
+/// thread ("X connection … broken"), and the old code left a file that needed `recover`. The
+/// exit hook closes it first: incomplete, readable as it is, saying why it ended.
+#[test]
+fn losing_the_display_mid_session_closes_the_recording_as_incomplete() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[screen]\nwidth_px = 640\nheight_px = 480\nwidth_mm = 300.0\nheight_mm = 225.0\nviewing_distance_mm = 650.0\n\
+         [display]\nfullscreen = false\n[display.text]\ninstructions = \"\"\n",
+    );
+    let out = dir.path().join("lost.h5");
+    // An X server on a display number it picks itself (printed on stdout).
+    let mut xvfb = KillOnDrop(
+        Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (scripts/setup.sh installs xvfb)"),
+    );
+    let mut number = String::new();
+    BufReader::new(xvfb.0.stdout.take().unwrap())
+        .read_line(&mut number)
+        .unwrap();
+    let display = format!(":{}", number.trim());
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_et-suite"))
+            .args(["run", "--config", s(&cfg), "--windowed", "--out", s(&out)])
+            .env("DISPLAY", &display)
+            .env("ET_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // A session that hangs instead of ending is killed after a minute (the test then fails).
+    let pid = child.0.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    });
+    // The session is under way once it waits at the positioning guide (the file exists).
+    let mut seen = String::new();
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("positioning guide on screen") {
+            break;
+        }
+    }
+    assert!(out.exists(), "the session never started: {seen}");
+    drop(xvfb);
+    for line in lines {
+        seen.push_str(&line.unwrap_or_default());
+        seen.push('\n');
+    }
+    let status = child.0.wait().unwrap();
+    assert!(!status.success(), "{seen}");
+    let rec = Recording::open(&out).unwrap_or_else(|e| panic!("needs recover: {e}\n{seen}"));
+    assert!(!rec.header.complete);
+    assert!(!rec.gaze.is_empty());
+    assert!(
+        rec.events
+            .iter()
+            .any(|e| e.text.starts_with("the process exited during the session")),
+        "{seen}"
+    );
+}

@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod config;
 mod display;
 pub mod error;
+mod exit_guard;
 pub mod foreign;
 pub mod format;
 pub mod import;

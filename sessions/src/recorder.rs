@@ -128,6 +128,9 @@ pub enum Record {
     Finish {
         complete: bool,
     },
+    /// The process is exiting under the session (`exit_guard`): note it, write the rest and
+    /// close as incomplete.
+    ProcessExiting,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +143,8 @@ pub struct RecorderStats {
 pub struct RecorderHandle {
     tx: Sender<Record>,
     thread: JoinHandle<Result<RecorderStats>>,
+    /// Closes the file should the process exit under the session.
+    _exit_guard: crate::exit_guard::Guard,
 }
 
 impl RecorderHandle {
@@ -162,6 +167,11 @@ impl RecorderHandle {
             .map_err(|_| SessionError::Recorder("the recorder thread panicked".into()))?
     }
 
+    #[cfg(test)]
+    pub(crate) fn exit_guard(&self) -> &crate::exit_guard::Guard {
+        &self._exit_guard
+    }
+
     /// True when the recorder thread has ended (normally only after a write error).
     pub fn has_stopped(&self) -> bool {
         self.thread.is_finished()
@@ -174,6 +184,8 @@ struct Buffers {
     frames: Vec<FrameRecord>,
     trials: Vec<TrialRecord>,
     validation: Vec<ValidationRecord>,
+    /// The newest sample written, for stamping a note when none is pending.
+    last_ts: Option<i64>,
     /// Set by `Record::Finish`, or to incomplete when the session side went away.
     finish: Option<bool>,
 }
@@ -196,6 +208,21 @@ impl Buffers {
             Some(Record::Trial(t)) => self.trials.push(t),
             Some(Record::Validation(v)) => self.validation.push(v),
             Some(Record::Finish { complete }) => self.finish = Some(complete),
+            Some(Record::ProcessExiting) => {
+                let ts = self
+                    .gaze
+                    .last()
+                    .map(|s| s.system_ts_us)
+                    .or(self.last_ts)
+                    .unwrap_or(0);
+                self.events.push(EventRecord::new(
+                    ts,
+                    kind::NOTE,
+                    -1,
+                    "the process exited during the session (a library ended it, e.g. the X server went away): closed as incomplete",
+                ));
+                self.finish = Some(false);
+            }
             None => {
                 self.finish.get_or_insert(false);
             }
@@ -203,6 +230,9 @@ impl Buffers {
     }
 
     fn write(&mut self, w: &mut RecordingWriter, tap: Option<&SampleTap>) -> Result<()> {
+        if let Some(s) = self.gaze.last() {
+            self.last_ts = Some(s.system_ts_us);
+        }
         w.append_gaze(&self.gaze)?;
         if let Some(t) = tap {
             t.extend(&self.gaze);
@@ -226,11 +256,20 @@ pub fn spawn_recorder(
     policy: FlushPolicy,
 ) -> Result<RecorderHandle> {
     let (tx, rx) = crossbeam_channel::unbounded();
+    let (guard, closed) = crate::exit_guard::register(tx.clone());
     let thread = std::thread::Builder::new()
         .name("recorder".into())
-        .spawn(move || run(writer, gaze, rx, policy))
+        .spawn(move || {
+            let r = run(writer, gaze, rx, policy);
+            closed.set();
+            r
+        })
         .map_err(|e| SessionError::Recorder(e.to_string()))?;
-    Ok(RecorderHandle { tx, thread })
+    Ok(RecorderHandle {
+        tx,
+        thread,
+        _exit_guard: guard,
+    })
 }
 
 fn run(
@@ -245,6 +284,7 @@ fn run(
         frames: Vec::new(),
         trials: Vec::new(),
         validation: Vec::new(),
+        last_ts: None,
         finish: None,
     };
     let mut last_flush = Instant::now();
