@@ -1,8 +1,9 @@
-//! The et-suite binary and its tests find libtorch through an rpath (tch's own build
-//! script only sets it for tch's targets).
+//! The integration tests that run the networks in-process (tests/prepare.rs) find libtorch
+//! through an rpath (tch's own build script only sets it for tch's targets); the et-suite
+//! binary itself never links it.
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     if let Ok(dir) = std::env::var("LIBTORCH") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
+        println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{dir}/lib");
     }
 }

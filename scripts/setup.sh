@@ -2,7 +2,8 @@
 # Installs what et-suite needs on Debian 12 (run as root, or with sudo available):
 # the Rust toolchain if missing, HDF5 (library and tools), h5py for the interop test, Mesa's
 # CPU Vulkan driver (lavapipe) and Xvfb so the presenter renders and opens windows without a GPU,
-# a font for text screens, and libtorch 2.11 for the networks (scripts/setup_libtorch.sh).
+# and a font for text screens. libtorch (the networks only) is scripts/setup_libtorch.sh's,
+# which the test script runs; the demo needs none.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -43,9 +44,4 @@ if ! python3 -c "import h5py, numpy" 2>/dev/null; then
     fi
     python3 -c "import h5py" || { echo "setup: h5py still not importable by $(command -v python3)" >&2; exit 1; }
 fi
-# pip fetches the torch wheel that libtorch is cut from.
-if ! python3 -m pip --version >/dev/null 2>&1; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
-fi
-"$(dirname "$0")/setup_libtorch.sh"
 echo "setup: ok ($(cargo --version), HDF5 $(dpkg-query -W -f='${Version}' libhdf5-dev), h5py $(python3 -c 'import h5py; print(h5py.__version__)'))"

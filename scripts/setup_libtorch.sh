@@ -22,6 +22,10 @@ if [ -f "$DEST/build-version" ] && [ "$(cat "$DEST/build-version")" = "$VER" ] &
     echo "setup_libtorch: libtorch $VER ready ($DEST)"; exit 0
 fi
 
+# pip fetches the torch wheel that libtorch is cut from.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq python3-pip >/dev/null; else sudo apt-get install -y -qq python3-pip >/dev/null; fi
+fi
 WHEELS="$CACHE/wheels"
 mkdir -p "$WHEELS"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT

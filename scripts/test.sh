@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/setup_libtorch.sh
 ./scripts/setup_tobii_sdk.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 # Mesa wants a private runtime folder; without one it prints harmless errors.
@@ -12,4 +13,7 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Both binaries: `et-suite prepare` runs et-suite-prepare from beside itself, and `cargo test`
+# builds only the tested package's own binaries.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked

@@ -2,15 +2,13 @@
 //! reports errors in one line; the work itself lives in the crates.
 
 mod commands;
-mod logging;
-mod output;
-mod prepare_cli;
-mod progress;
 mod setup;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use et_cli::prepare as prepare_cli;
+use et_cli::{logging, output, progress};
 
 #[derive(Parser)]
 #[command(

@@ -46,6 +46,7 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
 fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
     let deps = dependencies();
     let ours: BTreeSet<&str> = [
+        "et-cli",
         "et-drivers",
         "et-stimuli",
         "et-sessions",
@@ -53,6 +54,7 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
         "et-models",
         "fake-tobii",
         "et-suite",
+        "et-suite-prepare",
     ]
     .into();
     assert_eq!(
@@ -62,6 +64,7 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
     );
     // Which of our crates each may use.
     let allowed: BTreeMap<&str, &[&str]> = [
+        ("et-cli", &[][..]),
         ("et-drivers", &[][..]),
         ("fake-tobii", &["et-drivers"][..]),
         ("et-stimuli", &["et-drivers"][..]),
@@ -72,13 +75,17 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
         ),
         ("et-models", &["et-stimuli"][..]),
         (
+            "et-suite-prepare",
+            &["et-cli", "et-models", "et-stimuli", "et-analysis"][..],
+        ),
+        (
             "et-suite",
             &[
+                "et-cli",
                 "et-drivers",
                 "et-stimuli",
                 "et-sessions",
                 "et-analysis",
-                "et-models",
             ][..],
         ),
     ]
@@ -87,8 +94,8 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
     let confined: [(&str, &[&str]); 7] = [
         ("polars", &["et-analysis"]),
         ("nalgebra", &["et-analysis"]),
-        // The networks' binary (et-suite-prepare) still lives in the root package.
-        ("tch", &["et-models", "et-suite"]),
+        // libtorch: the networks and their binary only; et-suite never links it.
+        ("tch", &["et-models", "et-suite-prepare"]),
         ("hdf5-metno", &["et-sessions"]),
         ("hdf5-metno-sys", &["et-sessions"]),
         ("wgpu", &["et-stimuli"]),
@@ -111,6 +118,44 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
         broken.is_empty(),
         "ARCHITECTURE.md's rules broken: {broken:#?}"
     );
+}
+
+/// The recording and analysis binary builds without libtorch: nothing `et-suite` needs to build
+/// (normal dependencies, all the way down) reaches torch-sys. The demo depends on it.
+#[test]
+fn et_suite_builds_without_libtorch() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "et-suite",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tree.lines().any(|l| l.starts_with("et-sessions ")),
+        "{tree}"
+    );
+    let torch: Vec<&str> = tree
+        .lines()
+        .filter(|l| {
+            l.starts_with("torch-sys ") || l.starts_with("tch ") || l.starts_with("et-models ")
+        })
+        .collect();
+    assert!(torch.is_empty(), "et-suite reaches {torch:?}");
 }
 
 #[test]

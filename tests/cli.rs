@@ -738,22 +738,29 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
         .any(|e| e.text.contains("validation failed after")));
 }
 
-/// Recording and analysis never load libtorch: only `et-suite-prepare` (the networks) links
-/// it, and `et-suite prepare …` runs that binary.
+/// Recording and analysis never load libtorch: only `et-suite-prepare` (the networks, built
+/// beside et-suite by `cargo build --workspace --bins`) links it, and `et-suite prepare …` runs
+/// that binary.
 #[test]
 fn the_main_binary_does_not_link_libtorch() {
+    let main = std::path::Path::new(env!("CARGO_BIN_EXE_et-suite"));
     let o = std::process::Command::new("ldd")
-        .arg(env!("CARGO_BIN_EXE_et-suite"))
+        .arg(main)
         .output()
         .expect("ldd runs");
     let libs = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{libs}");
     assert!(!libs.contains("torch"), "{libs}");
+    let companion = main.with_file_name("et-suite-prepare");
     let o = std::process::Command::new("ldd")
-        .arg(env!("CARGO_BIN_EXE_et-suite-prepare"))
+        .arg(&companion)
         .output()
         .expect("ldd runs");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("libtorch_cpu"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("libtorch_cpu"),
+        "{}: build it with cargo build --workspace --bins",
+        companion.display()
+    );
 }
 
 /// At a scaled speed the simulated display misses the vsyncs that pass while the runner waits

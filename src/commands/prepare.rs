@@ -26,7 +26,7 @@ fn delegate() -> Result<()> {
     let companion = exe.with_file_name("et-suite-prepare");
     if !companion.is_file() {
         anyhow::bail!(
-            "{}: not found; the stimulus networks live in et-suite-prepare, built beside et-suite (cargo build --bins)",
+            "{}: not found; the stimulus networks live in et-suite-prepare (models/cli), built beside et-suite by `./scripts/setup_libtorch.sh && cargo build --workspace --bins`",
             companion.display()
         );
     }

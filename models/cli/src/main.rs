@@ -2,17 +2,10 @@
 //! --config`, `prepare classifier` and `prepare boundary` (libtorch is linked into this binary
 //! only). `et-suite` runs it with the arguments that followed `prepare`.
 
-#[path = "../logging.rs"]
-mod logging;
-#[path = "../output.rs"]
-mod output;
-#[allow(dead_code)] // the arguments of the commands `et-suite` runs itself go unread here
-#[path = "../prepare_cli.rs"]
-mod prepare_cli;
-#[path = "../progress.rs"]
-mod progress;
-
 use std::process::ExitCode;
+
+use et_cli::prepare as prepare_cli;
+use et_cli::{logging, output, progress};
 
 use anyhow::{Context, Result};
 use clap::Parser;
