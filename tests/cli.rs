@@ -313,6 +313,15 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     assert!(report.contains("dwell_figure.svg"));
     let quality_svg = std::fs::read_to_string(out_dir.join("analysis/quality_figure.svg")).unwrap();
     assert!(quality_svg.contains("Data quality per participant") && quality_svg.contains("P04"));
+    // The demo calibrates (the default): every participant's validation is drawn, targets and
+    // each eye's mean gaze, and the report shows it.
+    let validation_svg =
+        std::fs::read_to_string(out_dir.join("analysis/validation_figure.svg")).unwrap();
+    assert!(
+        validation_svg.contains("P04, attempt 1: left 0.") && validation_svg.contains("mean gaze"),
+        "{validation_svg:.2000}"
+    );
+    assert!(report.contains("validation_figure.svg"));
     assert!(out_dir
         .join("analysis/heatmaps/WS-01-manipulated.npy")
         .exists());

@@ -166,7 +166,9 @@ fn h5py_reads_what_the_runner_wrote() {
             "accuracy_deg",
             "precision_rms_deg",
             "precision_sd_deg",
-            "data_loss"
+            "data_loss",
+            "mean_gaze_x",
+            "mean_gaze_y"
         ]
     );
 
@@ -300,6 +302,8 @@ fn our_reader_accepts_variable_length_and_ascii_strings_from_other_writers() {
     assert_eq!(rec.trials[0].expression, "smile");
     assert_eq!(rec.trials[0].dropped_frames, 1);
     assert_eq!(rec.validation[0].eye, "right");
+    // Written without the mean gaze (as files before it): unknown, not 0.
+    assert!(rec.validation[0].mean_gaze_x.is_nan() && rec.validation[0].mean_gaze_y.is_nan());
     let out = run(&["inspect", file.to_str().unwrap()]);
     assert!(
         out.status.success(),

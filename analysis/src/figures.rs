@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::stats::mean;
-use crate::study::StudyAnalysis;
+use crate::study::{ParticipantValidation, StudyAnalysis};
 
 /// Registers the figures' font once; the error says which files were tried.
 fn font() -> Result<(), String> {
@@ -383,6 +383,170 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
     .map_err(|m| format!("{}: {m}", png.display()))?;
     draw_quality(&SVGBackend::new(&svg, (width, 480)).into_drawing_area(), a)
         .map_err(|m| format!("{}: {m}", svg.display()))?;
+    Ok(vec![png, svg])
+}
+
+/// One validation panel: the targets of `rows` (one attempt) as crosses, each eye's mean gaze
+/// as a dot joined to its target, on the screen's pixels (y down, as on the screen).
+fn draw_validation_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    v: &ParticipantValidation,
+    attempt: i32,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let rows: Vec<&et_sessions::ValidationRecord> =
+        v.rows.iter().filter(|r| r.attempt == attempt).collect();
+    let accuracy = |eye: &str| {
+        let acc: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.eye == eye && r.accuracy_deg.is_finite())
+            .map(|r| f64::from(r.accuracy_deg))
+            .collect();
+        if acc.is_empty() {
+            "n/a".to_string()
+        } else {
+            format!("{:.2}°", mean(&acc))
+        }
+    };
+    let (w, h) = (f64::from(v.screen_px.0), f64::from(v.screen_px.1));
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!(
+                "{}, attempt {attempt}: left {}, right {}",
+                v.participant,
+                accuracy("left"),
+                accuracy("right")
+            ),
+            ("sans-serif", 15),
+        )
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(45)
+        .build_cartesian_2d(0f64..w, h..0f64)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_labels(5)
+        .y_labels(5)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(("sans-serif", 11))
+        .axis_desc_style(("sans-serif", 12))
+        .x_desc("screen x (px)")
+        .y_desc("screen y (px)")
+        .draw()
+        .map_err(e)?;
+    let targets: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| (f64::from(r.target_x), f64::from(r.target_y)))
+        .collect();
+    for (eye, colour) in [("left", BLUE), ("right", GREEN)] {
+        let means: Vec<((f64, f64), (f64, f64))> = rows
+            .iter()
+            .filter(|r| r.eye == eye && r.mean_gaze_x.is_finite() && r.mean_gaze_y.is_finite())
+            .map(|r| {
+                (
+                    (f64::from(r.target_x), f64::from(r.target_y)),
+                    (f64::from(r.mean_gaze_x), f64::from(r.mean_gaze_y)),
+                )
+            })
+            .collect();
+        chart
+            .draw_series(
+                means
+                    .iter()
+                    .map(|(t, m)| PathElement::new(vec![*t, *m], colour.mix(0.6).stroke_width(2))),
+            )
+            .map_err(e)?;
+        chart
+            .draw_series(
+                means
+                    .iter()
+                    .map(|(_, m)| Circle::new(*m, 5, colour.mix(0.85).filled())),
+            )
+            .map_err(e)?
+            .label(format!("{eye} eye: mean gaze"))
+            .legend(move |(x, y)| Circle::new((x, y), 5, colour.mix(0.85).filled()));
+    }
+    chart
+        .draw_series(
+            targets
+                .iter()
+                .map(|t| Cross::new(*t, 7, BLACK.stroke_width(2))),
+        )
+        .map_err(e)?
+        .label("target")
+        .legend(|(x, y)| Cross::new((x, y), 6, BLACK.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        // The lower left holds no target of the default layout.
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 11))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+fn draw_validation<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[(&ParticipantValidation, i32)],
+    cols: usize,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let root = root
+        .titled(
+            "Validation: targets and each eye's mean gaze (last attempt)",
+            ("sans-serif", 20),
+        )
+        .map_err(e)?;
+    let rows = panels.len().div_ceil(cols);
+    let areas = root.split_evenly((rows, cols));
+    for ((v, attempt), area) in panels.iter().zip(&areas) {
+        draw_validation_panel(area, v, *attempt)?;
+    }
+    root.present().map_err(e)
+}
+
+/// Writes `validation_figure.png` and `.svg`: per participant, the last validation attempt
+/// (the one the session went on with): each target and where each eye looked on average, with
+/// the mean accuracy per eye in the panel's title. Nothing when no recording was validated.
+pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    font()?;
+    let panels: Vec<(&ParticipantValidation, i32)> = a
+        .validation
+        .iter()
+        .filter_map(|v| v.rows.iter().map(|r| r.attempt).max().map(|last| (v, last)))
+        .collect();
+    if panels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cols = panels.len().min(4);
+    let rows = panels.len().div_ceil(cols) as u32;
+    let size = (460 * cols as u32, 60 + 320 * rows);
+    let png = dir.join("validation_figure.png");
+    let svg = dir.join("validation_figure.svg");
+    draw_validation(
+        &BitMapBackend::new(&png, size).into_drawing_area(),
+        &panels,
+        cols,
+    )
+    .map_err(|m| format!("{}: {m}", png.display()))?;
+    draw_validation(
+        &SVGBackend::new(&svg, size).into_drawing_area(),
+        &panels,
+        cols,
+    )
+    .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])
 }
 

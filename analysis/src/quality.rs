@@ -316,6 +316,8 @@ mod tests {
             precision_rms_deg: 0.1,
             precision_sd_deg: 0.1,
             data_loss: 0.0,
+            mean_gaze_x: f32::NAN,
+            mean_gaze_y: f32::NAN,
         };
         Recording {
             path: "q.h5".into(),

@@ -206,6 +206,14 @@ pub fn write_report(
             base64(&bytes)
         );
     }
+    if let Ok(bytes) = std::fs::read(dir.join("validation_figure.png")) {
+        let _ = write!(
+            h,
+            "</table><p>Validation per participant (the attempt each session went on with): each target (cross) and where              each eye looked on average while it was shown (dots, joined to their target); the panel titles give the mean              accuracy per eye (<code>validation_figure.svg</code> for print).</p>\
+             <img alt=\"validation per participant\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><table>",
+            base64(&bytes)
+        );
+    }
     let fig = dir.join("figure2.png");
     if let Ok(bytes) = std::fs::read(&fig) {
         let _ = write!(

@@ -205,11 +205,21 @@ pub struct StudyAnalysis {
     /// Data quality of every trial and participant (before exclusion).
     pub trial_quality: Vec<TrialQuality>,
     pub participant_quality: Vec<ParticipantQuality>,
+    /// Each participant's validation rows (every attempt), for the validation figure.
+    pub validation: Vec<ParticipantValidation>,
     /// What the exclusion rules left out, with the rule and value (applied before the
     /// dwell, metrics, heatmaps and every statistic).
     pub exclusions: Vec<Exclusion>,
     /// What the analysis could not do and why, one line each (shown with the tables).
     pub notes: Vec<String>,
+}
+
+/// One participant's validation: the screen it was shown on (px) and every row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantValidation {
+    pub participant: String,
+    pub screen_px: (u32, u32),
+    pub rows: Vec<et_sessions::ValidationRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -244,6 +254,7 @@ pub fn analyse_study(
     let mut events = Vec::new();
     let mut without_aois = Vec::new();
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
+    let mut validation = Vec::new();
     let mut no_validation = Vec::new();
     for rec in recordings {
         let view = recording_aois(rec, aois)?;
@@ -272,6 +283,13 @@ pub fn analyse_study(
         let (whole, out) = excluded_trials(&ex, &rec.header.participant);
         trial_q.extend(tq);
         participant_q.push(pq);
+        if !rec.validation.is_empty() {
+            validation.push(ParticipantValidation {
+                participant: rec.header.participant.clone(),
+                screen_px: (rec.header.screen.width_px, rec.header.screen.height_px),
+                rows: rec.validation.clone(),
+            });
+        }
         excluded.extend(ex);
         if let Some((set, trials)) = &view {
             for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {
@@ -404,6 +422,7 @@ pub fn analyse_study(
         events,
         trial_quality: trial_q,
         participant_quality: participant_q,
+        validation,
         exclusions: excluded,
         notes,
     })

@@ -117,7 +117,7 @@ fn eye_quality(
     screen: &ScreenGeometry,
     target: (f64, f64),
     pts: &[Option<(f64, f64)>],
-) -> (f64, f64, f64, f64) {
+) -> EyeQuality {
     let valid: Vec<(f64, f64)> = pts.iter().flatten().copied().collect();
     let loss = if pts.is_empty() {
         1.0
@@ -125,7 +125,13 @@ fn eye_quality(
         1.0 - valid.len() as f64 / pts.len() as f64
     };
     if valid.is_empty() {
-        return (f64::NAN, f64::NAN, f64::NAN, loss);
+        return EyeQuality {
+            accuracy_deg: f64::NAN,
+            rms_deg: f64::NAN,
+            sd_deg: f64::NAN,
+            loss,
+            mean: (f64::NAN, f64::NAN),
+        };
     }
     let acc = valid
         .iter()
@@ -152,7 +158,24 @@ fn eye_quality(
         .sum::<f64>()
         / valid.len() as f64)
         .sqrt();
-    (acc, rms, sd, loss)
+    EyeQuality {
+        accuracy_deg: acc,
+        rms_deg: rms,
+        sd_deg: sd,
+        loss,
+        mean: m,
+    }
+}
+
+/// One eye's validation at one target: accuracy and precision (°), the share of samples
+/// lost, and where the gaze was on average (display area, 0..1).
+#[derive(Debug, Clone, Copy)]
+struct EyeQuality {
+    accuracy_deg: f64,
+    rms_deg: f64,
+    sd_deg: f64,
+    loss: f64,
+    mean: (f64, f64),
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -386,7 +409,7 @@ async fn validate(
 ) -> Result<Option<Validation>> {
     let mut vpoints = cfg.validation_points.clone();
     vpoints.shuffle(rng);
-    let mut per_eye: [Vec<(f64, f64, f64, f64)>; 2] = [Vec::new(), Vec::new()];
+    let mut per_eye: [Vec<EyeQuality>; 2] = [Vec::new(), Vec::new()];
     let mut worst = (f64::NEG_INFINITY, String::from("none"));
     for [x, y] in &vpoints {
         let target = (f64::from(*x), f64::from(*y));
@@ -425,16 +448,18 @@ async fn validate(
             pts.resize(pts.len().max(expected), None);
             let q = eye_quality(screen, target, &pts);
             per_eye[e].push(q);
-            offsets.push(q.0);
+            offsets.push(q.accuracy_deg);
             s.record(Record::Validation(ValidationRecord {
                 attempt,
                 eye: which.into(),
                 target_x: (target.0 * f64::from(screen.width_px)) as f32,
                 target_y: (target.1 * f64::from(screen.height_px)) as f32,
-                accuracy_deg: q.0 as f32,
-                precision_rms_deg: q.1 as f32,
-                precision_sd_deg: q.2 as f32,
-                data_loss: q.3 as f32,
+                accuracy_deg: q.accuracy_deg as f32,
+                precision_rms_deg: q.rms_deg as f32,
+                precision_sd_deg: q.sd_deg as f32,
+                data_loss: q.loss as f32,
+                mean_gaze_x: (q.mean.0 * f64::from(screen.width_px)) as f32,
+                mean_gaze_y: (q.mean.1 * f64::from(screen.height_px)) as f32,
             }))?;
         }
         // A target with no valid gaze at all is the worst there is.
@@ -447,9 +472,14 @@ async fn validate(
     let mut pass = true;
     let mut summary = Vec::new();
     for (e, which) in [(0usize, "left"), (1, "right")] {
-        let acc = mean(&per_eye[e].iter().map(|q| q.0).collect::<Vec<_>>());
-        let rms = mean(&per_eye[e].iter().map(|q| q.1).collect::<Vec<_>>());
-        let loss = mean(&per_eye[e].iter().map(|q| q.3).collect::<Vec<_>>());
+        let acc = mean(
+            &per_eye[e]
+                .iter()
+                .map(|q| q.accuracy_deg)
+                .collect::<Vec<_>>(),
+        );
+        let rms = mean(&per_eye[e].iter().map(|q| q.rms_deg).collect::<Vec<_>>());
+        let loss = mean(&per_eye[e].iter().map(|q| q.loss).collect::<Vec<_>>());
         pass &= acc <= cfg.max_accuracy_deg
             && rms <= cfg.max_precision_rms_deg
             && loss <= cfg.max_data_loss;

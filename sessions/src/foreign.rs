@@ -92,3 +92,11 @@ pub struct ValidationNums {
     pub precision_sd_deg: f32,
     pub data_loss: f32,
 }
+
+/// The mean gaze fields of `/validation`, absent from files written before them.
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct ValidationMeans {
+    pub mean_gaze_x: f32,
+    pub mean_gaze_y: f32,
+}

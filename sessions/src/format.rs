@@ -190,6 +190,8 @@ pub struct ValidationRow {
     pub precision_rms_deg: f32,
     pub precision_sd_deg: f32,
     pub data_loss: f32,
+    pub mean_gaze_x: f32,
+    pub mean_gaze_y: f32,
 }
 
 /// One `/events` row.
@@ -307,6 +309,10 @@ pub struct ValidationRecord {
     pub precision_rms_deg: f32,
     pub precision_sd_deg: f32,
     pub data_loss: f32,
+    /// The eye's mean gaze over the collection window, screen px (NaN without valid gaze; files
+    /// written before this field read as NaN): where the eye landed, for the validation plot.
+    pub mean_gaze_x: f32,
+    pub mean_gaze_y: f32,
 }
 
 impl ValidationRecord {
@@ -320,6 +326,8 @@ impl ValidationRecord {
             precision_rms_deg: self.precision_rms_deg,
             precision_sd_deg: self.precision_sd_deg,
             data_loss: self.data_loss,
+            mean_gaze_x: self.mean_gaze_x,
+            mean_gaze_y: self.mean_gaze_y,
         }
     }
     pub(crate) fn from_row(r: &ValidationRow) -> Self {
@@ -332,6 +340,8 @@ impl ValidationRecord {
             precision_rms_deg: r.precision_rms_deg,
             precision_sd_deg: r.precision_sd_deg,
             data_loss: r.data_loss,
+            mean_gaze_x: r.mean_gaze_x,
+            mean_gaze_y: r.mean_gaze_y,
         }
     }
 }

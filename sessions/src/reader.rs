@@ -140,6 +140,16 @@ fn strings(
     })
 }
 
+/// Whether the dataset's rows (a compound type) have every field in `names`.
+fn has_fields(ds: &hdf5::Dataset, names: &[&str]) -> bool {
+    match ds.dtype().and_then(|t| t.to_descriptor()) {
+        Ok(hdf5::types::TypeDescriptor::Compound(c)) => {
+            names.iter().all(|n| c.fields.iter().any(|f| f.name == *n))
+        }
+        _ => false,
+    }
+}
+
 fn nums<T: H5Type>(ds: &hdf5::Dataset, path: &Path, name: &str) -> Result<Vec<T>> {
     ds.read_raw::<T>().map_err(|e| SessionError::NotARecording {
         path: path.into(),
@@ -206,9 +216,24 @@ fn read_validation(file: &File, path: &Path) -> Result<Vec<ValidationRecord>> {
     use crate::foreign as f;
     let n: Vec<f::ValidationNums> = nums(&ds, path, VALIDATION)?;
     let eyes = strings(&ds, path, VALIDATION, "eye", f::eye::read)?;
+    // Files written before the mean gaze was recorded read it as unknown (HDF5 would convert
+    // absent fields to zeros, so they are looked for first).
+    let means: Vec<f::ValidationMeans> = if has_fields(&ds, &["mean_gaze_x", "mean_gaze_y"]) {
+        nums(&ds, path, VALIDATION)?
+    } else {
+        Vec::new()
+    };
+    let mean = |i: usize| {
+        means
+            .get(i)
+            .map_or((f32::NAN, f32::NAN), |m| (m.mean_gaze_x, m.mean_gaze_y))
+    };
     Ok(n.iter()
         .zip(eyes)
-        .map(|(n, eye)| ValidationRecord {
+        .enumerate()
+        .map(|(i, (n, eye))| ValidationRecord {
+            mean_gaze_x: mean(i).0,
+            mean_gaze_y: mean(i).1,
             attempt: n.attempt,
             eye,
             target_x: n.target_x,
@@ -460,6 +485,8 @@ mod tests {
             precision_rms_deg: 0.1,
             precision_sd_deg: 0.2,
             data_loss: 0.01,
+            mean_gaze_x: 3.5,
+            mean_gaze_y: 700.25,
         };
         w.append_validation(std::slice::from_ref(&v)).unwrap();
         let counts = w.finish(true).unwrap();
