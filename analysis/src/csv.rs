@@ -1,42 +1,19 @@
-//! A small RFC 4180 reader: quoted fields, doubled quotes, line breaks inside quotes (free-text
-//! answers have them), a byte-order mark at the start.
+//! CSV for the survey and classifier files: read with the `csv` crate (RFC 4180: quoted fields,
+//! doubled quotes, line breaks inside quotes, as free-text answers have them; a byte-order
+//! mark at the start is dropped), and one field quoted for writing.
 
-/// Rows of fields.
+/// Rows of fields; rows may differ in length (the caller checks what it needs).
 pub fn parse(text: &str) -> Vec<Vec<String>> {
     let text = text.trim_start_matches('\u{feff}');
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' => {}
-            '\n' => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            _ => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .into_records()
+        // A record that is not valid CSV ends the table here, as it would in a spreadsheet.
+        .map_while(Result::ok)
+        .map(|r| r.iter().map(str::to_string).collect())
+        .collect()
 }
 
 /// One CSV field, quoted when it needs to be.

@@ -1,12 +1,13 @@
-//! The plain CSV files `prepare` reads (labels, landmarks): a header, then comma-separated
-//! values, blank lines skipped, each row with its line number for error messages. Quoted
-//! fields are refused rather than misread.
+//! The CSV files `prepare` reads (labels, landmarks), with the `csv` crate: a header, then
+//! rows, blank lines skipped, each row with its line number for error messages and its fields
+//! trimmed.
 
 use std::path::Path;
 
 use crate::error::{ModelError, Result};
 
 /// A read file: its header and its rows (line number, trimmed fields).
+#[derive(Debug)]
 pub(crate) struct Table {
     pub header: Vec<String>,
     pub rows: Vec<(usize, Vec<String>)>,
@@ -22,30 +23,46 @@ pub(crate) fn read(path: &Path) -> Result<Table> {
         path: path.into(),
         source,
     })?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let split = |l: &str| l.split(',').map(|s| s.trim().to_string()).collect();
-    let Some((_, header)) = lines.next() else {
+    let text = text.trim_start_matches('\u{feff}');
+    // The line a record's text starts on: its position is where the previous record ended, so
+    // the blank lines the reader skipped come first.
+    let line_at = |p: Option<&csv::Position>| {
+        p.map_or(0, |p| {
+            let bytes = text.as_bytes();
+            let mut end = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
+                end += 1;
+            }
+            1 + bytes[..end].iter().filter(|b| **b == b'\n').count()
+        })
+    };
+    let records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+        .into_records();
+    let mut rows = Vec::new();
+    let mut header = None;
+    for r in records {
+        let r = r.map_err(|e| at(path, line_at(e.position()), format!("not valid CSV: {e}")))?;
+        if r.iter().all(str::is_empty) {
+            continue;
+        }
+        let line = line_at(r.position());
+        let fields: Vec<String> = r.iter().map(str::to_string).collect();
+        if header.is_none() {
+            header = Some(fields);
+        } else {
+            rows.push((line, fields));
+        }
+    }
+    let Some(header) = header else {
         return Err(at(path, 1, "empty; expected a header line"));
     };
-    let mut rows = Vec::new();
-    for (line, l) in lines {
-        if l.contains('"') {
-            return Err(at(
-                path,
-                line,
-                "quoted fields are not supported; use plain values",
-            ));
-        }
-        rows.push((line, split(l)));
-    }
-    Ok(Table {
-        header: split(header),
-        rows,
-    })
+    Ok(Table { header, rows })
 }
 
 impl Table {
@@ -61,5 +78,31 @@ impl Table {
                     format!("no '{name}' column (header: {})", self.header.join(",")),
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields_blank_lines_and_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("labels.csv");
+        std::fs::write(
+            &p,
+            "\u{feff}image, label\n\n\"a, b.png\" , WS\nc.png,\"say \"\"hi\"\"\"\n",
+        )
+        .unwrap();
+        let t = read(&p).unwrap();
+        assert_eq!(t.header, ["image", "label"]);
+        assert_eq!(t.rows[0], (3, vec!["a, b.png".into(), "WS".into()]));
+        assert_eq!(t.rows[1], (4, vec!["c.png".into(), "say \"hi\"".into()]));
+        assert_eq!(t.column("LABEL", &p).unwrap(), 1);
+        std::fs::write(&p, "\n\n").unwrap();
+        assert!(read(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("expected a header"));
     }
 }
