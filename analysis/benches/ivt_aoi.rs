@@ -117,6 +117,9 @@ fn main() {
         }
         let total = t.elapsed().as_secs_f64();
         best = best.min(total);
+        if run == 0 {
+            println!("fingerprint {:016x}", fingerprint(&fix));
+        }
         println!(
             "run {run}: I-VT {t_ivt:.2} s ({} fixations), + AOI metrics for {} trials x 3 AOIs: {total:.2} s total; mouth dwell {:.0} s, mouth fixation time {:.0} s",
             fix.fixations.len(),
@@ -126,4 +129,38 @@ fn main() {
         );
     }
     println!("RESULT samples={n} seconds={best:.3}");
+}
+
+/// FNV-1a over every fixation (samples, times, position bits) and every sample's class: equal
+/// fingerprints before and after a change mean equal results on these 10 M samples.
+fn fingerprint(r: &et_analysis::fixation::FixationResult) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    for f in &r.fixations {
+        for v in [
+            f.first as u64,
+            f.last as u64,
+            f.start_us as u64,
+            f.end_us as u64,
+            f.x.to_bits(),
+            f.y.to_bits(),
+            f.dispersion_deg.to_bits(),
+            f.samples as u64,
+        ] {
+            eat(v);
+        }
+    }
+    for c in &r.classes {
+        eat(match c {
+            et_analysis::fixation::SampleClass::Fixation(k) => u64::from(*k),
+            et_analysis::fixation::SampleClass::Saccade => u64::MAX,
+            et_analysis::fixation::SampleClass::Unclassified => u64::MAX - 1,
+            et_analysis::fixation::SampleClass::Missing => u64::MAX - 2,
+        });
+    }
+    h
 }
