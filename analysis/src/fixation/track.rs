@@ -344,6 +344,9 @@ mod tests {
         assert!(!left.valid[1] && (left.x[0] - 0.2).abs() < 1e-6);
     }
 
+    /// One sample of a track: x, y, eye position, gaze point.
+    type Point = (f64, f64, [f32; 3], [f32; 3]);
+
     /// The track as it was built before gap fills were kept apart: every sample's eyes copied,
     /// gaps filled in place. The reference the one-pass build must equal bit for bit.
     fn reference_build(
@@ -351,7 +354,7 @@ mod tests {
         eye: EyeChoice,
         gap_fill_us: Option<i64>,
         period_us: f64,
-    ) -> Vec<Option<(f64, f64, [f32; 3], [f32; 3])>> {
+    ) -> Vec<Option<Point>> {
         fn fill(ts: &[i64], eye: &mut [Option<EyePoint>], max_gap_us: i64, period_us: f64) {
             let mut last: Option<usize> = None;
             for i in 0..eye.len() {
@@ -402,7 +405,7 @@ mod tests {
     fn the_one_pass_build_equals_the_reference_bit_for_bit() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let bits = |p: Option<(f64, f64, [f32; 3], [f32; 3])>| {
+        let bits = |p: Option<Point>| {
             p.map(|(x, y, o, g)| {
                 (
                     x.to_bits(),
