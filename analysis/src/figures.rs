@@ -17,7 +17,7 @@ use crate::study::{ParticipantValidation, StudyAnalysis};
 fn font() -> Result<(), String> {
     static FONT: OnceLock<Result<(), String>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let path = et_stimuli::font::font_file()?;
+        let path = et_stimuli::font::font_file().map_err(|e| e.to_string())?;
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         // plotters keeps fonts for the life of the process.
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());

@@ -60,7 +60,7 @@ pub(crate) fn open_checked(path: &Path) -> Result<File> {
     if !has_hdf5_signature(path)? {
         return Err(SessionError::NotHdf5 { path: path.into() });
     }
-    File::open(path).map_err(|e| {
+    let file = File::open(path).map_err(|e| {
         let message = e.to_string();
         if message.contains("already open for write") || message.contains("file locking") {
             SessionError::NotClosed { path: path.into() }
@@ -70,7 +70,9 @@ pub(crate) fn open_checked(path: &Path) -> Result<File> {
                 message,
             }
         }
-    })
+    })?;
+    crate::cloexec::close_on_exec(&file);
+    Ok(file)
 }
 
 fn str_attr(file: &File, path: &Path, name: &str) -> Result<String> {

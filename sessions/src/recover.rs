@@ -108,6 +108,7 @@ fn mark_recovered(path: &Path) -> Result<()> {
         what: "reopen to note the recovery".into(),
         message: e.to_string(),
     })?;
+    crate::cloexec::close_on_exec(&f);
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     if f.attr("recovered_utc").is_err() {
         crate::writer::str_attr(&f, "recovered_utc", &now).map_err(|e| SessionError::Hdf5 {

@@ -241,6 +241,7 @@ impl RecordingWriter {
             .with_fapl(|p| p.libver_latest())
             .create_excl(&tmp)
             .map_err(err("create"))?;
+        crate::cloexec::close_on_exec(&file);
         write_header(&file, header).map_err(err("write root attributes"))?;
         let g = file
             .create_group(STIMULI_GROUP)
@@ -420,6 +421,7 @@ impl RecordingWriter {
         }
         // SWMR writing cannot add or grow attributes; set the end state in a normal open.
         let f = File::open_rw(&path).map_err(h5err(&path, "reopen to mark the end"))?;
+        crate::cloexec::close_on_exec(&f);
         f.attr("complete")
             .and_then(|a| a.write_scalar(&complete))
             .map_err(h5err(&path, "write 'complete'"))?;

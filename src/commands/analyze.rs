@@ -59,7 +59,7 @@ pub fn analyze(
         .collect::<Result<_>>()?;
     let images = stimuli.map(et_stimuli::StimulusSet::load).transpose()?;
     let aoi_file = match aois {
-        Some(p) => Some(et_stimuli::AoiFile::load(p).map_err(anyhow::Error::msg)?),
+        Some(p) => Some(et_stimuli::AoiFile::load(p)?),
         None => images.as_ref().map(et_stimuli::StimulusSet::aoi_file),
     };
     let pb = progress::bar(paths.len() as u64, "reading");

@@ -6,6 +6,33 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+/// Why AOIs could not be used; each names the file and, where there is one, the AOI.
+#[derive(Debug, thiserror::Error)]
+pub enum AoiError {
+    #[error("{path}: cannot read the AOI file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid AOI file: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A shape that cannot be an AOI (its field and value in the message).
+    #[error("{path}: {message}")]
+    Shape { path: PathBuf, message: String },
+    #[error("AOI '{aoi}': cannot read mask {path}: {message}")]
+    Mask {
+        aoi: String,
+        path: PathBuf,
+        message: String,
+    },
+    /// A mask that failed while loading the AOI file `file`.
+    #[error("{file}: {source}")]
+    InFile {
+        file: PathBuf,
+        source: Box<AoiError>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "shape", rename_all = "snake_case")]
 pub enum AoiShape {
@@ -90,19 +117,17 @@ impl Aoi {
     }
 
     /// Loads a mask AOI's image (relative paths from `base`); other shapes need nothing.
-    pub fn load_mask(&mut self, base: &Path) -> Result<(), String> {
+    pub fn load_mask(&mut self, base: &Path) -> Result<(), AoiError> {
         if let AoiShape::Mask { path, pixels } = &mut self.shape {
             let full = if path.is_relative() {
                 base.join(&*path)
             } else {
                 path.clone()
             };
-            let img = image::open(&full).map_err(|e| {
-                format!(
-                    "AOI '{}': cannot read mask {}: {e}",
-                    self.name,
-                    full.display()
-                )
+            let img = image::open(&full).map_err(|e| AoiError::Mask {
+                aoi: self.name.clone(),
+                path: full.clone(),
+                message: e.to_string(),
             })?;
             *pixels = Some(Arc::new(img.to_luma8()));
         }
@@ -211,30 +236,33 @@ pub struct AoiFile {
 
 impl AoiFile {
     /// Reads `.json` as JSON and anything else as TOML; validates shapes and loads masks.
-    pub fn load(path: &Path) -> Result<AoiFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the AOI file: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<AoiFile, AoiError> {
+        let text = std::fs::read_to_string(path).map_err(|source| AoiError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let parse = |message: String| AoiError::Parse {
+            path: path.into(),
+            message,
+        };
         let mut f: AoiFile = if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         {
-            serde_json::from_str(&text)
-                .map_err(|e| format!("{}: not a valid AOI file: {e}", path.display()))?
+            serde_json::from_str(&text).map_err(|e| parse(e.to_string()))?
         } else {
-            toml::from_str(&text).map_err(|e| {
-                format!(
-                    "{}: not a valid AOI file: {}",
-                    path.display(),
-                    e.to_string().trim().replace('\n', " ")
-                )
-            })?
+            toml::from_str(&text).map_err(|e| parse(e.to_string().trim().replace('\n', " ")))?
         };
         let base = path.parent().unwrap_or(Path::new(""));
         for a in f.aoi.iter_mut().chain(f.stimulus.values_mut().flatten()) {
-            a.validate()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            a.load_mask(base)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            a.validate().map_err(|message| AoiError::Shape {
+                path: path.into(),
+                message,
+            })?;
+            a.load_mask(base).map_err(|e| AoiError::InFile {
+                file: path.into(),
+                source: Box::new(e),
+            })?;
         }
         Ok(f)
     }
@@ -358,7 +386,7 @@ mod tests {
         .unwrap();
         assert_eq!(AoiFile::load(&j).unwrap().aoi[0].name, "eyes");
         std::fs::write(&t, "[[aoi]]\nname = \"x\"\nshape = \"star\"\n").unwrap();
-        let e = AoiFile::load(&t).unwrap_err();
+        let e = AoiFile::load(&t).unwrap_err().to_string();
         assert!(
             e.contains("a.toml: not a valid AOI file") && e.contains("star"),
             "{e}"
@@ -368,6 +396,13 @@ mod tests {
             "[[aoi]]\nname = \"m\"\nshape = \"mask\"\npath = \"missing.png\"\n",
         )
         .unwrap();
-        assert!(AoiFile::load(&t).unwrap_err().contains("cannot read mask"));
+        let e = AoiFile::load(&t).unwrap_err();
+        assert!(
+            matches!(&e, AoiError::InFile { source, .. } if matches!(**source, AoiError::Mask { .. }))
+        );
+        assert!(
+            e.to_string().contains("a.toml: AOI 'm': cannot read mask"),
+            "{e}"
+        );
     }
 }

@@ -12,8 +12,13 @@ pub const CANDIDATES: &[&str] = &[
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 ];
 
-/// The font file to use, or what was tried.
-pub fn font_file() -> Result<PathBuf, String> {
+/// No font: says which files were tried and what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("none of {} exists; install fonts-dejavu-core or set ET_FONT to a .ttf file", CANDIDATES.join(", "))]
+pub struct NoFont;
+
+/// The font file to use.
+pub fn font_file() -> Result<PathBuf, NoFont> {
     if let Some(p) = std::env::var_os("ET_FONT") {
         return Ok(PathBuf::from(p));
     }
@@ -21,10 +26,5 @@ pub fn font_file() -> Result<PathBuf, String> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "none of {} exists; install fonts-dejavu-core or set ET_FONT to a .ttf file",
-                CANDIDATES.join(", ")
-            )
-        })
+        .ok_or(NoFont)
 }

@@ -9,6 +9,6 @@ pub mod manifest;
 pub mod present;
 pub mod timing;
 
-pub use aoi::{Aoi, AoiFile, AoiShape};
+pub use aoi::{Aoi, AoiError, AoiFile, AoiShape};
 pub use counterbalance::{trial_list, CounterbalanceVersion, TrialSpec};
 pub use manifest::{Expression, Landmarks, ManifestError, Stimulus, StimulusSet, Variant};

@@ -129,11 +129,10 @@ impl StimulusSet {
             .iter_mut()
             .chain(set.stimuli.iter_mut().flat_map(|s| s.aois.iter_mut()))
         {
-            a.load_mask(&root)
-                .map_err(|message| ManifestError::Invalid {
-                    origin: path.display().to_string(),
-                    message,
-                })?;
+            a.load_mask(&root).map_err(|e| ManifestError::Invalid {
+                origin: path.display().to_string(),
+                message: e.to_string(),
+            })?;
         }
         for s in &set.stimuli {
             let p = set.image_path(s);

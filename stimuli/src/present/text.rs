@@ -16,7 +16,7 @@ impl Font {
     /// The font named by `ET_FONT`, else the first of the usual system fonts
     /// (`crate::font::font_file`).
     pub fn find() -> Result<Font> {
-        let path = crate::font::font_file().map_err(PresentError::Font)?;
+        let path = crate::font::font_file().map_err(|e| PresentError::Font(e.to_string()))?;
         Font::load(&path)
     }
 
