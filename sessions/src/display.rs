@@ -278,18 +278,6 @@ fn span_end(onset: i64, n: u32, period_us: f64) -> i64 {
     onset.saturating_add((f64::from(n) * period_us).round() as i64)
 }
 
-/// The median frame interval of `stamps` as a rate, when it is a plausible display rate.
-pub(crate) fn measured_hz(stamps: &[i64]) -> Option<f64> {
-    let mut d: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
-    if d.is_empty() {
-        return None;
-    }
-    d.sort_unstable();
-    let median = d[d.len() / 2] as f64;
-    let hz = 1e6 / median;
-    (20.0..=500.0).contains(&hz).then_some(hz)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,16 +440,5 @@ mod tests {
         let p = 1e6 / 60.0;
         assert!(!stamped_span_done(0, 116_667, 116_667, 9, p, None));
         assert!(stamped_span_done(0, 116_667, 142_000, 9, p, None));
-    }
-
-    #[test]
-    fn measured_rates_use_the_median_and_refuse_unpaced_displays() {
-        let p = 16_667;
-        let mut s: Vec<i64> = (0..30).map(|k| k * p).collect();
-        s[10] += 9000; // one late frame does not move the median
-        let hz = measured_hz(&s).unwrap();
-        assert!((hz - 60.0).abs() < 0.01, "{hz}");
-        let fast: Vec<i64> = (0..30).map(|k| k * 1500).collect();
-        assert_eq!(measured_hz(&fast), None);
     }
 }

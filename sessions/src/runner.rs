@@ -15,7 +15,7 @@ use et_stimuli::{StimulusSet, TrialSpec};
 use crate::attention::{image_scene, ParticipantAttention};
 use crate::calibration::{calibrate, CalibrationConfig, Decision};
 use crate::config::Timing;
-use crate::display::{measured_hz, whole_frames, Display, Span};
+use crate::display::{whole_frames, Display, Span};
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
 use crate::recorder::{
@@ -614,7 +614,7 @@ async fn prepare_window(
         }
     }
     let configured = plan.timing.refresh_hz;
-    let measured = measured_hz(&stamps);
+    let measured = et_stimuli::timing::refresh_hz(&stamps);
     // A display that does not pace has no refresh rate to measure: its frame intervals are
     // drawing times (longer on a busy machine), so it keeps the configured rate.
     let used = match measured {

@@ -72,6 +72,19 @@ pub struct FrameStats {
     pub unpaced: usize,
 }
 
+/// The refresh rate frames `stamps` (µs, increasing) show: 1 / the median interval, so a late
+/// frame does not move it; `None` without two frames or outside 20–500 Hz (no display refreshes
+/// so: frames that were not paced). The one estimate the session and `display-check` use.
+pub fn refresh_hz(stamps: &[i64]) -> Option<f64> {
+    let mut d: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_unstable();
+    let hz = 1e6 / d[d.len() / 2] as f64;
+    (20.0..=500.0).contains(&hz).then_some(hz)
+}
+
 /// Frame statistics of `stamps` (µs, increasing) against a display planned at `planned_hz`;
 /// `None` with fewer than two frames.
 pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
@@ -102,11 +115,13 @@ pub fn frame_stats(stamps: &[i64], planned_hz: f64) -> Option<FrameStats> {
         min_ms: d[0],
         p99_ms: at(0.99),
         max_ms: d[d.len() - 1],
-        measured_hz: if median > 0.0 {
+        // What the display refreshes at, by the session's own estimate (infinite when the
+        // frames came faster than any display refreshes).
+        measured_hz: refresh_hz(stamps).unwrap_or(if median > 0.0 {
             1000.0 / median
         } else {
             f64::INFINITY
-        },
+        }),
         dropped: timing.dropped,
         unpaced,
     })
@@ -317,5 +332,18 @@ mod tests {
         let e = pacing_evidence(&loose, &[], p, true).unwrap();
         assert!(e.paces && (e.phase_spread - 0.08).abs() < 0.01, "{e:?}");
         assert!(!pacing_evidence(&loose, &[], p, false).unwrap().paces);
+    }
+
+    #[test]
+    fn refresh_rates_use_the_median_and_refuse_unpaced_frames() {
+        let p = 16_667;
+        let mut s: Vec<i64> = (0..30).map(|k| k * p).collect();
+        s[10] += 9000; // one late frame does not move the median
+        let hz = refresh_hz(&s).unwrap();
+        assert!((hz - 60.0).abs() < 0.01, "{hz}");
+        assert_eq!(frame_stats(&s, 60.0).unwrap().measured_hz, hz);
+        let fast: Vec<i64> = (0..30).map(|k| k * 1500).collect();
+        assert_eq!(refresh_hz(&fast), None);
+        assert_eq!(refresh_hz(&[5]), None);
     }
 }
