@@ -9,6 +9,7 @@
 
 use et_drivers::synthetic::Scene;
 use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
+use et_stimuli::present::validation_plot::{validation_image, PlotPoint};
 use et_stimuli::present::Screen;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::format::{kind, ValidationRecord};
 use crate::recorder::{Record, SampleTap};
-use crate::runner::{Choice, Session};
+use crate::runner::{operator_rect, Choice, Session};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -354,8 +355,30 @@ async fn attempts(
                     all.len(),
                     point_names(all.len()),
                 );
+                // In the window: the plot with the same words under it.
+                let screen = match s.presenter() {
+                    Some(p) => {
+                        let info = p.info();
+                        let rect = operator_rect(info.width, info.height);
+                        let font = et_stimuli::present::text::Font::find().ok();
+                        let img = validation_image(
+                            &v.points,
+                            &text,
+                            font.as_ref(),
+                            rect[2] as u32,
+                            rect[3] as u32,
+                        );
+                        p.preload("validation", img)
+                            .map_err(|e| crate::error::SessionError::Display(e.to_string()))?;
+                        Screen::Image {
+                            key: "validation".into(),
+                            rect,
+                        }
+                    }
+                    None => Screen::Text(text.clone()),
+                };
                 loop {
-                    match s.ask(&text, &prompt).await? {
+                    match s.ask_on(&screen, &prompt).await? {
                         None => return Ok(false),
                         Some(Choice::Point(n)) if usize::from(n) > all.len() => {
                             tracing::warn!(n, "there are only {} calibration points", all.len());
@@ -391,6 +414,8 @@ async fn attempts(
 /// One validation's outcome.
 struct Validation {
     pass: bool,
+    /// Each target and each eye's mean gaze there, for the operator's plot.
+    points: Vec<PlotPoint>,
     /// Per eye: accuracy, precision and data loss.
     summary: Vec<String>,
     /// The target with the largest mean offset over both eyes, for the operator.
@@ -410,6 +435,7 @@ async fn validate(
     let mut vpoints = cfg.validation_points.clone();
     vpoints.shuffle(rng);
     let mut per_eye: [Vec<EyeQuality>; 2] = [Vec::new(), Vec::new()];
+    let mut points = Vec::with_capacity(vpoints.len());
     let mut worst = (f64::NEG_INFINITY, String::from("none"));
     for [x, y] in &vpoints {
         let target = (f64::from(*x), f64::from(*y));
@@ -435,6 +461,10 @@ async fn validate(
         let samples = wait_for(tap, from, to, (1e6 / hz) as i64, &*s.clock()).await;
         let expected = (f64::from(cfg.collect_ms) / 1000.0 * hz).round().max(1.0) as usize;
         let mut offsets = Vec::new();
+        let mut plotted = PlotPoint {
+            target: (target.0 as f32, target.1 as f32),
+            eyes: [None, None],
+        };
         for (e, which) in [(0usize, "left"), (1, "right")] {
             let mut pts: Vec<Option<(f64, f64)>> = samples
                 .iter()
@@ -448,6 +478,8 @@ async fn validate(
             pts.resize(pts.len().max(expected), None);
             let q = eye_quality(screen, target, &pts);
             per_eye[e].push(q);
+            plotted.eyes[e] = (q.mean.0.is_finite() && q.mean.1.is_finite())
+                .then_some((q.mean.0 as f32, q.mean.1 as f32));
             offsets.push(q.accuracy_deg);
             s.record(Record::Validation(ValidationRecord {
                 attempt,
@@ -462,6 +494,7 @@ async fn validate(
                 mean_gaze_y: (q.mean.1 * f64::from(screen.height_px)) as f32,
             }))?;
         }
+        points.push(plotted);
         // A target with no valid gaze at all is the worst there is.
         let off = mean(&offsets);
         let off = if off.is_finite() { off } else { f64::INFINITY };
@@ -490,6 +523,7 @@ async fn validate(
     }
     Ok(Some(Validation {
         pass,
+        points,
         summary,
         worst: worst.1,
     }))

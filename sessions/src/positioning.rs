@@ -20,9 +20,7 @@ use crate::format::kind;
 use crate::recorder::SampleTap;
 use crate::runner::Session;
 
-/// The guide's shape and largest size (drawn at the size it is shown, up to this), and how
-/// often it is redrawn.
-const GUIDE_PX: (u32, u32) = (1280, 800);
+/// How often the guide is redrawn.
 const REDRAW_US: i64 = 100_000;
 /// The samples each reading of the head position averages.
 const RECENT_US: i64 = 250_000;
@@ -227,20 +225,9 @@ pub(crate) async fn guide(
     s.event(start, kind::NOTE, -1, "positioning guide")?;
     let presenter = s.presenter();
     let font = presenter.and_then(|_| Font::find().ok());
-    // Drawn at the size shown (1:1 keeps text sharp), up to GUIDE_PX.
     let rect = presenter.map(|p| {
         let info = p.info();
-        let fit = crate::runner::fit_rect(GUIDE_PX.0, GUIDE_PX.1, info.width, info.height);
-        let (w, h) = (
-            fit[2].min(GUIDE_PX.0 as f32).floor(),
-            fit[3].min(GUIDE_PX.1 as f32).floor(),
-        );
-        [
-            ((info.width as f32 - w) / 2.0).floor(),
-            ((info.height as f32 - h) / 2.0).floor(),
-            w,
-            h,
-        ]
+        crate::runner::operator_rect(info.width, info.height)
     });
     if decision == Decision::Operator {
         s.prompt("positioning guide on screen: when the eyes are green, space (window) or c (terminal) goes on");

@@ -96,6 +96,20 @@ pub struct SessionOutcome {
     pub stats: RecorderStats,
 }
 
+/// Where the operator's pictures (positioning guide, validation plot) go on the participant's
+/// screen: 16:10, as large as fits up to 1280 × 800 px, centred on whole pixels. They are drawn
+/// at this size, so text stays sharp.
+pub(crate) fn operator_rect(screen_w: u32, screen_h: u32) -> [f32; 4] {
+    let fit = fit_rect(1280, 800, screen_w, screen_h);
+    let (w, h) = (fit[2].min(1280.0).floor(), fit[3].min(800.0).floor());
+    [
+        ((screen_w as f32 - w) / 2.0).floor(),
+        ((screen_h as f32 - h) / 2.0).floor(),
+        w,
+        h,
+    ]
+}
+
 /// The image rectangle (x, y, w, h in screen px): scaled to fit, aspect kept, centred.
 pub fn fit_rect(img_w: u32, img_h: u32, screen_w: u32, screen_h: u32) -> [f32; 4] {
     let s = (f64::from(screen_w) / f64::from(img_w)).min(f64::from(screen_h) / f64::from(img_h));
@@ -252,6 +266,11 @@ impl Session<'_> {
     /// Shows `text` until the operator answers (keys pressed before the question do not
     /// count); `None` when the session is aborted meanwhile.
     pub(crate) async fn ask(&mut self, text: &str, prompt: &str) -> Result<Option<Choice>> {
+        self.ask_on(&Screen::Text(text.into()), prompt).await
+    }
+
+    /// As `ask`, showing `screen` meanwhile.
+    pub(crate) async fn ask_on(&mut self, screen: &Screen, prompt: &str) -> Result<Option<Choice>> {
         let op = self.operator;
         op.cont.store(false, Ordering::SeqCst);
         op.recalibrate.store(false, Ordering::SeqCst);
@@ -260,7 +279,6 @@ impl Session<'_> {
             tl.publish(self.next_ts(), Scene::Blank);
         }
         (self.prompt)(prompt);
-        let screen = Screen::Text(text.into());
         loop {
             if op.abort.load(Ordering::SeqCst) {
                 return Ok(None);
@@ -275,7 +293,7 @@ impl Session<'_> {
             if n > 0 {
                 return Ok(Some(Choice::Point(n)));
             }
-            self.hold_frame(&screen).await?;
+            self.hold_frame(screen).await?;
         }
     }
 

@@ -5,6 +5,7 @@
 
 use image::{Rgba, RgbaImage};
 
+use super::draw::{blend, disk, fill_rect, rect_outline};
 use super::text::Font;
 
 /// What the guide shows, in the box's own terms (the caller maps millimetres to these).
@@ -57,72 +58,6 @@ pub fn guide_image(v: &GuideView, font: Option<&Font>, width: u32, height: u32) 
         blend(&mut img, &text, x0, y0);
     }
     img
-}
-
-fn rgba(c: [u8; 3]) -> Rgba<u8> {
-    Rgba([c[0], c[1], c[2], 255])
-}
-
-fn fill_rect(img: &mut RgbaImage, x: f32, y: f32, w: f32, h: f32, c: [u8; 3]) {
-    let (iw, ih) = (img.width() as i64, img.height() as i64);
-    let (x0, y0) = ((x.round() as i64).max(0), (y.round() as i64).max(0));
-    let (x1, y1) = (
-        ((x + w).round() as i64).min(iw),
-        ((y + h).round() as i64).min(ih),
-    );
-    for py in y0..y1 {
-        for px in x0..x1 {
-            img.put_pixel(px as u32, py as u32, rgba(c));
-        }
-    }
-}
-
-fn rect_outline(img: &mut RgbaImage, x: f32, y: f32, w: f32, h: f32, t: f32, c: [u8; 3]) {
-    fill_rect(img, x, y, w, t, c);
-    fill_rect(img, x, y + h - t, w, t, c);
-    fill_rect(img, x, y, t, h, c);
-    fill_rect(img, x + w - t, y, t, h, c);
-}
-
-fn disk(img: &mut RgbaImage, cx: f32, cy: f32, r: f32, c: [u8; 3]) {
-    let (iw, ih) = (img.width() as i64, img.height() as i64);
-    let (x0, x1) = (
-        ((cx - r).floor() as i64).max(0),
-        ((cx + r).ceil() as i64).min(iw),
-    );
-    let (y0, y1) = (
-        ((cy - r).floor() as i64).max(0),
-        ((cy + r).ceil() as i64).min(ih),
-    );
-    for py in y0..y1 {
-        for px in x0..x1 {
-            let (dx, dy) = (px as f32 + 0.5 - cx, py as f32 + 0.5 - cy);
-            if dx * dx + dy * dy <= r * r {
-                img.put_pixel(px as u32, py as u32, rgba(c));
-            }
-        }
-    }
-}
-
-/// `top` over `img` at (x0, y0), by `top`'s alpha.
-fn blend(img: &mut RgbaImage, top: &RgbaImage, x0: u32, y0: u32) {
-    for (x, y, p) in top.enumerate_pixels() {
-        let (px, py) = (x0 + x, y0 + y);
-        if px >= img.width() || py >= img.height() {
-            continue;
-        }
-        let a = f32::from(p[3]) / 255.0;
-        let under = img.get_pixel_mut(px, py);
-        let b = f32::from(under[3]) / 255.0;
-        let out = a + b * (1.0 - a);
-        if out > 0.0 {
-            for k in 0..3 {
-                let c = (f32::from(p[k]) * a + f32::from(under[k]) * b * (1.0 - a)) / out;
-                under[k] = c.round() as u8;
-            }
-        }
-        under[3] = (out * 255.0).round() as u8;
-    }
 }
 
 #[cfg(test)]

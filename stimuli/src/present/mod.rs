@@ -4,10 +4,12 @@
 //! tests and for checking a set without a display). Time stamps and frame bookkeeping live with
 //! the session runner; the presenter only says when each frame went out, on the tracker's clock.
 
+mod draw;
 mod gpu;
 pub mod guide;
 pub mod offscreen;
 pub mod text;
+pub mod validation_plot;
 pub mod window;
 
 pub use gpu::{GpuInfo, Renderer};
