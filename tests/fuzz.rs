@@ -21,10 +21,6 @@ use rand::{Rng, SeedableRng};
 
 mod common;
 
-/// HDF5 opens files without close-on-exec: a child spawned by one test while another test has
-/// a recording open inherits its descriptor and file lock. The tests that do either take turns.
-static HDF5_OR_CHILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 const EVIL: &[&str] = &[
     "",
     "NaN",
@@ -165,7 +161,6 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn tobii_exports_and_the_recordings_they_import_to() {
-    let _turn = HDF5_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(seed());
     let sources = [
@@ -334,7 +329,6 @@ fn study_analysis_and_aoi_configs() {
 
 #[test]
 fn recordings_with_flipped_bytes_are_refused_or_read_never_a_crash() {
-    let _turn = HDF5_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.h5");
     let out = common::run(&[

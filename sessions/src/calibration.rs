@@ -365,8 +365,8 @@ async fn attempts(
                             &v.points,
                             &text,
                             font.as_ref(),
-                            rect[2] as u32,
-                            rect[3] as u32,
+                            (rect[2] as u32, rect[3] as u32),
+                            info.width as f32 / info.height.max(1) as f32,
                         );
                         p.preload("validation", img)
                             .map_err(|e| crate::error::SessionError::Display(e.to_string()))?;

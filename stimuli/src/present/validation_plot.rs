@@ -21,18 +21,32 @@ pub(crate) const EYE_COLOURS: [[u8; 3]; 2] = [[60, 110, 255], [40, 200, 80]];
 
 /// The plot as a `width` × `height` image on a transparent background (the session's own
 /// colour shows through): the screen's area above, `caption`'s lines below.
+/// `screen_aspect` (width / height of the participant's screen) keeps the targets' layout.
 pub fn validation_image(
     points: &[PlotPoint],
     caption: &str,
     font: Option<&Font>,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
+    screen_aspect: f32,
 ) -> RgbaImage {
     let (w, h) = (width.max(64) as f32, height.max(64) as f32);
     let mut img = RgbaImage::from_pixel(w as u32, h as u32, Rgba([0, 0, 0, 0]));
-    // The screen's area in the top 70 %, keeping its proportions.
-    let (aw, ah) = (w, 0.70 * h);
-    let at = |p: (f32, f32)| (p.0 * aw, p.1 * ah);
+    // The screen's area in the top 70 %, in its own proportions, centred.
+    let aspect = if screen_aspect.is_finite() && screen_aspect > 0.0 {
+        screen_aspect
+    } else {
+        16.0 / 9.0
+    };
+    let (aw, ah) = {
+        let ah = 0.70 * h;
+        if ah * aspect <= w {
+            (ah * aspect, ah)
+        } else {
+            (w, w / aspect)
+        }
+    };
+    let x0 = (w - aw) / 2.0;
+    let at = |p: (f32, f32)| (x0 + p.0 * aw, p.1 * ah);
     let arm = (0.02 * w).max(6.0);
     for p in points {
         let t = at(p.target);
@@ -67,7 +81,7 @@ mod tests {
             target: (0.5, 0.5),
             eyes: [Some((0.25, 0.5)), None],
         }];
-        let img = validation_image(&points, "", None, 400, 400);
+        let img = validation_image(&points, "", None, (400, 400), 400.0 / 280.0);
         // The screen area is 400 × 280 px: the target at (200, 140), the left eye at (100, 140).
         assert_eq!(at(&img, 200.0, 140.0)[..3], TARGET);
         assert_eq!(at(&img, 100.0, 140.0)[..3], EYE_COLOURS[0]);
@@ -77,5 +91,23 @@ mod tests {
             "the joining line"
         );
         assert_eq!(at(&img, 300.0, 140.0)[3], 0, "no right eye drawn");
+    }
+}
+
+#[cfg(test)]
+mod proportion_tests {
+    use super::*;
+
+    #[test]
+    fn a_narrower_screen_keeps_its_proportions_centred() {
+        // 4:3 in a 400 × 400 picture: the area is the 280 px band's height by 373 px, centred
+        // (from x = 13); a target at the screen's left edge sits there.
+        let points = [PlotPoint {
+            target: (0.0, 0.5),
+            eyes: [None, None],
+        }];
+        let img = validation_image(&points, "", None, (400, 400), 4.0 / 3.0);
+        let x0 = (400.0 - 280.0 * 4.0 / 3.0) / 2.0;
+        assert_eq!(img.get_pixel(x0 as u32 + 1, 140).0[..3], TARGET);
     }
 }
