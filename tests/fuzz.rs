@@ -21,6 +21,12 @@ use rand::{Rng, SeedableRng};
 
 mod common;
 
+/// HDF5 opens files without close-on-exec; et-sessions marks each recording's descriptor
+/// close-on-exec right after the open, but a child spawned by one test in between inherits it
+/// (and its file lock: "unable to lock file" once the mutex was removed). The tests that open
+/// recordings in this process or spawn children take turns.
+static HDF5_OR_CHILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const EVIL: &[&str] = &[
     "",
     "NaN",
@@ -161,6 +167,7 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn tobii_exports_and_the_recordings_they_import_to() {
+    let _turn = HDF5_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(seed());
     let sources = [
@@ -329,6 +336,7 @@ fn study_analysis_and_aoi_configs() {
 
 #[test]
 fn recordings_with_flipped_bytes_are_refused_or_read_never_a_crash() {
+    let _turn = HDF5_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.h5");
     let out = common::run(&[
