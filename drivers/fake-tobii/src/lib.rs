@@ -28,13 +28,11 @@ use std::ffi::{c_char, c_float, c_int, c_void, CStr, CString};
 use et_drivers::tobii::abi::*;
 use state::{fake, guard, Sub};
 
-const OK: Status = 0;
-const INVALID_PARAMETER: Status = 10;
-const SE_CONNECTION_FAILED: Status = 204;
-const SE_INVALID_PARAMETER: Status = 209;
-const SE_CALIBRATION_ALREADY_STARTED: Status = 210;
-const SE_CALIBRATION_NOT_STARTED: Status = 211;
-const SE_NOT_SUBSCRIBED: Status = 213;
+// The status codes from the adapter's own table: one list of names and numbers.
+use et_drivers::tobii::status::{
+    INVALID_PARAMETER, OK, SE_CALIBRATION_ALREADY_STARTED, SE_CALIBRATION_NOT_STARTED,
+    SE_CONNECTION_FAILED, SE_INVALID_PARAMETER, SE_NOT_SUBSCRIBED,
+};
 
 /// Runs an exported function body: injected failures first, no unwinding into C.
 fn call(name: &str, body: impl FnOnce() -> Status) -> Status {

@@ -47,7 +47,7 @@ pub type Result<T, E = TobiiError> = std::result::Result<T, E>;
 
 /// Turns a status into `Ok` or an error naming the call.
 pub fn check(call: &'static str, code: Status) -> Result<()> {
-    if code == 0 {
+    if code == status::OK {
         return Ok(());
     }
     let (name, meaning) = status::describe(code);

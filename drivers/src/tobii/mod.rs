@@ -467,7 +467,10 @@ impl Tracker for TobiiTracker {
         let h = lock(&self.handle);
         match self.lib.calibration_enter(h) {
             // Left over from a crashed session: leave and enter again, as Titta does.
-            Err(TobiiError::Status { code: 210, .. }) => {
+            Err(TobiiError::Status {
+                code: status::SE_CALIBRATION_ALREADY_STARTED,
+                ..
+            }) => {
                 self.lib.calibration_leave(h)?;
                 Ok(self.lib.calibration_enter(h)?)
             }

@@ -1,9 +1,19 @@
 //! `TobiiResearchStatus` codes, by name and in words a researcher can act on.
 
+/// The codes code names itself (the adapter reacts to them, the stand-in library returns
+/// them); every other code is only described.
+pub const OK: i32 = 0;
+pub const INVALID_PARAMETER: i32 = 10;
+pub const SE_CONNECTION_FAILED: i32 = 204;
+pub const SE_INVALID_PARAMETER: i32 = 209;
+pub const SE_CALIBRATION_ALREADY_STARTED: i32 = 210;
+pub const SE_CALIBRATION_NOT_STARTED: i32 = 211;
+pub const SE_NOT_SUBSCRIBED: i32 = 213;
+
 /// Name (without the `TOBII_RESEARCH_STATUS_` prefix) and meaning of a status code.
 pub fn describe(code: i32) -> (&'static str, &'static str) {
     match code {
-        0 => ("OK", "no error"),
+        OK => ("OK", "no error"),
         1 => ("FATAL_ERROR", "fatal error in the SDK"),
         2 => ("INITIALIZE_FAILED", "the SDK failed to initialise"),
         3 => ("TERMINATE_FAILED", "the SDK failed to shut down"),
@@ -31,7 +41,7 @@ pub fn describe(code: i32) -> (&'static str, &'static str) {
             "FILEBROWSER_POLL_FAILED",
             "searching for file-based trackers failed",
         ),
-        10 => ("INVALID_PARAMETER", "an argument was not valid"),
+        INVALID_PARAMETER => ("INVALID_PARAMETER", "an argument was not valid"),
         11 => (
             "INVALID_OPERATION",
             "the operation is not valid in the current state",
@@ -59,7 +69,7 @@ pub fn describe(code: i32) -> (&'static str, &'static str) {
         ),
         202 => ("SE_NOT_SUPPORTED", "the tracker does not support this"),
         203 => ("SE_NOT_AVAILABLE", "the feature is not available"),
-        204 => (
+        SE_CONNECTION_FAILED => (
             "SE_CONNECTION_FAILED",
             "the connection to the tracker failed; check the cable and power",
         ),
@@ -70,20 +80,20 @@ pub fn describe(code: i32) -> (&'static str, &'static str) {
             "the stream engine is already initialised",
         ),
         208 => ("SE_NOT_INITIALIZED", "the stream engine is not initialised"),
-        209 => (
+        SE_INVALID_PARAMETER => (
             "SE_INVALID_PARAMETER",
             "the tracker rejected a value (an unsupported frequency?)",
         ),
-        210 => (
+        SE_CALIBRATION_ALREADY_STARTED => (
             "SE_CALIBRATION_ALREADY_STARTED",
             "calibration mode is already active (left over from a crash?)",
         ),
-        211 => (
+        SE_CALIBRATION_NOT_STARTED => (
             "SE_CALIBRATION_NOT_STARTED",
             "calibration mode has not been entered",
         ),
         212 => ("SE_ALREADY_SUBSCRIBED", "already subscribed to this stream"),
-        213 => ("SE_NOT_SUBSCRIBED", "not subscribed to this stream"),
+        SE_NOT_SUBSCRIBED => ("SE_NOT_SUBSCRIBED", "not subscribed to this stream"),
         214 => (
             "SE_OPERATION_FAILED",
             "the tracker could not carry out the operation",
