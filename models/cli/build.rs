@@ -1,8 +1,0 @@
-//! The binary finds libtorch through an rpath (tch's own build script only sets it for tch's
-//! targets).
-fn main() {
-    println!("cargo:rerun-if-env-changed=LIBTORCH");
-    if let Ok(dir) = std::env::var("LIBTORCH") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
-    }
-}
