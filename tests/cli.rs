@@ -42,6 +42,41 @@ fn run_replay_inspect_round_trip() {
         .iter()
         .all(|t| t.offset_us - t.onset_us == 1_000_000 && t.frames == 60));
 
+    // The same simulated session again, positioning and calibration included, records the
+    // same gaze relative to its start: a virtual clock makes the threads' timing irrelevant
+    // (the positioning guide and the calibration correction used to depend on it).
+    let again = dir.path().join("again.h5");
+    let out = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&again),
+    ]);
+    assert!(out.status.success());
+    let rerun = Recording::open(&again).unwrap();
+    assert!(rec.events.iter().any(|e| e.text == "positioning guide"));
+    let relative = |r: &Recording| -> Vec<et_drivers::GazeSample> {
+        let t0 = r.gaze[0].system_ts_us;
+        r.gaze
+            .iter()
+            .map(|g| et_drivers::GazeSample {
+                system_ts_us: g.system_ts_us - t0,
+                ..*g
+            })
+            .collect()
+    };
+    let (x, y) = (relative(&rec), relative(&rerun));
+    assert_eq!(x.len(), y.len());
+    let first_difference = x.iter().zip(&y).position(|(p, q)| !p.bit_eq(q));
+    assert_eq!(
+        first_difference, None,
+        "the rerun's gaze differs from sample"
+    );
+
     let b = dir.path().join("b.h5");
     let out = run(&["replay", s(&a), "--speed", "max", "--out", s(&b)]);
     assert!(
@@ -262,16 +297,37 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(
-            "Smile vs no smile, model lmm: lmm_t (two-sided); p_corr: holm across conditions"
-        ) && stdout.contains("response ~ smile + (1 + smile | participant) + (1 | identity)"),
+        stdout.contains("response ~ smile + (1 + smile | participant) + (1 | identity)"),
         "{stdout}"
     );
+    // The headline names the test each condition got: a condition whose mixed model lost
+    // every random effect was fitted by least squares (lm_t), and the headline says so.
+    let headline = stdout
+        .lines()
+        .find(|l| l.starts_with("Smile vs no smile, model lmm: "))
+        .unwrap_or_else(|| panic!("no headline: {stdout}"));
+    for line in stdout.lines().filter(|l| l.starts_with("model (")) {
+        let condition = &line["model (".len()..line.find(')').unwrap()];
+        let test = if line.contains("least squares") {
+            "lm_t"
+        } else {
+            "lmm_t"
+        };
+        let named = headline.contains(&format!(": {test} (two-sided)"))
+            || headline
+                .split("; ")
+                .any(|part| part.contains(&format!("{test} (")) && part.contains(condition));
+        assert!(named, "{headline} does not say {condition} got {test}");
+    }
+    let tests = headline["Smile vs no smile, model lmm: ".len()..]
+        .split(" (two-sided)")
+        .next()
+        .unwrap_or_default();
 
     let summary = std::fs::read_to_string(out_dir.join("analysis/summary.csv")).unwrap();
     let report = std::fs::read_to_string(out_dir.join("analysis/report.html")).unwrap();
     assert!(
-        report.contains("model: <b>lmm</b>, test: <b>lmm_t</b>")
+        report.contains(&format!("model: <b>lmm</b>, test: <b>{tests}</b>"))
             && report.contains("welch_trials")
             && report.contains("P01.h5"),
         "report lacks the test or the inputs"

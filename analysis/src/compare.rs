@@ -477,6 +477,28 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
 /// `anova()` after refitting) of `response ~ smile * condition` against `response ~ smile +
 /// condition`, both with crossed random intercepts for participants and identities. A line for
 /// the report, or why there is none.
+/// The test behind each row's p, in words: one name when every row used the same, else each
+/// test with its conditions. A mixed model left with no random effect is fitted by least
+/// squares, so one headline name for all conditions could claim a test some did not get.
+pub fn tests_in_words(rows: &[ComparisonRow]) -> String {
+    let mut by_test: Vec<(&str, Vec<&str>)> = Vec::new();
+    for c in rows {
+        match by_test.iter_mut().find(|(t, _)| *t == c.test) {
+            Some((_, conds)) => conds.push(&c.condition),
+            None => by_test.push((c.test, vec![&c.condition])),
+        }
+    }
+    match by_test.as_slice() {
+        [] => String::new(),
+        [(t, _)] => (*t).to_string(),
+        many => many
+            .iter()
+            .map(|(t, conds)| format!("{t} ({})", conds.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
 pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     let rows: Vec<&DwellRow> = dwell
         .iter()
@@ -582,6 +604,17 @@ mod tests {
 
     fn all(rows: &[ComparisonRow]) -> &ComparisonRow {
         rows.iter().find(|r| r.condition == "all").unwrap()
+    }
+
+    #[test]
+    fn the_tests_are_named_per_condition_when_they_differ() {
+        let d = rows(8, 6, 300.0, 50.0);
+        let mut r = compare_with(StudyModel::Lmm, &d, &AnalysisConfig::default());
+        assert!(r.iter().all(|c| c.test == "lmm_t"));
+        assert_eq!(tests_in_words(&r), "lmm_t");
+        let a = r.iter_mut().find(|c| c.condition == "A").unwrap();
+        a.test = "lm_t";
+        assert_eq!(tests_in_words(&r), "lm_t (A); lmm_t (B, all)");
     }
 
     #[test]

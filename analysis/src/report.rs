@@ -61,7 +61,7 @@ pub fn write_report(
          </style></head><body><h1>Eye-tracking analysis: AOI '{}'</h1>",
         esc(&a.aoi)
     );
-    let test = a.comparisons.first().map_or("", |c| c.test);
+    let test = a.tests_used();
     // Estimates in the response's unit: ms to 0.1, shares to 0.0001.
     let digits = match a.config.response {
         crate::Response::DwellMs => 1,
@@ -75,7 +75,7 @@ pub fn write_report(
          <table><tr><th>condition</th><th>n smile</th><th>n no smile</th><th>mean smile (ms)</th><th>SD</th>\
          <th>mean no smile (ms)</th><th>SD</th><th>g</th><th>estimate</th><th>95 % CI</th><th>SE</th><th>statistic</th><th>df</th><th>p</th><th>p<sub>corr</sub></th></tr>",
         esc(a.config.model.as_str()),
-        esc(test),
+        esc(&test),
         a.config.correction.as_str(),
         match a.config.response {
             crate::Response::DwellMs => "ms",

@@ -483,6 +483,11 @@ fn check_aois(
 }
 
 impl StudyAnalysis {
+    /// The test behind the comparisons' p-values, in words (`compare::tests_in_words`).
+    pub fn tests_used(&self) -> String {
+        crate::compare::tests_in_words(&self.comparisons)
+    }
+
     fn quality_trials_csv(&self) -> String {
         let mut q = String::from("participant,trial,stimulus_id,expected_samples,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames,aborted_after_ms\n");
         for r in &self.trial_quality {
@@ -620,7 +625,7 @@ impl StudyAnalysis {
             s,
             "\nSmile vs no smile, model {}: {} (two-sided); p_corr: {correction} across conditions",
             self.config.model.as_str(),
-            self.comparisons.first().map_or("", |c| c.test)
+            self.tests_used()
         );
         let _ = writeln!(
             s,

@@ -220,8 +220,16 @@ pub(crate) async fn calibrate(
     screen: &ScreenGeometry,
     decision: Decision,
 ) -> Result<bool> {
+    let sample_period_us = (1e6 / tracker.info().sampling_hz.max(1.0)) as i64;
     if cfg.positioning.enabled
-        && !crate::positioning::guide(s, tap, &cfg.positioning, screen, decision).await?
+        && !crate::positioning::guide(
+            s,
+            (tap, sample_period_us),
+            &cfg.positioning,
+            screen,
+            decision,
+        )
+        .await?
     {
         return Ok(false);
     }
@@ -458,7 +466,9 @@ async fn validate(
         };
         let from = shown.onset + i64::from(cfg.settle_ms) * 1000;
         let to = from + i64::from(cfg.collect_ms) * 1000;
-        let samples = wait_for(tap, from, to, (1e6 / hz) as i64, &*s.clock()).await;
+        let samples = tap
+            .settled_window(from, to, (1e6 / hz) as i64, &*s.clock())
+            .await;
         let expected = (f64::from(cfg.collect_ms) / 1000.0 * hz).round().max(1.0) as usize;
         let mut offsets = Vec::new();
         let mut plotted = PlotPoint {
@@ -527,35 +537,4 @@ async fn validate(
         summary,
         worst: worst.1,
     }))
-}
-
-/// The samples of [from, to) once the recorder has them (or after 5 s of real time).
-async fn wait_for(
-    tap: &SampleTap,
-    from: i64,
-    to: i64,
-    period_us: i64,
-    clock: &dyn et_drivers::Clock,
-) -> Vec<GazeSample> {
-    // A driven (accelerated) clock must pass the window by a sample (with its jitter) for the
-    // window to complete.
-    clock.advance_to(to + 2 * period_us);
-    let t0 = std::time::Instant::now();
-    loop {
-        let (got, done) = tap.window(from, to);
-        if done || t0.elapsed() > std::time::Duration::from_secs(5) {
-            tracing::debug!(
-                from,
-                to,
-                done,
-                newest = tap.newest(),
-                now = clock.now_us(),
-                n = got.len(),
-                waited_ms = t0.elapsed().as_millis() as u64,
-                "validation window"
-            );
-            return got;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
 }

@@ -211,10 +211,11 @@ impl HeadPosition {
 
 /// Shows the guide until the operator goes on (`Decision::Operator`), or until the eyes have
 /// stayed inside for `hold_ms` (`Decision::Auto`; after `max_wait_ms` it goes on and notes
-/// where they were). False when the session is aborted meanwhile.
+/// where they were). False when the session is aborted meanwhile. `tap` comes with the
+/// tracker's sample period.
 pub(crate) async fn guide(
     s: &mut Session<'_>,
-    tap: &SampleTap,
+    (tap, period_us): (&SampleTap, i64),
     cfg: &PositioningConfig,
     geo: &ScreenGeometry,
     decision: Decision,
@@ -235,13 +236,15 @@ pub(crate) async fn guide(
     let mut inside_since: Option<i64> = None;
     let mut drawn_at: Option<i64> = None;
     let hold = i64::from(cfg.hold_ms) * 1000;
+    let clock = s.clock();
     let max_wait = i64::from(cfg.max_wait_ms) * 1000;
     let head = loop {
         if s.operator().abort.load(Ordering::SeqCst) {
             return Ok(false);
         }
         let now = s.next_ts();
-        let head = HeadPosition::from_samples(&tap.latest(RECENT_US));
+        let samples = tap.recent(now, RECENT_US, period_us, &*clock).await;
+        let head = HeadPosition::from_samples(&samples);
         let inside = head.problem(cfg, geo).is_none();
         let redraw = drawn_at.is_none_or(|t| now.saturating_sub(t) >= REDRAW_US);
         if redraw {

@@ -86,6 +86,56 @@ impl SampleTap {
             .collect();
         (got, q.back().is_some_and(|s| s.system_ts_us >= to))
     }
+
+    /// The samples of [from, to) once the recorder has them (or after 5 s of real time).
+    pub(crate) async fn settled_window(
+        &self,
+        from: i64,
+        to: i64,
+        period_us: i64,
+        clock: &dyn et_drivers::Clock,
+    ) -> Vec<GazeSample> {
+        // A driven (accelerated) clock must pass the window by a sample (with its jitter) for
+        // the window to complete.
+        clock.advance_to(to.saturating_add(period_us.saturating_mul(2)));
+        let t0 = Instant::now();
+        loop {
+            let (got, done) = self.window(from, to);
+            if done || t0.elapsed() > Duration::from_secs(5) {
+                tracing::debug!(
+                    from,
+                    to,
+                    done,
+                    newest = self.newest(),
+                    now = clock.now_us(),
+                    n = got.len(),
+                    waited_ms = t0.elapsed().as_millis() as u64,
+                    "sample window"
+                );
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The samples of the last `span_us` before `now_us`, for a live check. On a virtual clock
+    /// they are the samples of exactly that span, once the tracker has made them, so a
+    /// simulated session decides the same way however its threads run; in real time, whatever
+    /// the tracker has delivered (never waiting on it, which would hold up the frames).
+    pub(crate) async fn recent(
+        &self,
+        now_us: i64,
+        span_us: i64,
+        period_us: i64,
+        clock: &dyn et_drivers::Clock,
+    ) -> Vec<GazeSample> {
+        if clock.is_virtual() {
+            self.settled_window(now_us.saturating_sub(span_us), now_us, period_us, clock)
+                .await
+        } else {
+            self.latest(span_us)
+        }
+    }
 }
 
 /// (CLOCK_MONOTONIC µs when a flush finished, gaze rows in the file by then), one per flush.

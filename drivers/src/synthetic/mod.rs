@@ -59,9 +59,20 @@ impl Default for CalibrationError {
 struct CalibrationState {
     /// (target, uncalibrated mean gaze there).
     collected: Vec<((f64, f64), (f64, f64))>,
-    /// Per axis (a, b) with uncalibrated = a · true + b; applied as (raw − b) / a.
-    correction: Option<[(f64, f64); 2]>,
+    /// Each applied correction with the clock time it takes effect from, in order. Per axis
+    /// (a, b) with uncalibrated = a · true + b; applied as (raw − b) / a. Samples look up the
+    /// one in force at their own time stamp, not at the moment the generator thread gets to
+    /// them, so a session on a virtual clock records the same gaze however the threads run.
+    corrections: Vec<(i64, [(f64, f64); 2])>,
     draws: u64,
+}
+
+impl CalibrationState {
+    /// The correction in force for a sample taken at `ts_us`.
+    fn correction_at(&self, ts_us: i64) -> Option<[(f64, f64); 2]> {
+        let n = self.corrections.partition_point(|(from, _)| *from <= ts_us);
+        n.checked_sub(1).map(|i| self.corrections[i].1)
+    }
 }
 
 fn apply_error(e: &CalibrationError, npd: (f64, f64), p: (f64, f64)) -> (f64, f64) {
@@ -241,7 +252,10 @@ impl Tracker for SyntheticTracker {
                     return;
                 }
                 let (idx, sc) = scene.at(ts);
-                let corr = cal.lock().unwrap_or_else(|e| e.into_inner()).correction;
+                let corr = cal
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .correction_at(ts);
                 let sample = calibrated(
                     gen.sample(ts, idx, &sc),
                     &cfg.calibration_error,
@@ -311,7 +325,13 @@ impl Tracker for SyntheticTracker {
                 points: Vec::new(),
             });
         };
-        st.correction = Some([fx, fy]);
+        // Effective from the next sample on; times never go backwards in the list.
+        let from = self
+            .clock
+            .now_us()
+            .saturating_add(1)
+            .max(st.corrections.last().map_or(i64::MIN, |(t, _)| *t));
+        st.corrections.push((from, [fx, fy]));
         let points = st
             .collected
             .iter()
@@ -454,6 +474,67 @@ mod tests {
         assert!(r.applied && r.points.len() == 5);
         let after = mean_offset_deg(&mut t, 5_000_000);
         assert!(after.0.abs() < 0.3 && after.1.abs() < 0.3, "{after:?}");
+    }
+
+    /// A correction applies to samples taken after it, however far the generator thread lags:
+    /// here a full channel holds the generator back while the clock runs on and the
+    /// correction is applied (the old tracker corrected whatever it generated afterwards).
+    #[test]
+    fn a_correction_applies_by_sample_time_not_by_when_the_thread_gets_there() {
+        use crate::tracker::CalibrationPoint as P;
+        let clock = Arc::new(ManualClock::new(0));
+        let cfg = SyntheticConfig {
+            calibration_error: CalibrationError {
+                offset_deg: [2.0, 0.0],
+                gain: [1.0, 1.0],
+            },
+            ts_jitter_us: 0,
+            ..Default::default()
+        };
+        let tl = SceneTimeline::new();
+        tl.publish(0, Scene::Target { x: 0.5, y: 0.5 });
+        let mut t = SyntheticTracker::new(cfg, clock.clone(), tl).unwrap();
+        t.calibration_enter().unwrap();
+        for (x, y) in [(0.1, 0.1), (0.9, 0.1), (0.5, 0.5), (0.1, 0.9), (0.9, 0.9)] {
+            t.calibration_collect(P { x, y }).unwrap();
+        }
+        let (tx, rx) = sample_channel(10);
+        t.start(tx).unwrap();
+        clock.advance_to(3_000_000);
+        // The generator is stuck on the full channel, well before 3 s.
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(t.calibration_compute_apply().unwrap().applied);
+        clock.advance_to(6_000_000);
+        let mut samples = Vec::new();
+        while samples.len() < 721 {
+            match rx.inner().recv_timeout(Duration::from_secs(10)) {
+                Ok(TrackerMessage::Sample(s)) => samples.push(s),
+                Ok(_) => {}
+                Err(e) => panic!("{e} after {} samples", samples.len()),
+            }
+        }
+        t.stop().unwrap();
+        let npd = ScreenGeometry::default().norm_per_degree();
+        let offset = |s: &crate::sample::GazeSample| {
+            s.mean_gaze().map(|(x, _)| (f64::from(x) - 0.5) / npd.0)
+        };
+        let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+        let before = mean(
+            samples
+                .iter()
+                .filter(|s| (500_000..3_000_000).contains(&s.system_ts_us))
+                .filter_map(offset)
+                .collect(),
+        );
+        let after = mean(
+            samples
+                .iter()
+                .filter(|s| s.system_ts_us > 3_500_000)
+                .filter_map(offset)
+                .collect(),
+        );
+        assert!(before > 1.7, "uncorrected before the correction: {before}°");
+        assert!(after.abs() < 0.3, "corrected after it: {after}°");
     }
 
     #[test]
