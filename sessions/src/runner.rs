@@ -739,8 +739,13 @@ async fn present_trials(
                         t.stimulus_ms
                     ),
                 )?;
-                s.rec
-                    .send(Record::Trial(trial_row(spec, &shown, at, rect)))?;
+                s.rec.send(Record::Trial(trial_row(
+                    spec,
+                    &shown,
+                    at,
+                    rect,
+                    s.refresh_hz(),
+                )))?;
                 break;
             }
         };
@@ -760,9 +765,9 @@ async fn present_trials(
             Presented::Whole(o) | Presented::Cut(Some((o, _))) => o.onset,
             Presented::Cut(None) => s.next_ts(),
         };
-        s.rec
-            .send(Record::Trial(trial_row(spec, &shown, offset, rect)))?;
-        s.operator.view.dropped(shown.dropped);
+        let row = trial_row(spec, &shown, offset, rect, s.refresh_hz());
+        s.operator.view.dropped(row.dropped_frames);
+        s.rec.send(Record::Trial(row))?;
         done += 1;
         on_trial(done);
         let every = plan.text.break_every;
@@ -778,9 +783,21 @@ async fn present_trials(
     Ok(done)
 }
 
-/// The `/trials` row of a trial shown from `shown.onset` until `offset`.
-fn trial_row(spec: &TrialSpec, shown: &Shown, offset: i64, rect: [f32; 4]) -> TrialRecord {
+/// The `/trials` row of a trial shown from `shown.onset` until `offset`. A late offset (the
+/// next screen missed its vsync: a loaded machine, a busy compositor) kept the image up for
+/// refreshes beyond its own; they count as the trial's dropped frames, so the row never
+/// shows a trial longer than planned as a clean one.
+fn trial_row(
+    spec: &TrialSpec,
+    shown: &Shown,
+    offset: i64,
+    rect: [f32; 4],
+    refresh_hz: f64,
+) -> TrialRecord {
     let st = &spec.stimulus;
+    let periods = offset.saturating_sub(shown.onset) as f64 * refresh_hz / 1e6;
+    let planned = f64::from(shown.frames) + f64::from(shown.dropped);
+    let late_offset = (periods - planned).round().max(0.0) as u32;
     TrialRecord {
         trial: spec.index as i32,
         stimulus_id: st.id.clone(),
@@ -791,7 +808,7 @@ fn trial_row(spec: &TrialSpec, shown: &Shown, offset: i64, rect: [f32; 4]) -> Tr
         onset_us: shown.onset,
         offset_us: offset,
         frames: shown.frames,
-        dropped_frames: shown.dropped,
+        dropped_frames: shown.dropped.saturating_add(late_offset),
         image_rect: rect,
     }
 }
@@ -1131,6 +1148,23 @@ mod tests {
         );
         assert_eq!((t1.frames, t1.dropped_frames), (120, 0));
         assert_eq!(r.frames.len(), 2 * 165 - 3);
+    }
+
+    /// The offset's own vsync missed: the image stays up one refresh longer, and the row says
+    /// so (the old row called the 2.017 s trial clean).
+    #[test]
+    fn a_late_offset_counts_as_a_dropped_frame_of_its_trial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        // Trial 0: cross frames 0..30, stimulus vsyncs 30..150; the offset is due at 150.
+        let out = run_short(&path, 2, None, &[150]);
+        assert!(out.complete);
+        let r = Recording::open(&path).unwrap();
+        let t0 = &r.trials[0];
+        let lasted = t0.offset_us - t0.onset_us;
+        assert!((2_016_000..2_017_000).contains(&lasted), "{lasted}");
+        assert_eq!((t0.frames, t0.dropped_frames), (120, 1));
+        assert_eq!(r.trials[1].dropped_frames, 0);
     }
 
     #[test]

@@ -379,7 +379,10 @@ impl Layout {
                     Unit::Norm => 100.0,
                 };
                 if v.abs() > limit {
-                    return Err(bad(i, format!("gaze {v} is far outside any screen")));
+                    return Err(bad(
+                        i,
+                        format!("gaze {} is far outside any screen", compact(v)),
+                    ));
                 }
             }
         }
@@ -435,7 +438,12 @@ impl Layout {
                 for (slot, c) in v.iter_mut().zip(cols) {
                     match number(r.get(c).unwrap_or("")).map_err(|why| bad(c, why))? {
                         Some(x) if x.abs() <= 1e6 => *slot = x,
-                        Some(x) => return Err(bad(c, format!("{x} px is far outside any screen"))),
+                        Some(x) => {
+                            return Err(bad(
+                                c,
+                                format!("{} px is far outside any screen", compact(x)),
+                            ))
+                        }
                         None => all = false,
                     }
                 }
@@ -496,6 +504,16 @@ impl Layout {
     }
 }
 
+/// A value for a message: as is when it is of ordinary size, in scientific notation when it
+/// would otherwise print hundreds of digits.
+fn compact(v: f64) -> String {
+    if v.abs() < 1e9 {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// A number in either decimal convention ("3.25" or "3,25"); `None` when empty; an error when
 /// it is not a finite number.
 fn number(s: &str) -> std::result::Result<Option<f64>, String> {
@@ -553,6 +571,12 @@ fn validity(s: &str) -> std::result::Result<Option<bool>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_values_are_named_in_scientific_notation() {
+        assert_eq!(compact(-1e300), "-1e300");
+        assert_eq!(compact(1920.5), "1920.5");
+    }
 
     #[test]
     fn units_are_read_and_media_coordinates_refused() {

@@ -186,17 +186,39 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
             w[0].display()
         )));
     }
+    // Every participant is converted before the first file is written, so bad rows of the
+    // last participant leave no recordings of the first ones behind.
+    let built = groups
+        .into_iter()
+        .zip(&targets)
+        .zip(screens)
+        .map(|(((_, rows), (id, _)), screen)| {
+            build_participant(input, id, rows, &layout, &screen, opts, format)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let made_folder = folder && !out.exists();
     if folder {
         std::fs::create_dir_all(out).map_err(|source| SessionError::Io {
             path: out.to_path_buf(),
             source,
         })?;
     }
-    let mut reports = Vec::with_capacity(groups.len());
-    for (((_, rows), (id, path)), screen) in groups.into_iter().zip(targets).zip(screens) {
-        reports.push(write_participant(
-            input, &path, &id, rows, &layout, &screen, opts, format,
-        )?);
+    let mut reports: Vec<ImportReport> = Vec::with_capacity(built.len());
+    for (b, (_, path)) in built.into_iter().zip(&targets) {
+        match b.write(path) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                // A failed write (a full disk) takes back this import's other files too: an
+                // import is whole or absent, and the export it came from is still there.
+                for r in &reports {
+                    let _ = std::fs::remove_file(&r.path);
+                }
+                if made_folder {
+                    let _ = std::fs::remove_dir(out);
+                }
+                return Err(e);
+            }
+        }
     }
     Ok(reports)
 }
@@ -333,16 +355,26 @@ fn resolve_screen(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_participant(
+/// One participant's rows as a recording's contents, checked and ready to write.
+struct Built {
+    header: RecordingHeader,
+    samples: Vec<GazeSample>,
+    /// Import notes, then the export's own events.
+    events: Vec<EventRecord>,
+    trials: Vec<TrialRecord>,
+    report: ImportReport,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_participant(
     input: &Path,
-    out: &Path,
     participant: &str,
     mut rows: Vec<RawRow>,
     layout: &Layout,
     screen: &ScreenGeometry,
     opts: &ImportOptions,
     format: ImportFormat,
-) -> Result<ImportReport> {
+) -> Result<Built> {
     // Stable: rows with one time stamp stay in file order, the first is kept. Exports are
     // nearly always in time order already.
     if !rows.is_sorted_by_key(|r| r.ts_us) {
@@ -398,8 +430,6 @@ fn write_participant(
     header.tracker_model = format!("imported ({format:?})");
     header.sampling_hz = sampling_hz;
     header.screen = *screen;
-    let mut w = RecordingWriter::create(out, &header, None)?;
-    w.append_gaze(&samples)?;
     let mut notes = vec![EventRecord::new(
         samples[0].system_ts_us,
         kind::NOTE,
@@ -414,13 +444,9 @@ fn write_participant(
             format!("{duplicates} rows with a time stamp already seen were dropped"),
         ));
     }
-    notes.extend(events.iter().cloned());
-    w.append_events(&notes)?;
-    w.append_trials(&trials)?;
-    w.finish(true)?;
-    Ok(ImportReport {
+    let report = ImportReport {
         participant: participant.to_string(),
-        path: out.to_path_buf(),
+        path: PathBuf::new(),
         format,
         samples: samples.len(),
         valid_samples: samples.iter().filter(|s| s.mean_gaze().is_some()).count(),
@@ -430,7 +456,30 @@ fn write_participant(
         trials: trials.len(),
         events: events.len(),
         screen: *screen,
+    };
+    notes.extend(events);
+    Ok(Built {
+        header,
+        samples,
+        events: notes,
+        trials,
+        report,
     })
+}
+
+impl Built {
+    /// Writes the recording at `out` (published whole by the writer, or not at all).
+    fn write(self, out: &Path) -> Result<ImportReport> {
+        let mut w = RecordingWriter::create(out, &self.header, None)?;
+        w.append_gaze(&self.samples)?;
+        w.append_events(&self.events)?;
+        w.append_trials(&self.trials)?;
+        w.finish(true)?;
+        Ok(ImportReport {
+            path: out.to_path_buf(),
+            ..self.report
+        })
+    }
 }
 
 /// One eye in the recording's units: gaze on the display area, eye position in user mm.
@@ -793,6 +842,36 @@ mod tests {
         let e = import(&input, &out, &opts).unwrap_err().to_string();
         assert!(e.contains("would share the file name"), "{e}");
         assert!(!out.exists());
+    }
+
+    /// The last participant's rows cannot be imported (one sample: no rate): the first
+    /// participants' recordings must not be left behind as if the import had worked.
+    #[test]
+    fn a_participant_that_cannot_be_imported_leaves_no_recordings_of_the_others() {
+        let text = "ParticipantName\tRecordingTimestamp\tGazePointX\tGazePointY\n\
+                    A\t0\t1\t2\nA\t8\t1\t2\nA\t17\t1\t2\nZ\t0\t1\t2\n";
+        let opts = ImportOptions {
+            screen: full_screen(),
+            ..ImportOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("two.tsv");
+        std::fs::write(&input, text).unwrap();
+        let out = dir.path().join("recs");
+        let e = import(&input, &out, &opts).unwrap_err().to_string();
+        assert!(
+            e.contains("participant 'Z'") && e.contains("sampling rate"),
+            "{e}"
+        );
+        assert!(
+            !out.exists(),
+            "{:?}",
+            std::fs::read_dir(&out).map(|d| d.count())
+        );
+        // Into a folder that exists: nothing of this import stays in it either.
+        std::fs::create_dir(&out).unwrap();
+        assert!(import(&input, &out, &opts).is_err());
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
     }
 
     #[test]
