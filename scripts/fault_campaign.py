@@ -53,6 +53,8 @@ class Tally:
         self.panics = []
         self.hangs = []
         self.false_claims = []
+        # Signals that arrived while the process was still loading: killed, nothing written.
+        self.before_start = 0
         # Distinct refusal messages (their first line, paths cut), to read for clarity.
         self.reasons = {}
 
@@ -61,6 +63,7 @@ class Tally:
             f"{self.name:<22} runs {self.runs:>4}  exit0 {self.ok:>4}  refused {self.refused:>4}  "
             f"panics {len(self.panics):>2}  hangs {len(self.hangs):>2}  "
             f"false claims {len(self.false_claims):>2}"
+            + (f"  (killed while loading, nothing written: {self.before_start})" if self.before_start else "")
         )
 
 
@@ -311,9 +314,14 @@ def signal_part(bin_, work, study, rng, quick):
             continue
         what = f"{signal.Signals(sig).name} after {delay:.3f} s"
         judge(t, what, 0 if p.returncode == 0 else 1, err)
-        if p.returncode < 0:
-            t.false_claims.append(f"{what}: killed by the default action")
         left = [x.name for x in tmp.iterdir() if x.name.endswith(".creating")]
+        if p.returncode < 0:
+            # Before the process installs its handlers (it is still being loaded) the default
+            # action ends it; harmless only if it had written nothing.
+            if out.exists() or left:
+                t.false_claims.append(f"{what}: killed by the default action, left a file")
+            else:
+                t.before_start += 1
         if left:
             t.false_claims.append(f"{what}: left {left}")
             for x in left:

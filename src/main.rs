@@ -81,9 +81,17 @@ fn main() -> ExitCode {
 }
 
 /// The error and its causes on one line, each cause once: library errors often name their
-/// source in their own message, and the chain would repeat it.
+/// source in their own message, and the chain would repeat it. A full disk is said in those
+/// words whichever command met it, so the operator knows what to fix.
 fn one_line(e: &anyhow::Error) -> String {
+    let disk_full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+    });
     let mut msg = e.to_string();
+    if disk_full && !msg.contains("disk full") {
+        msg.insert_str(0, "disk full: ");
+    }
     for cause in e.chain().skip(1) {
         let c = cause.to_string();
         if !msg.contains(&c) {
@@ -92,4 +100,22 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_named_whatever_the_command() {
+        let io = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let e = anyhow::Error::new(io).context("out/heatmaps/x.npy: cannot write");
+        assert!(
+            one_line(&e).starts_with("disk full: out/heatmaps/x.npy: cannot write: "),
+            "{}",
+            one_line(&e)
+        );
+        let other = anyhow::anyhow!("x.h5: no such file");
+        assert_eq!(one_line(&other), "x.h5: no such file");
+    }
 }

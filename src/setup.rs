@@ -10,6 +10,7 @@ use et_drivers::replay::{ReplaySpeed, ReplayTracker};
 use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{Clock, ManualClock, MonotonicClock, ScaledClock, Tracker};
+use et_sessions::operator_window::OperatorWindow;
 use et_sessions::runner::{run, Operator, SessionOutcome, SessionPlan};
 use et_sessions::{Recording, RecordingHeader, RecordingWriter, StudyConfig};
 use et_stimuli::present::{Presenter, WindowConfig};
@@ -123,10 +124,25 @@ pub fn load_set(cfg: &StudyConfig, stimuli_dir: &Path) -> Result<Prepared> {
 }
 
 /// The participant's window, as the command line asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WindowChoice {
     pub fullscreen: bool,
     pub monitor: Option<usize>,
+    /// The operator's live window, if wanted.
+    pub operator: Option<et_stimuli::present::OperatorWindowConfig>,
+}
+
+/// The operator's window as the command line asks for it: full screen on `monitor`, or a
+/// 640 × 430 window beside the participant's (`beside`), or none.
+pub fn operator_window(
+    beside: bool,
+    monitor: Option<usize>,
+) -> Option<et_stimuli::present::OperatorWindowConfig> {
+    (beside || monitor.is_some()).then_some(et_stimuli::present::OperatorWindowConfig {
+        monitor,
+        width: 640,
+        height: 430,
+    })
 }
 
 /// Runs one session into `out`, with the tracker chosen, on a clock at `speed`: in the
@@ -234,6 +250,7 @@ pub fn run_session(
                 height: cfg.screen.height_px,
                 refresh_hz: cfg.timing.refresh_hz,
                 title: format!("et-suite: {}", cfg.participant),
+                operator: w.operator.clone(),
             };
             Some(
                 Presenter::open(wc, cfg.display.style.clone(), clock)
@@ -261,25 +278,39 @@ pub fn run_session(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = rt.block_on(async {
-        // Operator keys on the terminal (stdin that is not a terminal is ignored). A plain thread, not a runtime task: a read blocked on the terminal would hold the
-        // runtime's shutdown (and the process) until the next key. It dies with the process.
-        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            let op = Arc::clone(&operator);
-            std::thread::spawn(move || operator_keys(&op));
+    let session = || {
+        rt.block_on(async {
+            // Operator keys on the terminal (stdin that is not a terminal is ignored). A plain thread, not a runtime task: a read blocked on the terminal would hold the
+            // runtime's shutdown (and the process) until the next key. It dies with the process.
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                let op = Arc::clone(&operator);
+                std::thread::spawn(move || operator_keys(&op));
+            }
+            let r = run(
+                &plan,
+                tracker.as_mut(),
+                writer,
+                scene_for_runner,
+                markers.as_mut(),
+                &operator,
+                on_trial,
+            )
+            .await;
+            r
+        })
+    };
+    let operator_window = presenter
+        .as_ref()
+        .and_then(Presenter::operator_feed)
+        .map(|feed| OperatorWindow::new(feed, &plan, cfg.display.style.background));
+    let outcome = match operator_window {
+        Some(w) => {
+            let (outcome, shown) = w.alongside(&operator.view, session);
+            eprintln!("operator's window: {shown} pictures shown");
+            outcome
         }
-        let r = run(
-            &plan,
-            tracker.as_mut(),
-            writer,
-            scene_for_runner,
-            markers.as_mut(),
-            &operator,
-            on_trial,
-        )
-        .await;
-        r
-    })?;
+        None => session(),
+    }?;
     Ok(outcome)
 }
 

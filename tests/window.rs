@@ -73,9 +73,18 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
     let out = dir.path().join("w.h5");
     let load = LoadAllCores::start();
     let mut cmd = Command::new("xvfb-run");
-    cmd.args(["-a", "-s", "-screen 0 1024x768x24"])
+    // Room for the operator's live window beside the participant's: its pictures are drawn
+    // while the durations below are held.
+    cmd.args(["-a", "-s", "-screen 0 1400x768x24"])
         .arg(env!("CARGO_BIN_EXE_et-suite"))
-        .args(["run", "--config", s(&cfg), "--out", s(&out)])
+        .args([
+            "run",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(&out),
+            "--operator-window",
+        ])
         .env("ET_LOG", "warn");
     // The operator at the terminal: starts after the instructions, redoes the centre point
     // after the first validation, accepts the second, and ends the session at the end screen.
@@ -98,6 +107,20 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
     let rec = Recording::open(&out).unwrap();
     assert!(rec.header.complete);
     assert_eq!(rec.trials.len(), 32);
+    // The operator's window got pictures all along (10 a second are sent; at least one a
+    // second of the session reached it, however loaded the machine).
+    let shown: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("operator's window: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no operator's window line: {stderr}"));
+    let session_s =
+        (rec.gaze[rec.gaze.len() - 1].system_ts_us - rec.gaze[0].system_ts_us) / 1_000_000;
+    assert!(
+        shown >= session_s as u64,
+        "{shown} pictures in {session_s} s"
+    );
     let display = rec
         .events
         .iter()

@@ -66,6 +66,8 @@ pub struct StudyConfig {
     pub counterbalance: Option<String>,
     /// Seed of the trial order; by default derived from the participant.
     pub order_seed: Option<u64>,
+    /// All five fields or none (the default monitor): see [`whole_screen`].
+    #[serde(deserialize_with = "whole_screen")]
     pub screen: ScreenGeometry,
     pub timing: Timing,
     pub tracker: TrackerSettings,
@@ -256,6 +258,59 @@ impl StudyConfig {
     }
 }
 
+/// `[screen]` as one monitor: its size in px and mm and the viewing distance belong together,
+/// so a table that gives some of them and not the others is refused by name rather than
+/// completed with another monitor's values (gaze in degrees would silently be wrong).
+fn whole_screen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ScreenGeometry, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Given {
+        width_px: Option<u32>,
+        height_px: Option<u32>,
+        width_mm: Option<f64>,
+        height_mm: Option<f64>,
+        viewing_distance_mm: Option<f64>,
+    }
+    let g = Given::deserialize(d)?;
+    match (
+        g.width_px,
+        g.height_px,
+        g.width_mm,
+        g.height_mm,
+        g.viewing_distance_mm,
+    ) {
+        (
+            Some(width_px),
+            Some(height_px),
+            Some(width_mm),
+            Some(height_mm),
+            Some(viewing_distance_mm),
+        ) => Ok(ScreenGeometry {
+            width_px,
+            height_px,
+            width_mm,
+            height_mm,
+            viewing_distance_mm,
+        }),
+        (None, None, None, None, None) => Ok(ScreenGeometry::default()),
+        _ => {
+            let names = [
+                ("width_px", g.width_px.is_some()),
+                ("height_px", g.height_px.is_some()),
+                ("width_mm", g.width_mm.is_some()),
+                ("height_mm", g.height_mm.is_some()),
+                ("viewing_distance_mm", g.viewing_distance_mm.is_some()),
+            ];
+            let missing: Vec<&str> = names.iter().filter(|(_, k)| !k).map(|(n, _)| *n).collect();
+            Err(serde::de::Error::custom(format!(
+                "[screen] lacks {}: its five fields describe one monitor, so give all of them \
+                 (or none, for the default 24\" 1920x1080 px, 531x299 mm at 650 mm)",
+                missing.join(", ")
+            )))
+        }
+    }
+}
+
 /// The longest fixation, stimulus or inter-trial screen (ms).
 pub const MAX_SCREEN_MS: u32 = 600_000;
 
@@ -279,6 +334,31 @@ mod tests {
         assert_eq!(
             crate::display::whole_frames(7000, Timing::default().refresh_hz),
             420
+        );
+    }
+
+    #[test]
+    fn a_partial_screen_is_refused_naming_what_it_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("study.toml");
+        std::fs::write(&p, "[screen]\nwidth_px = 640\nheight_px = 480\n").unwrap();
+        let e = StudyConfig::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("[screen] lacks width_mm, height_mm, viewing_distance_mm"),
+            "{e}"
+        );
+        let whole = "[screen]\nwidth_px = 640\nheight_px = 480\nwidth_mm = 300.0\n\
+                     height_mm = 225.0\nviewing_distance_mm = 600.0\n";
+        std::fs::write(&p, whole).unwrap();
+        let c = StudyConfig::load(&p).unwrap();
+        assert_eq!(
+            (c.screen.width_px, c.screen.viewing_distance_mm),
+            (640, 600.0)
+        );
+        std::fs::write(&p, "participant = \"P01\"\n").unwrap();
+        assert_eq!(
+            StudyConfig::load(&p).unwrap().screen,
+            ScreenGeometry::default()
         );
     }
 

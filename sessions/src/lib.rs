@@ -13,6 +13,7 @@ pub mod foreign;
 pub mod format;
 pub mod import;
 pub mod live;
+pub mod operator_window;
 pub mod output_dir;
 pub mod positioning;
 pub mod reader;

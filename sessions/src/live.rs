@@ -45,6 +45,8 @@ struct State {
     dropped_frames: u64,
     /// What the current phase says besides (the positioning guide: where the eyes are).
     detail: String,
+    /// What the participant's screen shows now (for the operator's window).
+    screen: Option<et_stimuli::present::Screen>,
 }
 
 /// One reading of the live view.
@@ -105,6 +107,32 @@ impl LiveView {
         });
     }
 
+    /// The screen the participant sees from now on.
+    pub(crate) fn screen(&self, screen: &et_stimuli::present::Screen) {
+        self.with(|s| {
+            if s.screen.as_ref() != Some(screen) {
+                s.screen = Some(screen.clone());
+            }
+        });
+    }
+
+    /// What the participant's screen shows now.
+    pub fn current_screen(&self) -> Option<et_stimuli::present::Screen> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .screen
+            .clone()
+    }
+
+    /// The samples of the last `span_us` up to the newest (empty before the session starts).
+    pub fn recent_gaze(&self, span_us: i64) -> Vec<et_drivers::GazeSample> {
+        self.source
+            .get()
+            .map(|src| src.tap.latest(span_us))
+            .unwrap_or_default()
+    }
+
     pub(crate) fn dropped(&self, frames: u32) {
         self.with(|s| s.dropped_frames = s.dropped_frames.saturating_add(u64::from(frames)));
     }
@@ -158,6 +186,12 @@ impl LiveView {
 }
 
 impl LiveSnapshot {
+    /// Something the operator must act on: the tracker silent, or under half the samples
+    /// with gaze over the last 2 s.
+    pub fn alarm(&self) -> bool {
+        self.silent_ms.is_some() || self.valid_share_2s.is_some_and(|v| v < 0.5)
+    }
+
     /// The operator's one-line summary.
     pub fn line(&self) -> String {
         let mut out = match self.trial {

@@ -179,6 +179,7 @@ impl Session<'_> {
         if let Some(tl) = self.scene {
             tl.publish(self.display.next_ts(), scene);
         }
+        self.operator.view.screen(screen);
         let mut span = self.display.begin(n);
         while !self.display.done(&span) {
             if self.operator.abort.load(Ordering::SeqCst) {
@@ -243,6 +244,7 @@ impl Session<'_> {
     /// outside any trial, and takes the keys pressed meanwhile. A virtual clock yields to the
     /// operator's tasks so a held screen does not spin through simulated time alone.
     pub(crate) async fn hold_frame(&mut self, screen: &Screen) -> Result<()> {
+        self.operator.view.screen(screen);
         match self.display.frame(screen).await {
             Ok(Some(ts)) => self.rec.send(Record::Frame(FrameRecord {
                 ts_us: ts,

@@ -27,6 +27,10 @@ pub struct Args {
     /// How long to present frames (Esc or q stops early).
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// With the operator's live window open beside it (fed 10 pictures a second, as in a
+    /// session), to measure what it costs the participant's frames.
+    #[arg(long)]
+    operator_window: bool,
     /// Write every frame's time stamp (µs) to this CSV (never overwritten).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -53,29 +57,34 @@ pub fn main(a: Args) -> Result<()> {
         height: cfg.screen.height_px,
         refresh_hz: hz,
         title: "et-suite: display check".into(),
+        operator: crate::setup::operator_window(a.operator_window, None),
     };
     let p = Presenter::open(wc, cfg.display.style.clone(), Arc::new(MonotonicClock))
         .context("cannot open the participant's window")?;
     let n = (a.seconds * hz).round().max(2.0) as usize;
     let mut stamps = Vec::with_capacity(n);
-    // Alternate two screens so every frame is a real change on the display.
-    for k in 0..n {
-        let screen = if k % 2 == 0 {
-            Screen::Blank
-        } else {
-            Screen::Cross
-        };
-        stamps.push(p.present(&screen, None)?.ts_us);
-        if p.keys().contains(&OperatorKey::Abort) {
-            break;
+    let feeding = std::sync::atomic::AtomicBool::new(true);
+    let feed = p.operator_feed();
+    std::thread::scope(|scope| -> Result<()> {
+        if let Some(feed) = &feed {
+            scope.spawn(|| feed_test_pictures(feed, &feeding));
         }
-    }
+        let r = present_frames(&p, n, &mut stamps);
+        feeding.store(false, std::sync::atomic::Ordering::Release);
+        r
+    })?;
+    let operator_pictures = feed.as_ref().map(|f| f.shown());
     let info = p.info().clone();
     let self_paced = p.self_paced();
     let evidence = p.pacing_evidence();
     drop(p);
     let s = frame_stats(&stamps, hz).context("too few frames to judge the display")?;
     let mut r = format!("{info}\n");
+    if let Some(n) = operator_pictures {
+        r.push_str(&format!(
+            "operator's window open: {n} pictures shown during the check\n"
+        ));
+    }
     r.push_str(&format!(
         "{} frames: interval median {:.3} ms, mean {:.3}, SD {:.3}, min {:.3}, 99th percentile {:.3}, max {:.3} → {:.3} Hz (study config: {hz} Hz)\n",
         s.frames, s.median_ms, s.mean_ms, s.sd_ms, s.min_ms, s.p99_ms, s.max_ms, s.measured_hz
@@ -115,4 +124,37 @@ pub fn main(a: Args) -> Result<()> {
             .with_context(|| format!("{}: cannot write", o.display()))?;
     }
     Ok(())
+}
+
+/// Frames alternating two screens, so every frame is a real change on the display.
+fn present_frames(p: &Presenter, n: usize, stamps: &mut Vec<i64>) -> Result<()> {
+    for k in 0..n {
+        let screen = if k % 2 == 0 {
+            Screen::Blank
+        } else {
+            Screen::Cross
+        };
+        stamps.push(p.present(&screen, None)?.ts_us);
+        if p.keys().contains(&OperatorKey::Abort) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Ten operator pictures a second, each a new image (as a session's are), until `feeding` ends.
+fn feed_test_pictures(
+    feed: &et_stimuli::present::OperatorFeed,
+    feeding: &std::sync::atomic::AtomicBool,
+) {
+    let mut k = 0u8;
+    while feeding.load(std::sync::atomic::Ordering::Acquire) {
+        k = k.wrapping_add(25);
+        feed.show(image::RgbaImage::from_pixel(
+            feed.width,
+            feed.height,
+            image::Rgba([k, 128, 255 - k, 255]),
+        ));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

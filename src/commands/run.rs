@@ -7,7 +7,9 @@ use anyhow::Result;
 use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
-use crate::setup::{load_set, run_session, TrackerChoice, WindowChoice, DEFAULT_STIMULI_DIR};
+use crate::setup::{
+    load_set, operator_window, run_session, TrackerChoice, WindowChoice, DEFAULT_STIMULI_DIR,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,6 +31,13 @@ pub struct Args {
     /// Monitor for the participant's window (index; default: the config's, else the primary).
     #[arg(long, conflicts_with = "headless")]
     monitor: Option<usize>,
+    /// The operator's live window beside the participant's: the stimulus with each eye's gaze,
+    /// the trial and time left, the tracker's state, valid gaze over 2 s, dropped frames.
+    #[arg(long, conflicts_with = "headless")]
+    operator_window: bool,
+    /// The operator's live window, full screen on this monitor (index).
+    #[arg(long, conflicts_with_all = ["headless", "operator_window"])]
+    operator_monitor: Option<usize>,
     /// synthetic, replay:FILE, tobii (first found) or tobii:SERIAL|ADDRESS
     #[arg(long, default_value = "synthetic")]
     tracker: TrackerChoice,
@@ -81,9 +90,10 @@ pub fn main(a: Args) -> Result<()> {
             a.speed,
             &out,
             a.tobii_lib.as_deref(),
-            (!a.headless).then_some(WindowChoice {
+            (!a.headless).then(|| WindowChoice {
                 fullscreen: cfg.display.fullscreen && !a.windowed,
                 monitor: a.monitor.or(cfg.display.monitor),
+                operator: operator_window(a.operator_window, a.operator_monitor),
             }),
             Arc::clone(&operator),
             &on_trial,

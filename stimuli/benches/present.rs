@@ -80,6 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         height: h,
         refresh_hz: 1000.0,
         title: "et-suite bench".into(),
+        operator: None,
     };
     let p = Presenter::open(cfg, Style::default(), Arc::new(MonotonicClock))?;
     println!(

@@ -149,7 +149,13 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .collect::<Result<Vec<_>>>()?;
     let several = groups.len() > 1;
     let folder = several || out.is_dir();
-    if several && out.exists() && !out.is_dir() {
+    // A name like a recording's for several participants is a slip, not a folder to make.
+    let file_like = out.exists() && !out.is_dir()
+        || !out.exists()
+            && out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("h5"));
+    if several && file_like {
         return Err(SessionError::Invalid(format!(
             "{}: the export holds {} participants ({}), so --out must be a folder (or pick one with --participant)",
             out.display(),
@@ -807,6 +813,11 @@ mod tests {
         };
         let e = import(&input, &file, &opts).unwrap_err().to_string();
         assert!(e.contains("holds 2 participants (P01, P02)"), "{e}");
+        // Nor a new name that reads as one recording: it would become a folder called x.h5.
+        let named = dir.path().join("both.h5");
+        let e = import(&input, &named, &opts).unwrap_err().to_string();
+        assert!(e.contains("must be a folder"), "{e}");
+        assert!(!named.exists());
         let out = dir.path().join("recs");
         let r = import(&input, &out, &opts).unwrap();
         assert!(out.join("P01.h5").exists() && out.join("P02.h5").exists());

@@ -1,5 +1,5 @@
 //! A few shapes drawn on the CPU into the image layers of the operator's screens (the
-//! positioning guide, the validation plot): not timing-critical, and too few to need a
+//! positioning guide, the validation plot, the operator's live picture): not timing-critical, and too few to need a
 //! drawing crate in the presenter.
 
 use image::{Rgba, RgbaImage};

@@ -109,6 +109,30 @@ impl Renderer {
                 s.get_or_insert_with(|| e.to_string());
             }
         }));
+        Renderer::on_device(device, queue, format, style, info, device_error)
+    }
+
+    /// A second renderer on this one's device (another window's surface, in `format`): it
+    /// shares the device's error slot, as a device has one error handler.
+    pub(crate) fn beside(&self, format: wgpu::TextureFormat, style: Style) -> Renderer {
+        Renderer::on_device(
+            self.device.clone(),
+            self.queue.clone(),
+            format,
+            style,
+            self.info.clone(),
+            Arc::clone(&self.device_error),
+        )
+    }
+
+    fn on_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        format: wgpu::TextureFormat,
+        style: Style,
+        info: GpuInfo,
+        device_error: Arc<Mutex<Option<String>>>,
+    ) -> Renderer {
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("presenter"),
             source: wgpu::ShaderSource::Wgsl(include_str!("shader.wgsl").into()),

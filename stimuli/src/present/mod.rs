@@ -8,13 +8,17 @@ mod draw;
 mod gpu;
 pub mod guide;
 pub mod offscreen;
+pub mod operator_view;
 pub mod text;
 pub mod validation_plot;
 pub mod window;
 
 pub use gpu::{GpuInfo, Renderer};
 pub use offscreen::Offscreen;
-pub use window::{OperatorKey, PresentedFrame, Presenter, PresenterInfo, WindowConfig};
+pub use window::{
+    OperatorFeed, OperatorKey, OperatorWindowConfig, PresentedFrame, Presenter, PresenterInfo,
+    WindowConfig,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -47,6 +47,60 @@ pub struct WindowConfig {
     /// The refresh rate the study plans with; the presenter never shows frames faster.
     pub refresh_hz: f64,
     pub title: String,
+    /// The operator's second window (live picture), if wanted.
+    pub operator: Option<OperatorWindowConfig>,
+}
+
+/// Where the operator's live window goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorWindowConfig {
+    /// Borderless full screen on this monitor (index as for the participant's); `None`: a
+    /// window of `width` × `height` beside the participant's.
+    pub monitor: Option<usize>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The latest picture for the operator's window and how many went out. The session's side
+/// only replaces the picture (never waits); the presenter thread shows the newest one after
+/// the participant's next frame, so the operator's window can never hold up the participant's.
+#[derive(Debug, Default)]
+struct OperatorSlot {
+    picture: std::sync::Mutex<Option<image::RgbaImage>>,
+    shown: std::sync::atomic::AtomicU64,
+    /// Why the operator's window stopped (closed by the operator, or it failed); it never
+    /// takes the session with it.
+    ended: std::sync::Mutex<Option<String>>,
+}
+
+/// A handle that feeds the operator's window (cheap to clone, usable from any thread).
+#[derive(Debug, Clone)]
+pub struct OperatorFeed {
+    slot: Arc<OperatorSlot>,
+    /// The window's size (px) as it opened.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl OperatorFeed {
+    /// Shows `picture` as soon as the presenter gets to it, replacing one not yet shown.
+    pub fn show(&self, picture: image::RgbaImage) {
+        *self.slot.picture.lock().unwrap_or_else(|e| e.into_inner()) = Some(picture);
+    }
+
+    /// Pictures that reached the operator's window so far.
+    pub fn shown(&self) -> u64 {
+        self.slot.shown.load(Ordering::Relaxed)
+    }
+
+    /// Why the operator's window is gone, once it is.
+    pub fn ended(&self) -> Option<String> {
+        self.slot
+            .ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// What the operator pressed in the participant's window.
@@ -126,6 +180,7 @@ pub struct Presenter {
     info: PresenterInfo,
     thread: Option<JoinHandle<()>>,
     pacing: Arc<Pacing>,
+    operator: Option<OperatorFeed>,
 }
 
 impl Presenter {
@@ -137,6 +192,8 @@ impl Presenter {
         let (ready_tx, ready) = bounded(1);
         let pacing = Arc::new(Pacing::default());
         let shared = Arc::clone(&pacing);
+        let slot = Arc::new(OperatorSlot::default());
+        let op_slot = Arc::clone(&slot);
         let thread = std::thread::Builder::new()
             .name("presenter".into())
             .spawn(move || {
@@ -149,6 +206,8 @@ impl Presenter {
                     failed: None,
                     closed: false,
                     pacing: shared,
+                    operator: None,
+                    operator_slot: op_slot,
                 };
                 let mut event_loop = match new_event_loop() {
                     Ok(l) => l,
@@ -173,7 +232,11 @@ impl Presenter {
                 }
                 match (&app.gfx, app.failed.take()) {
                     (Some(g), None) => {
-                        let _ = ready_tx.send(Ok(g.info.clone()));
+                        let size = app
+                            .operator
+                            .as_ref()
+                            .map(|o| (o.config.width, o.config.height));
+                        let _ = ready_tx.send(Ok((g.info.clone(), size)));
                     }
                     (_, Some(e)) => {
                         let _ = ready_tx.send(Err(e));
@@ -189,7 +252,7 @@ impl Presenter {
                 app.serve(&mut event_loop, &rx);
             })
             .map_err(|e| PresentError::Window(format!("cannot start the presenter thread: {e}")))?;
-        let info = ready
+        let (info, operator_size) = ready
             .recv()
             .map_err(|_| PresentError::Window("the presenter thread ended at start-up".into()))??;
         Ok(Presenter {
@@ -198,7 +261,17 @@ impl Presenter {
             info,
             thread: Some(thread),
             pacing,
+            operator: operator_size.map(|(width, height)| OperatorFeed {
+                slot,
+                width,
+                height,
+            }),
         })
+    }
+
+    /// The operator's window, when one was asked for and opened.
+    pub fn operator_feed(&self) -> Option<OperatorFeed> {
+        self.operator.clone()
     }
 
     pub fn info(&self) -> &PresenterInfo {
@@ -309,9 +382,55 @@ struct App {
     failed: Option<PresentError>,
     closed: bool,
     pacing: Arc<Pacing>,
+    operator: Option<OperatorGfx>,
+    operator_slot: Arc<OperatorSlot>,
+}
+
+/// The operator's window: its own surface and renderer on the participant's device.
+struct OperatorGfx {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    view_format: wgpu::TextureFormat,
+    renderer: Renderer,
 }
 
 impl App {
+    /// Shows the newest operator picture, if one came since the last. A failure closes the
+    /// operator's window (said once in the log and through the feed), never the session.
+    fn serve_operator(&mut self) {
+        let Some(op) = &mut self.operator else {
+            return;
+        };
+        let Some(picture) = self
+            .operator_slot
+            .picture
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return;
+        };
+        match op.show(&picture) {
+            Ok(true) => {
+                self.operator_slot.shown.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(e) => self.end_operator(format!("the operator's window failed: {e}")),
+        }
+    }
+
+    fn end_operator(&mut self, why: String) {
+        if self.operator.take().is_some() {
+            tracing::warn!("{why}; the session goes on");
+            *self
+                .operator_slot
+                .ended
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(why);
+        }
+    }
+
     fn serve(&mut self, event_loop: &mut EventLoop<()>, rx: &Receiver<Command>) {
         loop {
             if let PumpStatus::Exit(_) = event_loop.pump_app_events(Some(Duration::ZERO), self) {
@@ -341,8 +460,10 @@ impl App {
                         self.present(&screen, not_before)
                     };
                     let _ = reply.send(r);
+                    // Right after the participant's frame went out: a whole period to spare.
+                    self.serve_operator();
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => self.serve_operator(),
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             }
         }
@@ -492,6 +613,130 @@ fn acquire(g: &mut Gfx) -> Result<wgpu::SurfaceTexture> {
     ))
 }
 
+impl OperatorGfx {
+    /// Opens the operator's window on the participant's device. Its frames never wait for a
+    /// vsync where the surface can avoid it (mailbox or immediate), so presenting one cannot
+    /// block the participant's presenter.
+    fn open(
+        event_loop: &ActiveEventLoop,
+        cfg: &OperatorWindowConfig,
+        beside: &Window,
+        instance: &wgpu::Instance,
+        adapter: &wgpu::Adapter,
+        participant: &Renderer,
+    ) -> Result<OperatorGfx> {
+        let monitors: Vec<_> = event_loop.available_monitors().collect();
+        let mut attrs = Window::default_attributes()
+            .with_title("et-suite: operator")
+            .with_resizable(true);
+        let (w, h) = match cfg.monitor {
+            Some(i) => {
+                let m = monitors.get(i).cloned().ok_or_else(|| {
+                    PresentError::Window(format!(
+                        "operator monitor {i} does not exist; this system has {} (0..{})",
+                        monitors.len(),
+                        monitors.len().saturating_sub(1)
+                    ))
+                })?;
+                let size = m.size();
+                attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(Some(m))));
+                (size.width, size.height)
+            }
+            None => {
+                let at = beside.outer_position().unwrap_or_default();
+                let right = at.x.saturating_add(beside.outer_size().width as i32 + 8);
+                attrs = attrs
+                    .with_position(winit::dpi::PhysicalPosition::new(right, at.y))
+                    .with_inner_size(winit::dpi::PhysicalSize::new(cfg.width, cfg.height));
+                (cfg.width, cfg.height)
+            }
+        };
+        let window = Arc::new(event_loop.create_window(attrs).map_err(|e| {
+            PresentError::Window(format!("cannot open the operator's window: {e}"))
+        })?);
+        let surface = instance.create_surface(Arc::clone(&window)).map_err(|e| {
+            PresentError::Window(format!("cannot draw into the operator's window: {e}"))
+        })?;
+        let mut config = surface
+            .get_default_config(adapter, w.max(1), h.max(1))
+            .ok_or_else(|| {
+                PresentError::Window("the GPU cannot present to the operator's window".into())
+            })?;
+        let caps = surface.get_capabilities(adapter);
+        config.format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .unwrap_or(config.format);
+        let view_format = config.format.remove_srgb_suffix();
+        if view_format != config.format {
+            config.view_formats = vec![view_format];
+        }
+        config.present_mode = [wgpu::PresentMode::Mailbox, wgpu::PresentMode::Immediate]
+            .into_iter()
+            .find(|m| caps.present_modes.contains(m))
+            .unwrap_or(wgpu::PresentMode::Fifo);
+        config.desired_maximum_frame_latency = 2;
+        surface.configure(participant.device(), &config);
+        let renderer = participant.beside(view_format, Style::default());
+        Ok(OperatorGfx {
+            window,
+            surface,
+            config,
+            view_format,
+            renderer,
+        })
+    }
+
+    /// Draws `picture` over the whole window; false when the window had no image to give
+    /// (hidden, minimised): the picture is skipped, never waited for.
+    fn show(&mut self, picture: &image::RgbaImage) -> Result<bool> {
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                return Ok(false)
+            }
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                self.surface.configure(self.renderer.device(), &self.config);
+                return Ok(false);
+            }
+            wgpu::CurrentSurfaceTexture::Validation => {
+                return Err(PresentError::Device(
+                    "its surface refused a frame (validation error)".into(),
+                ))
+            }
+        };
+        self.renderer.preload(OPERATOR_PICTURE, picture)?;
+        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor {
+            format: Some(self.view_format),
+            ..Default::default()
+        });
+        let (w, h) = (self.config.width, self.config.height);
+        let screen = Screen::Image {
+            key: OPERATOR_PICTURE.into(),
+            rect: [0.0, 0.0, w as f32, h as f32],
+        };
+        let enc = self.renderer.encode(&view, w, h, &screen, 0.0)?;
+        self.renderer.queue().submit([enc.finish()]);
+        self.window.pre_present_notify();
+        self.renderer.queue().present(frame);
+        Ok(true)
+    }
+
+    fn resize(&mut self, w: u32, h: u32) {
+        if w > 0 && h > 0 {
+            self.config.width = w;
+            self.config.height = h;
+            self.surface.configure(self.renderer.device(), &self.config);
+        }
+    }
+}
+
+/// The operator picture's texture key in the operator window's renderer.
+const OPERATOR_PICTURE: &str = "operator";
+
 impl App {
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<Gfx> {
         let monitors: Vec<_> = event_loop.available_monitors().collect();
@@ -580,6 +825,11 @@ impl App {
             nominal_hz,
             surface_format: format!("{:?}", config.format),
         };
+        if let Some(oc) = &self.cfg.operator {
+            self.operator = Some(OperatorGfx::open(
+                event_loop, oc, &window, &instance, &adapter, &renderer,
+            )?);
+        }
         Ok(Gfx {
             window,
             surface,
@@ -612,7 +862,29 @@ impl ApplicationHandler for App {
         }
     }
 
-    fn window_event(&mut self, _: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+    fn window_event(&mut self, _: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
+        if self.operator.as_ref().is_some_and(|o| o.window.id() == id) {
+            match event {
+                WindowEvent::CloseRequested => {
+                    self.end_operator("the operator closed the operator's window".into())
+                }
+                WindowEvent::Resized(size) => {
+                    if let Some(o) = &mut self.operator {
+                        o.resize(size.width, size.height);
+                    }
+                }
+                // Keys pressed in the operator's window act as in the participant's.
+                WindowEvent::KeyboardInput { .. } => self.participant_event(event),
+                _ => {}
+            }
+            return;
+        }
+        self.participant_event(event);
+    }
+}
+
+impl App {
+    fn participant_event(&mut self, event: WindowEvent) {
         match event {
             WindowEvent::CloseRequested => {
                 self.closed = true;
