@@ -353,6 +353,15 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     let fig2 = std::fs::read(out_dir.join("analysis/figure2.png")).unwrap();
     let width = u32::from_be_bytes([fig2[16], fig2[17], fig2[18], fig2[19]]);
     assert!(width > 600, "Figure 2 is {width} px wide: unlabelled?");
+    // And for print: the overlays embedded, the labels as text.
+    let fig2_svg = std::fs::read_to_string(out_dir.join("analysis/figure2.svg")).unwrap();
+    assert!(
+        fig2_svg.contains("<image")
+            && fig2_svg.contains("reconstructed")
+            && fig2_svg.contains("1 (image max)"),
+        "{fig2_svg:.1000}"
+    );
+    assert!(report.contains("figure2.svg"));
     // The dwell figure, PNG for the report and SVG for print, with its title and axes.
     let svg = std::fs::read_to_string(out_dir.join("analysis/dwell_figure.svg")).unwrap();
     for text in [
@@ -510,13 +519,19 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     let spec = format!("P01:{stimulus}");
     let mut args = vec!["analyze"];
     args.extend(recs.iter().map(String::as_str));
+    let manifest = out_dir.join("stimuli/manifest.toml");
     args.extend(["--out", s(&scan_dir), "--scanpath", spec.as_str()]);
+    args.extend(["--stimuli", s(&manifest)]);
     let o = run(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let svg =
         std::fs::read_to_string(scan_dir.join(format!("scanpaths/P01_{stimulus}.svg"))).unwrap();
+    // Drawn over the stimulus itself (embedded in the SVG as an image).
     assert!(
-        svg.contains(&format!("Scanpath of P01 on {stimulus}")) && svg.contains("image x (px)")
+        svg.contains(&format!("Scanpath of P01 on {stimulus}"))
+            && svg.contains("image x (px)")
+            && svg.contains("<image"),
+        "{svg:.1500}"
     );
     let scan2 = dir.path().join("scan2");
     let mut bad = vec!["analyze"];

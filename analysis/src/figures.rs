@@ -553,93 +553,147 @@ pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<Path
 /// Figure 2 as the paper lays it out: per identity (rows, labelled with identity and
 /// condition) the reconstructed image's heatmap beside the manipulated one's (titled columns),
 /// and a colour bar for the density scale. Each overlay is scaled to its own image's maximum,
-/// so the bar reads 0 to 1 of that maximum. PNG only (the overlays are bitmaps).
-pub fn figure2(
+/// so the bar reads 0 to 1 of that maximum. Writes `figure2.png` and `figure2.svg` (the SVG
+/// keeps the overlays as embedded images and the labels as text).
+pub fn write_figure2(
     pairs: &[(String, image::RgbImage, image::RgbImage)],
     cell: u32,
-) -> Result<image::RgbImage, String> {
+    dir: &Path,
+) -> Result<Vec<PathBuf>, String> {
     font()?;
-    let (left, top, right, gap) = (150u32, 44u32, 150u32, 6u32);
     let rows =
         u32::try_from(pairs.len()).map_err(|_| "too many identities for one figure".to_string())?;
-    let width = left + 2 * cell + 3 * gap + right;
-    let height = top + rows * (cell + gap) + gap + 10;
-    let mut canvas = image::RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
-    let col_x = |k: u32| left + gap + k * (cell + gap);
-    let row_y = |i: u32| top + gap + i * (cell + gap);
-    for (i, (_, a, b)) in pairs.iter().enumerate() {
-        for (k, img) in [a, b].into_iter().enumerate() {
-            let small =
-                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
-            image::imageops::overlay(
-                &mut canvas,
-                &small,
-                i64::from(col_x(k as u32)),
-                i64::from(row_y(i as u32)),
-            );
+    let layout = Figure2Layout { cell, rows };
+    let size = layout.size();
+    // Each overlay at its cell's size, once for both files.
+    let cells: Vec<[image::RgbImage; 2]> = pairs
+        .iter()
+        .map(|(_, a, b)| {
+            [a, b].map(|img| {
+                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle)
+            })
+        })
+        .collect();
+    let labels: Vec<&str> = pairs.iter().map(|(l, _, _)| l.as_str()).collect();
+    let (png, svg) = (dir.join("figure2.png"), dir.join("figure2.svg"));
+    draw_figure2(
+        &BitMapBackend::new(&png, size).into_drawing_area(),
+        &layout,
+        &labels,
+        &cells,
+    )
+    .map_err(|m| format!("{}: {m}", png.display()))?;
+    draw_figure2(
+        &SVGBackend::new(&svg, size).into_drawing_area(),
+        &layout,
+        &labels,
+        &cells,
+    )
+    .map_err(|m| format!("{}: {m}", svg.display()))?;
+    Ok(vec![png, svg])
+}
+
+/// Where Figure 2's parts go (px): labels on the left, two image columns, the colour bar.
+struct Figure2Layout {
+    cell: u32,
+    rows: u32,
+}
+
+impl Figure2Layout {
+    const LEFT: u32 = 150;
+    const TOP: u32 = 44;
+    const RIGHT: u32 = 150;
+    const GAP: u32 = 6;
+
+    fn size(&self) -> (u32, u32) {
+        (
+            Self::LEFT + 2 * self.cell + 3 * Self::GAP + Self::RIGHT,
+            Self::TOP + self.rows * (self.cell + Self::GAP) + Self::GAP + 10,
+        )
+    }
+    fn col_x(&self, k: u32) -> u32 {
+        Self::LEFT + Self::GAP + k * (self.cell + Self::GAP)
+    }
+    fn row_y(&self, i: u32) -> u32 {
+        Self::TOP + Self::GAP + i * (self.cell + Self::GAP)
+    }
+    fn bar_height(&self) -> u32 {
+        (self.rows * (self.cell + Self::GAP))
+            .saturating_sub(Self::GAP)
+            .clamp(2, 320)
+    }
+}
+
+fn draw_figure2<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    l: &Figure2Layout,
+    labels: &[&str],
+    cells: &[[image::RgbImage; 2]],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let px = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    for (i, pair) in cells.iter().enumerate() {
+        for (k, img) in pair.iter().enumerate() {
+            let at = (px(l.col_x(k as u32)), px(l.row_y(i as u32)));
+            if let Some(el) =
+                BitMapElement::with_owned_buffer(at, (l.cell, l.cell), img.as_raw().clone())
+            {
+                root.draw(&el).map_err(e)?;
+            }
         }
     }
-    // The colour bar: the overlay's colour scale from 0 (bottom) to 1 (top).
-    let bar_x = col_x(2) + 24;
-    let bar_h = (rows * (cell + gap)).saturating_sub(gap).clamp(2, 320);
-    for y in 0..bar_h {
-        let t = 1.0 - f64::from(y) / f64::from(bar_h - 1);
-        let c = crate::heatmap::colour(t);
-        for x in bar_x..bar_x + 18 {
-            canvas.put_pixel(x, top + gap + y, image::Rgb(c));
-        }
+    // The colour bar: the overlay's colour scale from 0 (bottom) to 1 (top), in 64 steps.
+    let (bar_x, bar_top, bar_h) = (
+        l.col_x(2) + 24,
+        Figure2Layout::TOP + Figure2Layout::GAP,
+        l.bar_height(),
+    );
+    let steps = 64u32;
+    for k in 0..steps {
+        let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
+        let [r, g, b] = crate::heatmap::colour(t);
+        let y0 = bar_top + k * bar_h / steps;
+        let y1 = bar_top + (k + 1) * bar_h / steps;
+        root.draw(&Rectangle::new(
+            [(px(bar_x), px(y0)), (px(bar_x + 18), px(y1))],
+            RGBColor(r, g, b).filled(),
+        ))
+        .map_err(e)?;
     }
-    let mut raw = canvas.into_raw();
-    {
-        let root = BitMapBackend::with_buffer(&mut raw, (width, height)).into_drawing_area();
-        let e = |x: DrawingAreaErrorKind<_>| x.to_string();
-        for (k, title) in ["reconstructed", "manipulated"].into_iter().enumerate() {
-            let x = (col_x(k as u32) + cell / 2) as i32;
-            root.draw(&Text::new(
-                title,
-                (x, (top / 2) as i32),
-                centred(20, &BLACK),
-            ))
-            .map_err(e)?;
-        }
-        for (i, (label, _, _)) in pairs.iter().enumerate() {
-            let y = (row_y(i as u32) + cell / 2) as i32;
-            root.draw(&Text::new(
-                label.as_str(),
-                ((left / 2) as i32, y),
-                centred(16, &BLACK),
-            ))
-            .map_err(e)?;
-        }
-        let tx = (bar_x + 24) as i32;
-        let small = ("sans-serif", 14).into_font().color(&BLACK);
+    for (k, title) in ["reconstructed", "manipulated"].into_iter().enumerate() {
+        let x = px(l.col_x(k as u32) + l.cell / 2);
         root.draw(&Text::new(
-            "1 (image max)",
-            (tx, (top + gap) as i32),
-            small.clone(),
+            title,
+            (x, px(Figure2Layout::TOP / 2)),
+            centred(20, &BLACK),
         ))
         .map_err(e)?;
-        root.draw(&Text::new(
-            "0",
-            (tx, (top + gap + bar_h) as i32 - 14),
-            small.clone(),
-        ))
-        .map_err(e)?;
-        root.draw(&Text::new(
-            "fixation-time",
-            (bar_x as i32, (top + gap + bar_h) as i32 + 8),
-            small.clone(),
-        ))
-        .map_err(e)?;
-        root.draw(&Text::new(
-            "density",
-            (bar_x as i32, (top + gap + bar_h) as i32 + 24),
-            small,
-        ))
-        .map_err(e)?;
-        root.present().map_err(e)?;
     }
-    image::RgbImage::from_raw(width, height, raw).ok_or_else(|| "figure buffer size".to_string())
+    for (i, label) in labels.iter().enumerate() {
+        let y = px(l.row_y(i as u32) + l.cell / 2);
+        root.draw(&Text::new(
+            *label,
+            (px(Figure2Layout::LEFT / 2), y),
+            centred(16, &BLACK),
+        ))
+        .map_err(e)?;
+    }
+    let tx = px(bar_x + 24);
+    let small = ("sans-serif", 14).into_font().color(&BLACK);
+    let bottom = px(bar_top + bar_h);
+    for (text, at) in [
+        ("1 (image max)", (tx, px(bar_top))),
+        ("0", (tx, bottom - 14)),
+        ("fixation-time", (px(bar_x), bottom + 8)),
+        ("density", (px(bar_x), bottom + 24)),
+    ] {
+        root.draw(&Text::new(text, at, small.clone())).map_err(e)?;
+    }
+    root.present().map_err(e)
 }
 
 fn draw_confusion<DB: DrawingBackend>(
@@ -824,6 +878,7 @@ fn draw_scanpath<DB: DrawingBackend>(
     title: &str,
     fixations: &[crate::heatmap::ImageFixation],
     (w, h): (f64, f64),
+    stimulus: Option<&image::RgbImage>,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -849,6 +904,19 @@ where
         .y_desc("image y (px)")
         .draw()
         .map_err(e)?;
+    // The stimulus under the fixations, filling the plotting area (image px, top-left at 0, 0).
+    if let Some(img) = stimulus {
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        let (pw, ph) = (
+            u32::try_from(xs.end - xs.start).unwrap_or(1).max(1),
+            u32::try_from(ys.end - ys.start).unwrap_or(1).max(1),
+        );
+        let scaled = image::imageops::resize(img, pw, ph, image::imageops::FilterType::Triangle);
+        if let Some(el) = BitMapElement::with_owned_buffer((0.0, 0.0), (pw, ph), scaled.into_raw())
+        {
+            chart.draw_series(std::iter::once(el)).map_err(e)?;
+        }
+    }
     chart
         .draw_series(std::iter::once(PathElement::new(
             fixations.iter().map(|f| (f.x, f.y)).collect::<Vec<_>>(),
@@ -891,9 +959,10 @@ where
 
 /// Writes `scanpaths/<participant>_<stimulus>.png` and `.svg`: the participant's fixations on
 /// the stimulus in image px, numbered in order, area proportional to duration, joined by their
-/// saccades. The error names what exists when the participant or stimulus does not.
+/// saccades, over the stimulus image itself when `images` (the stimulus set) is given. The error names what exists when the participant or stimulus does not.
 pub fn write_scanpath(
     a: &StudyAnalysis,
+    images: Option<&et_stimuli::StimulusSet>,
     participant: &str,
     stimulus: &str,
     dir: &Path,
@@ -942,11 +1011,22 @@ pub fn write_scanpath(
         side,
         (f64::from(side) * h / w).round().clamp(200.0, 2000.0) as u32 + 60,
     );
+    // The image from the stimulus set given to the analysis (the recordings hold the
+    // manifest but not where its images are).
+    let stimulus = match images.and_then(|set| set.stimulus(stimulus).map(|s| set.image_path(s))) {
+        Some(p) => Some(
+            image::open(&p)
+                .map_err(|e| format!("{}: cannot read the stimulus image: {e}", p.display()))?
+                .to_rgb8(),
+        ),
+        None => None,
+    };
     draw_scanpath(
         &BitMapBackend::new(&png, size).into_drawing_area(),
         &title,
         fix,
         (w, h),
+        stimulus.as_ref(),
     )
     .map_err(|m| format!("{}: {m}", png.display()))?;
     draw_scanpath(
@@ -954,6 +1034,7 @@ pub fn write_scanpath(
         &title,
         fix,
         (w, h),
+        stimulus.as_ref(),
     )
     .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])

@@ -923,17 +923,20 @@ impl StudyAnalysis {
                 }
             }
             if !pairs.is_empty() {
-                // Labelled (titles, identities, colour bar) when a font is found; else the
-                // bare grid, which the report's caption then describes.
-                let figure = crate::figures::figure2(&pairs, 192).unwrap_or_else(|why| {
-                    tracing::warn!("Figure 2 without labels: {why}");
-                    let bare: Vec<_> = pairs
-                        .iter()
-                        .map(|(_, a, b)| (a.clone(), b.clone()))
-                        .collect();
-                    pairs_figure(&bare, 192)
-                });
-                written.push(save_png(&figure, &dir.join("figure2.png"))?);
+                // Labelled (titles, identities, colour bar) in PNG and SVG when a font is
+                // found; else the bare grid as PNG, which the report's caption then describes.
+                match crate::figures::write_figure2(&pairs, 192, dir) {
+                    Ok(files) => written.extend(files),
+                    Err(why) => {
+                        tracing::warn!("Figure 2 without labels: {why}");
+                        let bare: Vec<_> = pairs
+                            .iter()
+                            .map(|(_, a, b)| (a.clone(), b.clone()))
+                            .collect();
+                        let figure = pairs_figure(&bare, 192);
+                        written.push(save_png(&figure, &dir.join("figure2.png"))?);
+                    }
+                }
             }
         }
         Ok(written)

@@ -93,8 +93,14 @@ pub fn analyze(
         analysis.notes.push(format!("figures not drawn: {why}"));
     }
     for (participant, stimulus) in scanpaths {
-        et_analysis::figures::write_scanpath(&analysis, participant, stimulus, dir.path())
-            .map_err(|why| anyhow::anyhow!("--scanpath {participant}:{stimulus}: {why}"))?;
+        et_analysis::figures::write_scanpath(
+            &analysis,
+            images.as_ref(),
+            participant,
+            stimulus,
+            dir.path(),
+        )
+        .map_err(|why| anyhow::anyhow!("--scanpath {participant}:{stimulus}: {why}"))?;
     }
     write_report(
         dir.path(),
