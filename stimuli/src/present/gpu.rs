@@ -57,6 +57,7 @@ pub(crate) fn request_device(
 }
 
 struct Layer {
+    texture: wgpu::Texture,
     bind_group: wgpu::BindGroup,
     w: u32,
     h: u32,
@@ -273,6 +274,12 @@ impl Renderer {
             height: h,
             depth_or_array_layers: 1,
         };
+        // The same key at the same size again (the operator's picture, redrawn ten times a
+        // second): new texels into the texture it has, no new allocation.
+        if let Some(layer) = self.layers.get(key).filter(|l| (l.w, l.h) == (w, h)) {
+            write_texels(&self.queue, &layer.texture, img, size);
+            return Ok(());
+        }
         let texture = self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some(key),
             size,
@@ -283,21 +290,7 @@ impl Renderer {
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         });
-        self.queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture: &texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
-            img.as_raw(),
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(4 * w),
-                rows_per_image: Some(h),
-            },
-            size,
-        );
+        write_texels(&self.queue, &texture, img, size);
         let bind_group = bind(
             &self.device,
             &self.bind_layout,
@@ -305,8 +298,15 @@ impl Renderer {
             &texture,
             &self.sampler,
         );
-        self.layers
-            .insert(key.to_string(), Layer { bind_group, w, h });
+        self.layers.insert(
+            key.to_string(),
+            Layer {
+                texture,
+                bind_group,
+                w,
+                h,
+            },
+        );
         Ok(())
     }
 
@@ -406,6 +406,29 @@ impl Renderer {
         }
         Ok(encoder)
     }
+}
+
+fn write_texels(
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    img: &image::RgbaImage,
+    size: wgpu::Extent3d,
+) {
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        img.as_raw(),
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(4 * size.width),
+            rows_per_image: Some(size.height),
+        },
+        size,
+    );
 }
 
 fn blank_texture(device: &wgpu::Device) -> wgpu::Texture {

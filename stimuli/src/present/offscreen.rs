@@ -203,6 +203,22 @@ mod tests {
         assert_same(&got, &want);
     }
 
+    /// A key loaded again at the same size reuses its texture: the new image is what shows.
+    #[test]
+    fn an_image_loaded_again_under_its_key_replaces_the_old_one() {
+        let mut o = screen(100, 80);
+        let rect = [0.0, 0.0, 100.0, 80.0];
+        let shown = Screen::Image {
+            key: "operator".into(),
+            rect,
+        };
+        for seed in [1, 2] {
+            let img = noise(100, 80, seed);
+            o.renderer.preload("operator", &img).unwrap();
+            assert_same(&o.render(&shown, 0.0).unwrap(), &img);
+        }
+    }
+
     #[test]
     fn a_scaled_image_fills_exactly_its_rectangle() {
         // A 64² image of four flat quadrants fitted into 200×100: drawn at (50, 0), 100×100.

@@ -402,6 +402,15 @@ impl App {
         let Some(op) = &mut self.operator else {
             return;
         };
+        // Only early in a participant's refresh period: the next participant frame is due
+        // one period after the last, and the operator's picture must not eat into that.
+        let period_us = 1e6 / self.cfg.refresh_hz;
+        if let Some(last) = self.gfx.as_ref().and_then(|g| g.last_ts) {
+            let into_period = self.clock.now_us().saturating_sub(last) as f64 % period_us;
+            if into_period > period_us / 3.0 {
+                return;
+            }
+        }
         let Some(picture) = self
             .operator_slot
             .picture
