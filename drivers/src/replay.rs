@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::channel::SampleSender;
-use crate::clock::{Clock, FreeRunningClock, ScaledClock};
+use crate::clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, ScaledClock};
 use crate::sample::GazeSample;
 use crate::stream::{reach, StreamThread};
 use crate::tracker::{CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo};
@@ -35,6 +35,38 @@ impl std::str::FromStr for ReplaySpeed {
     }
 }
 
+impl ReplaySpeed {
+    /// The clock time runs on at this speed: every mapping from a speed to a clock is here.
+    ///
+    /// - `Paced::Alone`: nothing else moves time (a replay into a file): `max` runs free,
+    ///   reaching whatever it waits for at once.
+    /// - `Paced::BySession`: a session's display moves time at `max` (`ManualClock`), so the
+    ///   tracker never runs ahead of the screens.
+    ///
+    /// `origin_us`: where time starts. `None` is a live time base: at 1× the system's
+    /// monotonic clock itself (the Tobii SDK's time base), faster a clock from now.
+    pub fn clock(self, origin_us: Option<i64>, paced: Paced) -> Arc<dyn Clock> {
+        let start = || origin_us.unwrap_or_else(crate::clock::monotonic_now_us);
+        match (self, origin_us) {
+            (ReplaySpeed::Factor(f), None) if (f - 1.0).abs() < f64::EPSILON => {
+                Arc::new(MonotonicClock)
+            }
+            (ReplaySpeed::Factor(f), _) => Arc::new(ScaledClock::new(start(), f)),
+            (ReplaySpeed::Max, _) => match paced {
+                Paced::Alone => Arc::new(FreeRunningClock::new(start())),
+                Paced::BySession => Arc::new(ManualClock::new(start())),
+            },
+        }
+    }
+}
+
+/// Who moves a `max`-speed clock on (see [`ReplaySpeed::clock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paced {
+    Alone,
+    BySession,
+}
+
 pub struct ReplayTracker {
     samples: Arc<[GazeSample]>,
     info: TrackerInfo,
@@ -46,10 +78,7 @@ impl ReplayTracker {
     /// Replays on a clock of its own at `speed`.
     pub fn new(samples: Arc<[GazeSample]>, info: TrackerInfo, speed: ReplaySpeed) -> Self {
         let origin = samples.first().map_or(0, |s| s.system_ts_us);
-        let clock: Arc<dyn Clock> = match speed {
-            ReplaySpeed::Max => Arc::new(FreeRunningClock::new(origin)),
-            ReplaySpeed::Factor(f) => Arc::new(ScaledClock::new(origin, f)),
-        };
+        let clock = speed.clock(Some(origin), Paced::Alone);
         Self::with_clock(samples, info, clock)
     }
 
@@ -162,6 +191,24 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn each_speed_maps_to_its_clock() {
+        let live = ReplaySpeed::Factor(1.0).clock(None, Paced::BySession);
+        assert!(!live.is_virtual());
+        let replayed = ReplaySpeed::Factor(1.0).clock(Some(5_000_000), Paced::BySession);
+        assert!((5_000_000..6_000_000).contains(&replayed.now_us()));
+        let driven = ReplaySpeed::Max.clock(Some(7), Paced::BySession);
+        assert!(
+            !driven.wait_until(8, std::time::Duration::ZERO),
+            "a session moves it"
+        );
+        let free = ReplaySpeed::Max.clock(Some(7), Paced::Alone);
+        assert!(
+            free.wait_until(8, std::time::Duration::ZERO),
+            "it runs free"
+        );
     }
 
     #[test]

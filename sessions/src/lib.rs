@@ -12,6 +12,7 @@ mod exit_guard;
 pub mod foreign;
 pub mod format;
 pub mod import;
+pub mod launch;
 pub mod live;
 pub mod operator_window;
 pub mod output_dir;

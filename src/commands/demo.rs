@@ -6,7 +6,9 @@ use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
 use crate::progress;
-use crate::setup::{ensure_default_set, load_set, run_session, TrackerChoice};
+use et_sessions::launch::{launch, Prepared, SessionRequest, TrackerChoice};
+
+use crate::setup::announce_generation;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,7 +38,7 @@ pub fn main(a: Args) -> Result<()> {
     }
     let manifest = match &a.stimuli {
         Some(m) => m.clone(),
-        None => ensure_default_set(&a.out.join("stimuli"))?,
+        None => et_stimuli::default_set::ensure(&a.out.join("stimuli"), announce_generation)?,
     };
     let rec_dir = a.out.join("recordings");
     let ids: Vec<String> = (1..=a.participants).map(|i| format!("P{i:02}")).collect();
@@ -54,7 +56,7 @@ pub fn main(a: Args) -> Result<()> {
     };
     // Each demo seed draws its own participants' and faces' effects.
     base.attention.seed = a.seed;
-    let prepared = load_set(&base, &a.out.join("stimuli"))?;
+    let prepared = Prepared::load(&base, &a.out.join("stimuli"), announce_generation)?;
     // Only now, with the stimuli loaded, is anything on disk changed: a demo that cannot start
     // leaves no empty folder and removes no earlier recording.
     std::fs::create_dir_all(&rec_dir)
@@ -64,23 +66,25 @@ pub fn main(a: Args) -> Result<()> {
     }
     let operator = Arc::new(et_sessions::runner::Operator::default());
     let _signals = crate::setup::abort_on_signals(&operator)?;
+    crate::setup::terminal_keys(&operator);
     let pb = progress::bar(u64::from(a.participants), "participants");
     for (i, (id, path)) in ids.iter().zip(&paths).enumerate() {
-        let mut p = load_clone(&prepared);
+        let mut p = prepared.clone();
         p.cfg.participant = id.clone();
         p.cfg.tracker.seed = Some(a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         p.cfg.order_seed = Some(a.seed.wrapping_mul(7_919).wrapping_add(i as u64));
-        let outcome = run_session(
-            &p,
-            &TrackerChoice::Synthetic,
-            ReplaySpeed::Max,
-            path,
-            None,
-            None,
-            Arc::clone(&operator),
-            &|_| {},
-            &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
-        )?;
+        let outcome = launch(SessionRequest {
+            prepared: &p,
+            tracker: &TrackerChoice::Synthetic,
+            speed: ReplaySpeed::Max,
+            out: path,
+            tobii_lib: None,
+            window: None,
+            operator: Arc::clone(&operator),
+            on_trial: &|_| {},
+            prompt: &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
+        })?
+        .outcome;
         if !outcome.complete {
             bail!("{}: the simulated session did not complete", path.display());
         }
@@ -132,13 +136,4 @@ pub fn main(a: Args) -> Result<()> {
         out_dir.display()
     ))?;
     Ok(())
-}
-
-fn load_clone(p: &crate::setup::Prepared) -> crate::setup::Prepared {
-    crate::setup::Prepared {
-        set: p.set.clone(),
-        manifest_text: p.manifest_text.clone(),
-        set_sha256: p.set_sha256.clone(),
-        cfg: p.cfg.clone(),
-    }
 }

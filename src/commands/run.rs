@@ -7,9 +7,9 @@ use anyhow::Result;
 use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
-use crate::setup::{
-    load_set, operator_window, run_session, TrackerChoice, WindowChoice, DEFAULT_STIMULI_DIR,
-};
+use et_sessions::launch::{launch, Prepared, SessionRequest, TrackerChoice, WindowChoice};
+
+use crate::setup::{announce_generation, operator_window, terminal_keys, DEFAULT_STIMULI_DIR};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,7 +70,7 @@ pub fn main(a: Args) -> Result<()> {
             cfg.participant, cfg.session
         ))
     });
-    let prepared = load_set(&cfg, &a.stimuli)?;
+    let prepared = Prepared::load(&cfg, &a.stimuli, announce_generation)?;
     let n = prepared.set.stimuli.len() as u64 / 2;
     // Said as an intent: the file exists only once the tracker is connected (a session that
     // cannot start leaves nothing).
@@ -82,27 +82,32 @@ pub fn main(a: Args) -> Result<()> {
     let pb = session_bar(n);
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let ended = AtomicBool::new(false);
-    let outcome = std::thread::scope(|scope| {
+    terminal_keys(&operator);
+    let launched = std::thread::scope(|scope| {
         scope.spawn(|| live_line(&operator, &pb, &ended));
-        let outcome = run_session(
-            &prepared,
-            &a.tracker,
-            a.speed,
-            &out,
-            a.tobii_lib.as_deref(),
-            (!a.headless).then(|| WindowChoice {
+        let launched = launch(SessionRequest {
+            prepared: &prepared,
+            tracker: &a.tracker,
+            speed: a.speed,
+            out: &out,
+            tobii_lib: a.tobii_lib.as_deref(),
+            window: (!a.headless).then(|| WindowChoice {
                 fullscreen: cfg.display.fullscreen && !a.windowed,
                 monitor: a.monitor.or(cfg.display.monitor),
                 operator: operator_window(a.operator_window, a.operator_monitor),
             }),
-            Arc::clone(&operator),
-            &on_trial,
+            operator: Arc::clone(&operator),
+            on_trial: &on_trial,
             // What the session waits for, printed above the progress bar (not through it).
-            &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
-        );
+            prompt: &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
+        });
         ended.store(true, Ordering::Release);
-        outcome
+        launched
     })?;
+    if let Some(n) = launched.operator_pictures {
+        eprintln!("operator's window: {n} pictures shown");
+    }
+    let outcome = launched.outcome;
     pb.finish_and_clear();
     crate::output::emit(&format!(
         "{}: {} trials, {} samples, {} samples dropped, {}\n",

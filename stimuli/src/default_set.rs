@@ -114,6 +114,58 @@ pub fn manifest(size: u32) -> StimulusSet {
     }
 }
 
+/// The default set's manifest in `dir`, generating the set there first when it is missing
+/// (`announce` is told before the minutes that takes). Generation writes to a temporary folder
+/// and renames it, so an interrupted run never leaves half a set; a folder that exists but
+/// holds no manifest is refused rather than filled.
+pub fn ensure(dir: &Path, announce: impl FnOnce(&Path)) -> Result<PathBuf, ManifestError> {
+    let manifest = dir.join("manifest.toml");
+    if manifest.is_file() {
+        return Ok(manifest);
+    }
+    let invalid = |message: String| ManifestError::Invalid {
+        origin: dir.display().to_string(),
+        message,
+    };
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(invalid(
+            "exists but holds no manifest.toml; remove it or point --stimuli elsewhere".into(),
+        ));
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|source| ManifestError::Write {
+        path: parent.to_path_buf(),
+        source,
+    })?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("stimuli"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    announce(dir);
+    generate(&tmp, FULL_SIZE)?;
+    if dir.exists() {
+        let _ = std::fs::remove_dir(dir);
+    }
+    if let Err(source) = std::fs::rename(&tmp, dir) {
+        // Another process may have finished first; use its set if it is complete.
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !manifest.is_file() {
+            return Err(ManifestError::Write {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    }
+    Ok(manifest)
+}
+
 /// Draws every image and writes `dir/manifest.toml`; returns the manifest's path.
 pub fn generate(dir: &Path, size: u32) -> Result<PathBuf, ManifestError> {
     let mut set = manifest(size);

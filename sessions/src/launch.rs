@@ -1,0 +1,290 @@
+//! One participant's session from a study config, as `run` and `demo` start it: the stimulus
+//! set and trial order, the tracker chosen with its clock at the session's speed, the
+//! recording's header, the participant's window (and the operator's), then the runner to the
+//! end. The command line only turns its arguments into a [`SessionRequest`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use et_drivers::replay::{Paced, ReplaySpeed, ReplayTracker};
+use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
+use et_drivers::tobii::{TobiiConfig, TobiiTracker};
+use et_drivers::Tracker;
+use et_stimuli::present::{OperatorWindowConfig, Presenter, WindowConfig};
+use et_stimuli::{trial_list, StimulusSet};
+
+use crate::config::StudyConfig;
+use crate::error::{Result, SessionError};
+use crate::format::RecordingHeader;
+use crate::operator_window::OperatorWindow;
+use crate::reader::Recording;
+use crate::runner::{run, Operator, SessionOutcome, SessionPlan};
+use crate::writer::RecordingWriter;
+
+/// Where the gaze comes from.
+#[derive(Debug, Clone)]
+pub enum TrackerChoice {
+    Synthetic,
+    Replay(PathBuf),
+    /// A Tobii tracker: the first found, or the one with this serial number or address.
+    Tobii(Option<String>),
+}
+
+impl std::str::FromStr for TrackerChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.split_once(':') {
+            None if s == "synthetic" => Ok(TrackerChoice::Synthetic),
+            None if s == "tobii" => Ok(TrackerChoice::Tobii(None)),
+            Some(("replay", f)) if !f.is_empty() => Ok(TrackerChoice::Replay(PathBuf::from(f))),
+            Some(("tobii", sel)) if !sel.is_empty() => {
+                Ok(TrackerChoice::Tobii(Some(sel.to_string())))
+            }
+            _ => Err(format!(
+                "expected 'synthetic', 'replay:FILE', 'tobii' or 'tobii:SERIAL|ADDRESS', got {s:?}"
+            )),
+        }
+    }
+}
+
+/// The participant's window, as the command line asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowChoice {
+    pub fullscreen: bool,
+    pub monitor: Option<usize>,
+    /// The operator's live window, if wanted.
+    pub operator: Option<OperatorWindowConfig>,
+}
+
+/// A study config with its stimulus set loaded.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub set: StimulusSet,
+    /// The manifest as written (stored in the recording).
+    pub manifest_text: String,
+    pub set_sha256: String,
+    pub cfg: StudyConfig,
+}
+
+impl Prepared {
+    /// `cfg` with the set it names, or the default set in `default_dir` (generated there first
+    /// when missing; `announce` is told before that).
+    pub fn load(
+        cfg: &StudyConfig,
+        default_dir: &Path,
+        announce: impl FnOnce(&Path),
+    ) -> Result<Prepared> {
+        let manifest_path = match &cfg.stimulus_set {
+            Some(p) => p.clone(),
+            None => et_stimuli::default_set::ensure(default_dir, announce)?,
+        };
+        let set = StimulusSet::load(&manifest_path)?;
+        let manifest_text =
+            std::fs::read_to_string(&manifest_path).map_err(|source| SessionError::Io {
+                path: manifest_path.clone(),
+                source,
+            })?;
+        let set_sha256 = set.sha256(&manifest_text)?;
+        Ok(Prepared {
+            set,
+            manifest_text,
+            set_sha256,
+            cfg: cfg.clone(),
+        })
+    }
+}
+
+/// Everything one session needs besides the study config.
+pub struct SessionRequest<'a> {
+    pub prepared: &'a Prepared,
+    pub tracker: &'a TrackerChoice,
+    pub speed: ReplaySpeed,
+    pub out: &'a Path,
+    /// The Tobii Pro SDK library, when not the config's.
+    pub tobii_lib: Option<&'a Path>,
+    /// The participant's window; `None` runs headless.
+    pub window: Option<WindowChoice>,
+    pub operator: Arc<Operator>,
+    pub on_trial: &'a (dyn Fn(u32) + Sync),
+    pub prompt: &'a (dyn Fn(&str) + Sync),
+}
+
+/// What a session ended with.
+#[derive(Debug)]
+pub struct Launched {
+    pub outcome: SessionOutcome,
+    /// Pictures that reached the operator's window, when it was open.
+    pub operator_pictures: Option<u64>,
+}
+
+/// Runs one session into `req.out`. Refused before anything is created when the speed does
+/// not suit the tracker or the window; the window opens before the file exists, so a machine
+/// without a display leaves nothing behind.
+pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
+    let p = req.prepared;
+    let cfg = &p.cfg;
+    let version = cfg.counterbalance_version();
+    let order_seed = cfg.order_seed();
+    let trials = trial_list(&p.set, version, order_seed).map_err(|e| {
+        SessionError::Invalid(format!(
+            "{}: cannot build the trial list: {e}",
+            p.set.root.display()
+        ))
+    })?;
+    let scene = SceneTimeline::new();
+    let (mut tracker, scene_for_runner) = open_tracker(&req, &scene)?;
+    let info = tracker.info();
+    let mut header = RecordingHeader::new(&cfg.participant, &cfg.session);
+    header.tracker_model = info.model;
+    header.tracker_serial = info.serial;
+    header.sdk_version = info.sdk_version;
+    header.sampling_hz = info.sampling_hz;
+    header.screen = cfg.screen;
+    header.stimulus_set = p.set.name.clone();
+    header.stimulus_set_sha256 = p.set_sha256.clone();
+    header.counterbalance_version = version.as_str().into();
+    header.trial_order_seed = order_seed;
+    let mut markers = cfg
+        .markers
+        .as_ref()
+        .map(et_drivers::serial::MarkerPort::open)
+        .transpose()
+        .map_err(|e| SessionError::Invalid(e.to_string()))?;
+    let presenter = match &req.window {
+        Some(w) => Some(open_window(cfg, w, tracker.as_ref(), req.speed)?),
+        None => None,
+    };
+    let writer = RecordingWriter::create(req.out, &header, Some(&p.manifest_text))?;
+    let plan = SessionPlan {
+        set: &p.set,
+        trials: &trials,
+        timing: cfg.timing.clone(),
+        screen_w: cfg.screen.width_px,
+        screen_h: cfg.screen.height_px,
+        attention: cfg.attention.for_participant(&cfg.participant),
+        calibration: cfg.calibration().cloned(),
+        missed_vsyncs: Vec::new(),
+        geometry: cfg.screen,
+        presenter: presenter.as_ref(),
+        text: cfg.display.text.clone(),
+        prompt: req.prompt,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SessionError::Invalid(format!("cannot start the async runtime: {e}")))?;
+    let operator = &req.operator;
+    let session = || {
+        rt.block_on(run(
+            &plan,
+            tracker.as_mut(),
+            writer,
+            scene_for_runner,
+            markers.as_mut(),
+            operator,
+            req.on_trial,
+        ))
+    };
+    let operator_window = presenter
+        .as_ref()
+        .and_then(Presenter::operator_feed)
+        .map(|feed| OperatorWindow::new(feed, &plan, cfg.display.style.background));
+    match operator_window {
+        Some(w) => {
+            let (outcome, shown) = w.alongside(&operator.view, session);
+            Ok(Launched {
+                outcome: outcome?,
+                operator_pictures: Some(shown),
+            })
+        }
+        None => Ok(Launched {
+            outcome: session()?,
+            operator_pictures: None,
+        }),
+    }
+}
+
+/// The tracker asked for, on its clock at the session's speed; the synthetic one also gets
+/// the scene timeline the runner publishes what is on screen to.
+fn open_tracker<'s>(
+    req: &SessionRequest<'_>,
+    scene: &'s SceneTimeline,
+) -> Result<(Box<dyn Tracker>, Option<&'s SceneTimeline>)> {
+    let cfg = &req.prepared.cfg;
+    Ok(match req.tracker {
+        TrackerChoice::Synthetic => {
+            let sc = SyntheticConfig {
+                seed: cfg.tracker_seed(),
+                sampling_hz: cfg.tracker.sampling_hz,
+                screen: cfg.screen,
+                calibration_error: cfg.synthetic_calibration_error.unwrap_or_default(),
+                ..SyntheticConfig::default()
+            };
+            let clock = req.speed.clock(None, Paced::BySession);
+            (
+                Box::new(SyntheticTracker::new(sc, clock, scene.clone())?),
+                Some(scene),
+            )
+        }
+        TrackerChoice::Replay(file) => {
+            let src = Recording::open(file)?;
+            let Some(first) = src.gaze.first().map(|s| s.system_ts_us) else {
+                return Err(SessionError::Invalid(format!(
+                    "{}: holds no gaze samples to replay",
+                    file.display()
+                )));
+            };
+            let clock = req.speed.clock(Some(first), Paced::BySession);
+            let info = crate::replay::tracker_info(&src.header);
+            (
+                Box::new(ReplayTracker::with_clock(src.gaze.into(), info, clock)),
+                None,
+            )
+        }
+        TrackerChoice::Tobii(select) => {
+            if req.speed != ReplaySpeed::Factor(1.0) {
+                return Err(SessionError::Invalid(format!(
+                    "--speed: a Tobii tracker runs in real time only (got {:?})",
+                    req.speed
+                )));
+            }
+            let tc = TobiiConfig {
+                library: req
+                    .tobii_lib
+                    .map(Path::to_path_buf)
+                    .or_else(|| cfg.tracker.tobii_lib.clone()),
+                select: select.clone(),
+                frequency_hz: Some(cfg.tracker.sampling_hz as f32),
+                ..TobiiConfig::default()
+            };
+            let tobii = TobiiTracker::open(tc).map_err(|e| SessionError::Invalid(e.to_string()))?;
+            (Box::new(tobii), None)
+        }
+    })
+}
+
+/// The participant's window on the tracker's clock; windows run in real time only.
+fn open_window(
+    cfg: &StudyConfig,
+    w: &WindowChoice,
+    tracker: &dyn Tracker,
+    speed: ReplaySpeed,
+) -> Result<Presenter> {
+    let clock = tracker.clock();
+    if clock.is_virtual() || speed != ReplaySpeed::Factor(1.0) {
+        return Err(SessionError::Invalid(format!(
+            "--speed: a session in a window runs in real time only (got {speed:?}); use --headless to go faster"
+        )));
+    }
+    let wc = WindowConfig {
+        fullscreen: w.fullscreen,
+        monitor: w.monitor,
+        width: cfg.screen.width_px,
+        height: cfg.screen.height_px,
+        refresh_hz: cfg.timing.refresh_hz,
+        title: format!("et-suite: {}", cfg.participant),
+        operator: w.operator.clone(),
+    };
+    Presenter::open(wc, cfg.display.style.clone(), clock)
+        .map_err(|e| SessionError::Display(format!("cannot open the participant's window: {e}")))
+}
