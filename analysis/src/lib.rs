@@ -21,6 +21,7 @@ pub mod report;
 pub mod stats;
 pub mod study;
 pub mod survey;
+pub mod table;
 pub mod tables;
 
 pub use compare::{ComparisonRow, Response, StudyModel};

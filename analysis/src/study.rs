@@ -13,7 +13,6 @@ use et_sessions::Recording;
 use crate::compare::{
     compare, compare_with, interaction_test, ComparisonRow, Response, StudyModel,
 };
-use crate::csv::field as csv;
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::idt::{idt, IdtConfig};
 use crate::fixation::ivt::{ivt, IvtConfig};
@@ -26,6 +25,7 @@ use crate::quality::{
 };
 use crate::recording_aois::recording_aois;
 use crate::stats::{mean, variance};
+use crate::table::Table;
 use crate::AnalysisError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -487,102 +487,6 @@ impl StudyAnalysis {
     pub fn tests_used(&self) -> String {
         crate::compare::tests_in_words(&self.comparisons)
     }
-
-    fn quality_trials_csv(&self) -> String {
-        let mut q = String::from("participant,trial,stimulus_id,expected_samples,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames,aborted_after_ms\n");
-        for r in &self.trial_quality {
-            let _ = writeln!(
-                q,
-                "{},{},{},{},{},{},{},{},{},{}",
-                csv(&r.participant),
-                r.trial,
-                csv(&r.stimulus_id),
-                r.expected_samples,
-                r.valid_share_left,
-                r.valid_share_right,
-                r.valid_share_any,
-                r.tracker_lost_ms,
-                r.dropped_frames,
-                r.aborted_after_ms
-                    .map_or(String::new(), |ms| ms.to_string())
-            );
-        }
-        q
-    }
-
-    fn quality_participants_csv(&self) -> String {
-        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-        let mut q = String::from("participant,trials,valid_share_left,valid_share_right,valid_share_any,tracker_lost_ms,dropped_frames,validation_accuracy_deg,validation_precision_rms_deg,excluded_by\n");
-        for r in &self.participant_quality {
-            let by = self
-                .exclusions
-                .iter()
-                .find(|e| e.trial < 0 && e.participant == r.participant)
-                .map_or("", |e| e.rule);
-            let _ = writeln!(
-                q,
-                "{},{},{},{},{},{},{},{},{},{by}",
-                csv(&r.participant),
-                r.trials,
-                r.valid_share_left,
-                r.valid_share_right,
-                r.valid_share_any,
-                r.tracker_lost_ms,
-                r.dropped_frames,
-                opt(r.validation_accuracy_deg),
-                opt(r.validation_precision_rms_deg)
-            );
-        }
-        q
-    }
-
-    fn exclusions_csv(&self) -> String {
-        let mut q = String::from("participant,trial,rule,value,limit\n");
-        for e in &self.exclusions {
-            let _ = writeln!(
-                q,
-                "{},{},{},{},{}",
-                csv(&e.participant),
-                e.trial,
-                e.rule,
-                e.value,
-                e.limit
-            );
-        }
-        q
-    }
-}
-
-/// Comparison rows as CSV (`comparisons.csv`, `models.csv`).
-fn comparison_csv(rows: &[ComparisonRow]) -> String {
-    let mut c = String::from("condition,model,n_smile,n_no_smile,mean_smile_ms,mean_no_smile_ms,sd_smile_ms,sd_no_smile_ms,hedges_g,estimate,se,ci_low,ci_high,test,statistic,df,p,p_corrected,wilcoxon_p,detail\n");
-    for r in rows {
-        let _ = writeln!(
-            c,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv(&r.condition),
-            r.model,
-            r.n_smile,
-            r.n_no_smile,
-            r.mean_smile_ms,
-            r.mean_no_smile_ms,
-            r.sd_smile_ms,
-            r.sd_no_smile_ms,
-            r.hedges_g,
-            r.estimate,
-            r.se,
-            r.ci_low,
-            r.ci_high,
-            r.test,
-            r.statistic,
-            r.df.map_or(String::new(), |d| d.to_string()),
-            r.p,
-            r.p_corrected,
-            r.wilcoxon_p,
-            csv(&r.detail)
-        );
-    }
-    c
 }
 
 /// A p-value for tables: scientific below 1e-4, "n/a" when undefined.
@@ -727,111 +631,176 @@ impl StudyAnalysis {
     /// Writes `dwell.csv`, `summary.csv`, `comparisons.csv`, `aoi_metrics.csv`, `fixations.csv`
     /// and `events.csv` into `dir`.
     pub fn write_csv(&self, dir: &Path) -> Result<(), AnalysisError> {
-        let werr = |p: &Path| {
-            let path = p.display().to_string();
-            move |source| AnalysisError::Write { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(werr(dir))?;
-        let mut d = String::from("participant,trial,stimulus_id,identity,condition,variant,expression,aoi,dwell_ms,valid_ms,trial_ms,proportion\n");
-        for r in &self.dwell {
-            let _ = writeln!(
-                d,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv(&r.participant),
-                r.trial,
-                csv(&r.stimulus_id),
-                csv(&r.identity),
-                csv(&r.condition),
-                r.variant,
-                r.expression,
-                csv(&r.aoi),
-                r.dwell_ms,
-                r.valid_ms,
-                r.trial_ms,
-                r.proportion()
-            );
-        }
-        let mut s =
-            String::from("condition,expression,n,mean_dwell_ms,sd_dwell_ms,mean_proportion\n");
-        for r in &self.summary {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{}",
-                csv(&r.condition),
-                r.expression,
-                r.n,
-                r.mean_dwell_ms,
-                r.sd_dwell_ms,
-                r.mean_proportion
-            );
-        }
-        let c = comparison_csv(&self.comparisons);
-        let models = comparison_csv(&self.all_models);
-        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-        let mut m = String::from("participant,trial,stimulus_id,condition,expression,aoi,dwell_ms,dwell_proportion,total_fixation_duration_ms,fixation_count,time_to_first_fixation_ms,first_fixation_duration_ms,visit_count,total_visit_duration_ms\n");
-        for r in &self.metrics {
-            let _ = writeln!(
-                m,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv(&r.participant),
-                r.trial,
-                csv(&r.stimulus_id),
-                csv(&r.condition),
-                r.expression,
-                csv(&r.aoi),
-                r.dwell_ms,
-                r.dwell_proportion,
-                r.total_fixation_duration_ms,
-                r.fixation_count,
-                opt(r.time_to_first_fixation_ms),
-                opt(r.first_fixation_duration_ms),
-                r.visit_count,
-                r.total_visit_duration_ms
-            );
-        }
-        let mut x = String::from("participant,trial,start_us,end_us,duration_ms,screen_x,screen_y,dispersion_deg,samples\n");
-        for r in &self.fixations {
-            let _ = writeln!(
-                x,
-                "{},{},{},{},{},{},{},{},{}",
-                csv(&r.participant),
-                r.trial,
-                r.start_us,
-                r.end_us,
-                r.duration_ms,
-                r.screen_x,
-                r.screen_y,
-                r.dispersion_deg,
-                r.samples
-            );
-        }
-        let mut e = String::from("participant,ts_us,kind,trial,text\n");
-        for (participant, ts, kind, trial, text) in &self.events {
-            let _ = writeln!(
-                e,
-                "{},{ts},{},{trial},{}",
-                csv(participant),
-                csv(kind),
-                csv(text)
-            );
-        }
-        for (name, text) in [
-            ("dwell.csv", d),
-            ("summary.csv", s),
-            ("comparisons.csv", c),
-            ("models.csv", models),
-            ("aoi_metrics.csv", m),
-            ("fixations.csv", x),
-            ("events.csv", e),
-            ("quality_trials.csv", self.quality_trials_csv()),
-            ("quality_participants.csv", self.quality_participants_csv()),
-            ("exclusions.csv", self.exclusions_csv()),
-        ] {
-            let p = dir.join(name);
-            std::fs::write(&p, text).map_err(werr(&p))?;
+        std::fs::create_dir_all(dir).map_err(|source| AnalysisError::Write {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        for t in self.tables() {
+            let p = dir.join(format!("{}.csv", t.name));
+            std::fs::write(&p, t.csv()).map_err(|source| AnalysisError::Write {
+                path: p.display().to_string(),
+                source,
+            })?;
         }
         Ok(())
     }
+
+    /// Every result table, declared once for CSV and Parquet: dwell, summary, comparisons,
+    /// models, aoi_metrics, fixations, events, quality_trials, quality_participants,
+    /// exclusions.
+    pub fn tables(&self) -> Vec<Table> {
+        let d = &self.dwell;
+        let dwell = Table::new("dwell")
+            .text("participant", d.iter().map(|r| r.participant.as_str()))
+            .small("trial", d.iter().map(|r| r.trial))
+            .text("stimulus_id", d.iter().map(|r| r.stimulus_id.as_str()))
+            .text("identity", d.iter().map(|r| r.identity.as_str()))
+            .text("condition", d.iter().map(|r| r.condition.as_str()))
+            .text("variant", d.iter().map(|r| r.variant.as_str()))
+            .text("expression", d.iter().map(|r| r.expression.as_str()))
+            .text("aoi", d.iter().map(|r| r.aoi.as_str()))
+            .float("dwell_ms", d.iter().map(|r| r.dwell_ms))
+            .float("valid_ms", d.iter().map(|r| r.valid_ms))
+            .float("trial_ms", d.iter().map(|r| r.trial_ms))
+            .float("proportion", d.iter().map(DwellRow::proportion));
+        let m = &self.summary;
+        let summary = Table::new("summary")
+            .text("condition", m.iter().map(|r| r.condition.as_str()))
+            .text("expression", m.iter().map(|r| r.expression.as_str()))
+            .count("n", m.iter().map(|r| r.n as u64))
+            .float("mean_dwell_ms", m.iter().map(|r| r.mean_dwell_ms))
+            .float("sd_dwell_ms", m.iter().map(|r| r.sd_dwell_ms))
+            .float("mean_proportion", m.iter().map(|r| r.mean_proportion));
+        let a = &self.metrics;
+        let metrics = Table::new("aoi_metrics")
+            .text("participant", a.iter().map(|r| r.participant.as_str()))
+            .small("trial", a.iter().map(|r| r.trial))
+            .text("stimulus_id", a.iter().map(|r| r.stimulus_id.as_str()))
+            .text("condition", a.iter().map(|r| r.condition.as_str()))
+            .text("expression", a.iter().map(|r| r.expression.as_str()))
+            .text("aoi", a.iter().map(|r| r.aoi.as_str()))
+            .float("dwell_ms", a.iter().map(|r| r.dwell_ms))
+            .float("dwell_proportion", a.iter().map(|r| r.dwell_proportion))
+            .float(
+                "total_fixation_duration_ms",
+                a.iter().map(|r| r.total_fixation_duration_ms),
+            )
+            .count("fixation_count", a.iter().map(|r| r.fixation_count as u64))
+            .maybe_float(
+                "time_to_first_fixation_ms",
+                a.iter().map(|r| r.time_to_first_fixation_ms),
+            )
+            .maybe_float(
+                "first_fixation_duration_ms",
+                a.iter().map(|r| r.first_fixation_duration_ms),
+            )
+            .count("visit_count", a.iter().map(|r| r.visit_count as u64))
+            .float(
+                "total_visit_duration_ms",
+                a.iter().map(|r| r.total_visit_duration_ms),
+            );
+        let x = &self.fixations;
+        let fixations = Table::new("fixations")
+            .text("participant", x.iter().map(|r| r.participant.as_str()))
+            .small("trial", x.iter().map(|r| r.trial))
+            .int("start_us", x.iter().map(|r| r.start_us))
+            .int("end_us", x.iter().map(|r| r.end_us))
+            .float("duration_ms", x.iter().map(|r| r.duration_ms))
+            .float("screen_x", x.iter().map(|r| r.screen_x))
+            .float("screen_y", x.iter().map(|r| r.screen_y))
+            .float("dispersion_deg", x.iter().map(|r| r.dispersion_deg))
+            .count("samples", x.iter().map(|r| r.samples as u64));
+        let e = &self.events;
+        let events = Table::new("events")
+            .text("participant", e.iter().map(|r| r.0.as_str()))
+            .int("ts_us", e.iter().map(|r| r.1))
+            .text("kind", e.iter().map(|r| r.2.as_str()))
+            .small("trial", e.iter().map(|r| r.3))
+            .text("text", e.iter().map(|r| r.4.as_str()));
+        let q = &self.trial_quality;
+        let quality_trials = Table::new("quality_trials")
+            .text("participant", q.iter().map(|r| r.participant.as_str()))
+            .small("trial", q.iter().map(|r| r.trial))
+            .text("stimulus_id", q.iter().map(|r| r.stimulus_id.as_str()))
+            .count("expected_samples", q.iter().map(|r| r.expected_samples))
+            .float("valid_share_left", q.iter().map(|r| r.valid_share_left))
+            .float("valid_share_right", q.iter().map(|r| r.valid_share_right))
+            .float("valid_share_any", q.iter().map(|r| r.valid_share_any))
+            .float("tracker_lost_ms", q.iter().map(|r| r.tracker_lost_ms))
+            .count(
+                "dropped_frames",
+                q.iter().map(|r| u64::from(r.dropped_frames)),
+            )
+            .maybe_float("aborted_after_ms", q.iter().map(|r| r.aborted_after_ms));
+        let q = &self.participant_quality;
+        let excluded_by = |p: &str| {
+            self.exclusions
+                .iter()
+                .find(|e| e.trial < 0 && e.participant == p)
+                .map_or("", |e| e.rule)
+        };
+        let quality_participants = Table::new("quality_participants")
+            .text("participant", q.iter().map(|r| r.participant.as_str()))
+            .count("trials", q.iter().map(|r| r.trials as u64))
+            .float("valid_share_left", q.iter().map(|r| r.valid_share_left))
+            .float("valid_share_right", q.iter().map(|r| r.valid_share_right))
+            .float("valid_share_any", q.iter().map(|r| r.valid_share_any))
+            .float("tracker_lost_ms", q.iter().map(|r| r.tracker_lost_ms))
+            .count("dropped_frames", q.iter().map(|r| r.dropped_frames))
+            .maybe_float(
+                "validation_accuracy_deg",
+                q.iter().map(|r| r.validation_accuracy_deg),
+            )
+            .maybe_float(
+                "validation_precision_rms_deg",
+                q.iter().map(|r| r.validation_precision_rms_deg),
+            )
+            .text("excluded_by", q.iter().map(|r| excluded_by(&r.participant)));
+        let x = &self.exclusions;
+        let exclusions = Table::new("exclusions")
+            .text("participant", x.iter().map(|r| r.participant.as_str()))
+            .small("trial", x.iter().map(|r| r.trial))
+            .text("rule", x.iter().map(|r| r.rule))
+            .float("value", x.iter().map(|r| r.value))
+            .float("limit", x.iter().map(|r| r.limit));
+        vec![
+            dwell,
+            summary,
+            comparison_table("comparisons", &self.comparisons),
+            comparison_table("models", &self.all_models),
+            metrics,
+            fixations,
+            events,
+            quality_trials,
+            quality_participants,
+            exclusions,
+        ]
+    }
+}
+
+/// Comparison rows (`comparisons`, `models`).
+fn comparison_table(name: &'static str, c: &[ComparisonRow]) -> Table {
+    Table::new(name)
+        .text("condition", c.iter().map(|r| r.condition.as_str()))
+        .text("model", c.iter().map(|r| r.model))
+        .count("n_smile", c.iter().map(|r| r.n_smile as u64))
+        .count("n_no_smile", c.iter().map(|r| r.n_no_smile as u64))
+        .float("mean_smile_ms", c.iter().map(|r| r.mean_smile_ms))
+        .float("mean_no_smile_ms", c.iter().map(|r| r.mean_no_smile_ms))
+        .float("sd_smile_ms", c.iter().map(|r| r.sd_smile_ms))
+        .float("sd_no_smile_ms", c.iter().map(|r| r.sd_no_smile_ms))
+        .float("hedges_g", c.iter().map(|r| r.hedges_g))
+        .float("estimate", c.iter().map(|r| r.estimate))
+        .float("se", c.iter().map(|r| r.se))
+        .float("ci_low", c.iter().map(|r| r.ci_low))
+        .float("ci_high", c.iter().map(|r| r.ci_high))
+        .text("test", c.iter().map(|r| r.test))
+        .float("statistic", c.iter().map(|r| r.statistic))
+        .maybe_float("df", c.iter().map(|r| r.df))
+        .float("p", c.iter().map(|r| r.p))
+        .float("p_corrected", c.iter().map(|r| r.p_corrected))
+        .float("wilcoxon_p", c.iter().map(|r| r.wilcoxon_p))
+        .text("detail", c.iter().map(|r| r.detail.as_str()))
 }
 
 impl StudyAnalysis {

@@ -357,50 +357,48 @@ impl SurveyResults {
     }
 
     /// Writes the tables (CSV), `figure4.png` and `survey_report.html` into `dir`.
+    /// Table 4, the answers and the respondents, declared once for CSV and Parquet.
+    pub fn tables(&self) -> Vec<crate::table::Table> {
+        use crate::table::Table;
+        let t = &self.table4;
+        let a = &self.answers;
+        let r = &self.respondents;
+        vec![
+            Table::new("table4")
+                .text("condition", t.iter().map(|r| r.condition.as_str()))
+                .float("overall", t.iter().map(|r| r.overall))
+                .count(
+                    "n_reconstructed",
+                    t.iter().map(|r| r.n_reconstructed as u64),
+                )
+                .float("reconstructed", t.iter().map(|r| r.reconstructed))
+                .count("n_manipulated", t.iter().map(|r| r.n_manipulated as u64))
+                .float("manipulated", t.iter().map(|r| r.manipulated))
+                .text("test", t.iter().map(|r| r.test))
+                .float("p", t.iter().map(|r| r.p)),
+            Table::new("answers")
+                .text("respondent", a.iter().map(|r| r.respondent.as_str()))
+                .text("version", a.iter().map(|r| r.version.as_str()))
+                .text("question", a.iter().map(|r| r.question.as_str()))
+                .text("stimulus_id", a.iter().map(|r| r.stimulus_id.as_str()))
+                .text("condition", a.iter().map(|r| r.condition.as_str()))
+                .text("variant", a.iter().map(|r| r.variant.to_string()))
+                .text("expression", a.iter().map(|r| r.expression.to_string()))
+                .text("answer", a.iter().map(|r| r.label.as_str()))
+                .flag("correct", a.iter().map(|r| r.correct)),
+            Table::new("respondents")
+                .text("respondent", r.iter().map(|x| x.0.as_str()))
+                .text("version", r.iter().map(|x| x.1.as_str()))
+                .count("answers", r.iter().map(|x| x.2 as u64))
+                .float("accuracy", r.iter().map(|x| x.3)),
+        ]
+    }
+
     pub fn write(&self, dir: &Path) -> Result<(), AnalysisError> {
         std::fs::create_dir_all(dir).map_err(|source| AnalysisError::Write {
             path: dir.display().to_string(),
             source,
         })?;
-        let mut t4 = String::from(
-            "condition,overall,n_reconstructed,reconstructed,n_manipulated,manipulated,test,p\n",
-        );
-        for r in &self.table4 {
-            let _ = writeln!(
-                t4,
-                "{},{},{},{},{},{},{},{}",
-                field(&r.condition),
-                r.overall,
-                r.n_reconstructed,
-                r.reconstructed,
-                r.n_manipulated,
-                r.manipulated,
-                r.test,
-                r.p
-            );
-        }
-        let mut ans = String::from(
-            "respondent,version,question,stimulus_id,condition,variant,expression,answer,correct\n",
-        );
-        for a in &self.answers {
-            let _ = writeln!(
-                ans,
-                "{},{},{},{},{},{},{},{},{}",
-                field(&a.respondent),
-                field(&a.version),
-                field(&a.question),
-                field(&a.stimulus_id),
-                field(&a.condition),
-                a.variant,
-                a.expression,
-                field(&a.label),
-                a.correct
-            );
-        }
-        let mut resp = String::from("respondent,version,answers,accuracy\n");
-        for (id, v, n, acc) in &self.respondents {
-            let _ = writeln!(resp, "{},{},{n},{acc}", field(id), field(v));
-        }
         let mut ver = String::from("version,responses,previews,incomplete,complete,accuracy\n");
         for v in &self.versions {
             let _ = writeln!(
@@ -419,12 +417,12 @@ impl SurveyResults {
             "# versions compared, Welch t on respondent accuracy: p = {}",
             self.version_p
         );
-        let mut files = vec![
-            ("table4.csv".to_string(), t4),
-            ("answers.csv".into(), ans),
-            ("respondents.csv".into(), resp),
-            ("versions.csv".into(), ver),
-        ];
+        let mut files: Vec<(String, String)> = self
+            .tables()
+            .iter()
+            .map(|t| (format!("{}.csv", t.name), t.csv()))
+            .collect();
+        files.push(("versions.csv".into(), ver));
         for (variant, rows) in &self.confusion {
             let mut c = format!(
                 "condition,{}\n",
