@@ -37,6 +37,22 @@ fn run_replay_inspect_round_trip() {
     assert!(rec.header.complete);
     assert_eq!(rec.trials.len(), 32);
     assert_eq!(rec.header.counterbalance_version, "A");
+    // The validation plot beside the recording, drawn from the samples of each target's
+    // collection window (which /validation now names).
+    let plot = std::fs::read(dir.path().join("a.validation.png")).unwrap();
+    assert!(plot.starts_with(b"\x89PNG"));
+    let v = et_analysis::study::ParticipantValidation::of(&rec).unwrap();
+    assert!(rec
+        .validation
+        .iter()
+        .all(|r| r.window_end_us - r.window_start_us == 500_000));
+    let in_windows = v
+        .samples
+        .iter()
+        .filter(|p| p.attempt == 1 && p.left)
+        .count();
+    // 4 targets × 0.5 s at 120 Hz, nearly all valid.
+    assert!((200..=244).contains(&in_windows), "{in_windows}");
     assert!(rec
         .trials
         .iter()

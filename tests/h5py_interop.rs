@@ -168,7 +168,9 @@ fn h5py_reads_what_the_runner_wrote() {
             "precision_sd_deg",
             "data_loss",
             "mean_gaze_x",
-            "mean_gaze_y"
+            "mean_gaze_y",
+            "window_start_us",
+            "window_end_us"
         ]
     );
 
@@ -304,6 +306,14 @@ fn our_reader_accepts_variable_length_and_ascii_strings_from_other_writers() {
     assert_eq!(rec.validation[0].eye, "right");
     // Written without the mean gaze (as files before it): unknown, not 0.
     assert!(rec.validation[0].mean_gaze_x.is_nan() && rec.validation[0].mean_gaze_y.is_nan());
+    // Nor the collection window: none, so no samples are drawn for it.
+    assert_eq!(
+        (
+            rec.validation[0].window_start_us,
+            rec.validation[0].window_end_us
+        ),
+        (0, 0)
+    );
     let out = run(&["inspect", file.to_str().unwrap()]);
     assert!(
         out.status.success(),

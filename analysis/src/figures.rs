@@ -445,6 +445,21 @@ where
         .map(|r| (f64::from(r.target_x), f64::from(r.target_y)))
         .collect();
     for (eye, colour) in [("left", BLUE), ("right", GREEN)] {
+        // Every sample the figures came from, faint, under the mean.
+        chart
+            .draw_series(
+                v.samples
+                    .iter()
+                    .filter(|p| p.attempt == attempt && p.left == (eye == "left"))
+                    .map(|p| {
+                        Circle::new(
+                            (f64::from(p.x), f64::from(p.y)),
+                            1,
+                            colour.mix(0.3).filled(),
+                        )
+                    }),
+            )
+            .map_err(e)?;
         let means: Vec<((f64, f64), (f64, f64))> = rows
             .iter()
             .filter(|r| r.eye == eye && r.mean_gaze_x.is_finite() && r.mean_gaze_y.is_finite())
@@ -469,7 +484,7 @@ where
                     .map(|(_, m)| Circle::new(*m, 5, colour.mix(0.85).filled())),
             )
             .map_err(e)?
-            .label(format!("{eye} eye: mean gaze"))
+            .label(format!("{eye} eye: mean gaze (dots: its samples)"))
             .legend(move |(x, y)| Circle::new((x, y), 5, colour.mix(0.85).filled()));
     }
     chart
@@ -495,6 +510,7 @@ where
 
 fn draw_validation<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
+    title: &str,
     panels: &[(&ParticipantValidation, i32)],
     cols: usize,
 ) -> Result<(), String>
@@ -503,12 +519,7 @@ where
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let root = root
-        .titled(
-            "Validation: targets and each eye's mean gaze (last attempt)",
-            ("sans-serif", 20),
-        )
-        .map_err(e)?;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(e)?;
     let rows = panels.len().div_ceil(cols);
     let areas = root.split_evenly((rows, cols));
     for ((v, attempt), area) in panels.iter().zip(&areas) {
@@ -535,19 +546,58 @@ pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<Path
     let size = (460 * cols as u32, 60 + 320 * rows);
     let png = dir.join("validation_figure.png");
     let svg = dir.join("validation_figure.svg");
+    let title = "Validation: targets, each eye's samples and mean gaze (last attempt)";
     draw_validation(
         &BitMapBackend::new(&png, size).into_drawing_area(),
+        title,
         &panels,
         cols,
     )
     .map_err(|m| format!("{}: {m}", png.display()))?;
     draw_validation(
         &SVGBackend::new(&svg, size).into_drawing_area(),
+        title,
         &panels,
         cols,
     )
     .map_err(|m| format!("{}: {m}", svg.display()))?;
     Ok(vec![png, svg])
+}
+
+/// One session's validation as a PNG at `path` (beside its recording): a panel per attempt,
+/// each target with each eye's samples and mean gaze. Created exclusively (an existing file
+/// is never replaced). `Ok(false)` when the session was not validated.
+pub fn write_session_validation(rec: &et_sessions::Recording, path: &Path) -> Result<bool, String> {
+    let Some(v) = ParticipantValidation::of(rec) else {
+        return Ok(false);
+    };
+    font()?;
+    let mut attempts: Vec<i32> = v.rows.iter().map(|r| r.attempt).collect();
+    attempts.dedup();
+    let panels: Vec<(&ParticipantValidation, i32)> = attempts.iter().map(|a| (&v, *a)).collect();
+    let cols = panels.len().min(3);
+    let rows = panels.len().div_ceil(cols) as u32;
+    let (w, h) = ((460 * cols as u32).max(760), 60 + 320 * rows);
+    let mut buf = vec![255u8; 3 * w as usize * h as usize];
+    let title = format!(
+        "Validation of {} (every attempt): targets, each eye's samples and mean gaze",
+        v.participant
+    );
+    draw_validation(
+        &BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area(),
+        &title,
+        &panels,
+        cols,
+    )?;
+    let img = image::RgbImage::from_raw(w, h, buf).ok_or("figure buffer size")?;
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    use std::io::Write as _;
+    std::fs::File::create_new(path)
+        .and_then(|mut f| f.write_all(&png))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(true)
 }
 
 /// Figure 2 as the paper lays it out: per identity (rows, labelled with identity and

@@ -318,6 +318,8 @@ mod tests {
             data_loss: 0.0,
             mean_gaze_x: f32::NAN,
             mean_gaze_y: f32::NAN,
+            window_start_us: 0,
+            window_end_us: 0,
         };
         Recording {
             path: "q.h5".into(),

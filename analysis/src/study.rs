@@ -214,12 +214,65 @@ pub struct StudyAnalysis {
     pub notes: Vec<String>,
 }
 
-/// One participant's validation: the screen it was shown on (px) and every row.
+/// One participant's validation: the screen it was shown on (px), every row, and the gaze
+/// samples each row was computed from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParticipantValidation {
     pub participant: String,
     pub screen_px: (u32, u32),
     pub rows: Vec<et_sessions::ValidationRecord>,
+    pub samples: Vec<ValidationSample>,
+}
+
+/// One eye's gaze sample in a validation target's collection window (screen px).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidationSample {
+    pub attempt: i32,
+    pub left: bool,
+    pub x: f32,
+    pub y: f32,
+}
+
+impl ParticipantValidation {
+    /// `rec`'s validation with the samples of each row's window (none for files written
+    /// before the window was recorded); `None` when it was not validated.
+    pub fn of(rec: &Recording) -> Option<ParticipantValidation> {
+        if rec.validation.is_empty() {
+            return None;
+        }
+        let (w, h) = (rec.header.screen.width_px, rec.header.screen.height_px);
+        let mut samples = Vec::new();
+        for r in rec
+            .validation
+            .iter()
+            .filter(|r| r.window_end_us > r.window_start_us)
+        {
+            let left = r.eye == "left";
+            let from = rec
+                .gaze
+                .partition_point(|g| g.system_ts_us < r.window_start_us);
+            for g in rec.gaze[from..]
+                .iter()
+                .take_while(|g| g.system_ts_us < r.window_end_us)
+            {
+                let eye = if left { &g.left } else { &g.right };
+                if eye.gaze_valid {
+                    samples.push(ValidationSample {
+                        attempt: r.attempt,
+                        left,
+                        x: eye.gaze_x * w as f32,
+                        y: eye.gaze_y * h as f32,
+                    });
+                }
+            }
+        }
+        Some(ParticipantValidation {
+            participant: rec.header.participant.clone(),
+            screen_px: (w, h),
+            rows: rec.validation.clone(),
+            samples,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -283,13 +336,7 @@ pub fn analyse_study(
         let (whole, out) = excluded_trials(&ex, &rec.header.participant);
         trial_q.extend(tq);
         participant_q.push(pq);
-        if !rec.validation.is_empty() {
-            validation.push(ParticipantValidation {
-                participant: rec.header.participant.clone(),
-                screen_px: (rec.header.screen.width_px, rec.header.screen.height_px),
-                rows: rec.validation.clone(),
-            });
-        }
+        validation.extend(ParticipantValidation::of(rec));
         excluded.extend(ex);
         if let Some((set, trials)) = &view {
             for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {

@@ -502,6 +502,8 @@ async fn validate(
                 data_loss: q.loss as f32,
                 mean_gaze_x: (q.mean.0 * f64::from(screen.width_px)) as f32,
                 mean_gaze_y: (q.mean.1 * f64::from(screen.height_px)) as f32,
+                window_start_us: from,
+                window_end_us: to,
             }))?;
         }
         points.push(plotted);

@@ -100,3 +100,11 @@ pub struct ValidationMeans {
     pub mean_gaze_x: f32,
     pub mean_gaze_y: f32,
 }
+
+/// The collection window fields of `/validation`, absent from files written before them.
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct ValidationWindow {
+    pub window_start_us: i64,
+    pub window_end_us: i64,
+}

@@ -192,6 +192,8 @@ pub struct ValidationRow {
     pub data_loss: f32,
     pub mean_gaze_x: f32,
     pub mean_gaze_y: f32,
+    pub window_start_us: i64,
+    pub window_end_us: i64,
 }
 
 /// One `/events` row.
@@ -313,6 +315,11 @@ pub struct ValidationRecord {
     /// written before this field read as NaN): where the eye landed, for the validation plot.
     pub mean_gaze_x: f32,
     pub mean_gaze_y: f32,
+    /// The collection window `[start, end)` on the session clock, whose `/gaze` samples the
+    /// figures were computed from (the validation plot draws them); 0, 0 in files written
+    /// before these fields.
+    pub window_start_us: i64,
+    pub window_end_us: i64,
 }
 
 impl ValidationRecord {
@@ -328,6 +335,8 @@ impl ValidationRecord {
             data_loss: self.data_loss,
             mean_gaze_x: self.mean_gaze_x,
             mean_gaze_y: self.mean_gaze_y,
+            window_start_us: self.window_start_us,
+            window_end_us: self.window_end_us,
         }
     }
     pub(crate) fn from_row(r: &ValidationRow) -> Self {
@@ -342,6 +351,8 @@ impl ValidationRecord {
             data_loss: r.data_loss,
             mean_gaze_x: r.mean_gaze_x,
             mean_gaze_y: r.mean_gaze_y,
+            window_start_us: r.window_start_us,
+            window_end_us: r.window_end_us,
         }
     }
 }

@@ -230,12 +230,25 @@ fn read_validation(file: &File, path: &Path) -> Result<Vec<ValidationRecord>> {
             .get(i)
             .map_or((f32::NAN, f32::NAN), |m| (m.mean_gaze_x, m.mean_gaze_y))
     };
+    let windows: Vec<f::ValidationWindow> =
+        if has_fields(&ds, &["window_start_us", "window_end_us"]) {
+            nums(&ds, path, VALIDATION)?
+        } else {
+            Vec::new()
+        };
+    let window = |i: usize| {
+        windows
+            .get(i)
+            .map_or((0, 0), |w| (w.window_start_us, w.window_end_us))
+    };
     Ok(n.iter()
         .zip(eyes)
         .enumerate()
         .map(|(i, (n, eye))| ValidationRecord {
             mean_gaze_x: mean(i).0,
             mean_gaze_y: mean(i).1,
+            window_start_us: window(i).0,
+            window_end_us: window(i).1,
             attempt: n.attempt,
             eye,
             target_x: n.target_x,
@@ -489,6 +502,8 @@ mod tests {
             data_loss: 0.01,
             mean_gaze_x: 3.5,
             mean_gaze_y: 700.25,
+            window_start_us: 1_200_000,
+            window_end_us: 1_700_000,
         };
         w.append_validation(std::slice::from_ref(&v)).unwrap();
         let counts = w.finish(true).unwrap();

@@ -108,6 +108,7 @@ pub fn main(a: Args) -> Result<()> {
         eprintln!("operator's window: {n} pictures shown");
     }
     let outcome = launched.outcome;
+    validation_beside(&out);
     pb.finish_and_clear();
     crate::output::emit(&format!(
         "{}: {} trials, {} samples, {} samples dropped, {}\n",
@@ -161,4 +162,18 @@ fn session_bar(trials: u64) -> indicatif::ProgressBar {
             .progress_chars("=> ");
     pb.set_style(style);
     pb
+}
+
+/// The session's validation plot beside its recording (`<name>.validation.png`), for the
+/// operator to keep with the file. A failure here is said and never fails the session.
+fn validation_beside(recording: &std::path::Path) {
+    let png = recording.with_extension("validation.png");
+    let written = et_sessions::Recording::open(recording)
+        .map_err(|e| e.to_string())
+        .and_then(|rec| et_analysis::figures::write_session_validation(&rec, &png));
+    match written {
+        Ok(true) => eprintln!("validation plot: {}", png.display()),
+        Ok(false) => {}
+        Err(why) => eprintln!("validation plot not written: {why}"),
+    }
 }
