@@ -908,10 +908,40 @@ mod tests {
         ))
     }
 
-    /// The synthetic tracker on a clock that presses the operator's abort once the session's
-    /// time passes `at_us`: an abort at an exact moment of a trial, whatever the machine does.
-    struct AbortAt(SyntheticTracker, Arc<dyn et_drivers::Clock>);
+    /// The synthetic tracker with a test's twist: another clock (`clock`), or a stop that
+    /// reports its streaming thread panicked (`panics`).
+    struct TestTracker {
+        inner: SyntheticTracker,
+        clock: Option<Arc<dyn et_drivers::Clock>>,
+        panics: bool,
+    }
 
+    impl Tracker for TestTracker {
+        fn info(&self) -> et_drivers::TrackerInfo {
+            self.inner.info()
+        }
+        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
+            self.clock.clone().unwrap_or_else(|| self.inner.clock())
+        }
+        fn start(
+            &mut self,
+            sink: et_drivers::SampleSender,
+        ) -> Result<(), et_drivers::TrackerError> {
+            self.inner.start(sink)
+        }
+        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
+            self.inner.stop()?;
+            if self.panics {
+                return Err(et_drivers::TrackerError::Thread(
+                    "the tracker thread panicked".into(),
+                ));
+            }
+            Ok(())
+        }
+    }
+
+    /// A clock that presses the operator's abort once the session's time passes `at_us`: an
+    /// abort at an exact moment of a trial, whatever the machine does.
     struct AbortingClock {
         inner: Arc<dyn et_drivers::Clock>,
         at_us: i64,
@@ -939,32 +969,17 @@ mod tests {
         }
     }
 
-    impl AbortAt {
-        fn new(t: SyntheticTracker, at_us: i64, operator: &Arc<Operator>) -> Self {
-            let clock = Arc::new(AbortingClock {
-                inner: t.clock(),
-                at_us,
-                operator: operator.clone(),
-            });
-            AbortAt(t, clock)
-        }
-    }
-
-    impl Tracker for AbortAt {
-        fn info(&self) -> et_drivers::TrackerInfo {
-            self.0.info()
-        }
-        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
-            self.1.clone()
-        }
-        fn start(
-            &mut self,
-            sink: et_drivers::SampleSender,
-        ) -> Result<(), et_drivers::TrackerError> {
-            self.0.start(sink)
-        }
-        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
-            self.0.stop()
+    /// The synthetic tracker on a clock that aborts the session at `at_us`.
+    fn aborting_at(t: SyntheticTracker, at_us: i64, operator: &Arc<Operator>) -> TestTracker {
+        let clock = Arc::new(AbortingClock {
+            inner: t.clock(),
+            at_us,
+            operator: operator.clone(),
+        });
+        TestTracker {
+            inner: t,
+            clock: Some(clock),
+            panics: false,
         }
     }
 
@@ -984,7 +999,7 @@ mod tests {
             r.trials[1].onset_us
         };
         let out = run_short_with(&path, 4, None, &[], |t, op| {
-            Box::new(AbortAt::new(t, onset_1 + 1_000_000, op))
+            Box::new(aborting_at(t, onset_1 + 1_000_000, op))
         })
         .unwrap();
         assert!(!out.complete);
@@ -1042,35 +1057,17 @@ mod tests {
         assert_eq!(snap.trial_left_ms, Some(0.0));
     }
 
-    /// The synthetic tracker, but its streaming thread ends in a panic.
-    struct PanickingTracker(SyntheticTracker);
-
-    impl Tracker for PanickingTracker {
-        fn info(&self) -> et_drivers::TrackerInfo {
-            self.0.info()
-        }
-        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
-            self.0.clock()
-        }
-        fn start(
-            &mut self,
-            sink: et_drivers::SampleSender,
-        ) -> Result<(), et_drivers::TrackerError> {
-            self.0.start(sink)
-        }
-        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
-            self.0.stop()?;
-            Err(et_drivers::TrackerError::Thread(
-                "the tracker thread panicked".into(),
-            ))
-        }
-    }
-
     #[test]
     fn a_tracker_that_failed_never_leaves_a_file_marked_complete() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
-        let r = run_short_with(&path, 2, None, &[], |t, _| Box::new(PanickingTracker(t)));
+        let r = run_short_with(&path, 2, None, &[], |t, _| {
+            Box::new(TestTracker {
+                inner: t,
+                clock: None,
+                panics: true,
+            })
+        });
         assert!(r.is_err());
         let rec = Recording::open(&path).unwrap();
         assert!(!rec.header.complete);
