@@ -115,6 +115,13 @@ def file_text(p):
         return None
 
 
+def session_argv(bin_, study, work, out, participant=None):
+    """A headless full-speed `run` of the campaign's short study into `out`."""
+    argv = [bin_, "run", "--config", str(study), "--headless", "--speed", "max",
+            "--stimuli", str(work / "stimuli"), "--out", str(out)]
+    return argv + (["--participant", participant] if participant else [])
+
+
 def make_recordings(bin_, work):
     study = work / "study.toml"
     (work / "stimuli").mkdir(exist_ok=True)
@@ -122,13 +129,8 @@ def make_recordings(bin_, work):
     recs = []
     for pid in ["P01", "P02"]:
         out = work / f"{pid}.h5"
-        rc, _, err = call(
-            bin_,
-            ["run", "--config", str(study), "--participant", pid, "--headless", "--speed",
-             "max", "--stimuli", str(work / "stimuli"), "--out", str(out)],
-            timeout=600,
-            cwd=work,
-        )
+        argv = session_argv(bin_, study, work, out, pid)
+        rc, _, err = call(argv[0], argv[1:], timeout=600, cwd=work)
         if rc != 0:
             sys.exit(f"cannot record {out}: {err}")
         recs.append(out)
@@ -299,8 +301,7 @@ def signal_part(bin_, work, study, rng, quick):
         delay = rng.uniform(0.0, 0.08) if k % 3 == 0 else rng.uniform(0.3, 4.0)
         out = tmp / f"s{k}.h5"
         p = subprocess.Popen(
-            [bin_, "run", "--config", str(study), "--headless", "--speed", "max",
-             "--stimuli", str(work / "stimuli"), "--out", str(out)],
+            session_argv(bin_, study, work, out),
             cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         time.sleep(delay)
@@ -341,8 +342,7 @@ def concurrency_part(bin_, work, study, quick):
         out = tmp / f"s{k}.h5"
         procs = {
             pid: subprocess.Popen(
-                [bin_, "run", "--config", str(study), "--participant", pid, "--headless",
-                 "--speed", "max", "--stimuli", str(work / "stimuli"), "--out", str(out)],
+                session_argv(bin_, study, work, out, pid),
                 cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )
             for pid in ["P10", "P11"]

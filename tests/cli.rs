@@ -17,17 +17,20 @@ fn run_replay_inspect_round_trip() {
         dir.path(),
         "[timing]\nstimulus_ms = 1000\nfixation_ms = 200\niti_ms = 100\n",
     );
+    let record = |out: &std::path::Path| {
+        run(&[
+            "run",
+            "--config",
+            s(&cfg),
+            "--headless",
+            "--speed",
+            "max",
+            "--out",
+            s(out),
+        ])
+    };
     let a = dir.path().join("a.h5");
-    let out = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&a),
-    ]);
+    let out = record(&a);
     assert!(
         out.status.success(),
         "{}",
@@ -62,16 +65,7 @@ fn run_replay_inspect_round_trip() {
     // same gaze relative to its start: a virtual clock makes the threads' timing irrelevant
     // (the positioning guide and the calibration correction used to depend on it).
     let again = dir.path().join("again.h5");
-    let out = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&again),
-    ]);
+    let out = record(&again);
     assert!(out.status.success());
     let rerun = Recording::open(&again).unwrap();
     assert!(rec.events.iter().any(|e| e.text == "positioning guide"));

@@ -682,14 +682,7 @@ impl StudyAnalysis {
             path: dir.display().to_string(),
             source,
         })?;
-        for t in self.tables() {
-            let p = dir.join(format!("{}.csv", t.name));
-            std::fs::write(&p, t.csv()).map_err(|source| AnalysisError::Write {
-                path: p.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(())
+        self.tables().iter().try_for_each(|t| t.write_csv(dir))
     }
 
     /// Every result table, declared once for CSV and Parquet: dwell, summary, comparisons,

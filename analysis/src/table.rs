@@ -93,6 +93,15 @@ impl Table {
         self.columns.first().map_or(0, |(_, c)| c.len())
     }
 
+    /// Writes the table as `<dir>/<name>.csv`.
+    pub fn write_csv(&self, dir: &std::path::Path) -> Result<(), crate::AnalysisError> {
+        let p = dir.join(format!("{}.csv", self.name));
+        std::fs::write(&p, self.csv()).map_err(|source| crate::AnalysisError::Write {
+            path: p.display().to_string(),
+            source,
+        })
+    }
+
     /// The table as CSV: a header line, then one line per row.
     pub fn csv(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|(n, _)| *n).collect();

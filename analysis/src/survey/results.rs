@@ -417,12 +417,10 @@ impl SurveyResults {
             "# versions compared, Welch t on respondent accuracy: p = {}",
             self.version_p
         );
-        let mut files: Vec<(String, String)> = self
-            .tables()
-            .iter()
-            .map(|t| (format!("{}.csv", t.name), t.csv()))
-            .collect();
-        files.push(("versions.csv".into(), ver));
+        for t in self.tables() {
+            t.write_csv(dir)?;
+        }
+        let mut files = vec![("versions.csv".to_string(), ver)];
         for (variant, rows) in &self.confusion {
             let mut c = format!(
                 "condition,{}\n",

@@ -640,13 +640,7 @@ impl OperatorGfx {
             .with_resizable(true);
         let (w, h) = match cfg.monitor {
             Some(i) => {
-                let m = monitors.get(i).cloned().ok_or_else(|| {
-                    PresentError::Window(format!(
-                        "operator monitor {i} does not exist; this system has {} (0..{})",
-                        monitors.len(),
-                        monitors.len().saturating_sub(1)
-                    ))
-                })?;
+                let m = monitor_at(&monitors, i, "operator monitor")?;
                 let size = m.size();
                 attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(Some(m))));
                 (size.width, size.height)
@@ -672,16 +666,7 @@ impl OperatorGfx {
                 PresentError::Window("the GPU cannot present to the operator's window".into())
             })?;
         let caps = surface.get_capabilities(adapter);
-        config.format = caps
-            .formats
-            .iter()
-            .copied()
-            .find(|f| !f.is_srgb())
-            .unwrap_or(config.format);
-        let view_format = config.format.remove_srgb_suffix();
-        if view_format != config.format {
-            config.view_formats = vec![view_format];
-        }
+        let view_format = unorm_view(&mut config, &caps);
         config.present_mode = [wgpu::PresentMode::Mailbox, wgpu::PresentMode::Immediate]
             .into_iter()
             .find(|m| caps.present_modes.contains(m))
@@ -743,6 +728,40 @@ impl OperatorGfx {
     }
 }
 
+/// The monitor at index `i` (`what` names it in the error).
+fn monitor_at(
+    monitors: &[winit::monitor::MonitorHandle],
+    i: usize,
+    what: &str,
+) -> Result<winit::monitor::MonitorHandle> {
+    monitors.get(i).cloned().ok_or_else(|| {
+        PresentError::Window(format!(
+            "{what} {i} does not exist; this system has {} (0..{})",
+            monitors.len(),
+            monitors.len().saturating_sub(1)
+        ))
+    })
+}
+
+/// Sets `config` to a non-sRGB surface format where the surface has one, and returns the
+/// format to render through (never sRGB), so 8-bit values reach the screen unchanged.
+fn unorm_view(
+    config: &mut wgpu::SurfaceConfiguration,
+    caps: &wgpu::SurfaceCapabilities,
+) -> wgpu::TextureFormat {
+    config.format = caps
+        .formats
+        .iter()
+        .copied()
+        .find(|f| !f.is_srgb())
+        .unwrap_or(config.format);
+    let view_format = config.format.remove_srgb_suffix();
+    if view_format != config.format {
+        config.view_formats = vec![view_format];
+    }
+    view_format
+}
+
 /// The operator picture's texture key in the operator window's renderer.
 const OPERATOR_PICTURE: &str = "operator";
 
@@ -750,13 +769,7 @@ impl App {
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<Gfx> {
         let monitors: Vec<_> = event_loop.available_monitors().collect();
         let monitor = match self.cfg.monitor {
-            Some(i) => Some(monitors.get(i).cloned().ok_or_else(|| {
-                PresentError::Window(format!(
-                    "monitor {i} does not exist; this system has {} (0..{})",
-                    monitors.len(),
-                    monitors.len().saturating_sub(1)
-                ))
-            })?),
+            Some(i) => Some(monitor_at(&monitors, i, "monitor")?),
             None => event_loop
                 .primary_monitor()
                 .or_else(|| monitors.first().cloned()),
@@ -810,17 +823,7 @@ impl App {
             .ok_or_else(|| {
                 PresentError::Window(format!("{} cannot present to this window", gpu.adapter))
             })?;
-        let caps = surface.get_capabilities(&adapter);
-        config.format = caps
-            .formats
-            .iter()
-            .copied()
-            .find(|f| !f.is_srgb())
-            .unwrap_or(config.format);
-        let view_format = config.format.remove_srgb_suffix();
-        if view_format != config.format {
-            config.view_formats = vec![view_format];
-        }
+        let view_format = unorm_view(&mut config, &surface.get_capabilities(&adapter));
         config.present_mode = wgpu::PresentMode::Fifo;
         config.desired_maximum_frame_latency = 1;
         surface.configure(&device, &config);
