@@ -164,8 +164,9 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
         assert_eq!(on.ts_us, t.onset_us);
         assert_eq!(t.image_rect, [80.0, 0.0, 480.0, 480.0]);
     }
-    // A marker per onset and offset, each just after its frame (within 40 ms: the machine is
-    // loaded; the marker's own time is recorded).
+    // A marker per onset and offset, each sent after its frame went out and before the next
+    // frame did (how long after depends on the machine's load, so no bound in ms here: the
+    // marker's own time is recorded beside the frame's).
     let markers: Vec<_> = rec.events.iter().filter(|e| e.kind == "marker").collect();
     assert_eq!(markers.len(), 64);
     for t in &rec.trials {
@@ -173,7 +174,19 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
             .iter()
             .find(|m| m.trial == t.trial && m.text.starts_with("code 10"))
             .unwrap();
-        assert!(m.ts_us >= t.onset_us && m.ts_us - t.onset_us < 40_000);
+        let next_frame = rec
+            .frames
+            .iter()
+            .find(|f| f.ts_us > t.onset_us)
+            .map_or(t.offset_us, |f| f.ts_us);
+        assert!(
+            m.ts_us >= t.onset_us && m.ts_us < next_frame,
+            "trial {}: onset {} µs, marker {} µs, next frame {} µs",
+            t.trial,
+            t.onset_us,
+            m.ts_us,
+            next_frame
+        );
     }
     let mut got = vec![0u8; 64];
     master
