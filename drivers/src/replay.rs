@@ -234,10 +234,12 @@ mod tests {
     #[test]
     fn factor_speed_paces_in_virtual_time() {
         // 1000 samples span 8.3 s; at 100x that is about 83 ms of real time.
+        // Timed from before the replay's clock exists (it starts with the tracker): a test
+        // thread held up between the two on a busy machine must not shorten what is measured.
         let src = samples(1_000);
+        let t0 = monotonic_now_us();
         let mut r = ReplayTracker::new(src, TrackerInfo::default(), ReplaySpeed::Factor(100.0));
         let (tx, rx) = sample_channel(10_000);
-        let t0 = monotonic_now_us();
         r.start(tx).unwrap();
         while rx.inner().len() < 1_000 && monotonic_now_us() - t0 < 5_000_000 {
             std::thread::sleep(Duration::from_millis(2));

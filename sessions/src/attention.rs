@@ -41,7 +41,9 @@ pub struct AttentionConfig {
     pub no_smile: ExpressionAttention,
     /// SD of a participant's mouth preference (log-factor on the mouth's visit weight).
     pub participant_mouth_sd: f64,
-    /// SD of a participant's own smile effect (log-factor on the mouth weight of smiling faces).
+    /// SD of a participant's own smile effect (a log-factor split evenly between the two
+    /// expressions: half on smiling faces' mouth weight, minus half on the others', so
+    /// participants who differ only in it average to no effect).
     pub participant_smile_sd: f64,
     /// SD of an identity's mouth salience (log-factor on the mouth weight of both its images).
     pub identity_mouth_sd: f64,
@@ -56,7 +58,8 @@ pub const MAX_EFFECT_SD: f64 = 3.0;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParticipantAttention {
     pub config: AttentionConfig,
-    /// Log-factor on the mouth weight for every face, and added for smiling faces.
+    /// Log-factor on the mouth weight for every face, and this participant's own smile
+    /// effect (half added for smiling faces, half taken off for the others).
     pub mouth: f64,
     pub smile: f64,
 }
@@ -192,14 +195,16 @@ impl AttentionConfig {
 
 impl ParticipantAttention {
     /// What this participant does on one face: the expression's attention with the mouth's
-    /// weight scaled by their preference, their smile effect (smiling faces) and the face's
+    /// weight scaled by their preference, their own smile effect and the face's
     /// salience.
     pub fn on_face(&self, expression: Expression, identity: &str) -> ExpressionAttention {
         let mut a = *self.config.for_expression(expression);
-        let smile = if expression == Expression::Smile {
-            self.smile
-        } else {
-            0.0
+        // Split evenly, so that for a participant whose effect is −b the two expressions swap
+        // roles: with both expressions' attention equal and b symmetric about 0, the smile
+        // effect averages to exactly none.
+        let smile = match expression {
+            Expression::Smile => self.smile / 2.0,
+            Expression::NoSmile => -self.smile / 2.0,
         };
         a.mouth.weight *= (self.mouth + smile + self.config.identity_effect(identity)).exp();
         a
@@ -370,6 +375,41 @@ mod tests {
             ..a
         };
         assert!(bad.validate().unwrap_err().contains("identity_mouth_sd"));
+    }
+
+    #[test]
+    fn a_participants_own_smile_effect_averages_to_none_when_the_expressions_are_alike() {
+        let mut a = AttentionConfig::default();
+        a.no_smile = a.smile;
+        let with = |smile| ParticipantAttention {
+            config: a,
+            mouth: 0.1,
+            smile,
+        };
+        // A participant drawn at −b sees a smile as one drawn at +b sees the other face.
+        for b in [0.0, 0.3, -1.2] {
+            let (up, down) = (with(b), with(-b));
+            assert_eq!(
+                up.on_face(Expression::Smile, "AS-01"),
+                down.on_face(Expression::NoSmile, "AS-01")
+            );
+            assert_eq!(
+                up.on_face(Expression::NoSmile, "AS-01"),
+                down.on_face(Expression::Smile, "AS-01")
+            );
+        }
+        // With a planted effect, a participant without an own effect sees it as planted.
+        let planted = AttentionConfig {
+            identity_mouth_sd: 0.0,
+            ..AttentionConfig::default()
+        };
+        let plain = ParticipantAttention {
+            config: planted,
+            mouth: 0.0,
+            smile: 0.0,
+        };
+        assert_eq!(plain.on_face(Expression::Smile, "x"), planted.smile);
+        assert_eq!(plain.on_face(Expression::NoSmile, "x"), planted.no_smile);
     }
 
     #[test]

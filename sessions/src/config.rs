@@ -251,6 +251,19 @@ impl StudyConfig {
             .unwrap_or_else(|| stable_hash(&format!("order/{}/{}", self.participant, self.session)))
     }
 
+    /// Simulated participant `index` (0-based) of a study simulated with `seed`: named P01,
+    /// P02, …, with a gaze stream, a trial order and the study's drawn attention effects all
+    /// fixed by (seed, index), so the demo and a simulation of many studies draw the same
+    /// people.
+    pub fn simulated_participant(&self, seed: u64, index: u32) -> StudyConfig {
+        let mut c = self.clone();
+        c.participant = format!("P{:02}", u64::from(index) + 1);
+        c.attention.seed = seed;
+        c.tracker.seed = Some(seed.wrapping_mul(1_000_003).wrapping_add(u64::from(index)));
+        c.order_seed = Some(seed.wrapping_mul(7_919).wrapping_add(u64::from(index)));
+        c
+    }
+
     pub fn tracker_seed(&self) -> u64 {
         self.tracker
             .seed

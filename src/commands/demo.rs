@@ -41,7 +41,16 @@ pub fn main(a: Args) -> Result<()> {
         None => et_stimuli::default_set::ensure(&a.out.join("stimuli"), announce_generation)?,
     };
     let rec_dir = a.out.join("recordings");
-    let ids: Vec<String> = (1..=a.participants).map(|i| format!("P{i:02}")).collect();
+    let mut base = StudyConfig {
+        stimulus_set: Some(manifest.clone()),
+        ..StudyConfig::default()
+    };
+    // Each demo seed draws its own participants' and faces' effects.
+    base.attention.seed = a.seed;
+    let people: Vec<StudyConfig> = (0..a.participants)
+        .map(|i| base.simulated_participant(a.seed, i))
+        .collect();
+    let ids: Vec<String> = people.iter().map(|c| c.participant.clone()).collect();
     let paths: Vec<PathBuf> = ids
         .iter()
         .map(|id| rec_dir.join(format!("{id}.h5")))
@@ -50,12 +59,6 @@ pub fn main(a: Args) -> Result<()> {
     if let (Some(p), false) = (earlier.first(), a.force) {
         bail!("{}: exists from an earlier demo; pass --force to replace the demo's recordings, or choose another --out", p.display());
     }
-    let mut base = StudyConfig {
-        stimulus_set: Some(manifest.clone()),
-        ..StudyConfig::default()
-    };
-    // Each demo seed draws its own participants' and faces' effects.
-    base.attention.seed = a.seed;
     let prepared = Prepared::load(&base, &a.out.join("stimuli"), announce_generation)?;
     // Only now, with the stimuli loaded, is anything on disk changed: a demo that cannot start
     // leaves no empty folder and removes no earlier recording.
@@ -68,11 +71,9 @@ pub fn main(a: Args) -> Result<()> {
     let _signals = crate::setup::abort_on_signals(&operator)?;
     crate::setup::terminal_keys(&operator);
     let pb = progress::bar(u64::from(a.participants), "participants");
-    for (i, (id, path)) in ids.iter().zip(&paths).enumerate() {
+    for (person, path) in people.into_iter().zip(&paths) {
         let mut p = prepared.clone();
-        p.cfg.participant = id.clone();
-        p.cfg.tracker.seed = Some(a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
-        p.cfg.order_seed = Some(a.seed.wrapping_mul(7_919).wrapping_add(i as u64));
+        p.cfg = person;
         let outcome = launch(SessionRequest {
             prepared: &p,
             tracker: &TrackerChoice::Synthetic,
