@@ -307,7 +307,7 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("response ~ smile + (1 + smile | participant) + (1 | identity)"),
+        stdout.contains("response ~ smile + (1 + smile | participant) + (1 + smile | identity)"),
         "{stdout}"
     );
     // The headline names the test each condition got: a condition whose mixed model lost

@@ -4,7 +4,9 @@
 //! 100) demo studies of 10 participants through the demo's generative model (the synthetic
 //! tracker's gaze on the default faces, participants and identities with their drawn attention
 //! effects, the default trial order and timing) and the real analysis (`analyse_study`: I-VT,
-//! the mouth AOI's dwell, every model), and prints per model:
+//! the mouth AOI's dwell), and prints per model (each as `analyze` runs it, and the mixed
+//! model also with smaller random parts), with the bias of its estimates, their SD over the
+//! studies and the SE the model claims (a CI too narrow shows as SE < SD):
 //! - with the demo's planted effect: how often the 95 % CI of smile − no smile covers the
 //!   truth, and how often p < 0.05 (power);
 //! - with no effect planted (both expressions draw the same attention), once with the
@@ -24,7 +26,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use et_analysis::{analyse_study, AnalysisConfig, StudyModel};
+use et_analysis::compare::compare_with;
+use et_analysis::{analyse_study, trial_dwell, AnalysisConfig, StudyModel};
 use et_drivers::synthetic::{samples_between, Scene, SceneTimeline, SyntheticConfig};
 use et_sessions::attention::image_scene;
 use et_sessions::runner::fit_rect;
@@ -122,17 +125,27 @@ fn study(
         .collect()
 }
 
-/// Smile − no smile over every trial of `recs` (mouth dwell, ms), and its SE by participant.
-fn mean_difference(recs: &[Recording], cfg: &AnalysisConfig) -> (f64, f64) {
-    let a = analyse_study(recs, cfg, None).expect("the simulated study analyses");
+/// Smile − no smile in mouth dwell (ms), the mean over the participants of `recs` of each
+/// one's difference: the estimand of every model on a balanced design. Dwell as `analyze`
+/// computes it (`trial_dwell`), without the rest of the analysis.
+fn mean_difference(recs: &[Recording], cfg: &AnalysisConfig) -> f64 {
     let per_participant: Vec<f64> = recs
         .iter()
         .map(|r| {
+            let set = r
+                .stimulus_set()
+                .expect("a stored manifest")
+                .expect("a valid manifest");
+            let dwell: Vec<_> = r
+                .trials
+                .iter()
+                .flat_map(|t| trial_dwell(r, &set, t))
+                .filter(|d| d.aoi == cfg.aoi)
+                .collect();
             let mean = |e: &str| {
-                let v: Vec<f64> = a
-                    .dwell
+                let v: Vec<f64> = dwell
                     .iter()
-                    .filter(|d| d.participant == r.header.participant && d.expression == e)
+                    .filter(|d| d.expression == e)
                     .map(|d| d.dwell_ms)
                     .collect();
                 v.iter().sum::<f64>() / v.len() as f64
@@ -140,10 +153,7 @@ fn mean_difference(recs: &[Recording], cfg: &AnalysisConfig) -> (f64, f64) {
             mean("smile") - mean("no_smile")
         })
         .collect();
-    let n = per_participant.len() as f64;
-    let m = per_participant.iter().sum::<f64>() / n;
-    let var = per_participant.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1.0);
-    (m, (var / n).sqrt())
+    per_participant.iter().sum::<f64>() / per_participant.len() as f64
 }
 
 #[derive(Default)]
@@ -154,6 +164,55 @@ struct Tally {
     undefined: u32,
     /// What the fits without a result said (each distinct text once).
     why: Vec<String>,
+    estimates: Vec<f64>,
+    ses: Vec<f64>,
+}
+
+impl Tally {
+    /// How far the estimates sit from `truth` on average, how much they vary, and the SE the
+    /// model claims (root mean square): a CI too narrow shows as SE < SD.
+    fn spread(&self, truth: f64) -> String {
+        let n = self.estimates.len() as f64;
+        if n < 2.0 {
+            return String::new();
+        }
+        let mean = self.estimates.iter().sum::<f64>() / n;
+        let sd = (self
+            .estimates
+            .iter()
+            .map(|e| (e - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1.0))
+            .sqrt();
+        let se = (self.ses.iter().map(|s| s * s).sum::<f64>() / n).sqrt();
+        format!(
+            "   bias {:+.1} ms, SD of estimates {sd:.1} ms, model SE {se:.1} ms",
+            mean - truth
+        )
+    }
+}
+
+/// The analyses compared: each model as `analyze` runs it, and the mixed model with smaller
+/// random parts.
+fn variants() -> Vec<(&'static str, StudyModel, AnalysisConfig)> {
+    let d = AnalysisConfig::default();
+    let with = |random_slope, identity_slope| AnalysisConfig {
+        random_slope,
+        identity_slope,
+        ..AnalysisConfig::default()
+    };
+    vec![
+        ("lmm (default)", StudyModel::Lmm, d.clone()),
+        (
+            "lmm, participant slope only",
+            StudyModel::Lmm,
+            with(true, false),
+        ),
+        ("lmm, intercepts only", StudyModel::Lmm, with(false, false)),
+        ("by_participant", StudyModel::ByParticipant, d.clone()),
+        ("by_item", StudyModel::ByItem, d.clone()),
+        ("welch_trials", StudyModel::WelchTrials, d),
+    ]
 }
 
 fn main() {
@@ -168,14 +227,11 @@ fn main() {
 
     // The truth: 40 independent studies of 50 participants (2 000 people, 1 280 identities).
     let planted = study_config(true, true);
-    let population: Vec<(f64, f64)> = (0..40u64)
+    let population: Vec<f64> = (0..40u64)
         .map(|j| mean_difference(&study(&set, &manifest, &planted, 1_000_000 + j, 50), &cfg))
         .collect();
-    let truth = population.iter().map(|d| d.0).sum::<f64>() / population.len() as f64;
-    let sd = (population
-        .iter()
-        .map(|d| (d.0 - truth).powi(2))
-        .sum::<f64>()
+    let truth = population.iter().sum::<f64>() / population.len() as f64;
+    let sd = (population.iter().map(|d| (d - truth).powi(2)).sum::<f64>()
         / (population.len() as f64 - 1.0))
         .sqrt();
     let truth_se = sd / (population.len() as f64).sqrt();
@@ -198,19 +254,14 @@ fn main() {
         ),
     ] {
         let t0 = Instant::now();
-        let mut tally: Vec<(StudyModel, Tally)> = StudyModel::ALL
-            .iter()
-            .map(|m| (*m, Tally::default()))
-            .collect();
+        let variants = variants();
+        let mut tally: Vec<Tally> = variants.iter().map(|_| Tally::default()).collect();
         for seed in 1..=studies {
             let recs = study(&set, &manifest, &base, seed, PARTICIPANTS);
             let a = analyse_study(&recs, &cfg, None).expect("the simulated study analyses");
-            for (model, t) in &mut tally {
-                let Some(row) = a
-                    .all_models
-                    .iter()
-                    .find(|r| r.model == model.as_str() && r.condition == "all")
-                else {
+            for ((_, model, vcfg), t) in variants.iter().zip(&mut tally) {
+                let rows = compare_with(*model, &a.dwell, vcfg);
+                let Some(row) = rows.iter().find(|r| r.condition == "all") else {
                     continue;
                 };
                 t.studies += 1;
@@ -221,6 +272,8 @@ fn main() {
                     }
                     continue;
                 }
+                t.estimates.push(row.estimate);
+                t.ses.push(row.se);
                 if row.ci_low <= target && target <= row.ci_high {
                     t.covered += 1;
                 }
@@ -233,13 +286,13 @@ fn main() {
             "{label} ({studies} studies of {PARTICIPANTS} participants × 32 trials, truth {target:.1} ms; {:.0} s):",
             t0.elapsed().as_secs_f64()
         );
-        for (model, t) in &tally {
+        for ((name, _, _), t) in variants.iter().zip(&tally) {
             let defined = t.studies - t.undefined;
             println!(
-                "  {:<15} 95 % CI covers the truth {:>3}/{defined}   p < 0.05 {:>3}/{defined}{}",
-                model.as_str(),
+                "  {name:<28} 95 % CI covers the truth {:>3}/{defined}   p < 0.05 {:>3}/{defined}{}{}",
                 t.covered,
                 t.significant,
+                t.spread(target),
                 if t.undefined > 0 {
                     format!(
                         "   ({} without a result: {})",

@@ -24,7 +24,8 @@ use crate::study::{AnalysisConfig, Correction, TestChoice};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StudyModel {
-    /// `response ~ expression + (1 | participant) + (1 | identity)` (REML, Satterthwaite).
+    /// `response ~ smile + (1 + smile | participant) + (1 + smile | identity)` (REML,
+    /// Satterthwaite; the slopes as configured, simplified while singular or not converging).
     Lmm,
     /// Per participant, mean of smile vs no smile images: paired t and Wilcoxon (F1).
     ByParticipant,
@@ -327,113 +328,158 @@ fn paired(
     }
 }
 
-/// The mixed model's random part: participants (with a slope when configured) and identities.
-fn mixed_model(
-    cfg: &AnalysisConfig,
-    rows: &[&DwellRow],
+/// A grouping factor of the mixed model's random part: its random intercept, with or without a
+/// random smile slope.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Grouping {
+    unit: Unit,
     slope: bool,
-    terms: (bool, bool),
-) -> MixedModel {
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Unit {
+    Participant,
+    Identity,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Participant => "participant",
+            Unit::Identity => "identity",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Unit::Participant => "participants",
+            Unit::Identity => "identities",
+        }
+    }
+
+    fn of(self, r: &DwellRow) -> &str {
+        match self {
+            Unit::Participant => &r.participant,
+            Unit::Identity => &r.identity,
+        }
+    }
+}
+
+/// Participants and identities as the random part, each that has more than one level (with
+/// the smile slopes asked for, participants' then identities').
+fn groupings(rows: &[&DwellRow], slopes: (bool, bool)) -> Vec<Grouping> {
+    [(Unit::Participant, slopes.0), (Unit::Identity, slopes.1)]
+        .into_iter()
+        .filter(|(unit, _)| distinct(rows, |r| unit.of(r)) > 1)
+        .map(|(unit, slope)| Grouping { unit, slope })
+        .collect()
+}
+
+/// The mixed model `response ~ smile` with `groups` as its random part.
+fn mixed_model(cfg: &AnalysisConfig, rows: &[&DwellRow], groups: &[Grouping]) -> MixedModel {
     let y: Vec<f64> = rows.iter().map(|r| cfg.response.of(r)).collect();
     let smile: Vec<f64> = rows
         .iter()
         .map(|r| f64::from(u8::from(r.expression == "smile")))
         .collect();
     let x = nalgebra::DMatrix::from_fn(rows.len(), 2, |i, j| if j == 0 { 1.0 } else { smile[i] });
-    let mut random = Vec::new();
-    if terms.0 {
-        let labels: Vec<&str> = rows.iter().map(|r| r.participant.as_str()).collect();
-        random.push(RandomTerm {
-            factor: Factor::from_labels("participant", &labels),
-            slope: slope.then(|| ("smile".to_string(), smile.clone())),
-        });
-    }
-    if terms.1 {
-        let labels: Vec<&str> = rows.iter().map(|r| r.identity.as_str()).collect();
-        random.push(RandomTerm {
-            factor: Factor::from_labels("identity", &labels),
-            slope: None,
-        });
-    }
+    let terms = groups
+        .iter()
+        .map(|g| {
+            let labels: Vec<&str> = rows.iter().map(|r| g.unit.of(r)).collect();
+            RandomTerm {
+                factor: Factor::from_labels(g.unit.name(), &labels),
+                slope: g.slope.then(|| ("smile".to_string(), smile.clone())),
+            }
+        })
+        .collect();
     MixedModel {
         y,
         x,
         x_names: vec!["(Intercept)".into(), "smile".into()],
-        terms: random,
+        terms,
     }
 }
 
-fn formula(slope: bool, terms: (bool, bool)) -> String {
+fn formula(groups: &[Grouping]) -> String {
     let mut f = "response ~ smile".to_string();
-    if terms.0 {
-        f.push_str(if slope {
-            " + (1 + smile | participant)"
-        } else {
-            " + (1 | participant)"
-        });
-    }
-    if terms.1 {
-        f.push_str(" + (1 | identity)");
+    for g in groups {
+        let inner = if g.slope { "1 + smile" } else { "1" };
+        f.push_str(&format!(" + ({inner} | {})", g.unit.name()));
     }
     f
 }
 
-/// The mixed model, simplified while its fit is singular: a slope whose variance is estimated
-/// 0 is dropped first, then a random intercept whose variance is 0 (the simpler model has the
-/// same likelihood; its tests are the ones to report). Every step is said in the detail.
+/// What resolves a singular fit, read from θ (per term in order: the intercept's factor, then
+/// with a slope the covariance's and the slope's): a slope that is not separable from its
+/// intercept is dropped first, then a random intercept estimated 0 (the simpler model has the
+/// same likelihood). `None` when no term is at the boundary.
+fn simplification(theta: &[f64], groups: &[Grouping]) -> Option<(String, Vec<Grouping>)> {
+    let tol = crate::mixed::SINGULAR_TOL;
+    let mut at = 0;
+    let mut starts = Vec::new();
+    for g in groups {
+        starts.push(at);
+        at += if g.slope { 3 } else { 1 };
+    }
+    let zero = |i: usize| theta.get(i).is_some_and(|v| *v < tol);
+    for (k, g) in groups.iter().enumerate() {
+        if g.slope && (zero(starts[k]) || zero(starts[k] + 2)) {
+            let mut next = groups.to_vec();
+            next[k].slope = false;
+            let why = format!(
+                "the {}' intercept and smile slope are not separable",
+                g.unit.plural()
+            );
+            return Some((why, next));
+        }
+    }
+    for (k, g) in groups.iter().enumerate() {
+        if !g.slope && zero(starts[k]) {
+            let mut next = groups.to_vec();
+            next.remove(k);
+            return Some((format!("{} variance estimated 0", g.unit.name()), next));
+        }
+    }
+    None
+}
+
+/// The mixed model, simplified while its fit is singular (see [`simplification`]; its tests
+/// are the ones to report). Every step is said in the detail.
 fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
-    let mut slope = cfg.random_slope;
-    let mut terms = (
-        distinct(rows, |r| &r.participant) > 1,
-        distinct(rows, |r| &r.identity) > 1,
-    );
+    let mut groups = groupings(rows, (cfg.random_slope, cfg.identity_slope));
     let mut steps: Vec<String> = Vec::new();
     loop {
-        let f = formula(slope, terms);
-        let result: Result<LmmFit, FitError> = fit(&mixed_model(cfg, rows, slope, terms), true);
-        let fitted = match result {
-            Ok(fitted) => fitted,
-            Err(e) => {
+        let f = formula(&groups);
+        let result: Result<LmmFit, FitError> = fit(&mixed_model(cfg, rows, &groups), true);
+        // A random slope too many for the data (a deviance flat near its boundary) does not
+        // converge: the model without it (identities' first) is the next to try, as for a
+        // singular fit.
+        let slope_to_drop = groups.iter().rposition(|g| g.slope);
+        let fitted = match (result, slope_to_drop) {
+            (Ok(fitted), _) => fitted,
+            (Err(e @ FitError::NotConverged { .. }), Some(k)) => {
+                steps.push(format!(
+                    "{f}: {e}, refitted without the {}' smile slope",
+                    groups[k].unit.plural()
+                ));
+                groups[k].slope = false;
+                continue;
+            }
+            (Err(e), _) => {
                 steps.push(format!("{f}: {e}"));
                 return Test::undefined("lmm_t", steps.join("; "));
             }
         };
         if fitted.singular {
-            // θ in term order: participant [intercept, (covariance, slope)], then identity.
-            let th = &fitted.theta;
-            let tol = crate::mixed::SINGULAR_TOL;
-            let participant_zero = terms.0 && th[0] < tol;
-            let slope_zero = terms.0 && slope && th[2] < tol;
-            let at = if terms.0 {
-                if slope {
-                    3
-                } else {
-                    1
-                }
-            } else {
-                0
-            };
-            let identity_zero = terms.1 && th[at] < tol;
-            let (why, next) = if slope && (slope_zero || participant_zero) {
-                (
-                    "the participants' intercept and smile slope are not separable",
-                    (false, terms),
-                )
-            } else if participant_zero {
-                (
-                    "participant variance estimated 0",
-                    (slope, (false, terms.1)),
-                )
-            } else if identity_zero {
-                ("identity variance estimated 0", (slope, (terms.0, false)))
-            } else {
+            let Some((why, next)) = simplification(&fitted.theta, &groups) else {
                 steps.push(format!(
                     "{f}: singular fit that no simpler model resolves; not reported"
                 ));
                 return Test::undefined("lmm_t", steps.join("; "));
             };
             steps.push(format!("{f}: singular fit ({why}), refitted without it"));
-            (slope, terms) = next;
+            groups = next;
             continue;
         }
         let c = &fitted.coefficients[1];
@@ -510,11 +556,8 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     if conditions.len() < 2 {
         return "expression × condition: one condition only, no interaction to test".into();
     }
-    let terms = (
-        distinct(&rows, |r| &r.participant) > 1,
-        distinct(&rows, |r| &r.identity) > 1,
-    );
-    let base = mixed_model(cfg, &rows, false, terms);
+    let groups = groupings(&rows, (false, false));
+    let base = mixed_model(cfg, &rows, &groups);
     let design = |with_interaction: bool| {
         let mut m = base.clone();
         let smile: Vec<f64> = m.x.column(1).iter().copied().collect();
@@ -550,7 +593,7 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     match fits {
         Ok(t) => format!(
             "expression × condition (likelihood-ratio test of ML fits, {}): χ²({}) = {:.3}, p = {}",
-            formula(false, terms)
+            formula(&groups)
                 .replace("response ~ smile", "random part")
                 .replace("part +", "part:"),
             t.df,
@@ -561,8 +604,8 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     }
 }
 
-fn distinct(rows: &[&DwellRow], key: impl Fn(&DwellRow) -> &String) -> usize {
-    let mut v: Vec<&String> = rows.iter().map(|r| key(r)).collect();
+fn distinct(rows: &[&DwellRow], key: impl Fn(&DwellRow) -> &str) -> usize {
+    let mut v: Vec<&str> = rows.iter().map(|r| key(r)).collect();
     v.sort();
     v.dedup();
     v.len()
@@ -677,6 +720,127 @@ mod tests {
             pooled.p
         );
         assert_eq!(lmm.test, "lmm_t");
+    }
+
+    #[test]
+    fn faces_that_differ_in_their_smile_effect_widen_the_mixed_models_interval() {
+        // Each identity its own smile effect: a model without the identities' slope takes
+        // the 16 faces for the whole population of faces and is too sure.
+        let mut d = rows(8, 16, 200.0, 30.0);
+        for r in d.iter_mut() {
+            let i: f64 = r.identity.trim_start_matches("id").parse().unwrap();
+            let smile = if r.expression == "smile" { 1.0 } else { 0.0 };
+            r.dwell_ms += 250.0 * (i * 0.9).cos() + smile * 400.0 * (i * 1.3).sin();
+        }
+        let with = all(&compare_with(
+            StudyModel::Lmm,
+            &d,
+            &AnalysisConfig::default(),
+        ))
+        .clone();
+        let without = all(&compare_with(
+            StudyModel::Lmm,
+            &d,
+            &AnalysisConfig {
+                identity_slope: false,
+                ..AnalysisConfig::default()
+            },
+        ))
+        .clone();
+        assert!(
+            with.detail.contains("(1 + smile | identity)") && with.p.is_finite(),
+            "{}",
+            with.detail
+        );
+        assert!(
+            with.se > 2.0 * without.se,
+            "se {} with the slope, {} without: {} / {}",
+            with.se,
+            without.se,
+            with.detail,
+            without.detail
+        );
+    }
+
+    #[test]
+    fn a_maximal_model_that_does_not_converge_is_refitted_without_a_slope() {
+        // One condition of `demo --participants 4 --seed 3` (32 trials, 4 participants): with
+        // both smile slopes the deviance is flat near its boundary and Newton cannot finish.
+        let text = include_str!("../tests/reference/demo_seed3_22q_dwell.csv");
+        let d: Vec<DwellRow> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                DwellRow {
+                    participant: f[0].into(),
+                    trial: f[1].parse().unwrap(),
+                    stimulus_id: f[2].into(),
+                    identity: f[3].into(),
+                    condition: f[4].into(),
+                    variant: f[5].into(),
+                    expression: f[6].into(),
+                    aoi: f[7].into(),
+                    dwell_ms: f[8].parse().unwrap(),
+                    valid_ms: 7000.0,
+                    trial_ms: 7000.0,
+                }
+            })
+            .collect();
+        assert_eq!(d.len(), 32);
+        let r = all(&compare_with(
+            StudyModel::Lmm,
+            &d,
+            &AnalysisConfig::default(),
+        ))
+        .clone();
+        assert!(r.detail.contains("did not converge"), "{}", r.detail);
+        assert!(
+            r.detail
+                .contains("refitted without the identities' smile slope"),
+            "{}",
+            r.detail
+        );
+        assert!(r.p.is_finite(), "{}", r.detail);
+    }
+
+    #[test]
+    fn a_singular_fit_drops_a_slope_first_then_an_intercept() {
+        let both = [
+            Grouping {
+                unit: Unit::Participant,
+                slope: true,
+            },
+            Grouping {
+                unit: Unit::Identity,
+                slope: true,
+            },
+        ];
+        // θ: participant [intercept, covariance, slope], identity [intercept, covariance, slope].
+        let (why, next) = simplification(&[1.0, 0.2, 0.5, 0.8, 0.1, 0.0], &both).unwrap();
+        assert_eq!(
+            why,
+            "the identities' intercept and smile slope are not separable"
+        );
+        assert_eq!((next[0].slope, next[1].slope), (true, false));
+        let (why, next) = simplification(&[0.0, 0.2, 0.5, 0.8, 0.1, 0.3], &both).unwrap();
+        assert!(why.starts_with("the participants'"), "{why}");
+        assert_eq!((next[0].slope, next[1].slope), (false, true));
+        // Intercepts only: the one estimated 0 goes.
+        let plain = [
+            Grouping {
+                unit: Unit::Participant,
+                slope: false,
+            },
+            Grouping {
+                unit: Unit::Identity,
+                slope: false,
+            },
+        ];
+        let (why, next) = simplification(&[0.7, 0.0], &plain).unwrap();
+        assert_eq!(why, "identity variance estimated 0");
+        assert_eq!(next, plain[..1].to_vec());
+        assert!(simplification(&[0.7, 0.4], &plain).is_none());
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct AnalysisConfig {
     /// The mixed model has a by-participant random slope for expression (default: the
     /// maximal model the design justifies, Barr et al. 2013; simplified when singular).
     pub random_slope: bool,
+    /// The mixed model has a by-identity random slope for expression: each face its own smile
+    /// effect (expression varies within identity; default: maximal, simplified when singular).
+    pub identity_slope: bool,
     /// What the models compare: `dwell_ms` or `proportion` (of the stimulus time).
     pub response: Response,
     /// The test of `model = "welch_trials"` (trials pooled as independent observations).
@@ -92,6 +95,7 @@ impl Default for AnalysisConfig {
             aoi: "mouth".into(),
             model: StudyModel::Lmm,
             random_slope: true,
+            identity_slope: true,
             response: Response::DwellMs,
             test: TestChoice::Welch,
             correction: Correction::Holm,
