@@ -1,6 +1,6 @@
-//! A result table declared once: its name and typed columns. The CSV writer (here) and the
-//! Parquet writer (`tables.rs`, where polars lives) both take it, so a column added or renamed
-//! is added or renamed in every format at once.
+//! A result table declared once: its name and typed columns. The CSV and HTML writers (here)
+//! and the Parquet writer (`tables.rs`, where polars lives) all take it, so a column added or
+//! renamed is added or renamed in every format at once.
 
 use std::fmt::Write as _;
 
@@ -44,6 +44,41 @@ impl Cells {
             Cells::Small(v) => write!(out, "{}", v[i]),
             Cells::Flag(v) => write!(out, "{}", v[i]),
         };
+    }
+}
+
+/// How a column reads in the HTML report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// As it is: text (escaped), whole numbers, numbers in full.
+    Plain,
+    /// Rounded to this many decimals.
+    Digits(usize),
+    /// A p-value as the report writes them (scientific below 1e-4).
+    P,
+    /// A share as a percentage to 0.1.
+    Percent,
+}
+
+impl Cells {
+    /// Row `i` as the content of an HTML cell (escaped; "n/a" where there is no number).
+    fn html(&self, i: usize, shown: Shown) -> String {
+        let number = |v: f64| match shown {
+            _ if !v.is_finite() => "n/a".to_string(),
+            Shown::P => crate::study::fmt_p(v),
+            Shown::Digits(d) => format!("{v:.d$}"),
+            Shown::Percent => format!("{:.1}", 100.0 * v),
+            Shown::Plain => v.to_string(),
+        };
+        match self {
+            Cells::Text(v) => crate::report::esc(&v[i]),
+            Cells::Float(v) => number(v[i]),
+            Cells::MaybeFloat(v) => v[i].map_or_else(|| "n/a".to_string(), number),
+            Cells::Count(v) => v[i].to_string(),
+            Cells::Int(v) => v[i].to_string(),
+            Cells::Small(v) => v[i].to_string(),
+            Cells::Flag(v) => if v[i] { "yes" } else { "no" }.to_string(),
+        }
     }
 }
 
@@ -102,6 +137,54 @@ impl Table {
         })
     }
 
+    /// The rows `keep` selects, in the `columns` named (each with how it reads), as an HTML
+    /// table headed by the column names the CSV has (free to wrap after an underscore); text
+    /// columns align left (class `t`).
+    pub fn html(&self, columns: &[(&str, Shown)], keep: impl Fn(usize) -> bool) -> String {
+        let picked: Vec<(&str, &Cells, Shown)> = columns
+            .iter()
+            .filter_map(|(name, shown)| {
+                self.columns
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(n, c)| (*n, c, *shown))
+            })
+            .collect();
+        let class = |c: &Cells| {
+            if matches!(c, Cells::Text(_)) {
+                " class=\"t\""
+            } else {
+                ""
+            }
+        };
+        let mut out = String::from("<table><tr>");
+        for (name, cells, _) in &picked {
+            // Long names may wrap after their underscores.
+            let name = name.replace('_', "_<wbr>");
+            let _ = write!(out, "<th{}>{name}</th>", class(cells));
+        }
+        out.push_str("</tr>");
+        for i in (0..self.rows()).filter(|&i| keep(i)) {
+            out.push_str("<tr>");
+            for (_, cells, shown) in &picked {
+                let _ = write!(out, "<td{}>{}</td>", class(cells), cells.html(i, *shown));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</table>");
+        out
+    }
+
+    /// Row indices whose text column `name` equals `value`.
+    pub fn text_is<'a>(&'a self, name: &str, value: &'a str) -> impl Fn(usize) -> bool + 'a {
+        let column = self
+            .columns
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| c);
+        move |i| matches!(column, Some(Cells::Text(v)) if v[i] == value)
+    }
+
     /// The table as CSV: a header line, then one line per row.
     pub fn csv(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|(n, _)| *n).collect();
@@ -137,5 +220,38 @@ mod tests {
             t.csv(),
             "who,trial,ms,first_ms,n\nP01,3,1.5,,7\n\"a,b\",-1,NaN,2,0\n"
         );
+    }
+
+    #[test]
+    fn html_shows_the_chosen_columns_and_rows_escaped_and_rounded() {
+        let t = Table::new("t")
+            .text("who", ["P01", "<b>&"].into_iter())
+            .float("ms", [1.25, f64::NAN].into_iter())
+            .float("p", [3e-7, 0.5].into_iter())
+            .maybe_float("deg", [None, Some(0.456)].into_iter());
+        let all = t.html(
+            &[
+                ("who", Shown::Plain),
+                ("p", Shown::P),
+                ("ms", Shown::Digits(1)),
+                ("deg", Shown::Percent),
+            ],
+            |_| true,
+        );
+        assert_eq!(
+            all,
+            "<table><tr><th class=\"t\">who</th><th>p</th><th>ms</th><th>deg</th></tr>\
+             <tr><td class=\"t\">P01</td><td>3.000e-7</td><td>1.2</td><td>n/a</td></tr>\
+             <tr><td class=\"t\">&lt;b&gt;&amp;</td><td>0.5000</td><td>n/a</td><td>45.6</td></tr></table>"
+        );
+        let one = t.html(&[("ms", Shown::Plain)], t.text_is("who", "P01"));
+        assert_eq!(
+            one,
+            "<table><tr><th>ms</th></tr><tr><td>1.25</td></tr></table>"
+        );
+        let long = Table::new("t").count("n_no_smile", [1].into_iter());
+        assert!(long
+            .html(&[("n_no_smile", Shown::Plain)], |_| true)
+            .contains("<th>n_<wbr>no_<wbr>smile</th>"));
     }
 }

@@ -417,7 +417,8 @@ impl SurveyResults {
             "# versions compared, Welch t on respondent accuracy: p = {}",
             self.version_p
         );
-        for t in self.tables() {
+        let tables = self.tables();
+        for t in &tables {
             t.write_csv(dir)?;
         }
         let mut files = vec![("versions.csv".to_string(), ver)];
@@ -461,26 +462,28 @@ impl SurveyResults {
             path: fp.display().to_string(),
             source,
         })?;
-        let mut h = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>et-suite survey</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}</style></head><body><h1>Clinician survey</h1>");
-        let _ = write!(h, "<h2>Table 4: accuracy (%)</h2><p>p: {}</p><table><tr><th>condition</th><th>overall</th><th>reconstructed</th><th>manipulated</th><th>p</th></tr>", self.table4.first().map_or("", |r| r.test));
-        for r in &self.table4 {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{} (n={})</td><td>{} (n={})</td><td>{}</td></tr>",
-                esc(&r.condition),
-                pct(r.overall),
-                pct(r.reconstructed),
-                r.n_reconstructed,
-                pct(r.manipulated),
-                r.n_manipulated,
-                fmt_p(r.p)
-            );
-        }
+        let mut h = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>et-suite survey</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}td.t,th.t{text-align:left}</style></head><body><h1>Clinician survey</h1>");
         let _ = write!(
             h,
-            "</table><h2>Versions</h2><pre>{}</pre>",
-            esc(&self.render())
+            "<h2>Table 4: accuracy (%)</h2><p>Columns as in <code>table4.csv</code> (accuracies there as shares); p: {}.</p>",
+            esc(self.table4.first().map_or("", |r| r.test))
         );
+        if let Some(t) = tables.iter().find(|t| t.name == "table4") {
+            use crate::table::Shown::{Percent, Plain, P};
+            h.push_str(&t.html(
+                &[
+                    ("condition", Plain),
+                    ("overall", Percent),
+                    ("n_reconstructed", Plain),
+                    ("reconstructed", Percent),
+                    ("n_manipulated", Plain),
+                    ("manipulated", Percent),
+                    ("p", P),
+                ],
+                |_| true,
+            ));
+        }
+        let _ = write!(h, "<h2>Versions</h2><pre>{}</pre>", esc(&self.render()));
         for (variant, rows) in &self.confusion {
             let _ = write!(
                 h,
@@ -504,7 +507,7 @@ impl SurveyResults {
             }
             h.push_str("</table>");
         }
-        let _ = writeln!(h, "<h2>Figure 4</h2><p>Row proportions, reconstructed (left) and manipulated (right); rows: true condition, columns: {}.</p><img src=\"data:image/png;base64,{}\"></body></html>", self.choices.join(", "), crate::report::base64(&png));
+        let _ = writeln!(h, "<h2>Figure 4</h2><p>Row proportions, reconstructed (left) and manipulated (right); rows: true condition, columns: {}.</p><img src=\"data:image/png;base64,{}\"></body></html>", esc(&self.choices.join(", ")), crate::report::base64(&png));
         let hp = dir.join("survey_report.html");
         std::fs::write(&hp, h).map_err(|source| AnalysisError::Write {
             path: hp.display().to_string(),
@@ -633,6 +636,31 @@ mod tests {
             err.contains("answer \"WS\" is not one of the map's choices"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_survey_report_shows_table4_from_its_declaration_with_user_text_escaped() {
+        let e = Export::parse(crate::survey::qualtrics::tests::TEXT, "t.csv").unwrap();
+        let mut m = map();
+        // A choice label from the user's map, as it would reach the HTML.
+        m.choices.push("<script>x</script>".into());
+        let r = analyse_survey(
+            &[("A".into(), "t.csv".into(), e)],
+            &m,
+            &SurveyConfig::default(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        r.write(dir.path()).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("survey_report.html")).unwrap();
+        assert!(!html.contains("<script>"), "unescaped user text");
+        assert!(html.contains("&lt;script&gt;"));
+        // Table 4's columns are the CSV's, its accuracies in percent.
+        let csv = std::fs::read_to_string(dir.path().join("table4.csv")).unwrap();
+        assert!(csv.starts_with("condition,overall,n_reconstructed,reconstructed,"));
+        assert!(html.contains("<th>n_<wbr>reconstructed</th>"), "{html}");
+        let ws = r.table4.iter().find(|t| t.condition == "WS").unwrap();
+        assert!(html.contains(&format!("<td>{:.1}</td>", 100.0 * ws.overall)));
     }
 
     #[test]
