@@ -188,8 +188,19 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
     assert!(p < 0.01, "p {p}");
     let versions = std::fs::read_to_string(out.join("versions.csv")).unwrap();
     assert!(
-        versions.contains("A,32,1,1,30,") && versions.contains("B,32,1,1,30,"),
+        versions.starts_with(
+            "version,responses,previews,incomplete,complete,accuracy,versions_welch_p\n"
+        ) && versions.contains("A,32,1,1,30,")
+            && versions.contains("B,32,1,1,30,")
+            && !versions.contains('#'),
         "{versions}"
+    );
+    // A confusion matrix per variant: true condition × every answer choice, counts.
+    let confusion = std::fs::read_to_string(out.join("confusion_reconstructed.csv")).unwrap();
+    assert!(confusion.starts_with("condition,"), "{confusion}");
+    assert!(
+        out.join("confusion_reconstructed.parquet").exists()
+            && out.join("versions.parquet").exists()
     );
     assert!(out.join("figure4.png").exists());
     // Figure 4 as the paper lays it out: titled, both axes named, a percentage in every cell.

@@ -85,42 +85,50 @@ impl Cells {
 /// A named table (`<name>.csv`, `<name>.parquet`) built column by column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
-    pub name: &'static str,
-    pub columns: Vec<(&'static str, Cells)>,
+    pub name: String,
+    pub columns: Vec<(String, Cells)>,
 }
 
 impl Table {
-    pub fn new(name: &'static str) -> Table {
+    pub fn new(name: impl Into<String>) -> Table {
         Table {
-            name,
+            name: name.into(),
             columns: Vec::new(),
         }
     }
 
-    fn with(mut self, name: &'static str, cells: Cells) -> Table {
-        self.columns.push((name, cells));
+    fn with(mut self, name: impl Into<String>, cells: Cells) -> Table {
+        self.columns.push((name.into(), cells));
         self
     }
 
-    pub fn text<S: Into<String>>(self, name: &'static str, v: impl Iterator<Item = S>) -> Table {
+    pub fn text<S: Into<String>>(
+        self,
+        name: impl Into<String>,
+        v: impl Iterator<Item = S>,
+    ) -> Table {
         self.with(name, Cells::Text(v.map(Into::into).collect()))
     }
-    pub fn float(self, name: &'static str, v: impl Iterator<Item = f64>) -> Table {
+    pub fn float(self, name: impl Into<String>, v: impl Iterator<Item = f64>) -> Table {
         self.with(name, Cells::Float(v.collect()))
     }
-    pub fn maybe_float(self, name: &'static str, v: impl Iterator<Item = Option<f64>>) -> Table {
+    pub fn maybe_float(
+        self,
+        name: impl Into<String>,
+        v: impl Iterator<Item = Option<f64>>,
+    ) -> Table {
         self.with(name, Cells::MaybeFloat(v.collect()))
     }
-    pub fn count(self, name: &'static str, v: impl Iterator<Item = u64>) -> Table {
+    pub fn count(self, name: impl Into<String>, v: impl Iterator<Item = u64>) -> Table {
         self.with(name, Cells::Count(v.collect()))
     }
-    pub fn int(self, name: &'static str, v: impl Iterator<Item = i64>) -> Table {
+    pub fn int(self, name: impl Into<String>, v: impl Iterator<Item = i64>) -> Table {
         self.with(name, Cells::Int(v.collect()))
     }
-    pub fn small(self, name: &'static str, v: impl Iterator<Item = i32>) -> Table {
+    pub fn small(self, name: impl Into<String>, v: impl Iterator<Item = i32>) -> Table {
         self.with(name, Cells::Small(v.collect()))
     }
-    pub fn flag(self, name: &'static str, v: impl Iterator<Item = bool>) -> Table {
+    pub fn flag(self, name: impl Into<String>, v: impl Iterator<Item = bool>) -> Table {
         self.with(name, Cells::Flag(v.collect()))
     }
 
@@ -147,7 +155,7 @@ impl Table {
                 self.columns
                     .iter()
                     .find(|(n, _)| n == name)
-                    .map(|(n, c)| (*n, c, *shown))
+                    .map(|(n, c)| (n.as_str(), c, *shown))
             })
             .collect();
         let class = |c: &Cells| {
@@ -160,7 +168,7 @@ impl Table {
         let mut out = String::from("<table><tr>");
         for (name, cells, _) in &picked {
             // Long names may wrap after their underscores.
-            let name = name.replace('_', "_<wbr>");
+            let name = crate::report::esc(name).replace('_', "_<wbr>");
             let _ = write!(out, "<th{}>{name}</th>", class(cells));
         }
         out.push_str("</tr>");
@@ -187,7 +195,11 @@ impl Table {
 
     /// The table as CSV: a header line, then one line per row.
     pub fn csv(&self) -> String {
-        let names: Vec<&str> = self.columns.iter().map(|(n, _)| *n).collect();
+        let names: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(n, _)| crate::csv::field(n))
+            .collect();
         let mut out = names.join(",");
         out.push('\n');
         for i in 0..self.rows() {

@@ -35,7 +35,7 @@ fn to_frame(t: &Table, path: &Path) -> Result<DataFrame, AnalysisError> {
         .columns
         .iter()
         .map(|(name, cells)| {
-            let name: PlSmallStr = (*name).into();
+            let name: PlSmallStr = name.as_str().into();
             match cells {
                 Cells::Text(v) => Column::new(name, v),
                 Cells::Float(v) => Column::new(name, v),

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::map::SurveyMap;
 use super::qualtrics::{Completion, Export};
-use crate::csv::field;
 use crate::nonparam::{two_proportion_z, wilcoxon, Method};
 use crate::report::esc;
 use crate::stats::{mean, welch_t_test};
 use crate::study::fmt_p;
+use crate::table::{Shown, Table};
 use crate::AnalysisError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,11 +359,11 @@ impl SurveyResults {
     /// Writes the tables (CSV), `figure4.png` and `survey_report.html` into `dir`.
     /// Table 4, the answers and the respondents, declared once for CSV and Parquet.
     pub fn tables(&self) -> Vec<crate::table::Table> {
-        use crate::table::Table;
         let t = &self.table4;
         let a = &self.answers;
         let r = &self.respondents;
-        vec![
+        let v = &self.versions;
+        let mut tables = vec![
             Table::new("table4")
                 .text("condition", t.iter().map(|r| r.condition.as_str()))
                 .float("overall", t.iter().map(|r| r.overall))
@@ -391,66 +391,38 @@ impl SurveyResults {
                 .text("version", r.iter().map(|x| x.1.as_str()))
                 .count("answers", r.iter().map(|x| x.2 as u64))
                 .float("accuracy", r.iter().map(|x| x.3)),
-        ]
+            Table::new("versions")
+                .text("version", v.iter().map(|r| r.version.as_str()))
+                .count("responses", v.iter().map(|r| r.responses as u64))
+                .count("previews", v.iter().map(|r| r.previews as u64))
+                .count("incomplete", v.iter().map(|r| r.incomplete as u64))
+                .count("complete", v.iter().map(|r| r.complete as u64))
+                .float("accuracy", v.iter().map(|r| r.accuracy))
+                // The versions compared (Welch t on respondent accuracy), the same on each row.
+                .float("versions_welch_p", v.iter().map(|_| self.version_p)),
+        ];
+        // Per variant, true condition × answer: one count column per answer choice.
+        for (variant, rows) in &self.confusion {
+            let mut t = Table::new(format!("confusion_{variant}"))
+                .text("condition", rows.keys().map(String::as_str));
+            for (k, choice) in self.choices.iter().enumerate() {
+                let counts = rows.values().map(|c| c.get(k).map_or(0, |n| *n as u64));
+                t = t.count(choice.as_str(), counts);
+            }
+            tables.push(t);
+        }
+        tables
     }
 
+    /// Writes the tables (CSV), `figure4.png` and `survey_report.html` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), AnalysisError> {
         std::fs::create_dir_all(dir).map_err(|source| AnalysisError::Write {
             path: dir.display().to_string(),
             source,
         })?;
-        let mut ver = String::from("version,responses,previews,incomplete,complete,accuracy\n");
-        for v in &self.versions {
-            let _ = writeln!(
-                ver,
-                "{},{},{},{},{},{}",
-                field(&v.version),
-                v.responses,
-                v.previews,
-                v.incomplete,
-                v.complete,
-                v.accuracy
-            );
-        }
-        let _ = writeln!(
-            ver,
-            "# versions compared, Welch t on respondent accuracy: p = {}",
-            self.version_p
-        );
         let tables = self.tables();
         for t in &tables {
             t.write_csv(dir)?;
-        }
-        let mut files = vec![("versions.csv".to_string(), ver)];
-        for (variant, rows) in &self.confusion {
-            let mut c = format!(
-                "condition,{}\n",
-                self.choices
-                    .iter()
-                    .map(|s| field(s))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            for (cond, counts) in rows {
-                let _ = writeln!(
-                    c,
-                    "{},{}",
-                    field(cond),
-                    counts
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
-            }
-            files.push((format!("confusion_{variant}.csv"), c));
-        }
-        for (name, text) in &files {
-            let p = dir.join(name);
-            std::fs::write(&p, text).map_err(|source| AnalysisError::Write {
-                path: p.display().to_string(),
-                source,
-            })?;
         }
         let fp = dir.join("figure4.png");
         // Labelled (titles, axes, percentages) when a font is found; else the bare grid.
@@ -469,43 +441,36 @@ impl SurveyResults {
             esc(self.table4.first().map_or("", |r| r.test))
         );
         if let Some(t) = tables.iter().find(|t| t.name == "table4") {
-            use crate::table::Shown::{Percent, Plain, P};
             h.push_str(&t.html(
                 &[
-                    ("condition", Plain),
-                    ("overall", Percent),
-                    ("n_reconstructed", Plain),
-                    ("reconstructed", Percent),
-                    ("n_manipulated", Plain),
-                    ("manipulated", Percent),
-                    ("p", P),
+                    ("condition", Shown::Plain),
+                    ("overall", Shown::Percent),
+                    ("n_reconstructed", Shown::Plain),
+                    ("reconstructed", Shown::Percent),
+                    ("n_manipulated", Shown::Plain),
+                    ("manipulated", Shown::Percent),
+                    ("p", Shown::P),
                 ],
                 |_| true,
             ));
         }
         let _ = write!(h, "<h2>Versions</h2><pre>{}</pre>", esc(&self.render()));
-        for (variant, rows) in &self.confusion {
-            let _ = write!(
-                h,
-                "<h2>Confusion matrix: {}</h2><table><tr><th>true \\ answer</th>{}</tr>",
-                esc(variant),
-                self.choices
-                    .iter()
-                    .map(|c| format!("<th>{}</th>", esc(c)))
-                    .collect::<String>()
-            );
-            for (cond, counts) in rows {
+        for variant in self.confusion.keys() {
+            let name = format!("confusion_{variant}");
+            if let Some(t) = tables.iter().find(|t| t.name == name) {
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td>{}</tr>",
-                    esc(cond),
-                    counts
-                        .iter()
-                        .map(|n| format!("<td>{n}</td>"))
-                        .collect::<String>()
+                    "<h2>Confusion matrix: {}</h2><p>Rows: true condition; columns: answers (<code>{}.csv</code>).</p>",
+                    esc(variant),
+                    esc(&name)
                 );
+                let columns: Vec<(&str, Shown)> = t
+                    .columns
+                    .iter()
+                    .map(|(c, _)| (c.as_str(), Shown::Plain))
+                    .collect();
+                h.push_str(&t.html(&columns, |_| true));
             }
-            h.push_str("</table>");
         }
         let _ = writeln!(h, "<h2>Figure 4</h2><p>Row proportions, reconstructed (left) and manipulated (right); rows: true condition, columns: {}.</p><img src=\"data:image/png;base64,{}\"></body></html>", esc(&self.choices.join(", ")), crate::report::base64(&png));
         let hp = dir.join("survey_report.html");
