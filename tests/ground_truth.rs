@@ -56,17 +56,10 @@ fn dwell_proportions_match_the_simulated_truth_within_two_points() {
         let offset = (k as f64 * period).round() as i64;
         truth.push((st.expression, inside as f64 / n as f64));
         trials.push(TrialRecord {
-            trial: trial as i32,
-            stimulus_id: st.id.clone(),
-            identity: st.identity.clone(),
-            condition: st.condition.clone(),
-            variant: st.variant.as_str().into(),
-            expression: st.expression.as_str().into(),
             onset_us: onset,
             offset_us: offset,
             frames: 420,
-            dropped_frames: 0,
-            image_rect: rect,
+            ..TrialRecord::showing(trial as i32, st, rect)
         });
     }
     let mut header = RecordingHeader::new("GT", "1");

@@ -59,17 +59,10 @@ fn participant(set: &StimulusSet, manifest: &str, cfg: &StudyConfig) -> Recordin
         let offset = onset + ms(t.stimulus_ms);
         scene.publish(offset, Scene::Blank);
         trials.push(TrialRecord {
-            trial: spec.index as i32,
-            stimulus_id: st.id.clone(),
-            identity: st.identity.clone(),
-            condition: st.condition.clone(),
-            variant: st.variant.as_str().into(),
-            expression: st.expression.as_str().into(),
             onset_us: onset,
             offset_us: offset,
             frames: (f64::from(t.stimulus_ms) * t.refresh_hz / 1000.0).round() as u32,
-            dropped_frames: 0,
-            image_rect: rect,
+            ..TrialRecord::showing(spec.index as i32, st, rect)
         });
         at = offset + ms(t.iti_ms);
     }

@@ -60,17 +60,10 @@ fn main() {
     let last = gaze.last().map_or(0, |s| s.system_ts_us);
     let trials: Vec<TrialRecord> = (0..=last / 7_000_000)
         .map(|i| TrialRecord {
-            trial: i as i32,
-            stimulus_id: smile.id.clone(),
-            identity: smile.identity.clone(),
-            condition: smile.condition.clone(),
-            variant: smile.variant.as_str().into(),
-            expression: smile.expression.as_str().into(),
             onset_us: i * 7_000_000,
             offset_us: (i + 1) * 7_000_000,
             frames: 420,
-            dropped_frames: 0,
-            image_rect: rect,
+            ..TrialRecord::showing(i as i32, smile, rect)
         })
         .collect();
     let mut header = RecordingHeader::new("BENCH", "1");

@@ -258,6 +258,24 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
+    /// Trial `trial` showing `st` at `image_rect`, its times and frames still to be filled in
+    /// (`TrialRecord { onset_us, .. TrialRecord::showing(..) }`).
+    pub fn showing(trial: i32, st: &et_stimuli::Stimulus, image_rect: [f32; 4]) -> TrialRecord {
+        TrialRecord {
+            trial,
+            stimulus_id: st.id.clone(),
+            identity: st.identity.clone(),
+            condition: st.condition.clone(),
+            variant: st.variant.as_str().into(),
+            expression: st.expression.as_str().into(),
+            onset_us: 0,
+            offset_us: 0,
+            frames: 0,
+            dropped_frames: 0,
+            image_rect,
+        }
+    }
+
     pub(crate) fn row(&self) -> TrialRow {
         TrialRow {
             trial: self.trial,

@@ -796,22 +796,15 @@ fn trial_row(
     rect: [f32; 4],
     refresh_hz: f64,
 ) -> TrialRecord {
-    let st = &spec.stimulus;
     let periods = offset.saturating_sub(shown.onset) as f64 * refresh_hz / 1e6;
     let planned = f64::from(shown.frames) + f64::from(shown.dropped);
     let late_offset = (periods - planned).round().max(0.0) as u32;
     TrialRecord {
-        trial: spec.index as i32,
-        stimulus_id: st.id.clone(),
-        identity: st.identity.clone(),
-        condition: st.condition.clone(),
-        variant: st.variant.as_str().into(),
-        expression: st.expression.as_str().into(),
         onset_us: shown.onset,
         offset_us: offset,
         frames: shown.frames,
         dropped_frames: shown.dropped.saturating_add(late_offset),
-        image_rect: rect,
+        ..TrialRecord::showing(spec.index as i32, &spec.stimulus, rect)
     }
 }
 
