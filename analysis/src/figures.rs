@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -25,6 +26,23 @@ fn font() -> Result<(), String> {
             .map_err(|_| format!("{}: not a TrueType/OpenType font", path.display()))
     })
     .clone()
+}
+
+/// Writes one figure as `<base>.png` (for the report) and `<base>.svg` (for papers) at `size`,
+/// drawn by the same code handed once per backend, and returns both paths; an error names the
+/// file it was drawing.
+fn png_and_svg(
+    base: &Path,
+    size: (u32, u32),
+    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
+    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<Vec<PathBuf>, String> {
+    let (png_path, svg_path) = (base.with_extension("png"), base.with_extension("svg"));
+    png(&BitMapBackend::new(&png_path, size).into_drawing_area())
+        .map_err(|m| format!("{}: {m}", png_path.display()))?;
+    svg(&SVGBackend::new(&svg_path, size).into_drawing_area())
+        .map_err(|m| format!("{}: {m}", svg_path.display()))?;
+    Ok(vec![png_path, svg_path])
 }
 
 /// A text style centred on its anchor point.
@@ -52,6 +70,51 @@ fn percent_tick(v: &f64) -> String {
     } else {
         String::new()
     }
+}
+
+/// What a bar chart over categories shows: its title, the categories' count and labels, the
+/// share axis's top (above 1 is room for a legend) and both axes' descriptions.
+struct CategoryAxes<'a> {
+    caption: (&'a str, u32),
+    n: usize,
+    label: &'a dyn Fn(&f64) -> String,
+    y_max: f64,
+    y_area: u32,
+    desc: (&'a str, &'a str),
+}
+
+/// A chart of `axes.n` categories (x from −0.5 to n − 0.5, a tick on each) against a share in
+/// per cent: the frame of the data-quality figure and Figure 3.
+fn category_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    axes: &CategoryAxes<'_>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let n = axes.n;
+    let mut chart = ChartBuilder::on(root)
+        .caption(axes.caption.0, ("sans-serif", axes.caption.1))
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(axes.y_area)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..axes.y_max)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(n.max(1))
+        .x_label_formatter(axes.label)
+        .y_label_formatter(&percent_tick)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc(axes.desc.0)
+        .y_desc(axes.desc.1)
+        .draw()
+        .map_err(e)?;
+    Ok(chart)
 }
 
 /// What the dwell figure shows, gathered from the analysis.
@@ -270,18 +333,12 @@ pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>,
     if d.cells.is_empty() {
         return Ok(Vec::new());
     }
-    let png = dir.join("dwell_figure.png");
-    let svg = dir.join("dwell_figure.svg");
-    let size = (1400, 620);
-    draw_dwell(
-        &BitMapBackend::new(&png, size).into_drawing_area(),
-        &d,
-        &a.aoi,
+    png_and_svg(
+        &dir.join("dwell_figure"),
+        (1400, 620),
+        |r| draw_dwell(r, &d, &a.aoi),
+        |r| draw_dwell(r, &d, &a.aoi),
     )
-    .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_dwell(&SVGBackend::new(&svg, size).into_drawing_area(), &d, &a.aoi)
-        .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
 }
 
 fn draw_quality<DB: DrawingBackend>(
@@ -297,27 +354,18 @@ where
     let n = q.len();
     let label =
         |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| q[i].participant.clone()) };
-    let mut chart = ChartBuilder::on(root)
-        .caption("Data quality per participant", ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(55)
-        .y_label_area_size(75)
-        // Room above 100 % for the legend, so it never covers a bar.
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1.4)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .x_labels(n.max(1))
-        .x_label_formatter(&label)
-        .y_label_formatter(&percent_tick)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .x_desc("participant")
-        .y_desc("samples with valid gaze")
-        .draw()
-        .map_err(e)?;
+    let mut chart = category_chart(
+        root,
+        &CategoryAxes {
+            caption: ("Data quality per participant", 22),
+            n,
+            label: &label,
+            // Room above 100 % for the legend, so it never covers a bar.
+            y_max: 1.4,
+            y_area: 75,
+            desc: ("participant", "samples with valid gaze"),
+        },
+    )?;
     let series = [
         ("left eye", BLUE.mix(0.8), -0.25, 0usize),
         ("right eye", GREEN.mix(0.8), 0.0, 1),
@@ -373,17 +421,13 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
     if a.participant_quality.is_empty() {
         return Ok(Vec::new());
     }
-    let png = dir.join("quality_figure.png");
-    let svg = dir.join("quality_figure.svg");
     let width = (240 + 70 * a.participant_quality.len() as u32).clamp(700, 2400);
-    draw_quality(
-        &BitMapBackend::new(&png, (width, 480)).into_drawing_area(),
-        a,
+    png_and_svg(
+        &dir.join("quality_figure"),
+        (width, 480),
+        |r| draw_quality(r, a),
+        |r| draw_quality(r, a),
     )
-    .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_quality(&SVGBackend::new(&svg, (width, 480)).into_drawing_area(), a)
-        .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
 }
 
 /// One validation panel: the targets of `rows` (one attempt) as crosses, each eye's mean gaze
@@ -544,24 +588,13 @@ pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<Path
     let cols = panels.len().min(4);
     let rows = panels.len().div_ceil(cols) as u32;
     let size = (460 * cols as u32, 60 + 320 * rows);
-    let png = dir.join("validation_figure.png");
-    let svg = dir.join("validation_figure.svg");
     let title = "Validation: targets, each eye's samples and mean gaze (last attempt)";
-    draw_validation(
-        &BitMapBackend::new(&png, size).into_drawing_area(),
-        title,
-        &panels,
-        cols,
+    png_and_svg(
+        &dir.join("validation_figure"),
+        size,
+        |r| draw_validation(r, title, &panels, cols),
+        |r| draw_validation(r, title, &panels, cols),
     )
-    .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_validation(
-        &SVGBackend::new(&svg, size).into_drawing_area(),
-        title,
-        &panels,
-        cols,
-    )
-    .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
 }
 
 /// One session's validation as a PNG at `path` (beside its recording): a panel per attempt,
@@ -625,22 +658,12 @@ pub fn write_figure2(
         })
         .collect();
     let labels: Vec<&str> = pairs.iter().map(|(l, _, _)| l.as_str()).collect();
-    let (png, svg) = (dir.join("figure2.png"), dir.join("figure2.svg"));
-    draw_figure2(
-        &BitMapBackend::new(&png, size).into_drawing_area(),
-        &layout,
-        &labels,
-        &cells,
+    png_and_svg(
+        &dir.join("figure2"),
+        size,
+        |r| draw_figure2(r, &layout, &labels, &cells),
+        |r| draw_figure2(r, &layout, &labels, &cells),
     )
-    .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_figure2(
-        &SVGBackend::new(&svg, size).into_drawing_area(),
-        &layout,
-        &labels,
-        &cells,
-    )
-    .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
 }
 
 /// Where Figure 2's parts go (px): labels on the left, two image columns, the colour bar.
@@ -835,15 +858,14 @@ pub fn write_confusion_figure(
     dir: &Path,
 ) -> Result<Vec<PathBuf>, String> {
     font()?;
-    let png = dir.join("figure4.png");
-    let svg = dir.join("figure4.svg");
     let cols = u32::try_from(r.choices.len()).unwrap_or(u32::MAX).min(40);
     let size = ((2 * (140 + 110 * cols)).max(800), 520);
-    draw_confusion(&BitMapBackend::new(&png, size).into_drawing_area(), r)
-        .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_confusion(&SVGBackend::new(&svg, size).into_drawing_area(), r)
-        .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
+    png_and_svg(
+        &dir.join("figure4"),
+        size,
+        |root| draw_confusion(root, r),
+        |root| draw_confusion(root, r),
+    )
 }
 
 fn draw_figure3<DB: DrawingBackend>(
@@ -863,29 +885,20 @@ where
             format!("{l} (n = {count})")
         })
     };
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            "Figure 3: top-1 accuracy by smile intensity",
-            ("sans-serif", 20),
-        )
-        .margin(15)
-        .x_label_area_size(55)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1.1)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .x_labels(n.max(1))
-        .x_label_formatter(&name)
-        .y_label_formatter(&percent_tick)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .x_desc("smile intensity, round(AU6 + AU12) from OpenFace (images)")
-        .y_desc("top-1 accuracy")
-        .draw()
-        .map_err(e)?;
+    let mut chart = category_chart(
+        root,
+        &CategoryAxes {
+            caption: ("Figure 3: top-1 accuracy by smile intensity", 20),
+            n,
+            label: &name,
+            y_max: 1.1,
+            y_area: 70,
+            desc: (
+                "smile intensity, round(AU6 + AU12) from OpenFace (images)",
+                "top-1 accuracy",
+            ),
+        },
+    )?;
     for (i, (_, count, correct)) in levels.iter().enumerate() {
         let acc = *correct as f64 / (*count).max(1) as f64;
         let x = i as f64;
@@ -913,14 +926,12 @@ pub fn write_figure3(
     dir: &Path,
 ) -> Result<Vec<PathBuf>, String> {
     font()?;
-    let png = dir.join("figure3.png");
-    let svg = dir.join("figure3.svg");
-    let size = (640, 400);
-    draw_figure3(&BitMapBackend::new(&png, size).into_drawing_area(), bins)
-        .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_figure3(&SVGBackend::new(&svg, size).into_drawing_area(), bins)
-        .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
+    png_and_svg(
+        &dir.join("figure3"),
+        (640, 400),
+        |r| draw_figure3(r, bins),
+        |r| draw_figure3(r, bins),
+    )
 }
 
 fn draw_scanpath<DB: DrawingBackend>(
@@ -1051,7 +1062,6 @@ pub fn write_scanpath(
     let sub = dir.join("scanpaths");
     std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
     let base = sub.join(format!("{}_{}", safe(participant), safe(stimulus)));
-    let (png, svg) = (base.with_extension("png"), base.with_extension("svg"));
     let title = format!(
         "Scanpath of {participant} on {stimulus} ({} fixations)",
         fix.len()
@@ -1071,21 +1081,11 @@ pub fn write_scanpath(
         ),
         None => None,
     };
-    draw_scanpath(
-        &BitMapBackend::new(&png, size).into_drawing_area(),
-        &title,
-        fix,
-        (w, h),
-        stimulus.as_ref(),
+    let image = stimulus.as_ref();
+    png_and_svg(
+        &base,
+        size,
+        |r| draw_scanpath(r, &title, fix, (w, h), image),
+        |r| draw_scanpath(r, &title, fix, (w, h), image),
     )
-    .map_err(|m| format!("{}: {m}", png.display()))?;
-    draw_scanpath(
-        &SVGBackend::new(&svg, size).into_drawing_area(),
-        &title,
-        fix,
-        (w, h),
-        stimulus.as_ref(),
-    )
-    .map_err(|m| format!("{}: {m}", svg.display()))?;
-    Ok(vec![png, svg])
 }
