@@ -158,6 +158,13 @@ impl Table {
                     .map(|(n, c)| (n.as_str(), c, *shown))
             })
             .collect();
+        // A name the table lacks is the caller's typo: loud in every test build.
+        debug_assert_eq!(
+            picked.len(),
+            columns.len(),
+            "table {} lacks a column of {columns:?}",
+            self.name
+        );
         let class = |c: &Cells| {
             if matches!(c, Cells::Text(_)) {
                 " class=\"t\""
