@@ -806,16 +806,8 @@ mod tests {
 
     #[test]
     fn a_singular_fit_drops_a_slope_first_then_an_intercept() {
-        let both = [
-            Grouping {
-                unit: Unit::Participant,
-                slope: true,
-            },
-            Grouping {
-                unit: Unit::Identity,
-                slope: true,
-            },
-        ];
+        let pair = |slope| [Unit::Participant, Unit::Identity].map(|unit| Grouping { unit, slope });
+        let both = pair(true);
         // θ: participant [intercept, covariance, slope], identity [intercept, covariance, slope].
         let (why, next) = simplification(&[1.0, 0.2, 0.5, 0.8, 0.1, 0.0], &both).unwrap();
         assert_eq!(
@@ -827,16 +819,7 @@ mod tests {
         assert!(why.starts_with("the participants'"), "{why}");
         assert_eq!((next[0].slope, next[1].slope), (false, true));
         // Intercepts only: the one estimated 0 goes.
-        let plain = [
-            Grouping {
-                unit: Unit::Participant,
-                slope: false,
-            },
-            Grouping {
-                unit: Unit::Identity,
-                slope: false,
-            },
-        ];
+        let plain = pair(false);
         let (why, next) = simplification(&[0.7, 0.0], &plain).unwrap();
         assert_eq!(why, "identity variance estimated 0");
         assert_eq!(next, plain[..1].to_vec());

@@ -152,6 +152,21 @@ fn has_fields(ds: &hdf5::Dataset, names: &[&str]) -> bool {
     }
 }
 
+/// The fields `T` reads, from files new enough to have every one of `fields`; nothing from
+/// older files (HDF5 would convert absent fields to zeros, so they are looked for first).
+fn newer_nums<T: H5Type>(
+    ds: &hdf5::Dataset,
+    path: &Path,
+    name: &str,
+    fields: &[&str],
+) -> Result<Vec<T>> {
+    if has_fields(ds, fields) {
+        nums(ds, path, name)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 fn nums<T: H5Type>(ds: &hdf5::Dataset, path: &Path, name: &str) -> Result<Vec<T>> {
     ds.read_raw::<T>().map_err(|e| SessionError::NotARecording {
         path: path.into(),
@@ -218,24 +233,17 @@ fn read_validation(file: &File, path: &Path) -> Result<Vec<ValidationRecord>> {
     use crate::foreign as f;
     let n: Vec<f::ValidationNums> = nums(&ds, path, VALIDATION)?;
     let eyes = strings(&ds, path, VALIDATION, "eye", f::eye::read)?;
-    // Files written before the mean gaze was recorded read it as unknown (HDF5 would convert
-    // absent fields to zeros, so they are looked for first).
-    let means: Vec<f::ValidationMeans> = if has_fields(&ds, &["mean_gaze_x", "mean_gaze_y"]) {
-        nums(&ds, path, VALIDATION)?
-    } else {
-        Vec::new()
-    };
+    // Files written before the mean gaze or the collection window were recorded read them as
+    // unknown (NaN) and (0, 0).
+    let means: Vec<f::ValidationMeans> =
+        newer_nums(&ds, path, VALIDATION, &["mean_gaze_x", "mean_gaze_y"])?;
     let mean = |i: usize| {
         means
             .get(i)
             .map_or((f32::NAN, f32::NAN), |m| (m.mean_gaze_x, m.mean_gaze_y))
     };
     let windows: Vec<f::ValidationWindow> =
-        if has_fields(&ds, &["window_start_us", "window_end_us"]) {
-            nums(&ds, path, VALIDATION)?
-        } else {
-            Vec::new()
-        };
+        newer_nums(&ds, path, VALIDATION, &["window_start_us", "window_end_us"])?;
     let window = |i: usize| {
         windows
             .get(i)
