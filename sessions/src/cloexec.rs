@@ -1,9 +1,44 @@
 //! HDF5 opens files without close-on-exec, so a process started while a recording is open
 //! (by this program, or by another thread of a test) inherits the descriptor: it keeps HDF5's
-//! lock on the file and, after the file is deleted, its disk space. Every recording this crate
-//! opens has its descriptor marked close-on-exec right after the open.
+//! lock on the file and, after the file is deleted, its disk space. Two halves close that:
+//! every recording this crate opens has its descriptor marked close-on-exec right after the
+//! open, and a process started through [`inherit_only_stdio`] inherits no descriptor but its
+//! standard streams, so even one started between HDF5's open and that mark gets nothing.
 
 use std::ffi::c_void;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// Makes `cmd`'s process inherit only stdin, stdout and stderr: every other descriptor of
+/// this process (whoever opened it, with or without close-on-exec) is closed at its exec.
+/// Use it for every process this program or its tests start.
+pub fn inherit_only_stdio(cmd: &mut Command) -> &mut Command {
+    // SAFETY: the closure runs in the forked child between fork and exec, where only
+    // async-signal-safe calls are allowed: it makes raw system calls, no allocation, no lock.
+    // Descriptors are marked close-on-exec rather than closed, so std's own error pipe to the
+    // parent still reports a failed exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let range = libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            if range != 0 {
+                // Kernels before 5.11 lack the flag: mark each descriptor one by one.
+                let max = match libc::sysconf(libc::_SC_OPEN_MAX) {
+                    n if n > 3 => n.min(1 << 20) as libc::c_int,
+                    _ => 1024,
+                };
+                for fd in 3..max {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        })
+    }
+}
 
 /// Marks `file`'s descriptor close-on-exec (files on HDF5's default POSIX driver; other
 /// drivers are left as they are).
@@ -31,6 +66,29 @@ pub(crate) fn close_on_exec(file: &hdf5::File) {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_started_process_inherits_no_descriptor_but_its_standard_streams() {
+        // An open like HDF5's: no O_CLOEXEC (std opens with it, so clear the flag).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.h5");
+        let held = std::fs::File::create(&path).unwrap();
+        // SAFETY: F_SETFD on a descriptor `held` owns.
+        unsafe { libc::fcntl(held.as_raw_fd(), libc::F_SETFD, 0) };
+        let listing = |cmd: &mut std::process::Command| {
+            let out = cmd.args(["-c", "ls -l /proc/self/fd/"]).output().unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let plain = listing(&mut std::process::Command::new("sh"));
+        assert!(plain.contains("held.h5"), "{plain}");
+        let guarded = listing(super::inherit_only_stdio(&mut std::process::Command::new(
+            "sh",
+        )));
+        assert!(!guarded.contains("held.h5"), "{guarded}");
+        drop(held);
+    }
+
     /// Every descriptor this process holds on `path`, with its close-on-exec flag.
     fn descriptors_of(path: &std::path::Path) -> Vec<bool> {
         let want = std::fs::canonicalize(path).unwrap();

@@ -4,7 +4,7 @@
 pub mod attention;
 pub mod bids;
 pub mod calibration;
-mod cloexec;
+pub mod cloexec;
 pub mod config;
 mod display;
 pub mod error;

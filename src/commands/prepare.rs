@@ -34,10 +34,11 @@ fn delegate() -> Result<()> {
         .skip_while(|a| a != "prepare")
         .skip(1)
         .collect();
-    let status = std::process::Command::new(&companion)
-        .args(&args)
-        .status()
-        .with_context(|| format!("{}: cannot start", companion.display()))?;
+    let status =
+        et_sessions::cloexec::inherit_only_stdio(&mut std::process::Command::new(&companion))
+            .args(&args)
+            .status()
+            .with_context(|| format!("{}: cannot start", companion.display()))?;
     std::process::exit(status.code().unwrap_or(1));
 }
 
