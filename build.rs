@@ -1,4 +1,4 @@
-//! The integration tests that run the networks in-process (tests/prepare.rs) find libtorch
+//! The integration tests that run the networks in-process (tests/integration/prepare.rs) find libtorch
 //! through an rpath (tch's own build script only sets it for tch's targets); the et-suite
 //! binary itself never links it.
 fn main() {

@@ -10,7 +10,7 @@ or full-disk run whose file needs `recover`, holds zero time stamps or a `comple
 did not earn; a concurrent pair where a process says it wrote a file that is not its own.
 
 Python standard library only; the SIGKILL durability part is `ET_KILLS=50 cargo test --test
-kill` (tests/kill.rs), which prints its own numbers.
+integration kill::` (tests/integration/kill.rs), which prints its own numbers.
 
     python3 scripts/fault_campaign.py --bin target/debug/et-suite [--seed 13] [--quick]
 """

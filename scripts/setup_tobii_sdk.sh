@@ -2,7 +2,7 @@
 # Test setup only (et-suite never needs it to run): Tobii's own Pro SDK C libraries, 1.11.0.1
 # (the line that drives the X3-120) and 2.1.0.1, as bundled in PyPI's `tittapy` wheel, with the
 # libraries they link beside them, into ~/.cache/et-suite/tobii-sdk (never into the repository).
-# tests/tobii_real.rs runs the adapter against both. Safe to run again.
+# tests/integration/tobii_real.rs runs the adapter against both. Safe to run again.
 set -euo pipefail
 dest="${ET_TOBII_SDK_DIR:-$HOME/.cache/et-suite/tobii-sdk}"
 version="2.1.0"

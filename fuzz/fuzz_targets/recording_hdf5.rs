@@ -1,5 +1,5 @@
 //! Any bytes as a recording: `Recording::open` and what `inspect` computes must refuse or
-//! succeed, never panic. (A crash inside libhdf5 itself shows here too: see tests/fuzz.rs.)
+//! succeed, never panic. (A crash inside libhdf5 itself shows here too: see tests/integration/fuzz.rs.)
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

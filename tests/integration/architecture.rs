@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Per package, its normal (non-dev, non-build) dependencies by package name.
 fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    let out = crate::common::command(cargo)
         .args([
             "metadata",
             "--format-version",
@@ -125,7 +125,7 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
 #[test]
 fn et_suite_builds_without_libtorch() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    let out = crate::common::command(cargo)
         .args([
             "tree",
             "-p",

@@ -1,9 +1,7 @@
 //! The command line end to end: a session at full speed, replay, inspect, and every bad input
 //! reported as one clear line with a failing exit status.
 
-mod common;
-
-use common::{assert_clean_error, run, small_study};
+use crate::common::{assert_clean_error, run, small_study};
 use et_sessions::Recording;
 
 fn s(p: &std::path::Path) -> &str {
@@ -766,7 +764,7 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
          [calibration]\npoints = 5\ndecision = \"operator\"\nmax_accuracy_deg = 0.01\nmax_attempts = 1\n",
     );
     let out = dir.path().join("op.h5");
-    let mut cmd = common::bin();
+    let mut cmd = crate::common::bin();
     cmd.args([
         "run",
         "--config",
@@ -777,7 +775,7 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
         "--out",
         s(&out),
     ]);
-    let o = common::run_answering(
+    let o = crate::common::run_answering(
         cmd,
         &[
             ("positioning guide on screen", "c"),
@@ -834,7 +832,7 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
 #[test]
 fn the_main_binary_does_not_link_libtorch() {
     let main = std::path::Path::new(env!("CARGO_BIN_EXE_et-suite"));
-    let o = std::process::Command::new("ldd")
+    let o = crate::common::command("ldd")
         .arg(main)
         .output()
         .expect("ldd runs");
@@ -842,7 +840,7 @@ fn the_main_binary_does_not_link_libtorch() {
     assert!(o.status.success(), "{libs}");
     assert!(!libs.contains("torch"), "{libs}");
     let companion = main.with_file_name("et-suite-prepare");
-    let o = std::process::Command::new("ldd")
+    let o = crate::common::command("ldd")
         .arg(&companion)
         .output()
         .expect("ldd runs");
@@ -952,7 +950,7 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
     let export = dir.path().join("export.tsv");
     std::fs::write(
         &export,
-        include_str!("../sessions/src/import/testdata/studio.tsv"),
+        include_str!("../../sessions/src/import/testdata/studio.tsv"),
     )
     .unwrap();
     let recs = dir.path().join("recordings");
@@ -1060,7 +1058,7 @@ fn signals_at_full_speed_and_during_start_up_close_the_file_cleanly() {
     .enumerate()
     {
         let out = dir.path().join(format!("s{k}.h5"));
-        let mut child = common::bin()
+        let mut child = crate::common::bin()
             .args(["run", "--config", s(&cfg), "--headless", "--speed", "max"])
             .args(["--out", s(&out)])
             .stdout(std::process::Stdio::null())
@@ -1103,7 +1101,7 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let disk = dir.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
-    let mounted = std::process::Command::new("mount")
+    let mounted = crate::common::command("mount")
         .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs", s(&disk)])
         .status()
         .is_ok_and(|st| st.success());
@@ -1114,7 +1112,7 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
     struct Unmount<'a>(&'a std::path::Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
+            let _ = crate::common::command("umount").arg(self.0).status();
         }
     }
     let _unmount = Unmount(&disk);

@@ -1,11 +1,28 @@
-//! Helpers shared by the CLI tests: the binary, a small stimulus set, a study config.
+//! Helpers shared by the integration tests: the binary, a small stimulus set, a study config.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A process to start from a test. Other tests of this binary may hold recordings open
+/// (HDF5 opens without close-on-exec): the child inherits only its standard streams, so it
+/// can never keep another test's file, and its lock, open.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(program);
+    et_sessions::cloexec::inherit_only_stdio(&mut c);
+    c
+}
+
+/// Turns between the tests that load every core on purpose (window timing) and the one that
+/// measures a real-time bound (SIGKILL durability): each is a claim about one load, and in
+/// one test binary they would otherwise overlap. Everything else runs beside either.
+pub fn real_time_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_et-suite"));
+    let mut c = command(env!("CARGO_BIN_EXE_et-suite"));
     c.env("ET_LOG", "warn");
     c
 }

@@ -19,14 +19,6 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-mod common;
-
-/// HDF5 opens files without close-on-exec; et-sessions marks each recording's descriptor
-/// close-on-exec right after the open, but a child spawned by one test in between inherits it
-/// (and its file lock: "unable to lock file" once the mutex was removed). The tests that open
-/// recordings in this process or spawn children take turns.
-static HDF5_OR_CHILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 const EVIL: &[&str] = &[
     "",
     "NaN",
@@ -167,7 +159,6 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn tobii_exports_and_the_recordings_they_import_to() {
-    let _turn = HDF5_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(seed());
     let sources = [
@@ -336,16 +327,15 @@ fn study_analysis_and_aoi_configs() {
 
 #[test]
 fn recordings_with_flipped_bytes_are_refused_or_read_never_a_crash() {
-    let _turn = HDF5_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.h5");
-    let out = common::run(&[
+    let out = crate::common::run(&[
         "run",
         "--headless",
         "--speed",
         "max",
         "--config",
-        common::small_study(dir.path(), "").to_str().unwrap(),
+        crate::common::small_study(dir.path(), "").to_str().unwrap(),
         "--out",
         good.to_str().unwrap(),
     ]);
@@ -376,7 +366,7 @@ fn recordings_with_flipped_bytes_are_refused_or_read_never_a_crash() {
         let p = dir.path().join(format!("flip{k}.h5"));
         std::fs::write(&p, &b).unwrap();
         for cmd in ["inspect", "recover"] {
-            let o = common::run(&[cmd, p.to_str().unwrap()]);
+            let o = crate::common::run(&[cmd, p.to_str().unwrap()]);
             let err = String::from_utf8_lossy(&o.stderr);
             match o.status.code() {
                 Some(0) => read += 1,

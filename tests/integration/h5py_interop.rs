@@ -2,11 +2,7 @@
 //! contract): root attributes and field names as DESIGN.md lists them, and the same values
 //! our reader returns, sample for sample.
 
-mod common;
-
-use std::process::Command;
-
-use common::{run, small_study};
+use crate::common::{run, small_study};
 use et_sessions::Recording;
 
 const SCRIPT: &str = r#"
@@ -77,7 +73,7 @@ fn h5py_reads_what_the_runner_wrote() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let py = Command::new("python3")
+    let py = crate::common::command("python3")
         .arg("-c")
         .arg(SCRIPT)
         .arg(&file)
@@ -282,7 +278,7 @@ f.close()
 fn our_reader_accepts_variable_length_and_ascii_strings_from_other_writers() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("foreign.h5");
-    let py = Command::new("python3")
+    let py = crate::common::command("python3")
         .arg("-c")
         .arg(FOREIGN)
         .arg(&file)
@@ -349,7 +345,7 @@ fn follow_then_signal(sig: i32) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = small_study(dir.path(), "");
     let file = dir.path().join("live.h5");
-    let child = common::bin()
+    let child = crate::common::bin()
         .args([
             "run",
             "--config",
@@ -367,7 +363,7 @@ fn follow_then_signal(sig: i32) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(800));
-    let py = Command::new("python3")
+    let py = crate::common::command("python3")
         .arg("-c")
         .arg(FOLLOW)
         .arg(&file)

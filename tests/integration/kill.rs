@@ -2,11 +2,9 @@
 //! `recover` and the reader must succeed, and every sample older than the flush interval
 //! (100 ms) must be in the file, as one gap-free run of samples.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{bin, run, small_study};
+use crate::common::{bin, run, small_study};
 use et_sessions::Recording;
 use rand::{Rng, SeedableRng};
 
@@ -21,6 +19,7 @@ fn monotonic_us() -> i64 {
 
 #[test]
 fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
+    let _turn = crate::common::real_time_turn();
     let dir = tempfile::tempdir().unwrap();
     let cfg = small_study(dir.path(), "");
     let cfg = cfg.to_str().unwrap();

@@ -1,9 +1,7 @@
 //! `et-suite prepare boundary` through the CLI: a planted direction is found, the output is a
 //! 1×D float32 unit vector NumPy reads, and bad inputs get one-line errors.
 
-mod common;
-
-use common::{assert_clean_error, run};
+use crate::common::{assert_clean_error, run};
 use et_models::npy;
 
 fn s(p: &std::path::Path) -> &str {
@@ -66,7 +64,7 @@ fn a_boundary_is_found_written_as_numpy_and_never_overwritten() {
     let cos = (b.data[3] - b.data[7]) / 2f64.sqrt();
     assert!(cos > 0.9, "cosine to the planted direction {cos}");
     // NumPy reads what we wrote.
-    let py = std::process::Command::new("python3")
+    let py = crate::common::command("python3")
         .args([
             "-c",
             "import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, round(float(np.linalg.norm(a)), 4))",
@@ -130,7 +128,6 @@ fn mismatched_or_unreadable_inputs_are_named() {
 /// trunk value for value, with the 8631-class head dropped.
 #[test]
 fn the_vggface2_pickle_converts_and_loads_into_the_classifier() {
-    use std::process::Command;
     use tch::nn::VarStore;
     let dir = tempfile::tempdir().unwrap();
     let vs = VarStore::new(tch::Device::Cpu);
@@ -152,14 +149,14 @@ fn the_vggface2_pickle_converts_and_loads_into_the_classifier() {
         spec.join(", "),
         s(&pkl)
     );
-    let o = Command::new("python3")
+    let o = crate::common::command("python3")
         .args(["-c", &script])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = dir.path().join("vggface2.safetensors");
     let convert = |out: &std::path::Path| {
-        Command::new("python3")
+        crate::common::command("python3")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/models/scripts/convert_vggface2.py"

@@ -3,9 +3,7 @@
 //! planted accuracies, a preview and a partial response, and personal data that must never
 //! reach an output file.
 
-mod common;
-
-use common::{assert_clean_error, run, small_study};
+use crate::common::{assert_clean_error, run, small_study};
 
 const PII: [&str; 5] = [
     "198.51.100.",

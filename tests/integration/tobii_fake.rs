@@ -3,8 +3,6 @@
 //! callbacks run, every status code as a readable message, SDK calibration, and a recording
 //! made with `et-suite run --tracker tobii`.
 
-mod common;
-
 use std::ffi::{c_char, c_int};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -383,12 +381,12 @@ fn calibration_through_the_sdk_can_be_saved_and_reapplied() {
 fn run_headless_with_the_fake_tobii_writes_a_valid_recording() {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::new(1);
-    let cfg = common::small_study(
+    let cfg = crate::common::small_study(
         dir.path(),
         "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n",
     );
     let out = dir.path().join("tobii.h5");
-    let o = common::run(&[
+    let o = crate::common::run(&[
         "run",
         "--config",
         cfg.to_str().unwrap(),
@@ -473,12 +471,12 @@ fn any_frequency_the_tracker_offers_can_be_set() {
 fn a_session_survives_losing_the_tracker_and_records_the_gap() {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::new(1);
-    let cfg = common::small_study(
+    let cfg = crate::common::small_study(
         dir.path(),
         "[timing]\nstimulus_ms = 300\nfixation_ms = 50\niti_ms = 50\n",
     );
     let out = dir.path().join("lost.h5");
-    let o = common::bin()
+    let o = crate::common::bin()
         .env("FAKE_TOBII_DISCONNECT", "2000:700:drop")
         .args([
             "run",

@@ -6,12 +6,10 @@
 //! when an address does not answer or a serial matches nothing. Without the libraries the
 //! tests say so and pass (the fake library covers the rest); `./scripts/test.sh` installs them.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::run;
+use crate::common::run;
 
 /// The SDK libraries, major version 1 then 2, when installed.
 fn sdks() -> Vec<(u32, PathBuf)> {

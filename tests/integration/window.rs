@@ -3,11 +3,7 @@
 //! serial markers, and the recording checked for agreement between trials, frames, events,
 //! markers and validation rows.
 
-mod common;
-
-use std::process::Command;
-
-use common::small_study;
+use crate::common::small_study;
 use et_sessions::Recording;
 
 fn s(p: &std::path::Path) -> &str {
@@ -18,11 +14,13 @@ fn s(p: &std::path::Path) -> &str {
 struct LoadAllCores {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl LoadAllCores {
     fn start() -> Self {
         use std::sync::atomic::{AtomicBool, Ordering};
+        let turn = crate::common::real_time_turn();
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let n = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = (0..n)
@@ -38,7 +36,11 @@ impl LoadAllCores {
                 })
             })
             .collect();
-        LoadAllCores { stop, threads }
+        LoadAllCores {
+            stop,
+            threads,
+            _turn: turn,
+        }
     }
 }
 
@@ -56,7 +58,10 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
     use serialport::SerialPort;
     use std::io::Read;
     assert!(
-        Command::new("xvfb-run").arg("--help").output().is_ok(),
+        crate::common::command("xvfb-run")
+            .arg("--help")
+            .output()
+            .is_ok(),
         "xvfb-run is missing: run scripts/setup.sh (installs xvfb)"
     );
     let (mut master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
@@ -72,7 +77,7 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
     let cfg = small_study(dir.path(), &extra);
     let out = dir.path().join("w.h5");
     let load = LoadAllCores::start();
-    let mut cmd = Command::new("xvfb-run");
+    let mut cmd = crate::common::command("xvfb-run");
     // Room for the operator's live window beside the participant's: its pictures are drawn
     // while the durations below are held.
     cmd.args(["-a", "-s", "-screen 0 1400x768x24"])
@@ -88,7 +93,7 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
         .env("ET_LOG", "warn");
     // The operator at the terminal: starts after the instructions, redoes the centre point
     // after the first validation, accepts the second, and ends the session at the end screen.
-    let o = common::run_answering(
+    let o = crate::common::run_answering(
         cmd,
         &[
             ("instructions on screen", "c"),
@@ -238,13 +243,13 @@ fn without_a_display_run_says_so_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = small_study(dir.path(), "[display]\nfullscreen = false\n");
     let out = dir.path().join("none.h5");
-    let o = common::bin()
+    let o = crate::common::bin()
         .args(["run", "--config", s(&cfg), "--out", s(&out)])
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap();
-    common::assert_clean_error(&o, "cannot open the participant's window");
+    crate::common::assert_clean_error(&o, "cannot open the participant's window");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("--headless"), "{stderr}");
     assert!(!out.exists());
@@ -262,7 +267,7 @@ fn display_check_reports_a_virtual_display_as_unpaced() {
     );
     let csv = dir.path().join("frames.csv");
     let load = LoadAllCores::start();
-    let o = Command::new("xvfb-run")
+    let o = crate::common::command("xvfb-run")
         .args(["-a", "-s", "-screen 0 1024x768x24"])
         .arg(env!("CARGO_BIN_EXE_et-suite"))
         .args([
@@ -321,7 +326,7 @@ fn losing_the_display_mid_session_closes_the_recording_as_incomplete() {
     let out = dir.path().join("lost.h5");
     // An X server on a display number it picks itself (printed on stdout).
     let mut xvfb = KillOnDrop(
-        Command::new("Xvfb")
+        crate::common::command("Xvfb")
             .args([
                 "-displayfd",
                 "1",
@@ -342,7 +347,7 @@ fn losing_the_display_mid_session_closes_the_recording_as_incomplete() {
         .unwrap();
     let display = format!(":{}", number.trim());
     let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_et-suite"))
+        crate::common::command(env!("CARGO_BIN_EXE_et-suite"))
             .args(["run", "--config", s(&cfg), "--windowed", "--out", s(&out)])
             .env("DISPLAY", &display)
             .env("ET_LOG", "error")
@@ -356,7 +361,7 @@ fn losing_the_display_mid_session_closes_the_recording_as_incomplete() {
     let pid = child.0.id().to_string();
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs(60));
-        let _ = Command::new("kill").args(["-9", &pid]).status();
+        let _ = crate::common::command("kill").args(["-9", &pid]).status();
     });
     // The session is under way once it waits at the positioning guide (the file exists).
     let mut seen = String::new();

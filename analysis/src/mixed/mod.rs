@@ -3,7 +3,7 @@
 //! freedom as lmerTest does, and nested models compared by a likelihood-ratio test. The study
 //! uses it so that participants and images are random samples, not independent trials
 //! (Baayen, Davidson & Bates 2008). Checked against lme4 1.1-31 / lmerTest 3.1-3 in
-//! `tests/lme4_reference.rs`.
+//! `tests/parity/lme4.rs`.
 
 mod deriv;
 mod fit;

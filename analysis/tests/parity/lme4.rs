@@ -1,6 +1,6 @@
 //! The linear mixed model against lme4 / lmerTest on stored data sets: the cases are data
-//! (`reference/lme4_reference.toml` and `reference/lme4/*.csv`, written by
-//! `reference/lme4_reference.R` with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3), looped over here.
+//! (`../reference/lme4_reference.toml` and `../reference/lme4/*.csv`, written by
+//! `../reference/lme4_reference.R` with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3), looped over here.
 //! Tolerance 1e-6 relative on estimates, SEs, variance components, deviance, Satterthwaite df
 //! and p (lmerTest's own numerical derivatives are good to about 1e-9).
 
@@ -186,7 +186,7 @@ fn check(c: &Case, f: &LmmFit) {
 
 #[test]
 fn mixed_models_equal_lme4_and_lmertest_on_the_stored_cases() {
-    let r: Reference = toml::from_str(include_str!("reference/lme4_reference.toml")).unwrap();
+    let r: Reference = toml::from_str(include_str!("../reference/lme4_reference.toml")).unwrap();
     assert!(r.case.len() >= 10);
     assert!(r.case.iter().any(|c| c.singular) && r.case.iter().any(|c| c.slope_groups.len() == 2));
     let mut fits = BTreeMap::new();

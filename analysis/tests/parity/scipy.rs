@@ -1,5 +1,5 @@
 //! Every hypothesis test against SciPy's values for the same data: the cases are data
-//! (`reference/scipy_reference.toml`, written by `reference/scipy_reference.py` with SciPy
+//! (`../reference/scipy_reference.toml`, written by `../reference/scipy_reference.py` with SciPy
 //! 1.17.1), looped over here. Tolerance 1e-9 relative (both sides compute in f64; the normal
 //! and t tails come from different libraries).
 
@@ -30,7 +30,7 @@ fn close(what: &str, got: f64, want: f64) {
 
 #[test]
 fn every_test_equals_scipy_on_the_stored_cases() {
-    let r: Reference = toml::from_str(include_str!("reference/scipy_reference.toml")).unwrap();
+    let r: Reference = toml::from_str(include_str!("../reference/scipy_reference.toml")).unwrap();
     assert!(r.case.len() >= 40);
     for (i, c) in r.case.iter().enumerate() {
         let what = format!("case {i} ({})", c.test);

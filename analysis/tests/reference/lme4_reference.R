@@ -1,4 +1,4 @@
-# Reference values for et-analysis's linear mixed models (analysis/tests/lme4_reference.rs).
+# Reference values for et-analysis's linear mixed models (analysis/tests/parity/lme4.rs).
 #
 # Writes the data sets (lme4/<name>.csv) and lme4_reference.toml beside this script: for each
 # case the fixed effects as lmerTest's summary() reports them (estimate, SE, Satterthwaite df,

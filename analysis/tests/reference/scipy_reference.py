@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference values for et-analysis's hypothesis tests, from SciPy. Writes
-scipy_reference.toml beside this script; analysis/tests/scipy_reference.rs loops over every case.
+scipy_reference.toml beside this script; analysis/tests/parity/scipy.rs loops over every case.
 
 Produced with: Python 3.11.7, SciPy 1.17.1, NumPy (SciPy's dependency), on 2026-12-01.
 Run: python3 scipy_reference.py   (needs scipy; only to regenerate, never to run et-suite)
