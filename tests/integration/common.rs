@@ -27,6 +27,11 @@ pub fn bin() -> Command {
     c
 }
 
+/// A path as the command-line argument it is in these tests (temporary folders are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the et-suite binary runs")
 }

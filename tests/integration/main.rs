@@ -5,6 +5,7 @@
 mod architecture;
 mod cli;
 mod common;
+mod errors;
 mod fuzz;
 mod ground_truth;
 mod h5py_interop;

@@ -1,12 +1,8 @@
 //! `et-suite prepare boundary` through the CLI: a planted direction is found, the output is a
 //! 1×D float32 unit vector NumPy reads, and bad inputs get one-line errors.
 
-use crate::common::{assert_clean_error, run};
+use crate::common::{assert_clean_error, run, s};
 use et_models::npy;
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// 400 codes in 64-D; the score is the projection on e_3 − e_7 (normalised) plus a small
 /// deterministic wobble; labels 1/0 by its sign, as the study's manual smile labels.

@@ -3,12 +3,8 @@
 //! serial markers, and the recording checked for agreement between trials, frames, events,
 //! markers and validation rows.
 
-use crate::common::small_study;
+use crate::common::{s, small_study};
 use et_sessions::Recording;
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Busy threads on every core while it lives: stimulus timing must hold on a loaded machine.
 struct LoadAllCores {
