@@ -1,8 +1,9 @@
-//! Reading string fields of any HDF5 string kind. We write fixed-length UTF-8 (SWMR appends
-//! need it), but DESIGN.md lets other writers (h5py, MATLAB, a later format) use
-//! variable-length or ASCII strings, and HDF5 will not convert between those inside a compound
-//! type. So when our own row type does not fit, numbers are read as a compound subset
-//! (members match by name) and each string field on its own, trying each string kind.
+//! Reading string fields and attributes of any HDF5 string kind. We write fixed-length UTF-8
+//! fields (SWMR appends need it) and variable-length UTF-8 attributes, but DESIGN.md lets other
+//! writers (h5py, MATLAB, a later format) use variable-length or ASCII strings, and HDF5 will
+//! not convert between those kinds. So when our own row type does not fit, numbers are read as
+//! a compound subset (members match by name) and each string field on its own, trying each
+//! string kind; an attribute is read by the kind its type says.
 
 use hdf5::types::{FixedAscii, FixedUnicode, VarLenAscii, VarLenUnicode};
 use hdf5::{Dataset, H5Type};
@@ -49,6 +50,37 @@ macro_rules! string_field {
             }
         }
     };
+}
+
+/// Longest fixed-length string attribute read (a stimulus manifest is a few kB).
+const MAX_FIXED_ATTR: usize = 1 << 16;
+
+/// A scalar string attribute of any string kind: variable-length or fixed-length, UTF-8 or
+/// ASCII (h5py writes `str` as the first, `numpy.bytes_` as fixed ASCII; MATLAB fixed ASCII).
+/// Fixed-length values lose their padding. Errors say what the attribute holds instead.
+pub fn string_attr(a: &hdf5::Attribute) -> Result<String, String> {
+    use hdf5::types::TypeDescriptor as T;
+    let dtype = a
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| e.to_string())?;
+    let read = match dtype {
+        T::VarLenUnicode => a.read_scalar::<VarLenUnicode>().map(|v| v.to_string()),
+        T::VarLenAscii => a.read_scalar::<VarLenAscii>().map(|v| v.to_string()),
+        T::FixedUnicode(n) | T::FixedAscii(n) if n > MAX_FIXED_ATTR => {
+            return Err(format!(
+                "a fixed-length string of {n} bytes (at most {MAX_FIXED_ATTR} are read)"
+            ))
+        }
+        T::FixedUnicode(_) => a
+            .read_scalar::<FixedUnicode<MAX_FIXED_ATTR>>()
+            .map(|v| v.as_str().to_string()),
+        T::FixedAscii(_) => a
+            .read_scalar::<FixedAscii<MAX_FIXED_ATTR>>()
+            .map(|v| v.as_str().to_string()),
+        other => return Err(format!("it holds {other}")),
+    };
+    read.map_err(|e| e.to_string())
 }
 
 string_field!(kind);

@@ -4,7 +4,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use et_drivers::{GazeSample, ScreenGeometry};
-use hdf5::types::VarLenUnicode;
 use hdf5::{File, H5Type};
 
 use crate::error::{Result, SessionError};
@@ -80,11 +79,10 @@ fn str_attr(file: &File, path: &Path, name: &str) -> Result<String> {
         path: path.into(),
         message: format!("root attribute '{name}' is missing"),
     })?;
-    let v: VarLenUnicode = a.read_scalar().map_err(|e| SessionError::NotARecording {
+    crate::foreign::string_attr(&a).map_err(|e| SessionError::NotARecording {
         path: path.into(),
         message: format!("root attribute '{name}' is not a string: {e}"),
-    })?;
-    Ok(v.as_str().to_string())
+    })
 }
 
 fn num_attr<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<T> {
@@ -341,8 +339,8 @@ impl Recording {
         let manifest = file
             .group(STIMULI_GROUP)
             .and_then(|g| g.attr("manifest"))
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .map(|v| v.as_str().to_string())
+            .ok()
+            .and_then(|a| crate::foreign::string_attr(&a).ok())
             .unwrap_or_default();
         let rec = Recording {
             path: path.into(),
@@ -438,6 +436,61 @@ impl Recording {
 mod tests {
     use super::*;
     use crate::writer::RecordingWriter;
+
+    #[test]
+    fn string_attributes_of_every_string_kind_are_read() {
+        use hdf5::types::{FixedAscii, FixedUnicode, VarLenAscii};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kinds.h5");
+        let manifest = "[[stimulus]]\nid = \"é\"\n".repeat(200);
+        let w = RecordingWriter::create(&p, &RecordingHeader::new("P01", "1"), Some(&manifest))
+            .unwrap();
+        w.finish(true).unwrap();
+        {
+            // As h5py (numpy.bytes_) and MATLAB write them: fixed-length, ASCII or UTF-8.
+            let f = hdf5::File::open_rw(&p).unwrap();
+            f.delete_attr("participant").unwrap();
+            f.new_attr::<FixedAscii<12>>()
+                .create("participant")
+                .unwrap()
+                .write_scalar(&FixedAscii::<12>::from_ascii("P07").unwrap())
+                .unwrap();
+            f.delete_attr("session").unwrap();
+            f.new_attr::<VarLenAscii>()
+                .create("session")
+                .unwrap()
+                .write_scalar(&VarLenAscii::from_ascii("2").unwrap())
+                .unwrap();
+            let g = f.group(crate::format::STIMULI_GROUP).unwrap();
+            g.delete_attr("manifest").unwrap();
+            type Long = FixedUnicode<8192>;
+            g.new_attr::<Long>()
+                .create("manifest")
+                .unwrap()
+                .write_scalar(&manifest.parse::<Long>().unwrap())
+                .unwrap();
+        }
+        let r = Recording::open(&p).unwrap();
+        assert_eq!(
+            (r.header.participant.as_str(), r.header.session.as_str()),
+            ("P07", "2")
+        );
+        assert_eq!(r.manifest, manifest);
+        {
+            let f = hdf5::File::open_rw(&p).unwrap();
+            f.delete_attr("participant").unwrap();
+            f.new_attr::<i32>()
+                .create("participant")
+                .unwrap()
+                .write_scalar(&7)
+                .unwrap();
+        }
+        let e = Recording::open(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("root attribute 'participant' is not a string: it holds int32"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn values_that_would_overflow_or_zero_every_result_are_refused_naming_them() {
