@@ -141,12 +141,17 @@ fn moving_median_any(t: &mut Track, window: usize) {
     }
 }
 
-/// One sample's coordinates as the median reads them.
-#[derive(Clone, Copy)]
-struct Point {
-    x: f64,
-    y: f64,
-    g: [f32; 3],
+/// The median of a sample's value and its valid neighbours' (`None` where missing): what
+/// `median_of` gives for those one to three values, without a buffer.
+#[inline]
+fn median_3(prev: Option<f64>, cur: f64, next: Option<f64>) -> f64 {
+    match (prev, next) {
+        (Some(a), Some(c)) => a.max(cur).min(a.min(cur).max(c)),
+        // Two values: their mean, summed low + high as the sorted general path does (IEEE
+        // addition commutes, so the order cannot change the bits).
+        (Some(o), None) | (None, Some(o)) => (o + cur) / 2.0,
+        (None, None) => cur,
+    }
 }
 
 /// The window of three (Tobii's) in one pass and without copying the track: the previous
@@ -154,35 +159,20 @@ struct Point {
 /// path (`tests::median_3_equals_the_general_window`).
 fn moving_median_3(t: &mut Track) {
     let n = t.len();
-    let at = |t: &Track, i: usize| Point {
-        x: t.x[i],
-        y: t.y[i],
-        g: t.gaze3d[i],
-    };
-    let mut prev: Option<Point> = None;
+    // The previous valid sample's values before filtering, if it is the direct neighbour.
+    let mut prev: Option<(f64, f64, [f32; 3])> = None;
     for i in 0..n {
         if !t.valid[i] {
             prev = None;
             continue;
         }
-        let cur = at(t, i);
-        let next = (i + 1 < n && t.valid[i + 1]).then(|| at(t, i + 1));
-        let med = |f: &dyn Fn(&Point) -> f64| {
-            let mut buf = [0.0; 3];
-            let mut k = 0;
-            for p in [prev.as_ref(), Some(&cur), next.as_ref()]
-                .into_iter()
-                .flatten()
-            {
-                buf[k] = f(p);
-                k += 1;
-            }
-            median_of(&mut buf[..k])
-        };
-        t.x[i] = med(&|p| p.x);
-        t.y[i] = med(&|p| p.y);
+        let cur = (t.x[i], t.y[i], t.gaze3d[i]);
+        let next = (i + 1 < n && t.valid[i + 1]).then(|| (t.x[i + 1], t.y[i + 1], t.gaze3d[i + 1]));
+        t.x[i] = median_3(prev.map(|p| p.0), cur.0, next.map(|p| p.0));
+        t.y[i] = median_3(prev.map(|p| p.1), cur.1, next.map(|p| p.1));
         for c in 0..3 {
-            t.gaze3d[i][c] = med(&|p| f64::from(p.g[c])) as f32;
+            let g = |p: (f64, f64, [f32; 3])| f64::from(p.2[c]);
+            t.gaze3d[i][c] = median_3(prev.map(g), g(cur), next.map(g)) as f32;
         }
         prev = Some(cur);
     }
@@ -292,33 +282,61 @@ fn cut_points(
         * 1000.0
         + 50_000.0;
     let n = samples.len();
-    let mut cuts = Vec::new();
-    for k in 1..parts {
-        let want = n * k / parts;
-        let from = cuts
-            .last()
-            .copied()
-            .unwrap_or(0)
-            .max(want.saturating_sub(n / (4 * parts)));
-        // The first no-gaze stretch long enough after `from`; cut in its middle.
-        let mut i = from;
+    let no_gaze = |i: usize| samples[i].mean_gaze().is_none();
+    // The middle of the no-gaze stretch around `i` (which has none), if the filter cannot see
+    // across it: long enough, and with samples on both sides.
+    let cut_in = |i: usize| {
+        let (mut a, mut b) = (i, i);
+        while a > 0 && no_gaze(a - 1) {
+            a -= 1;
+        }
+        while b < n && no_gaze(b) {
+            b += 1;
+        }
+        let long = (samples[b - 1].system_ts_us - samples[a].system_ts_us) as f64 > reach_us;
+        ((a > 0 && b < n && long).then_some((a + b) / 2), a, b)
+    };
+    let after = |mut i: usize| {
         while i < n {
-            if samples[i].mean_gaze().is_some() {
+            if !no_gaze(i) {
                 i += 1;
                 continue;
             }
-            let a = i;
-            while i < n && samples[i].mean_gaze().is_none() {
-                i += 1;
+            let (cut, _, b) = cut_in(i);
+            if cut.is_some() {
+                return cut;
             }
-            let (first_ts, last_ts) = (samples[a].system_ts_us, samples[i - 1].system_ts_us);
-            if a > 0 && i < n && (last_ts - first_ts) as f64 > reach_us {
-                cuts.push((a + i) / 2);
-                break;
-            }
+            i = b;
         }
-        if cuts.len() < k {
-            break;
+        None
+    };
+    let before = |mut i: usize| {
+        while i > 0 {
+            i -= 1;
+            if !no_gaze(i) {
+                continue;
+            }
+            let (cut, a, _) = cut_in(i);
+            if cut.is_some() {
+                return cut;
+            }
+            i = a;
+        }
+        None
+    };
+    let mut cuts: Vec<usize> = Vec::new();
+    for k in 1..parts {
+        // The cut nearest the even share, so the pieces take about as long.
+        let want = n * k / parts;
+        let prev = cuts.last().copied().unwrap_or(0);
+        let nearest = [before(want), after(want)]
+            .into_iter()
+            .flatten()
+            .filter(|&c| c > prev)
+            .min_by_key(|&c| c.abs_diff(want));
+        match nearest {
+            Some(c) => cuts.push(c),
+            None => break,
         }
     }
     cuts
@@ -692,6 +710,11 @@ mod tests {
             3,
             "the synthetic data has long blinks to cut in"
         );
+        // Cut near the even shares (blinks are seconds apart), so the pieces take as long.
+        for (k, c) in cuts.iter().enumerate() {
+            let want = v.len() * (k + 1) / 4;
+            assert!(c.abs_diff(want) < 120 * 20, "cut {c}, even share {want}");
+        }
         let four = ivt_parallel(&v, &screen(), 120.0, &cfg, 4);
         assert_eq!(one, four);
         assert!(one.fixations.len() > 1000);

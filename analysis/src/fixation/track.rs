@@ -72,62 +72,69 @@ fn mean3(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     lerp3(a, b, 0.5)
 }
 
-/// The eye points gap fill-in adds for one eye, in sample order: every sample inside a gap of
-/// at most `max_gap_us` gets the point interpolated linearly in time between the valid samples
+/// One eye's point at each sample in turn, with gap fill-in: every sample inside a gap of at
+/// most `max_gap_us` gets the point interpolated linearly in time between the valid samples
 /// around it. A gap's length is the time its missing samples cover (from the last valid sample
 /// to the next, less one sample period), so 75 ms fills 9 missing samples at 120 Hz, as Tobii's
-/// filter does. Gaps are rare, so the fills are kept apart from the samples rather than in a
-/// copy of every sample's eye.
-fn gap_fills(
-    samples: &[GazeSample],
-    ts: &[i64],
+/// filter does. A gap is looked across once, at its first sample, and its fills kept until the
+/// walk has passed them: one pass over the samples, and no copy of every sample's eye.
+struct EyeCursor<'a> {
+    samples: &'a [GazeSample],
     side: fn(&GazeSample) -> &EyeSample,
-    max_gap_us: i64,
+    max_gap_us: Option<i64>,
     period_us: f64,
-) -> Vec<(usize, EyePoint)> {
-    let mut fills = Vec::new();
-    let mut last: Option<(usize, EyePoint)> = None;
-    for (i, s) in samples.iter().enumerate() {
-        let Some(b) = eye_point(side(s)) else {
-            continue;
+    /// The last valid point and its sample.
+    last: Option<(usize, EyePoint)>,
+    /// The fills of the gap being walked, for samples `fill_from..`.
+    fills: Vec<EyePoint>,
+    fill_from: usize,
+    /// Samples before this one are in a gap found too long to fill.
+    unfilled_until: usize,
+}
+
+impl EyeCursor<'_> {
+    fn at(&mut self, i: usize) -> Option<EyePoint> {
+        if let Some(p) = eye_point((self.side)(&self.samples[i])) {
+            self.last = Some((i, p));
+            return Some(p);
+        }
+        if let Some(p) = i
+            .checked_sub(self.fill_from)
+            .and_then(|k| self.fills.get(k))
+        {
+            return Some(*p);
+        }
+        if i < self.unfilled_until {
+            return None;
+        }
+        let (Some(max_gap_us), Some((l, a))) = (self.max_gap_us, self.last) else {
+            return None;
         };
-        if let Some((l, a)) = last {
-            if i > l + 1 && missing_time_fits(ts[i] - ts[l], max_gap_us, period_us) {
-                let span = (ts[i] - ts[l]) as f64;
-                for j in l + 1..i {
-                    let w = (ts[j] - ts[l]) as f64 / span;
-                    fills.push((
-                        j,
-                        EyePoint {
-                            x: (f64::from(a.x) + f64::from(b.x - a.x) * w) as f32,
-                            y: (f64::from(a.y) + f64::from(b.y - a.y) * w) as f32,
-                            origin: lerp3(a.origin, b.origin, w),
-                            gaze3d: lerp3(a.gaze3d, b.gaze3d, w),
-                        },
-                    ));
-                }
+        // The first sample of a gap: find the next valid point and fill, or mark it unfilled.
+        let ts = |k: usize| self.samples[k].system_ts_us;
+        let next = (i + 1..self.samples.len())
+            .find_map(|j| eye_point((self.side)(&self.samples[j])).map(|b| (j, b)));
+        match next {
+            Some((j, b)) if missing_time_fits(ts(j) - ts(l), max_gap_us, self.period_us) => {
+                let span = (ts(j) - ts(l)) as f64;
+                self.fills.clear();
+                self.fills.extend((l + 1..j).map(|k| {
+                    let w = (ts(k) - ts(l)) as f64 / span;
+                    EyePoint {
+                        x: (f64::from(a.x) + f64::from(b.x - a.x) * w) as f32,
+                        y: (f64::from(a.y) + f64::from(b.y - a.y) * w) as f32,
+                        origin: lerp3(a.origin, b.origin, w),
+                        gaze3d: lerp3(a.gaze3d, b.gaze3d, w),
+                    }
+                }));
+                self.fill_from = l + 1;
+                self.fills.first().copied()
+            }
+            next => {
+                self.unfilled_until = next.map_or(self.samples.len(), |(j, _)| j);
+                None
             }
         }
-        last = Some((i, b));
-    }
-    fills
-}
-
-/// One eye's point at each sample in turn: the sample's own, or the gap fill's.
-struct EyeStream {
-    fills: std::iter::Peekable<std::vec::IntoIter<(usize, EyePoint)>>,
-    side: fn(&GazeSample) -> &EyeSample,
-}
-
-impl EyeStream {
-    fn at(&mut self, i: usize, s: &GazeSample) -> Option<EyePoint> {
-        if let Some(&(j, p)) = self.fills.peek() {
-            if j == i {
-                self.fills.next();
-                return Some(p);
-            }
-        }
-        eye_point((self.side)(s))
     }
 }
 
@@ -152,33 +159,32 @@ impl Track {
         eye: EyeChoice,
         gap_fill_us: Option<i64>,
     ) -> Track {
-        let ts: Vec<i64> = samples.iter().map(|s| s.system_ts_us).collect();
         let period_us = 1e6 / sampling_hz.max(1e-9);
-        let side_l: fn(&GazeSample) -> &EyeSample = |s| &s.left;
-        let side_r: fn(&GazeSample) -> &EyeSample = |s| &s.right;
-        let fills = |side| match gap_fill_us {
-            Some(g) => gap_fills(samples, &ts, side, g, period_us),
-            None => Vec::new(),
-        };
-        let stream = |side| EyeStream {
-            fills: fills(side).into_iter().peekable(),
+        let cursor = |side: fn(&GazeSample) -> &EyeSample| EyeCursor {
+            samples,
             side,
+            max_gap_us: gap_fill_us,
+            period_us,
+            last: None,
+            fills: Vec::new(),
+            fill_from: 0,
+            unfilled_until: 0,
         };
-        let (mut left, mut right) = (stream(side_l), stream(side_r));
+        let (mut left, mut right) = (cursor(|s| &s.left), cursor(|s| &s.right));
         let n = samples.len();
         let mut t = Track {
-            ts,
-            x: vec![f64::NAN; n],
-            y: vec![f64::NAN; n],
-            valid: vec![false; n],
-            origin: vec![[f32::NAN; 3]; n],
-            gaze3d: vec![[f32::NAN; 3]; n],
+            ts: Vec::with_capacity(n),
+            x: Vec::with_capacity(n),
+            y: Vec::with_capacity(n),
+            valid: Vec::with_capacity(n),
+            origin: Vec::with_capacity(n),
+            gaze3d: Vec::with_capacity(n),
             deg: Degrees::new(screen),
             eye,
             period_us,
         };
         for (i, s) in samples.iter().enumerate() {
-            let (l, r) = (left.at(i, s), right.at(i, s));
+            let (l, r) = (left.at(i), right.at(i));
             let one = |p: EyePoint| (f64::from(p.x), f64::from(p.y), p.origin, p.gaze3d);
             let p = match (eye, l, r) {
                 (EyeChoice::Left, l, _) => l.map(one),
@@ -192,13 +198,14 @@ impl Track {
                 (EyeChoice::Average, l, r) => l.or(r).map(one),
                 (EyeChoice::StrictAverage, _, _) => None,
             };
-            if let Some((x, y, origin, gaze3d)) = p {
-                t.x[i] = x;
-                t.y[i] = y;
-                t.valid[i] = true;
-                t.origin[i] = origin;
-                t.gaze3d[i] = gaze3d;
-            }
+            let (x, y, origin, gaze3d) =
+                p.unwrap_or((f64::NAN, f64::NAN, [f32::NAN; 3], [f32::NAN; 3]));
+            t.ts.push(s.system_ts_us);
+            t.x.push(x);
+            t.y.push(y);
+            t.valid.push(p.is_some());
+            t.origin.push(origin);
+            t.gaze3d.push(gaze3d);
         }
         t
     }
