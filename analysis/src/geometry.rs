@@ -77,9 +77,14 @@ impl Degrees {
     pub fn angle_2d(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
         self.screen.angle_between(a, b)
     }
+
+    /// The chord of `angle_2d`'s angle (`et_drivers::geometry::chord`).
+    pub fn chord_2d(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
+        self.screen.chord_between(a, b)
+    }
 }
 
-pub use et_drivers::geometry::angle_deg;
+pub use et_drivers::geometry::{angle_deg, angle_of_chord_deg, chord};
 
 #[cfg(test)]
 mod angle_tests {

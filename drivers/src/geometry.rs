@@ -78,13 +78,23 @@ impl ScreenGeometry {
 /// Tobii's velocity angle, computed as 2·asin(|u − v| / 2) of the unit vectors, which stays
 /// accurate for tiny angles where acos does not.
 pub fn angle_deg(eye: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
+    angle_of_chord_deg(chord(eye, a, b))
+}
+
+/// |u − v| of the unit vectors from `eye` towards `a` and `b`: the chord the angle between
+/// them subtends on the unit sphere (NaN where a direction is undefined).
+pub fn chord(eye: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
     let unit = |p: [f64; 3]| {
         let d = [p[0] - eye[0], p[1] - eye[1], p[2] - eye[2]];
         let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
         [d[0] / n, d[1] / n, d[2] / n]
     };
     let (u, v) = (unit(a), unit(b));
-    let c = ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt();
+    ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt()
+}
+
+/// The angle (degrees) a chord of the unit sphere subtends: 2·asin(c / 2).
+pub fn angle_of_chord_deg(c: f64) -> f64 {
     (2.0 * (c / 2.0).min(1.0).asin()).to_degrees()
 }
 
@@ -92,6 +102,11 @@ pub fn angle_deg(eye: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
 /// at the viewing distance: for when samples carry no 3D eye position.
 impl ScreenGeometry {
     pub fn angle_between(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
+        angle_of_chord_deg(self.chord_between(a, b))
+    }
+
+    /// The chord (`chord`) of `angle_between`'s angle.
+    pub fn chord_between(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
         let mm = |p: (f64, f64)| {
             [
                 (p.0 - 0.5) * self.width_mm,
@@ -99,7 +114,7 @@ impl ScreenGeometry {
                 0.0,
             ]
         };
-        angle_deg([0.0, 0.0, self.viewing_distance_mm], mm(a), mm(b))
+        chord([0.0, 0.0, self.viewing_distance_mm], mm(a), mm(b))
     }
 }
 

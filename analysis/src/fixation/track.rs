@@ -4,7 +4,7 @@
 use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
-use crate::geometry::{angle_deg, Degrees};
+use crate::geometry::{angle_deg, angle_of_chord_deg, chord, Degrees};
 
 /// Which eye's data the filter uses (Tobii's "eye selection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,14 +217,20 @@ impl Track {
     /// Angle (degrees) between the gaze at samples `a` and `b`, seen from the eye at `at`: the
     /// exact 3D angle when the tracker gave eye and gaze positions, else from the screen
     /// geometry.
+    #[cfg(test)]
     pub fn angle(&self, at: usize, a: usize, b: usize) -> f64 {
+        angle_of_chord_deg(self.chord(at, a, b))
+    }
+
+    /// The chord of `angle`'s angle on the unit sphere (`geometry::chord`).
+    pub fn chord(&self, at: usize, a: usize, b: usize) -> f64 {
         let f = |v: [f32; 3]| v.map(f64::from);
         let (o, ga, gb) = (f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b]));
         if o.iter().chain(&ga).chain(&gb).all(|v| v.is_finite()) {
-            angle_deg(o, ga, gb)
+            chord(o, ga, gb)
         } else {
             self.deg
-                .angle_2d((self.x[a], self.y[a]), (self.x[b], self.y[b]))
+                .chord_2d((self.x[a], self.y[a]), (self.x[b], self.y[b]))
         }
     }
 
