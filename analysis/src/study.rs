@@ -16,6 +16,7 @@ use crate::compare::{
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::idt::{idt, IdtConfig};
 use crate::fixation::ivt::{ivt, IvtConfig};
+use crate::fixation::FixationResult;
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
 use crate::metrics::{trial_fixations, trial_metrics, AoiMetrics};
@@ -293,8 +294,177 @@ pub struct FixationRow {
     pub samples: usize,
 }
 
+/// What one recording adds to the study. The study joins them in the order it was given the
+/// recordings, so the result is the same whichever thread analysed which.
+struct RecordingPart {
+    dwell: Vec<DwellRow>,
+    metrics: Vec<AoiMetrics>,
+    /// Per analysed trial, its stimulus and the fixations on the image.
+    image_fixations: Vec<(String, Vec<ImageFixation>)>,
+    /// From the first trial with a drawn image; NaN when none had one.
+    image_px_per_deg: f64,
+    trial_quality: Vec<TrialQuality>,
+    participant_quality: ParticipantQuality,
+    validation: Option<ParticipantValidation>,
+    /// An accuracy rule is set but the recording holds no validation.
+    no_validation: bool,
+    excluded: Vec<Exclusion>,
+    fixations: Vec<FixationRow>,
+    events: Vec<(String, i64, String, i32, String)>,
+    /// The stimulus set it was analysed with; `None` when it has none (AOI tables skipped).
+    set: Option<et_stimuli::StimulusSet>,
+}
+
+/// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
+fn analyse_recording(
+    rec: &Recording,
+    cfg: &AnalysisConfig,
+    aois: Option<&et_stimuli::AoiFile>,
+) -> Result<RecordingPart, AnalysisError> {
+    let aoi = cfg.aoi.as_str();
+    let view = recording_aois(rec, aois)?;
+    if let Some((set, _)) = &view {
+        check_aois(rec, set, aoi)?;
+    }
+    if !rec.gaze.iter().any(|s| s.mean_gaze().is_some()) {
+        return Err(AnalysisError::Recording {
+            path: rec.path.display().to_string(),
+            message: "the recording holds no valid gaze samples".into(),
+        });
+    }
+    let (gaze, screen, hz) = (&rec.gaze, &rec.header.screen, rec.header.sampling_hz);
+    let fix = match cfg.filter {
+        FixationFilter::Ivt => ivt(gaze, screen, hz, &cfg.ivt),
+        FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
+    };
+    let trial_quality: Vec<TrialQuality> =
+        rec.trials.iter().map(|t| trial_quality(rec, t)).collect();
+    let participant_quality = participant_quality(rec, &trial_quality);
+    let no_validation = cfg.exclusion.max_validation_accuracy_deg.is_some()
+        && participant_quality.validation_accuracy_deg.is_none();
+    let excluded = exclusions(&cfg.exclusion, &participant_quality, &trial_quality);
+    let (whole, out) = excluded_trials(&excluded, &rec.header.participant);
+    let mut part = RecordingPart {
+        dwell: Vec::new(),
+        metrics: Vec::new(),
+        image_fixations: Vec::new(),
+        image_px_per_deg: f64::NAN,
+        trial_quality,
+        participant_quality,
+        validation: ParticipantValidation::of(rec),
+        no_validation,
+        excluded,
+        fixations: fixation_rows(rec, &fix),
+        events: rec
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    rec.header.participant.clone(),
+                    e.ts_us,
+                    e.kind.clone(),
+                    e.trial,
+                    e.text.clone(),
+                )
+            })
+            .collect(),
+        set: None,
+    };
+    if let Some((set, trials)) = view {
+        for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {
+            part.dwell.extend(
+                trial_dwell(rec, &set, t)
+                    .into_iter()
+                    .filter(|r| r.aoi == aoi),
+            );
+            part.metrics.extend(trial_metrics(rec, &set, t, &fix));
+            let on_image = trial_fixations(&fix, t, &set)
+                .into_iter()
+                .map(|(_, s, e, (x, y))| ImageFixation {
+                    x,
+                    y,
+                    duration_ms: (e - s) as f64 / 1000.0,
+                })
+                .collect();
+            part.image_fixations.push((t.stimulus_id.clone(), on_image));
+            if part.image_px_per_deg.is_nan() && t.image_rect[2] > 0.0 {
+                part.image_px_per_deg = Degrees::new(&rec.header.screen).px_per_deg()
+                    * f64::from(set.image_width)
+                    / f64::from(t.image_rect[2]);
+            }
+        }
+        part.set = Some(set);
+    }
+    Ok(part)
+}
+
+/// Every fixation of `rec` as a table row, with the trial whose stimulus interval holds its
+/// midpoint.
+fn fixation_rows(rec: &Recording, fix: &FixationResult) -> Vec<FixationRow> {
+    fix.fixations
+        .iter()
+        .map(|f| {
+            let mid = (f.start_us + f.end_us) / 2;
+            let trial = rec
+                .trials
+                .iter()
+                .find(|t| t.onset_us <= mid && mid < t.offset_us)
+                .map_or(-1, |t| t.trial);
+            FixationRow {
+                participant: rec.header.participant.clone(),
+                trial,
+                start_us: f.start_us,
+                end_us: f.end_us,
+                duration_ms: f.duration_us as f64 / 1000.0,
+                screen_x: f.screen_x,
+                screen_y: f.screen_y,
+                dispersion_deg: f.dispersion_deg,
+                samples: f.samples,
+            }
+        })
+        .collect()
+}
+
+/// `f` over every recording on every core, the results in the recordings' order.
+fn each_in_parallel<R: Send>(
+    recordings: &[Recording],
+    f: impl Fn(&Recording) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(recordings.len());
+    if workers <= 1 {
+        return recordings.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(rec) = recordings.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, f(rec)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Analyses every recording, using the stimulus set each recording stores; `aois`, when given,
 /// replaces the set's AOIs (an AOI file, or the set loaded from disk with its mask images).
+/// Recordings are analysed in parallel and joined in their order.
 pub fn analyse_study(
     recordings: &[Recording],
     cfg: &AnalysisConfig,
@@ -313,94 +483,36 @@ pub fn analyse_study(
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     let mut validation = Vec::new();
     let mut no_validation = Vec::new();
-    for rec in recordings {
-        let view = recording_aois(rec, aois)?;
-        if let Some((set, _)) = &view {
-            check_aois(rec, set, aoi)?;
+    let parts = each_in_parallel(recordings, |rec| analyse_recording(rec, cfg, aois));
+    for (rec, part) in recordings.iter().zip(parts) {
+        let part = part?;
+        dwell.extend(part.dwell);
+        metrics.extend(part.metrics);
+        for (stimulus, on_image) in part.image_fixations {
+            stimulus_fixations
+                .entry(stimulus)
+                .or_default()
+                .entry(rec.header.participant.clone())
+                .or_default()
+                .extend(on_image);
         }
-        if !rec.gaze.iter().any(|s| s.mean_gaze().is_some()) {
-            return Err(AnalysisError::Recording {
-                path: rec.path.display().to_string(),
-                message: "the recording holds no valid gaze samples".into(),
-            });
+        if image_px_per_deg.is_nan() {
+            image_px_per_deg = part.image_px_per_deg;
         }
-        let (gaze, screen, hz) = (&rec.gaze, &rec.header.screen, rec.header.sampling_hz);
-        let fix = match cfg.filter {
-            FixationFilter::Ivt => ivt(gaze, screen, hz, &cfg.ivt),
-            FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
-        };
-        let tq: Vec<TrialQuality> = rec.trials.iter().map(|t| trial_quality(rec, t)).collect();
-        let pq = participant_quality(rec, &tq);
-        if cfg.exclusion.max_validation_accuracy_deg.is_some()
-            && pq.validation_accuracy_deg.is_none()
-        {
+        trial_q.extend(part.trial_quality);
+        participant_q.push(part.participant_quality);
+        validation.extend(part.validation);
+        if part.no_validation {
             no_validation.push(rec.header.participant.clone());
         }
-        let ex = exclusions(&cfg.exclusion, &pq, &tq);
-        let (whole, out) = excluded_trials(&ex, &rec.header.participant);
-        trial_q.extend(tq);
-        participant_q.push(pq);
-        validation.extend(ParticipantValidation::of(rec));
-        excluded.extend(ex);
-        if let Some((set, trials)) = &view {
-            for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {
-                dwell.extend(
-                    trial_dwell(rec, set, t)
-                        .into_iter()
-                        .filter(|r| r.aoi == aoi),
-                );
-                metrics.extend(trial_metrics(rec, set, t, &fix));
-                let per = stimulus_fixations
-                    .entry(t.stimulus_id.clone())
-                    .or_default()
-                    .entry(rec.header.participant.clone())
-                    .or_default();
-                for (_, s, e, (x, y)) in trial_fixations(&fix, t, set) {
-                    per.push(ImageFixation {
-                        x,
-                        y,
-                        duration_ms: (e - s) as f64 / 1000.0,
-                    });
-                }
-                if image_px_per_deg.is_nan() && t.image_rect[2] > 0.0 {
-                    image_px_per_deg = Degrees::new(&rec.header.screen).px_per_deg()
-                        * f64::from(set.image_width)
-                        / f64::from(t.image_rect[2]);
-                }
+        excluded.extend(part.excluded);
+        fixations.extend(part.fixations);
+        events.extend(part.events);
+        match part.set {
+            Some(set) => {
+                first_set.get_or_insert(set);
             }
-        } else {
-            without_aois.push(rec.path.display().to_string());
-        }
-        for f in &fix.fixations {
-            let mid = (f.start_us + f.end_us) / 2;
-            let trial = rec
-                .trials
-                .iter()
-                .find(|t| t.onset_us <= mid && mid < t.offset_us)
-                .map_or(-1, |t| t.trial);
-            fixations.push(FixationRow {
-                participant: rec.header.participant.clone(),
-                trial,
-                start_us: f.start_us,
-                end_us: f.end_us,
-                duration_ms: f.duration_us as f64 / 1000.0,
-                screen_x: f.screen_x,
-                screen_y: f.screen_y,
-                dispersion_deg: f.dispersion_deg,
-                samples: f.samples,
-            });
-        }
-        events.extend(rec.events.iter().map(|e| {
-            (
-                rec.header.participant.clone(),
-                e.ts_us,
-                e.kind.clone(),
-                e.trial,
-                e.text.clone(),
-            )
-        }));
-        if let Some((set, _)) = view {
-            first_set.get_or_insert(set);
+            None => without_aois.push(rec.path.display().to_string()),
         }
     }
     let mut notes = Vec::new();
@@ -953,5 +1065,76 @@ impl StudyAnalysis {
             }
         }
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use et_drivers::synthetic::{GazeGenerator, Scene, SyntheticConfig};
+    use et_sessions::{RecordingHeader, TrialRecord};
+
+    /// Participant `k`: four 2-s trials of the default set, gaze wandering between two points.
+    fn recording(k: usize) -> Recording {
+        let set = et_stimuli::default_set::manifest(64);
+        let rect = [420.0, 0.0, 1080.0, 1080.0];
+        let trials: Vec<TrialRecord> = set.stimuli[..4]
+            .iter()
+            .enumerate()
+            .map(|(i, st)| TrialRecord {
+                onset_us: 500_000 + i as i64 * 2_500_000,
+                offset_us: 2_500_000 + i as i64 * 2_500_000,
+                ..TrialRecord::showing(i as i32, st, rect)
+            })
+            .collect();
+        let mut g = GazeGenerator::new(SyntheticConfig {
+            seed: k as u64,
+            ..Default::default()
+        });
+        let scene = Scene::Target {
+            x: 0.3 + 0.1 * k as f64,
+            y: 0.5,
+        };
+        let mut header = RecordingHeader::new(&format!("P{k}"), "1");
+        header.sampling_hz = 120.0;
+        Recording {
+            path: format!("P{k}.h5").into(),
+            header,
+            format_version: 1,
+            ended_utc: String::new(),
+            gaze: (0..1200)
+                .map(|s| g.sample(s * 1_000_000 / 120, 1, &scene))
+                .collect(),
+            events: Vec::new(),
+            trials,
+            frames: Vec::new(),
+            validation: Vec::new(),
+            manifest: set.to_toml(),
+        }
+    }
+
+    #[test]
+    fn recordings_analysed_in_parallel_join_in_their_order() {
+        let recs: Vec<Recording> = (0..7).map(recording).collect();
+        let cfg = AnalysisConfig::default();
+        let study = analyse_study(&recs, &cfg, None).unwrap();
+        let alone: Vec<StudyAnalysis> = recs
+            .iter()
+            .map(|r| analyse_study(std::slice::from_ref(r), &cfg, None).unwrap())
+            .collect();
+        let joined = |f: fn(&StudyAnalysis) -> Vec<String>| -> Vec<String> {
+            alone.iter().flat_map(f).collect()
+        };
+        let fixations = |s: &StudyAnalysis| s.fixations.iter().map(|f| format!("{f:?}")).collect();
+        let dwell = |s: &StudyAnalysis| s.dwell.iter().map(|d| format!("{d:?}")).collect();
+        let metrics = |s: &StudyAnalysis| s.metrics.iter().map(|m| format!("{m:?}")).collect();
+        assert!(study.fixations.len() > 7);
+        assert_eq!(fixations(&study), joined(fixations));
+        assert_eq!(dwell(&study), joined(dwell));
+        assert_eq!(metrics(&study), joined(metrics));
+        assert_eq!(
+            each_in_parallel(&recs, |r| r.header.participant.clone()),
+            (0..7).map(|k| format!("P{k}")).collect::<Vec<_>>()
+        );
     }
 }

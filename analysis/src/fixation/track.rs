@@ -4,7 +4,7 @@
 use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
-use crate::geometry::{angle_deg, angle_of_chord_deg, chord, Degrees};
+use crate::geometry::{angle_deg, chord, Degrees};
 
 /// Which eye's data the filter uses (Tobii's "eye selection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,7 +219,7 @@ impl Track {
     /// geometry.
     #[cfg(test)]
     pub fn angle(&self, at: usize, a: usize, b: usize) -> f64 {
-        angle_of_chord_deg(self.chord(at, a, b))
+        crate::geometry::angle_of_chord_deg(self.chord(at, a, b))
     }
 
     /// The chord of `angle`'s angle on the unit sphere (`geometry::chord`).
