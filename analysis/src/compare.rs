@@ -106,7 +106,12 @@ pub struct ComparisonRow {
 /// The comparison rows (each condition, then "all") under the configured model, with the
 /// per-condition p-values corrected as configured ("all" is reported uncorrected).
 pub fn compare(dwell: &[DwellRow], cfg: &AnalysisConfig) -> Vec<ComparisonRow> {
-    let mut rows = compare_with(cfg.model, dwell, cfg);
+    corrected(compare_with(cfg.model, dwell, cfg), cfg)
+}
+
+/// `rows` (one model's, per condition then "all") with each condition's p corrected across
+/// the conditions by `cfg.correction`; the "all" row is not part of the family.
+pub fn corrected(mut rows: Vec<ComparisonRow>, cfg: &AnalysisConfig) -> Vec<ComparisonRow> {
     let per: Vec<usize> = (0..rows.len().saturating_sub(1))
         .filter(|&i| rows[i].p.is_finite())
         .collect();

@@ -11,7 +11,7 @@ use std::path::Path;
 use et_sessions::Recording;
 
 use crate::compare::{
-    compare, compare_with, interaction_test, ComparisonRow, Response, StudyModel,
+    compare_with, corrected, interaction_test, ComparisonRow, Response, StudyModel,
 };
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::idt::{idt, IdtConfig};
@@ -562,14 +562,22 @@ pub fn analyse_study(
             }
         })
         .collect();
-    let comparisons = compare(&dwell, cfg);
-    if cfg.model == StudyModel::Lmm && !dwell.is_empty() {
-        notes.push(interaction_test(&dwell, cfg));
-    }
-    let all_models = StudyModel::ALL
+    // Every model once; the configured model's rows, corrected, are the comparisons.
+    let all_models: Vec<ComparisonRow> = StudyModel::ALL
         .iter()
         .flat_map(|&m| compare_with(m, &dwell, cfg))
         .collect();
+    let comparisons = corrected(
+        all_models
+            .iter()
+            .filter(|r| r.model == cfg.model.as_str())
+            .cloned()
+            .collect(),
+        cfg,
+    );
+    if cfg.model == StudyModel::Lmm && !dwell.is_empty() {
+        notes.push(interaction_test(&dwell, cfg));
+    }
     Ok(StudyAnalysis {
         aoi: aoi.into(),
         config: cfg.clone(),

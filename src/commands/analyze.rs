@@ -63,13 +63,29 @@ pub fn analyze(
         None => images.as_ref().map(et_stimuli::StimulusSet::aoi_file),
     };
     let pb = progress::bar(paths.len() as u64, "reading");
-    let mut recordings = Vec::with_capacity(paths.len());
-    let mut inputs = Vec::with_capacity(paths.len());
-    for p in paths {
-        recordings.push(Recording::open(p)?);
-        inputs.push((p.display().to_string(), file_sha256(p)?));
-        pb.inc(1);
-    }
+    // The inputs' checksums (for the report) are computed beside the reading, which HDF5's
+    // global lock keeps to one thread.
+    let (recordings, inputs) = std::thread::scope(|sc| {
+        let hashes = sc.spawn(|| {
+            paths
+                .iter()
+                .map(|p| Ok((p.display().to_string(), file_sha256(p)?)))
+                .collect::<Result<Vec<_>>>()
+        });
+        let recordings = paths
+            .iter()
+            .map(|p| {
+                let r = Recording::open(p);
+                pb.inc(1);
+                r
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let inputs = hashes
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (recordings, inputs)
+    });
+    let (recordings, inputs) = (recordings?, inputs?);
     pb.finish_and_clear();
     let mut analysis = analyse_study(&recordings, cfg, aoi_file.as_ref())?;
     let has_images = analysis
