@@ -238,16 +238,43 @@ struct Buffers {
     last_ts: Option<i64>,
     /// Set by `Record::Finish`, or to incomplete when the session side went away.
     finish: Option<bool>,
+    /// Tracker samples refused for a time stamp no reader accepts (beyond ±2^53 µs): one
+    /// garbled stamp must not make the whole recording unreadable.
+    out_of_range: u64,
+}
+
+/// Whether a tracker's time stamp is one a recording may hold (`format::MAX_ABS_TIME_US`).
+fn in_range(ts_us: i64) -> bool {
+    ts_us.unsigned_abs() <= crate::format::MAX_ABS_TIME_US.unsigned_abs()
 }
 
 impl Buffers {
     fn tracker(&mut self, m: TrackerMessage) {
         match m {
-            TrackerMessage::Sample(s) => self.gaze.push(s),
-            TrackerMessage::Event(e) => self
+            TrackerMessage::Sample(s) if in_range(s.system_ts_us) => self.gaze.push(s),
+            TrackerMessage::Sample(_) => self.out_of_range += 1,
+            TrackerMessage::Event(e) if in_range(e.ts_us) => self
                 .events
                 .push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
+            // Kept, at the newest good time, saying what time it came with.
+            TrackerMessage::Event(e) => {
+                let ts = self.newest_ts();
+                let text = format!(
+                    "{} (tracker time stamp {} µs out of range)",
+                    e.text, e.ts_us
+                );
+                self.events.push(EventRecord::new(ts, &e.kind, -1, text));
+            }
         }
+    }
+
+    /// The newest sample's time, buffered or written (0 before any).
+    fn newest_ts(&self) -> i64 {
+        self.gaze
+            .last()
+            .map(|s| s.system_ts_us)
+            .or(self.last_ts)
+            .unwrap_or(0)
     }
 
     /// Takes one message from the session side; `None` means that side has gone away.
@@ -259,12 +286,7 @@ impl Buffers {
             Some(Record::Validation(v)) => self.validation.push(v),
             Some(Record::Finish { complete }) => self.finish = Some(complete),
             Some(Record::ProcessExiting) => {
-                let ts = self
-                    .gaze
-                    .last()
-                    .map(|s| s.system_ts_us)
-                    .or(self.last_ts)
-                    .unwrap_or(0);
+                let ts = self.newest_ts();
                 self.events.push(EventRecord::new(
                     ts,
                     kind::NOTE,
@@ -336,7 +358,9 @@ fn run(
         validation: Vec::new(),
         last_ts: None,
         finish: None,
+        out_of_range: 0,
     };
+    let mut out_of_range_reported = 0u64;
     let mut last_flush = Instant::now();
     let mut last_sync = Instant::now();
     let mut dropped_reported = 0u64;
@@ -383,6 +407,18 @@ fn run(
                 ),
             ));
             dropped_reported = dropped;
+        }
+        if b.out_of_range > out_of_range_reported {
+            b.events.push(EventRecord::new(
+                b.newest_ts(),
+                kind::SAMPLES_DROPPED,
+                -1,
+                format!(
+                    "{} samples refused: their tracker time stamps are beyond ±2^53 µs",
+                    b.out_of_range - out_of_range_reported
+                ),
+            ));
+            out_of_range_reported = b.out_of_range;
         }
         if b.gaze.len() >= policy.max_batch {
             b.write(&mut w, policy.tap.as_ref())?;
@@ -472,6 +508,35 @@ mod tests {
             .find(|e| e.kind == "samples_dropped")
             .unwrap();
         assert!(e.text.starts_with("6 samples dropped"), "{}", e.text);
+    }
+
+    #[test]
+    fn samples_with_impossible_time_stamps_are_refused_and_the_file_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.h5");
+        let w = RecordingWriter::create(&p, &RecordingHeader::new("P", "1"), None).unwrap();
+        let (tx, rx) = sample_channel(64);
+        let rec = spawn_recorder(w, rx, FlushPolicy::default()).unwrap();
+        for ts in [8_333, i64::MAX - 5, 16_667, i64::MIN, 25_000] {
+            let s = GazeSample {
+                system_ts_us: ts,
+                device_ts_us: 0,
+                left: EyeSample::INVALID,
+                right: EyeSample::INVALID,
+            };
+            tx.try_push(s).unwrap();
+        }
+        drop(tx);
+        rec.finish(true).unwrap();
+        let r = Recording::open(&p).unwrap();
+        let ts: Vec<i64> = r.gaze.iter().map(|s| s.system_ts_us).collect();
+        assert_eq!(ts, [8_333, 16_667, 25_000]);
+        let e = r
+            .events
+            .iter()
+            .find(|e| e.kind == "samples_dropped")
+            .unwrap();
+        assert!(e.text.starts_with("2 samples refused"), "{}", e.text);
     }
 
     #[test]
