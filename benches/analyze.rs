@@ -62,6 +62,19 @@ fn main() {
         println!("run {run}: et-suite analyze end to end {secs:.2} s");
     }
 
+    // SAFETY: getrusage fills the struct it is given.
+    let peak_kb = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    };
+    let in_memory = samples as f64 * std::mem::size_of::<et_drivers::GazeSample>() as f64;
+    println!(
+        "peak memory of et-suite analyze: {:.0} MB ({:.2} x the samples' {:.0} MB in memory)",
+        peak_kb as f64 / 1e3,
+        peak_kb as f64 * 1e3 / in_memory,
+        in_memory / 1e6
+    );
     let t = Instant::now();
     let recordings: Vec<Recording> = paths
         .iter()
