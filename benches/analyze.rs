@@ -85,9 +85,13 @@ fn main() {
     let analysis =
         et_analysis::analyse_study(&recordings, &Default::default(), None).expect("analysis");
     let analyse_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let tables = analysis.tables();
+    let tables_s = t.elapsed().as_secs_f64();
     println!(
-        "in process: reading {read_s:.2} s, analyse_study {analyse_s:.2} s ({} dwell rows)",
-        analysis.dwell.len()
+        "in process: reading {read_s:.2} s, analyse_study {analyse_s:.2} s ({} dwell rows), building the {} tables {tables_s:.2} s",
+        analysis.dwell.len(),
+        tables.len()
     );
     println!("RESULT recordings={n} samples={samples} seconds={best:.3}");
 }
