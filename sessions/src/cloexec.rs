@@ -14,7 +14,8 @@ use std::process::Command;
 /// Use it for every process this program or its tests start.
 pub fn inherit_only_stdio(cmd: &mut Command) -> &mut Command {
     // SAFETY: the closure runs in the forked child between fork and exec, where only
-    // async-signal-safe calls are allowed: it makes raw system calls, no allocation, no lock.
+    // async-signal-safe calls are allowed: it makes system calls (sysconf is getrlimit in
+    // glibc), no allocation, no lock.
     // Descriptors are marked close-on-exec rather than closed, so std's own error pipe to the
     // parent still reports a failed exec.
     unsafe {

@@ -148,8 +148,8 @@ fn moving_median_any(t: &mut Track, window: usize) {
 fn median_3(prev: Option<f64>, cur: f64, next: Option<f64>) -> f64 {
     match (prev, next) {
         (Some(a), Some(c)) => a.max(cur).min(a.min(cur).max(c)),
-        // Two values: their mean, summed low + high as the sorted general path does (IEEE
-        // addition commutes, so the order cannot change the bits).
+        // Two values: their mean; the general path sums them sorted, and IEEE addition
+        // commutes, so the order cannot change the value.
         (Some(o), None) | (None, Some(o)) => (o + cur) / 2.0,
         (None, None) => cur,
     }
