@@ -1,7 +1,7 @@
 //! The command line end to end: a session at full speed, replay, inspect, signals, a full disk,
 //! calibration and import (bad input, one row per case, is in `errors`).
 
-use crate::common::{assert_clean_error, run, s, small_study};
+use crate::common::{assert_clean_error, record_at_full_speed, run, s, small_study};
 use et_sessions::Recording;
 
 #[test]
@@ -460,17 +460,7 @@ fn serial_markers_reach_the_port_and_the_recording() {
     );
     let cfg = small_study(dir.path(), &extra);
     let out = dir.path().join("m.h5");
-    let o = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    record_at_full_speed(&cfg, &out);
     let mut got = vec![0u8; 64];
     master
         .set_timeout(std::time::Duration::from_secs(2))
@@ -494,17 +484,7 @@ fn calibration_removes_the_simulated_error_and_every_attempt_is_recorded() {
     let base = "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[synthetic_calibration_error]\noffset_deg = [1.5, -1.0]\ngain = [1.05, 0.95]\n";
     let cfg = small_study(dir.path(), &format!("{base}[calibration]\npoints = 9\n"));
     let out = dir.path().join("cal.h5");
-    let o = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    record_at_full_speed(&cfg, &out);
     let rec = Recording::open(&out).unwrap();
     let targets = rec
         .events
@@ -534,17 +514,7 @@ fn calibration_removes_the_simulated_error_and_every_attempt_is_recorded() {
         &format!("{base}[calibration]\nmax_accuracy_deg = 0.01\n"),
     );
     let out = dir.path().join("strict.h5");
-    let o = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    record_at_full_speed(&cfg, &out);
     let rec = Recording::open(&out).unwrap();
     assert_eq!(
         rec.events
@@ -743,17 +713,7 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[calibration]\nenabled = false\n",
     );
     let out = dir.path().join("off.h5");
-    let o = run(&[
-        "run",
-        "--config",
-        s(&off),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    record_at_full_speed(&off, &out);
     let rec = Recording::open(&out).unwrap();
     assert!(rec.validation.is_empty());
     assert!(rec

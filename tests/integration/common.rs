@@ -36,6 +36,21 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the et-suite binary runs")
 }
 
+/// A headless session of the study config `cfg` at full speed into `out`, which must succeed.
+pub fn record_at_full_speed(cfg: &Path, out: &Path) {
+    let o = run(&[
+        "run",
+        "--config",
+        s(cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Writes the default set at 64 px (fast to draw) and a study config using it; returns the
 /// config's path.
 pub fn small_study(dir: &Path, extra: &str) -> PathBuf {

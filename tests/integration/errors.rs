@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_clean_error, run, s, small_study};
+use crate::common::{assert_clean_error, record_at_full_speed, run, s, small_study};
 
 /// Every file under `dir` with its contents.
 fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -80,17 +80,7 @@ fn recording(dir: &Path, name: &str) -> PathBuf {
         "[timing]\nstimulus_ms = 200\nfixation_ms = 100\niti_ms = 100\n",
     );
     let out = dir.join(name);
-    let r = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    record_at_full_speed(&cfg, &out);
     out
 }
 

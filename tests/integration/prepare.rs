@@ -1,7 +1,7 @@
 //! `et-suite prepare boundary` through the CLI: a planted direction is found, the output is a
 //! 1×D float32 unit vector NumPy reads, and bad inputs get one-line errors.
 
-use crate::common::{assert_clean_error, run, s};
+use crate::common::{assert_clean_error, record_at_full_speed, run, s};
 use et_models::npy;
 
 /// 400 codes in 64-D; the score is the projection on e_3 − e_7 (normalised) plus a small
@@ -324,17 +324,7 @@ fn the_pipeline_makes_a_stimulus_set_run_accepts_and_resumes_from_its_cache() {
     )
     .unwrap();
     let rec = dir.path().join("r.h5");
-    let o = run(&[
-        "run",
-        "--config",
-        s(&study),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&rec),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    record_at_full_speed(&study, &rec);
     let r = et_sessions::Recording::open(&rec).unwrap();
     assert!(r.header.complete);
     assert_eq!(r.trials.len(), 4);
