@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use et_sessions::Recording;
+use et_sessions::{Recording, TrialRecord};
 
 use crate::compare::{
     compare_with, corrected, interaction_test, ComparisonRow, Response, StudyModel,
@@ -401,15 +401,12 @@ fn analyse_recording(
 /// Every fixation of `rec` as a table row, with the trial whose stimulus interval holds its
 /// midpoint.
 fn fixation_rows(rec: &Recording, fix: &FixationResult) -> Vec<FixationRow> {
+    let trials = TrialFinder::new(&rec.trials);
     fix.fixations
         .iter()
         .map(|f| {
             let mid = (f.start_us + f.end_us) / 2;
-            let trial = rec
-                .trials
-                .iter()
-                .find(|t| t.onset_us <= mid && mid < t.offset_us)
-                .map_or(-1, |t| t.trial);
+            let trial = trials.at(mid).map_or(-1, |t| t.trial);
             FixationRow {
                 participant: rec.header.participant.clone(),
                 trial,
@@ -423,6 +420,33 @@ fn fixation_rows(rec: &Recording, fix: &FixationResult) -> Vec<FixationRow> {
             }
         })
         .collect()
+}
+
+/// The trial whose stimulus interval `[onset, offset)` holds a time: the first in file order
+/// that does. Trials in time order without overlap (every session's are) are searched by
+/// bisection, so a long recording with many trials does not cost trials × fixations.
+struct TrialFinder<'a> {
+    trials: &'a [TrialRecord],
+    ordered: bool,
+}
+
+impl<'a> TrialFinder<'a> {
+    fn new(trials: &'a [TrialRecord]) -> Self {
+        let ordered = trials.iter().all(|t| t.onset_us <= t.offset_us)
+            && trials.windows(2).all(|w| w[0].offset_us <= w[1].onset_us);
+        TrialFinder { trials, ordered }
+    }
+
+    fn at(&self, ts_us: i64) -> Option<&'a TrialRecord> {
+        let holds = |t: &&TrialRecord| t.onset_us <= ts_us && ts_us < t.offset_us;
+        if self.ordered {
+            // Offsets rise with the order: only the first trial ending after `ts_us` can hold it.
+            let k = self.trials.partition_point(|t| t.offset_us <= ts_us);
+            self.trials.get(k).filter(holds)
+        } else {
+            self.trials.iter().find(holds)
+        }
+    }
 }
 
 /// `f` over every recording on every core, the results in the recordings' order.
@@ -1119,6 +1143,49 @@ mod tests {
             validation: Vec::new(),
             manifest: set.to_toml(),
         }
+    }
+
+    #[test]
+    fn the_trial_holding_a_time_is_the_first_in_file_order_that_does() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let st = &et_stimuli::default_set::manifest(64).stimuli[0];
+        let mut bisected = 0;
+        for case in 0..200 {
+            // In order without overlap (as sessions write them), or shuffled and overlapping.
+            let mut at = 0i64;
+            let mut trials: Vec<TrialRecord> = (0..rng.random_range(0..12))
+                .map(|i| {
+                    at += rng.random_range(0..3_000);
+                    let onset = at;
+                    at += rng.random_range(0..5_000);
+                    TrialRecord {
+                        onset_us: onset,
+                        offset_us: at,
+                        ..TrialRecord::showing(i, st, [0.0; 4])
+                    }
+                })
+                .collect();
+            if case % 2 == 1 {
+                for t in &mut trials {
+                    t.onset_us -= rng.random_range(0..4_000);
+                }
+                trials.reverse();
+            }
+            let finder = TrialFinder::new(&trials);
+            bisected += usize::from(finder.ordered);
+            for ts in -5_000..at + 5_000 {
+                let want = trials
+                    .iter()
+                    .find(|t| t.onset_us <= ts && ts < t.offset_us)
+                    .map(|t| t.trial);
+                assert_eq!(finder.at(ts).map(|t| t.trial), want, "case {case}, {ts} µs");
+            }
+        }
+        assert!(
+            (100..190).contains(&bisected),
+            "{bisected} of 200 searched by bisection"
+        );
     }
 
     #[test]
