@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the binary, a small stimulus set, a study config.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -130,4 +131,65 @@ pub fn run_answering(mut cmd: Command, answers: &[(&str, &str)]) -> Output {
     out.stderr = seen.into_bytes();
     drop(slave);
     out
+}
+
+/// Every file under `dir` with its contents.
+fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p.clone());
+                files.insert(p, Vec::new());
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                files.insert(p, bytes);
+            }
+        }
+    }
+    files
+}
+
+/// Makes a row's inputs in `dir` and returns the command's arguments; the command must fail
+/// with one error line naming `needle` and change nothing in `dir`.
+pub fn refused(make: impl Fn(&Path) -> Vec<String>, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = make(dir.path());
+    let before = contents(dir.path());
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_clean_error(&out, needle);
+    let after = contents(dir.path());
+    let changed: Vec<&PathBuf> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|p| before.get(*p) != after.get(*p))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "the refused command changed {changed:?}"
+    );
+}
+
+/// Error cases as table rows, each its own test: `name: |dir| -> args => "needle";`, where the
+/// closure makes the row's inputs in a fresh folder and returns the command's arguments.
+macro_rules! error_rows {
+    ($($name:ident: $make:expr => $needle:expr;)+) => {$(
+        #[test]
+        fn $name() {
+            $crate::common::refused($make, $needle)
+        }
+    )+};
+}
+pub(crate) use error_rows;
+
+/// A row's arguments.
+pub fn argv<const N: usize>(a: [&str; N]) -> Vec<String> {
+    a.map(String::from).to_vec()
+}
+
+/// `name` in `dir` as an argument.
+pub fn path_in(dir: &Path, name: &str) -> String {
+    s(&dir.join(name)).to_string()
 }

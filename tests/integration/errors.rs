@@ -1,75 +1,18 @@
-//! Bad input through the command line, one row per case and each row its own test: how the
-//! row's inputs are made, the command a user would type, and what its one error line must
-//! name. Every row also checks that the refused command left the folder as it was: nothing
-//! written beside the inputs, nothing replaced.
+//! Bad input through the command line, one row per case and each row its own test
+//! (`common::error_rows`): how the row's inputs are made, the command a user would type, and
+//! what its one error line must name; the folder must be left as it was. The stimulus
+//! networks' bad inputs are rows in `prepare`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_clean_error, record_at_full_speed, run, s, small_study};
-
-/// Every file under `dir` with its contents.
-fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p.clone());
-                files.insert(p, Vec::new());
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                files.insert(p, bytes);
-            }
-        }
-    }
-    files
-}
-
-/// Makes a row's inputs in `dir` and returns the command's arguments; the command must fail
-/// with one error line naming `needle` and change nothing in `dir`.
-fn refused(make: impl Fn(&Path) -> Vec<String>, needle: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let args = make(dir.path());
-    let before = contents(dir.path());
-    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_clean_error(&out, needle);
-    let after = contents(dir.path());
-    let changed: Vec<&PathBuf> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|p| before.get(*p) != after.get(*p))
-        .collect();
-    assert!(
-        changed.is_empty(),
-        "the refused command changed {changed:?}"
-    );
-}
-
-macro_rules! rows {
-    ($($name:ident: $make:expr => $needle:expr;)+) => {$(
-        #[test]
-        fn $name() {
-            refused($make, $needle)
-        }
-    )+};
-}
-
-fn args<const N: usize>(a: [&str; N]) -> Vec<String> {
-    a.map(String::from).to_vec()
-}
-
-fn path(dir: &Path, name: &str) -> String {
-    s(&dir.join(name)).to_string()
-}
+use crate::common::{argv, error_rows, path_in, record_at_full_speed, s, small_study};
 
 /// `run` headless with the small study and `extra` appended to its config.
 fn run_study(dir: &Path, extra: &str) -> Vec<String> {
     let cfg = small_study(dir, extra);
-    args(["run", "--config", s(&cfg), "--headless", "--out"])
+    argv(["run", "--config", s(&cfg), "--headless", "--out"])
         .into_iter()
-        .chain([path(dir, "x.h5")])
+        .chain([path_in(dir, "x.h5")])
         .collect()
 }
 
@@ -114,43 +57,43 @@ fn recording_without_gaze(dir: &Path) -> PathBuf {
 }
 
 // Recordings that are missing, not HDF5, cut short, or HDF5 but not recordings.
-rows! {
-    inspect_of_a_missing_file: |d| args(["inspect", &path(d, "missing.h5")])
+error_rows! {
+    inspect_of_a_missing_file: |d| argv(["inspect", &path_in(d, "missing.h5")])
         => "missing.h5: no such file";
     inspect_of_text: |d| {
         std::fs::write(d.join("junk.h5"), b"this is not hdf5 at all, just text").unwrap();
-        args(["inspect", &path(d, "junk.h5")])
+        argv(["inspect", &path_in(d, "junk.h5")])
     } => "junk.h5: not an HDF5 file";
     recover_of_text: |d| {
         std::fs::write(d.join("junk.h5"), b"this is not hdf5 at all, just text").unwrap();
-        args(["recover", &path(d, "junk.h5")])
+        argv(["recover", &path_in(d, "junk.h5")])
     } => "junk.h5: not an HDF5 file";
     inspect_of_a_recording_cut_in_half: |d| {
         let full = recording(d, "full.h5");
         let bytes = std::fs::read(&full).unwrap();
         std::fs::write(d.join("cut.h5"), &bytes[..bytes.len() / 2]).unwrap();
-        args(["inspect", &path(d, "cut.h5")])
+        argv(["inspect", &path_in(d, "cut.h5")])
     } => "cut.h5: HDF5 cannot open it";
     inspect_of_hdf5_that_is_no_recording: |d| {
         let f = hdf5::File::create(d.join("other.h5")).unwrap();
         f.new_dataset::<f64>().shape(3).create("x").unwrap();
-        args(["inspect", &path(d, "other.h5")])
+        argv(["inspect", &path_in(d, "other.h5")])
     } => "other.h5: not an et-suite recording";
     replay_of_hdf5_that_is_no_recording: |d| {
         let f = hdf5::File::create(d.join("other.h5")).unwrap();
         f.new_dataset::<f64>().shape(3).create("x").unwrap();
-        args(["replay", &path(d, "other.h5"), "--out", &path(d, "o2.h5")])
+        argv(["replay", &path_in(d, "other.h5"), "--out", &path_in(d, "o2.h5")])
     } => "not an et-suite recording";
     run_onto_an_existing_recording: |d| {
         recording(d, "full.h5");
         let mut cmd = run_study(d, "");
-        *cmd.last_mut().unwrap() = path(d, "full.h5");
+        *cmd.last_mut().unwrap() = path_in(d, "full.h5");
         cmd
     } => "already exists";
 }
 
 // Study configs and stimulus manifests.
-rows! {
+error_rows! {
     run_with_a_negative_screen_width: |d| run_study(d, "[screen]\nwidth_px = -3\n")
         => "study.toml: invalid study config";
     run_with_a_refresh_rate_of_zero: |d| run_study(d, "[timing]\nrefresh_hz = 0\n")
@@ -161,28 +104,28 @@ rows! {
     run_with_a_two_point_polygon_aoi: |d| edited_manifest(d, |m| {
         format!("{m}\n[[aoi]]\nname = \"chin\"\nshape = \"polygon\"\npoints = [[1.0, 2.0], [3.0, 4.0]]\n")
     }) => "AOI 'chin': polygon needs at least 3 points, got 2";
-    run_with_a_missing_config: |d| args(["run", "--config", &path(d, "nope.toml"), "--headless"])
+    run_with_a_missing_config: |d| argv(["run", "--config", &path_in(d, "nope.toml"), "--headless"])
         => "nope.toml";
-    replay_at_an_unknown_speed: |d| args(["replay", &path(d, "x.h5"), "--speed", "fast", "--out", &path(d, "y.h5")])
+    replay_at_an_unknown_speed: |d| argv(["replay", &path_in(d, "x.h5"), "--speed", "fast", "--out", &path_in(d, "y.h5")])
         => "'max'";
 }
 
 // Analysis inputs.
-rows! {
+error_rows! {
     analyze_of_a_recording_without_valid_gaze: |d| {
         let rec = recording_without_gaze(d);
-        args(["analyze", s(&rec), "--out", &path(d, "an")])
+        argv(["analyze", s(&rec), "--out", &path_in(d, "an")])
     } => "empty.h5: the recording holds no valid gaze samples";
     analyze_with_an_unknown_test: |d| {
         let rec = recording_without_gaze(d);
         std::fs::write(d.join("analysis.toml"), "test = \"sign\"\n").unwrap();
-        args(["analyze", s(&rec), "--out", &path(d, "an"), "--config", &path(d, "analysis.toml")])
+        argv(["analyze", s(&rec), "--out", &path_in(d, "an"), "--config", &path_in(d, "analysis.toml")])
     } => "analysis.toml: invalid analysis config";
     analyze_with_an_aoi_the_stimuli_lack: |d| {
         let rec = recording(d, "r.h5");
         std::fs::write(d.join("analysis.toml"), "aoi = \"chin\"\n").unwrap();
-        args(["analyze", s(&rec), "--out", &path(d, "an"), "--config", &path(d, "analysis.toml")])
+        argv(["analyze", s(&rec), "--out", &path_in(d, "an"), "--config", &path_in(d, "analysis.toml")])
     } => "no AOI named 'chin'";
-    analyze_of_a_missing_recording: |d| args(["analyze", &path(d, "nope.h5"), "--out", &path(d, "an")])
+    analyze_of_a_missing_recording: |d| argv(["analyze", &path_in(d, "nope.h5"), "--out", &path_in(d, "an")])
         => "nope.h5: no such file";
 }

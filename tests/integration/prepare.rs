@@ -1,7 +1,7 @@
 //! `et-suite prepare boundary` through the CLI: a planted direction is found, the output is a
 //! 1×D float32 unit vector NumPy reads, and bad inputs get one-line errors.
 
-use crate::common::{assert_clean_error, record_at_full_speed, run, s};
+use crate::common::{argv, assert_clean_error, error_rows, path_in, record_at_full_speed, run, s};
 use et_models::npy;
 
 /// 400 codes in 64-D; the score is the projection on e_3 − e_7 (normalised) plus a small
@@ -83,40 +83,6 @@ fn a_boundary_is_found_written_as_numpy_and_never_overwritten() {
         s(&out),
     ]);
     assert_clean_error(&again, "already exists");
-}
-
-#[test]
-fn mismatched_or_unreadable_inputs_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let (codes, _) = write_inputs(dir.path());
-    let short = dir.path().join("short.npy");
-    npy::write_f32(&short, 10, 1, &[1.0; 10]).unwrap();
-    let out = dir.path().join("b.npy");
-    let o = run(&[
-        "prepare",
-        "boundary",
-        "--codes",
-        s(&codes),
-        "--scores",
-        s(&short),
-        "--out",
-        s(&out),
-    ]);
-    assert_clean_error(&o, "400 rows but scores have 10");
-    let junk = dir.path().join("junk.npy");
-    std::fs::write(&junk, b"not numpy").unwrap();
-    let o = run(&[
-        "prepare",
-        "boundary",
-        "--codes",
-        s(&junk),
-        "--scores",
-        s(&short),
-        "--out",
-        s(&out),
-    ]);
-    assert_clean_error(&o, "junk.npy");
-    assert!(!out.exists());
 }
 
 /// The VGGFace2 pickle (a dict of name → NumPy array, as cydonia999/VGGFace2-pytorch ships
@@ -345,48 +311,6 @@ fn the_pipeline_makes_a_stimulus_set_run_accepts_and_resumes_from_its_cache() {
 }
 
 #[test]
-fn missing_weights_and_bad_labels_are_one_line_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_pipeline(dir.path());
-    // Weights of another generator size: the file is named.
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("size = 32\n", "size = 64\n")).unwrap();
-    assert_clean_error(
-        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
-        "hyperstyle.safetensors",
-    );
-    // A test condition the classifier does not know is refused before any network runs.
-    std::fs::write(
-        &config,
-        text.replace("[\"NS\", \"WS\"]", "[\"AS\", \"WS\"]"),
-    )
-    .unwrap();
-    assert_clean_error(
-        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
-        "condition NS of NS-01.png is not one of classifier.classes",
-    );
-    std::fs::write(&config, text).unwrap();
-    std::fs::remove_file(dir.path().join("hyperstyle.safetensors")).unwrap();
-    assert_clean_error(
-        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
-        "convert_hyperstyle.py",
-    );
-    std::fs::write(
-        dir.path().join("labels.csv"),
-        "file,condition,smile,identity,test\nx.png,WS,1,WS-09,1\n",
-    )
-    .unwrap();
-    assert_clean_error(
-        &run(&["prepare", "--config", s(&config), "--device", "cpu"]),
-        "x.png",
-    );
-    assert_clean_error(
-        &run(&["prepare", "--config", s(&config), "--device", "gpu"]),
-        "auto, cpu or cuda:N",
-    );
-}
-
-#[test]
 fn classifier_cross_validation_writes_fold_models_out_of_fold_predictions_and_table1() {
     let dir = tempfile::tempdir().unwrap();
     let images = dir.path().join("photos");
@@ -573,4 +497,66 @@ fn classifier_tables_from_out_of_fold_predictions_smile_labels_and_openface() {
     ] {
         assert!(svg.contains(text), "Figure 3 lacks {text:?}");
     }
+}
+
+/// `prepare boundary` on the planted codes with `scores` for scores.
+fn boundary_with(dir: &std::path::Path, scores: &str) -> Vec<String> {
+    let (codes, _) = write_inputs(dir);
+    let short = dir.join("short.npy");
+    npy::write_f32(&short, 10, 1, &[1.0; 10]).unwrap();
+    std::fs::write(dir.join("junk.npy"), b"not numpy").unwrap();
+    let codes = if scores == "junk codes" {
+        dir.join("junk.npy")
+    } else {
+        codes
+    };
+    argv(["prepare", "boundary", "--codes", s(&codes), "--scores"])
+        .into_iter()
+        .chain([
+            path_in(dir, "short.npy"),
+            "--out".into(),
+            path_in(dir, "b.npy"),
+        ])
+        .collect()
+}
+
+/// `prepare` on the tiny pipeline with `edit` applied to its config.
+fn pipeline_with(
+    dir: &std::path::Path,
+    edit: impl Fn(String) -> String,
+    device: &str,
+) -> Vec<String> {
+    let config = tiny_pipeline(dir);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, edit(text)).unwrap();
+    argv(["prepare", "--config", s(&config), "--device", device])
+}
+
+error_rows! {
+    boundary_with_scores_of_another_length: |d| boundary_with(d, "short")
+        => "400 rows but scores have 10";
+    boundary_with_codes_that_are_not_numpy: |d| boundary_with(d, "junk codes")
+        => "junk.npy";
+    pipeline_with_weights_of_another_generator_size: |d| {
+        pipeline_with(d, |t| t.replace("size = 32\n", "size = 64\n"), "cpu")
+    } => "hyperstyle.safetensors";
+    pipeline_testing_a_condition_the_classifier_lacks: |d| {
+        pipeline_with(d, |t| t.replace("[\"NS\", \"WS\"]", "[\"AS\", \"WS\"]"), "cpu")
+    } => "condition NS of NS-01.png is not one of classifier.classes";
+    pipeline_without_the_hyperstyle_weights: |d| {
+        let cmd = pipeline_with(d, |t| t, "cpu");
+        std::fs::remove_file(d.join("hyperstyle.safetensors")).unwrap();
+        cmd
+    } => "convert_hyperstyle.py";
+    pipeline_with_a_label_for_an_image_that_is_not_there: |d| {
+        let cmd = pipeline_with(d, |t| t, "cpu");
+        std::fs::write(
+            d.join("labels.csv"),
+            "file,condition,smile,identity,test\nx.png,WS,1,WS-09,1\n",
+        )
+        .unwrap();
+        cmd
+    } => "x.png";
+    pipeline_on_an_unknown_device: |d| pipeline_with(d, |t| t, "gpu")
+        => "auto, cpu or cuda:N";
 }

@@ -127,11 +127,6 @@ pub fn run(
             )));
         }
     }
-    for dir in ["cache/codes", "boundaries", "images"] {
-        let d = cfg.out.join(dir);
-        std::fs::create_dir_all(&d).map_err(io(&d))?;
-    }
-
     let hs = &cfg.hyperstyle;
     let generator = GeneratorConfig {
         size: hs.size,
@@ -155,6 +150,11 @@ pub fn run(
     )?;
     weights::load(&mut vs, &hs.weights, WeightKind::HyperStyle)?;
     let _guard = tch::no_grad_guard();
+    // The output folders only once every input has been read: a refused run leaves nothing.
+    for dir in ["cache/codes", "boundaries", "images"] {
+        let d = cfg.out.join(dir);
+        std::fs::create_dir_all(&d).map_err(io(&d))?;
+    }
 
     // 1. Codes for every image (cached).
     let (n_latent, dim) = (generator.n_latent(), generator.style_dim);
