@@ -11,6 +11,16 @@ use image::{Rgb, RgbImage};
 
 use crate::AnalysisError;
 
+/// The normalised Gaussian taps for `sigma` cells, ±3σ, and their reach `r` (taps -r..=r).
+fn gaussian_kernel(sigma: f64) -> (isize, Vec<f32>) {
+    let r = (3.0 * sigma).ceil() as isize;
+    let k: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
+        .collect();
+    let norm: f32 = k.iter().sum();
+    (r, k.iter().map(|v| v / norm).collect())
+}
+
 /// A density over an image, row-major, `w`×`h` cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Density {
@@ -48,12 +58,7 @@ impl Density {
         if sigma <= 0.0 {
             return;
         }
-        let r = (3.0 * sigma).ceil() as isize;
-        let k: Vec<f32> = (-r..=r)
-            .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
-            .collect();
-        let norm: f32 = k.iter().sum();
-        let k: Vec<f32> = k.iter().map(|v| v / norm).collect();
+        let (r, k) = gaussian_kernel(sigma);
         let (w, h) = (self.w as isize, self.h as isize);
         let mut tmp = vec![0.0f32; self.data.len()];
         // Each tap is added to a whole row (or the part of it the tap reaches) at once, so the
@@ -279,12 +284,7 @@ mod tests {
 
     /// The blur cell by cell, each cell's taps summed in kernel order: what `blur` was.
     fn blur_cell_by_cell(d: &mut Density, sigma: f64) {
-        let r = (3.0 * sigma).ceil() as isize;
-        let k: Vec<f32> = (-r..=r)
-            .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
-            .collect();
-        let norm: f32 = k.iter().sum();
-        let k: Vec<f32> = k.iter().map(|v| v / norm).collect();
+        let (r, k) = gaussian_kernel(sigma);
         let (w, h) = (d.w as isize, d.h as isize);
         let mut tmp = vec![0.0f32; d.data.len()];
         for y in 0..h {

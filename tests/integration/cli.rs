@@ -976,21 +976,7 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
         dir.path(),
         "[timing]\nstimulus_ms = 2000\nfixation_ms = 100\niti_ms = 0\n",
     );
-    let made = run(&[
-        "run",
-        "--config",
-        s(&long),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&source),
-    ]);
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    record_at_full_speed(&long, &source);
     let replayed = disk.join("rep.h5");
     assert_clean_error(
         &run(&[
@@ -1093,21 +1079,7 @@ fn an_aoi_mask_of_another_size_than_the_images_is_refused() {
         "[timing]\nstimulus_ms = 200\nfixation_ms = 100\niti_ms = 0\n",
     );
     let rec = dir.path().join("r.h5");
-    let made = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&rec),
-    ]);
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    record_at_full_speed(&cfg, &rec);
     image::GrayImage::from_pixel(10, 10, image::Luma([255]))
         .save(dir.path().join("mouth.png"))
         .unwrap();

@@ -329,21 +329,7 @@ fn study_analysis_and_aoi_configs() {
 fn recordings_with_flipped_bytes_are_refused_or_read_never_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.h5");
-    let out = crate::common::run(&[
-        "run",
-        "--headless",
-        "--speed",
-        "max",
-        "--config",
-        crate::common::small_study(dir.path(), "").to_str().unwrap(),
-        "--out",
-        good.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::record_at_full_speed(&crate::common::small_study(dir.path(), ""), &good);
     let bytes = std::fs::read(&good).unwrap();
     let mut rng = StdRng::seed_from_u64(seed() ^ 0x4d);
     let (mut refused, mut read, mut crashes) = (0, 0, 0);

@@ -57,21 +57,7 @@ fn h5py_reads_what_the_runner_wrote() {
         "[timing]\nstimulus_ms = 500\nfixation_ms = 200\niti_ms = 100\n",
     );
     let file = dir.path().join("p.h5");
-    let out = run(&[
-        "run",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        file.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::record_at_full_speed(&cfg, &file);
 
     let py = crate::common::command("python3")
         .arg("-c")
