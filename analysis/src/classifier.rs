@@ -45,7 +45,10 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 fn invalid(path: &Path, m: impl std::fmt::Display) -> AnalysisError {
-    AnalysisError::Invalid(format!("{}: {m}", path.display()))
+    AnalysisError::Input {
+        path: path.display().to_string(),
+        message: m.to_string(),
+    }
 }
 
 /// Header and rows of a CSV file (the project's RFC 4180 reader; fields trimmed, blank rows

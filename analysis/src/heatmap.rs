@@ -271,7 +271,7 @@ pub fn pairs_figure(pairs: &[(RgbImage, RgbImage)], cell: u32) -> RgbImage {
 }
 
 pub fn save_png(img: &RgbImage, path: &Path) -> Result<PathBuf, AnalysisError> {
-    img.save(path).map_err(|e| AnalysisError::Recording {
+    img.save(path).map_err(|e| AnalysisError::Input {
         path: path.display().to_string(),
         message: format!("cannot write PNG: {e}"),
     })?;

@@ -29,15 +29,21 @@ pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};
 pub use study::{analyse_study, AnalysisConfig, StudyAnalysis, SummaryRow};
 
+/// What went wrong, and with which file: every variant but `Invalid` names its path.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
+    /// An input that cannot be used (a recording, export, survey map, stimulus set or
+    /// config): `message` names the field or row and what was expected.
     #[error("{path}: {message}")]
-    Recording { path: String, message: String },
+    Input { path: String, message: String },
+    /// An output that cannot be written.
     #[error("{path}: cannot write: {source}")]
     Write {
         path: String,
         source: std::io::Error,
     },
+    /// An inconsistency with no single file to blame (e.g. a stimulus set whose trial list
+    /// cannot be built).
     #[error("{0}")]
     Invalid(String),
 }

@@ -21,7 +21,7 @@ pub fn recording_aois(
     rec: &Recording,
     aois: Option<&AoiFile>,
 ) -> Result<Option<(StimulusSet, Vec<TrialRecord>)>, AnalysisError> {
-    let err = |message: String| AnalysisError::Recording {
+    let err = |message: String| AnalysisError::Input {
         path: rec.path.display().to_string(),
         message,
     };
@@ -56,7 +56,7 @@ pub fn recording_aois(
 /// One trial spanning the whole recording on the whole screen.
 fn whole_recording(rec: &Recording) -> Result<TrialRecord, AnalysisError> {
     let (Some(first), Some(last)) = (rec.gaze.first(), rec.gaze.last()) else {
-        return Err(AnalysisError::Recording {
+        return Err(AnalysisError::Input {
             path: rec.path.display().to_string(),
             message: "the recording holds no gaze samples".into(),
         });

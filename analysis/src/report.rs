@@ -13,7 +13,7 @@ use crate::AnalysisError;
 
 /// SHA-256 of a file, hex.
 pub fn file_sha256(path: &Path) -> Result<String, AnalysisError> {
-    let err = |e: std::io::Error| AnalysisError::Recording {
+    let err = |e: std::io::Error| AnalysisError::Input {
         path: path.display().to_string(),
         message: format!("cannot read: {e}"),
     };

@@ -125,11 +125,11 @@ impl Correction {
 impl AnalysisConfig {
     pub fn load(path: &Path) -> Result<Self, AnalysisError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Recording {
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
             path: origin.clone(),
             message: format!("cannot read the analysis config: {e}"),
         })?;
-        let cfg: AnalysisConfig = toml::from_str(&text).map_err(|e| AnalysisError::Recording {
+        let cfg: AnalysisConfig = toml::from_str(&text).map_err(|e| AnalysisError::Input {
             path: origin.clone(),
             message: format!(
                 "invalid analysis config: {}",
@@ -140,7 +140,7 @@ impl AnalysisConfig {
             .validate()
             .and_then(|()| cfg.idt.validate())
             .and_then(|()| cfg.exclusion.validate())
-            .map_err(|m| AnalysisError::Recording {
+            .map_err(|m| AnalysisError::Input {
                 path: origin.clone(),
                 message: format!("invalid analysis config: {m}"),
             })?;
@@ -148,7 +148,7 @@ impl AnalysisConfig {
             && cfg.heatmap_sigma_deg > 0.0
             && cfg.heatmap_sigma_deg <= 10.0)
         {
-            return Err(AnalysisError::Recording {
+            return Err(AnalysisError::Input {
                 path: origin,
                 message: format!(
                     "invalid analysis config: heatmap_sigma_deg must be in (0, 10], got {}",
@@ -159,7 +159,7 @@ impl AnalysisConfig {
         if cfg.test == TestChoice::Permutation
             && !(100..=MAX_PERMUTATIONS).contains(&cfg.permutations)
         {
-            return Err(AnalysisError::Recording {
+            return Err(AnalysisError::Input {
                 path: origin,
                 message: format!(
                     "invalid analysis config: permutations must be 100 to {MAX_PERMUTATIONS}, got {}",
@@ -327,7 +327,7 @@ fn analyse_recording(
         check_aois(rec, set, aoi)?;
     }
     if !rec.gaze.iter().any(|s| s.mean_gaze().is_some()) {
-        return Err(AnalysisError::Recording {
+        return Err(AnalysisError::Input {
             path: rec.path.display().to_string(),
             message: "the recording holds no valid gaze samples".into(),
         });
@@ -629,7 +629,7 @@ fn check_aois(
     set: &et_stimuli::StimulusSet,
     aoi: &str,
 ) -> Result<(), AnalysisError> {
-    let err = |message: String| AnalysisError::Recording {
+    let err = |message: String| AnalysisError::Input {
         path: rec.path.display().to_string(),
         message,
     };
@@ -1038,7 +1038,7 @@ impl StudyAnalysis {
             if images.is_some() {
                 let p = set.image_path(st);
                 let img = image::open(&p)
-                    .map_err(|e| AnalysisError::Recording {
+                    .map_err(|e| AnalysisError::Input {
                         path: p.display().to_string(),
                         message: format!("cannot read the stimulus image: {e}"),
                     })?

@@ -16,14 +16,14 @@ fn write(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
     ParquetWriter::new(file)
         .finish(df)
         .map(|_| ())
-        .map_err(|e| AnalysisError::Recording {
+        .map_err(|e| AnalysisError::Input {
             path: path.display().to_string(),
             message: format!("cannot write Parquet: {e}"),
         })
 }
 
 fn frame(columns: Vec<Column>, path: &Path) -> Result<DataFrame, AnalysisError> {
-    DataFrame::new_infer_height(columns).map_err(|e| AnalysisError::Recording {
+    DataFrame::new_infer_height(columns).map_err(|e| AnalysisError::Input {
         path: path.display().to_string(),
         message: format!("cannot build the table: {e}"),
     })

@@ -3,7 +3,9 @@
 //! planted accuracies, a preview and a partial response, and personal data that must never
 //! reach an output file.
 
-use crate::common::{assert_clean_error, run, small_study};
+use std::path::{Path, PathBuf};
+
+use crate::common::{argv, error_rows, path_in, run, s, small_study};
 
 const PII: [&str; 5] = [
     "198.51.100.",
@@ -124,18 +126,24 @@ fn export(
     out
 }
 
-#[test]
-fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
-    let dir = tempfile::tempdir().unwrap();
-    small_study(dir.path(), "");
-    let map_path = dir.path().join("map.toml");
+/// The survey map of the small study's stimulus set (`survey map`) in `dir`, and one export
+/// per version (A as choice text, B as numeric codes; 30 complete respondents each).
+struct SurveyInputs {
+    map: PathBuf,
+    a: PathBuf,
+    b: PathBuf,
+}
+
+fn survey_inputs(dir: &Path) -> SurveyInputs {
+    small_study(dir, "");
+    let map_path = dir.join("map.toml");
     let o = run(&[
         "survey",
         "map",
         "--stimuli",
-        dir.path().join("stimuli/manifest.toml").to_str().unwrap(),
+        s(&dir.join("stimuli/manifest.toml")),
         "--out",
-        map_path.to_str().unwrap(),
+        s(&map_path),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let map = et_analysis::survey::SurveyMap::load(&map_path).unwrap();
@@ -147,10 +155,25 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
             .map(|q| (q.question.clone(), q.condition.clone(), q.variant.clone()))
             .collect()
     };
-    let a = dir.path().join("version_a.csv");
-    let b = dir.path().join("version_b.csv");
+    let a = dir.join("version_a.csv");
+    let b = dir.join("version_b.csv");
     std::fs::write(&a, export(&qs("A"), &map.choices, 30, false, 1)).unwrap();
     std::fs::write(&b, export(&qs("B"), &map.choices, 30, true, 2)).unwrap();
+    SurveyInputs {
+        map: map_path,
+        a,
+        b,
+    }
+}
+
+#[test]
+fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let SurveyInputs {
+        map: map_path,
+        a,
+        b,
+    } = survey_inputs(dir.path());
     let out = dir.path().join("survey");
     let o = run(&[
         "survey",
@@ -158,9 +181,9 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
         &format!("A={}", a.display()),
         &format!("B={}", b.display()),
         "--map",
-        map_path.to_str().unwrap(),
+        s(&map_path),
         "--out",
-        out.to_str().unwrap(),
+        s(&out),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t4 = std::fs::read_to_string(out.join("table4.csv")).unwrap();
@@ -229,39 +252,58 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
             assert!(!text.contains(pii), "{} contains {pii}", path.display());
         }
     }
-    // Bad input: not an export, an answer outside the map.
-    let junk = dir.path().join("junk.csv");
-    std::fs::write(&junk, "a,b\n1,2\n").unwrap();
-    assert_clean_error(
-        &run(&[
-            "survey",
-            "analyze",
-            junk.to_str().unwrap(),
-            "--map",
-            map_path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]),
-        "not a Qualtrics CSV export",
-    );
-    let odd = dir.path().join("odd.csv");
-    std::fs::write(
-        &odd,
-        std::fs::read_to_string(&a)
-            .unwrap()
-            .replacen(",WS,", ",Cornelia de Lange,", 1),
-    )
-    .unwrap();
-    assert_clean_error(
-        &run(&[
-            "survey",
-            "analyze",
-            &format!("A={}", odd.display()),
-            "--map",
-            map_path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]),
-        "is not one of the map's choices",
-    );
+}
+
+/// `survey analyze` of `exports` (VERSION=FILE arguments) with the map, into `dir/survey`.
+fn analyze(dir: &Path, map: &Path, exports: &[String]) -> Vec<String> {
+    let mut cmd = argv(["survey", "analyze"]);
+    cmd.extend(exports.iter().cloned());
+    cmd.extend(argv(["--map", s(map), "--out", &path_in(dir, "survey")]));
+    cmd
+}
+
+/// Version A's export with `edit` applied to its text, analysed alone.
+fn analyze_edited_a(dir: &Path, edit: impl Fn(String) -> String) -> Vec<String> {
+    let i = survey_inputs(dir);
+    let edited = dir.join("edited.csv");
+    std::fs::write(&edited, edit(std::fs::read_to_string(&i.a).unwrap())).unwrap();
+    analyze(dir, &i.map, &[format!("A={}", edited.display())])
+}
+
+// Bad survey inputs: exports, answers, versions and maps.
+error_rows! {
+    survey_analyze_of_a_csv_that_is_no_export: |d| {
+        let i = survey_inputs(d);
+        std::fs::write(d.join("junk.csv"), "a,b\n1,2\n").unwrap();
+        analyze(d, &i.map, &[path_in(d, "junk.csv")])
+    } => "junk.csv: not a Qualtrics CSV export";
+    survey_analyze_of_an_answer_outside_the_map: |d| analyze_edited_a(d, |t| {
+        t.replacen(",WS,", ",Cornelia de Lange,", 1)
+    }) => "is not one of the map's choices";
+    survey_analyze_of_an_export_without_a_question_of_the_map: |d| analyze_edited_a(d, |t| {
+        t.replacen(",Q1,", ",Q1_renamed,", 1)
+    }) => "edited.csv: the map's question Q1 (version A";
+    survey_analyze_of_a_version_the_map_lacks: |d| {
+        let i = survey_inputs(d);
+        analyze(d, &i.map, &[format!("C={}", i.a.display())])
+    } => "version C";
+    survey_analyze_of_more_exports_than_versions: |d| {
+        let i = survey_inputs(d);
+        analyze(d, &i.map, &[s(&i.a).into(), s(&i.b).into(), s(&i.a).into()])
+    } => "more exports than survey versions in the map (A, B)";
+    survey_analyze_of_a_missing_export: |d| {
+        let i = survey_inputs(d);
+        analyze(d, &i.map, &[format!("A={}", path_in(d, "nope.csv"))])
+    } => "nope.csv";
+    survey_analyze_with_a_missing_map: |d| {
+        let i = survey_inputs(d);
+        analyze(d, &d.join("nope.toml"), &[format!("A={}", i.a.display())])
+    } => "nope.toml: cannot read the survey map";
+    survey_map_of_a_missing_stimulus_set: |d| {
+        argv(["survey", "map", "--stimuli", &path_in(d, "nope/manifest.toml"), "--out", &path_in(d, "map.toml")])
+    } => "nope/manifest.toml";
+    survey_map_onto_an_existing_file: |d| {
+        let i = survey_inputs(d);
+        argv(["survey", "map", "--stimuli", &path_in(d, "stimuli/manifest.toml"), "--out", s(&i.map)])
+    } => "map.toml: already exists";
 }

@@ -38,11 +38,11 @@ pub struct SurveyMap {
 impl SurveyMap {
     pub fn load(path: &Path) -> Result<SurveyMap, AnalysisError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Recording {
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
             path: origin.clone(),
             message: format!("cannot read the survey map: {e}"),
         })?;
-        let m: SurveyMap = toml::from_str(&text).map_err(|e| AnalysisError::Recording {
+        let m: SurveyMap = toml::from_str(&text).map_err(|e| AnalysisError::Input {
             path: origin.clone(),
             message: format!(
                 "not a valid survey map: {}",
@@ -50,7 +50,7 @@ impl SurveyMap {
             ),
         })?;
         if m.choices.is_empty() || m.questions.is_empty() {
-            return Err(AnalysisError::Recording {
+            return Err(AnalysisError::Input {
                 path: origin,
                 message: "a survey map needs choices and [[question]] entries".into(),
             });

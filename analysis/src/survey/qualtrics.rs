@@ -57,7 +57,7 @@ fn is_true(s: &str) -> bool {
 
 impl Export {
     pub fn load(path: &Path) -> Result<Export, AnalysisError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Recording {
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
             path: path.display().to_string(),
             message: format!("cannot read: {e}"),
         })?;
@@ -65,7 +65,7 @@ impl Export {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Export, AnalysisError> {
-        let bad = |m: &str| AnalysisError::Recording {
+        let bad = |m: &str| AnalysisError::Input {
             path: origin.into(),
             message: format!("not a Qualtrics CSV export: {m}"),
         };

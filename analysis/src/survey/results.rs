@@ -46,11 +46,11 @@ impl Default for SurveyConfig {
 impl SurveyConfig {
     pub fn load(path: &Path) -> Result<SurveyConfig, AnalysisError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Recording {
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
             path: origin.clone(),
             message: format!("cannot read: {e}"),
         })?;
-        toml::from_str(&text).map_err(|e| AnalysisError::Recording {
+        toml::from_str(&text).map_err(|e| AnalysisError::Input {
             path: origin,
             message: format!(
                 "invalid survey config: {}",
@@ -127,14 +127,14 @@ pub fn analyse_survey(
             .filter(|q| &q.version == version)
             .collect();
         if questions.is_empty() {
-            return Err(AnalysisError::Recording {
+            return Err(AnalysisError::Input {
                 path: origin.clone(),
                 message: format!("the survey map has no questions for version {version}"),
             });
         }
         for q in &questions {
             if !export.columns.contains(&q.question) {
-                return Err(AnalysisError::Recording {
+                return Err(AnalysisError::Input {
                     path: origin.clone(),
                     message: format!("the map's question {} (version {version}, {}) is not a column of the export", q.question, q.stimulus_id),
                 });
@@ -174,7 +174,7 @@ pub fn analyse_survey(
                 if raw.is_empty() {
                     continue;
                 }
-                let label = map.label(raw).ok_or_else(|| AnalysisError::Recording {
+                let label = map.label(raw).ok_or_else(|| AnalysisError::Input {
                     path: origin.clone(),
                     message: format!(
                         "response {}, question {}: answer {raw:?} is not one of the map's choices ({}) or aliases",
