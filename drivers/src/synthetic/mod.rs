@@ -5,6 +5,7 @@ mod scene;
 
 use std::sync::Arc;
 
+use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 pub use generator::GazeGenerator;
@@ -107,20 +108,22 @@ fn calibrated(
     s
 }
 
-/// Least squares of `raw = a · true + b` on one axis.
+/// Least squares of `raw = a · true + b` on one axis; `None` when the targets do not fix the
+/// line (all at one position), it is flat, or a value is not finite (which SVD cannot take).
 fn fit(pairs: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let n = pairs.len() as f64;
-    let (mt, mr) = (
-        pairs.iter().map(|p| p.0).sum::<f64>() / n,
-        pairs.iter().map(|p| p.1).sum::<f64>() / n,
-    );
-    let sxx: f64 = pairs.iter().map(|p| (p.0 - mt) * (p.0 - mt)).sum();
-    let sxy: f64 = pairs.iter().map(|p| (p.0 - mt) * (p.1 - mr)).sum();
-    if sxx <= 1e-12 {
+    let n = pairs.len();
+    if n < 2 || pairs.iter().any(|p| !(p.0.is_finite() && p.1.is_finite())) {
         return None;
     }
-    let a = sxy / sxx;
-    (a.abs() > 1e-6).then_some((a, mr - a * mt))
+    let design = DMatrix::from_row_iterator(n, 2, pairs.iter().flat_map(|&(t, _)| [t, 1.0]));
+    let raw = DVector::from_iterator(n, pairs.iter().map(|&(_, r)| r));
+    let svd = design.svd(true, true);
+    if svd.singular_values.min() <= 1e-9 * svd.singular_values.max() {
+        return None;
+    }
+    let line = svd.solve(&raw, 0.0).ok()?;
+    let (a, b) = (line[0], line[1]);
+    (a.abs() > 1e-6).then_some((a, b))
 }
 
 impl Default for SyntheticConfig {

@@ -4,6 +4,7 @@
 //! flipped to BGR, and a per-channel mean is subtracted — no division by 255, no std.
 
 use image::RgbImage;
+use nalgebra::{DMatrix, DVector, Matrix2, Matrix2x3, Vector2};
 use tch::Tensor;
 
 /// ArcFace's 112 px landmark template: left eye, right eye, nose tip, left and right mouth
@@ -23,36 +24,32 @@ pub const SIZE: u32 = 224;
 pub const FOLD1_MEAN_BGR: [f32; 3] = [112.482, 123.050, 147.127];
 
 /// A 2×3 affine matrix mapping source pixels to destination pixels.
-pub type Affine = [[f64; 3]; 2];
+pub type Affine = Matrix2x3<f64>;
 
 /// The least-squares similarity (rotation, uniform scale, translation; no reflection) taking
-/// `src` onto `dst`, as skimage's `SimilarityTransform.estimate` (Umeyama) finds it.
+/// `src` onto `dst`, as skimage's `SimilarityTransform.estimate` (Umeyama) finds it. Written as
+/// [[a, −b, tx], [b, a, ty]], the residuals are linear in (a, b, tx, ty), so Umeyama's
+/// minimiser is the linear least-squares solution; `None` when the points do not fix it or are
+/// not finite.
 pub fn similarity(src: &[[f64; 2]], dst: &[[f64; 2]]) -> Option<Affine> {
     let n = src.len();
-    if n < 2 || n != dst.len() {
+    let finite = |p: &[[f64; 2]]| p.iter().flatten().all(|v| v.is_finite());
+    if n < 2 || n != dst.len() || !finite(src) || !finite(dst) {
         return None;
     }
-    let mean = |p: &[[f64; 2]]| {
-        let (x, y) = p.iter().fold((0.0, 0.0), |a, q| (a.0 + q[0], a.1 + q[1]));
-        (x / n as f64, y / n as f64)
-    };
-    let (ms, md) = (mean(src), mean(dst));
-    let (mut num_a, mut num_b, mut den) = (0.0, 0.0, 0.0);
-    for (p, q) in src.iter().zip(dst) {
-        let (px, py) = (p[0] - ms.0, p[1] - ms.1);
-        let (qx, qy) = (q[0] - md.0, q[1] - md.1);
-        num_a += px * qx + py * qy;
-        num_b += px * qy - py * qx;
-        den += px * px + py * py;
-    }
-    if den <= f64::EPSILON {
+    let design = DMatrix::from_row_iterator(
+        2 * n,
+        4,
+        src.iter()
+            .flat_map(|p| [p[0], -p[1], 1.0, 0.0, p[1], p[0], 0.0, 1.0]),
+    );
+    let target = DVector::from_iterator(2 * n, dst.iter().flat_map(|q| [q[0], q[1]]));
+    let svd = design.svd(true, true);
+    if svd.singular_values.min() <= 1e-9 * svd.singular_values.max() {
         return None;
     }
-    let (a, b) = (num_a / den, num_b / den);
-    Some([
-        [a, -b, md.0 - (a * ms.0 - b * ms.1)],
-        [b, a, md.1 - (b * ms.0 + a * ms.1)],
-    ])
+    let s = svd.solve(&target, 0.0).ok()?;
+    Some(Affine::new(s[0], -s[1], s[2], s[1], s[0], s[3]))
 }
 
 /// The transform that aligns a face with these five landmarks to the 224 px template.
@@ -73,14 +70,12 @@ pub fn alignment(landmarks: &[[f64; 2]; 5]) -> Option<Affine> {
 /// samples the source at M⁻¹·(x, y). (OpenCV quantises positions to 1/32 px, so single values
 /// may differ from it by a grey level.)
 pub fn warp(img: &RgbImage, m: &Affine, size: u32) -> Option<RgbImage> {
-    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
-    if det.abs() < 1e-12 {
+    let linear: Matrix2<f64> = m.fixed_view::<2, 2>(0, 0).into_owned();
+    if linear.determinant().abs() < 1e-12 {
         return None;
     }
-    let inv = [
-        [m[1][1] / det, -m[0][1] / det],
-        [-m[1][0] / det, m[0][0] / det],
-    ];
+    let inv = linear.try_inverse()?;
+    let shift = m.column(2).into_owned();
     let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     let px = |x: i64, y: i64, c: usize| -> f64 {
         if x < 0 || y < 0 || x >= w || y >= h {
@@ -91,9 +86,8 @@ pub fn warp(img: &RgbImage, m: &Affine, size: u32) -> Option<RgbImage> {
     };
     let mut out = RgbImage::new(size, size);
     for (x, y, p) in out.enumerate_pixels_mut() {
-        let (dx, dy) = (f64::from(x) - m[0][2], f64::from(y) - m[1][2]);
-        let sx = inv[0][0] * dx + inv[0][1] * dy;
-        let sy = inv[1][0] * dx + inv[1][1] * dy;
+        let source = inv * (Vector2::new(f64::from(x), f64::from(y)) - shift);
+        let (sx, sy) = (source.x, source.y);
         let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
         let (fx, fy) = (sx - x0 as f64, sy - y0 as f64);
         for c in 0..3 {
@@ -158,7 +152,7 @@ mod tests {
         ];
         for r in 0..2 {
             for c in 0..3 {
-                assert!((m[r][c] - want[r][c]).abs() < 1e-4, "{m:?}");
+                assert!((m[(r, c)] - want[r][c]).abs() < 1e-4, "{m:?}");
             }
         }
         let w = warp(&pattern(), &m, SIZE).unwrap();
@@ -192,6 +186,28 @@ mod tests {
                 "channel {c}: mean {mean} vs OpenCV {want}"
             );
         }
+    }
+
+    /// A planted similarity (a turn of 140°, scale 1.7, a shift) is found exactly; points that
+    /// coincide, or that a mirror image would fit, do not give a reflection.
+    #[test]
+    fn a_planted_similarity_is_recovered_and_degenerate_points_are_refused() {
+        let (s, r) = (1.7, 140f64.to_radians());
+        let (a, b, tx, ty) = (s * r.cos(), s * r.sin(), 12.5, -3.0);
+        let src = LANDMARKS;
+        let dst: Vec<[f64; 2]> = src
+            .iter()
+            .map(|p| [a * p[0] - b * p[1] + tx, b * p[0] + a * p[1] + ty])
+            .collect();
+        let m = similarity(&src, &dst).unwrap();
+        let want = Affine::new(a, -b, tx, b, a, ty);
+        assert!((m - want).abs().max() < 1e-9, "{m} vs {want}");
+        assert!(similarity(&[[3.0, 4.0]; 5], &dst).is_none());
+        assert!(similarity(&[[f64::NAN, 4.0]; 5], &dst).is_none());
+        // A mirrored copy is fitted by the best proper similarity, never by a reflection.
+        let mirrored: Vec<[f64; 2]> = src.iter().map(|p| [-p[0], p[1]]).collect();
+        let m = similarity(&src, &mirrored).unwrap();
+        assert!(m[(0, 0)] * m[(1, 1)] - m[(0, 1)] * m[(1, 0)] >= 0.0);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! minimal optimisation with second-order working-set selection (Fan, Chen & Lin, JMLR 2005)
 //! until the maximal KKT violation is below `tol`.
 
+use nalgebra::{DMatrix, DVector};
+
 use crate::error::{ModelError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,29 +65,17 @@ impl LinearSvm {
                 opt.c
             )));
         }
-        let row = |i: usize| &x[i * d..(i + 1) * d];
+        let samples = DMatrix::from_row_slice(n, d, x);
         let ys: Vec<f64> = y.iter().map(|&v| if v { 1.0 } else { -1.0 }).collect();
-        let diag: Vec<f64> = (0..n).map(|i| dot(row(i), row(i))).collect();
-        // The whole Gram matrix when it fits in 256 MB; otherwise columns as needed.
-        let gram: Option<Vec<f64>> = (n * n <= 32 << 20).then(|| {
-            let mut g = vec![0.0; n * n];
-            for i in 0..n {
-                for j in i..n {
-                    let v = dot(row(i), row(j));
-                    g[i * n + j] = v;
-                    g[j * n + i] = v;
-                }
-            }
-            g
-        });
-        let column = |i: usize, out: &mut Vec<f64>| match &gram {
-            Some(g) => {
-                out.clear();
-                out.extend_from_slice(&g[i * n..(i + 1) * n]);
-            }
-            None => {
-                out.clear();
-                out.extend((0..n).map(|t| dot(row(i), row(t))));
+        let diag: Vec<f64> = samples.row_iter().map(|r| r.norm_squared()).collect();
+        // The whole Gram matrix X·Xᵀ when it fits in 256 MB; otherwise columns as needed.
+        let gram: Option<DMatrix<f64>> =
+            (n * n <= 32 << 20).then(|| &samples * samples.transpose());
+        let column = |i: usize, out: &mut Vec<f64>| {
+            out.clear();
+            match &gram {
+                Some(g) => out.extend(g.column(i).iter()),
+                None => out.extend((&samples * samples.row(i).transpose()).iter()),
             }
         };
         let c = opt.c;
@@ -232,16 +222,11 @@ impl LinearSvm {
         } else {
             (ub + lb) / 2.0
         };
-        let mut w = vec![0.0; d];
-        for t in 0..n {
-            if alpha[t] > 0.0 {
-                for (wk, xk) in w.iter_mut().zip(row(t)) {
-                    *wk += alpha[t] * ys[t] * xk;
-                }
-            }
-        }
+        // The primal normal w = Xᵀ(α ∘ y).
+        let coefficients = DVector::from_iterator(n, alpha.iter().zip(&ys).map(|(a, y)| a * y));
+        let w = samples.tr_mul(&coefficients);
         Ok(LinearSvm {
-            w,
+            w: w.iter().copied().collect(),
             b: -rho,
             support_vectors: alpha.iter().filter(|&&a| a > 0.0).count(),
             iterations,
