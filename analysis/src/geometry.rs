@@ -29,7 +29,8 @@ mod tests {
     }
 }
 
-/// Visual angle helpers for one screen set-up.
+/// Visual angle helpers for one screen set-up: the screen's own (`et_drivers::geometry`, the
+/// one owner of angles) plus pymovements' per-axis degrees, which only the analysis uses.
 #[derive(Debug, Clone, Copy)]
 pub struct Degrees {
     pub width_mm: f64,
@@ -69,7 +70,7 @@ impl Degrees {
 
     /// Pixels per degree at the screen centre (horizontal).
     pub fn px_per_deg(&self) -> f64 {
-        self.width_px / self.width_mm * self.distance_mm * 1f64.to_radians().tan()
+        self.screen.px_per_degree()
     }
 
     /// Angle between two display-area gaze points seen from an eye at the screen centre at the
