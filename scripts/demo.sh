@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 if [ "${ET_RELEASE:-0}" = "1" ]; then
     cargo build --release --locked
-    exec ./target/release/et-suite demo --force "$@"
+    exec "${CARGO_TARGET_DIR:-target}/release/et-suite" demo --force "$@"
 fi
 cargo build --locked
-exec ./target/debug/et-suite demo --force "$@"
+exec "${CARGO_TARGET_DIR:-target}/debug/et-suite" demo --force "$@"
