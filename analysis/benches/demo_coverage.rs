@@ -149,6 +149,25 @@ fn mean_difference(recs: &[Recording], cfg: &AnalysisConfig) -> f64 {
     per_participant.iter().sum::<f64>() / per_participant.len() as f64
 }
 
+/// With `ET_COVERAGE_DWELL=DIR`, each study's dwell rows go to `DIR/<scenario>-<seed>.csv`
+/// (participant, identity, expression, dwell_ms), for fitting the same data elsewhere
+/// (`analysis/tests/reference/coverage_lme4.R` fits them with lme4 / lmerTest).
+fn write_dwell(dir: &std::path::Path, scenario: &str, seed: u64, dwell: &[et_analysis::DwellRow]) {
+    let slug: String = scenario
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let mut text = String::from("participant,identity,expression,dwell_ms\n");
+    for d in dwell {
+        text += &format!(
+            "{},{},{},{}\n",
+            d.participant, d.identity, d.expression, d.dwell_ms
+        );
+    }
+    std::fs::create_dir_all(dir).expect("the dump folder");
+    std::fs::write(dir.join(format!("{slug}-{seed}.csv")), text).expect("a dwell dump");
+}
+
 #[derive(Default)]
 struct Tally {
     studies: u32,
@@ -216,6 +235,7 @@ fn main() {
     let set = et_stimuli::default_set::manifest(1024);
     let manifest = set.to_toml();
     let cfg = AnalysisConfig::default();
+    let dump = std::env::var_os("ET_COVERAGE_DWELL").map(PathBuf::from);
     let began = Instant::now();
 
     // The truth: 40 independent studies of 50 participants (2 000 people, 1 280 identities).
@@ -252,6 +272,9 @@ fn main() {
         for seed in 1..=studies {
             let recs = study(&set, &manifest, &base, seed, PARTICIPANTS);
             let a = analyse_study(&recs, &cfg, None).expect("the simulated study analyses");
+            if let Some(dir) = &dump {
+                write_dwell(dir, label, seed, &a.dwell);
+            }
             for ((_, model, vcfg), t) in variants.iter().zip(&mut tally) {
                 let rows = compare_with(*model, &a.dwell, vcfg);
                 let Some(row) = rows.iter().find(|r| r.condition == "all") else {

@@ -27,7 +27,7 @@ pub mod tables;
 pub use compare::{ComparisonRow, Response, StudyModel};
 pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};
-pub use study::{analyse_study, AnalysisConfig, StudyAnalysis, SummaryRow};
+pub use study::{analyse_recordings, analyse_study, AnalysisConfig, StudyAnalysis, SummaryRow};
 
 /// What went wrong, and with which file: every variant but `Invalid` names its path.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,9 @@ pub enum AnalysisError {
     /// config): `message` names the field or row and what was expected.
     #[error("{path}: {message}")]
     Input { path: String, message: String },
+    /// A recording that cannot be read (its path and what is wrong, as the reader says).
+    #[error(transparent)]
+    Read(#[from] et_sessions::SessionError),
     /// An output that cannot be written.
     #[error("{path}: cannot write: {source}")]
     Write {

@@ -15,7 +15,7 @@
 use et_sessions::{Recording, TrialRecord};
 use et_stimuli::StimulusSet;
 
-use crate::dwell::trial_dwell;
+use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::{Fixation, FixationResult};
 use crate::geometry::screen_to_image;
 
@@ -75,11 +75,22 @@ pub fn trial_metrics(
     trial: &TrialRecord,
     fix: &FixationResult,
 ) -> Vec<AoiMetrics> {
+    trial_metrics_with_dwell(rec, set, trial, fix, &trial_dwell(rec, set, trial))
+}
+
+/// `trial_metrics` for a caller that has the trial's dwell rows already (`trial_dwell`), so
+/// the samples are mapped to the AOIs once.
+pub fn trial_metrics_with_dwell(
+    rec: &Recording,
+    set: &StimulusSet,
+    trial: &TrialRecord,
+    fix: &FixationResult,
+    dwell: &[DwellRow],
+) -> Vec<AoiMetrics> {
     let Some(stim) = set.stimulus(&trial.stimulus_id) else {
         return Vec::new();
     };
     let fixations = trial_fixations(fix, trial, set);
-    let dwell = trial_dwell(rec, set, trial);
     set.aois_for(stim)
         .map(|aoi| {
             let inside: Vec<bool> = fixations

@@ -19,7 +19,7 @@ use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::fixation::FixationResult;
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
-use crate::metrics::{trial_fixations, trial_metrics, AoiMetrics};
+use crate::metrics::{trial_fixations, trial_metrics_with_dwell, AoiMetrics};
 use crate::quality::{
     excluded_trials, exclusions, participant_quality, trial_quality, Exclusion, ExclusionRules,
     ParticipantQuality, TrialQuality,
@@ -313,6 +313,9 @@ struct RecordingPart {
     events: Vec<(String, i64, String, i32, String)>,
     /// The stimulus set it was analysed with; `None` when it has none (AOI tables skipped).
     set: Option<et_stimuli::StimulusSet>,
+    /// Whose recording, and its file, for the join (the recording itself is gone by then).
+    participant: String,
+    path: String,
 }
 
 /// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
@@ -369,15 +372,16 @@ fn analyse_recording(
             })
             .collect(),
         set: None,
+        participant: rec.header.participant.clone(),
+        path: rec.path.display().to_string(),
     };
     if let Some((set, trials)) = view {
         for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {
-            part.dwell.extend(
-                trial_dwell(rec, &set, t)
-                    .into_iter()
-                    .filter(|r| r.aoi == aoi),
-            );
-            part.metrics.extend(trial_metrics(rec, &set, t, &fix));
+            let dwell = trial_dwell(rec, &set, t);
+            part.metrics
+                .extend(trial_metrics_with_dwell(rec, &set, t, &fix, &dwell));
+            part.dwell
+                .extend(dwell.into_iter().filter(|r| r.aoi == aoi));
             let on_image = trial_fixations(&fix, t, &set)
                 .into_iter()
                 .map(|(_, s, e, (x, y))| ImageFixation {
@@ -449,17 +453,14 @@ impl<'a> TrialFinder<'a> {
     }
 }
 
-/// `f` over every recording on every core, the results in the recordings' order.
-fn each_in_parallel<R: Send>(
-    recordings: &[Recording],
-    f: impl Fn(&Recording) -> R + Sync,
-) -> Vec<R> {
+/// `f(i)` for every `i < count` on every core, the results in index order.
+fn each_in_parallel<R: Send>(count: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(recordings.len());
+        .min(count);
     if workers <= 1 {
-        return recordings.iter().map(f).collect();
+        return (0..count).map(f).collect();
     }
     let next = AtomicUsize::new(0);
     let mut done: Vec<(usize, R)> = std::thread::scope(|sc| {
@@ -469,10 +470,10 @@ fn each_in_parallel<R: Send>(
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(rec) = recordings.get(i) else {
+                        if i >= count {
                             return mine;
-                        };
-                        mine.push((i, f(rec)));
+                        }
+                        mine.push((i, f(i)));
                     }
                 })
             })
@@ -494,6 +495,19 @@ pub fn analyse_study(
     cfg: &AnalysisConfig,
     aois: Option<&et_stimuli::AoiFile>,
 ) -> Result<StudyAnalysis, AnalysisError> {
+    analyse_recordings(recordings.len(), |i| Ok(&recordings[i]), cfg, aois)
+}
+
+/// `analyse_study` over `count` recordings that `read(i)` gives (e.g. from their files) while
+/// others are analysed: reading one overlaps analysing the rest, and each recording is dropped
+/// once analysed, so only those in hand are in memory. Results are joined in index order; the
+/// first failure in that order (reading or analysing) is the error.
+pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
+    count: usize,
+    read: impl Fn(usize) -> Result<R, AnalysisError> + Sync,
+    cfg: &AnalysisConfig,
+    aois: Option<&et_stimuli::AoiFile>,
+) -> Result<StudyAnalysis, AnalysisError> {
     let aoi = cfg.aoi.as_str();
     let mut dwell = Vec::new();
     let mut metrics = Vec::new();
@@ -507,8 +521,10 @@ pub fn analyse_study(
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     let mut validation = Vec::new();
     let mut no_validation = Vec::new();
-    let parts = each_in_parallel(recordings, |rec| analyse_recording(rec, cfg, aois));
-    for (rec, part) in recordings.iter().zip(parts) {
+    let parts = each_in_parallel(count, |i| {
+        read(i).and_then(|rec| analyse_recording(rec.borrow(), cfg, aois))
+    });
+    for part in parts {
         let part = part?;
         dwell.extend(part.dwell);
         metrics.extend(part.metrics);
@@ -516,7 +532,7 @@ pub fn analyse_study(
             stimulus_fixations
                 .entry(stimulus)
                 .or_default()
-                .entry(rec.header.participant.clone())
+                .entry(part.participant.clone())
                 .or_default()
                 .extend(on_image);
         }
@@ -527,7 +543,7 @@ pub fn analyse_study(
         participant_q.push(part.participant_quality);
         validation.extend(part.validation);
         if part.no_validation {
-            no_validation.push(rec.header.participant.clone());
+            no_validation.push(part.participant.clone());
         }
         excluded.extend(part.excluded);
         fixations.extend(part.fixations);
@@ -536,7 +552,7 @@ pub fn analyse_study(
             Some(set) => {
                 first_set.get_or_insert(set);
             }
-            None => without_aois.push(rec.path.display().to_string()),
+            None => without_aois.push(part.path.clone()),
         }
     }
     let mut notes = Vec::new();
@@ -1189,6 +1205,39 @@ mod tests {
     }
 
     #[test]
+    fn recordings_read_while_others_are_analysed_give_the_same_study_and_the_first_failure() {
+        let recs: Vec<Recording> = (0..5).map(recording).collect();
+        let cfg = AnalysisConfig::default();
+        let whole = analyse_study(&recs, &cfg, None).unwrap();
+        let streamed = analyse_recordings(5, |i| Ok(recording(i)), &cfg, None).unwrap();
+        let text = |s: &StudyAnalysis| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                s.fixations, s.dwell, s.metrics, s.comparisons, s.notes
+            )
+        };
+        assert_eq!(text(&whole), text(&streamed));
+        let unreadable = |i: usize| AnalysisError::Input {
+            path: format!("r{i}.h5"),
+            message: "unreadable".into(),
+        };
+        let failed = analyse_recordings(
+            5,
+            |i| match i {
+                1 | 3 => Err(unreadable(i)),
+                _ => Ok(recording(i)),
+            },
+            &cfg,
+            None,
+        );
+        assert!(
+            matches!(&failed, Err(AnalysisError::Input { path, .. }) if path == "r1.h5"),
+            "{:?}",
+            failed.err()
+        );
+    }
+
+    #[test]
     fn recordings_analysed_in_parallel_join_in_their_order() {
         let recs: Vec<Recording> = (0..7).map(recording).collect();
         let cfg = AnalysisConfig::default();
@@ -1208,7 +1257,7 @@ mod tests {
         assert_eq!(dwell(&study), joined(dwell));
         assert_eq!(metrics(&study), joined(metrics));
         assert_eq!(
-            each_in_parallel(&recs, |r| r.header.participant.clone()),
+            each_in_parallel(recs.len(), |i| recs[i].header.participant.clone()),
             (0..7).map(|k| format!("P{k}")).collect::<Vec<_>>()
         );
     }

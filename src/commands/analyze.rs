@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use et_analysis::report::{file_sha256, write_report};
-use et_analysis::{analyse_study, AnalysisConfig, StudyAnalysis};
+use et_analysis::{analyse_recordings, AnalysisConfig, StudyAnalysis};
 use et_sessions::output_dir::NewDir;
 use et_sessions::Recording;
 
@@ -62,32 +62,29 @@ pub fn analyze(
         Some(p) => Some(et_stimuli::AoiFile::load(p)?),
         None => images.as_ref().map(et_stimuli::StimulusSet::aoi_file),
     };
-    let pb = progress::bar(paths.len() as u64, "reading");
-    // The inputs' checksums (for the report) are computed beside the reading, which HDF5's
-    // global lock keeps to one thread.
-    let (recordings, inputs) = std::thread::scope(|sc| {
+    let pb = progress::bar(paths.len() as u64, "analysing");
+    // Each recording is read while others are analysed; the inputs' checksums (for the report)
+    // are computed beside.
+    let (analysis, inputs) = std::thread::scope(|sc| {
         let hashes = sc.spawn(|| {
             paths
                 .iter()
                 .map(|p| Ok((p.display().to_string(), file_sha256(p)?)))
                 .collect::<Result<Vec<_>>>()
         });
-        let recordings = paths
-            .iter()
-            .map(|p| {
-                let r = Recording::open(p);
-                pb.inc(1);
-                r
-            })
-            .collect::<Result<Vec<_>, _>>();
+        let read = |i: usize| {
+            let r = Recording::open(&paths[i]);
+            pb.inc(1);
+            Ok(r?)
+        };
+        let analysis = analyse_recordings(paths.len(), read, cfg, aoi_file.as_ref());
         let inputs = hashes
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (recordings, inputs)
+        (analysis, inputs)
     });
-    let (recordings, inputs) = (recordings?, inputs?);
+    let (mut analysis, inputs) = (analysis?, inputs?);
     pb.finish_and_clear();
-    let mut analysis = analyse_study(&recordings, cfg, aoi_file.as_ref())?;
     let has_images = analysis
         .set
         .as_ref()

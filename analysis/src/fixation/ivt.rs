@@ -219,8 +219,12 @@ fn classify_by_velocity(t: &Track, half: usize, threshold: f64) -> Vec<SampleCla
             continue;
         }
         let seconds = (t.ts[last] - t.ts[first]) as f64 / 1e6;
-        let c = t.chord(i, first, last);
-        classes.push(match below_threshold(c, seconds, threshold) {
+        let decided = t
+            .cosine_gap(i, first, last)
+            .and_then(|(gap, scale)| below_threshold_by_cosine(gap, scale, seconds, threshold));
+        let below =
+            decided.or_else(|| below_threshold(t.chord(i, first, last), seconds, threshold));
+        classes.push(match below {
             Some(true) => SampleClass::Fixation(0),
             Some(false) => SampleClass::Saccade,
             None => SampleClass::Unclassified,
@@ -248,6 +252,31 @@ fn below_threshold(c: f64, seconds: f64, threshold: f64) -> Option<bool> {
     }
     let v = angle_of_chord_deg(c) / seconds;
     (!v.is_nan()).then_some(v < threshold)
+}
+
+/// Whether the angle φ covered in `seconds` is below `threshold` (°/s), from
+/// `gap` = s·(1 − cos φ) and `scale` = s (`Track::cosine_gap`): φ < θ = threshold·seconds exactly
+/// when 1 − cos φ < 1 − cos θ. `None` (take the exact path) unless it is clear: θ between 1e-3
+/// and 0.5 rad, and `gap` further than 1e-6 of its value from s·(1 − cos θ). There the answer
+/// equals the exact path's: 1 − cos θ from four terms of its series is within 2e-9 of itself,
+/// `gap` as computed within about 10ε/θ² ≤ 3e-9 of s·(1 − cos φ) (u·v cancels against s), and
+/// the exact path's own angle within 1e-12 — all far inside the margin.
+fn below_threshold_by_cosine(gap: f64, scale: f64, seconds: f64, threshold: f64) -> Option<bool> {
+    let theta = threshold.to_radians() * seconds;
+    if !(1e-3..=0.5).contains(&theta) || scale.is_nan() || scale <= 0.0 {
+        return None;
+    }
+    let t2 = theta * theta;
+    // 1 − cos θ = θ²/2 − θ⁴/24 + θ⁶/720 − θ⁸/40320 + …
+    let one_minus_cos = t2 * (0.5 - t2 * (1.0 / 24.0 - t2 * (1.0 / 720.0 - t2 * (1.0 / 40320.0))));
+    let bound = scale * one_minus_cos;
+    if gap < bound * (1.0 - 1e-6) {
+        Some(true)
+    } else if gap > bound * (1.0 + 1e-6) {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// Runs of fixation samples `[first, last]`. A run is also cut where neighbouring samples are
@@ -732,20 +761,31 @@ mod tests {
             // 2D and 3D, with lost samples and eye positions.
             let n = 2_000;
             let scale = [1e-4, 1e-3, 3e-3, 1e-2, 0.3][case % 5];
-            let mut x: f64 = 0.5;
+            let (mut x, mut y): (f64, f64) = (0.5, 0.5);
             let samples: Vec<GazeSample> = (0..n)
                 .map(|k| {
                     x = (x + rng.random_range(-scale..scale)).clamp(0.0, 1.0);
-                    let mut g = s(k as i64, x, 0.5);
+                    y = (y + rng.random_range(-scale..scale) / 2.0).clamp(0.0, 1.0);
+                    let mut g = s(k as i64, x, y);
                     if rng.random_bool(0.05) {
                         g.left = EyeSample::INVALID;
                         g.right = EyeSample::INVALID;
                     }
                     if case % 2 == 1 {
-                        for e in [&mut g.left, &mut g.right] {
-                            e.origin_mm = [0.0, 0.0, 650.0];
+                        // A head that moves a little, as real eye positions do.
+                        let head = [
+                            rng.random_range(-30.0..30.0),
+                            rng.random_range(180.0..220.0),
+                            rng.random_range(600.0..700.0),
+                        ];
+                        for (e, dx) in [(&mut g.left, -32.0), (&mut g.right, 32.0)] {
+                            e.origin_mm = [head[0] + dx, head[1], head[2]];
                             e.origin_valid = rng.random_bool(0.95);
-                            e.gaze3d_mm = [(x as f32 - 0.5) * 531.0, 0.0, 0.0];
+                            e.gaze3d_mm = [
+                                (x as f32 - 0.5) * 531.0,
+                                20.0 + (1.0 - y as f32) * 299.0,
+                                0.0,
+                            ];
                         }
                     }
                     g
@@ -762,6 +802,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Angles a little either side of the threshold's are decided from the cosine; those within
+    /// its margin, and thresholds outside its range, are left to the exact path.
+    #[test]
+    fn the_cosine_path_decides_clear_cases_and_leaves_close_ones_to_the_exact_path() {
+        let decide = |phi: f64, seconds: f64, threshold: f64| {
+            let (o, a) = ([10.0, 200.0, 650.0], [-40.0, 200.0, 0.0]);
+            // b: a turned by phi about the eye, in the horizontal plane holding both.
+            let u = [a[0] - o[0], a[1] - o[1], a[2] - o[2]];
+            let (s, c) = phi.sin_cos();
+            let v = [u[0] * c + u[2] * s, u[1], -u[0] * s + u[2] * c];
+            let dot = |p: [f64; 3], q: [f64; 3]| p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
+            let scale = (dot(u, u) * dot(v, v)).sqrt();
+            below_threshold_by_cosine(scale - dot(u, v), scale, seconds, threshold)
+        };
+        let seconds = 2.0 / 120.0;
+        for threshold in [30.0, 5.0, 1000.0] {
+            let theta = f64::to_radians(threshold) * seconds;
+            assert_eq!(decide(theta * (1.0 - 1e-5), seconds, threshold), Some(true));
+            assert_eq!(
+                decide(theta * (1.0 + 1e-5), seconds, threshold),
+                Some(false)
+            );
+            assert_eq!(decide(theta * 0.2, seconds, threshold), Some(true));
+            assert_eq!(decide(theta * 5.0, seconds, threshold), Some(false));
+            assert_eq!(decide(theta * (1.0 + 1e-8), seconds, threshold), None);
+            assert_eq!(decide(theta * (1.0 - 1e-8), seconds, threshold), None);
+        }
+        // θ = 0.05° (below 1e-3 rad) and 180° are not decided here.
+        assert_eq!(decide(1e-5, seconds, 3.0), None);
+        assert_eq!(decide(1e-5, 1.0, 180.0), None);
     }
 
     #[test]

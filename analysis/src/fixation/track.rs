@@ -234,6 +234,23 @@ impl Track {
         }
     }
 
+    /// For the exact 3D angle φ between the gaze at `a` and `b` seen from the eye at `at`:
+    /// (|u||v| − u·v, |u||v|) of the directions u, v, i.e. |u||v|·(1 − cos φ) and its scale, with
+    /// one square root and no division; `None` where the sample lacks eye or gaze positions.
+    #[inline]
+    pub fn cosine_gap(&self, at: usize, a: usize, b: usize) -> Option<(f64, f64)> {
+        let f = |v: [f32; 3]| v.map(f64::from);
+        let (o, ga, gb) = (f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b]));
+        if !o.iter().chain(&ga).chain(&gb).all(|v| v.is_finite()) {
+            return None;
+        }
+        let u = [ga[0] - o[0], ga[1] - o[1], ga[2] - o[2]];
+        let v = [gb[0] - o[0], gb[1] - o[1], gb[2] - o[2]];
+        let dot = |p: [f64; 3], q: [f64; 3]| p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
+        let scale = (dot(u, u) * dot(v, v)).sqrt();
+        Some((scale - dot(u, v), scale))
+    }
+
     /// Half-sample start of an event whose first sample is `i`.
     pub fn start_of(&self, i: usize) -> i64 {
         if i == 0 {
