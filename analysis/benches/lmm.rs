@@ -73,10 +73,12 @@ fn model(y: Vec<f64>, x: &[f64], p: &[String], i: &[String]) -> MixedModel {
         terms: vec![
             RandomTerm {
                 factor: Factor::from_labels("participant", &pl),
+                intercept: true,
                 slope: None,
             },
             RandomTerm {
                 factor: Factor::from_labels("identity", &il),
+                intercept: true,
                 slope: None,
             },
         ],

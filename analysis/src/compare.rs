@@ -333,12 +333,51 @@ fn paired(
     }
 }
 
-/// A grouping factor of the mixed model's random part: its random intercept, with or without a
-/// random smile slope.
+/// A grouping factor of the mixed model's random part and which random effects it has.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Grouping {
     unit: Unit,
-    slope: bool,
+    effects: Effects,
+}
+
+/// The random effects of one grouping factor, from the maximal form down the steps a singular
+/// fit is simplified by (Bates, Kliegl, Vasishth & Baayen 2015; Matuschek et al. 2017): first the
+/// correlation goes, then a variance estimated 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Effects {
+    /// `(1 | g)`
+    Intercept,
+    /// `(1 + smile | g)`: intercept and slope, correlated.
+    Correlated,
+    /// `(1 + smile || g)`: intercept and slope, uncorrelated.
+    Uncorrelated,
+    /// `(0 + smile | g)`: the slope alone (its intercept variance was estimated 0).
+    Slope,
+}
+
+impl Effects {
+    fn has_slope(self) -> bool {
+        self != Effects::Intercept
+    }
+
+    /// Covariance parameters θ in the fitted model (lme4's order).
+    fn n_theta(self) -> usize {
+        match self {
+            Effects::Correlated => 3,
+            Effects::Uncorrelated => 2,
+            Effects::Intercept | Effects::Slope => 1,
+        }
+    }
+
+    /// The random terms: (intercept, slope) of each.
+    fn terms(self) -> &'static [(bool, bool)] {
+        match self {
+            Effects::Intercept => &[(true, false)],
+            Effects::Correlated => &[(true, true)],
+            Effects::Uncorrelated => &[(true, false), (false, true)],
+            Effects::Slope => &[(false, true)],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -376,7 +415,14 @@ fn groupings(rows: &[&DwellRow], slopes: (bool, bool)) -> Vec<Grouping> {
     [(Unit::Participant, slopes.0), (Unit::Identity, slopes.1)]
         .into_iter()
         .filter(|(unit, _)| distinct(rows, |r| unit.of(r)) > 1)
-        .map(|(unit, slope)| Grouping { unit, slope })
+        .map(|(unit, slope)| Grouping {
+            unit,
+            effects: if slope {
+                Effects::Correlated
+            } else {
+                Effects::Intercept
+            },
+        })
         .collect()
 }
 
@@ -390,12 +436,18 @@ fn mixed_model(cfg: &AnalysisConfig, rows: &[&DwellRow], groups: &[Grouping]) ->
     let x = nalgebra::DMatrix::from_fn(rows.len(), 2, |i, j| if j == 0 { 1.0 } else { smile[i] });
     let terms = groups
         .iter()
-        .map(|g| {
+        .flat_map(|g| {
             let labels: Vec<&str> = rows.iter().map(|r| g.unit.of(r)).collect();
-            RandomTerm {
-                factor: Factor::from_labels(g.unit.name(), &labels),
-                slope: g.slope.then(|| ("smile".to_string(), smile.clone())),
-            }
+            let factor = Factor::from_labels(g.unit.name(), &labels);
+            g.effects
+                .terms()
+                .iter()
+                .map(|&(intercept, slope)| RandomTerm {
+                    factor: factor.clone(),
+                    intercept,
+                    slope: slope.then(|| ("smile".to_string(), smile.clone())),
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     MixedModel {
@@ -409,41 +461,79 @@ fn mixed_model(cfg: &AnalysisConfig, rows: &[&DwellRow], groups: &[Grouping]) ->
 fn formula(groups: &[Grouping]) -> String {
     let mut f = "response ~ smile".to_string();
     for g in groups {
-        let inner = if g.slope { "1 + smile" } else { "1" };
-        f.push_str(&format!(" + ({inner} | {})", g.unit.name()));
+        let inner = match g.effects {
+            Effects::Intercept => "1 |",
+            Effects::Correlated => "1 + smile |",
+            Effects::Uncorrelated => "1 + smile ||",
+            Effects::Slope => "0 + smile |",
+        };
+        f.push_str(&format!(" + ({inner} {})", g.unit.name()));
     }
     f
 }
 
-/// What resolves a singular fit, read from θ (per term in order: the intercept's factor, then
-/// with a slope the covariance's and the slope's): a slope that is not separable from its
-/// intercept is dropped first, then a random intercept estimated 0 (the simpler model has the
-/// same likelihood). `None` when no term is at the boundary.
+/// What resolves a singular fit, read from θ (per grouping in order, lme4's layout: correlated
+/// [intercept, covariance, slope], uncorrelated [intercept, slope], one effect [its SD]). The
+/// first that applies, over all groupings: a correlated intercept and slope whose covariance
+/// is on its boundary are refitted uncorrelated (their variances kept); then a slope variance
+/// estimated 0 goes; then an intercept variance estimated 0 (the simpler model has the same
+/// likelihood). `None` when no θ is at the boundary.
 fn simplification(theta: &[f64], groups: &[Grouping]) -> Option<(String, Vec<Grouping>)> {
     let tol = crate::mixed::SINGULAR_TOL;
-    let mut at = 0;
-    let mut starts = Vec::new();
-    for g in groups {
-        starts.push(at);
-        at += if g.slope { 3 } else { 1 };
-    }
+    let starts: Vec<usize> = groups
+        .iter()
+        .scan(0, |at, g| {
+            let s = *at;
+            *at += g.effects.n_theta();
+            Some(s)
+        })
+        .collect();
     let zero = |i: usize| theta.get(i).is_some_and(|v| *v < tol);
+    let with = |k: usize, effects: Option<Effects>| {
+        let mut next = groups.to_vec();
+        match effects {
+            Some(e) => next[k].effects = e,
+            None => {
+                next.remove(k);
+            }
+        }
+        next
+    };
     for (k, g) in groups.iter().enumerate() {
-        if g.slope && (zero(starts[k]) || zero(starts[k] + 2)) {
-            let mut next = groups.to_vec();
-            next[k].slope = false;
+        let s = starts[k];
+        if g.effects == Effects::Correlated && (zero(s) || zero(s + 2)) {
             let why = format!(
-                "the {}' intercept and smile slope are not separable",
+                "the {}' intercept–slope correlation is on its boundary; refitted uncorrelated",
                 g.unit.plural()
             );
-            return Some((why, next));
+            return Some((why, with(k, Some(Effects::Uncorrelated))));
         }
     }
     for (k, g) in groups.iter().enumerate() {
-        if !g.slope && zero(starts[k]) {
-            let mut next = groups.to_vec();
-            next.remove(k);
-            return Some((format!("{} variance estimated 0", g.unit.name()), next));
+        let s = starts[k];
+        let slope_zero = match g.effects {
+            Effects::Uncorrelated => zero(s + 1),
+            Effects::Slope => zero(s),
+            _ => false,
+        };
+        if slope_zero {
+            let why = format!(
+                "{} smile slope variance estimated 0; refitted without it",
+                g.unit.name()
+            );
+            let next = (g.effects == Effects::Uncorrelated).then_some(Effects::Intercept);
+            return Some((why, with(k, next)));
+        }
+    }
+    for (k, g) in groups.iter().enumerate() {
+        let s = starts[k];
+        if matches!(g.effects, Effects::Intercept | Effects::Uncorrelated) && zero(s) {
+            let why = format!(
+                "{} intercept variance estimated 0; refitted without it",
+                g.unit.name()
+            );
+            let next = (g.effects == Effects::Uncorrelated).then_some(Effects::Slope);
+            return Some((why, with(k, next)));
         }
     }
     None
@@ -460,7 +550,7 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
         // A random slope too many for the data (a deviance flat near its boundary) does not
         // converge: the model without it (identities' first) is the next to try, as for a
         // singular fit.
-        let slope_to_drop = groups.iter().rposition(|g| g.slope);
+        let slope_to_drop = groups.iter().rposition(|g| g.effects.has_slope());
         let fitted = match (result, slope_to_drop) {
             (Ok(fitted), _) => fitted,
             (Err(e @ FitError::NotConverged { .. }), Some(k)) => {
@@ -468,7 +558,11 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
                     "{f}: {e}, refitted without the {}' smile slope",
                     groups[k].unit.plural()
                 ));
-                groups[k].slope = false;
+                if groups[k].effects == Effects::Slope {
+                    groups.remove(k);
+                } else {
+                    groups[k].effects = Effects::Intercept;
+                }
                 continue;
             }
             (Err(e), _) => {
@@ -483,7 +577,7 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
                 ));
                 return Test::undefined("lmm_t", steps.join("; "));
             };
-            steps.push(format!("{f}: singular fit ({why}), refitted without it"));
+            steps.push(format!("{f}: singular fit ({why})"));
             groups = next;
             continue;
         }
@@ -810,25 +904,58 @@ mod tests {
     }
 
     #[test]
-    fn a_singular_fit_drops_a_slope_first_then_an_intercept() {
-        let pair = |slope| [Unit::Participant, Unit::Identity].map(|unit| Grouping { unit, slope });
-        let both = pair(true);
+    fn a_singular_fit_loses_its_correlation_first_then_a_slope_then_an_intercept() {
+        use Effects::*;
+        let pair = |a, b| {
+            [(Unit::Participant, a), (Unit::Identity, b)]
+                .map(|(unit, effects)| Grouping { unit, effects })
+                .to_vec()
+        };
+        let step = |theta: &[f64], groups: &[Grouping]| simplification(theta, groups).unwrap();
         // θ: participant [intercept, covariance, slope], identity [intercept, covariance, slope].
-        let (why, next) = simplification(&[1.0, 0.2, 0.5, 0.8, 0.1, 0.0], &both).unwrap();
+        let (why, next) = step(
+            &[1.0, 0.2, 0.5, 0.8, 0.1, 0.0],
+            &pair(Correlated, Correlated),
+        );
+        assert!(
+            why.starts_with("the identities' intercept–slope correlation"),
+            "{why}"
+        );
+        assert_eq!(next, pair(Correlated, Uncorrelated));
+        let (why, next) = step(
+            &[0.0, 0.2, 0.5, 0.8, 0.1, 0.3],
+            &pair(Correlated, Correlated),
+        );
+        assert!(why.starts_with("the participants'"), "{why}");
+        assert_eq!(next, pair(Uncorrelated, Correlated));
+        // Uncorrelated [intercept, slope]: a slope estimated 0 goes before an intercept.
+        let (why, next) = step(&[0.0, 0.4, 0.8, 0.0], &pair(Uncorrelated, Uncorrelated));
+        assert!(
+            why.starts_with("identity smile slope variance estimated 0"),
+            "{why}"
+        );
+        assert_eq!(next, pair(Uncorrelated, Intercept));
+        let (why, next) = step(&[0.0, 0.4, 0.8, 0.3], &pair(Uncorrelated, Uncorrelated));
+        assert!(
+            why.starts_with("participant intercept variance estimated 0"),
+            "{why}"
+        );
+        assert_eq!(next, pair(Slope, Uncorrelated));
+        // A slope alone estimated 0: its grouping goes.
+        let (_, next) = step(&[0.0, 0.8], &pair(Slope, Intercept));
+        assert_eq!(next, pair(Slope, Intercept)[1..].to_vec());
+        // Intercepts only: the one estimated 0 goes.
+        let plain = pair(Intercept, Intercept);
+        let (why, next) = step(&[0.7, 0.0], &plain);
         assert_eq!(
             why,
-            "the identities' intercept and smile slope are not separable"
+            "identity intercept variance estimated 0; refitted without it"
         );
-        assert_eq!((next[0].slope, next[1].slope), (true, false));
-        let (why, next) = simplification(&[0.0, 0.2, 0.5, 0.8, 0.1, 0.3], &both).unwrap();
-        assert!(why.starts_with("the participants'"), "{why}");
-        assert_eq!((next[0].slope, next[1].slope), (false, true));
-        // Intercepts only: the one estimated 0 goes.
-        let plain = pair(false);
-        let (why, next) = simplification(&[0.7, 0.0], &plain).unwrap();
-        assert_eq!(why, "identity variance estimated 0");
         assert_eq!(next, plain[..1].to_vec());
         assert!(simplification(&[0.7, 0.4], &plain).is_none());
+        assert!(
+            simplification(&[0.7, 0.4, 0.2, 0.5, 0.3], &pair(Uncorrelated, Correlated)).is_none()
+        );
     }
 
     #[test]

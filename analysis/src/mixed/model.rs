@@ -35,18 +35,22 @@ impl Factor {
     }
 }
 
-/// `(1 | factor)` or, with a slope, `(1 + covariate | factor)` (correlated intercept and slope).
+/// `(1 | factor)`; with a slope, `(1 + covariate | factor)` (correlated intercept and slope);
+/// without the intercept, `(0 + covariate | factor)`. Two terms of one factor, one with the
+/// intercept and one with the slope only, are lme4's `(1 + covariate || factor)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RandomTerm {
     pub factor: Factor,
+    /// Whether the term has a random intercept.
+    pub intercept: bool,
     /// The slope's name and its value per observation.
     pub slope: Option<(String, Vec<f64>)>,
 }
 
 impl RandomTerm {
-    /// Random effects per level: 1 (intercept) or 2 (intercept and slope).
+    /// Random effects per level: the intercept and/or the slope.
     pub fn width(&self) -> usize {
-        1 + usize::from(self.slope.is_some())
+        usize::from(self.intercept) + usize::from(self.slope.is_some())
     }
 
     /// Covariance parameters: the lower triangle of the relative covariance factor.
@@ -57,11 +61,11 @@ impl RandomTerm {
 
     /// Names of the effects per level ("(Intercept)", then the slope's name).
     pub fn effect_names(&self) -> Vec<String> {
-        let mut v = vec!["(Intercept)".to_string()];
-        if let Some((n, _)) = &self.slope {
-            v.push(n.clone());
-        }
-        v
+        let intercept = self.intercept.then(|| "(Intercept)".to_string());
+        intercept
+            .into_iter()
+            .chain(self.slope.iter().map(|(n, _)| n.clone()))
+            .collect()
     }
 }
 
@@ -91,6 +95,8 @@ pub enum ModelError {
         "random term '{0}' has a single level: its variance cannot be separated from the residual"
     )]
     OneLevel(String),
+    #[error("random term '{0}' has neither an intercept nor a slope")]
+    EmptyTerm(String),
 }
 
 impl MixedModel {
@@ -129,6 +135,9 @@ impl MixedModel {
             }
             if t.factor.levels.len() < 2 {
                 return Err(ModelError::OneLevel(t.factor.name.clone()));
+            }
+            if t.width() == 0 {
+                return Err(ModelError::EmptyTerm(t.factor.name.clone()));
             }
             if let Some((name, v)) = &t.slope {
                 if v.len() != n {
@@ -217,10 +226,13 @@ impl Products {
             .map(|i| {
                 let mut row = Vec::new();
                 for (t, &(start, k, _)) in m.terms.iter().zip(&blocks) {
-                    let col = start + t.factor.index[i] * k;
-                    row.push((col, 1.0));
+                    let mut col = start + t.factor.index[i] * k;
+                    if t.intercept {
+                        row.push((col, 1.0));
+                        col += 1;
+                    }
                     if let Some((_, v)) = &t.slope {
-                        row.push((col + 1, v[i]));
+                        row.push((col, v[i]));
                     }
                 }
                 row

@@ -19,6 +19,12 @@ struct Case {
     slope: String,
     /// The grouping factors that have the random slope `slope`.
     slope_groups: Vec<String>,
+    /// Of those, the ones whose slope is uncorrelated with their intercept (`||`).
+    #[serde(default)]
+    uncorrelated_groups: Vec<String>,
+    /// Of those, the ones with the slope only (`0 + slope | group`).
+    #[serde(default)]
+    slope_only_groups: Vec<String>,
     singular: bool,
     deviance: f64,
     log_likelihood: f64,
@@ -93,14 +99,20 @@ fn model_of(c: &Case) -> MixedModel {
     let terms = c
         .random
         .iter()
-        .map(|g| {
+        .flat_map(|g| {
             let labels: Vec<&str> = data[g.as_str()].iter().map(String::as_str).collect();
-            RandomTerm {
+            let term = |intercept: bool, slope: bool| RandomTerm {
                 factor: Factor::from_labels(g, &labels),
-                slope: c
-                    .slope_groups
-                    .contains(g)
-                    .then(|| (c.slope.clone(), num(&c.slope))),
+                intercept,
+                slope: slope.then(|| (c.slope.clone(), num(&c.slope))),
+            };
+            let slope = c.slope_groups.contains(g);
+            if c.uncorrelated_groups.contains(g) {
+                vec![term(true, false), term(false, true)]
+            } else if c.slope_only_groups.contains(g) {
+                vec![term(false, true)]
+            } else {
+                vec![term(true, slope)]
             }
         })
         .collect();
@@ -189,6 +201,8 @@ fn mixed_models_equal_lme4_and_lmertest_on_the_stored_cases() {
     let r: Reference = toml::from_str(include_str!("../reference/lme4_reference.toml")).unwrap();
     assert!(r.case.len() >= 10);
     assert!(r.case.iter().any(|c| c.singular) && r.case.iter().any(|c| c.slope_groups.len() == 2));
+    assert!(r.case.iter().any(|c| !c.uncorrelated_groups.is_empty()));
+    assert!(r.case.iter().any(|c| !c.slope_only_groups.is_empty()));
     let mut fits = BTreeMap::new();
     for c in &r.case {
         let f = fit(&model_of(c), c.reml).unwrap_or_else(|e| panic!("{}: {e}", c.name));

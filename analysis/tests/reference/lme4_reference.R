@@ -76,7 +76,8 @@ out <- character()
 emit <- function(...) out <<- c(out, paste0(...))
 
 write_case <- function(name, data_name, formula, reml, fixed, random, slope = "",
-                       slope_groups = if (slope == "") character() else "participant") {
+                       slope_groups = if (slope == "") character() else "participant",
+                       uncorrelated_groups = character(), slope_only_groups = character()) {
   d <- read.csv(file.path(here, "lme4", paste0(data_name, ".csv")),
                 colClasses = c("character", "character", "numeric", "numeric", "numeric"))
   m <- fit_at_optimum(as.formula(formula), d, reml)
@@ -91,6 +92,10 @@ write_case <- function(name, data_name, formula, reml, fixed, random, slope = ""
   emit("random = [", paste0('"', random, '"', collapse = ", "), "]")
   emit('slope = "', slope, '"')
   emit("slope_groups = [", if (length(slope_groups)) paste0('"', slope_groups, '"', collapse = ", ") else "", "]")
+  if (length(uncorrelated_groups))
+    emit("uncorrelated_groups = [", paste0('"', uncorrelated_groups, '"', collapse = ", "), "]")
+  if (length(slope_only_groups))
+    emit("slope_only_groups = [", paste0('"', slope_only_groups, '"', collapse = ", "), "]")
   emit("singular = ", tolower(as.character(isSingular(m))))
   emit("deviance = ", num(if (reml) getME(m, "devcomp")$cmp[["REML"]] else deviance(m)))
   emit("log_likelihood = ", num(as.numeric(logLik(m))))
@@ -101,6 +106,8 @@ write_case <- function(name, data_name, formula, reml, fixed, random, slope = ""
   emit("t = [", paste(num(s[, "t value"]), collapse = ", "), "]")
   emit("p = [", paste(num(s[, "Pr(>|t|)"]), collapse = ", "), "]")
   v <- vc[is.na(vc$var2) & vc$grp != "Residual", ]
+  # `||` splits a factor into terms lme4 names participant, participant.1: one factor to us.
+  v$grp <- sub("\\.[0-9]+$", "", v$grp)
   emit("components = [", paste0('"', v$grp, " ", ifelse(v$var1 == "(Intercept)", "(Intercept)", v$var1), '"', collapse = ", "), "]")
   emit("variances = [", paste(num(v$vcov), collapse = ", "), "]")
   cr <- vc[!is.na(vc$var2), ]
@@ -158,5 +165,16 @@ both <- c("participant", "identity")
 mb <- write_case("slopes_reml", "slopes", slopes, TRUE, c("(Intercept)", "smile"), both, "smile", both)
 stopifnot(!isSingular(mb))
 write_case("slopes_ml", "slopes", slopes, FALSE, c("(Intercept)", "smile"), both, "smile", both)
+# The simplification steps of a singular maximal model: slopes uncorrelated with their
+# intercepts (`||`), and a slope without its intercept.
+uncorrelated <- "dwell ~ smile + (1 + smile || participant) + (1 + smile || identity)"
+write_case("slopes_uncorrelated_reml", "slopes", uncorrelated, TRUE, c("(Intercept)", "smile"), both,
+           "smile", both, uncorrelated_groups = both)
+write_case("slope_uncorrelated_ml", "slope", "dwell ~ smile + (1 + smile || participant) + (1 | identity)",
+           FALSE, c("(Intercept)", "smile"), c("participant", "identity"), "smile",
+           uncorrelated_groups = "participant")
+write_case("slope_only_reml", "slope", "dwell ~ smile + (0 + smile | participant) + (1 | identity)",
+           TRUE, c("(Intercept)", "smile"), c("participant", "identity"), "smile",
+           slope_only_groups = "participant")
 
 writeLines(out, file.path(here, "lme4_reference.toml"))
