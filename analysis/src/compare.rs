@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::dwell::DwellRow;
-use crate::mixed::{fit, Factor, FitError, LmmFit, MixedModel, RandomTerm};
+use crate::mixed::{fit, fit_with, Factor, FitError, Inference, LmmFit, MixedModel, RandomTerm};
 use crate::nonparam::{
     benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, paired_t_test,
     permutation_test, student_t_test, wilcoxon, Method,
@@ -546,7 +546,9 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
     let mut steps: Vec<String> = Vec::new();
     loop {
         let f = formula(&groups);
-        let result: Result<LmmFit, FitError> = fit(&mixed_model(cfg, rows, &groups), true);
+        // Satterthwaite's df only for the fit that is reported: a singular one is simplified.
+        let model = mixed_model(cfg, rows, &groups);
+        let result: Result<LmmFit, FitError> = fit_with(&model, true, Inference::UnlessSingular);
         // A random slope too many for the data (a deviance flat near its boundary) does not
         // converge: the model without it (identities' first) is the next to try, as for a
         // singular fit.

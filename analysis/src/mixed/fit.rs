@@ -69,6 +69,16 @@ pub struct LmmFit {
     pub groups: Vec<String>,
 }
 
+/// Some diagonal θ (a term's variance, or the rest of a slope's beyond its intercept) on its
+/// boundary, as lme4's `isSingular`.
+fn boundary(model: &MixedModel, theta: &[f64]) -> bool {
+    let lower = model.theta_lower();
+    theta
+        .iter()
+        .zip(&lower)
+        .any(|(th, lo)| *lo == 0.0 && *th < SINGULAR_TOL)
+}
+
 fn two_sided_t(t: f64, df: f64) -> f64 {
     match StudentsT::new(0.0, 1.0, df) {
         Ok(d) if t.is_finite() => (2.0 * d.sf(t.abs())).min(1.0),
@@ -78,6 +88,22 @@ fn two_sided_t(t: f64, df: f64) -> f64 {
 
 /// Fits `model` by REML (`reml = true`, lme4's default) or ML.
 pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
+    fit_with(model, reml, Inference::Always)
+}
+
+/// Whether a fit computes Satterthwaite's degrees of freedom (numerical Hessians: most of a
+/// fit's cost) when it ends on the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inference {
+    /// Always, as lmerTest does.
+    Always,
+    /// Not for a singular fit (its df and p are NaN): for a caller that simplifies a singular
+    /// model and reports only the final, regular fit.
+    UnlessSingular,
+}
+
+/// `fit`, with Satterthwaite's df computed as `inference` says.
+pub fn fit_with(model: &MixedModel, reml: bool, inference: Inference) -> Result<LmmFit, FitError> {
     model.validate()?;
     let pr = Products::new(model);
     let (n, p) = (pr.n, pr.p);
@@ -112,7 +138,8 @@ pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
     // Satterthwaite: the deviance in (θ, σ) and the fixed effects' covariance as functions of
     // the same parameters, as lmerTest (Kuznetsova, Brockhoff & Christensen 2017).
     let k = theta.len();
-    let satterthwaite = if k == 0 {
+    let singular = boundary(model, &theta);
+    let satterthwaite = if k == 0 || (singular && inference == Inference::UnlessSingular) {
         None
     } else {
         satterthwaite(&|t: &[f64]| eval(t), &theta, sigma, n, p, reml)
@@ -149,16 +176,12 @@ pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
     let mut components = Vec::new();
     let mut correlations = Vec::new();
     let mut at = 0;
-    let mut singular = false;
     for term in &model.terms {
         let w = term.width();
         let mut tm = DMatrix::zeros(w, w);
         for c in 0..w {
             for r in c..w {
                 tm[(r, c)] = theta[at];
-                if r == c && theta[at] < SINGULAR_TOL {
-                    singular = true;
-                }
                 at += 1;
             }
         }
@@ -296,6 +319,40 @@ mod tests {
         let t = student_t_test(&b, &a).unwrap();
         let c = &f.coefficients[1];
         assert!((c.t - t.t).abs() < 1e-12 && (c.p - t.p).abs() < 1e-12 && c.df == 9.0);
+    }
+
+    /// A group whose variance is 0 in the data ends on the boundary: `UnlessSingular` gives the
+    /// same estimates and variances without Satterthwaite's df; a regular fit gets them.
+    #[test]
+    fn a_singular_fit_skips_satterthwaite_only_when_asked() {
+        let groups: Vec<String> = (0..24).map(|i| format!("g{}", i % 6)).collect();
+        let labels: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let x: Vec<f64> = (0..24).map(|i| f64::from(u8::from(i % 2 == 0))).collect();
+        // Within each group the same residual pattern: nothing varies between groups.
+        let y: Vec<f64> = (0..24)
+            .map(|i| 10.0 + 2.0 * x[i] + [0.3, -0.8, 1.1, -0.2][(i / 6) % 4])
+            .collect();
+        let model = |y: Vec<f64>| MixedModel {
+            y,
+            x: DMatrix::from_fn(24, 2, |i, j| if j == 0 { 1.0 } else { x[i] }),
+            x_names: vec!["(Intercept)".into(), "x".into()],
+            terms: vec![crate::mixed::RandomTerm {
+                factor: crate::mixed::Factor::from_labels("g", &labels),
+                intercept: true,
+                slope: None,
+            }],
+        };
+        let m = model(y.clone());
+        let always = fit(&m, true).unwrap();
+        let lean = fit_with(&m, true, Inference::UnlessSingular).unwrap();
+        assert!(always.singular && lean.singular);
+        assert_eq!(always.coefficients[1].estimate, lean.coefficients[1].estimate);
+        assert_eq!(always.components, lean.components);
+        assert!(always.coefficients[1].df.is_finite() && lean.coefficients[1].df.is_nan());
+        // Group offsets make the fit regular: df as always.
+        let shifted: Vec<f64> = y.iter().enumerate().map(|(i, v)| v + (i % 6) as f64).collect();
+        let regular = fit_with(&model(shifted), true, Inference::UnlessSingular).unwrap();
+        assert!(!regular.singular && regular.coefficients[1].df.is_finite());
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod optimize;
 mod pls;
 
 pub use fit::{
-    fit, likelihood_ratio, Coefficient, FitError, LmmFit, Lrt, VarianceComponent,
-    CONVERGED_DECREMENT, SINGULAR_TOL,
+    fit, fit_with, likelihood_ratio, Coefficient, FitError, Inference, LmmFit, Lrt,
+    VarianceComponent, CONVERGED_DECREMENT, SINGULAR_TOL,
 };
 pub use model::{Factor, MixedModel, ModelError, RandomTerm};
