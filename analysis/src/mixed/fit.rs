@@ -346,11 +346,18 @@ mod tests {
         let always = fit(&m, true).unwrap();
         let lean = fit_with(&m, true, Inference::UnlessSingular).unwrap();
         assert!(always.singular && lean.singular);
-        assert_eq!(always.coefficients[1].estimate, lean.coefficients[1].estimate);
+        assert_eq!(
+            always.coefficients[1].estimate,
+            lean.coefficients[1].estimate
+        );
         assert_eq!(always.components, lean.components);
         assert!(always.coefficients[1].df.is_finite() && lean.coefficients[1].df.is_nan());
         // Group offsets make the fit regular: df as always.
-        let shifted: Vec<f64> = y.iter().enumerate().map(|(i, v)| v + (i % 6) as f64).collect();
+        let shifted: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + (i % 6) as f64)
+            .collect();
         let regular = fit_with(&model(shifted), true, Inference::UnlessSingular).unwrap();
         assert!(!regular.singular && regular.coefficients[1].df.is_finite());
     }
