@@ -475,7 +475,8 @@ fn formula(groups: &[Grouping]) -> String {
 /// What resolves a singular fit, read from θ (per grouping in order, lme4's layout: correlated
 /// [intercept, covariance, slope], uncorrelated [intercept, slope], one effect [its SD]). The
 /// first that applies, over all groupings: a correlated intercept and slope whose covariance
-/// is on its boundary are refitted uncorrelated (their variances kept); then a slope variance
+/// matrix is on its boundary are refitted uncorrelated (the variances kept, so a slope whose
+/// correlation alone was ±1 keeps its variance in the SE); then a slope variance
 /// estimated 0 goes; then an intercept variance estimated 0 (the simpler model has the same
 /// likelihood). `None` when no θ is at the boundary.
 fn simplification(theta: &[f64], groups: &[Grouping]) -> Option<(String, Vec<Grouping>)> {
@@ -503,7 +504,7 @@ fn simplification(theta: &[f64], groups: &[Grouping]) -> Option<(String, Vec<Gro
         let s = starts[k];
         if g.effects == Effects::Correlated && (zero(s) || zero(s + 2)) {
             let why = format!(
-                "the {}' intercept–slope correlation is on its boundary; refitted uncorrelated",
+                "the {}' intercept–slope covariance is on its boundary (a variance 0 or a correlation ±1); refitted uncorrelated",
                 g.unit.plural()
             );
             return Some((why, with(k, Some(Effects::Uncorrelated))));
@@ -920,7 +921,7 @@ mod tests {
             &pair(Correlated, Correlated),
         );
         assert!(
-            why.starts_with("the identities' intercept–slope correlation"),
+            why.starts_with("the identities' intercept–slope covariance"),
             "{why}"
         );
         assert_eq!(next, pair(Correlated, Uncorrelated));

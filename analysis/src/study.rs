@@ -500,8 +500,9 @@ pub fn analyse_study(
 
 /// `analyse_study` over `count` recordings that `read(i)` gives (e.g. from their files) while
 /// others are analysed: reading one overlaps analysing the rest, and each recording is dropped
-/// once analysed, so only those in hand are in memory. Results are joined in index order; the
-/// first failure in that order (reading or analysing) is the error.
+/// once analysed, so only those in hand are in memory. Results are joined in index order. After
+/// a failure (reading or analysing) no further recording is started, and the error is the
+/// first in index order among the recordings done.
 pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     count: usize,
     read: impl Fn(usize) -> Result<R, AnalysisError> + Sync,
@@ -521,10 +522,20 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     let mut validation = Vec::new();
     let mut no_validation = Vec::new();
+    // After a failure no further recording is started: the error is the answer. Recordings
+    // are started in index order, so those skipped come after a failed one.
+    let failed = std::sync::atomic::AtomicBool::new(false);
     let parts = each_in_parallel(count, |i| {
-        read(i).and_then(|rec| analyse_recording(rec.borrow(), cfg, aois))
+        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let part = read(i).and_then(|rec| analyse_recording(rec.borrow(), cfg, aois));
+        if part.is_err() {
+            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Some(part)
     });
-    for part in parts {
+    for part in parts.into_iter().flatten() {
         let part = part?;
         dwell.extend(part.dwell);
         metrics.extend(part.metrics);
