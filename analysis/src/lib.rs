@@ -29,7 +29,7 @@ pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};
 pub use study::{analyse_recordings, analyse_study, AnalysisConfig, StudyAnalysis, SummaryRow};
 
-/// What went wrong, and with which file: every variant but `Invalid` names its path.
+/// What went wrong, and with which file: every variant names its path.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
     /// An input that cannot be used (a recording, export, survey map, stimulus set or
@@ -45,8 +45,4 @@ pub enum AnalysisError {
         path: String,
         source: std::io::Error,
     },
-    /// An inconsistency with no single file to blame (e.g. a stimulus set whose trial list
-    /// cannot be built).
-    #[error("{0}")]
-    Invalid(String),
 }

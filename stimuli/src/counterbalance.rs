@@ -53,12 +53,30 @@ pub struct TrialSpec {
     pub stimulus: Stimulus,
 }
 
+/// Why a stimulus set cannot be counterbalanced: each identity needs one reconstructed and one
+/// manipulated image of one condition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CounterbalanceError {
+    #[error("identity '{identity}' needs exactly one reconstructed and one manipulated image, has {reconstructed} and {manipulated}")]
+    ImageCount {
+        identity: String,
+        reconstructed: usize,
+        manipulated: usize,
+    },
+    #[error("identity '{identity}' has images of two conditions ('{reconstructed}' and '{manipulated}')")]
+    TwoConditions {
+        identity: String,
+        reconstructed: String,
+        manipulated: String,
+    },
+}
+
 /// The trial list of `version`, shuffled with `seed`.
 pub fn trial_list(
     set: &StimulusSet,
     version: CounterbalanceVersion,
     seed: u64,
-) -> Result<Vec<TrialSpec>, String> {
+) -> Result<Vec<TrialSpec>, CounterbalanceError> {
     // condition -> identities (sorted by name for a stable assignment).
     let mut by_condition: BTreeMap<&str, Vec<(&str, &Stimulus, &Stimulus)>> = BTreeMap::new();
     for (identity, stims) in set.by_identity() {
@@ -71,17 +89,18 @@ pub fn trial_list(
             .filter(|s| s.variant == Variant::Manipulated)
             .collect();
         if rec.len() != 1 || man.len() != 1 {
-            return Err(format!(
-                "identity '{identity}' needs exactly one reconstructed and one manipulated image, has {} and {}",
-                rec.len(),
-                man.len()
-            ));
+            return Err(CounterbalanceError::ImageCount {
+                identity: identity.to_string(),
+                reconstructed: rec.len(),
+                manipulated: man.len(),
+            });
         }
         if rec[0].condition != man[0].condition {
-            return Err(format!(
-                "identity '{identity}' has images of two conditions ('{}' and '{}')",
-                rec[0].condition, man[0].condition
-            ));
+            return Err(CounterbalanceError::TwoConditions {
+                identity: identity.to_string(),
+                reconstructed: rec[0].condition.clone(),
+                manipulated: man[0].condition.clone(),
+            });
         }
         by_condition
             .entry(rec[0].condition.as_str())
@@ -183,6 +202,14 @@ mod tests {
         let mut s = set();
         s.stimuli.retain(|x| x.id != "WS-08-manipulated");
         let e = trial_list(&s, CounterbalanceVersion::A, 1).unwrap_err();
-        assert!(e.contains("identity 'WS-08'"), "{e}");
+        assert_eq!(
+            e,
+            CounterbalanceError::ImageCount {
+                identity: "WS-08".into(),
+                reconstructed: 1,
+                manipulated: 0
+            }
+        );
+        assert!(e.to_string().contains("identity 'WS-08'"), "{e}");
     }
 }

@@ -10,5 +10,5 @@ pub mod present;
 pub mod timing;
 
 pub use aoi::{Aoi, AoiError, AoiFile, AoiShape};
-pub use counterbalance::{trial_list, CounterbalanceVersion, TrialSpec};
+pub use counterbalance::{trial_list, CounterbalanceError, CounterbalanceVersion, TrialSpec};
 pub use manifest::{Expression, Landmarks, ManifestError, Stimulus, StimulusSet, Variant};

@@ -101,7 +101,10 @@ impl SurveyMap {
         conditions.sort();
         conditions.dedup();
         for v in [CounterbalanceVersion::A, CounterbalanceVersion::B] {
-            let mut trials = trial_list(set, v, 0).map_err(AnalysisError::Invalid)?;
+            let mut trials = trial_list(set, v, 0).map_err(|e| AnalysisError::Input {
+                path: set.root.display().to_string(),
+                message: format!("cannot build the survey's questions: {e}"),
+            })?;
             trials.sort_by(|a, b| {
                 (&a.stimulus.condition, &a.stimulus.identity)
                     .cmp(&(&b.stimulus.condition, &b.stimulus.identity))
