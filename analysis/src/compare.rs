@@ -17,6 +17,7 @@ use crate::nonparam::{
     benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, paired_t_test,
     permutation_test, student_t_test, wilcoxon, Method,
 };
+use crate::parallel::each_in_parallel;
 use crate::stats::{mean, variance, welch_t_test};
 use crate::study::{AnalysisConfig, Correction, TestChoice};
 
@@ -138,17 +139,16 @@ pub fn compare_with(
     conditions.sort();
     conditions.dedup();
     conditions.push("all".into());
-    conditions
-        .into_iter()
-        .map(|c| {
-            let rows: Vec<&DwellRow> = dwell
-                .iter()
-                .filter(|r| c == "all" || r.condition == c)
-                .filter(|r| r.expression == "smile" || r.expression == "no_smile")
-                .collect();
-            row(model, c, &rows, cfg)
-        })
-        .collect()
+    // Each condition's model on a core of its own (the mixed models are most of an analysis).
+    each_in_parallel(conditions.len(), |k| {
+        let c = &conditions[k];
+        let rows: Vec<&DwellRow> = dwell
+            .iter()
+            .filter(|r| c == "all" || &r.condition == c)
+            .filter(|r| r.expression == "smile" || r.expression == "no_smile")
+            .collect();
+        row(model, c.clone(), &rows, cfg)
+    })
 }
 
 fn sd(v: &[f64]) -> f64 {

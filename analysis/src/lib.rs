@@ -15,6 +15,7 @@ pub mod heatmap;
 pub mod metrics;
 pub mod mixed;
 pub mod nonparam;
+mod parallel;
 pub mod quality;
 pub mod recording_aois;
 pub mod report;

@@ -20,6 +20,7 @@ use crate::fixation::FixationResult;
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
 use crate::metrics::{trial_fixations, trial_metrics_with_dwell, AoiMetrics};
+use crate::parallel::each_in_parallel;
 use crate::quality::{
     excluded_trials, exclusions, participant_quality, trial_quality, Exclusion, ExclusionRules,
     ParticipantQuality, TrialQuality,
@@ -451,40 +452,6 @@ impl<'a> TrialFinder<'a> {
             self.trials.iter().find(holds)
         }
     }
-}
-
-/// `f(i)` for every `i < count` on every core, the results in index order.
-fn each_in_parallel<R: Send>(count: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(count);
-    if workers <= 1 {
-        return (0..count).map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                sc.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= count {
-                            return mine;
-                        }
-                        mine.push((i, f(i)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Analyses every recording, using the stimulus set each recording stores; `aois`, when given,
