@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use et_sessions::{Recording, TrialRecord};
 
@@ -489,16 +490,16 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     let mut validation = Vec::new();
     let mut no_validation = Vec::new();
-    // After a failure no further recording is started: the error is the answer. Recordings
-    // are started in index order, so those skipped come after a failed one.
-    let failed = std::sync::atomic::AtomicBool::new(false);
+    // After a failure no further recording is started: the result is an error whatever the
+    // skipped ones hold (the failed one's is among the results).
+    let failed = AtomicBool::new(false);
     let parts = each_in_parallel(count, |i| {
-        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+        if failed.load(Ordering::Relaxed) {
             return None;
         }
         let part = read(i).and_then(|rec| analyse_recording(rec.borrow(), cfg, aois));
         if part.is_err() {
-            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            failed.store(true, Ordering::Relaxed);
         }
         Some(part)
     });

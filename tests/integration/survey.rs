@@ -175,16 +175,12 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
         b,
     } = survey_inputs(dir.path());
     let out = dir.path().join("survey");
-    let o = run(&[
-        "survey",
-        "analyze",
-        &format!("A={}", a.display()),
-        &format!("B={}", b.display()),
-        "--map",
-        s(&map_path),
-        "--out",
-        s(&out),
-    ]);
+    let cmd = analyze(
+        dir.path(),
+        &map_path,
+        &[format!("A={}", a.display()), format!("B={}", b.display())],
+    );
+    let o = run(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t4 = std::fs::read_to_string(out.join("table4.csv")).unwrap();
     let all: Vec<&str> = t4
@@ -254,7 +250,7 @@ fn planted_accuracies_are_recovered_and_no_personal_data_leaks() {
     }
 }
 
-/// `survey analyze` of `exports` (VERSION=FILE arguments) with the map, into `dir/survey`.
+/// The arguments of `survey analyze` of `exports` (VERSION=FILE) with the map, into `dir/survey`.
 fn analyze(dir: &Path, map: &Path, exports: &[String]) -> Vec<String> {
     let mut cmd = argv(["survey", "analyze"]);
     cmd.extend(exports.iter().cloned());

@@ -224,14 +224,20 @@ impl Track {
 
     /// The chord of `angle`'s angle on the unit sphere (`geometry::chord`).
     pub fn chord(&self, at: usize, a: usize, b: usize) -> f64 {
-        let f = |v: [f32; 3]| v.map(f64::from);
-        let (o, ga, gb) = (f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b]));
-        if o.iter().chain(&ga).chain(&gb).all(|v| v.is_finite()) {
-            chord(o, ga, gb)
-        } else {
-            self.deg
-                .chord_2d((self.x[a], self.y[a]), (self.x[b], self.y[b]))
+        match self.positions_3d(at, a, b) {
+            Some([o, ga, gb]) => chord(o, ga, gb),
+            None => self
+                .deg
+                .chord_2d((self.x[a], self.y[a]), (self.x[b], self.y[b])),
         }
+    }
+
+    /// The eye position at `at` and the gaze points at `a` and `b` (mm), when all are known.
+    #[inline]
+    fn positions_3d(&self, at: usize, a: usize, b: usize) -> Option<[[f64; 3]; 3]> {
+        let f = |v: [f32; 3]| v.map(f64::from);
+        let p = [f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b])];
+        p.iter().flatten().all(|v| v.is_finite()).then_some(p)
     }
 
     /// For the exact 3D angle φ between the gaze at `a` and `b` seen from the eye at `at`:
@@ -239,11 +245,7 @@ impl Track {
     /// one square root and no division; `None` where the sample lacks eye or gaze positions.
     #[inline]
     pub fn cosine_gap(&self, at: usize, a: usize, b: usize) -> Option<(f64, f64)> {
-        let f = |v: [f32; 3]| v.map(f64::from);
-        let (o, ga, gb) = (f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b]));
-        if !o.iter().chain(&ga).chain(&gb).all(|v| v.is_finite()) {
-            return None;
-        }
+        let [o, ga, gb] = self.positions_3d(at, a, b)?;
         let u = [ga[0] - o[0], ga[1] - o[1], ga[2] - o[2]];
         let v = [gb[0] - o[0], gb[1] - o[1], gb[2] - o[2]];
         let dot = |p: [f64; 3], q: [f64; 3]| p[0] * q[0] + p[1] * q[1] + p[2] * q[2];

@@ -69,13 +69,12 @@ pub struct LmmFit {
     pub groups: Vec<String>,
 }
 
-/// Some diagonal θ (a term's variance, or the rest of a slope's beyond its intercept) on its
-/// boundary, as lme4's `isSingular`.
-fn boundary(model: &MixedModel, theta: &[f64]) -> bool {
-    let lower = model.theta_lower();
+/// Some diagonal θ (a term's variance, or the rest of a slope's beyond its intercept; those
+/// with the lower bound 0 in `lower`) on its boundary, as lme4's `isSingular`.
+fn boundary(theta: &[f64], lower: &[f64]) -> bool {
     theta
         .iter()
-        .zip(&lower)
+        .zip(lower)
         .any(|(th, lo)| *lo == 0.0 && *th < SINGULAR_TOL)
 }
 
@@ -138,7 +137,7 @@ pub fn fit_with(model: &MixedModel, reml: bool, inference: Inference) -> Result<
     // Satterthwaite: the deviance in (θ, σ) and the fixed effects' covariance as functions of
     // the same parameters, as lmerTest (Kuznetsova, Brockhoff & Christensen 2017).
     let k = theta.len();
-    let singular = boundary(model, &theta);
+    let singular = boundary(&theta, &lower);
     let satterthwaite = if k == 0 || (singular && inference == Inference::UnlessSingular) {
         None
     } else {
