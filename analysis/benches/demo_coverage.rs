@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use et_analysis::compare::compare_with;
+use et_analysis::mixed::Ddf;
 use et_analysis::{analyse_study, trial_dwell, AnalysisConfig, StudyModel};
 use et_drivers::synthetic::{samples_between, Scene, SceneTimeline, SyntheticConfig};
 use et_sessions::attention::image_scene;
@@ -215,6 +216,14 @@ fn variants() -> Vec<(&'static str, StudyModel, AnalysisConfig)> {
     };
     vec![
         ("lmm (default)", StudyModel::Lmm, d.clone()),
+        (
+            "lmm, Satterthwaite df",
+            StudyModel::Lmm,
+            AnalysisConfig {
+                ddf: Ddf::Satterthwaite,
+                ..AnalysisConfig::default()
+            },
+        ),
         (
             "lmm, participant slope only",
             StudyModel::Lmm,

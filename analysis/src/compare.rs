@@ -3,7 +3,8 @@
 //!
 //! Each participant sees many images, so trials are not independent units. The default is a
 //! linear mixed model with participants and images (identities) as crossed random effects
-//! (Baayen, Davidson & Bates 2008), tested with Satterthwaite's df as lmerTest does; the
+//! (Baayen, Davidson & Bates 2008), tested with Kenward–Roger's (or Satterthwaite's) df as
+//! lmerTest does; the
 //! by-participant (F1) and by-item (F2) paired analyses are the psycholinguists' alternative;
 //! `welch_trials` pools every participant × image as independent, as the paper did, and says so.
 
@@ -12,7 +13,9 @@ use std::collections::BTreeMap;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::dwell::DwellRow;
-use crate::mixed::{fit, fit_with, Factor, FitError, Inference, LmmFit, MixedModel, RandomTerm};
+use crate::mixed::{
+    fit, fit_with, Ddf, Factor, FitError, Inference, LmmFit, MixedModel, RandomTerm,
+};
 use crate::nonparam::{
     benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, paired_t_test,
     permutation_test, student_t_test, wilcoxon, Method,
@@ -26,7 +29,8 @@ use crate::study::{AnalysisConfig, Correction, TestChoice};
 #[serde(rename_all = "snake_case")]
 pub enum StudyModel {
     /// `response ~ smile + (1 + smile | participant) + (1 + smile | identity)` (REML,
-    /// Satterthwaite; the slopes as configured, simplified while singular or not converging).
+    /// Kenward–Roger or Satterthwaite as configured; the slopes as configured, simplified while
+    /// singular or not converging).
     Lmm,
     /// Per participant, mean of smile vs no smile images: paired t and Wilcoxon (F1).
     ByParticipant,
@@ -547,9 +551,10 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
     let mut steps: Vec<String> = Vec::new();
     loop {
         let f = formula(&groups);
-        // Satterthwaite's df only for the fit that is reported: a singular one is simplified.
+        // The df only for the fit that is reported: a singular one is simplified.
         let model = mixed_model(cfg, rows, &groups);
-        let result: Result<LmmFit, FitError> = fit_with(&model, true, Inference::UnlessSingular);
+        let result: Result<LmmFit, FitError> =
+            fit_with(&model, true, cfg.ddf, Inference::UnlessSingular);
         // A random slope too many for the data (a deviance flat near its boundary) does not
         // converge: the model without it (identities' first) is the next to try, as for a
         // singular fit.
@@ -594,10 +599,13 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
                 fitted.residual_variance.sqrt()
             )))
             .collect();
-        let method = if fitted.groups.is_empty() {
-            "least squares, df n − p: no random effect left"
-        } else {
-            "REML, Satterthwaite df"
+        let method = match (fitted.groups.is_empty(), fitted.ddf) {
+            (true, _) => "least squares, df n − p: no random effect left",
+            (false, Ddf::KenwardRoger) => "REML, Kenward–Roger SE and df",
+            (false, Ddf::Satterthwaite) if cfg.ddf == Ddf::KenwardRoger => {
+                "REML, Satterthwaite df: Kenward–Roger's could not be computed"
+            }
+            (false, Ddf::Satterthwaite) => "REML, Satterthwaite df",
         };
         steps.push(format!(
             "{f} ({method}; {} observations; {})",

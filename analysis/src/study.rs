@@ -21,6 +21,7 @@ use crate::fixation::FixationResult;
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
 use crate::metrics::{trial_fixations, trial_metrics_with_dwell, AoiMetrics};
+use crate::mixed::Ddf;
 use crate::parallel::each_in_parallel;
 use crate::quality::{
     excluded_trials, exclusions, participant_quality, trial_quality, Exclusion, ExclusionRules,
@@ -67,6 +68,10 @@ pub struct AnalysisConfig {
     /// The mixed model has a by-identity random slope for expression: each face its own smile
     /// effect (expression varies within identity; default: maximal, simplified when singular).
     pub identity_slope: bool,
+    /// How the mixed model's t-tests get their SE and df: `kenward_roger` (default: with ten
+    /// participants, Satterthwaite's intervals on the unadjusted SE are too narrow) or
+    /// `satterthwaite` (lmerTest's default).
+    pub ddf: Ddf,
     /// What the models compare: `dwell_ms` or `proportion` (of the stimulus time).
     pub response: Response,
     /// The test of `model = "welch_trials"` (trials pooled as independent observations).
@@ -99,6 +104,7 @@ impl Default for AnalysisConfig {
             model: StudyModel::Lmm,
             random_slope: true,
             identity_slope: true,
+            ddf: Ddf::KenwardRoger,
             response: Response::DwellMs,
             test: TestChoice::Welch,
             correction: Correction::Holm,

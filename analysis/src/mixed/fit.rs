@@ -1,10 +1,12 @@
 //! Fitting a linear mixed model by REML or ML, with fixed-effect tests as lmerTest reports
-//! them (Satterthwaite degrees of freedom) and the likelihood-ratio test between nested fits.
+//! them (Satterthwaite's or Kenward–Roger's degrees of freedom) and the likelihood-ratio test
+//! between nested fits.
 
 use nalgebra::DMatrix;
 use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
 
 use super::deriv::{hessians, jacobian};
+use super::kenward_roger::adjust;
 use super::model::{MixedModel, ModelError, Products};
 use super::optimize::minimise;
 use super::pls::{profiled_deviance, solve};
@@ -22,6 +24,8 @@ pub enum FitError {
     NotConverged { decrement: f64 },
     #[error("the mixed model could not be evaluated at its start (a factorisation failed)")]
     Degenerate,
+    #[error("Kenward–Roger's adjustment is defined for REML fits only (as in lmerTest); fit with REML or use Satterthwaite's df")]
+    KenwardRogerNeedsReml,
     #[error("the likelihood-ratio test needs two ML fits of nested models on the same data: {0}")]
     NotNested(String),
 }
@@ -31,8 +35,10 @@ pub enum FitError {
 pub struct Coefficient {
     pub name: String,
     pub estimate: f64,
+    /// From the fit's covariance of the fixed effects, or Kenward–Roger's adjusted one.
     pub se: f64,
-    /// Satterthwaite degrees of freedom (n − p when the model has no random term).
+    /// Satterthwaite's or Kenward–Roger's degrees of freedom (`LmmFit::ddf` says which; n − p
+    /// when the model has no random term).
     pub df: f64,
     pub t: f64,
     /// Two-sided.
@@ -50,6 +56,9 @@ pub struct VarianceComponent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LmmFit {
     pub reml: bool,
+    /// The method that gave the coefficients' SE and df: the one asked for, or Satterthwaite's
+    /// where Kenward–Roger's could not be computed (as lmerTest falls back).
+    pub ddf: Ddf,
     pub coefficients: Vec<Coefficient>,
     pub components: Vec<VarianceComponent>,
     /// Per factor with a slope, the intercept–slope correlation.
@@ -85,13 +94,33 @@ fn two_sided_t(t: f64, df: f64) -> f64 {
     }
 }
 
-/// Fits `model` by REML (`reml = true`, lme4's default) or ML.
+/// Fits `model` by REML (`reml = true`, lme4's default) or ML, with Satterthwaite's df.
 pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
-    fit_with(model, reml, Inference::Always)
+    fit_with(model, reml, Ddf::Satterthwaite, Inference::Always)
 }
 
-/// Whether a fit computes Satterthwaite's degrees of freedom (numerical Hessians: most of a
-/// fit's cost) when it ends on the boundary.
+/// How the fixed effects' t-tests get their SE and degrees of freedom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ddf {
+    /// The fit's covariance of the fixed effects, Satterthwaite's df (lmerTest's default).
+    Satterthwaite,
+    /// Kenward–Roger's adjusted covariance and df (REML only; lmerTest's
+    /// `ddf = "Kenward-Roger"` through pbkrtest): closer to nominal with few groups.
+    KenwardRoger,
+}
+
+impl Ddf {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ddf::Satterthwaite => "Satterthwaite",
+            Ddf::KenwardRoger => "Kenward–Roger",
+        }
+    }
+}
+
+/// Whether a fit computes the df (Satterthwaite's numerical Hessians or Kenward–Roger's
+/// adjustment: most of a fit's cost) when it ends on the boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inference {
     /// Always, as lmerTest does.
@@ -101,9 +130,17 @@ pub enum Inference {
     UnlessSingular,
 }
 
-/// `fit`, with Satterthwaite's df computed as `inference` says.
-pub fn fit_with(model: &MixedModel, reml: bool, inference: Inference) -> Result<LmmFit, FitError> {
+/// `fit`, with the df by `ddf`, computed as `inference` says.
+pub fn fit_with(
+    model: &MixedModel,
+    reml: bool,
+    ddf: Ddf,
+    inference: Inference,
+) -> Result<LmmFit, FitError> {
     model.validate()?;
+    if ddf == Ddf::KenwardRoger && !reml {
+        return Err(FitError::KenwardRogerNeedsReml);
+    }
     let pr = Products::new(model);
     let (n, p) = (pr.n, pr.p);
     let eval = |theta: &[f64]| solve(&pr, theta);
@@ -138,19 +175,27 @@ pub fn fit_with(model: &MixedModel, reml: bool, inference: Inference) -> Result<
     // the same parameters, as lmerTest (Kuznetsova, Brockhoff & Christensen 2017).
     let k = theta.len();
     let singular = boundary(&theta, &lower);
-    let satterthwaite = if k == 0 || (singular && inference == Inference::UnlessSingular) {
-        None
-    } else {
+    let tested = k > 0 && !(singular && inference == Inference::UnlessSingular);
+    let phi = &s.rx_inv2 * sigma2;
+    let kenward_roger = (tested && ddf == Ddf::KenwardRoger)
+        .then(|| adjust(&pr, &theta, sigma2, &phi))
+        .flatten();
+    let satterthwaite = if tested && kenward_roger.is_none() {
         satterthwaite(&|t: &[f64]| eval(t), &theta, sigma, n, p, reml)
+    } else {
+        None
     };
     let coefficients = (0..p)
         .map(|j| {
-            let var = sigma2 * s.rx_inv2[(j, j)];
+            let var = kenward_roger
+                .as_ref()
+                .map_or(phi[(j, j)], |a| a.vcov[(j, j)]);
             let se = var.sqrt();
-            let df = match &satterthwaite {
-                None if k == 0 => (n - p) as f64,
-                None => f64::NAN,
-                Some((a, jac)) => {
+            let df = match (&kenward_roger, &satterthwaite) {
+                (Some(a), _) => a.df[j],
+                (None, None) if k == 0 => (n - p) as f64,
+                (None, None) => f64::NAN,
+                (None, Some((a, jac))) => {
                     let g =
                         nalgebra::DVector::from_iterator(k + 1, jac.iter().map(|c| c[j * p + j]));
                     2.0 * var * var / (g.transpose() * a * &g)[(0, 0)]
@@ -201,6 +246,11 @@ pub fn fit_with(model: &MixedModel, reml: bool, inference: Inference) -> Result<
     }
     Ok(LmmFit {
         reml,
+        ddf: if kenward_roger.is_some() {
+            Ddf::KenwardRoger
+        } else {
+            Ddf::Satterthwaite
+        },
         coefficients,
         components,
         correlations,
@@ -343,7 +393,7 @@ mod tests {
         };
         let m = model(y.clone());
         let always = fit(&m, true).unwrap();
-        let lean = fit_with(&m, true, Inference::UnlessSingular).unwrap();
+        let lean = fit_with(&m, true, Ddf::Satterthwaite, Inference::UnlessSingular).unwrap();
         assert!(always.singular && lean.singular);
         assert_eq!(
             always.coefficients[1].estimate,
@@ -357,7 +407,13 @@ mod tests {
             .enumerate()
             .map(|(i, v)| v + (i % 6) as f64)
             .collect();
-        let regular = fit_with(&model(shifted), true, Inference::UnlessSingular).unwrap();
+        let regular = fit_with(
+            &model(shifted),
+            true,
+            Ddf::Satterthwaite,
+            Inference::UnlessSingular,
+        )
+        .unwrap();
         assert!(!regular.singular && regular.coefficients[1].df.is_finite());
     }
 

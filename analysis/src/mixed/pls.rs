@@ -315,6 +315,17 @@ pub(crate) fn solve(pr: &Products, theta: &[f64]) -> Option<Pls> {
     })
 }
 
+/// L⁻¹ Λᵀ (q × q) at θ: with it Λ (Λᵀ ZᵀZ Λ + I)⁻¹ Λᵀ = (L⁻¹Λᵀ)ᵀ (L⁻¹Λᵀ), the q × q matrix
+/// S in V⁻¹ = (I − Z S Zᵀ) / σ², which the Kenward–Roger adjustment works through instead of
+/// the n × n V⁻¹. `None` when the factorisation fails.
+pub(crate) fn lambda_t_solved(pr: &Products, theta: &[f64]) -> Option<DMatrix<f64>> {
+    let t = lambda_blocks(pr, theta);
+    let l = Factor::new(pr, &t)?;
+    let mut lt = DMatrix::identity(pr.q, pr.q);
+    lambda_t_rows(pr, &t, Terms::All, 0, &mut lt);
+    l.solve_lower(&lt)
+}
+
 /// The profiled deviance at θ (σ and β at their optimum): REML or ML, as lme4's `devfun`.
 pub(crate) fn profiled_deviance(s: &Pls, n: usize, p: usize, reml: bool) -> f64 {
     let two_pi = 2.0 * std::f64::consts::PI;

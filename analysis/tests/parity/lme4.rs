@@ -1,12 +1,16 @@
 //! The linear mixed model against lme4 / lmerTest on stored data sets: the cases are data
 //! (`../reference/lme4_reference.toml` and `../reference/lme4/*.csv`, written by
-//! `../reference/lme4_reference.R` with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3), looped over here.
-//! Tolerance 1e-6 relative on estimates, SEs, variance components, deviance, Satterthwaite df
-//! and p (lmerTest's own numerical derivatives are good to about 1e-9).
+//! `../reference/lme4_reference.R` with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2),
+//! looped over here. Tolerance 1e-6 relative on estimates, SEs, variance components, deviance,
+//! Satterthwaite df and p (lmerTest's own numerical derivatives are good to about 1e-9), and on
+//! every REML case's Kenward–Roger SE, df, t and p.
 
 use std::collections::BTreeMap;
 
-use et_analysis::mixed::{fit, likelihood_ratio, Factor, LmmFit, MixedModel, RandomTerm};
+use et_analysis::mixed::{
+    fit, fit_with, likelihood_ratio, Ddf, Factor, FitError, Inference, LmmFit, MixedModel,
+    RandomTerm,
+};
 use nalgebra::DMatrix;
 
 #[derive(serde::Deserialize)]
@@ -34,6 +38,15 @@ struct Case {
     df: Vec<f64>,
     t: Vec<f64>,
     p: Vec<f64>,
+    /// Kenward–Roger's SE, df, t and p (REML cases only).
+    #[serde(default)]
+    kr_se: Vec<f64>,
+    #[serde(default)]
+    kr_df: Vec<f64>,
+    #[serde(default)]
+    kr_t: Vec<f64>,
+    #[serde(default)]
+    kr_p: Vec<f64>,
     components: Vec<String>,
     variances: Vec<f64>,
     correlations: Vec<f64>,
@@ -209,10 +222,33 @@ fn mixed_models_equal_lme4_and_lmertest_on_the_stored_cases() {
         check(c, &f);
         fits.insert(c.name.clone(), f);
     }
+    let with_kr = r.case.iter().filter(|c| !c.kr_df.is_empty()).count();
+    assert_eq!(with_kr, r.case.iter().filter(|c| c.reml).count());
+    for c in r.case.iter().filter(|c| c.reml) {
+        let f = fit_with(&model_of(c), true, Ddf::KenwardRoger, Inference::Always)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        assert_eq!(f.ddf, Ddf::KenwardRoger, "{}", c.name);
+        for (j, co) in f.coefficients.iter().enumerate() {
+            let w = |s: &str| format!("{}: {} Kenward–Roger {s}", c.name, c.fixed[j]);
+            close(&w("SE"), co.se, c.kr_se[j], 1e-6, 0.0);
+            close(&w("df"), co.df, c.kr_df[j], 1e-6, 0.0);
+            close(&w("t"), co.t, c.kr_t[j], 1e-6, 1e-9);
+            close(&w("p"), co.p, c.kr_p[j], 1e-6, 1e-300);
+        }
+    }
     for t in &r.lrt {
         let got = likelihood_ratio(&fits[&t.small], &fits[&t.large]).unwrap();
         assert_eq!(got.df, t.df, "{}", t.name);
         close(&format!("{} chisq", t.name), got.chisq, t.chisq, 1e-6, 0.0);
         close(&format!("{} p", t.name), got.p, t.p, 1e-6, 0.0);
     }
+}
+
+/// lmerTest refuses Kenward–Roger for an ML fit; so does the model.
+#[test]
+fn kenward_roger_is_refused_for_ml_fits() {
+    let r: Reference = toml::from_str(include_str!("../reference/lme4_reference.toml")).unwrap();
+    let c = r.case.iter().find(|c| !c.reml).unwrap();
+    let got = fit_with(&model_of(c), false, Ddf::KenwardRoger, Inference::Always);
+    assert_eq!(got.unwrap_err(), FitError::KenwardRogerNeedsReml);
 }
