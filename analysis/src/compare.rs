@@ -770,6 +770,49 @@ mod tests {
         assert_eq!(tests_in_words(&r), "lm_t (A); lmm_t (B, all)");
     }
 
+    /// The default mixed model's SE and df are Kenward–Roger's and the detail says so; the
+    /// config's `ddf = "satterthwaite"` gives lmerTest's default on the same fit.
+    #[test]
+    fn the_mixed_models_df_are_kenward_rogers_unless_configured() {
+        // Unbalanced (a trial in eleven lost): in balanced data the two agree.
+        let mut d = rows(8, 16, 300.0, 400.0);
+        let mut k = 0;
+        d.retain(|_| {
+            k += 1;
+            k % 11 != 0
+        });
+        let kr = all(&compare_with(
+            StudyModel::Lmm,
+            &d,
+            &AnalysisConfig::default(),
+        ))
+        .clone();
+        let cfg = AnalysisConfig {
+            ddf: Ddf::Satterthwaite,
+            ..AnalysisConfig::default()
+        };
+        let sat = all(&compare_with(StudyModel::Lmm, &d, &cfg)).clone();
+        assert!(
+            kr.detail.contains("Kenward–Roger SE and df"),
+            "{}",
+            kr.detail
+        );
+        assert!(sat.detail.contains("Satterthwaite df"), "{}", sat.detail);
+        assert_eq!(kr.estimate, sat.estimate);
+        assert!(
+            kr.se > sat.se && kr.se < 1.1 * sat.se,
+            "{} vs {}",
+            kr.se,
+            sat.se
+        );
+        assert!(
+            kr.df.is_some() && kr.df != sat.df,
+            "{:?} vs {:?}",
+            kr.df,
+            sat.df
+        );
+    }
+
     #[test]
     fn by_participant_is_the_paired_test_of_participant_means() {
         let d = rows(8, 6, 300.0, 50.0);
