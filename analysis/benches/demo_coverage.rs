@@ -26,7 +26,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use et_analysis::compare::compare_with;
+use et_analysis::compare::{compare_with, ComparisonRow};
 use et_analysis::mixed::Ddf;
 use et_analysis::{analyse_study, trial_dwell, AnalysisConfig, StudyModel};
 use et_drivers::synthetic::{samples_between, Scene, SceneTimeline, SyntheticConfig};
@@ -152,12 +152,40 @@ fn mean_difference(recs: &[Recording], cfg: &AnalysisConfig) -> f64 {
 
 /// With `ET_COVERAGE_DWELL=DIR`, each study's dwell rows go to `DIR/<scenario>-<seed>.csv`
 /// (participant, identity, expression, dwell_ms), for fitting the same data elsewhere
-/// (`analysis/tests/reference/coverage_lme4.R` fits them with lme4 / lmerTest).
-fn write_dwell(dir: &std::path::Path, scenario: &str, seed: u64, dwell: &[et_analysis::DwellRow]) {
-    let slug: String = scenario
+/// (`analysis/tests/reference/coverage_lme4.R` fits them with lme4 / lmerTest), and the
+/// default model's result per study to `DIR/<scenario>-ours.tsv`.
+fn slug(scenario: &str) -> String {
+    scenario
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+        .collect()
+}
+
+/// The default model's result for one study, one line in DIR/<scenario>-ours.tsv (seed,
+/// estimate, SE, df, CI, the fit's detail), to set beside lme4's on the same data.
+fn write_default_fit(dir: &std::path::Path, scenario: &str, seed: u64, row: &ComparisonRow) {
+    use std::io::Write;
+    let path = dir.join(format!("{}-ours.tsv", slug(scenario)));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("the fits' dump");
+    writeln!(
+        f,
+        "{seed}\t{}\t{}\t{}\t{}\t{}\t{}",
+        row.estimate,
+        row.se,
+        row.df.unwrap_or(f64::NAN),
+        row.ci_low,
+        row.ci_high,
+        row.detail
+    )
+    .expect("a fit's line");
+}
+
+fn write_dwell(dir: &std::path::Path, scenario: &str, seed: u64, dwell: &[et_analysis::DwellRow]) {
+    let slug = slug(scenario);
     let mut text = String::from("participant,identity,expression,dwell_ms\n");
     for d in dwell {
         text += &format!(
@@ -284,11 +312,14 @@ fn main() {
             if let Some(dir) = &dump {
                 write_dwell(dir, label, seed, &a.dwell);
             }
-            for ((_, model, vcfg), t) in variants.iter().zip(&mut tally) {
+            for (k, ((_, model, vcfg), t)) in variants.iter().zip(&mut tally).enumerate() {
                 let rows = compare_with(*model, &a.dwell, vcfg);
                 let Some(row) = rows.iter().find(|r| r.condition == "all") else {
                     continue;
                 };
+                if let (Some(dir), 0) = (&dump, k) {
+                    write_default_fit(dir, label, seed, row);
+                }
                 t.studies += 1;
                 if !row.p.is_finite() {
                     t.undefined += 1;
