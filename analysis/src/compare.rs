@@ -142,9 +142,10 @@ pub fn compare_with(
     let mut conditions: Vec<String> = dwell.iter().map(|r| r.condition.clone()).collect();
     conditions.sort();
     conditions.dedup();
-    conditions.push("all".into());
-    // Each condition's model on a core of its own (the mixed models are most of an analysis).
-    each_in_parallel(conditions.len(), |k| {
+    // Each condition's model on a core of its own (the mixed models are most of an analysis),
+    // the largest ("all") started first so that it does not start last and run alone.
+    conditions.insert(0, "all".into());
+    let mut rows = each_in_parallel(conditions.len(), |k| {
         let c = &conditions[k];
         let rows: Vec<&DwellRow> = dwell
             .iter()
@@ -152,7 +153,10 @@ pub fn compare_with(
             .filter(|r| r.expression == "smile" || r.expression == "no_smile")
             .collect();
         row(model, c.clone(), &rows, cfg)
-    })
+    });
+    // Reported per condition, then "all".
+    rows.rotate_left(1);
+    rows
 }
 
 fn sd(v: &[f64]) -> f64 {

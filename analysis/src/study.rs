@@ -587,11 +587,20 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
             }
         })
         .collect();
-    // Every model once; the configured model's rows, corrected, are the comparisons.
-    let all_models: Vec<ComparisonRow> = StudyModel::ALL
-        .iter()
-        .flat_map(|&m| compare_with(m, &dwell, cfg))
-        .collect();
+    // Every model once; the configured model's rows, corrected, are the comparisons. The
+    // interaction test (two more mixed models) runs beside them, filling a core they leave
+    // idle at their end.
+    let (all_models, interaction) = std::thread::scope(|sc| {
+        let interaction = (cfg.model == StudyModel::Lmm && !dwell.is_empty())
+            .then(|| sc.spawn(|| interaction_test(&dwell, cfg)));
+        let all_models: Vec<ComparisonRow> = StudyModel::ALL
+            .iter()
+            .flat_map(|&m| compare_with(m, &dwell, cfg))
+            .collect();
+        let interaction =
+            interaction.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        (all_models, interaction)
+    });
     let comparisons = corrected(
         all_models
             .iter()
@@ -600,9 +609,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
             .collect(),
         cfg,
     );
-    if cfg.model == StudyModel::Lmm && !dwell.is_empty() {
-        notes.push(interaction_test(&dwell, cfg));
-    }
+    notes.extend(interaction);
     Ok(StudyAnalysis {
         aoi: aoi.into(),
         config: cfg.clone(),

@@ -210,6 +210,9 @@ pub(crate) struct Products {
     pub shift: Option<(usize, f64)>,
     /// Per term: first column in Z, width (effects per level), levels.
     pub blocks: Vec<(usize, usize, usize)>,
+    /// How many leading terms share the first term's factor (2 for `(1 + x || g) + …`): their
+    /// random effects are factored together, level by level.
+    pub first_group: usize,
 }
 
 impl Products {
@@ -268,6 +271,11 @@ impl Products {
             yty: y.norm_squared(),
             shift,
             blocks,
+            first_group: m
+                .terms
+                .iter()
+                .take_while(|t| m.terms.first().is_some_and(|f| f.factor == t.factor))
+                .count(),
         }
     }
 }

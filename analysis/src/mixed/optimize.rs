@@ -8,8 +8,11 @@ use nalgebra::{DMatrix, DVector};
 
 use super::deriv::jacobian;
 
-/// Central-difference gradient and Hessian of `f` at `x` with steps 1e-4 × max(1, |x|): errors
-/// of order 1e-8, enough to steer Newton (the final derivatives for inference are
+/// Gradient and Hessian of `f` at `x` with steps h = 1e-4 × max(1, |x|): the gradient and the
+/// Hessian's diagonal by central differences (errors of order h²), its off-diagonal by forward
+/// differences from the same evaluations plus one per pair (error of order h, 1 + 2k + k(k−1)/2
+/// evaluations instead of 1 + 2k + 2k(k−1)): the Hessian only sets how fast Newton gets to the
+/// optimum, not where it is (the final gradient and the derivatives for inference are
 /// `deriv`'s, extrapolated).
 fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let k = x.len();
@@ -24,16 +27,14 @@ fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>
     let f0 = f(x);
     let mut g = vec![0.0; k];
     let mut hess = vec![vec![0.0; k]; k];
+    let mut fplus = vec![0.0; k];
     for i in 0..k {
         let (fp, fm) = (at(&[(i, h[i])]), at(&[(i, -h[i])]));
         g[i] = (fp - fm) / (2.0 * h[i]);
         hess[i][i] = (fp - 2.0 * f0 + fm) / (h[i] * h[i]);
+        fplus[i] = fp;
         for j in 0..i {
-            let v = (at(&[(i, h[i]), (j, h[j])])
-                - at(&[(i, h[i]), (j, -h[j])])
-                - at(&[(i, -h[i]), (j, h[j])])
-                + at(&[(i, -h[i]), (j, -h[j])]))
-                / (4.0 * h[i] * h[j]);
+            let v = (at(&[(i, h[i]), (j, h[j])]) - fp - fplus[j] + f0) / (h[i] * h[j]);
             hess[i][j] = v;
             hess[j][i] = v;
         }

@@ -51,7 +51,7 @@ fn lambda_blocks(pr: &Products, theta: &[f64]) -> Vec<DMatrix<f64>> {
         .collect()
 }
 
-/// Terms from the first.. or from the second on.
+/// All terms, the leading terms of the first factor (`Products::first_group`), or the others.
 #[derive(Clone, Copy)]
 enum Terms {
     All,
@@ -66,8 +66,8 @@ fn terms<'a>(
 ) -> impl Iterator<Item = (&'a (usize, usize, usize), &'a DMatrix<f64>)> {
     let (skip, take) = match which {
         Terms::All => (0, usize::MAX),
-        Terms::First => (0, 1),
-        Terms::Rest => (1, usize::MAX),
+        Terms::First => (0, pr.first_group),
+        Terms::Rest => (pr.first_group, usize::MAX),
     };
     pr.blocks.iter().zip(t).skip(skip).take(take)
 }
@@ -156,14 +156,18 @@ fn forward_small(l: &[f64], k: usize, v: &mut [f64]) {
     }
 }
 
-/// The Cholesky factor L of Λᵀ ZᵀZ Λ + I, split after the first term. The first term's block
-/// is block diagonal (an observation has one level of a factor: one k × k block per level), so
-/// it is factored level by level in place; only the Schur complement of the other terms (as
-/// large as their levels, e.g. the images) is dense. For 200 participants and 32 images this is
-/// 200 1 × 1 factors and one 32 × 32 instead of one 232 × 232.
+/// The Cholesky factor L of Λᵀ ZᵀZ Λ + I, split after the leading terms of the first factor
+/// (one term, or the two of `(1 + x || g)`). Their block is block diagonal by level (an
+/// observation has one level of a factor: one k × k block per level, k their effects together;
+/// in the terms' column order it has no fill-in between levels), so it is factored level by
+/// level in place; only the Schur complement of the other terms (as large as their levels, e.g.
+/// the images) is dense. For 200 participants and 32 images this is 200 small factors and one
+/// 32 × 32 instead of one 232 × 232 (or 432 × 432).
 struct Factor {
     k: usize,
     q1: usize,
+    /// Per level of the first factor and effect `a < k`, its column in Z (at `l * k + a`).
+    cols: Vec<usize>,
     /// Per level of the first term, its k × k lower factor, row-major, one after another.
     l11: Vec<f64>,
     /// q₂ × q₁.
@@ -174,21 +178,38 @@ struct Factor {
 
 impl Factor {
     fn new(pr: &Products, t: &[DMatrix<f64>]) -> Option<Factor> {
-        let (k, levels) = pr.blocks.first().map_or((1, 0), |&(_, k, l)| (k, l));
+        let group = &pr.blocks[..pr.first_group];
+        let levels = group.first().map_or(0, |&(_, _, l)| l);
+        let k: usize = group.iter().map(|&(_, w, _)| w).sum::<usize>().max(1);
         let q1 = k * levels;
         let q2 = pr.q - q1;
+        let cols: Vec<usize> = (0..levels)
+            .flat_map(|l| {
+                group
+                    .iter()
+                    .flat_map(move |&(start, w, _)| (0..w).map(move |a| start + l * w + a))
+            })
+            .collect();
         let mut l11 = vec![0.0; levels * k * k];
         if levels > 0 {
-            // Tᵀ D T + I per level (D: the level's block of ZᵀZ).
-            let t0 = &t[0];
+            // Tᵀ D T + I per level (D: the level's block of ZᵀZ, T the terms' Λ blocks on
+            // the diagonal).
+            let mut t0 = DMatrix::zeros(k, k);
+            let mut at = 0;
+            for tb in &t[..pr.first_group] {
+                let w = tb.nrows();
+                t0.view_mut((at, at), (w, w)).copy_from(tb);
+                at += w;
+            }
             for l in 0..levels {
+                let c = &cols[l * k..(l + 1) * k];
                 let blk = &mut l11[l * k * k..(l + 1) * k * k];
                 for i in 0..k {
                     for j in 0..=i {
                         let mut v = 0.0;
                         for a in 0..k {
                             for b in 0..k {
-                                v += t0[(a, i)] * pr.ztz[(l * k + a, l * k + b)] * t0[(b, j)];
+                                v += t0[(a, i)] * pr.ztz[(c[a], c[b])] * t0[(b, j)];
                             }
                         }
                         blk[i * k + j] = v + if i == j { 1.0 } else { 0.0 };
@@ -208,11 +229,11 @@ impl Factor {
             let blk = &l11[l * k * k..(l + 1) * k * k];
             for r in 0..q2 {
                 for (a, v) in buf.iter_mut().enumerate() {
-                    *v = l21[(r, l * k + a)];
+                    *v = l21[(r, cols[l * k + a])];
                 }
                 forward_small(blk, k, &mut buf);
                 for (a, v) in buf.iter().enumerate() {
-                    l21[(r, l * k + a)] = *v;
+                    l21[(r, cols[l * k + a])] = *v;
                 }
             }
         }
@@ -227,6 +248,7 @@ impl Factor {
         Some(Factor {
             k,
             q1,
+            cols,
             l11,
             l21,
             l22,
@@ -254,11 +276,11 @@ impl Factor {
         for c in 0..r.ncols() {
             for l in 0..self.q1 / k {
                 for (a, v) in buf.iter_mut().enumerate() {
-                    *v = out[(l * k + a, c)];
+                    *v = out[(self.cols[l * k + a], c)];
                 }
                 forward_small(&self.l11[l * k * k..(l + 1) * k * k], k, &mut buf);
                 for (a, v) in buf.iter().enumerate() {
-                    out[(l * k + a, c)] = *v;
+                    out[(self.cols[l * k + a], c)] = *v;
                 }
             }
         }
