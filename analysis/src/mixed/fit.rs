@@ -158,6 +158,31 @@ pub fn fit_with(
         Vec::new()
     } else {
         let m = minimise(&objective, &theta0, &lower);
+        // The projected simplex can stall on a face of the bounds (a variance held at 0) while
+        // the interior holds a lower deviance: a boundary optimum stands only if a restart with
+        // those variances back at their start value finds none lower.
+        let m = if boundary(&m.x, &lower) {
+            let restart: Vec<f64> =
+                m.x.iter()
+                    .zip(&lower)
+                    .zip(&theta0)
+                    .map(|((v, lo), start)| {
+                        if *lo == 0.0 && *v < SINGULAR_TOL {
+                            *start
+                        } else {
+                            *v
+                        }
+                    })
+                    .collect();
+            let again = minimise(&objective, &restart, &lower);
+            if objective(&again.x) < objective(&m.x) {
+                again
+            } else {
+                m
+            }
+        } else {
+            m
+        };
         if m.decrement.is_nan() || m.decrement >= CONVERGED_DECREMENT {
             return Err(FitError::NotConverged {
                 decrement: m.decrement,

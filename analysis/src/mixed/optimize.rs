@@ -8,13 +8,23 @@ use nalgebra::{DMatrix, DVector};
 
 use super::deriv::jacobian;
 
+/// How the Hessian's off-diagonal is taken.
+#[derive(Clone, Copy, PartialEq)]
+enum Cross {
+    /// Forward differences from the diagonal's evaluations plus one per pair (error of order
+    /// h): enough to steer Newton towards the optimum, at 1 + 2k + k(k−1)/2 evaluations.
+    Forward,
+    /// Central differences, four per pair (error of order h²): for the last steps, whose
+    /// Newton decrement decides convergence (near a flat direction the forward one can lose
+    /// positive definiteness), at 1 + 2k + 2k(k−1).
+    Central,
+}
+
 /// Gradient and Hessian of `f` at `x` with steps h = 1e-4 × max(1, |x|): the gradient and the
-/// Hessian's diagonal by central differences (errors of order h²), its off-diagonal by forward
-/// differences from the same evaluations plus one per pair (error of order h, 1 + 2k + k(k−1)/2
-/// evaluations instead of 1 + 2k + 2k(k−1)): the Hessian only sets how fast Newton gets to the
-/// optimum, not where it is (the final gradient and the derivatives for inference are
-/// `deriv`'s, extrapolated).
-fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+/// Hessian's diagonal by central differences (errors of order h²), its off-diagonal as `cross`
+/// says. The Hessian only sets how fast Newton gets to the optimum, not where it is (the final
+/// gradient and the derivatives for inference are `deriv`'s, extrapolated).
+fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64], cross: Cross) -> (Vec<f64>, Vec<Vec<f64>>) {
     let k = x.len();
     let h: Vec<f64> = x.iter().map(|v| 1e-4 * v.abs().max(1.0)).collect();
     let at = |d: &[(usize, f64)]| {
@@ -34,7 +44,18 @@ fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>
         hess[i][i] = (fp - 2.0 * f0 + fm) / (h[i] * h[i]);
         fplus[i] = fp;
         for j in 0..i {
-            let v = (at(&[(i, h[i]), (j, h[j])]) - fp - fplus[j] + f0) / (h[i] * h[j]);
+            let v = match cross {
+                Cross::Forward => {
+                    (at(&[(i, h[i]), (j, h[j])]) - fp - fplus[j] + f0) / (h[i] * h[j])
+                }
+                Cross::Central => {
+                    (at(&[(i, h[i]), (j, h[j])])
+                        - at(&[(i, h[i]), (j, -h[j])])
+                        - at(&[(i, -h[i]), (j, h[j])])
+                        + at(&[(i, -h[i]), (j, -h[j])]))
+                        / (4.0 * h[i] * h[j])
+                }
+            };
             hess[i][j] = v;
             hess[j][i] = v;
         }
@@ -182,7 +203,7 @@ pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> 
     let mut x = simplex(f, x0, lower);
     let mut fx = f(&x);
     for _ in 0..100 {
-        let (g, h) = derivatives(f, &x);
+        let (g, h) = derivatives(f, &x, Cross::Forward);
         let (dir, _) = newton(&g, &h, &x, lower);
         let mut t = 1.0;
         let mut stepped = 0.0;
@@ -210,7 +231,7 @@ pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> 
             .into_iter()
             .map(|c| c[0])
             .collect();
-        let (_, h) = derivatives(f, &x);
+        let (_, h) = derivatives(f, &x, Cross::Central);
         let (dir, dec) = newton(&g, &h, &x, lower);
         decrement = dec;
         let mut y: Vec<f64> = x.iter().zip(&dir).map(|(a, d)| a + d).collect();

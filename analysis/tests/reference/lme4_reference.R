@@ -188,4 +188,11 @@ write_case("slope_only_reml", "slope", "dwell ~ smile + (0 + smile | participant
            TRUE, c("(Intercept)", "smile"), c("participant", "identity"), "smile",
            slope_only_groups = "participant")
 
+# Not simulated here: drawn by analysis/benches/lmm.rs (seed 1020, planted effect, 10
+# participants x 32 identities x 2) and stored as it is. Near its optimum the deviance is almost
+# flat along one direction; a Newton Hessian with forward-difference cross terms lost positive
+# definiteness there and the fit was reported as not converged.
+write_case("flat_slope_reml", "flat_slope", slope, TRUE, c("(Intercept)", "smile"),
+           c("participant", "identity"), "smile")
+
 writeLines(out, file.path(here, "lme4_reference.toml"))
