@@ -921,13 +921,17 @@ mod tests {
 
     #[test]
     fn a_maximal_model_that_does_not_converge_is_refitted_without_a_slope() {
-        // One condition of `demo --participants 4 --seed 3` (32 trials, 4 participants): with
-        // both smile slopes the deviance is flat near its boundary and Newton cannot finish.
+        // One condition of `demo --participants 4 --seed 3` (32 trials, 4 participants) less
+        // its 23rd trial: with both smile slopes the deviance is flat near its boundary and
+        // Newton cannot finish, from the start nor from the restarts off the boundary (the
+        // whole condition converges to a singular fit since the fit restarts).
         let text = include_str!("../tests/reference/demo_seed3_22q_dwell.csv");
         let d: Vec<DwellRow> = text
             .lines()
             .skip(1)
-            .map(|l| {
+            .enumerate()
+            .filter(|(k, _)| *k != 22)
+            .map(|(_, l)| {
                 let f: Vec<&str> = l.split(',').collect();
                 DwellRow {
                     participant: f[0].into(),
@@ -944,7 +948,7 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(d.len(), 32);
+        assert_eq!(d.len(), 31);
         let r = all(&compare_with(
             StudyModel::Lmm,
             &d,

@@ -157,32 +157,36 @@ pub fn fit_with(
     let theta = if lower.is_empty() {
         Vec::new()
     } else {
-        let m = minimise(&objective, &theta0, &lower);
         // The projected simplex can stall on a face of the bounds (a variance held at 0) while
-        // the interior holds a lower deviance: a boundary optimum stands only if a restart with
-        // those variances back at their start value finds none lower.
-        let m = if boundary(&m.x, &lower) {
-            let restart: Vec<f64> =
-                m.x.iter()
-                    .zip(&lower)
-                    .zip(&theta0)
-                    .map(|((v, lo), start)| {
-                        if *lo == 0.0 && *v < SINGULAR_TOL {
-                            *start
-                        } else {
-                            *v
-                        }
-                    })
-                    .collect();
-            let again = minimise(&objective, &restart, &lower);
-            if objective(&again.x) < objective(&m.x) {
-                again
-            } else {
-                m
+        // elsewhere the deviance is lower: a boundary optimum stands only if restarts find none
+        // lower (and converged), one with those variances back at their start value, one with
+        // each term that holds such a variance back at its start (its correlations 0).
+        let mut m = minimise(&objective, &theta0, &lower);
+        if boundary(&m.x, &lower) {
+            let zero = |i: usize| lower[i] == 0.0 && m.x[i] < SINGULAR_TOL;
+            let raised: Vec<f64> = (0..m.x.len())
+                .map(|i| if zero(i) { theta0[i] } else { m.x[i] })
+                .collect();
+            let mut reset = m.x.clone();
+            let mut at = 0;
+            for term in &model.terms {
+                let block = at..at + term.n_theta();
+                if block.clone().any(zero) {
+                    reset[block.clone()].copy_from_slice(&theta0[block.clone()]);
+                }
+                at = block.end;
             }
-        } else {
-            m
-        };
+            let mut best = objective(&m.x);
+            for start in [raised, reset] {
+                let again = minimise(&objective, &start, &lower);
+                let value = objective(&again.x);
+                // A lower point where Newton has not converged is not an optimum to report.
+                if value < best && again.decrement < CONVERGED_DECREMENT {
+                    best = value;
+                    m = again;
+                }
+            }
+        }
         if m.decrement.is_nan() || m.decrement >= CONVERGED_DECREMENT {
             return Err(FitError::NotConverged {
                 decrement: m.decrement,
