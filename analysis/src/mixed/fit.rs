@@ -177,7 +177,13 @@ pub fn fit_with(
                 at = block.end;
             }
             let mut best = objective(&m.x);
-            for start in [raised, reset] {
+            // Terms of one effect each restart alike both ways: once is enough.
+            let starts = if raised == reset {
+                vec![raised]
+            } else {
+                vec![raised, reset]
+            };
+            for start in starts {
                 let again = minimise(&objective, &start, &lower);
                 let value = objective(&again.x);
                 // A lower point where Newton has not converged is not an optimum to report.
