@@ -4,9 +4,9 @@
 //! Each participant sees many images, so trials are not independent units. The default is a
 //! linear mixed model with participants and images (identities) as crossed random effects
 //! (Baayen, Davidson & Bates 2008), tested with Kenward–Roger's (or Satterthwaite's) df as
-//! lmerTest does; the
-//! by-participant (F1) and by-item (F2) paired analyses are the psycholinguists' alternative;
-//! `welch_trials` pools every participant × image as independent, as the paper did, and says so.
+//! lmerTest does; the by-participant (F1) and by-item (F2) paired analyses are the
+//! psycholinguists' alternative; `welch_trials` pools every participant × image as
+//! independent, as the paper did, and says so.
 
 use std::collections::BTreeMap;
 

@@ -8,7 +8,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
 use super::deriv::{hessians, jacobian};
 use super::kenward_roger::adjust;
 use super::model::{MixedModel, ModelError, Products};
-use super::optimize::minimise;
+use super::optimize::{minimise, Minimum};
 use super::pls::{profiled_deviance, solve};
 
 /// A θ on the diagonal below this counts as a boundary (singular) fit, as lme4's `isSingular`.
@@ -94,6 +94,52 @@ fn two_sided_t(t: f64, df: f64) -> f64 {
     }
 }
 
+/// The minimum of the profiled deviance from `theta0`, restarted off the boundary where it ends
+/// there: the projected simplex can stall on a face of the bounds (a variance held at 0) while
+/// elsewhere the deviance is lower, so a boundary optimum stands only if no restart finds a
+/// lower (and converged) one: one with those variances back at their start value, one with
+/// each term that holds such a variance back at its start (its correlations 0).
+fn optimum(
+    objective: &dyn Fn(&[f64]) -> f64,
+    theta0: &[f64],
+    lower: &[f64],
+    model: &MixedModel,
+) -> Minimum {
+    let m = minimise(objective, theta0, lower);
+    if !boundary(&m.x, lower) {
+        return m;
+    }
+    let zero = |i: usize| lower[i] == 0.0 && m.x[i] < SINGULAR_TOL;
+    let raised: Vec<f64> = (0..m.x.len())
+        .map(|i| if zero(i) { theta0[i] } else { m.x[i] })
+        .collect();
+    let mut reset = m.x.clone();
+    let mut at = 0;
+    for term in &model.terms {
+        let block = at..at + term.n_theta();
+        if block.clone().any(zero) {
+            reset[block.clone()].copy_from_slice(&theta0[block.clone()]);
+        }
+        at = block.end;
+    }
+    // Terms of one effect each restart alike both ways: once is enough.
+    let starts = if raised == reset {
+        vec![raised]
+    } else {
+        vec![raised, reset]
+    };
+    let mut best = (objective(&m.x), m);
+    for start in starts {
+        let again = minimise(objective, &start, lower);
+        let value = objective(&again.x);
+        // A lower point where Newton has not converged is not an optimum to report.
+        if value < best.0 && again.decrement < CONVERGED_DECREMENT {
+            best = (value, again);
+        }
+    }
+    best.1
+}
+
 /// Fits `model` by REML (`reml = true`, lme4's default) or ML, with Satterthwaite's df.
 pub fn fit(model: &MixedModel, reml: bool) -> Result<LmmFit, FitError> {
     fit_with(model, reml, Ddf::Satterthwaite, Inference::Always)
@@ -157,42 +203,7 @@ pub fn fit_with(
     let theta = if lower.is_empty() {
         Vec::new()
     } else {
-        // The projected simplex can stall on a face of the bounds (a variance held at 0) while
-        // elsewhere the deviance is lower: a boundary optimum stands only if restarts find none
-        // lower (and converged), one with those variances back at their start value, one with
-        // each term that holds such a variance back at its start (its correlations 0).
-        let mut m = minimise(&objective, &theta0, &lower);
-        if boundary(&m.x, &lower) {
-            let zero = |i: usize| lower[i] == 0.0 && m.x[i] < SINGULAR_TOL;
-            let raised: Vec<f64> = (0..m.x.len())
-                .map(|i| if zero(i) { theta0[i] } else { m.x[i] })
-                .collect();
-            let mut reset = m.x.clone();
-            let mut at = 0;
-            for term in &model.terms {
-                let block = at..at + term.n_theta();
-                if block.clone().any(zero) {
-                    reset[block.clone()].copy_from_slice(&theta0[block.clone()]);
-                }
-                at = block.end;
-            }
-            let mut best = objective(&m.x);
-            // Terms of one effect each restart alike both ways: once is enough.
-            let starts = if raised == reset {
-                vec![raised]
-            } else {
-                vec![raised, reset]
-            };
-            for start in starts {
-                let again = minimise(&objective, &start, &lower);
-                let value = objective(&again.x);
-                // A lower point where Newton has not converged is not an optimum to report.
-                if value < best && again.decrement < CONVERGED_DECREMENT {
-                    best = value;
-                    m = again;
-                }
-            }
-        }
+        let m = optimum(&objective, &theta0, &lower, model);
         if m.decrement.is_nan() || m.decrement >= CONVERGED_DECREMENT {
             return Err(FitError::NotConverged {
                 decrement: m.decrement,
