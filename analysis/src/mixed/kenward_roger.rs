@@ -108,22 +108,24 @@ pub(crate) fn adjust(
 ) -> Option<Adjusted> {
     let (a, u) = (&pr.ztz, &pr.ztx);
     let j = lambda_t_solved(pr, theta)?;
+    let jt = j.transpose();
     let ja = &j * a;
     let ju = &j * u;
-    // S Y = Jᵀ (J Y).
-    let s_of = |y: &DMatrix<f64>| j.transpose() * (&j * y);
-    // Zᵀ V⁻¹ Z, Zᵀ V⁻¹ X, Zᵀ V⁻² X, Zᵀ V⁻² Z.
+    // Zᵀ V⁻¹ Z, Zᵀ V⁻¹ X, Zᵀ V⁻² X, Zᵀ V⁻² Z, with S Y = Jᵀ (J Y) and each J Y formed once.
     let k = (a - ja.transpose() * &ja) / sigma2;
+    let jk = &j * &k;
     let m1 = (u - ja.transpose() * &ju) / sigma2;
-    let m2 = (&m1 - a * s_of(&m1)) / sigma2;
-    let k2 = (&k - a * s_of(&k)) / sigma2;
+    let jm1 = &j * &m1;
+    let m2 = (&m1 - a * (&jt * &jm1)) / sigma2;
+    let jm2 = &j * &m2;
+    let k2 = (&k - a * (&jt * &jk)) / sigma2;
     // Xᵀ V⁻¹ X, Xᵀ V⁻² X, Xᵀ V⁻³ X.
     let x1 = (&pr.xtx - ju.transpose() * &ju) / sigma2;
-    let x2 = (&x1 - ju.transpose() * (&j * &m1)) / sigma2;
-    let x3 = (&x2 - ju.transpose() * (&j * &m2)) / sigma2;
+    let x2 = (&x1 - ju.transpose() * &jm1) / sigma2;
+    let x3 = (&x2 - ju.transpose() * &jm2) / sigma2;
     // tr V⁻¹ = (n − tr S ZᵀZ)/σ², tr V⁻² = (tr V⁻¹ − tr S ZᵀV⁻¹Z)/σ²; tr(Jᵀ J Y) = Σ J ∘ (J Y).
     let tr_v1 = (pr.n as f64 - dot(&j, &ja)) / sigma2;
-    let tr_v2 = (tr_v1 - dot(&j, &(&j * &k))) / sigma2;
+    let tr_v2 = (tr_v1 - dot(&j, &jk)) / sigma2;
 
     let params = params(pr);
     let g = params.len();
