@@ -62,8 +62,6 @@ impl FixationResult {
     /// Builds the table from sample runs `[first, last]` (inclusive, in order). Position and
     /// dispersion use the samples classified as fixation before merging, so the saccade a merge
     /// swallowed does not pull the centroid.
-    // Indices walk several parallel arrays of the track at once.
-    #[allow(clippy::needless_range_loop)]
     pub(crate) fn from_runs(
         t: &track::Track,
         runs: &[(usize, usize)],
@@ -75,41 +73,11 @@ impl FixationResult {
             .collect();
         let mut fixations = Vec::with_capacity(runs.len());
         for (k, &(a, b)) in runs.iter().enumerate() {
-            let (mut sx, mut sy, mut n) = (0.0, 0.0, 0usize);
-            let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-            for i in a..=b {
-                if t.valid[i] && core[i] {
-                    sx += t.x[i];
-                    sy += t.y[i];
-                    n += 1;
-                    x0 = x0.min(t.x[i]);
-                    x1 = x1.max(t.x[i]);
-                    y0 = y0.min(t.y[i]);
-                    y1 = y1.max(t.y[i]);
-                }
-            }
-            // Degrees grow monotonically along each axis, so the extremes give the dispersion.
-            let (dx0, dy0) = t.deg.display_to_deg(x0, y0);
-            let (dx1, dy1) = t.deg.display_to_deg(x1, y1);
-            let (x, y) = (sx / n.max(1) as f64, sy / n.max(1) as f64);
-            let (start_us, end_us) = (t.start_of(a), t.end_of(b));
+            let sums = t.sums((a, b), |i| core[i]);
             for c in &mut classes[a..=b] {
                 *c = SampleClass::Fixation(k as u32);
             }
-            fixations.push(Fixation {
-                start_us,
-                end_us,
-                duration_us: end_us - start_us,
-                x,
-                y,
-                screen_x: x * t.deg.width_px,
-                screen_y: y * t.deg.height_px,
-                dispersion_deg: (dx1 - dx0).abs() + (dy1 - dy0).abs(),
-                samples: n,
-                eye: t.eye,
-                first: a,
-                last: b,
-            });
+            fixations.push(sums.fixation(&t.deg, t.eye, (a, b), (t.start_of(a), t.end_of(b))));
         }
         FixationResult { fixations, classes }
     }

@@ -4,6 +4,7 @@
 use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
+use super::Fixation;
 use crate::geometry::{angle_deg, chord, Degrees};
 
 /// Which eye's data the filter uses (Tobii's "eye selection").
@@ -24,10 +25,10 @@ pub(crate) struct Track {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
     pub valid: Vec<bool>,
-    /// Eye position and gaze point in user coordinates (mm); NaN when unknown. Single
-    /// precision, as the tracker gives them, halves the memory a 10-million-sample run needs.
-    pub origin: Vec<[f32; 3]>,
-    pub gaze3d: Vec<[f32; 3]>,
+    /// Eye position and gaze point in user coordinates (mm), one array per axis; NaN when
+    /// unknown. Single precision, as the tracker gives them.
+    pub origin: [Vec<f32>; 3],
+    pub gaze3d: [Vec<f32>; 3],
     pub deg: Degrees,
     pub eye: EyeChoice,
     /// Nominal sample period (µs), for the half-sample convention at the ends.
@@ -44,7 +45,7 @@ struct EyePoint {
 }
 
 fn eye_point(e: &EyeSample) -> Option<EyePoint> {
-    if !e.gaze_valid || !e.gaze_x.is_finite() || !e.gaze_y.is_finite() {
+    if !has_gaze(e) {
         return None;
     }
     Some(EyePoint {
@@ -59,6 +60,7 @@ fn eye_point(e: &EyeSample) -> Option<EyePoint> {
     })
 }
 
+#[inline(always)]
 fn lerp3(a: [f32; 3], b: [f32; 3], w: f64) -> [f32; 3] {
     let w = w as f32;
     [
@@ -68,6 +70,7 @@ fn lerp3(a: [f32; 3], b: [f32; 3], w: f64) -> [f32; 3] {
     ]
 }
 
+#[inline(always)]
 fn mean3(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     lerp3(a, b, 0.5)
 }
@@ -80,11 +83,11 @@ fn mean3(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
 /// walk has passed them: one pass over the samples, and no copy of every sample's eye.
 struct EyeCursor<'a> {
     samples: &'a [GazeSample],
-    side: fn(&GazeSample) -> &EyeSample,
+    side: Side,
     max_gap_us: Option<i64>,
     period_us: f64,
-    /// The last valid point and its sample.
-    last: Option<(usize, EyePoint)>,
+    /// The last sample with a valid point.
+    last: Option<usize>,
     /// The fills of the gap being walked, for samples `fill_from..`.
     fills: Vec<EyePoint>,
     fill_from: usize,
@@ -92,12 +95,89 @@ struct EyeCursor<'a> {
     unfilled_until: usize,
 }
 
-impl EyeCursor<'_> {
-    fn at(&mut self, i: usize) -> Option<EyePoint> {
-        if let Some(p) = eye_point((self.side)(&self.samples[i])) {
-            self.last = Some((i, p));
-            return Some(p);
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// One eye of a sample as the track takes it: the sample's own valid point, read where it
+/// lies, or a gap fill.
+#[derive(Clone, Copy)]
+enum EyeRef<'a> {
+    Own(&'a EyeSample),
+    Fill(EyePoint),
+}
+
+impl EyeRef<'_> {
+    #[inline(always)]
+    fn x(&self) -> f32 {
+        match self {
+            EyeRef::Own(e) => e.gaze_x,
+            EyeRef::Fill(p) => p.x,
         }
+    }
+
+    #[inline(always)]
+    fn y(&self) -> f32 {
+        match self {
+            EyeRef::Own(e) => e.gaze_y,
+            EyeRef::Fill(p) => p.y,
+        }
+    }
+
+    #[inline(always)]
+    fn origin(&self) -> [f32; 3] {
+        match self {
+            EyeRef::Own(e) if e.origin_valid => e.origin_mm,
+            EyeRef::Own(_) => [f32::NAN; 3],
+            EyeRef::Fill(p) => p.origin,
+        }
+    }
+
+    #[inline(always)]
+    fn gaze3d(&self) -> [f32; 3] {
+        match self {
+            EyeRef::Own(e) => e.gaze3d_mm,
+            EyeRef::Fill(p) => p.gaze3d,
+        }
+    }
+}
+
+/// Whether an eye's own gaze is valid (what `eye_point` accepts).
+#[inline(always)]
+fn has_gaze(e: &EyeSample) -> bool {
+    e.gaze_valid && e.gaze_x.is_finite() && e.gaze_y.is_finite()
+}
+
+impl<'a> EyeCursor<'a> {
+    #[inline(always)]
+    fn eye(&self, j: usize) -> &'a EyeSample {
+        let s = &self.samples[j];
+        match self.side {
+            Side::Left => &s.left,
+            Side::Right => &s.right,
+        }
+    }
+
+    /// Sample `j`'s own point of this eye, if valid.
+    fn own(&self, j: usize) -> Option<EyePoint> {
+        eye_point(self.eye(j))
+    }
+
+    #[inline(always)]
+    fn at(&mut self, i: usize) -> Option<EyeRef<'a>> {
+        let e = self.eye(i);
+        if has_gaze(e) {
+            self.last = Some(i);
+            return Some(EyeRef::Own(e));
+        }
+        self.fill_at(i).map(EyeRef::Fill)
+    }
+
+    /// Sample `i`, which has no valid point of its own: its fill, if its gap is filled.
+    #[inline(never)]
+    fn fill_at(&mut self, i: usize) -> Option<EyePoint> {
         if let Some(p) = i
             .checked_sub(self.fill_from)
             .and_then(|k| self.fills.get(k))
@@ -107,13 +187,15 @@ impl EyeCursor<'_> {
         if i < self.unfilled_until {
             return None;
         }
-        let (Some(max_gap_us), Some((l, a))) = (self.max_gap_us, self.last) else {
+        let (Some(max_gap_us), Some((l, a))) = (
+            self.max_gap_us,
+            self.last.and_then(|l| self.own(l).map(|a| (l, a))),
+        ) else {
             return None;
         };
         // The first sample of a gap: find the next valid point and fill, or mark it unfilled.
         let ts = |k: usize| self.samples[k].system_ts_us;
-        let next = (i + 1..self.samples.len())
-            .find_map(|j| eye_point((self.side)(&self.samples[j])).map(|b| (j, b)));
+        let next = (i + 1..self.samples.len()).find_map(|j| self.own(j).map(|b| (j, b)));
         match next {
             Some((j, b)) if missing_time_fits(ts(j) - ts(l), max_gap_us, self.period_us) => {
                 let span = (ts(j) - ts(l)) as f64;
@@ -144,23 +226,53 @@ pub(crate) fn missing_time_fits(interval_us: i64, max_gap_us: i64, period_us: f6
     interval_us as f64 - period_us <= max_gap_us as f64 + 1000.0
 }
 
-/// Where a run of samples is on average: on the display area, and in 3D where known.
-struct Centroid {
-    xy: (f64, f64),
-    origin_gaze: Option<([f64; 3], [f64; 3])>,
+/// One sample of the track: display-area point, eye position and gaze point (mm).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TrackPoint {
+    pub x: f64,
+    pub y: f64,
+    pub origin: [f32; 3],
+    pub gaze3d: [f32; 3],
 }
 
-impl Track {
+impl TrackPoint {
+    const MISSING: TrackPoint = TrackPoint {
+        x: f64::NAN,
+        y: f64::NAN,
+        origin: [f32::NAN; 3],
+        gaze3d: [f32::NAN; 3],
+    };
+
+    #[inline(always)]
+    fn of_eye(p: EyeRef) -> Self {
+        TrackPoint {
+            x: f64::from(p.x()),
+            y: f64::from(p.y()),
+            origin: p.origin(),
+            gaze3d: p.gaze3d(),
+        }
+    }
+}
+
+/// The track's samples one at a time, in order: gap fill-in per eye, then eye selection. The
+/// whole-recording `Track::build` and the I-VT's one pass both read it.
+pub(crate) struct TrackSource<'a> {
+    samples: &'a [GazeSample],
+    left: EyeCursor<'a>,
+    right: EyeCursor<'a>,
+    eye: EyeChoice,
+}
+
+impl<'a> TrackSource<'a> {
     /// `gap_fill_us`: longest gap to interpolate over, if any.
-    pub fn build(
-        samples: &[GazeSample],
-        screen: &ScreenGeometry,
+    pub fn new(
+        samples: &'a [GazeSample],
         sampling_hz: f64,
         eye: EyeChoice,
         gap_fill_us: Option<i64>,
-    ) -> Track {
-        let period_us = 1e6 / sampling_hz.max(1e-9);
-        let cursor = |side: fn(&GazeSample) -> &EyeSample| EyeCursor {
+    ) -> Self {
+        let period_us = period_us(sampling_hz);
+        let cursor = |side: Side| EyeCursor {
             samples,
             side,
             max_gap_us: gap_fill_us,
@@ -170,44 +282,248 @@ impl Track {
             fill_from: 0,
             unfilled_until: 0,
         };
-        let (mut left, mut right) = (cursor(|s| &s.left), cursor(|s| &s.right));
-        let n = samples.len();
-        let mut t = Track {
-            ts: Vec::with_capacity(n),
-            x: Vec::with_capacity(n),
-            y: Vec::with_capacity(n),
-            valid: Vec::with_capacity(n),
-            origin: Vec::with_capacity(n),
-            gaze3d: Vec::with_capacity(n),
+        TrackSource {
+            samples,
+            left: cursor(Side::Left),
+            right: cursor(Side::Right),
+            eye,
+        }
+    }
+
+    /// Sample `i`'s time stamp and point; `i` must not go back.
+    #[inline(always)]
+    pub fn at(&mut self, i: usize) -> (i64, Option<TrackPoint>) {
+        let (l, r) = (self.left.at(i), self.right.at(i));
+        let p = match (self.eye, l, r) {
+            (EyeChoice::Left, l, _) => l.map(TrackPoint::of_eye),
+            (EyeChoice::Right, _, r) => r.map(TrackPoint::of_eye),
+            (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => Some(TrackPoint {
+                x: (f64::from(l.x()) + f64::from(r.x())) / 2.0,
+                y: (f64::from(l.y()) + f64::from(r.y())) / 2.0,
+                origin: mean3(l.origin(), r.origin()),
+                gaze3d: mean3(l.gaze3d(), r.gaze3d()),
+            }),
+            (EyeChoice::Average, l, r) => l.or(r).map(TrackPoint::of_eye),
+            (EyeChoice::StrictAverage, _, _) => None,
+        };
+        (self.samples[i].system_ts_us, p)
+    }
+}
+
+/// Nominal sample period (µs) of a sampling rate.
+fn period_us(sampling_hz: f64) -> f64 {
+    1e6 / sampling_hz.max(1e-9)
+}
+
+/// Half-sample start of an event whose first sample is at `ts`, `prev` the time of the sample
+/// before it (none at the start of the data): halfway back to it, at most one nominal period.
+pub(crate) fn half_sample_start(prev: Option<i64>, ts: i64, period_us: f64) -> i64 {
+    match prev {
+        None => ts - (period_us / 2.0).round() as i64,
+        Some(p) => ts - (ts - p).min((period_us * 2.0) as i64) / 2,
+    }
+}
+
+/// Half-sample end of an event whose last sample is at `ts`, `next` the time of the one after.
+pub(crate) fn half_sample_end(ts: i64, next: Option<i64>, period_us: f64) -> i64 {
+    match next {
+        None => ts + (period_us / 2.0).round() as i64,
+        Some(q) => ts + (q - ts).min((period_us * 2.0) as i64) / 2,
+    }
+}
+
+/// Where a run of samples is on average: on the display area, and in 3D where known.
+pub(crate) struct Centroid {
+    xy: (f64, f64),
+    origin_gaze: Option<([f64; 3], [f64; 3])>,
+}
+
+impl Centroid {
+    /// Angle (degrees) between two centroids: in 3D from their mean eye position when both
+    /// have one, else from the screen geometry.
+    pub fn angle_to(&self, other: &Centroid, deg: &Degrees) -> f64 {
+        match (self.origin_gaze, other.origin_gaze) {
+            (Some((oa, ga)), Some((ob, gb))) => {
+                let o = [0, 1, 2].map(|c| (oa[c] + ob[c]) / 2.0);
+                angle_deg(o, ga, gb)
+            }
+            _ => deg.angle_2d(self.xy, other.xy),
+        }
+    }
+}
+
+/// Sums over a run's samples, added in sample order: what its centroid and its fixation-table
+/// row need, so a run is described as its samples pass, without looking back at them.
+#[derive(Debug, Clone)]
+pub(crate) struct RunSums {
+    sx: f64,
+    sy: f64,
+    n: usize,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    origin: [f64; 3],
+    gaze3d: [f64; 3],
+}
+
+impl RunSums {
+    pub fn new() -> Self {
+        RunSums {
+            sx: 0.0,
+            sy: 0.0,
+            n: 0,
+            x_range: (f64::MAX, f64::MIN),
+            y_range: (f64::MAX, f64::MIN),
+            origin: [0.0; 3],
+            gaze3d: [0.0; 3],
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, p: &TrackPoint) {
+        self.sx += p.x;
+        self.sy += p.y;
+        self.n += 1;
+        self.x_range = (self.x_range.0.min(p.x), self.x_range.1.max(p.x));
+        self.y_range = (self.y_range.0.min(p.y), self.y_range.1.max(p.y));
+        for c in 0..3 {
+            self.origin[c] += f64::from(p.origin[c]);
+            self.gaze3d[c] += f64::from(p.gaze3d[c]);
+        }
+    }
+
+    pub fn centroid(&self) -> Centroid {
+        let n = self.n as f64;
+        let has_3d = self.n > 0
+            && self
+                .origin
+                .iter()
+                .chain(&self.gaze3d)
+                .all(|v| v.is_finite());
+        Centroid {
+            xy: (self.sx / n, self.sy / n),
+            origin_gaze: has_3d.then(|| (self.origin.map(|v| v / n), self.gaze3d.map(|v| v / n))),
+        }
+    }
+
+    /// The fixation these samples make, `first..=last` in the input, over `start_us..end_us`.
+    pub fn fixation(
+        &self,
+        deg: &Degrees,
+        eye: EyeChoice,
+        (first, last): (usize, usize),
+        (start_us, end_us): (i64, i64),
+    ) -> Fixation {
+        // Degrees grow monotonically along each axis, so the extremes give the dispersion.
+        let (dx0, dy0) = deg.display_to_deg(self.x_range.0, self.y_range.0);
+        let (dx1, dy1) = deg.display_to_deg(self.x_range.1, self.y_range.1);
+        let n = self.n.max(1) as f64;
+        let (x, y) = (self.sx / n, self.sy / n);
+        Fixation {
+            start_us,
+            end_us,
+            duration_us: end_us - start_us,
+            x,
+            y,
+            screen_x: x * deg.width_px,
+            screen_y: y * deg.height_px,
+            dispersion_deg: (dx1 - dx0).abs() + (dy1 - dy0).abs(),
+            samples: self.n,
+            eye,
+            first,
+            last,
+        }
+    }
+}
+
+impl Track {
+    /// An empty track with room for `capacity` samples.
+    pub fn with_capacity(
+        screen: &ScreenGeometry,
+        sampling_hz: f64,
+        eye: EyeChoice,
+        capacity: usize,
+    ) -> Track {
+        Track {
+            ts: Vec::with_capacity(capacity),
+            x: Vec::with_capacity(capacity),
+            y: Vec::with_capacity(capacity),
+            valid: Vec::with_capacity(capacity),
+            origin: std::array::from_fn(|_| Vec::with_capacity(capacity)),
+            gaze3d: std::array::from_fn(|_| Vec::with_capacity(capacity)),
             deg: Degrees::new(screen),
             eye,
-            period_us,
-        };
-        for (i, s) in samples.iter().enumerate() {
-            let (l, r) = (left.at(i), right.at(i));
-            let one = |p: EyePoint| (f64::from(p.x), f64::from(p.y), p.origin, p.gaze3d);
-            let p = match (eye, l, r) {
-                (EyeChoice::Left, l, _) => l.map(one),
-                (EyeChoice::Right, _, r) => r.map(one),
-                (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => Some((
-                    (f64::from(l.x) + f64::from(r.x)) / 2.0,
-                    (f64::from(l.y) + f64::from(r.y)) / 2.0,
-                    mean3(l.origin, r.origin),
-                    mean3(l.gaze3d, r.gaze3d),
-                )),
-                (EyeChoice::Average, l, r) => l.or(r).map(one),
-                (EyeChoice::StrictAverage, _, _) => None,
-            };
-            let (x, y, origin, gaze3d) =
-                p.unwrap_or((f64::NAN, f64::NAN, [f32::NAN; 3], [f32::NAN; 3]));
-            t.ts.push(s.system_ts_us);
-            t.x.push(x);
-            t.y.push(y);
-            t.valid.push(p.is_some());
-            t.origin.push(origin);
-            t.gaze3d.push(gaze3d);
+            period_us: period_us(sampling_hz),
+        }
+    }
+
+    /// Every sample of a recording: `gap_fill_us` is the longest gap to interpolate over.
+    pub fn build(
+        samples: &[GazeSample],
+        screen: &ScreenGeometry,
+        sampling_hz: f64,
+        eye: EyeChoice,
+        gap_fill_us: Option<i64>,
+    ) -> Track {
+        let mut source = TrackSource::new(samples, sampling_hz, eye, gap_fill_us);
+        let mut t = Track::with_capacity(screen, sampling_hz, eye, samples.len());
+        for i in 0..samples.len() {
+            let (ts, p) = source.at(i);
+            t.push(ts, p);
         }
         t
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, ts: i64, p: Option<TrackPoint>) {
+        match p {
+            Some(p) => self.push_point(ts, true, p),
+            None => self.push_point(ts, false, TrackPoint::MISSING),
+        }
+    }
+
+    #[inline(always)]
+    fn push_point(&mut self, ts: i64, valid: bool, p: TrackPoint) {
+        self.ts.push(ts);
+        self.x.push(p.x);
+        self.y.push(p.y);
+        self.valid.push(valid);
+        for c in 0..3 {
+            self.origin[c].push(p.origin[c]);
+            self.gaze3d[c].push(p.gaze3d[c]);
+        }
+    }
+
+    /// Forgets the first `k` samples (a window sliding over a longer recording).
+    pub fn drop_front(&mut self, k: usize) {
+        self.ts.drain(..k);
+        self.x.drain(..k);
+        self.y.drain(..k);
+        self.valid.drain(..k);
+        for c in 0..3 {
+            self.origin[c].drain(..k);
+            self.gaze3d[c].drain(..k);
+        }
+    }
+
+    #[inline(always)]
+    pub fn origin_at(&self, i: usize) -> [f32; 3] {
+        [self.origin[0][i], self.origin[1][i], self.origin[2][i]]
+    }
+
+    #[inline(always)]
+    pub fn gaze3d_at(&self, i: usize) -> [f32; 3] {
+        [self.gaze3d[0][i], self.gaze3d[1][i], self.gaze3d[2][i]]
+    }
+
+    /// Sample `i` as a point (NaN where it has no gaze).
+    #[inline]
+    pub fn point(&self, i: usize) -> TrackPoint {
+        TrackPoint {
+            x: self.x[i],
+            y: self.y[i],
+            origin: self.origin_at(i),
+            gaze3d: self.gaze3d_at(i),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -236,7 +552,11 @@ impl Track {
     #[inline]
     fn positions_3d(&self, at: usize, a: usize, b: usize) -> Option<[[f64; 3]; 3]> {
         let f = |v: [f32; 3]| v.map(f64::from);
-        let p = [f(self.origin[at]), f(self.gaze3d[a]), f(self.gaze3d[b])];
+        let p = [
+            f(self.origin_at(at)),
+            f(self.gaze3d_at(a)),
+            f(self.gaze3d_at(b)),
+        ];
         p.iter().flatten().all(|v| v.is_finite()).then_some(p)
     }
 
@@ -255,59 +575,22 @@ impl Track {
 
     /// Half-sample start of an event whose first sample is `i`.
     pub fn start_of(&self, i: usize) -> i64 {
-        if i == 0 {
-            self.ts[0] - (self.period_us / 2.0).round() as i64
-        } else {
-            self.ts[i] - (self.ts[i] - self.ts[i - 1]).min((self.period_us * 2.0) as i64) / 2
-        }
+        let prev = i.checked_sub(1).map(|j| self.ts[j]);
+        half_sample_start(prev, self.ts[i], self.period_us)
     }
 
     /// Half-sample end of an event whose last sample is `i`.
     pub fn end_of(&self, i: usize) -> i64 {
-        if i + 1 >= self.ts.len() {
-            self.ts[i] + (self.period_us / 2.0).round() as i64
-        } else {
-            self.ts[i] + (self.ts[i + 1] - self.ts[i]).min((self.period_us * 2.0) as i64) / 2
-        }
+        half_sample_end(self.ts[i], self.ts.get(i + 1).copied(), self.period_us)
     }
 
-    /// Angle (degrees) between the centroids of the samples in `a` and in `b` (index ranges)
-    /// that `keep` selects: in 3D from the mean eye position when every such sample has eye and
-    /// gaze positions, else from the screen geometry.
-    pub fn centroid_angle(
-        &self,
-        a: (usize, usize),
-        b: (usize, usize),
-        keep: impl Fn(usize) -> bool,
-    ) -> f64 {
-        let (ca, cb) = (self.centroid(a, &keep), self.centroid(b, &keep));
-        match (ca.origin_gaze, cb.origin_gaze) {
-            (Some((oa, ga)), Some((ob, gb))) => {
-                let o = [0, 1, 2].map(|c| (oa[c] + ob[c]) / 2.0);
-                angle_deg(o, ga, gb)
-            }
-            _ => self.deg.angle_2d(ca.xy, cb.xy),
-        }
-    }
-
-    /// Centroid of the valid samples in `a..=b` that `keep` selects.
-    fn centroid(&self, (a, b): (usize, usize), keep: impl Fn(usize) -> bool) -> Centroid {
-        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-        let (mut o, mut g) = ([0.0f64; 3], [0.0f64; 3]);
+    /// The sums over the valid samples in `a..=b` that `keep` selects.
+    pub fn sums(&self, (a, b): (usize, usize), keep: impl Fn(usize) -> bool) -> RunSums {
+        let mut sums = RunSums::new();
         for i in (a..=b).filter(|&i| self.valid[i] && keep(i)) {
-            sx += self.x[i];
-            sy += self.y[i];
-            n += 1.0;
-            for c in 0..3 {
-                o[c] += f64::from(self.origin[i][c]);
-                g[c] += f64::from(self.gaze3d[i][c]);
-            }
+            sums.add(&self.point(i));
         }
-        let has_3d = n > 0.0 && o.iter().chain(&g).all(|v| v.is_finite());
-        Centroid {
-            xy: (sx / n, sy / n),
-            origin_gaze: has_3d.then(|| (o.map(|v| v / n), g.map(|v| v / n))),
-        }
+        sums
     }
 }
 
@@ -490,7 +773,9 @@ mod tests {
                     let t = Track::build(&samples, &ScreenGeometry::default(), 120.0, eye, gap);
                     let want = reference_build(&samples, eye, gap, t.period_us);
                     let got: Vec<_> = (0..n)
-                        .map(|i| t.valid[i].then(|| (t.x[i], t.y[i], t.origin[i], t.gaze3d[i])))
+                        .map(|i| {
+                            t.valid[i].then(|| (t.x[i], t.y[i], t.origin_at(i), t.gaze3d_at(i)))
+                        })
                         .collect();
                     assert!(
                         got.iter()
