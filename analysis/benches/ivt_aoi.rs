@@ -10,7 +10,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use et_analysis::fixation::ivt::{ivt, IvtConfig};
-use et_analysis::metrics::trial_metrics;
+use et_analysis::metrics::trials_aoi_metrics;
 use et_drivers::synthetic::{GazeGenerator, SyntheticConfig};
 use et_drivers::ScreenGeometry;
 use et_sessions::attention::{image_scene, AttentionConfig};
@@ -94,24 +94,24 @@ fn main() {
         eprintln!("exported to {path}");
     }
     let mut best = f64::MAX;
-    for run in 0..3 {
+    for run in 0..5 {
         let t = Instant::now();
         let fix = ivt(&rec.gaze, &rec.header.screen, 120.0, &IvtConfig::default());
         let t_ivt = t.elapsed().as_secs_f64();
-        let mut mouth_dwell = 0.0;
-        let mut mouth_fix = 0.0;
-        for tr in &rec.trials {
-            for m in trial_metrics(&rec, &set, tr, &fix) {
-                if m.aoi == "mouth" {
-                    mouth_dwell += m.dwell_ms;
-                    mouth_fix += m.total_fixation_duration_ms;
-                }
+        let trials: Vec<&TrialRecord> = rec.trials.iter().collect();
+        let per_trial = trials_aoi_metrics(&rec, &set, &trials, &fix);
+        let total = t.elapsed().as_secs_f64();
+        let (mut mouth_dwell, mut mouth_fix) = (0.0, 0.0);
+        for m in per_trial.iter().flat_map(|(_, m)| m) {
+            if m.aoi == "mouth" {
+                mouth_dwell += m.dwell_ms;
+                mouth_fix += m.total_fixation_duration_ms;
             }
         }
-        let total = t.elapsed().as_secs_f64();
         best = best.min(total);
         if run == 0 {
             println!("fingerprint {:016x}", fingerprint(&fix));
+            println!("AOI fingerprint {:016x}", aoi_fingerprint(&per_trial));
         }
         println!(
             "run {run}: I-VT {t_ivt:.2} s ({} fixations), + AOI metrics for {} trials x 3 AOIs: {total:.2} s total; mouth dwell {:.0} s, mouth fixation time {:.0} s",
@@ -122,6 +122,41 @@ fn main() {
         );
     }
     println!("RESULT samples={n} seconds={best:.3}");
+}
+
+/// FNV-1a over every dwell row's and AOI metric's numbers, in order.
+fn aoi_fingerprint(
+    per_trial: &[(
+        Vec<et_analysis::DwellRow>,
+        Vec<et_analysis::metrics::AoiMetrics>,
+    )],
+) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    for (dwell, metrics) in per_trial {
+        for d in dwell {
+            eat(d.dwell_ms.to_bits());
+            eat(d.valid_ms.to_bits());
+        }
+        for m in metrics {
+            for v in [
+                m.dwell_ms,
+                m.total_fixation_duration_ms,
+                m.time_to_first_fixation_ms.unwrap_or(-1.0),
+                m.first_fixation_duration_ms.unwrap_or(-1.0),
+                m.total_visit_duration_ms,
+            ] {
+                eat(v.to_bits());
+            }
+            eat(m.fixation_count as u64);
+            eat(m.visit_count as u64);
+        }
+    }
+    h
 }
 
 /// FNV-1a over every fixation (samples, times, position bits) and every sample's class: equal

@@ -7,7 +7,7 @@
 
 use et_drivers::GazeSample;
 use et_sessions::{Recording, TrialRecord};
-use et_stimuli::StimulusSet;
+use et_stimuli::{Aoi, StimulusSet};
 
 use crate::geometry::{display_to_screen, screen_to_image};
 
@@ -47,38 +47,43 @@ pub(crate) fn window(gaze: &[GazeSample], onset: i64, offset: i64) -> &[GazeSamp
     &gaze[a..b.max(a)]
 }
 
-/// Dwell rows of one trial, one per AOI that applies to its stimulus.
+/// Dwell rows of one trial, one per AOI that applies to its stimulus: one pass over the
+/// trial's samples, each mapped to the image once and tested against every AOI.
 pub fn trial_dwell(rec: &Recording, set: &StimulusSet, trial: &TrialRecord) -> Vec<DwellRow> {
     let Some(stim) = set.stimulus(&trial.stimulus_id) else {
         return Vec::new();
     };
     let period_ms = 1000.0 / rec.header.sampling_hz.max(1e-9);
     let (sw, sh) = (rec.header.screen.width_px, rec.header.screen.height_px);
-    let points: Vec<(f64, f64)> = window(&rec.gaze, trial.onset_us, trial.offset_us)
+    let aois: Vec<&Aoi> = set.aois_for(stim).collect();
+    let mut hits = vec![0usize; aois.len()];
+    let mut valid = 0usize;
+    for (x, y) in window(&rec.gaze, trial.onset_us, trial.offset_us)
         .iter()
         .filter_map(GazeSample::mean_gaze)
-        .map(|(x, y)| {
-            let (sx, sy) = display_to_screen(f64::from(x), f64::from(y), sw, sh);
-            screen_to_image(sx, sy, trial.image_rect, set.image_width, set.image_height)
-        })
-        .collect();
-    let valid_ms = points.len() as f64 * period_ms;
-    set.aois_for(stim)
-        .map(|aoi| {
-            let hits = points.iter().filter(|(x, y)| aoi.contains(*x, *y)).count();
-            DwellRow {
-                participant: rec.header.participant.clone(),
-                trial: trial.trial,
-                stimulus_id: trial.stimulus_id.clone(),
-                identity: trial.identity.clone(),
-                condition: trial.condition.clone(),
-                variant: trial.variant.clone(),
-                expression: trial.expression.clone(),
-                aoi: aoi.name.clone(),
-                dwell_ms: hits as f64 * period_ms,
-                valid_ms,
-                trial_ms: (trial.offset_us - trial.onset_us) as f64 / 1000.0,
-            }
+    {
+        valid += 1;
+        let (sx, sy) = display_to_screen(f64::from(x), f64::from(y), sw, sh);
+        let (ix, iy) = screen_to_image(sx, sy, trial.image_rect, set.image_width, set.image_height);
+        for (h, aoi) in hits.iter_mut().zip(&aois) {
+            *h += usize::from(aoi.contains(ix, iy));
+        }
+    }
+    let valid_ms = valid as f64 * period_ms;
+    aois.iter()
+        .zip(hits)
+        .map(|(aoi, hits)| DwellRow {
+            participant: rec.header.participant.clone(),
+            trial: trial.trial,
+            stimulus_id: trial.stimulus_id.clone(),
+            identity: trial.identity.clone(),
+            condition: trial.condition.clone(),
+            variant: trial.variant.clone(),
+            expression: trial.expression.clone(),
+            aoi: aoi.name.clone(),
+            dwell_ms: hits as f64 * period_ms,
+            valid_ms,
+            trial_ms: (trial.offset_us - trial.onset_us) as f64 / 1000.0,
         })
         .collect()
 }

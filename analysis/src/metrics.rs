@@ -18,6 +18,7 @@ use et_stimuli::StimulusSet;
 use crate::dwell::{trial_dwell, DwellRow};
 use crate::fixation::{Fixation, FixationResult};
 use crate::geometry::screen_to_image;
+use crate::parallel::{each_in_parallel, WORTH_SPLITTING_SAMPLES};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AoiMetrics {
@@ -76,6 +77,26 @@ pub fn trial_metrics(
     fix: &FixationResult,
 ) -> Vec<AoiMetrics> {
     trial_metrics_with_dwell(rec, set, trial, fix, &trial_dwell(rec, set, trial))
+}
+
+/// The dwell rows (`trial_dwell`) and AOI metrics of each of `trials`, in their order. A
+/// recording long enough to be worth it has its trials spread over every core.
+pub fn trials_aoi_metrics(
+    rec: &Recording,
+    set: &StimulusSet,
+    trials: &[&TrialRecord],
+    fix: &FixationResult,
+) -> Vec<(Vec<DwellRow>, Vec<AoiMetrics>)> {
+    let one = |t: &TrialRecord| {
+        let dwell = trial_dwell(rec, set, t);
+        let metrics = trial_metrics_with_dwell(rec, set, t, fix, &dwell);
+        (dwell, metrics)
+    };
+    if rec.gaze.len() >= WORTH_SPLITTING_SAMPLES {
+        each_in_parallel(trials.len(), |i| one(trials[i]))
+    } else {
+        trials.iter().map(|t| one(t)).collect()
+    }
 }
 
 /// `trial_metrics` for a caller that has the trial's dwell rows already (`trial_dwell`), so

@@ -1,6 +1,10 @@
 //! Work spread over every core with results in a fixed order, so a parallel analysis gives the
 //! same tables as a serial one.
 
+/// Samples in one recording from which its work is split over the cores: below it, one thread
+/// is faster than splitting (and a study's recordings are spread over the cores anyway).
+pub(crate) const WORTH_SPLITTING_SAMPLES: usize = 1_000_000;
+
 /// `f(i)` for every `i < count` on every core, the results in index order.
 pub(crate) fn each_in_parallel<R: Send>(count: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -14,13 +14,13 @@ use et_sessions::{Recording, TrialRecord};
 use crate::compare::{
     compare_with, corrected, interaction_test, ComparisonRow, Response, StudyModel,
 };
-use crate::dwell::{trial_dwell, DwellRow};
+use crate::dwell::DwellRow;
 use crate::fixation::idt::{idt, IdtConfig};
 use crate::fixation::ivt::{ivt, IvtConfig};
 use crate::fixation::FixationResult;
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
-use crate::metrics::{trial_fixations, trial_metrics_with_dwell, AoiMetrics};
+use crate::metrics::{trial_fixations, trials_aoi_metrics, AoiMetrics};
 use crate::mixed::Ddf;
 use crate::parallel::each_in_parallel;
 use crate::quality::{
@@ -384,10 +384,12 @@ fn analyse_recording(
         path: rec.path.display().to_string(),
     };
     if let Some((set, trials)) = view {
-        for t in trials.iter().filter(|t| !whole && !out.contains(&t.trial)) {
-            let dwell = trial_dwell(rec, &set, t);
-            part.metrics
-                .extend(trial_metrics_with_dwell(rec, &set, t, &fix, &dwell));
+        let kept: Vec<&TrialRecord> = trials
+            .iter()
+            .filter(|t| !whole && !out.contains(&t.trial))
+            .collect();
+        for (t, (dwell, metrics)) in kept.iter().zip(trials_aoi_metrics(rec, &set, &kept, &fix)) {
+            part.metrics.extend(metrics);
             part.dwell
                 .extend(dwell.into_iter().filter(|r| r.aoi == aoi));
             let on_image = trial_fixations(&fix, t, &set)

@@ -236,7 +236,7 @@ pub(crate) struct TrackPoint {
 }
 
 impl TrackPoint {
-    const MISSING: TrackPoint = TrackPoint {
+    pub const MISSING: TrackPoint = TrackPoint {
         x: f64::NAN,
         y: f64::NAN,
         origin: [f32::NAN; 3],
@@ -490,6 +490,16 @@ impl Track {
         for c in 0..3 {
             self.origin[c].push(p.origin[c]);
             self.gaze3d[c].push(p.gaze3d[c]);
+        }
+    }
+
+    /// Sets sample `i`'s gaze point and eye position (its time and validity stay).
+    pub fn set_point(&mut self, i: usize, p: &TrackPoint) {
+        self.x[i] = p.x;
+        self.y[i] = p.y;
+        for c in 0..3 {
+            self.origin[c][i] = p.origin[c];
+            self.gaze3d[c][i] = p.gaze3d[c];
         }
     }
 

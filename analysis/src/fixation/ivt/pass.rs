@@ -7,7 +7,9 @@
 
 use et_drivers::{GazeSample, ScreenGeometry};
 
-use super::{class_at, median_point, velocity_half_window, velocity_reach_us, IvtConfig};
+use super::{
+    class_at, median_3_block, median_point, velocity_half_window, velocity_reach_us, IvtConfig,
+};
 use crate::fixation::track::{
     half_sample_end, half_sample_start, missing_time_fits, RunSums, Track, TrackSource,
 };
@@ -84,10 +86,14 @@ pub(super) fn ivt_pass(
                 }
                 // Every sample whose neighbours within `mh` have arrived.
                 let ready = if done { n } else { end.saturating_sub(mh) };
-                for i in win.end()..ready {
-                    let k = i - raw.base;
-                    let p = raw.t.valid[k].then(|| median_point(&raw.t, k, mh, &mut buf));
-                    win.t.push(raw.t.ts[k], p);
+                let (from, to) = (win.end() - raw.base, ready.saturating_sub(raw.base));
+                if mh == 1 {
+                    median_3_block(&raw.t, from, to, &mut win.t);
+                } else {
+                    for k in from..to {
+                        let p = raw.t.valid[k].then(|| median_point(&raw.t, k, mh, &mut buf));
+                        win.t.push(raw.t.ts[k], p);
+                    }
                 }
                 raw.keep_from(ready.saturating_sub(mh));
             }
