@@ -559,21 +559,26 @@ impl Track {
     }
 
     /// The eye position at `at` and the gaze points at `a` and `b` (mm), when all are known.
-    #[inline]
+    #[inline(always)]
     fn positions_3d(&self, at: usize, a: usize, b: usize) -> Option<[[f64; 3]; 3]> {
-        let f = |v: [f32; 3]| v.map(f64::from);
+        let (o, g) = (&self.origin, &self.gaze3d);
         let p = [
-            f(self.origin_at(at)),
-            f(self.gaze3d_at(a)),
-            f(self.gaze3d_at(b)),
+            [o[0][at], o[1][at], o[2][at]],
+            [g[0][a], g[1][a], g[2][a]],
+            [g[0][b], g[1][b], g[2][b]],
         ];
-        p.iter().flatten().all(|v| v.is_finite()).then_some(p)
+        // One test for all nine: a sum of finite single-precision values is finite in double.
+        let sum: f64 = p.as_flattened().iter().map(|v| f64::from(v.abs())).sum();
+        sum.is_finite().then(|| {
+            let f = |v: [f32; 3]| [f64::from(v[0]), f64::from(v[1]), f64::from(v[2])];
+            [f(p[0]), f(p[1]), f(p[2])]
+        })
     }
 
     /// For the exact 3D angle φ between the gaze at `a` and `b` seen from the eye at `at`:
     /// (|u||v| − u·v, |u||v|) of the directions u, v, i.e. |u||v|·(1 − cos φ) and its scale, with
     /// one square root and no division; `None` where the sample lacks eye or gaze positions.
-    #[inline]
+    #[inline(always)]
     pub fn cosine_gap(&self, at: usize, a: usize, b: usize) -> Option<(f64, f64)> {
         let [o, ga, gb] = self.positions_3d(at, a, b)?;
         let u = [ga[0] - o[0], ga[1] - o[1], ga[2] - o[2]];
