@@ -5,7 +5,7 @@
 use et_drivers::{GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
-use super::track::{EyeChoice, Track, TrackPoint};
+use super::track::{cosine_gap_of, EyeChoice, Track, TrackPoint};
 use super::{FixationResult, SampleClass};
 use crate::geometry::angle_of_chord_deg;
 use crate::parallel::WORTH_SPLITTING_SAMPLES;
@@ -277,6 +277,103 @@ fn class_at(t: &Track, i: usize, half: usize, reach_us: f64, threshold: f64) -> 
         Some(false) => SampleClass::Saccade,
         None => SampleClass::Unclassified,
     }
+}
+
+/// `class_at` for samples `from..to` of `t`, appended to `out`, a block at a time: each
+/// sample is first decided from the two ends of its velocity window as if both were valid and
+/// near and the track in 3D (`cosine_decisions`); the samples for which that is not so, or
+/// which it leaves undecided, take `class_at` itself.
+#[allow(clippy::too_many_arguments)]
+fn classify_block(
+    t: &Track,
+    (from, to): (usize, usize),
+    half: usize,
+    reach_us: f64,
+    threshold: f64,
+    quick: &mut Vec<Quick>,
+    out: &mut Vec<SampleClass>,
+) {
+    // Samples with their whole window in `t`.
+    let lo = from.max(half).min(to);
+    let hi = to.min(t.len().saturating_sub(half)).max(lo);
+    cosine_decisions(t, (lo, hi), half, threshold, quick);
+    let (ts, valid) = (&t.ts, &t.valid);
+    for i in from..to {
+        let decided = if (lo..hi).contains(&i) {
+            quick[i - lo]
+        } else {
+            Quick::Undecided
+        };
+        let (a, b) = (i.wrapping_sub(half), i + half);
+        let regular = || {
+            let near = |j: usize| valid[j] && ((ts[j] - ts[i]).abs() as f64) <= reach_us;
+            valid[i] && near(a) && near(b)
+        };
+        out.push(match decided {
+            Quick::Fixation if regular() => SampleClass::Fixation(0),
+            Quick::Saccade if regular() => SampleClass::Saccade,
+            _ => class_at(t, i, half, reach_us, threshold),
+        });
+    }
+}
+
+/// What `cosine_decisions` made of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quick {
+    Fixation,
+    Saccade,
+    Undecided,
+}
+
+/// Samples `from..from + m` of each axis.
+fn axes(v: &[Vec<f32>; 3], from: usize, m: usize) -> [&[f32]; 3] {
+    [
+        &v[0][from..from + m],
+        &v[1][from..from + m],
+        &v[2][from..from + m],
+    ]
+}
+
+/// For each sample `i` in `lo..hi`: `class_at`'s answer if its window's ends are `i − half`
+/// and `i + half` and all three samples have eye and gaze positions, from the cosine alone
+/// (`below_threshold_by_cosine`); `Undecided` where that does not decide or the positions are
+/// not all finite. No branch on the samples: a loop over the arrays.
+fn cosine_decisions(
+    t: &Track,
+    (lo, hi): (usize, usize),
+    half: usize,
+    threshold: f64,
+    out: &mut Vec<Quick>,
+) {
+    out.clear();
+    if hi <= lo {
+        return;
+    }
+    let m = hi - lo;
+    let (a, b) = (lo - half, lo + half);
+    let (ts_a, ts_b) = (&t.ts[a..a + m], &t.ts[b..b + m]);
+    let (o, ga, gb) = (
+        axes(&t.origin, lo, m),
+        axes(&t.gaze3d, a, m),
+        axes(&t.gaze3d, b, m),
+    );
+    out.extend((0..m).map(|k| {
+        let at = |v: &[&[f32]; 3]| [f64::from(v[0][k]), f64::from(v[1][k]), f64::from(v[2][k])];
+        let (o, ga, gb) = (at(&o), at(&ga), at(&gb));
+        let finite = [o, ga, gb]
+            .as_flattened()
+            .iter()
+            .map(|v| v.abs())
+            .sum::<f64>()
+            .is_finite();
+        let (gap, scale) = cosine_gap_of(o, ga, gb);
+        let seconds = (ts_b[k] - ts_a[k]) as f64 / 1e6;
+        match below_threshold_by_cosine(gap, scale, seconds, threshold) {
+            Some(true) if finite => Quick::Fixation,
+            Some(false) if finite => Quick::Saccade,
+            _ => Quick::Undecided,
+        }
+    }));
 }
 
 /// How far in time (µs) the velocity window of `half` samples reaches at `period_us`.

@@ -332,6 +332,16 @@ pub(crate) fn half_sample_end(ts: i64, next: Option<i64>, period_us: f64) -> i64
     }
 }
 
+/// `Track::cosine_gap` of an eye position `o` and two gaze points.
+#[inline(always)]
+pub(crate) fn cosine_gap_of(o: [f64; 3], ga: [f64; 3], gb: [f64; 3]) -> (f64, f64) {
+    let u = [ga[0] - o[0], ga[1] - o[1], ga[2] - o[2]];
+    let v = [gb[0] - o[0], gb[1] - o[1], gb[2] - o[2]];
+    let dot = |p: [f64; 3], q: [f64; 3]| p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
+    let scale = (dot(u, u) * dot(v, v)).sqrt();
+    (scale - dot(u, v), scale)
+}
+
 /// Where a run of samples is on average: on the display area, and in 3D where known.
 pub(crate) struct Centroid {
     xy: (f64, f64),
@@ -581,11 +591,7 @@ impl Track {
     #[inline(always)]
     pub fn cosine_gap(&self, at: usize, a: usize, b: usize) -> Option<(f64, f64)> {
         let [o, ga, gb] = self.positions_3d(at, a, b)?;
-        let u = [ga[0] - o[0], ga[1] - o[1], ga[2] - o[2]];
-        let v = [gb[0] - o[0], gb[1] - o[1], gb[2] - o[2]];
-        let dot = |p: [f64; 3], q: [f64; 3]| p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
-        let scale = (dot(u, u) * dot(v, v)).sqrt();
-        Some((scale - dot(u, v), scale))
+        Some(cosine_gap_of(o, ga, gb))
     }
 
     /// Half-sample start of an event whose first sample is `i`.

@@ -8,7 +8,8 @@
 use et_drivers::{GazeSample, ScreenGeometry};
 
 use super::{
-    class_at, median_3_block, median_point, velocity_half_window, velocity_reach_us, IvtConfig,
+    classify_block, median_3_block, median_point, velocity_half_window, velocity_reach_us,
+    IvtConfig,
 };
 use crate::fixation::track::{
     half_sample_end, half_sample_start, missing_time_fits, RunSums, Track, TrackSource,
@@ -67,7 +68,7 @@ pub(super) fn ivt_pass(
     let (mut raw, mut win) = (window(), window());
     let reach_us = velocity_reach_us(half, win.t.period_us);
     let mut runs = Runs::new(cfg, &win.t);
-    let mut buf = Vec::new();
+    let (mut buf, mut quick) = (Vec::new(), Vec::new());
     let (mut built, mut classified) = (0, 0);
     while classified < n {
         let end = (built + BLOCK).min(n);
@@ -105,10 +106,19 @@ pub(super) fn ivt_pass(
         } else {
             win.end().saturating_sub(half)
         };
+        let block = (classified - win.base, ready.max(classified) - win.base);
+        let threshold = cfg.threshold_deg_s;
+        classify_block(
+            &win.t,
+            block,
+            half,
+            reach_us,
+            threshold,
+            &mut quick,
+            &mut classes,
+        );
         for i in classified..ready {
-            let c = class_at(&win.t, i - win.base, half, reach_us, cfg.threshold_deg_s);
-            classes.push(c);
-            runs.next(&win, i, c, &mut classes);
+            runs.next(&win, i, classes[i], &mut classes);
         }
         classified = classified.max(ready);
         // The next sample's velocity window, and the one before it for its half-sample start.
