@@ -150,6 +150,12 @@ impl Aoi {
                 height,
             } => x >= *rx && x < rx + width && y >= *ry && y < ry + height,
             AoiShape::Ellipse { cx, cy, rx, ry } => {
+                // Clearly beyond the bounding box: |u| or |v| > 1 for sure, so outside, without
+                // the divisions (the answer is the one below).
+                let beyond = |d: f64, r: f64| r > 0.0 && d.abs() > r * (1.0 + 1e-9);
+                if beyond(x - cx, *rx) || beyond(y - cy, *ry) {
+                    return false;
+                }
                 let (u, v) = ((x - cx) / rx, (y - cy) / ry);
                 u * u + v * v <= 1.0
             }
@@ -304,6 +310,40 @@ mod tests {
         assert!(a.contains(2.0, 0.0));
         assert!(a.contains(1.0, 0.8));
         assert!(!a.contains(1.5, 0.8));
+    }
+
+    /// The bounding-box shortcut gives the divisions' answer: on points all around and on the
+    /// boundary of ellipses of every shape, the degenerate ones included.
+    #[test]
+    fn ellipse_shortcut_equals_the_formula() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..200 {
+            let (cx, cy) = (
+                rng.random_range(-50.0..600.0),
+                rng.random_range(-50.0..600.0),
+            );
+            let radius = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..10) {
+                0 => 0.0,
+                1 => -rng.random_range(1.0..50.0),
+                _ => rng.random_range(0.5..300.0),
+            };
+            let (rx, ry) = (radius(&mut rng), radius(&mut rng));
+            let a = aoi(AoiShape::Ellipse { cx, cy, rx, ry });
+            for _ in 0..500 {
+                let t = rng.random_range(0.0..std::f64::consts::TAU);
+                // On the boundary, a hair either side, or anywhere around.
+                let s = [1.0, 1.0 + 1e-12, 1.0 - 1e-12, rng.random_range(0.0..3.0)]
+                    [rng.random_range(0..4)];
+                let (x, y) = (cx + rx * s * t.cos(), cy + ry * s * t.sin());
+                let (u, v) = ((x - cx) / rx, (y - cy) / ry);
+                assert_eq!(
+                    a.contains(x, y),
+                    u * u + v * v <= 1.0,
+                    "{cx} {cy} {rx} {ry}: {x} {y}"
+                );
+            }
+        }
     }
 
     #[test]

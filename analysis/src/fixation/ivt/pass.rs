@@ -121,8 +121,10 @@ pub(super) fn ivt_pass(
             runs.next(&win, i, classes[i], &mut classes);
         }
         classified = classified.max(ready);
-        // The next sample's velocity window, and the one before it for its half-sample start.
-        win.keep_from(classified.saturating_sub(half));
+        // The next sample's velocity window, the one before it for its half-sample start, and
+        // the growing run's samples.
+        let keep = classified.saturating_sub(half);
+        win.keep_from(runs.open_from().map_or(keep, |first| first.min(keep)));
     }
     let fixations = runs.finish(&win, &mut classes);
     FixationResult { fixations, classes }
@@ -133,10 +135,9 @@ struct Open {
     first: usize,
     last: usize,
     start_us: i64,
-    /// Its own samples' sums, and the sums of the run before it followed by its own: what
-    /// the two become if it is merged into that one.
+    /// Its own samples' sums. The window keeps its samples, to be added to the run before's
+    /// in order if it merges into that one.
     alone: RunSums,
-    joined: Option<RunSums>,
 }
 
 /// A finished run (merged with the ones before it), not yet known to be final.
@@ -192,7 +193,12 @@ impl Runs {
             && prev_ts.is_some_and(|p| missing_time_fits(ts - p, self.max_step_us, self.period_us));
         if let (Some(open), Some(p)) = (self.open.take_if(|_| !continues), prev_ts) {
             // The open run's last sample is the one before.
-            self.close(open, half_sample_end(p, Some(ts), self.period_us), classes);
+            self.close(
+                open,
+                half_sample_end(p, Some(ts), self.period_us),
+                win,
+                classes,
+            );
         }
         if !fixation {
             return;
@@ -202,34 +208,23 @@ impl Runs {
             Some(open) => {
                 open.last = i;
                 open.alone.add(&point);
-                if let Some(j) = &mut open.joined {
-                    j.add(&point);
-                }
             }
             None => {
                 let mut alone = RunSums::new();
                 alone.add(&point);
-                let joined = self.merge.and(self.pending.as_ref()).map(|p| {
-                    let mut j = p.sums.clone();
-                    j.add(&point);
-                    j
-                });
                 self.open = Some(Open {
                     first: i,
                     last: i,
                     start_us: half_sample_start(prev_ts, ts, self.period_us),
                     alone,
-                    joined,
                 });
             }
         }
     }
 
     /// The open run ends at `end_us`: merged into the run before it, or that one is final.
-    fn close(&mut self, open: Open, end_us: i64, classes: &mut [SampleClass]) {
-        if let (Some((max_gap, max_angle)), Some(p), Some(joined)) =
-            (self.merge, &mut self.pending, open.joined)
-        {
+    fn close(&mut self, open: Open, end_us: i64, win: &Window, classes: &mut [SampleClass]) {
+        if let (Some((max_gap, max_angle)), Some(p)) = (self.merge, &mut self.pending) {
             // The centroids of the fixation samples only: a saccade merged over earlier does
             // not move them.
             if open.start_us - p.end_us <= max_gap
@@ -240,7 +235,9 @@ impl Runs {
             {
                 p.last = open.last;
                 p.end_us = end_us;
-                p.sums = joined;
+                for i in open.first..=open.last {
+                    p.sums.add(&win.t.point(i - win.base));
+                }
                 return;
             }
         }
@@ -276,11 +273,21 @@ impl Runs {
         ));
     }
 
+    /// The first sample of the run still growing, which the window must keep.
+    fn open_from(&self) -> Option<usize> {
+        self.open.as_ref().map(|o| o.first)
+    }
+
     /// The end of the data: the open run ends half a period after its last sample.
     fn finish(mut self, win: &Window, classes: &mut [SampleClass]) -> Vec<Fixation> {
         if let Some(open) = self.open.take() {
             let last = win.t.ts[open.last - win.base];
-            self.close(open, half_sample_end(last, None, self.period_us), classes);
+            self.close(
+                open,
+                half_sample_end(last, None, self.period_us),
+                win,
+                classes,
+            );
         }
         if let Some(p) = self.pending.take() {
             self.finalize(p, classes);
