@@ -1,16 +1,22 @@
 //! The Tobii I-VT fixation filter: gap fill-in → eye selection → noise reduction → velocity →
 //! classification → merge adjacent fixations → discard short fixations, each stage switchable
 //! and every parameter configurable, with Tobii Pro Lab's defaults (peers.md §3.1).
+//!
+//! Here: the settings, and the recording cut into pieces for the cores. `pass`: the filter in
+//! one pass over blocks of samples; `median` and `velocity`: the per-sample kernels of noise
+//! reduction and classification, which the pass and the stage-by-stage reference share.
 
 use et_drivers::{GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
-use super::track::{cosine_gap_of, EyeChoice, Track, TrackPoint};
+use super::track::EyeChoice;
 use super::{FixationResult, SampleClass};
-use crate::geometry::angle_of_chord_deg;
 use crate::parallel::WORTH_SPLITTING_SAMPLES;
+use velocity::velocity_half_window;
 
+mod median;
 mod pass;
+mod velocity;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -92,340 +98,6 @@ impl IvtConfig {
 
 /// The widest noise-reduction window accepted (samples); Tobii's is 3.
 const MAX_MEDIAN_WINDOW: usize = 101;
-
-/// The median of a few values: the middle one, or the mean of the middle two; three without
-/// sorting (Tobii's window).
-fn median_of(buf: &mut [f64]) -> f64 {
-    match buf.len() {
-        1 => buf[0],
-        3 => buf[0].max(buf[1]).min(buf[0].min(buf[1]).max(buf[2])),
-        m => {
-            buf.sort_by(f64::total_cmp);
-            if m % 2 == 1 {
-                buf[m / 2]
-            } else {
-                (buf[m / 2 - 1] + buf[m / 2]) / 2.0
-            }
-        }
-    }
-}
-
-/// The noise-reduced point of valid sample `i` of `raw`: per coordinate, the median of the
-/// valid samples within `half` samples of it (the eye position is left as it is).
-#[inline(always)]
-fn median_point(raw: &Track, i: usize, half: usize, buf: &mut Vec<f64>) -> TrackPoint {
-    if half == 1 {
-        median_point_3(raw, i)
-    } else {
-        median_point_any(raw, i, half, buf)
-    }
-}
-
-/// Any window: the neighbours gathered into a buffer and sorted.
-fn median_point_any(raw: &Track, i: usize, half: usize, buf: &mut Vec<f64>) -> TrackPoint {
-    let near = (i.saturating_sub(half)..=(i + half).min(raw.len() - 1)).filter(|j| raw.valid[*j]);
-    let mut med = |value: &dyn Fn(usize) -> f64| {
-        buf.clear();
-        buf.extend(near.clone().map(value));
-        median_of(buf)
-    };
-    TrackPoint {
-        x: med(&|j| raw.x[j]),
-        y: med(&|j| raw.y[j]),
-        origin: raw.origin_at(i),
-        gaze3d: [0, 1, 2].map(|c| med(&|j| f64::from(raw.gaze3d[c][j])) as f32),
-    }
-}
-
-/// The middle one of three values (none NaN), without sorting.
-#[inline(always)]
-fn median_of_three(a: f64, b: f64, c: f64) -> f64 {
-    a.max(b).min(a.min(b).max(c))
-}
-
-/// The median of a sample's value and its valid neighbours' (`None` where missing): what
-/// `median_of` gives for those one to three values, without a buffer.
-#[inline(always)]
-fn median_3(prev: Option<f64>, cur: f64, next: Option<f64>) -> f64 {
-    match (prev, next) {
-        (Some(a), Some(c)) => median_of_three(a, cur, c),
-        // Two values: their mean; the general path sums them sorted, and IEEE addition
-        // commutes, so the order cannot change the value.
-        (Some(o), None) | (None, Some(o)) => (o + cur) / 2.0,
-        (None, None) => cur,
-    }
-}
-
-/// The window of three (Tobii's) without a buffer or sorting: the same medians as the general
-/// path (`tests::median_3_equals_the_general_window`).
-#[inline(always)]
-fn median_point_3(raw: &Track, i: usize) -> TrackPoint {
-    let near = |j: usize| raw.valid[j].then_some(j);
-    let (prev, next) = (
-        i.checked_sub(1).and_then(near),
-        (i + 1 < raw.len()).then_some(i + 1).and_then(near),
-    );
-    let of = |v: &[f64]| median_3(prev.map(|j| v[j]), v[i], next.map(|j| v[j]));
-    let of_gaze = |c: usize| {
-        let g = &raw.gaze3d[c];
-        let at = |j: usize| f64::from(g[j]);
-        median_3(prev.map(at), at(i), next.map(at)) as f32
-    };
-    TrackPoint {
-        x: of(&raw.x),
-        y: of(&raw.y),
-        origin: raw.origin_at(i),
-        gaze3d: [of_gaze(0), of_gaze(1), of_gaze(2)],
-    }
-}
-
-/// The median of each value of `v` but the first and last with its two neighbours, in a loop
-/// over three shifted slices that the compiler vectorises.
-fn medians_of_three(v: &[f64]) -> impl Iterator<Item = f64> + '_ {
-    let inner = v.len().saturating_sub(2);
-    v[..inner]
-        .iter()
-        .zip(&v[1..=inner])
-        .zip(&v[2..])
-        .map(|((a, b), c)| median_of_three(*a, *b, *c))
-}
-
-/// `median_point_3` of raw samples `from..to`, appended to `out` a block at a time: every
-/// sample's medians first as if both its neighbours were valid, in loops over the arrays the
-/// compiler vectorises; then the samples for which that is not so (no gaze, a neighbour without
-/// gaze, the ends of the data) take `median_point_3` itself. The eye position is copied as
-/// it is.
-fn median_3_block(raw: &Track, from: usize, to: usize, out: &mut Track) {
-    let start = out.len();
-    out.ts.extend_from_slice(&raw.ts[from..to]);
-    out.valid.extend_from_slice(&raw.valid[from..to]);
-    // Samples with a sample on each side in `raw`: `lo..hi`, empty or inside `from..to`.
-    let lo = from.max(1).min(to);
-    let hi = to.min(raw.len().saturating_sub(1)).max(lo);
-    for (o, v) in [(&mut out.x, &raw.x), (&mut out.y, &raw.y)] {
-        o.extend_from_slice(&v[from..lo]);
-        if hi > lo {
-            o.extend(medians_of_three(&v[lo - 1..hi + 1]));
-        }
-        o.extend_from_slice(&v[hi..to]);
-    }
-    let mut wide = Vec::new();
-    for c in 0..3 {
-        let v = &raw.gaze3d[c];
-        let o = &mut out.gaze3d[c];
-        o.extend_from_slice(&v[from..lo]);
-        if hi > lo {
-            wide.clear();
-            wide.extend(v[lo - 1..hi + 1].iter().map(|g| f64::from(*g)));
-            o.extend(medians_of_three(&wide).map(|m| m as f32));
-        }
-        o.extend_from_slice(&v[hi..to]);
-        out.origin[c].extend_from_slice(&raw.origin[c][from..to]);
-    }
-    let v = &raw.valid;
-    for k in from..to {
-        let regular = lo <= k && k < hi && v[k - 1] && v[k] && v[k + 1];
-        if !regular {
-            let p = if v[k] {
-                median_point_3(raw, k)
-            } else {
-                TrackPoint::MISSING
-            };
-            out.set_point(start + k - from, &p);
-        }
-    }
-}
-
-/// Samples on each side of a sample that the velocity window takes: the window length at the
-/// sampling rate, at least one (Tobii's minimum of three samples in all), so a 20 ms window is
-/// 3 samples at 30-120 Hz, 7 at 300 Hz and 25 at 1200 Hz.
-fn velocity_half_window(window_ms: f64, sampling_hz: f64) -> usize {
-    let half = (window_ms / 1000.0 * sampling_hz / 2.0).round();
-    if half.is_nan() {
-        1
-    } else {
-        // 1 s at 20 kHz: beyond any tracker and any window validate() accepts.
-        half.clamp(1.0, 10_000.0) as usize
-    }
-}
-
-/// Sample `i`'s class by its angular velocity (°/s): the angle between the first and last
-/// valid samples within `half` samples on each side, over their time difference, below
-/// `threshold` a fixation sample. Samples further away in time than `reach_us` (`half` + 1
-/// sample periods: lost rows) are outside the window; a window holding only one valid sample
-/// leaves the sample unclassified.
-#[inline(always)]
-fn class_at(t: &Track, i: usize, half: usize, reach_us: f64, threshold: f64) -> SampleClass {
-    if !t.valid[i] {
-        return SampleClass::Missing;
-    }
-    let near = |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= reach_us;
-    let first = (i.saturating_sub(half)..i).find(near).unwrap_or(i);
-    let last = (i + 1..=i.saturating_add(half).min(t.len() - 1))
-        .rev()
-        .find(near)
-        .unwrap_or(i);
-    if first == last || t.ts[last] == t.ts[first] {
-        return SampleClass::Unclassified;
-    }
-    let seconds = (t.ts[last] - t.ts[first]) as f64 / 1e6;
-    let decided = t
-        .cosine_gap(i, first, last)
-        .and_then(|(gap, scale)| below_threshold_by_cosine(gap, scale, seconds, threshold));
-    match decided.or_else(|| below_threshold(t.chord(i, first, last), seconds, threshold)) {
-        Some(true) => SampleClass::Fixation(0),
-        Some(false) => SampleClass::Saccade,
-        None => SampleClass::Unclassified,
-    }
-}
-
-/// `class_at` for samples `from..to` of `t`, appended to `out`, a block at a time: each
-/// sample is first decided from the two ends of its velocity window as if both were valid and
-/// near and the track in 3D (`cosine_decisions`); the samples for which that is not so, or
-/// which it leaves undecided, take `class_at` itself.
-#[allow(clippy::too_many_arguments)]
-fn classify_block(
-    t: &Track,
-    (from, to): (usize, usize),
-    half: usize,
-    reach_us: f64,
-    threshold: f64,
-    quick: &mut Vec<Quick>,
-    out: &mut Vec<SampleClass>,
-) {
-    // Samples with their whole window in `t`.
-    let lo = from.max(half).min(to);
-    let hi = to.min(t.len().saturating_sub(half)).max(lo);
-    cosine_decisions(t, (lo, hi), half, threshold, quick);
-    let (ts, valid) = (&t.ts, &t.valid);
-    for i in from..to {
-        let decided = if (lo..hi).contains(&i) {
-            quick[i - lo]
-        } else {
-            Quick::Undecided
-        };
-        let (a, b) = (i.wrapping_sub(half), i + half);
-        let regular = || {
-            let near = |j: usize| valid[j] && ((ts[j] - ts[i]).abs() as f64) <= reach_us;
-            valid[i] && near(a) && near(b)
-        };
-        out.push(match decided {
-            Quick::Fixation if regular() => SampleClass::Fixation(0),
-            Quick::Saccade if regular() => SampleClass::Saccade,
-            _ => class_at(t, i, half, reach_us, threshold),
-        });
-    }
-}
-
-/// What `cosine_decisions` made of a sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Quick {
-    Fixation,
-    Saccade,
-    Undecided,
-}
-
-/// Samples `from..from + m` of each axis.
-fn axes(v: &[Vec<f32>; 3], from: usize, m: usize) -> [&[f32]; 3] {
-    [
-        &v[0][from..from + m],
-        &v[1][from..from + m],
-        &v[2][from..from + m],
-    ]
-}
-
-/// For each sample `i` in `lo..hi`: `class_at`'s answer if its window's ends are `i − half`
-/// and `i + half` and all three samples have eye and gaze positions, from the cosine alone
-/// (`below_threshold_by_cosine`); `Undecided` where that does not decide or the positions are
-/// not all finite. No branch on the samples: a loop over the arrays.
-fn cosine_decisions(
-    t: &Track,
-    (lo, hi): (usize, usize),
-    half: usize,
-    threshold: f64,
-    out: &mut Vec<Quick>,
-) {
-    out.clear();
-    if hi <= lo {
-        return;
-    }
-    let m = hi - lo;
-    let (a, b) = (lo - half, lo + half);
-    let (ts_a, ts_b) = (&t.ts[a..a + m], &t.ts[b..b + m]);
-    let (o, ga, gb) = (
-        axes(&t.origin, lo, m),
-        axes(&t.gaze3d, a, m),
-        axes(&t.gaze3d, b, m),
-    );
-    out.extend((0..m).map(|k| {
-        let at = |v: &[&[f32]; 3]| [f64::from(v[0][k]), f64::from(v[1][k]), f64::from(v[2][k])];
-        let (o, ga, gb) = (at(&o), at(&ga), at(&gb));
-        let finite = [o, ga, gb]
-            .as_flattened()
-            .iter()
-            .map(|v| v.abs())
-            .sum::<f64>()
-            .is_finite();
-        let (gap, scale) = cosine_gap_of(o, ga, gb);
-        let seconds = (ts_b[k] - ts_a[k]) as f64 / 1e6;
-        match below_threshold_by_cosine(gap, scale, seconds, threshold) {
-            Some(true) if finite => Quick::Fixation,
-            Some(false) if finite => Quick::Saccade,
-            _ => Quick::Undecided,
-        }
-    }));
-}
-
-/// How far in time (µs) the velocity window of `half` samples reaches at `period_us`.
-fn velocity_reach_us(half: usize, period_us: f64) -> f64 {
-    (half as f64 + 1.0) * period_us
-}
-
-/// Whether the velocity of a chord `c` covered in `seconds` is below `threshold` (°/s), `None`
-/// when it is not a number. Exactly what comparing `angle_of_chord_deg(c) / seconds` gives,
-/// without the `asin` for almost every sample: below a chord of 0.5 the angle is
-/// c + c³/24 + 3c⁵/640 less at most 1.5e-5 of itself (the arcsine series' remaining terms are
-/// positive and shrink by c² each), so a velocity from those three terms further than 1e-3 of
-/// the threshold from it is on the same side as the exact one; the rest take the exact path.
-fn below_threshold(c: f64, seconds: f64, threshold: f64) -> Option<bool> {
-    if c < 0.5 {
-        let c2 = c * c;
-        let approx = (c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0)))).to_degrees() / seconds;
-        if approx < threshold * (1.0 - 1e-3) {
-            return Some(true);
-        }
-        if approx > threshold * (1.0 + 1e-3) {
-            return Some(false);
-        }
-    }
-    let v = angle_of_chord_deg(c) / seconds;
-    (!v.is_nan()).then_some(v < threshold)
-}
-
-/// Whether the angle φ covered in `seconds` is below `threshold` (°/s), from
-/// `gap` = s·(1 − cos φ) and `scale` = s (`Track::cosine_gap`): φ < θ = threshold·seconds exactly
-/// when 1 − cos φ < 1 − cos θ. `None` (take the exact path) unless it is clear: θ between 1e-3
-/// and 0.5 rad, and `gap` further than 1e-6 of its value from s·(1 − cos θ). There the answer
-/// equals the exact path's: 1 − cos θ from four terms of its series is within 2e-9 of itself,
-/// `gap` as computed within about 10ε/θ² ≤ 3e-9 of s·(1 − cos φ) (u·v cancels against s), and
-/// the exact path's own angle within 1e-12 — all far inside the margin.
-fn below_threshold_by_cosine(gap: f64, scale: f64, seconds: f64, threshold: f64) -> Option<bool> {
-    let theta = threshold.to_radians() * seconds;
-    if !(1e-3..=0.5).contains(&theta) || scale.is_nan() || scale <= 0.0 {
-        return None;
-    }
-    let t2 = theta * theta;
-    // 1 − cos θ = θ²/2 − θ⁴/24 + θ⁶/720 − θ⁸/40320 + …
-    let one_minus_cos = t2 * (0.5 - t2 * (1.0 / 24.0 - t2 * (1.0 / 720.0 - t2 * (1.0 / 40320.0))));
-    let bound = scale * one_minus_cos;
-    if gap < bound * (1.0 - 1e-6) {
-        Some(true)
-    } else if gap > bound * (1.0 + 1e-6) {
-        Some(false)
-    } else {
-        None
-    }
-}
 
 /// Runs the filter over one recording's samples (sorted by time): in pieces on every core when
 /// the recording is long enough to be worth it.
@@ -581,14 +253,17 @@ fn ivt_pieces(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    use super::median::median_point;
+    use super::velocity::tests::classify_by_velocity;
     use super::*;
     use crate::fixation::track::missing_time_fits;
+    use crate::fixation::track::Track;
     use et_drivers::EyeSample;
 
     const P: f64 = 1e6 / 120.0;
 
-    fn s(k: i64, x: f64, y: f64) -> GazeSample {
+    pub(crate) fn s(k: i64, x: f64, y: f64) -> GazeSample {
         let e = EyeSample {
             gaze_x: x as f32,
             gaze_y: y as f32,
@@ -603,7 +278,7 @@ mod tests {
         }
     }
 
-    fn screen() -> ScreenGeometry {
+    pub(crate) fn screen() -> ScreenGeometry {
         ScreenGeometry::default()
     }
 
@@ -781,22 +456,6 @@ mod tests {
         assert!((exact - t.deg.angle_2d((t.x[0], 0.5), (t.x[40], 0.5))).abs() > 0.05);
     }
 
-    #[test]
-    fn median_of_three_without_sorting_is_the_median() {
-        for v in [
-            [1.0f64, 2.0, 3.0],
-            [3.0, 1.0, 2.0],
-            [2.0, 3.0, 1.0],
-            [1.0, 1.0, 5.0],
-            [5.0, 1.0, 1.0],
-        ] {
-            let m = v[0].max(v[1]).min(v[0].min(v[1]).max(v[2]));
-            let mut s = v;
-            s.sort_by(f64::total_cmp);
-            assert_eq!(m, s[1], "{v:?}");
-        }
-    }
-
     /// The filter stage by stage over whole-recording arrays, as it ran before the one pass:
     /// the reference `pass::ivt_pass` must equal bit for bit. It shares the per-sample kernels
     /// (`median_point`, `class_at`), which have tests of their own.
@@ -861,13 +520,6 @@ mod tests {
             });
         }
         FixationResult::from_runs(&t, &runs, classes)
-    }
-
-    fn classify_by_velocity(t: &Track, half: usize, threshold: f64) -> Vec<SampleClass> {
-        let reach = velocity_reach_us(half, t.period_us);
-        (0..t.len())
-            .map(|i| class_at(t, i, half, reach, threshold))
-            .collect()
     }
 
     /// Runs of fixation samples `[first, last]`, cut where neighbouring samples are further
@@ -970,135 +622,6 @@ mod tests {
             let got = ivt(&samples, &screen(), hz, &cfg);
             assert_eq!(got, want, "case {case}: {cfg:?}");
             assert!(n < 4000 || !want.fixations.is_empty(), "case {case}");
-        }
-    }
-
-    /// The velocities and classes as they were computed before `classify_by_velocity`: every
-    /// angle through `asin`. The reference the fast path must equal.
-    fn classes_through_asin(t: &Track, half: usize, threshold: f64) -> Vec<SampleClass> {
-        let n = t.len();
-        let reach = (half as f64 + 1.0) * t.period_us;
-        (0..n)
-            .map(|i| {
-                if !t.valid[i] {
-                    return SampleClass::Missing;
-                }
-                let near = |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= reach;
-                let first = (i.saturating_sub(half)..i).find(near).unwrap_or(i);
-                let last = (i + 1..=i.saturating_add(half).min(n - 1))
-                    .rev()
-                    .find(near)
-                    .unwrap_or(i);
-                if first == last || t.ts[last] == t.ts[first] {
-                    return SampleClass::Unclassified;
-                }
-                let v = t.angle(i, first, last) / ((t.ts[last] - t.ts[first]) as f64 / 1e6);
-                match v {
-                    v if v.is_nan() => SampleClass::Unclassified,
-                    v if v < threshold => SampleClass::Fixation(0),
-                    _ => SampleClass::Saccade,
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn classes_without_asin_equal_those_through_it() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
-        for case in 0..40 {
-            // Steps of every size around the threshold (30 °/s is 0.25° per 8.3 ms sample), in
-            // 2D and 3D, with lost samples and eye positions.
-            let n = 2_000;
-            let scale = [1e-4, 1e-3, 3e-3, 1e-2, 0.3][case % 5];
-            let (mut x, mut y): (f64, f64) = (0.5, 0.5);
-            let samples: Vec<GazeSample> = (0..n)
-                .map(|k| {
-                    x = (x + rng.random_range(-scale..scale)).clamp(0.0, 1.0);
-                    y = (y + rng.random_range(-scale..scale) / 2.0).clamp(0.0, 1.0);
-                    let mut g = s(k as i64, x, y);
-                    if rng.random_bool(0.05) {
-                        g.left = EyeSample::INVALID;
-                        g.right = EyeSample::INVALID;
-                    }
-                    if case % 2 == 1 {
-                        // A head that moves a little, as real eye positions do.
-                        let head = [
-                            rng.random_range(-30.0..30.0),
-                            rng.random_range(180.0..220.0),
-                            rng.random_range(600.0..700.0),
-                        ];
-                        for (e, dx) in [(&mut g.left, -32.0), (&mut g.right, 32.0)] {
-                            e.origin_mm = [head[0] + dx, head[1], head[2]];
-                            e.origin_valid = rng.random_bool(0.95);
-                            e.gaze3d_mm = [
-                                (x as f32 - 0.5) * 531.0,
-                                20.0 + (1.0 - y as f32) * 299.0,
-                                0.0,
-                            ];
-                        }
-                    }
-                    g
-                })
-                .collect();
-            let t = Track::build(&samples, &screen(), 120.0, EyeChoice::Average, None);
-            for threshold in [30.0, 5.0, 100.0, 1e4] {
-                for half in [1, 2] {
-                    assert_eq!(
-                        classify_by_velocity(&t, half, threshold),
-                        classes_through_asin(&t, half, threshold),
-                        "case {case}, threshold {threshold}, half {half}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// Angles a little either side of the threshold's are decided from the cosine; those within
-    /// its margin, and thresholds outside its range, are left to the exact path.
-    #[test]
-    fn the_cosine_path_decides_clear_cases_and_leaves_close_ones_to_the_exact_path() {
-        let decide = |phi: f64, seconds: f64, threshold: f64| {
-            let (o, a) = ([10.0, 200.0, 650.0], [-40.0, 200.0, 0.0]);
-            // b: a turned by phi about the eye, in the horizontal plane holding both.
-            let u = [a[0] - o[0], a[1] - o[1], a[2] - o[2]];
-            let (s, c) = phi.sin_cos();
-            let v = [u[0] * c + u[2] * s, u[1], -u[0] * s + u[2] * c];
-            let dot = |p: [f64; 3], q: [f64; 3]| p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
-            let scale = (dot(u, u) * dot(v, v)).sqrt();
-            below_threshold_by_cosine(scale - dot(u, v), scale, seconds, threshold)
-        };
-        let seconds = 2.0 / 120.0;
-        for threshold in [30.0, 5.0, 1000.0] {
-            let theta = f64::to_radians(threshold) * seconds;
-            assert_eq!(decide(theta * (1.0 - 1e-5), seconds, threshold), Some(true));
-            assert_eq!(
-                decide(theta * (1.0 + 1e-5), seconds, threshold),
-                Some(false)
-            );
-            assert_eq!(decide(theta * 0.2, seconds, threshold), Some(true));
-            assert_eq!(decide(theta * 5.0, seconds, threshold), Some(false));
-            assert_eq!(decide(theta * (1.0 + 1e-8), seconds, threshold), None);
-            assert_eq!(decide(theta * (1.0 - 1e-8), seconds, threshold), None);
-        }
-        // θ = 0.05° (below 1e-3 rad) and 180° are not decided here.
-        assert_eq!(decide(1e-5, seconds, 3.0), None);
-        assert_eq!(decide(1e-5, 1.0, 180.0), None);
-    }
-
-    #[test]
-    fn the_three_term_angle_is_within_its_stated_error_below_a_chord_of_one_half() {
-        for k in 1..=5000 {
-            let c = 0.5 * k as f64 / 5000.0;
-            let c2 = c * c;
-            let approx = c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0)));
-            let exact = 2.0 * (c / 2.0).asin();
-            assert!(approx <= exact * (1.0 + 1e-15), "c {c}");
-            assert!(
-                exact - approx <= 1.5e-5 * exact,
-                "c {c}: {}",
-                (exact - approx) / exact
-            );
         }
     }
 
@@ -1262,15 +785,6 @@ mod tests {
     }
 
     #[test]
-    fn the_velocity_window_is_counted_in_samples_with_a_minimum_of_three() {
-        assert_eq!(velocity_half_window(20.0, 30.0), 1);
-        assert_eq!(velocity_half_window(20.0, 120.0), 1);
-        assert_eq!(velocity_half_window(20.0, 300.0), 3);
-        assert_eq!(velocity_half_window(20.0, 1200.0), 12);
-        assert_eq!(velocity_half_window(20.0, f64::NAN), 1);
-    }
-
-    #[test]
     fn merge_measures_the_angle_in_3d_when_eye_positions_exist() {
         // Two fixations 0.45° apart on screen for an eye at the configured 650 mm; the eye is
         // really 400 mm away, where the same on-screen step subtends 0.73°.
@@ -1330,52 +844,5 @@ mod tests {
         let back: IvtConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
         assert!(toml::from_str::<IvtConfig>("median_window = true").is_err());
-    }
-
-    /// The one-pass window of three gives, bit for bit, what the general window gives: on
-    /// random tracks with invalid samples, NaN 3D positions and gap-filled stretches.
-    #[test]
-    fn median_3_equals_the_general_window() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        for case in 0..50 {
-            let n = rng.random_range(1..400);
-            let samples: Vec<GazeSample> = (0..n)
-                .map(|k| {
-                    let mut g = s(k as i64, rng.random::<f64>(), rng.random::<f64>());
-                    if rng.random_bool(0.15) {
-                        g.left = EyeSample::INVALID;
-                    }
-                    if rng.random_bool(0.15) {
-                        g.right = EyeSample::INVALID;
-                    }
-                    if rng.random_bool(0.7) {
-                        for e in [&mut g.left, &mut g.right] {
-                            if e.gaze_valid {
-                                e.origin_mm = [rng.random::<f32>(), 200.0, 650.0];
-                                e.origin_valid = true;
-                                e.gaze3d_mm = [rng.random::<f32>() * 500.0, rng.random(), 0.0];
-                            }
-                        }
-                    }
-                    g
-                })
-                .collect();
-            let gap = [None, Some(75_000)][case % 2];
-            let t = Track::build(&samples, &screen(), 120.0, EyeChoice::Average, gap);
-            let mut buf = Vec::new();
-            let bits = |p: TrackPoint| {
-                (
-                    p.x.to_bits(),
-                    p.y.to_bits(),
-                    p.gaze3d.map(f32::to_bits),
-                    p.origin.map(f32::to_bits),
-                )
-            };
-            for i in (0..t.len()).filter(|&i| t.valid[i]) {
-                let (fast, general) = (median_point_3(&t, i), median_point_any(&t, i, 1, &mut buf));
-                assert_eq!(bits(fast), bits(general), "case {case}, sample {i}");
-            }
-        }
     }
 }

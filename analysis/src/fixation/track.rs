@@ -363,7 +363,7 @@ impl Centroid {
 }
 
 /// Sums over a run's samples, added in sample order: what its centroid and its fixation-table
-/// row need, so a run is described as its samples pass, without looking back at them.
+/// row need, so a run is described while its samples pass.
 #[derive(Debug, Clone)]
 pub(crate) struct RunSums {
     sx: f64,

@@ -7,10 +7,9 @@
 
 use et_drivers::{GazeSample, ScreenGeometry};
 
-use super::{
-    classify_block, median_3_block, median_point, velocity_half_window, velocity_reach_us,
-    IvtConfig,
-};
+use super::median::{median_3_block, median_point};
+use super::velocity::{classify_block, velocity_half_window, velocity_reach_us};
+use super::IvtConfig;
 use crate::fixation::track::{
     half_sample_end, half_sample_start, missing_time_fits, RunSums, Track, TrackSource,
 };
