@@ -544,6 +544,39 @@ pub(super) mod tests {
         runs
     }
 
+    /// A fixation longer than many blocks (the window holds the growing run until it ends),
+    /// with a two-sample blip in the middle that the merge joins over, and recordings of one
+    /// sample and of none.
+    #[test]
+    fn one_pass_holds_a_run_longer_than_many_blocks() {
+        let mut v: Vec<GazeSample> = (0..30_000)
+            .map(|k| s(k, at_deg(0.1 * ((k % 7) as f64 - 3.0) / 3.0), 0.5))
+            .collect();
+        for k in [15_000, 15_001] {
+            v[k as usize] = s(k, at_deg(4.0), 0.5);
+        }
+        for cfg in [
+            IvtConfig::default(),
+            IvtConfig {
+                median_window: None,
+                ..IvtConfig::default()
+            },
+        ] {
+            let r = ivt(&v, &screen(), 120.0, &cfg);
+            assert_eq!(r, stage_by_stage(&v, &screen(), 120.0, &cfg));
+            assert_eq!(r.fixations.len(), 1, "{:?}", r.fixations);
+            assert_eq!((r.fixations[0].first, r.fixations[0].last), (0, 29_999));
+        }
+        for n in [0, 1] {
+            let r = ivt(&v[..n], &screen(), 120.0, &IvtConfig::default());
+            assert_eq!(
+                r,
+                stage_by_stage(&v[..n], &screen(), 120.0, &IvtConfig::default())
+            );
+            assert_eq!(r.classes.len(), n);
+        }
+    }
+
     /// The one pass equals the stage-by-stage filter on random recordings: uneven time stamps,
     /// rows missing, either eye lost, eye positions or none, every stage on and off, several
     /// rates and windows, and lengths around the block size.
