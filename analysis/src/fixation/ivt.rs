@@ -458,7 +458,7 @@ pub(super) mod tests {
 
     /// The filter stage by stage over whole-recording arrays, as it ran before the one pass:
     /// the reference `pass::ivt_pass` must equal bit for bit. It shares the per-sample kernels
-    /// (`median_point`, `class_at`), which have tests of their own.
+    /// (`median_point`, `Velocity::class_at`), which have tests of their own.
     fn stage_by_stage(
         samples: &[GazeSample],
         screen: &ScreenGeometry,

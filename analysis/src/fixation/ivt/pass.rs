@@ -8,7 +8,7 @@
 use et_drivers::{GazeSample, ScreenGeometry};
 
 use super::median::{median_3_block, median_point};
-use super::velocity::{classify_block, velocity_half_window, velocity_reach_us};
+use super::velocity::{velocity_half_window, Velocity};
 use super::IvtConfig;
 use crate::fixation::track::{
     half_sample_end, half_sample_start, missing_time_fits, RunSums, Track, TrackSource,
@@ -65,7 +65,7 @@ pub(super) fn ivt_pass(
     };
     // As built (only with noise reduction), and noise-reduced.
     let (mut raw, mut win) = (window(), window());
-    let reach_us = velocity_reach_us(half, win.t.period_us);
+    let velocity = Velocity::new(half, win.t.period_us, cfg.threshold_deg_s);
     let mut runs = Runs::new(cfg, &win.t);
     let (mut buf, mut quick) = (Vec::new(), Vec::new());
     let (mut built, mut classified) = (0, 0);
@@ -106,16 +106,7 @@ pub(super) fn ivt_pass(
             win.end().saturating_sub(half)
         };
         let block = (classified - win.base, ready.max(classified) - win.base);
-        let threshold = cfg.threshold_deg_s;
-        classify_block(
-            &win.t,
-            block,
-            half,
-            reach_us,
-            threshold,
-            &mut quick,
-            &mut classes,
-        );
+        velocity.classify_block(&win.t, block, &mut quick, &mut classes);
         for i in classified..ready {
             runs.next(&win, i, classes[i], &mut classes);
         }

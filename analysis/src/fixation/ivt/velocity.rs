@@ -20,77 +20,91 @@ pub(super) fn velocity_half_window(window_ms: f64, sampling_hz: f64) -> usize {
     }
 }
 
-/// Sample `i`'s class by its angular velocity (°/s): the angle between the first and last
-/// valid samples within `half` samples on each side, over their time difference, below
-/// `threshold` a fixation sample. Samples further away in time than `reach_us` (`half` + 1
-/// sample periods: lost rows) are outside the window; a window holding only one valid sample
-/// leaves the sample unclassified.
-#[inline(always)]
-pub(super) fn class_at(
-    t: &Track,
-    i: usize,
-    half: usize,
-    reach_us: f64,
-    threshold: f64,
-) -> SampleClass {
-    if !t.valid[i] {
-        return SampleClass::Missing;
-    }
-    let near = |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= reach_us;
-    let first = (i.saturating_sub(half)..i).find(near).unwrap_or(i);
-    let last = (i + 1..=i.saturating_add(half).min(t.len() - 1))
-        .rev()
-        .find(near)
-        .unwrap_or(i);
-    if first == last || t.ts[last] == t.ts[first] {
-        return SampleClass::Unclassified;
-    }
-    let seconds = (t.ts[last] - t.ts[first]) as f64 / 1e6;
-    let decided = t
-        .cosine_gap(i, first, last)
-        .and_then(|(gap, scale)| below_threshold_by_cosine(gap, scale, seconds, threshold));
-    match decided.or_else(|| below_threshold(t.chord(i, first, last), seconds, threshold)) {
-        Some(true) => SampleClass::Fixation(0),
-        Some(false) => SampleClass::Saccade,
-        None => SampleClass::Unclassified,
-    }
+/// The velocity window and threshold: what classifying a sample needs besides the track.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Velocity {
+    /// Samples on each side (`velocity_half_window`).
+    pub half: usize,
+    /// How far in time (µs) the window reaches: `half` + 1 sample periods.
+    pub reach_us: f64,
+    /// Below this (°/s) a fixation sample.
+    pub threshold: f64,
 }
 
-/// `class_at` for samples `from..to` of `t`, appended to `out`, a block at a time: each
-/// sample is first decided from the two ends of its velocity window as if both were valid and
-/// near and the track in 3D (`cosine_decisions`); the samples for which that is not so, or
-/// which it leaves undecided, take `class_at` itself.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn classify_block(
-    t: &Track,
-    (from, to): (usize, usize),
-    half: usize,
-    reach_us: f64,
-    threshold: f64,
-    quick: &mut Vec<Quick>,
-    out: &mut Vec<SampleClass>,
-) {
-    // Samples with their whole window in `t`.
-    let lo = from.max(half).min(to);
-    let hi = to.min(t.len().saturating_sub(half)).max(lo);
-    cosine_decisions(t, (lo, hi), half, threshold, quick);
-    let (ts, valid) = (&t.ts, &t.valid);
-    for i in from..to {
-        let decided = if (lo..hi).contains(&i) {
-            quick[i - lo]
-        } else {
-            Quick::Undecided
-        };
-        let (a, b) = (i.wrapping_sub(half), i + half);
-        let regular = || {
-            let near = |j: usize| valid[j] && ((ts[j] - ts[i]).abs() as f64) <= reach_us;
-            valid[i] && near(a) && near(b)
-        };
-        out.push(match decided {
-            Quick::Fixation if regular() => SampleClass::Fixation(0),
-            Quick::Saccade if regular() => SampleClass::Saccade,
-            _ => class_at(t, i, half, reach_us, threshold),
-        });
+impl Velocity {
+    pub fn new(half: usize, period_us: f64, threshold: f64) -> Self {
+        Velocity {
+            half,
+            reach_us: (half as f64 + 1.0) * period_us,
+            threshold,
+        }
+    }
+
+    /// Sample `i`'s class by its angular velocity (°/s): the angle between the first and last
+    /// valid samples within `half` samples on each side, over their time difference, below
+    /// the threshold a fixation sample. Samples further away in time than `reach_us` (lost
+    /// rows) are outside the window; a window holding only one valid sample leaves the sample
+    /// unclassified.
+    #[inline(always)]
+    pub fn class_at(&self, t: &Track, i: usize) -> SampleClass {
+        if !t.valid[i] {
+            return SampleClass::Missing;
+        }
+        let near = |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= self.reach_us;
+        let first = (i.saturating_sub(self.half)..i).find(near).unwrap_or(i);
+        let last = (i + 1..=i.saturating_add(self.half).min(t.len() - 1))
+            .rev()
+            .find(near)
+            .unwrap_or(i);
+        if first == last || t.ts[last] == t.ts[first] {
+            return SampleClass::Unclassified;
+        }
+        let seconds = (t.ts[last] - t.ts[first]) as f64 / 1e6;
+        let threshold = self.threshold;
+        let decided = t
+            .cosine_gap(i, first, last)
+            .and_then(|(gap, scale)| below_threshold_by_cosine(gap, scale, seconds, threshold));
+        match decided.or_else(|| below_threshold(t.chord(i, first, last), seconds, threshold)) {
+            Some(true) => SampleClass::Fixation(0),
+            Some(false) => SampleClass::Saccade,
+            None => SampleClass::Unclassified,
+        }
+    }
+
+    /// `class_at` for samples `from..to` of `t`, appended to `out`, a block at a time: each
+    /// sample is first decided from the two ends of its velocity window as if both were valid
+    /// and near and the track in 3D (`cosine_decisions`); the samples for which that is not
+    /// so, or which it leaves undecided, take `class_at` itself.
+    pub fn classify_block(
+        &self,
+        t: &Track,
+        (from, to): (usize, usize),
+        quick: &mut Vec<Quick>,
+        out: &mut Vec<SampleClass>,
+    ) {
+        let half = self.half;
+        // Samples with their whole window in `t`.
+        let lo = from.max(half).min(to);
+        let hi = to.min(t.len().saturating_sub(half)).max(lo);
+        cosine_decisions(t, (lo, hi), half, self.threshold, quick);
+        let (ts, valid) = (&t.ts, &t.valid);
+        for i in from..to {
+            let decided = if (lo..hi).contains(&i) {
+                quick[i - lo]
+            } else {
+                Quick::Undecided
+            };
+            let (a, b) = (i.wrapping_sub(half), i + half);
+            let regular = || {
+                let near = |j: usize| valid[j] && ((ts[j] - ts[i]).abs() as f64) <= self.reach_us;
+                valid[i] && near(a) && near(b)
+            };
+            out.push(match decided {
+                Quick::Fixation if regular() => SampleClass::Fixation(0),
+                Quick::Saccade if regular() => SampleClass::Saccade,
+                _ => self.class_at(t, i),
+            });
+        }
     }
 }
 
@@ -114,7 +128,8 @@ fn axes(v: &[Vec<f32>; 3], from: usize, m: usize) -> [&[f32]; 3] {
 /// For each sample `i` in `lo..hi`: `class_at`'s answer if its window's ends are `i − half`
 /// and `i + half` and all three samples have eye and gaze positions, from the cosine alone
 /// (`below_threshold_by_cosine`); `Undecided` where that does not decide or the positions are
-/// not all finite. No branch on the samples: a loop over the arrays.
+/// not all finite. One loop over the arrays without early exits, which the compiler can
+/// vectorise.
 fn cosine_decisions(
     t: &Track,
     (lo, hi): (usize, usize),
@@ -151,11 +166,6 @@ fn cosine_decisions(
             _ => Quick::Undecided,
         }
     }));
-}
-
-/// How far in time (µs) the velocity window of `half` samples reaches at `period_us`.
-pub(super) fn velocity_reach_us(half: usize, period_us: f64) -> f64 {
-    (half as f64 + 1.0) * period_us
 }
 
 /// Whether the velocity of a chord `c` covered in `seconds` is below `threshold` (°/s), `None`
@@ -359,9 +369,7 @@ pub(super) mod tests {
         half: usize,
         threshold: f64,
     ) -> Vec<SampleClass> {
-        let reach = velocity_reach_us(half, t.period_us);
-        (0..t.len())
-            .map(|i| class_at(t, i, half, reach, threshold))
-            .collect()
+        let v = Velocity::new(half, t.period_us, threshold);
+        (0..t.len()).map(|i| v.class_at(t, i)).collect()
     }
 }
