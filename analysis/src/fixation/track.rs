@@ -476,10 +476,7 @@ impl Track {
     ) -> Track {
         let mut source = TrackSource::new(samples, sampling_hz, eye, gap_fill_us);
         let mut t = Track::with_capacity(screen, sampling_hz, eye, samples.len());
-        for i in 0..samples.len() {
-            let (ts, p) = source.at(i);
-            t.push(ts, p);
-        }
+        t.extend_from(&mut source, 0..samples.len());
         t
     }
 
@@ -500,6 +497,39 @@ impl Track {
         for c in 0..3 {
             self.origin[c].push(p.origin[c]);
             self.gaze3d[c].push(p.gaze3d[c]);
+        }
+    }
+
+    /// Samples `range` of `source` appended, in order. The arrays are grown once and filled
+    /// through slices: one push per array and sample costs more than the filter's arithmetic.
+    pub fn extend_from(&mut self, source: &mut TrackSource, range: std::ops::Range<usize>) {
+        let (start, m) = (self.len(), range.len());
+        self.ts.resize(start + m, 0);
+        self.x.resize(start + m, f64::NAN);
+        self.y.resize(start + m, f64::NAN);
+        self.valid.resize(start + m, false);
+        for c in 0..3 {
+            self.origin[c].resize(start + m, f32::NAN);
+            self.gaze3d[c].resize(start + m, f32::NAN);
+        }
+        let (ts, x, y, valid) = (
+            &mut self.ts[start..],
+            &mut self.x[start..],
+            &mut self.y[start..],
+            &mut self.valid[start..],
+        );
+        let [o0, o1, o2] = &mut self.origin;
+        let [g0, g1, g2] = &mut self.gaze3d;
+        let (o0, o1, o2) = (&mut o0[start..], &mut o1[start..], &mut o2[start..]);
+        let (g0, g1, g2) = (&mut g0[start..], &mut g1[start..], &mut g2[start..]);
+        for (k, i) in range.enumerate() {
+            let (t, p) = source.at(i);
+            ts[k] = t;
+            if let Some(p) = p {
+                (x[k], y[k], valid[k]) = (p.x, p.y, true);
+                (o0[k], o1[k], o2[k]) = (p.origin[0], p.origin[1], p.origin[2]);
+                (g0[k], g1[k], g2[k]) = (p.gaze3d[0], p.gaze3d[1], p.gaze3d[2]);
+            }
         }
     }
 

@@ -73,17 +73,9 @@ pub(super) fn ivt_pass(
         let end = (built + BLOCK).min(n);
         let done = end == n;
         match median_half {
-            None => {
-                for i in built..end {
-                    let (ts, p) = source.at(i);
-                    win.t.push(ts, p);
-                }
-            }
+            None => win.t.extend_from(&mut source, built..end),
             Some(mh) => {
-                for i in built..end {
-                    let (ts, p) = source.at(i);
-                    raw.t.push(ts, p);
-                }
+                raw.t.extend_from(&mut source, built..end);
                 // Every sample whose neighbours within `mh` have arrived.
                 let ready = if done { n } else { end.saturating_sub(mh) };
                 let (from, to) = (win.end() - raw.base, ready.saturating_sub(raw.base));
