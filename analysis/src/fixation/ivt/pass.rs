@@ -78,16 +78,7 @@ pub(super) fn ivt_pass(
                 raw.t.extend_from(&mut source, built..end);
                 // Every sample whose neighbours within `mh` have arrived.
                 let ready = if done { n } else { end.saturating_sub(mh) };
-                let (from, to) = (win.end() - raw.base, ready.saturating_sub(raw.base));
-                if mh == 1 {
-                    median_3_block(&raw.t, from, to, &mut win.t);
-                } else {
-                    for k in from..to {
-                        let p = raw.t.valid[k].then(|| median_point(&raw.t, k, mh, &mut buf));
-                        win.t.push(raw.t.ts[k], p);
-                    }
-                }
-                raw.keep_from(ready.saturating_sub(mh));
+                reduce_noise(&mut raw, &mut win, mh, ready, &mut buf);
             }
         }
         built = end;
@@ -110,6 +101,21 @@ pub(super) fn ivt_pass(
     }
     let fixations = runs.finish(&win, &mut classes);
     FixationResult { fixations, classes }
+}
+
+/// Moves samples from `raw` to `win`, noise-reduced, up to `ready` (input index), and forgets
+/// the raw samples no later median needs.
+fn reduce_noise(raw: &mut Window, win: &mut Window, half: usize, ready: usize, buf: &mut Vec<f64>) {
+    let (from, to) = (win.end() - raw.base, ready.saturating_sub(raw.base));
+    if half == 1 {
+        median_3_block(&raw.t, from, to, &mut win.t);
+    } else {
+        for k in from..to {
+            let p = raw.t.valid[k].then(|| median_point(&raw.t, k, half, buf));
+            win.t.push(raw.t.ts[k], p);
+        }
+    }
+    raw.keep_from(ready.saturating_sub(half));
 }
 
 /// A run of fixation samples still growing.
