@@ -9,7 +9,7 @@ use crate::fixation::track::{Track, TrackPoint};
 pub(super) fn median_of(buf: &mut [f64]) -> f64 {
     match buf.len() {
         1 => buf[0],
-        3 => buf[0].max(buf[1]).min(buf[0].min(buf[1]).max(buf[2])),
+        3 => median_of_three(buf[0], buf[1], buf[2]),
         m => {
             buf.sort_by(f64::total_cmp);
             if m % 2 == 1 {
@@ -48,7 +48,8 @@ fn median_point_any(raw: &Track, i: usize, half: usize, buf: &mut Vec<f64>) -> T
     }
 }
 
-/// The middle one of three values (none NaN), without sorting.
+/// The middle one of three values, without sorting (for numbers; a NaN among them is passed
+/// over the way `f64::max` and `f64::min` pass it over, wherever the three come from).
 #[inline(always)]
 fn median_of_three(a: f64, b: f64, c: f64) -> f64 {
     a.max(b).min(a.min(b).max(c))
