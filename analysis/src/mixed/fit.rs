@@ -128,16 +128,15 @@ fn optimum(
     } else {
         vec![raised, reset]
     };
-    let mut best = (objective(&m.x), m);
+    let mut best = m;
     for start in starts {
         let again = minimise(objective, &start, lower);
-        let value = objective(&again.x);
         // A lower point where Newton has not converged is not an optimum to report.
-        if value < best.0 && again.decrement < CONVERGED_DECREMENT {
-            best = (value, again);
+        if again.value < best.value && again.decrement < CONVERGED_DECREMENT {
+            best = again;
         }
     }
-    best.1
+    best
 }
 
 /// Fits `model` by REML (`reml = true`, lme4's default) or ML, with Satterthwaite's df.

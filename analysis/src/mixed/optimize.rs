@@ -67,6 +67,8 @@ fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64], cross: Cross) -> (Vec<f64>,
 #[derive(Debug, Clone)]
 pub(crate) struct Minimum {
     pub x: Vec<f64>,
+    /// `f(x)`.
+    pub value: f64,
     /// Newton decrement gᵀH⁻¹g on the free coordinates at the end (deviance units).
     pub decrement: f64,
 }
@@ -237,16 +239,22 @@ pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> 
         let mut y: Vec<f64> = x.iter().zip(&dir).map(|(a, d)| a + d).collect();
         project(&mut y, lower);
         let stepped = largest_step(&y, &x);
+        let fy = f(&y);
         // A full step only while it is small: far away the line search above is in charge.
-        if !f(&y).is_finite() || stepped > 1e-3 {
+        if !fy.is_finite() || stepped > 1e-3 {
             break;
         }
         x = y;
+        fx = fy;
         // Quadratic convergence: from a decrement this small the step just taken leaves θ
         // within about 1e-10 of the optimum.
         if dec < 1e-10 {
             break;
         }
     }
-    Minimum { x, decrement }
+    Minimum {
+        x,
+        value: fx,
+        decrement,
+    }
 }
