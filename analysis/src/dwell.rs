@@ -47,6 +47,9 @@ pub(crate) fn window(gaze: &[GazeSample], onset: i64, offset: i64) -> &[GazeSamp
     &gaze[a..b.max(a)]
 }
 
+/// Samples mapped to the image before the AOIs are tested on them: a few pages, in cache.
+const CHUNK: usize = 512;
+
 /// Dwell rows of one trial, one per AOI that applies to its stimulus: one pass over the
 /// trial's samples, each mapped to the image once and tested against every AOI.
 pub fn trial_dwell(rec: &Recording, set: &StimulusSet, trial: &TrialRecord) -> Vec<DwellRow> {
@@ -58,15 +61,21 @@ pub fn trial_dwell(rec: &Recording, set: &StimulusSet, trial: &TrialRecord) -> V
     let aois: Vec<&Aoi> = set.aois_for(stim).collect();
     let mut hits = vec![0usize; aois.len()];
     let mut valid = 0usize;
-    for (x, y) in window(&rec.gaze, trial.onset_us, trial.offset_us)
-        .iter()
-        .filter_map(GazeSample::mean_gaze)
-    {
-        valid += 1;
-        let (sx, sy) = display_to_screen(f64::from(x), f64::from(y), sw, sh);
-        let (ix, iy) = screen_to_image(sx, sy, trial.image_rect, set.image_width, set.image_height);
+    // The valid samples' image positions a chunk at a time, then each AOI over the chunk.
+    let (mut xs, mut ys) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+    for chunk in window(&rec.gaze, trial.onset_us, trial.offset_us).chunks(CHUNK) {
+        xs.clear();
+        ys.clear();
+        for (x, y) in chunk.iter().filter_map(GazeSample::mean_gaze) {
+            let (sx, sy) = display_to_screen(f64::from(x), f64::from(y), sw, sh);
+            let (ix, iy) =
+                screen_to_image(sx, sy, trial.image_rect, set.image_width, set.image_height);
+            xs.push(ix);
+            ys.push(iy);
+        }
+        valid += xs.len();
         for (h, aoi) in hits.iter_mut().zip(&aois) {
-            *h += usize::from(aoi.contains(ix, iy));
+            *h += aoi.count_inside(&xs, &ys);
         }
     }
     let valid_ms = valid as f64 * period_ms;

@@ -118,18 +118,14 @@ pub(super) enum Quick {
 
 /// Samples `from..from + m` of each axis.
 fn axes(v: &[Vec<f32>; 3], from: usize, m: usize) -> [&[f32]; 3] {
-    [
-        &v[0][from..from + m],
-        &v[1][from..from + m],
-        &v[2][from..from + m],
-    ]
+    [0, 1, 2].map(|c| &v[c][from..from + m])
 }
 
 /// For each sample `i` in `lo..hi`: `class_at`'s answer if its window's ends are `i − half`
 /// and `i + half` and all three samples have eye and gaze positions, from the cosine alone
-/// (`below_threshold_by_cosine`); `Undecided` where that does not decide or the positions are
-/// not all finite. One loop over the arrays without early exits, which the compiler can
-/// vectorise.
+/// (`cosine_code`); `Undecided` where that does not decide or the positions are not all
+/// finite. One loop over slices of one length, without branches, so the compiler drops the
+/// bounds checks and vectorises it.
 fn cosine_decisions(
     t: &Track,
     (lo, hi): (usize, usize),
@@ -144,14 +140,15 @@ fn cosine_decisions(
     let m = hi - lo;
     let (a, b) = (lo - half, lo + half);
     let (ts_a, ts_b) = (&t.ts[a..a + m], &t.ts[b..b + m]);
-    let (o, ga, gb) = (
-        axes(&t.origin, lo, m),
-        axes(&t.gaze3d, a, m),
-        axes(&t.gaze3d, b, m),
-    );
-    out.extend((0..m).map(|k| {
-        let at = |v: &[&[f32]; 3]| [f64::from(v[0][k]), f64::from(v[1][k]), f64::from(v[2][k])];
-        let (o, ga, gb) = (at(&o), at(&ga), at(&gb));
+    let [ox, oy, oz] = axes(&t.origin, lo, m);
+    let [ax, ay, az] = axes(&t.gaze3d, a, m);
+    let [bx, by, bz] = axes(&t.gaze3d, b, m);
+    out.resize(m, Quick::Undecided);
+    let out = &mut out[..m];
+    for k in 0..m {
+        let o = [ox[k], oy[k], oz[k]].map(f64::from);
+        let ga = [ax[k], ay[k], az[k]].map(f64::from);
+        let gb = [bx[k], by[k], bz[k]].map(f64::from);
         let finite = [o, ga, gb]
             .as_flattened()
             .iter()
@@ -160,12 +157,13 @@ fn cosine_decisions(
             .is_finite();
         let (gap, scale) = cosine_gap_of(o, ga, gb);
         let seconds = (ts_b[k] - ts_a[k]) as f64 / 1e6;
-        match below_threshold_by_cosine(gap, scale, seconds, threshold) {
-            Some(true) if finite => Quick::Fixation,
-            Some(false) if finite => Quick::Saccade,
+        let code = cosine_code(gap, scale, seconds, threshold) & (u8::from(finite) * 3);
+        out[k] = match code {
+            1 => Quick::Fixation,
+            2 => Quick::Saccade,
             _ => Quick::Undecided,
-        }
-    }));
+        };
+    }
 }
 
 /// Whether the velocity of a chord `c` covered in `seconds` is below `threshold` (°/s), `None`
@@ -202,21 +200,28 @@ pub(super) fn below_threshold_by_cosine(
     seconds: f64,
     threshold: f64,
 ) -> Option<bool> {
-    let theta = threshold.to_radians() * seconds;
-    if !(1e-3..=0.5).contains(&theta) || scale.is_nan() || scale <= 0.0 {
-        return None;
+    match cosine_code(gap, scale, seconds, threshold) {
+        1 => Some(true),
+        2 => Some(false),
+        _ => None,
     }
+}
+
+/// `below_threshold_by_cosine` as a number, 1 below, 2 above, 0 undecided, worked out without
+/// branches (every condition computed and combined), so a loop over samples vectorises.
+#[inline(always)]
+fn cosine_code(gap: f64, scale: f64, seconds: f64, threshold: f64) -> u8 {
+    let theta = threshold.to_radians() * seconds;
+    // NaN compares false, so a NaN θ or scale is not usable.
+    let usable = (1e-3..=0.5).contains(&theta) & (scale > 0.0);
     let t2 = theta * theta;
     // 1 − cos θ = θ²/2 − θ⁴/24 + θ⁶/720 − θ⁸/40320 + …
     let one_minus_cos = t2 * (0.5 - t2 * (1.0 / 24.0 - t2 * (1.0 / 720.0 - t2 * (1.0 / 40320.0))));
     let bound = scale * one_minus_cos;
-    if gap < bound * (1.0 - 1e-6) {
-        Some(true)
-    } else if gap > bound * (1.0 + 1e-6) {
-        Some(false)
-    } else {
-        None
-    }
+    let below = gap < bound * (1.0 - 1e-6);
+    let above = gap > bound * (1.0 + 1e-6);
+    // The first that holds, as an if–else would take them.
+    u8::from(usable & below) | (u8::from(usable & above & !below) << 1)
 }
 
 #[cfg(test)]
