@@ -5,7 +5,7 @@
 # Data: `ET_COVERAGE_DWELL=DIR cargo bench -p et-analysis --bench demo_coverage` writes each
 # simulated study's dwell rows to DIR/<scenario>-<seed>.csv.
 # Run:  Rscript analysis/tests/reference/coverage_lme4.R DIR SCENARIO TRUTH_MS
-#   e.g. Rscript coverage_lme4.R /tmp/dwell planted_effect 515.9
+#   e.g. Rscript coverage_lme4.R /tmp/dwell planted_effect 510.0   (the truth the bench prints)
 # Prints one line per study and the coverage / p < 0.05 counts for Satterthwaite and
 # Kenward-Roger intervals of the maximal model our default fits:
 #   dwell_ms ~ smile + (1 + smile | participant) + (1 + smile | identity)   (REML)
