@@ -87,12 +87,24 @@ pub fn trials_aoi_metrics(
     trials: &[&TrialRecord],
     fix: &FixationResult,
 ) -> Vec<(Vec<DwellRow>, Vec<AoiMetrics>)> {
+    let parallel = rec.gaze.len() >= WORTH_SPLITTING_SAMPLES;
+    trials_aoi_metrics_on(rec, set, trials, fix, parallel)
+}
+
+/// `trials_aoi_metrics`, the trials spread over the cores or one after another.
+fn trials_aoi_metrics_on(
+    rec: &Recording,
+    set: &StimulusSet,
+    trials: &[&TrialRecord],
+    fix: &FixationResult,
+    parallel: bool,
+) -> Vec<(Vec<DwellRow>, Vec<AoiMetrics>)> {
     let one = |t: &TrialRecord| {
         let dwell = trial_dwell(rec, set, t);
         let metrics = trial_metrics_with_dwell(rec, set, t, fix, &dwell);
         (dwell, metrics)
     };
-    if rec.gaze.len() >= WORTH_SPLITTING_SAMPLES {
+    if parallel {
         each_in_parallel(trials.len(), |i| one(trials[i]))
     } else {
         trials.iter().map(|t| one(t)).collect()
@@ -253,5 +265,78 @@ mod tests {
             (nose.fixation_count, nose.time_to_first_fixation_ms),
             (0, None)
         );
+    }
+
+    /// Trials spread over the cores give the rows the serial walk gives, in trial order (the
+    /// path `analyze` takes for recordings of a million samples and more).
+    #[test]
+    fn trials_spread_over_the_cores_give_the_serial_result() {
+        use crate::fixation::ivt::{ivt, IvtConfig};
+        use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
+        let set = et_stimuli::default_set::manifest(1024);
+        let stimuli: Vec<_> = set.stimuli.iter().take(24).collect();
+        // Gaze jumping every 250 ms between places over the image, 120 Hz, 7 s per trial.
+        let (mut gaze, mut trials) = (Vec::new(), Vec::new());
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let rect = [420.0, 0.0, 1080.0, 1080.0];
+        for (k, st) in stimuli.iter().enumerate() {
+            let onset = k as i64 * 7_000_000;
+            let (mut x, mut y) = (0.5, 0.5);
+            for j in 0..840 {
+                if j % 30 == 0 {
+                    (x, y) = (0.25 + 0.5 * next(), 0.1 + 0.8 * next());
+                }
+                let e = EyeSample {
+                    gaze_x: x as f32,
+                    gaze_y: y as f32,
+                    gaze_valid: next() > 0.05,
+                    ..EyeSample::INVALID
+                };
+                let ts = onset + (j as f64 * 1e6 / 120.0).round() as i64;
+                gaze.push(GazeSample {
+                    system_ts_us: ts,
+                    device_ts_us: ts,
+                    left: e,
+                    right: e,
+                });
+            }
+            trials.push(TrialRecord {
+                onset_us: onset,
+                offset_us: onset + 7_000_000,
+                frames: 420,
+                ..TrialRecord::showing(k as i32, st, rect)
+            });
+        }
+        let mut header = RecordingHeader::new("P01", "1");
+        header.sampling_hz = 120.0;
+        header.screen = ScreenGeometry::default();
+        let rec = Recording {
+            path: "mem".into(),
+            header,
+            format_version: 1,
+            ended_utc: String::new(),
+            gaze,
+            events: vec![],
+            trials,
+            frames: vec![],
+            validation: vec![],
+            manifest: String::new(),
+        };
+        let fix = ivt(&rec.gaze, &rec.header.screen, 120.0, &IvtConfig::default());
+        let trials: Vec<&TrialRecord> = rec.trials.iter().collect();
+        let serial = trials_aoi_metrics_on(&rec, &set, &trials, &fix, false);
+        let parallel = trials_aoi_metrics_on(&rec, &set, &trials, &fix, true);
+        assert_eq!(serial.len(), 24);
+        assert!(serial
+            .iter()
+            .all(|(d, m)| d.iter().any(|r| r.dwell_ms > 0.0)
+                && m.iter().any(|r| r.fixation_count > 0)));
+        assert_eq!(parallel, serial);
     }
 }
