@@ -201,6 +201,24 @@ mod tests {
         }
     }
 
+    /// Participant P01's recording at 120 Hz on the default screen, held in memory.
+    fn recording(gaze: Vec<et_drivers::GazeSample>, trials: Vec<TrialRecord>) -> Recording {
+        let mut header = RecordingHeader::new("P01", "1");
+        header.sampling_hz = 120.0;
+        Recording {
+            path: "mem".into(),
+            header,
+            format_version: 1,
+            ended_utc: String::new(),
+            gaze,
+            events: vec![],
+            trials,
+            frames: vec![],
+            validation: vec![],
+            manifest: String::new(),
+        }
+    }
+
     #[test]
     fn metric_definitions_by_hand() {
         let set = et_stimuli::default_set::manifest(1024);
@@ -233,20 +251,7 @@ mod tests {
             dropped_frames: 0,
             image_rect: [420.0, 0.0, 1080.0, 1080.0],
         };
-        let mut header = RecordingHeader::new("P01", "1");
-        header.sampling_hz = 120.0;
-        let rec = Recording {
-            path: "mem".into(),
-            header,
-            format_version: 1,
-            ended_utc: String::new(),
-            gaze: vec![],
-            events: vec![],
-            trials: vec![trial.clone()],
-            frames: vec![],
-            validation: vec![],
-            manifest: String::new(),
-        };
+        let rec = recording(vec![], vec![trial.clone()]);
         let m = trial_metrics(&rec, &set, &trial, &res);
         let mouth = m.iter().find(|r| r.aoi == "mouth").unwrap();
         // Clipped: 200 + 300 + 450 + 100 ms.
@@ -272,7 +277,7 @@ mod tests {
     #[test]
     fn trials_spread_over_the_cores_give_the_serial_result() {
         use crate::fixation::ivt::{ivt, IvtConfig};
-        use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
+        use et_drivers::{EyeSample, GazeSample};
         let set = et_stimuli::default_set::manifest(1024);
         let stimuli: Vec<_> = set.stimuli.iter().take(24).collect();
         // Gaze jumping every 250 ms between places over the image, 120 Hz, 7 s per trial.
@@ -313,21 +318,7 @@ mod tests {
                 ..TrialRecord::showing(k as i32, st, rect)
             });
         }
-        let mut header = RecordingHeader::new("P01", "1");
-        header.sampling_hz = 120.0;
-        header.screen = ScreenGeometry::default();
-        let rec = Recording {
-            path: "mem".into(),
-            header,
-            format_version: 1,
-            ended_utc: String::new(),
-            gaze,
-            events: vec![],
-            trials,
-            frames: vec![],
-            validation: vec![],
-            manifest: String::new(),
-        };
+        let rec = recording(gaze, trials);
         let fix = ivt(&rec.gaze, &rec.header.screen, 120.0, &IvtConfig::default());
         let trials: Vec<&TrialRecord> = rec.trials.iter().collect();
         let serial = trials_aoi_metrics_on(&rec, &set, &trials, &fix, false);
