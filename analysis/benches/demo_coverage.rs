@@ -80,17 +80,11 @@ fn participant(set: &StimulusSet, manifest: &str, cfg: &StudyConfig) -> Recordin
     header.screen = cfg.screen;
     header.stimulus_set = set.name.clone();
     header.complete = true;
+    let gaze = samples_between(&tracker, &scene, start, at);
+    let path = format!("simulated/{}.h5", cfg.participant);
     Recording {
-        path: PathBuf::from(format!("simulated/{}.h5", cfg.participant)),
-        header,
-        format_version: 1,
-        ended_utc: String::new(),
-        gaze: samples_between(&tracker, &scene, start, at),
-        events: Vec::new(),
-        trials,
-        frames: Vec::new(),
-        validation: Vec::new(),
         manifest: manifest.to_string(),
+        ..Recording::in_memory(path, header, gaze, trials)
     }
 }
 

@@ -70,16 +70,8 @@ fn main() {
     header.sampling_hz = 120.0;
     header.screen = screen;
     let rec = Recording {
-        path: "bench".into(),
-        header,
-        format_version: 1,
-        ended_utc: String::new(),
-        gaze,
-        events: vec![],
-        trials,
-        frames: vec![],
-        validation: vec![],
         manifest: set.to_toml(),
+        ..Recording::in_memory("bench", header, gaze, trials)
     };
     if let Some(path) = &export {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("export file"));

@@ -151,18 +151,7 @@ mod tests {
             dropped_frames: 0,
             image_rect: [420.0, 0.0, 1080.0, 1080.0],
         };
-        let rec = Recording {
-            path: "mem".into(),
-            header,
-            format_version: 1,
-            ended_utc: String::new(),
-            gaze,
-            events: vec![],
-            trials: vec![trial.clone()],
-            frames: vec![],
-            validation: vec![],
-            manifest: String::new(),
-        };
+        let rec = Recording::in_memory("mem", header, gaze, vec![trial.clone()]);
         let rows = trial_dwell(&rec, &set, &trial);
         let mouth = rows.iter().find(|r| r.aoi == "mouth").unwrap();
         assert!((mouth.dwell_ms - 300.0).abs() < 1e-9);

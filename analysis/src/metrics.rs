@@ -205,18 +205,7 @@ mod tests {
     fn recording(gaze: Vec<et_drivers::GazeSample>, trials: Vec<TrialRecord>) -> Recording {
         let mut header = RecordingHeader::new("P01", "1");
         header.sampling_hz = 120.0;
-        Recording {
-            path: "mem".into(),
-            header,
-            format_version: 1,
-            ended_utc: String::new(),
-            gaze,
-            events: vec![],
-            trials,
-            frames: vec![],
-            validation: vec![],
-            manifest: String::new(),
-        }
+        Recording::in_memory("mem", header, gaze, trials)
     }
 
     #[test]

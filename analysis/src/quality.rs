@@ -321,17 +321,11 @@ mod tests {
             window_start_us: 0,
             window_end_us: 0,
         };
+        let trials = vec![trial(0, 0, 1_000_000), trial(1, 1_000_000, 2_000_000)];
         Recording {
-            path: "q.h5".into(),
-            header,
-            format_version: 1,
-            ended_utc: String::new(),
-            gaze,
             events: vec![ev(1_500_000, "tracker_lost"), ev(1_700_000, "tracker_back")],
-            trials: vec![trial(0, 0, 1_000_000), trial(1, 1_000_000, 2_000_000)],
-            frames: Vec::new(),
             validation: vec![val(1, 3.0), val(2, 0.8), val(2, 1.6)],
-            manifest: String::new(),
+            ..Recording::in_memory("q.h5", header, gaze, trials)
         }
     }
 

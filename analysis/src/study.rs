@@ -1139,19 +1139,12 @@ mod tests {
         };
         let mut header = RecordingHeader::new(&format!("P{k}"), "1");
         header.sampling_hz = 120.0;
+        let gaze = (0..1200)
+            .map(|s| g.sample(s * 1_000_000 / 120, 1, &scene))
+            .collect();
         Recording {
-            path: format!("P{k}.h5").into(),
-            header,
-            format_version: 1,
-            ended_utc: String::new(),
-            gaze: (0..1200)
-                .map(|s| g.sample(s * 1_000_000 / 120, 1, &scene))
-                .collect(),
-            events: Vec::new(),
-            trials,
-            frames: Vec::new(),
-            validation: Vec::new(),
             manifest: set.to_toml(),
+            ..Recording::in_memory(format!("P{k}.h5"), header, gaze, trials)
         }
     }
 

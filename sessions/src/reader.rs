@@ -315,6 +315,28 @@ pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, 
 }
 
 impl Recording {
+    /// A recording made in memory, not read from a file (simulations, tests, benchmarks): the
+    /// current format, and no events, frames, validation or stimulus manifest.
+    pub fn in_memory(
+        path: impl Into<PathBuf>,
+        header: RecordingHeader,
+        gaze: Vec<GazeSample>,
+        trials: Vec<TrialRecord>,
+    ) -> Recording {
+        Recording {
+            path: path.into(),
+            header,
+            format_version: FORMAT_VERSION,
+            ended_utc: String::new(),
+            gaze,
+            events: Vec::new(),
+            trials,
+            frames: Vec::new(),
+            validation: Vec::new(),
+            manifest: String::new(),
+        }
+    }
+
     pub fn open(path: &Path) -> Result<Recording> {
         let file = open_checked(path)?;
         Self::from_file(&file, path)

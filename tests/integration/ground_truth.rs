@@ -65,18 +65,7 @@ fn dwell_proportions_match_the_simulated_truth_within_two_points() {
     let mut header = RecordingHeader::new("GT", "1");
     header.sampling_hz = 120.0;
     header.screen = screen;
-    let rec = Recording {
-        path: "ground-truth".into(),
-        header,
-        format_version: 1,
-        ended_utc: String::new(),
-        gaze,
-        events: vec![],
-        trials: trials.clone(),
-        frames: vec![],
-        validation: vec![],
-        manifest: String::new(),
-    };
+    let rec = Recording::in_memory("ground-truth", header, gaze, trials.clone());
     for e in [Expression::Smile, Expression::NoSmile] {
         let measured: Vec<f64> = trials
             .iter()
