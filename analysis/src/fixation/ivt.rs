@@ -210,7 +210,7 @@ fn ivt_pieces(
     let mut bounds = vec![0];
     bounds.extend(cuts);
     bounds.push(samples.len());
-    let mut pieces = std::thread::scope(|sc| {
+    let (mut out, rest) = std::thread::scope(|sc| {
         let handles: Vec<_> = bounds
             .windows(2)
             .skip(1)
@@ -221,21 +221,14 @@ fn ivt_pieces(
             .collect();
         // The first piece on this thread.
         let first = pass::ivt_pass(&samples[..bounds[1]], screen, sampling_hz, cfg);
-        std::iter::once(first)
-            .chain(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            )
-            .collect::<Vec<_>>()
-    })
-    .into_iter();
-    let mut out = pieces.next().unwrap_or(FixationResult {
-        fixations: Vec::new(),
-        classes: Vec::new(),
+        let rest: Vec<FixationResult> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        (first, rest)
     });
     out.classes.reserve(samples.len() - out.classes.len());
-    for (piece, start) in pieces.zip(&bounds[1..]) {
+    for (piece, start) in rest.into_iter().zip(&bounds[1..]) {
         let offset = out.fixations.len() as u32;
         out.classes
             .extend(piece.classes.into_iter().map(|c| match c {

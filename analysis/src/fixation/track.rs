@@ -332,6 +332,18 @@ pub(crate) fn half_sample_end(ts: i64, next: Option<i64>, period_us: f64) -> i64
     }
 }
 
+/// Whether an eye position and two gaze points (converted from the tracker's single precision)
+/// are all finite: one test for all nine, as a sum of finite single-precision values is finite
+/// in double, and no branch in a loop over samples.
+#[inline(always)]
+pub(crate) fn all_finite(p: &[[f64; 3]; 3]) -> bool {
+    p.as_flattened()
+        .iter()
+        .map(|v| v.abs())
+        .sum::<f64>()
+        .is_finite()
+}
+
 /// `Track::cosine_gap` of an eye position `o` and two gaze points.
 #[inline(always)]
 pub(crate) fn cosine_gap_of(o: [f64; 3], ga: [f64; 3], gb: [f64; 3]) -> (f64, f64) {
@@ -480,16 +492,11 @@ impl Track {
         t
     }
 
+    /// Appends a sample: its time and point, or no gaze (`None`).
     #[inline(always)]
     pub fn push(&mut self, ts: i64, p: Option<TrackPoint>) {
-        match p {
-            Some(p) => self.push_point(ts, true, p),
-            None => self.push_point(ts, false, TrackPoint::MISSING),
-        }
-    }
-
-    #[inline(always)]
-    fn push_point(&mut self, ts: i64, valid: bool, p: TrackPoint) {
+        let valid = p.is_some();
+        let p = p.unwrap_or(TrackPoint::MISSING);
         self.ts.push(ts);
         self.x.push(p.x);
         self.y.push(p.y);
@@ -602,17 +609,13 @@ impl Track {
     #[inline(always)]
     fn positions_3d(&self, at: usize, a: usize, b: usize) -> Option<[[f64; 3]; 3]> {
         let (o, g) = (&self.origin, &self.gaze3d);
+        let f = |v: [f32; 3]| [f64::from(v[0]), f64::from(v[1]), f64::from(v[2])];
         let p = [
-            [o[0][at], o[1][at], o[2][at]],
-            [g[0][a], g[1][a], g[2][a]],
-            [g[0][b], g[1][b], g[2][b]],
+            f([o[0][at], o[1][at], o[2][at]]),
+            f([g[0][a], g[1][a], g[2][a]]),
+            f([g[0][b], g[1][b], g[2][b]]),
         ];
-        // One test for all nine: a sum of finite single-precision values is finite in double.
-        let sum: f64 = p.as_flattened().iter().map(|v| f64::from(v.abs())).sum();
-        sum.is_finite().then(|| {
-            let f = |v: [f32; 3]| [f64::from(v[0]), f64::from(v[1]), f64::from(v[2])];
-            [f(p[0]), f(p[1]), f(p[2])]
-        })
+        all_finite(&p).then_some(p)
     }
 
     /// For the exact 3D angle φ between the gaze at `a` and `b` seen from the eye at `at`:

@@ -3,7 +3,7 @@
 //! same answer (from the cosine in 3D, from a short series for the chord), and a block of
 //! samples is first decided in a loop over the arrays.
 
-use crate::fixation::track::{cosine_gap_of, Track};
+use crate::fixation::track::{all_finite, cosine_gap_of, Track};
 use crate::fixation::SampleClass;
 use crate::geometry::angle_of_chord_deg;
 
@@ -149,12 +149,7 @@ fn cosine_decisions(
         let o = [ox[k], oy[k], oz[k]].map(f64::from);
         let ga = [ax[k], ay[k], az[k]].map(f64::from);
         let gb = [bx[k], by[k], bz[k]].map(f64::from);
-        let finite = [o, ga, gb]
-            .as_flattened()
-            .iter()
-            .map(|v| v.abs())
-            .sum::<f64>()
-            .is_finite();
+        let finite = all_finite(&[o, ga, gb]);
         let (gap, scale) = cosine_gap_of(o, ga, gb);
         let seconds = (ts_b[k] - ts_a[k]) as f64 / 1e6;
         let code = cosine_code(gap, scale, seconds, threshold) & (u8::from(finite) * 3);
