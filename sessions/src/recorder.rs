@@ -1,7 +1,16 @@
 //! The recorder thread: drains the tracker channel and the session's own records into the
 //! writer. Rows are appended in batches; the file is flushed at least every 80 ms of wall
-//! time (so a kill loses at most the last 100 ms, flush time included) and fsynced at least
-//! every second.
+//! time and fsynced at least every second. In real time the file is also flushed whenever the
+//! samples taken from the tracker but not yet flushed span 80 ms of tracker time, so whatever
+//! the machine's load, a SIGKILL loses at most the last 100 ms of the samples the recorder had
+//! received: a recorder starved of the CPU and then handed a backlog writes it out in 80 ms
+//! slices instead of holding all of it in memory until the next flush.
+//!
+//! `ET_RECORDER_TRACE=FILE` (diagnostics) appends one line per batch taken from the tracker,
+//! `received <CLOCK_MONOTONIC µs> <first> <newest>` (the batch's first and newest sample time
+//! stamps), and one per flush, `flushed <µs> <newest sample's time stamp in the file>`, each a
+//! single write(2), so the lines survive a SIGKILL of the process: the kill test and the
+//! durability benchmark measure loss with it.
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -143,7 +152,11 @@ pub type FlushLog = std::sync::Arc<std::sync::Mutex<Vec<(i64, usize)>>>;
 
 #[derive(Debug, Clone)]
 pub struct FlushPolicy {
+    /// Flush at least this often (wall time) while anything is waiting.
     pub flush_every: Duration,
+    /// Also flush once the unflushed samples span this much tracker time (µs): `None` for
+    /// virtual clocks, where a flush per 80 ms of simulated time would only slow the run.
+    pub flush_span_us: Option<i64>,
     pub fsync_every: Duration,
     /// Append (without flushing) once this many samples are buffered, to bound memory.
     pub max_batch: usize,
@@ -159,10 +172,57 @@ impl Default for FlushPolicy {
             // 80, not 100: a sample waits for the next flush, and the flush itself takes time;
             // 50 SIGKILLs at 100 ms lost up to 108.6 ms, over the 100 ms promised.
             flush_every: Duration::from_millis(80),
+            flush_span_us: Some(FLUSH_SPAN_US),
             fsync_every: Duration::from_secs(1),
             max_batch: 8192,
             flush_log: None,
             tap: None,
+        }
+    }
+}
+
+/// Tracker time the unflushed samples may span in real time (see the module doc).
+pub const FLUSH_SPAN_US: i64 = 80_000;
+
+impl FlushPolicy {
+    /// The policy for a session on `clock`: the tracker-time flush only in real time.
+    pub fn for_clock(clock: &dyn et_drivers::Clock) -> Self {
+        FlushPolicy {
+            flush_span_us: (!clock.is_virtual()).then_some(FLUSH_SPAN_US),
+            ..FlushPolicy::default()
+        }
+    }
+}
+
+/// The environment variable naming the diagnostics trace file (module doc).
+pub const TRACE_ENV: &str = "ET_RECORDER_TRACE";
+
+/// The diagnostics trace: one unbuffered append per line, so a kill cannot take written lines.
+struct Trace(Option<std::fs::File>);
+
+impl Trace {
+    fn from_env() -> Self {
+        let file = std::env::var_os(TRACE_ENV).and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p)
+                .map_err(|e| tracing::warn!(path = ?p, error = %e, "recorder trace not opened"))
+                .ok()
+        });
+        Trace(file)
+    }
+
+    /// One line: `what`, the time now and the stamps of `samples` (nothing without samples).
+    fn line(&mut self, what: &str, samples: &[i64]) {
+        if let (Some(f), false) = (self.0.as_mut(), samples.is_empty()) {
+            let mut line = format!("{what} {}", et_drivers::clock::monotonic_now_us());
+            for ts in samples {
+                line.push_str(&format!(" {ts}"));
+            }
+            line.push('\n');
+            // Diagnostics only: a failed trace write must never touch the recording.
+            let _ = std::io::Write::write_all(f, line.as_bytes());
         }
     }
 }
@@ -322,6 +382,30 @@ impl Buffers {
     }
 }
 
+/// The tracker time spanned by the samples taken since the last flush.
+#[derive(Debug, Default, Clone, Copy)]
+struct UnflushedSpan {
+    first: Option<i64>,
+    newest: Option<i64>,
+}
+
+impl UnflushedSpan {
+    fn took(&mut self, samples: &[GazeSample]) {
+        if let (Some(f), Some(l)) = (samples.first(), samples.last()) {
+            self.first.get_or_insert(f.system_ts_us);
+            self.newest = Some(l.system_ts_us);
+        }
+    }
+
+    /// Whether the span has reached `limit_us` (never, without a limit).
+    fn due(&self, limit_us: Option<i64>) -> bool {
+        match (limit_us, self.first, self.newest) {
+            (Some(limit), Some(first), Some(newest)) => newest.saturating_sub(first) >= limit,
+            _ => false,
+        }
+    }
+}
+
 pub fn spawn_recorder(
     writer: RecordingWriter,
     gaze: SampleReceiver,
@@ -367,11 +451,15 @@ fn run(
     let mut flushes = 0u64;
     let mut dirty = false;
     let mut finish_since: Option<Instant> = None;
+    let mut span = UnflushedSpan::default();
+    let mut trace = Trace::from_env();
     let rx = gaze.inner();
     loop {
         let mut got = 0usize;
         let mut gaze_closed = false;
-        while b.gaze.len() < policy.max_batch {
+        let before = b.gaze.len();
+        // A backlog is taken in slices of the flush span, each flushed before the next.
+        while b.gaze.len() < policy.max_batch && !span.due(policy.flush_span_us) {
             match rx.try_recv() {
                 Ok(m) => b.tracker(m),
                 Err(TryRecvError::Empty) => break,
@@ -380,7 +468,11 @@ fn run(
                     break;
                 }
             }
+            span.took(&b.gaze[before.min(b.gaze.len())..]);
             got += 1;
+        }
+        if let (Some(first), Some(last)) = (b.gaze.get(before), b.gaze.last()) {
+            trace.line("received", &[first.system_ts_us, last.system_ts_us]);
         }
         loop {
             match ctl.try_recv() {
@@ -438,7 +530,7 @@ fn run(
             }
             continue;
         }
-        if dirty && last_flush.elapsed() >= policy.flush_every {
+        if dirty && (last_flush.elapsed() >= policy.flush_every || span.due(policy.flush_span_us)) {
             b.write(&mut w, policy.tap.as_ref())?;
             if last_sync.elapsed() >= policy.fsync_every {
                 w.sync()?;
@@ -449,6 +541,8 @@ fn run(
             flushes += 1;
             last_flush = Instant::now();
             dirty = false;
+            span = UnflushedSpan::default();
+            trace.line("flushed", b.last_ts.as_slice());
             if let Some(log) = &policy.flush_log {
                 let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
                 l.push((et_drivers::clock::monotonic_now_us(), w.counts().gaze));
@@ -462,7 +556,15 @@ fn run(
                 .max(Duration::from_millis(1));
             crossbeam_channel::select! {
                 recv(rx) -> m => match m {
-                    Ok(m) => { b.tracker(m); dirty = true; }
+                    Ok(m) => {
+                        let before = b.gaze.len();
+                        b.tracker(m);
+                        span.took(&b.gaze[before..]);
+                        if let Some(s) = b.gaze.get(before) {
+                            trace.line("received", &[s.system_ts_us, s.system_ts_us]);
+                        }
+                        dirty = true;
+                    }
                     // The tracker side is gone; wait for the session to finish.
                     Err(_) => std::thread::sleep(wait.min(Duration::from_millis(5))),
                 },
@@ -508,6 +610,61 @@ mod tests {
             .find(|e| e.kind == "samples_dropped")
             .unwrap();
         assert!(e.text.starts_with("6 samples dropped"), "{}", e.text);
+    }
+
+    /// A recorder starved of the CPU finds seconds of samples waiting: it must flush them in
+    /// slices of the flush span (tracker time), not hold them all until its wall-clock flush.
+    #[test]
+    fn a_backlog_is_flushed_in_slices_of_the_flush_span() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.h5");
+        let w = RecordingWriter::create(&p, &RecordingHeader::new("P", "1"), None).unwrap();
+        let (tx, rx) = sample_channel(1024);
+        let period = 8_333;
+        for k in 0..240 {
+            let s = GazeSample {
+                system_ts_us: k * period,
+                device_ts_us: k * period,
+                left: EyeSample::INVALID,
+                right: EyeSample::INVALID,
+            };
+            tx.try_push(s).unwrap();
+        }
+        let log = FlushLog::default();
+        let policy = FlushPolicy {
+            // The wall-clock flush never comes due in this test: only the span can flush.
+            flush_every: Duration::from_secs(3600),
+            fsync_every: Duration::from_secs(3600),
+            flush_log: Some(log.clone()),
+            ..FlushPolicy::default()
+        };
+        let rec = spawn_recorder(w, rx, policy).unwrap();
+        let flushed = |l: &FlushLog| l.lock().unwrap().last().map_or(0, |e| e.1);
+        // Each flush adds samples spanning at most the flush span plus one period; all but
+        // the last, unfinished slice are flushed.
+        let most = (FLUSH_SPAN_US / period + 2) as usize;
+        let enough = 240 - most;
+        // Not a time bound: a hang guard only a recorder that never flushes reaches.
+        let t0 = Instant::now();
+        while flushed(&log) < enough && t0.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let rows: Vec<usize> = log.lock().unwrap().iter().map(|e| e.1).collect();
+        drop(tx);
+        rec.finish(true).unwrap();
+        assert!(
+            rows.last().is_some_and(|&n| n >= enough),
+            "the backlog was not flushed by tracker time: {rows:?}"
+        );
+        let mut prev = 0;
+        for &n in &rows {
+            assert!(
+                n - prev <= most,
+                "a flush of {} samples: {rows:?}",
+                n - prev
+            );
+            prev = n;
+        }
     }
 
     #[test]

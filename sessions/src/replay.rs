@@ -37,7 +37,7 @@ pub fn replay_to_file(src: &Recording, out: &Path, speed: ReplaySpeed) -> Result
     let samples: Arc<[GazeSample]> = src.gaze.clone().into();
     let mut tracker = ReplayTracker::new(samples, tracker_info(&header), speed);
     let (tx, rx) = sample_channel(65_536);
-    let rec = spawn_recorder(writer, rx, FlushPolicy::default())?;
+    let rec = spawn_recorder(writer, rx, FlushPolicy::for_clock(tracker.clock().as_ref()))?;
     let first = src.gaze.first().map_or(0, |s| s.system_ts_us);
     rec.event(EventRecord::new(
         first,

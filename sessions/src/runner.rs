@@ -414,7 +414,7 @@ pub async fn run(
         rx,
         FlushPolicy {
             tap: Some(tap.clone()),
-            ..FlushPolicy::default()
+            ..FlushPolicy::for_clock(clock.as_ref())
         },
     )?;
     tracing::info!(

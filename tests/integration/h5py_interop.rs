@@ -304,15 +304,25 @@ fn our_reader_accepts_variable_length_and_ascii_strings_from_other_writers() {
     );
 }
 
+/// Follows the live file until it shows samples and then more than 30 new ones: growth, not a
+/// rate, so a busy machine only makes it wait longer (120 s is a hang guard).
 const FOLLOW: &str = r#"
 import sys, time, json
 import h5py
 f = h5py.File(sys.argv[1], "r", libver="latest", swmr=True)
 d = f["gaze"]
-a = d.shape[0]
-time.sleep(0.6)
-d.refresh()
-b = d.shape[0]
+t0 = time.monotonic()
+def rows():
+    d.refresh()
+    return d.shape[0]
+a = rows()
+while a == 0 and time.monotonic() - t0 < 120:
+    time.sleep(0.05)
+    a = rows()
+b = a
+while b <= a + 30 and time.monotonic() - t0 < 120:
+    time.sleep(0.05)
+    b = rows()
 ts = d[max(b - 5, 0):b]["system_ts_us"].tolist()
 print(json.dumps({"before": a, "after": b, "tail": ts}))
 "#;
@@ -344,11 +354,11 @@ fn follow_then_signal(sig: i32) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // A hang guard: the file appears within a second on an idle machine.
     let t0 = std::time::Instant::now();
-    while !file.exists() && t0.elapsed().as_secs() < 20 {
+    while !file.exists() && t0.elapsed().as_secs() < 120 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(800));
     let py = crate::common::command("python3")
         .arg("-c")
         .arg(FOLLOW)
@@ -367,13 +377,10 @@ fn follow_then_signal(sig: i32) {
     );
     let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
     let (before, after) = (v["before"].as_u64().unwrap(), v["after"].as_u64().unwrap());
-    assert!(
-        before > 0,
-        "no samples visible to a live reader after 0.8 s"
-    );
+    assert!(before > 0, "no samples visible to a live reader in 120 s");
     assert!(
         after > before + 30,
-        "live reader saw {before} then {after} samples over 0.6 s"
+        "live reader saw {before} then only {after} samples in 120 s"
     );
 
     // Ctrl-C: exit status 130, and a file that opens without recovery, marked incomplete.

@@ -1,20 +1,48 @@
 //! Kill test: `et-suite run --headless` in real time, SIGKILLed at random moments; afterwards
-//! `recover` and the reader must succeed, and every sample older than the flush interval
-//! (100 ms) must be in the file, as one gap-free run of samples.
+//! `recover` and the reader must succeed, the file must hold one gap-free run of samples, and
+//! nothing the recorder had received more than the flush span before its newest sample may be
+//! missing. Loss is measured against what the recorder had received (its `ET_RECORDER_TRACE`
+//! lines, by time stamp), never against the wall clock: on a busy machine the generator and the
+//! recorder may be starved, and neither can lose what it has not yet been given. The wall-clock
+//! distribution of what a kill loses is the durability benchmark's (`benches/durability.rs`).
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::common::{bin, run, small_study};
 use et_sessions::Recording;
 use rand::{Rng, SeedableRng};
 
-const FLUSH_INTERVAL_US: i64 = 100_000;
-/// Allowance beyond the flush interval for one sample period (8.3 ms at 120 Hz) and the
-/// recorder's wake-up latency on a loaded two-core machine.
-const SCHEDULING_ALLOWANCE_US: i64 = 60_000;
+/// What a kill may lose of the samples the recorder had received, in tracker time: the flush
+/// span (80 ms) plus the sample that completed it and the one before the slice (2 × 8.3 ms at
+/// 120 Hz) and the synthetic time-stamp jitter.
+const MAX_LOSS_US: i64 = 100_000;
 
-fn monotonic_us() -> i64 {
-    et_drivers::clock::monotonic_now_us()
+/// The synthetic tracker's sample period at 120 Hz.
+const PERIOD_US: i64 = 8_333;
+
+/// A hang guard, never a timing bound: the file appears within a second on an idle machine.
+const START_UP_HANG: Duration = Duration::from_secs(120);
+
+/// The first and the newest sample time stamps the recorder's trace says it had received
+/// (`None` before any).
+fn received(trace: &Path) -> Option<(i64, i64)> {
+    let text = std::fs::read_to_string(trace).unwrap_or_default();
+    let batches: Vec<(i64, i64)> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            match f.as_slice() {
+                ["received", _wall, first, newest] => {
+                    Some((first.parse().ok()?, newest.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let first = batches.iter().map(|b| b.0).min()?;
+    let newest = batches.iter().map(|b| b.1).max()?;
+    Some((first, newest))
 }
 
 #[test]
@@ -25,7 +53,7 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
     let cfg = cfg.to_str().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20261127);
     let mut with_file = 0;
-    let mut lags = Vec::new();
+    let mut losses = Vec::new();
     // `ET_KILLS=50` for the campaign the closing notes report; 24 in CI.
     let kills: usize = std::env::var("ET_KILLS")
         .ok()
@@ -33,7 +61,9 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         .unwrap_or(24);
     for k in 0..kills {
         let out = dir.path().join(format!("k{k}.h5"));
+        let trace = dir.path().join(format!("trace{k}.txt"));
         let mut child = bin()
+            .env(et_sessions::recorder::TRACE_ENV, &trace)
             .args([
                 "run",
                 "--config",
@@ -52,7 +82,7 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         let early = k % 6 == 0;
         let t0 = std::time::Instant::now();
         if !early {
-            while !out.exists() && t0.elapsed() < Duration::from_secs(20) {
+            while !out.exists() && t0.elapsed() < START_UP_HANG {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
@@ -62,7 +92,6 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
             rng.random_range(30..2_500u64)
         };
         std::thread::sleep(Duration::from_millis(wait_ms));
-        let kill_ts = monotonic_us();
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGKILL);
@@ -99,17 +128,15 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
                 "run {k}: gap of {d} µs in the recovered samples"
             );
         }
-        let first = rec.frames.first().map(|f| f.ts_us);
-        if let (Some(last), Some(start)) = (g.last(), first) {
-            // Only a session that ran longer than the flush interval owes samples.
-            if kill_ts - start > FLUSH_INTERVAL_US + SCHEDULING_ALLOWANCE_US {
-                let lag = kill_ts - last.system_ts_us;
-                lags.push(lag);
-                assert!(
-                    lag <= FLUSH_INTERVAL_US + SCHEDULING_ALLOWANCE_US,
-                    "run {k}: last recovered sample is {lag} µs older than the kill"
-                );
-            }
+        if let Some((first, received)) = received(&trace) {
+            let in_file = g.last().map(|s| s.system_ts_us);
+            // An empty file lost everything from the first sample received on.
+            let loss = received - in_file.unwrap_or(first - PERIOD_US);
+            losses.push(loss);
+            assert!(
+                loss <= MAX_LOSS_US,
+                "run {k}: the recorder had received a sample stamped {received} µs, the file ends at {in_file:?}: {loss} µs lost"
+            );
         }
         // Trials in the file are whole, with onset events to match.
         for t in &rec.trials {
@@ -123,12 +150,12 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         with_file >= kills * 5 / 6,
         "only {with_file} of {kills} kills left a file"
     );
-    lags.sort_unstable();
-    if let (Some(min), Some(max)) = (lags.first(), lags.last()) {
+    losses.sort_unstable();
+    if let (Some(min), Some(max)) = (losses.first(), losses.last()) {
         eprintln!(
-            "kill test: {kills} kills, {with_file} recoveries; lag of the last sample behind the kill: min {:.1} ms, median {:.1} ms, max {:.1} ms ({lags:?} µs)",
+            "kill test: {kills} kills, {with_file} recoveries; received but not in the file: min {:.1} ms, median {:.1} ms, max {:.1} ms",
             *min as f64 / 1e3,
-            lags[lags.len() / 2] as f64 / 1e3,
+            losses[losses.len() / 2] as f64 / 1e3,
             *max as f64 / 1e3
         );
     }

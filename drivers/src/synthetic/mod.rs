@@ -483,10 +483,25 @@ mod tests {
         .unwrap();
         let (tx, rx) = sample_channel(10_000);
         t.start(tx).unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        // Samples until half a second of their own time has passed (a busy machine may take
+        // longer: the rate is the time stamps', not the wall clock's).
+        let mut ts = Vec::new();
+        while ts
+            .last()
+            .zip(ts.first())
+            .is_none_or(|(l, f): (&i64, &i64)| l - f < 500_000)
+        {
+            match rx.inner().recv_timeout(Duration::from_secs(120)) {
+                Ok(TrackerMessage::Sample(s)) => ts.push(s.system_ts_us),
+                Ok(_) => {}
+                Err(e) => panic!("{e} after {} samples", ts.len()),
+            }
+        }
         t.stop().unwrap();
-        let n = rx.inner().len();
-        assert!((50..=70).contains(&n), "{n} samples in 0.5 s");
+        // 120 Hz: 8333 µs apart (± the configured jitter), none missing.
+        let gaps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| (8_000..=8_700).contains(g)), "{gaps:?}");
+        assert!((61..=62).contains(&ts.len()), "{} samples", ts.len());
     }
 
     #[test]
