@@ -16,7 +16,8 @@ use crate::compare::{
 };
 use crate::dwell::DwellRow;
 use crate::fixation::idt::{idt, IdtConfig};
-use crate::fixation::ivt::{ivt, IvtConfig};
+use crate::fixation::ivt::{ivt, IvtSpec, ResolvedIvt};
+use crate::fixation::{FixationResult as Classified, SampleClass};
 use crate::fixation::FixationResult;
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
@@ -84,7 +85,9 @@ pub struct AnalysisConfig {
     pub heatmap_sigma_deg: f64,
     /// The fixation filter: "ivt" (Tobii's I-VT, `[ivt]`) or "idt" (dispersion, `[idt]`).
     pub filter: FixationFilter,
-    pub ivt: IvtConfig,
+    /// The I-VT: a preset (`auto`: as the software that recorded each recording classifies)
+    /// and any stage keys overriding it.
+    pub ivt: IvtSpec,
     pub idt: IdtConfig,
     /// Trials and participants left out before any statistic (`[exclusion]`; off by default).
     pub exclusion: ExclusionRules,
@@ -112,7 +115,7 @@ impl Default for AnalysisConfig {
             seed: 1,
             heatmap_sigma_deg: 1.0,
             filter: FixationFilter::Ivt,
-            ivt: IvtConfig::default(),
+            ivt: IvtSpec::default(),
             idt: IdtConfig::default(),
             exclusion: ExclusionRules::default(),
         }
@@ -215,6 +218,10 @@ pub struct StudyAnalysis {
     pub fixations: Vec<FixationRow>,
     /// Every recorded event: participant, time (µs), kind, trial, text.
     pub events: Vec<(String, i64, String, i32, String)>,
+    /// Every sample's class in Tobii's terms, per recording (`classes.csv`).
+    pub classes: Vec<RecordingClasses>,
+    /// The fixation filter's settings each recording was classified with (`ivt_settings.csv`).
+    pub ivt_settings: Vec<(String, String, ResolvedIvt)>,
     /// Data quality of every trial and participant (before exclusion).
     pub trial_quality: Vec<TrialQuality>,
     pub participant_quality: Vec<ParticipantQuality>,
@@ -302,6 +309,62 @@ pub struct FixationRow {
     pub samples: usize,
 }
 
+/// One recording's samples classified as Tobii labels them ("Eye movement type"), with the
+/// number of the event each belongs to among the events of its class ("Eye movement type
+/// index", from 1), so an export's columns can be compared one for one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingClasses {
+    pub participant: String,
+    /// The recording's file name without `.h5`.
+    pub recording: String,
+    pub ts_us: Vec<i64>,
+    pub class: Vec<&'static str>,
+    pub event: Vec<u32>,
+}
+
+impl RecordingClasses {
+    fn of(rec: &Recording, fix: &Classified) -> Self {
+        let name = |c: &SampleClass| match c {
+            SampleClass::Fixation(_) => "Fixation",
+            SampleClass::Saccade => "Saccade",
+            SampleClass::Unclassified => "Unclassified",
+            SampleClass::Missing => "EyesNotFound",
+        };
+        let mut counts = [0u32; 3];
+        let mut event = Vec::with_capacity(fix.classes.len());
+        let mut prev: Option<&SampleClass> = None;
+        for c in &fix.classes {
+            let number = match c {
+                SampleClass::Fixation(k) => k.saturating_add(1),
+                other => {
+                    let slot = match other {
+                        SampleClass::Saccade => 0,
+                        SampleClass::Unclassified => 1,
+                        _ => 2,
+                    };
+                    if prev != Some(c) {
+                        counts[slot] += 1;
+                    }
+                    counts[slot]
+                }
+            };
+            event.push(number);
+            prev = Some(c);
+        }
+        RecordingClasses {
+            participant: rec.header.participant.clone(),
+            recording: rec
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ts_us: rec.gaze.iter().map(|s| s.system_ts_us).collect(),
+            class: fix.classes.iter().map(name).collect(),
+            event,
+        }
+    }
+}
+
 /// What one recording adds to the study. The study joins them in the order it was given the
 /// recordings, so the result is the same whichever thread analysed which.
 struct RecordingPart {
@@ -319,6 +382,8 @@ struct RecordingPart {
     excluded: Vec<Exclusion>,
     fixations: Vec<FixationRow>,
     events: Vec<(String, i64, String, i32, String)>,
+    classes: RecordingClasses,
+    ivt: ResolvedIvt,
     /// The stimulus set it was analysed with; `None` when it has none (AOI tables skipped).
     set: Option<et_stimuli::StimulusSet>,
     /// Whose recording, and its file, for the join (the recording itself is gone by then).
@@ -344,8 +409,9 @@ fn analyse_recording(
         });
     }
     let (gaze, screen, hz) = (&rec.gaze, &rec.header.screen, rec.header.sampling_hz);
+    let resolved = cfg.ivt.resolve(&rec.header.source_software);
     let fix = match cfg.filter {
-        FixationFilter::Ivt => ivt(gaze, screen, hz, &cfg.ivt),
+        FixationFilter::Ivt => ivt(gaze, screen, hz, &resolved.cfg),
         FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
     };
     let trial_quality: Vec<TrialQuality> =
@@ -366,6 +432,8 @@ fn analyse_recording(
         no_validation,
         excluded,
         fixations: fixation_rows(rec, &fix),
+        classes: RecordingClasses::of(rec, &fix),
+        ivt: resolved,
         events: rec
             .events
             .iter()
@@ -494,6 +562,8 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let mut first_set = None;
     let mut fixations = Vec::new();
     let mut events = Vec::new();
+    let mut classes = Vec::new();
+    let mut ivt_settings = Vec::new();
     let mut without_aois = Vec::new();
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     let mut validation = Vec::new();
@@ -535,6 +605,12 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         excluded.extend(part.excluded);
         fixations.extend(part.fixations);
         events.extend(part.events);
+        ivt_settings.push((
+            part.participant.clone(),
+            part.classes.recording.clone(),
+            part.ivt,
+        ));
+        classes.push(part.classes);
         match part.set {
             Some(set) => {
                 first_set.get_or_insert(set);
@@ -625,6 +701,8 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         set: first_set,
         fixations,
         events,
+        classes,
+        ivt_settings,
         trial_quality: trial_q,
         participant_quality: participant_q,
         validation,
@@ -961,6 +1039,39 @@ impl StudyAnalysis {
             .text("rule", x.iter().map(|r| r.rule))
             .float("value", x.iter().map(|r| r.value))
             .float("limit", x.iter().map(|r| r.limit));
+        let c = &self.classes;
+        let each = |f: fn(&RecordingClasses) -> usize| c.iter().flat_map(move |r| (0..f(r)).map(move |i| (r, i)));
+        let n = |r: &RecordingClasses| r.ts_us.len();
+        let classes = Table::new("classes")
+            .text("participant", each(n).map(|(r, _)| r.participant.as_str()))
+            .text("recording", each(n).map(|(r, _)| r.recording.as_str()))
+            .int("ts_us", each(n).map(|(r, i)| r.ts_us[i]))
+            .text("class", each(n).map(|(r, i)| r.class[i]))
+            .count("event_index", each(n).map(|(r, i)| u64::from(r.event[i])));
+        let v = &self.ivt_settings;
+        let ivt_settings = Table::new("ivt_settings")
+            .text("participant", v.iter().map(|r| r.0.as_str()))
+            .text("recording", v.iter().map(|r| r.1.as_str()))
+            .text("rules", v.iter().map(|r| r.2.rules))
+            .text("why", v.iter().map(|r| r.2.why.as_str()))
+            .flag("overridden", v.iter().map(|r| r.2.overridden))
+            .maybe_float("gap_fill_max_ms", v.iter().map(|r| r.2.cfg.gap_fill_max_ms))
+            .text("eye", v.iter().map(|r| setting_name(&r.2.cfg.eye)))
+            .maybe_float(
+                "median_window",
+                v.iter().map(|r| r.2.cfg.median_window.map(|w| w as f64)),
+            )
+            .text("median_edges", v.iter().map(|r| setting_name(&r.2.cfg.median_edges)))
+            .float("velocity_window_ms", v.iter().map(|r| r.2.cfg.velocity_window_ms))
+            .text("velocity_edges", v.iter().map(|r| setting_name(&r.2.cfg.velocity_edges)))
+            .float("threshold_deg_s", v.iter().map(|r| r.2.cfg.threshold_deg_s))
+            .maybe_float("merge_max_gap_ms", v.iter().map(|r| r.2.cfg.merge_max_gap_ms))
+            .float("merge_max_angle_deg", v.iter().map(|r| r.2.cfg.merge_max_angle_deg))
+            .text("merge_compare", v.iter().map(|r| setting_name(&r.2.cfg.merge_compare)))
+            .maybe_float(
+                "discard_shorter_than_ms",
+                v.iter().map(|r| r.2.cfg.discard_shorter_than_ms),
+            );
         vec![
             dwell,
             summary,
@@ -969,11 +1080,21 @@ impl StudyAnalysis {
             metrics,
             fixations,
             events,
+            classes,
+            ivt_settings,
             quality_trials,
             quality_participants,
             exclusions,
         ]
     }
+}
+
+/// A setting's name as the config writes it (`snake_case`).
+fn setting_name<T: serde::Serialize>(v: &T) -> String {
+    toml::Value::try_from(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Comparison rows (`comparisons`, `models`).

@@ -393,6 +393,13 @@ pub struct RecordingHeader {
     // Beyond the contract's list (allowed: "add fields freely").
     pub counterbalance_version: String,
     pub trial_order_seed: u64,
+    /// For an import: the software that recorded the export, as the export names it (e.g.
+    /// "Tobii Pro Lab 1.145.28180"); empty for et-suite's own recordings. The I-VT preset
+    /// `auto` classifies as that software does.
+    pub source_software: String,
+    /// For an import: the fixation filter the export's own labels came from (e.g. "Tobii I-VT
+    /// (Fixation)"); empty when the export does not say.
+    pub source_fixation_filter: String,
 }
 
 impl RecordingHeader {
@@ -413,6 +420,8 @@ impl RecordingHeader {
             complete: false,
             counterbalance_version: String::new(),
             trial_order_seed: 0,
+            source_software: String::new(),
+            source_fixation_filter: String::new(),
         }
     }
 }

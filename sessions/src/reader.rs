@@ -310,6 +310,9 @@ pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, 
         complete: num_attr(file, path, "complete")?,
         counterbalance_version: s("counterbalance_version").unwrap_or_default(),
         trial_order_seed: num_attr(file, path, "trial_order_seed").unwrap_or(0),
+        // Absent in files written before imports recorded it.
+        source_software: s("source_software").unwrap_or_default(),
+        source_fixation_filter: s("source_fixation_filter").unwrap_or_default(),
     };
     Ok((header, version))
 }

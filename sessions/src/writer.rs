@@ -122,6 +122,8 @@ fn write_header(loc: &Location, h: &RecordingHeader) -> hdf5::Result<()> {
     num_attr(loc, "complete", false)?;
     str_attr(loc, "counterbalance_version", &h.counterbalance_version)?;
     num_attr(loc, "trial_order_seed", h.trial_order_seed)?;
+    str_attr(loc, "source_software", &h.source_software)?;
+    str_attr(loc, "source_fixation_filter", &h.source_fixation_filter)?;
     // Written at the end; created now because SWMR forbids new attributes while writing.
     str_attr(loc, "ended_utc", "")?;
     Ok(())

@@ -84,11 +84,17 @@ pub fn main(a: Args) -> Result<()> {
             r.screen.height_mm,
             r.screen.viewing_distance_mm,
         ));
+        if !r.source_software.is_empty() {
+            text.push_str(&format!("; recorded with {}", r.source_software));
+        }
         if r.duplicates_dropped > 0 {
             text.push_str(&format!(
                 "; {} rows with a repeated time stamp dropped",
                 r.duplicates_dropped
             ));
+        }
+        if let Some(w) = &r.labels_warning {
+            text.push_str(&format!("; note: {w}"));
         }
         text.push('\n');
     }

@@ -16,7 +16,10 @@ use velocity::velocity_half_window;
 
 mod median;
 mod pass;
+pub mod preset;
 mod velocity;
+
+pub use preset::{IvtSpec, Preset, ResolvedIvt};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,6 +43,44 @@ pub struct IvtConfig {
     /// Fixations shorter than this (ms) become unclassified; `None` keeps them.
     #[serde(with = "super::stage")]
     pub discard_shorter_than_ms: Option<f64>,
+    /// What noise reduction does where a sample's window is not whole.
+    pub median_edges: MedianEdges,
+    /// Where the velocity window's ends go at samples without gaze.
+    pub velocity_edges: VelocityEdges,
+    /// What a fixation is compared with when deciding a merge.
+    pub merge_compare: MergeCompare,
+}
+
+/// Noise reduction at a sample whose window holds a sample without gaze or runs off the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MedianEdges {
+    /// The median of the samples in the window that have gaze.
+    ValidNeighbours,
+    /// The sample keeps its own value (Tobii Pro Lab 1.x).
+    OwnValue,
+}
+
+/// The velocity window at samples without gaze.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VelocityEdges {
+    /// Each end moves in to the nearest sample with gaze (within the window).
+    NearestValid,
+    /// The whole window lies inside a run of samples with gaze, moved to fit at the run's
+    /// ends; a sample in a run shorter than the window is unclassified (Tobii Pro Lab 1.x).
+    InsideRun,
+}
+
+/// Which positions a merge compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeCompare {
+    /// The fixation so far (merged with those before it) and the next.
+    Merged,
+    /// Each fixation as classified and the next, each pair decided on its own (Tobii Pro Lab
+    /// 1.x).
+    Unmerged,
 }
 
 impl Default for IvtConfig {
@@ -53,6 +94,9 @@ impl Default for IvtConfig {
             merge_max_gap_ms: Some(75.0),
             merge_max_angle_deg: 0.5,
             discard_shorter_than_ms: Some(60.0),
+            median_edges: MedianEdges::ValidNeighbours,
+            velocity_edges: VelocityEdges::NearestValid,
+            merge_compare: MergeCompare::Merged,
         }
     }
 }
@@ -108,7 +152,9 @@ pub fn ivt(
     cfg: &IvtConfig,
 ) -> FixationResult {
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cuts = if samples.len() >= WORTH_SPLITTING_SAMPLES && parts > 1 {
+    // The eye offset is carried across any stretch without gaze: no place to cut.
+    let splittable = cfg.eye != EyeChoice::AverageEyeOffset;
+    let cuts = if splittable && samples.len() >= WORTH_SPLITTING_SAMPLES && parts > 1 {
         cut_points(samples, cfg, sampling_hz, parts)
     } else {
         Vec::new()
@@ -125,7 +171,7 @@ fn cut_points(
     parts: usize,
 ) -> Vec<usize> {
     let velocity_reach_ms =
-        (velocity_half_window(cfg.velocity_window_ms, sampling_hz) as f64 + 1.0) * 1000.0
+        (2.0 * velocity_half_window(cfg.velocity_window_ms, sampling_hz) as f64 + 1.0) * 1000.0
             / sampling_hz;
     let reach_us = [
         cfg.gap_fill_max_ms,
@@ -464,7 +510,7 @@ pub(super) mod tests {
             let raw = t.clone();
             let mut buf = Vec::new();
             for i in (0..t.len()).filter(|&i| t.valid[i]) {
-                let p = median_point(&raw, i, w / 2, &mut buf);
+                let p = median_point(&raw, i, w / 2, cfg.median_edges, &mut buf);
                 (t.x[i], t.y[i]) = (p.x, p.y);
                 for c in 0..3 {
                     t.gaze3d[c][i] = p.gaze3d[c];
@@ -475,6 +521,7 @@ pub(super) mod tests {
             &t,
             velocity_half_window(cfg.velocity_window_ms, sampling_hz),
             cfg.threshold_deg_s,
+            cfg.velocity_edges,
         );
         let gap = cfg
             .gap_fill_max_ms
@@ -484,10 +531,16 @@ pub(super) mod tests {
             let max_gap = (max_gap_ms * 1000.0).round() as i64;
             let is_core = |i: usize| matches!(classes[i], SampleClass::Fixation(_));
             let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+            let mut before: Option<(usize, usize)> = None;
             for r in runs {
-                if let Some(prev) = merged.last_mut() {
+                if let (Some(prev), Some(last)) = (merged.last_mut(), before) {
                     let gap_us = t.start_of(r.0) - t.end_of(prev.1);
-                    let (a, b) = (t.sums(*prev, is_core), t.sums(r, is_core));
+                    let compared = match cfg.merge_compare {
+                        MergeCompare::Merged => *prev,
+                        MergeCompare::Unmerged => last,
+                    };
+                    let (a, b) = (t.sums(compared, is_core), t.sums(r, is_core));
+                    before = Some(r);
                     if gap_us <= max_gap
                         && a.centroid().angle_to(&b.centroid(), &t.deg) <= cfg.merge_max_angle_deg
                     {
@@ -495,6 +548,7 @@ pub(super) mod tests {
                         continue;
                     }
                 }
+                before = Some(r);
                 merged.push(r);
             }
             runs = merged;
@@ -644,7 +698,11 @@ pub(super) mod tests {
                     EyeChoice::Average,
                     EyeChoice::Left,
                     EyeChoice::StrictAverage,
-                ][pick(3)],
+                    EyeChoice::AverageEyeOffset,
+                ][pick(4)],
+                median_edges: [MedianEdges::ValidNeighbours, MedianEdges::OwnValue][pick(2)],
+                velocity_edges: [VelocityEdges::NearestValid, VelocityEdges::InsideRun][pick(2)],
+                merge_compare: [MergeCompare::Merged, MergeCompare::Unmerged][pick(2)],
                 median_window: [Some(3), None, Some(5), Some(1)][pick(4)],
                 merge_max_gap_ms: [Some(75.0), None][pick(2)],
                 discard_shorter_than_ms: [Some(60.0), None, Some(200.0)][pick(3)],

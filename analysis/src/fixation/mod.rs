@@ -13,7 +13,7 @@
 
 pub mod idt;
 pub mod ivt;
-mod stage;
+pub(crate) mod stage;
 mod track;
 
 use serde::{Deserialize, Serialize};

@@ -35,3 +35,28 @@ where
         None => s.serialize_bool(false),
     }
 }
+
+/// A stage key that may be absent (`None`: the preset's value), off (`Some(None)`, written
+/// `false`) or set (`Some(Some(v))`).
+pub mod overriding {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        super::deserialize(d).map(Some)
+    }
+
+    pub fn serialize<S, T>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        T: Serialize,
+    {
+        match v {
+            Some(stage) => super::serialize(stage, s),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -17,6 +17,11 @@ pub enum EyeChoice {
     Average,
     /// Mean of both eyes; missing unless both are valid.
     StrictAverage,
+    /// Mean of both eyes; when one is missing, the mean of the other and of the other shifted
+    /// by the difference between the eyes at the last sample with both (before the first such
+    /// sample: at the first). Tobii Pro Lab 1.x classifies so: its labels do not see an eye
+    /// dropping out as a jump of half the eyes' disparity (`ivt` module doc).
+    AverageEyeOffset,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +266,71 @@ pub(crate) struct TrackSource<'a> {
     left: EyeCursor<'a>,
     right: EyeCursor<'a>,
     eye: EyeChoice,
+    /// Right eye less left at the last sample with both (`AverageEyeOffset`).
+    offset: EyeOffset,
+}
+
+/// The difference between the eyes, right less left, per value of a point: display x and y,
+/// eye position and 3D gaze point; each kept from the last sample where it was known.
+#[derive(Debug, Clone, Copy)]
+struct EyeOffset([f64; 8]);
+
+impl EyeOffset {
+    fn values(p: &TrackPoint) -> [f64; 8] {
+        let (o, g) = (p.origin.map(f64::from), p.gaze3d.map(f64::from));
+        [p.x, p.y, o[0], o[1], o[2], g[0], g[1], g[2]]
+    }
+
+    fn from_values(v: [f64; 8]) -> TrackPoint {
+        TrackPoint {
+            x: v[0],
+            y: v[1],
+            origin: [v[2] as f32, v[3] as f32, v[4] as f32],
+            gaze3d: [v[5] as f32, v[6] as f32, v[7] as f32],
+        }
+    }
+
+    /// Learns the difference from a sample with both eyes (values not known stay as they were).
+    fn learn(&mut self, l: &TrackPoint, r: &TrackPoint) {
+        let (a, b) = (Self::values(l), Self::values(r));
+        for k in 0..8 {
+            let d = b[k] - a[k];
+            if d.is_finite() {
+                self.0[k] = d;
+            }
+        }
+    }
+
+    /// The mean of `p` (of the eye on `side`) and the other eye estimated from it.
+    fn complete(&self, p: &TrackPoint, side: Side) -> TrackPoint {
+        let v = Self::values(p);
+        let sign = match side {
+            Side::Left => 0.5,
+            Side::Right => -0.5,
+        };
+        EyeOffset::from_values(std::array::from_fn(|k| {
+            if self.0[k].is_finite() {
+                v[k] + sign * self.0[k]
+            } else {
+                v[k]
+            }
+        }))
+    }
+
+    /// The difference at the first sample with both eyes (unknown values NaN).
+    fn first_in(samples: &[GazeSample]) -> Self {
+        let mut off = EyeOffset([f64::NAN; 8]);
+        let both = samples
+            .iter()
+            .find_map(|s| Some((eye_point(&s.left)?, eye_point(&s.right)?)));
+        if let Some((l, r)) = both {
+            off.learn(
+                &TrackPoint::of_eye(EyeRef::Fill(l)),
+                &TrackPoint::of_eye(EyeRef::Fill(r)),
+            );
+        }
+        off
+    }
 }
 
 impl<'a> TrackSource<'a> {
@@ -282,11 +352,16 @@ impl<'a> TrackSource<'a> {
             fill_from: 0,
             unfilled_until: 0,
         };
+        let offset = match eye {
+            EyeChoice::AverageEyeOffset => EyeOffset::first_in(samples),
+            _ => EyeOffset([f64::NAN; 8]),
+        };
         TrackSource {
             samples,
             left: cursor(Side::Left),
             right: cursor(Side::Right),
             eye,
+            offset,
         }
     }
 
@@ -297,21 +372,38 @@ impl<'a> TrackSource<'a> {
         let p = match (self.eye, l, r) {
             (EyeChoice::Left, l, _) => l.map(TrackPoint::of_eye),
             (EyeChoice::Right, _, r) => r.map(TrackPoint::of_eye),
-            (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => Some(TrackPoint {
-                x: (f64::from(l.x()) + f64::from(r.x())) / 2.0,
-                y: (f64::from(l.y()) + f64::from(r.y())) / 2.0,
-                origin: mean3(l.origin(), r.origin()),
-                gaze3d: mean3(l.gaze3d(), r.gaze3d()),
-            }),
+            (EyeChoice::AverageEyeOffset, Some(l), Some(r)) => {
+                self.offset
+                    .learn(&TrackPoint::of_eye(l), &TrackPoint::of_eye(r));
+                Some(mean_of(l, r))
+            }
+            (_, Some(l), Some(r)) => Some(mean_of(l, r)),
+            (EyeChoice::AverageEyeOffset, Some(l), None) => {
+                Some(self.offset.complete(&TrackPoint::of_eye(l), Side::Left))
+            }
+            (EyeChoice::AverageEyeOffset, None, Some(r)) => {
+                Some(self.offset.complete(&TrackPoint::of_eye(r), Side::Right))
+            }
             (EyeChoice::Average, l, r) => l.or(r).map(TrackPoint::of_eye),
-            (EyeChoice::StrictAverage, _, _) => None,
+            (_, _, _) => None,
         };
         (self.samples[i].system_ts_us, p)
     }
 }
 
+/// Both eyes' mean.
+#[inline(always)]
+fn mean_of(l: EyeRef, r: EyeRef) -> TrackPoint {
+    TrackPoint {
+        x: (f64::from(l.x()) + f64::from(r.x())) / 2.0,
+        y: (f64::from(l.y()) + f64::from(r.y())) / 2.0,
+        origin: mean3(l.origin(), r.origin()),
+        gaze3d: mean3(l.gaze3d(), r.gaze3d()),
+    }
+}
+
 /// Nominal sample period (µs) of a sampling rate.
-fn period_us(sampling_hz: f64) -> f64 {
+pub(crate) fn period_us(sampling_hz: f64) -> f64 {
     1e6 / sampling_hz.max(1e-9)
 }
 
@@ -754,18 +846,64 @@ mod tests {
             fill(&ts, &mut right, g, period_us);
         }
         let one = |p: EyePoint| (f64::from(p.x), f64::from(p.y), p.origin, p.gaze3d);
+        // Right less left at every sample with both eyes, per value.
+        let values = |p: &EyePoint| {
+            let (o, g) = (p.origin.map(f64::from), p.gaze3d.map(f64::from));
+            [f64::from(p.x), f64::from(p.y), o[0], o[1], o[2], g[0], g[1], g[2]]
+        };
+        let diffs: Vec<Option<[f64; 8]>> = (0..samples.len())
+            .map(|i| {
+                let (l, r) = (left[i]?, right[i]?);
+                let (a, b) = (values(&l), values(&r));
+                Some(std::array::from_fn(|k| b[k] - a[k]))
+            })
+            .collect();
+        // Before the first: the first sample with both eyes of its own (no gap fill).
+        let mut offset = samples
+            .iter()
+            .find_map(|s| {
+                let (a, b) = (values(&eye_point(&s.left)?), values(&eye_point(&s.right)?));
+                Some(std::array::from_fn(|k| b[k] - a[k]))
+            })
+            .unwrap_or([f64::NAN; 8]);
         (0..samples.len())
             .map(|i| match (eye, left[i], right[i]) {
                 (EyeChoice::Left, l, _) => l.map(one),
                 (EyeChoice::Right, _, r) => r.map(one),
-                (EyeChoice::Average | EyeChoice::StrictAverage, Some(l), Some(r)) => Some((
-                    (f64::from(l.x) + f64::from(r.x)) / 2.0,
-                    (f64::from(l.y) + f64::from(r.y)) / 2.0,
-                    mean3(l.origin, r.origin),
-                    mean3(l.gaze3d, r.gaze3d),
-                )),
+                (_, Some(l), Some(r)) if eye != EyeChoice::Left && eye != EyeChoice::Right => {
+                    if let Some(d) = diffs[i] {
+                        for k in 0..8 {
+                            if d[k].is_finite() {
+                                offset[k] = d[k];
+                            }
+                        }
+                    }
+                    Some((
+                        (f64::from(l.x) + f64::from(r.x)) / 2.0,
+                        (f64::from(l.y) + f64::from(r.y)) / 2.0,
+                        mean3(l.origin, r.origin),
+                        mean3(l.gaze3d, r.gaze3d),
+                    ))
+                }
+                (EyeChoice::AverageEyeOffset, l, r) => {
+                    let (p, sign) = match (l, r) {
+                        (Some(p), _) => (p, 0.5),
+                        (_, Some(p)) => (p, -0.5),
+                        _ => return None,
+                    };
+                    let v = values(&p);
+                    let c: [f64; 8] = std::array::from_fn(|k| {
+                        if offset[k].is_finite() {
+                            v[k] + sign * offset[k]
+                        } else {
+                            v[k]
+                        }
+                    });
+                    let f = |k: usize| c[k] as f32;
+                    Some((c[0], c[1], [f(2), f(3), f(4)], [f(5), f(6), f(7)]))
+                }
                 (EyeChoice::Average, l, r) => l.or(r).map(one),
-                (EyeChoice::StrictAverage, _, _) => None,
+                _ => None,
             })
             .collect()
     }
@@ -822,6 +960,7 @@ mod tests {
                 EyeChoice::Right,
                 EyeChoice::Average,
                 EyeChoice::StrictAverage,
+                EyeChoice::AverageEyeOffset,
             ] {
                 for gap in [None, Some(75_000), Some(0)] {
                     let t = Track::build(&samples, &ScreenGeometry::default(), 120.0, eye, gap);

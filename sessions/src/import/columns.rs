@@ -121,6 +121,11 @@ pub(crate) struct ExportScreen {
     pub width_px: Option<u32>,
     pub height_px: Option<u32>,
     last_media: Option<std::sync::Arc<str>>,
+    /// The recording software's version and the fixation filter named by the export (the
+    /// first non-empty values: Pro Lab's `Recording software version` and `Recording Fixation
+    /// filter name`, Studio's `StudioVersionRec` and `FixationFilter`).
+    pub software_version: Option<String>,
+    pub fixation_filter: Option<String>,
 }
 
 /// The median distance of the eyes from the screen (mm) over one participant's rows.
@@ -164,6 +169,8 @@ pub(crate) struct Layout {
     media_rect: Option<[usize; 4]>,
     resolution: Option<usize>,
     resolution_wh: Option<[usize; 2]>,
+    software_version: Option<usize>,
+    fixation_filter: Option<usize>,
     names: Vec<String>,
 }
 
@@ -286,6 +293,8 @@ impl Layout {
                 .find(&["recordingresolutionwidth"])
                 .zip(t.find(&["recordingresolutionheight"]))
                 .map(|(w, h)| [w, h]),
+            software_version: t.find(&["recordingsoftwareversion", "studioversionrec"]),
+            fixation_filter: t.find(&["recordingfixationfiltername", "fixationfilter"]),
             names: t.columns.iter().map(|c| c.name.clone()).collect(),
         })
     }
@@ -347,6 +356,17 @@ impl Layout {
         }
         if is_sample {
             self.read_resolution(r, &bad, screen)?;
+        }
+        for (col, seen) in [
+            (self.software_version, &mut screen.software_version),
+            (self.fixation_filter, &mut screen.fixation_filter),
+        ] {
+            if let (Some(i), None) = (col, seen.as_ref()) {
+                let v = cell(i);
+                if !v.is_empty() {
+                    *seen = Some(v.to_string());
+                }
+            }
         }
         Ok(Some(RawRow {
             ts_us,

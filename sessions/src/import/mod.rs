@@ -99,6 +99,10 @@ pub struct ImportReport {
     pub rate_source: RateSource,
     /// Rows dropped because an earlier row had the same time stamp.
     pub duplicates_dropped: usize,
+    /// The software that recorded the export ("" when it does not say).
+    pub source_software: String,
+    /// Why the export's own labels are not comparable with et-suite's I-VT, if they are not.
+    pub labels_warning: Option<String>,
     pub trials: usize,
     pub events: usize,
     pub screen: ScreenGeometry,
@@ -199,7 +203,8 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .zip(&targets)
         .zip(screens)
         .map(|(((_, rows), (id, _)), screen)| {
-            build_participant(input, id, rows, &layout, &screen, opts, format)
+            let source = Source::of(format, &parsed.export_screen);
+            build_participant(input, id, rows, &layout, &screen, opts, &source)
         })
         .collect::<Result<Vec<_>>>()?;
     let made_folder = folder && !out.exists();
@@ -227,6 +232,51 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         }
     }
     Ok(reports)
+}
+
+/// The software an export came from, as it names itself.
+struct Source {
+    format: ImportFormat,
+    /// "Tobii Pro Lab 1.145.28180", "Tobii Studio 3.4.8"; empty when the export does not say.
+    software: String,
+    fixation_filter: String,
+}
+
+impl Source {
+    fn of(format: ImportFormat, seen: &columns::ExportScreen) -> Self {
+        let product = match format {
+            ImportFormat::TobiiProLab => "Tobii Pro Lab",
+            ImportFormat::TobiiStudio => "Tobii Studio",
+            ImportFormat::Csv => "",
+        };
+        let software = match (&seen.software_version, product) {
+            (Some(v), p) if !p.is_empty() => format!("{p} {v}"),
+            // A Pro Lab or Studio export without its version column: the product only.
+            (None, p) => p.to_string(),
+            (Some(v), _) => v.clone(),
+        };
+        Source {
+            format,
+            software,
+            fixation_filter: seen.fixation_filter.clone().unwrap_or_default(),
+        }
+    }
+
+    /// When the export's own labels came from a filter other than Tobii's default I-VT: they
+    /// are then not comparable with an I-VT preset's classes.
+    fn labels_warning(&self) -> Option<String> {
+        let f = self.fixation_filter.trim();
+        let default = match self.format {
+            ImportFormat::TobiiProLab => f == "Tobii I-VT (Fixation)",
+            ImportFormat::TobiiStudio => f.contains("I-VT"),
+            ImportFormat::Csv => true,
+        };
+        (!f.is_empty() && !default).then(|| {
+            format!(
+                "the export's eye movement labels come from the fixation filter '{f}', not Tobii's default I-VT (Fixation): they are not comparable with et-suite's I-VT presets"
+            )
+        })
+    }
 }
 
 /// The header line, read without consuming it, to tell the delimiter.
@@ -379,8 +429,9 @@ fn build_participant(
     layout: &Layout,
     screen: &ScreenGeometry,
     opts: &ImportOptions,
-    format: ImportFormat,
+    source: &Source,
 ) -> Result<Built> {
+    let format = source.format;
     // Stable: rows with one time stamp stay in file order, the first is kept. Exports are
     // nearly always in time order already.
     if !rows.is_sorted_by_key(|r| r.ts_us) {
@@ -436,12 +487,22 @@ fn build_participant(
     header.tracker_model = format!("imported ({format:?})");
     header.sampling_hz = sampling_hz;
     header.screen = *screen;
+    header.source_software = source.software.clone();
+    header.source_fixation_filter = source.fixation_filter.clone();
     let mut notes = vec![EventRecord::new(
         samples[0].system_ts_us,
         kind::NOTE,
         -1,
         format!("imported from {}", display_name(input)),
     )];
+    if let Some(warning) = source.labels_warning() {
+        notes.push(EventRecord::new(
+            samples[0].system_ts_us,
+            kind::NOTE,
+            -1,
+            warning,
+        ));
+    }
     if duplicates > 0 {
         notes.push(EventRecord::new(
             samples[0].system_ts_us,
@@ -459,6 +520,8 @@ fn build_participant(
         sampling_hz,
         rate_source,
         duplicates_dropped: duplicates,
+        source_software: source.software.clone(),
+        labels_warning: source.labels_warning(),
         trials: trials.len(),
         events: events.len(),
         screen: *screen,

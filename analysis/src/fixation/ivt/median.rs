@@ -2,6 +2,7 @@
 //! neighbours within half the window. Tobii's window of three has a path without sorting, and
 //! a block path whose regular samples go through vectorised loops.
 
+use super::MedianEdges;
 use crate::fixation::track::{Track, TrackPoint};
 
 /// The median of a few values: the middle one, or the mean of the middle two; three without
@@ -22,14 +23,31 @@ pub(super) fn median_of(buf: &mut [f64]) -> f64 {
 }
 
 /// The noise-reduced point of valid sample `i` of `raw`: per coordinate, the median of the
-/// valid samples within `half` samples of it (the eye position is left as it is).
+/// valid samples within `half` samples of it (the eye position is left as it is). With
+/// `MedianEdges::OwnValue`, a sample whose window is not whole (a neighbour without gaze, the
+/// ends of the data) keeps its own point.
 #[inline(always)]
-pub(super) fn median_point(raw: &Track, i: usize, half: usize, buf: &mut Vec<f64>) -> TrackPoint {
+pub(super) fn median_point(
+    raw: &Track,
+    i: usize,
+    half: usize,
+    edges: MedianEdges,
+    buf: &mut Vec<f64>,
+) -> TrackPoint {
+    if edges == MedianEdges::OwnValue && !whole_window(raw, i, half) {
+        return raw.point(i);
+    }
     if half == 1 {
         median_point_3(raw, i)
     } else {
         median_point_any(raw, i, half, buf)
     }
+}
+
+/// Whether every sample within `half` of `i` is in `raw` and has gaze.
+#[inline(always)]
+fn whole_window(raw: &Track, i: usize, half: usize) -> bool {
+    i >= half && i + half < raw.len() && raw.valid[i - half..=i + half].iter().all(|v| *v)
 }
 
 /// Any window: the neighbours gathered into a buffer and sorted.
@@ -107,7 +125,13 @@ fn medians_of_three(v: &[f64]) -> impl Iterator<Item = f64> + '_ {
 /// compiler vectorises; then the samples for which that is not so (no gaze, a neighbour without
 /// gaze, the ends of the data) take `median_point_3` itself. The eye position is copied as
 /// it is.
-pub(super) fn median_3_block(raw: &Track, from: usize, to: usize, out: &mut Track) {
+pub(super) fn median_3_block(
+    raw: &Track,
+    from: usize,
+    to: usize,
+    edges: MedianEdges,
+    out: &mut Track,
+) {
     let start = out.len();
     out.ts.extend_from_slice(&raw.ts[from..to]);
     out.valid.extend_from_slice(&raw.valid[from..to]);
@@ -139,7 +163,10 @@ pub(super) fn median_3_block(raw: &Track, from: usize, to: usize, out: &mut Trac
         let regular = lo <= k && k < hi && v[k - 1] && v[k] && v[k + 1];
         if !regular {
             let p = if v[k] {
-                median_point_3(raw, k)
+                match edges {
+                    MedianEdges::ValidNeighbours => median_point_3(raw, k),
+                    MedianEdges::OwnValue => raw.point(k),
+                }
             } else {
                 TrackPoint::MISSING
             };

@@ -9,9 +9,9 @@ use et_drivers::{GazeSample, ScreenGeometry};
 
 use super::median::{median_3_block, median_point};
 use super::velocity::{velocity_half_window, Velocity};
-use super::IvtConfig;
+use super::{IvtConfig, MedianEdges, MergeCompare};
 use crate::fixation::track::{
-    half_sample_end, half_sample_start, missing_time_fits, RunSums, Track, TrackSource,
+    half_sample_end, half_sample_start, missing_time_fits, period_us, RunSums, Track, TrackSource,
 };
 use crate::fixation::{EyeChoice, Fixation, FixationResult, SampleClass};
 use crate::geometry::Degrees;
@@ -58,14 +58,20 @@ pub(super) fn ivt_pass(
     let mut source = TrackSource::new(samples, sampling_hz, cfg.eye, cfg.gap_fill_max_ms.map(us));
     let median_half = cfg.median_window.map(|w| w / 2);
     let half = velocity_half_window(cfg.velocity_window_ms, sampling_hz);
-    let capacity = BLOCK + 2 * (half + median_half.unwrap_or(0)) + 2;
+    let velocity = Velocity::new(
+        half,
+        period_us(sampling_hz),
+        cfg.threshold_deg_s,
+        cfg.velocity_edges,
+    );
+    let reach = velocity.lookahead();
+    let capacity = BLOCK + 2 * (reach + median_half.unwrap_or(0)) + 2;
     let window = || Window {
         t: Track::with_capacity(screen, sampling_hz, cfg.eye, capacity),
         base: 0,
     };
     // As built (only with noise reduction), and noise-reduced.
     let (mut raw, mut win) = (window(), window());
-    let velocity = Velocity::new(half, win.t.period_us, cfg.threshold_deg_s);
     let mut runs = Runs::new(cfg, &win.t);
     let (mut buf, mut quick) = (Vec::new(), Vec::new());
     let (mut built, mut classified) = (0, 0);
@@ -78,7 +84,7 @@ pub(super) fn ivt_pass(
                 raw.t.extend_from(&mut source, built..end);
                 // Every sample whose neighbours within `mh` have arrived.
                 let ready = if done { n } else { end.saturating_sub(mh) };
-                reduce_noise(&mut raw, &mut win, mh, ready, &mut buf);
+                reduce_noise(&mut raw, &mut win, mh, cfg.median_edges, ready, &mut buf);
             }
         }
         built = end;
@@ -86,7 +92,7 @@ pub(super) fn ivt_pass(
         let ready = if done {
             n
         } else {
-            win.end().saturating_sub(half)
+            win.end().saturating_sub(reach)
         };
         let block = (classified - win.base, ready.max(classified) - win.base);
         velocity.classify_block(&win.t, block, &mut quick, &mut classes);
@@ -96,7 +102,7 @@ pub(super) fn ivt_pass(
         classified = classified.max(ready);
         // The next sample's velocity window, the one before it for its half-sample start, and
         // the growing run's samples.
-        let keep = classified.saturating_sub(half);
+        let keep = classified.saturating_sub(reach);
         win.keep_from(runs.open_from().map_or(keep, |first| first.min(keep)));
     }
     let fixations = runs.finish(&win, &mut classes);
@@ -105,13 +111,20 @@ pub(super) fn ivt_pass(
 
 /// Moves samples from `raw` to `win`, noise-reduced, up to `ready` (input index), and forgets
 /// the raw samples no later median needs.
-fn reduce_noise(raw: &mut Window, win: &mut Window, half: usize, ready: usize, buf: &mut Vec<f64>) {
+fn reduce_noise(
+    raw: &mut Window,
+    win: &mut Window,
+    half: usize,
+    edges: MedianEdges,
+    ready: usize,
+    buf: &mut Vec<f64>,
+) {
     let (from, to) = (win.end() - raw.base, ready.saturating_sub(raw.base));
     if half == 1 {
-        median_3_block(&raw.t, from, to, &mut win.t);
+        median_3_block(&raw.t, from, to, edges, &mut win.t);
     } else {
         for k in from..to {
-            let p = raw.t.valid[k].then(|| median_point(&raw.t, k, half, buf));
+            let p = raw.t.valid[k].then(|| median_point(&raw.t, k, half, edges, buf));
             win.t.push(raw.t.ts[k], p);
         }
     }
@@ -135,6 +148,8 @@ struct Done {
     start_us: i64,
     end_us: i64,
     sums: RunSums,
+    /// The last run merged into it, as classified (what `MergeCompare::Unmerged` compares).
+    last_alone: RunSums,
 }
 
 /// Runs of fixation samples as the classes arrive: cut where the time between neighbours is
@@ -144,6 +159,7 @@ struct Runs {
     max_step_us: i64,
     /// Longest gap (µs) and widest angle (°) to merge across.
     merge: Option<(i64, f64)>,
+    compare: MergeCompare,
     discard_below_us: Option<i64>,
     deg: Degrees,
     eye: EyeChoice,
@@ -160,6 +176,7 @@ impl Runs {
             merge: cfg
                 .merge_max_gap_ms
                 .map(|ms| (us(ms), cfg.merge_max_angle_deg)),
+            compare: cfg.merge_compare,
             discard_below_us: cfg.discard_shorter_than_ms.map(us),
             deg: t.deg,
             eye: t.eye,
@@ -215,8 +232,12 @@ impl Runs {
         if let (Some((max_gap, max_angle)), Some(p)) = (self.merge, &mut self.pending) {
             // The centroids of the fixation samples only: a saccade merged over earlier does
             // not move them.
+            let compared = match self.compare {
+                MergeCompare::Merged => &p.sums,
+                MergeCompare::Unmerged => &p.last_alone,
+            };
             if open.start_us - p.end_us <= max_gap
-                && p.sums
+                && compared
                     .centroid()
                     .angle_to(&open.alone.centroid(), &self.deg)
                     <= max_angle
@@ -226,6 +247,7 @@ impl Runs {
                 for i in open.first..=open.last {
                     p.sums.add(&win.t.point(i - win.base));
                 }
+                p.last_alone = open.alone;
                 return;
             }
         }
@@ -237,7 +259,8 @@ impl Runs {
             last: open.last,
             start_us: open.start_us,
             end_us,
-            sums: open.alone,
+            sums: open.alone.clone(),
+            last_alone: open.alone,
         });
     }
 

@@ -3,7 +3,8 @@
 //! same answer (from the cosine in 3D, from a short series for the chord), and a block of
 //! samples is first decided in a loop over the arrays.
 
-use crate::fixation::track::{all_finite, cosine_gap_of, Track};
+use super::VelocityEdges;
+use crate::fixation::track::{all_finite, cosine_gap_of, missing_time_fits, Track};
 use crate::fixation::SampleClass;
 use crate::geometry::angle_of_chord_deg;
 
@@ -29,14 +30,55 @@ pub(super) struct Velocity {
     pub reach_us: f64,
     /// Below this (°/s) a fixation sample.
     pub threshold: f64,
+    /// Where the window's ends go at samples without gaze.
+    pub edges: VelocityEdges,
 }
 
 impl Velocity {
-    pub fn new(half: usize, period_us: f64, threshold: f64) -> Self {
+    pub fn new(half: usize, period_us: f64, threshold: f64, edges: VelocityEdges) -> Self {
         Velocity {
             half,
             reach_us: (half as f64 + 1.0) * period_us,
             threshold,
+            edges,
+        }
+    }
+
+    /// Samples after a sample that deciding it may look at (and before it, that it may look
+    /// back to): the half window, or the whole window when it can be moved inside a run.
+    pub fn lookahead(&self) -> usize {
+        match self.edges {
+            VelocityEdges::NearestValid => self.half,
+            VelocityEdges::InsideRun => 2 * self.half,
+        }
+    }
+
+    /// Whether samples `j` and `j + 1` both have gaze with no row lost between them.
+    #[inline(always)]
+    fn joined(t: &Track, j: usize) -> bool {
+        t.valid[j] && t.valid[j + 1] && missing_time_fits(t.ts[j + 1] - t.ts[j], 0, t.period_us)
+    }
+
+    /// `InsideRun`: the window of `2 * half + 1` samples with gaze in a row that holds `i`,
+    /// centred where it can be, moved to lie inside the run at the run's ends; `None` when the
+    /// run is shorter than the window.
+    fn window_in_run(&self, t: &Track, i: usize) -> Option<(usize, usize)> {
+        let h = self.half;
+        let (mut lo, mut hi) = (i, i);
+        while lo > 0 && i - lo < 2 * h && Self::joined(t, lo - 1) {
+            lo -= 1;
+        }
+        while hi + 1 < t.len() && hi - i < 2 * h && Self::joined(t, hi) {
+            hi += 1;
+        }
+        if hi - lo < 2 * h {
+            None
+        } else if i - lo < h {
+            Some((lo, lo + 2 * h))
+        } else if hi - i < h {
+            Some((hi - 2 * h, hi))
+        } else {
+            Some((i - h, i + h))
         }
     }
 
@@ -50,12 +92,22 @@ impl Velocity {
         if !t.valid[i] {
             return SampleClass::Missing;
         }
-        let near = |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= self.reach_us;
-        let first = (i.saturating_sub(self.half)..i).find(near).unwrap_or(i);
-        let last = (i + 1..=i.saturating_add(self.half).min(t.len() - 1))
-            .rev()
-            .find(near)
-            .unwrap_or(i);
+        let (first, last) = match self.edges {
+            VelocityEdges::NearestValid => {
+                let near =
+                    |j: &usize| t.valid[*j] && ((t.ts[*j] - t.ts[i]).abs() as f64) <= self.reach_us;
+                let first = (i.saturating_sub(self.half)..i).find(near).unwrap_or(i);
+                let last = (i + 1..=i.saturating_add(self.half).min(t.len() - 1))
+                    .rev()
+                    .find(near)
+                    .unwrap_or(i);
+                (first, last)
+            }
+            VelocityEdges::InsideRun => match self.window_in_run(t, i) {
+                Some(w) => w,
+                None => return SampleClass::Unclassified,
+            },
+        };
         if first == last || t.ts[last] == t.ts[first] {
             return SampleClass::Unclassified;
         }
@@ -95,9 +147,14 @@ impl Velocity {
                 Quick::Undecided
             };
             let (a, b) = (i.wrapping_sub(half), i + half);
-            let regular = || {
-                let near = |j: usize| valid[j] && ((ts[j] - ts[i]).abs() as f64) <= self.reach_us;
-                valid[i] && near(a) && near(b)
+            let regular = || match self.edges {
+                VelocityEdges::NearestValid => {
+                    let near =
+                        |j: usize| valid[j] && ((ts[j] - ts[i]).abs() as f64) <= self.reach_us;
+                    valid[i] && near(a) && near(b)
+                }
+                // The centred window, whole: what `window_in_run` takes when it need not move.
+                VelocityEdges::InsideRun => (a..b).all(|j| Self::joined(t, j)),
             };
             out.push(match decided {
                 Quick::Fixation if regular() => SampleClass::Fixation(0),
@@ -298,7 +355,7 @@ pub(super) mod tests {
             for threshold in [30.0, 5.0, 100.0, 1e4] {
                 for half in [1, 2] {
                     assert_eq!(
-                        classify_by_velocity(&t, half, threshold),
+                        classify_by_velocity(&t, half, threshold, VelocityEdges::NearestValid),
                         classes_through_asin(&t, half, threshold),
                         "case {case}, threshold {threshold}, half {half}"
                     );
@@ -368,8 +425,9 @@ pub(super) mod tests {
         t: &Track,
         half: usize,
         threshold: f64,
+        edges: VelocityEdges,
     ) -> Vec<SampleClass> {
-        let v = Velocity::new(half, t.period_us, threshold);
+        let v = Velocity::new(half, t.period_us, threshold, edges);
         (0..t.len()).map(|i| v.class_at(t, i)).collect()
     }
 }
