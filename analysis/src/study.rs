@@ -17,8 +17,8 @@ use crate::compare::{
 use crate::dwell::DwellRow;
 use crate::fixation::idt::{idt, IdtConfig};
 use crate::fixation::ivt::{ivt, IvtSpec, ResolvedIvt};
-use crate::fixation::{FixationResult as Classified, SampleClass};
 use crate::fixation::FixationResult;
+use crate::fixation::{FixationResult as Classified, SampleClass};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
 use crate::metrics::{trial_fixations, trials_aoi_metrics, AoiMetrics};
@@ -1040,7 +1040,9 @@ impl StudyAnalysis {
             .float("value", x.iter().map(|r| r.value))
             .float("limit", x.iter().map(|r| r.limit));
         let c = &self.classes;
-        let each = |f: fn(&RecordingClasses) -> usize| c.iter().flat_map(move |r| (0..f(r)).map(move |i| (r, i)));
+        let each = |f: fn(&RecordingClasses) -> usize| {
+            c.iter().flat_map(move |r| (0..f(r)).map(move |i| (r, i)))
+        };
         let n = |r: &RecordingClasses| r.ts_us.len();
         let classes = Table::new("classes")
             .text("participant", each(n).map(|(r, _)| r.participant.as_str()))
@@ -1061,13 +1063,31 @@ impl StudyAnalysis {
                 "median_window",
                 v.iter().map(|r| r.2.cfg.median_window.map(|w| w as f64)),
             )
-            .text("median_edges", v.iter().map(|r| setting_name(&r.2.cfg.median_edges)))
-            .float("velocity_window_ms", v.iter().map(|r| r.2.cfg.velocity_window_ms))
-            .text("velocity_edges", v.iter().map(|r| setting_name(&r.2.cfg.velocity_edges)))
+            .text(
+                "median_edges",
+                v.iter().map(|r| setting_name(&r.2.cfg.median_edges)),
+            )
+            .float(
+                "velocity_window_ms",
+                v.iter().map(|r| r.2.cfg.velocity_window_ms),
+            )
+            .text(
+                "velocity_edges",
+                v.iter().map(|r| setting_name(&r.2.cfg.velocity_edges)),
+            )
             .float("threshold_deg_s", v.iter().map(|r| r.2.cfg.threshold_deg_s))
-            .maybe_float("merge_max_gap_ms", v.iter().map(|r| r.2.cfg.merge_max_gap_ms))
-            .float("merge_max_angle_deg", v.iter().map(|r| r.2.cfg.merge_max_angle_deg))
-            .text("merge_compare", v.iter().map(|r| setting_name(&r.2.cfg.merge_compare)))
+            .maybe_float(
+                "merge_max_gap_ms",
+                v.iter().map(|r| r.2.cfg.merge_max_gap_ms),
+            )
+            .float(
+                "merge_max_angle_deg",
+                v.iter().map(|r| r.2.cfg.merge_max_angle_deg),
+            )
+            .text(
+                "merge_compare",
+                v.iter().map(|r| setting_name(&r.2.cfg.merge_compare)),
+            )
             .maybe_float(
                 "discard_shorter_than_ms",
                 v.iter().map(|r| r.2.cfg.discard_shorter_than_ms),

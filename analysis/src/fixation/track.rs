@@ -849,7 +849,16 @@ mod tests {
         // Right less left at every sample with both eyes, per value.
         let values = |p: &EyePoint| {
             let (o, g) = (p.origin.map(f64::from), p.gaze3d.map(f64::from));
-            [f64::from(p.x), f64::from(p.y), o[0], o[1], o[2], g[0], g[1], g[2]]
+            [
+                f64::from(p.x),
+                f64::from(p.y),
+                o[0],
+                o[1],
+                o[2],
+                g[0],
+                g[1],
+                g[2],
+            ]
         };
         let diffs: Vec<Option<[f64; 8]>> = (0..samples.len())
             .map(|i| {

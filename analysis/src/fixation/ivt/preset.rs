@@ -63,11 +63,17 @@ pub enum Preset {
 #[serde(default, deny_unknown_fields)]
 pub struct IvtSpec {
     pub preset: Preset,
-    #[serde(with = "crate::fixation::stage::overriding", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::fixation::stage::overriding",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gap_fill_max_ms: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eye: Option<EyeChoice>,
-    #[serde(with = "crate::fixation::stage::overriding", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::fixation::stage::overriding",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub median_window: Option<Option<usize>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub median_edges: Option<MedianEdges>,
@@ -77,13 +83,19 @@ pub struct IvtSpec {
     pub velocity_edges: Option<VelocityEdges>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_deg_s: Option<f64>,
-    #[serde(with = "crate::fixation::stage::overriding", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::fixation::stage::overriding",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub merge_max_gap_ms: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_max_angle_deg: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_compare: Option<MergeCompare>,
-    #[serde(with = "crate::fixation::stage::overriding", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::fixation::stage::overriding",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub discard_shorter_than_ms: Option<Option<f64>>,
 }
 
@@ -198,6 +210,144 @@ impl IvtSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixation::ivt::ivt;
+    use crate::fixation::ivt::tests::{s, screen};
+    use crate::fixation::SampleClass;
+    use et_drivers::{EyeSample, GazeSample};
+
+    /// Display-area x `deg` degrees right of the centre (default screen, 650 mm).
+    fn at_deg(deg: f64) -> f64 {
+        0.5 + 650.0 * deg.to_radians().tan() / 531.0
+    }
+
+    fn classes(v: &[GazeSample], cfg: &IvtConfig) -> Vec<SampleClass> {
+        ivt(v, &screen(), 120.0, cfg).classes
+    }
+
+    fn lose(g: &mut GazeSample) {
+        g.left = EyeSample::INVALID;
+        g.right = EyeSample::INVALID;
+    }
+
+    /// Rules 1 and 4: the X3-120's "valid, valid, lost" stretch. Pro Lab 1.x leaves each lost
+    /// sample `EyesNotFound` and each valid pair `Unclassified` (no window fits inside it);
+    /// the documented defaults fill the gaps and see one fixation.
+    #[test]
+    fn one_sample_gaps_are_eyes_not_found_and_the_pairs_between_unclassified() {
+        let mut v: Vec<GazeSample> = (0..60).map(|k| s(k, at_deg(0.0), 0.5)).collect();
+        for k in (21..40).step_by(3) {
+            lose(&mut v[k]);
+        }
+        let lab = classes(&v, &pro_lab_1());
+        for k in (21..40).step_by(3) {
+            assert_eq!(lab[k], SampleClass::Missing, "sample {k}");
+        }
+        for k in (22..39).step_by(3) {
+            assert_eq!(
+                lab[k..k + 2],
+                [SampleClass::Unclassified; 2],
+                "samples {k}, {}",
+                k + 1
+            );
+        }
+        // The fixations on either side keep their samples up to the stretch (the window moves
+        // inside the run at its end).
+        assert!(matches!(lab[20], SampleClass::Fixation(_)), "{:?}", lab[20]);
+        let old = classes(&v, &IvtConfig::default());
+        assert!(
+            old.iter().all(|c| *c == SampleClass::Fixation(0)),
+            "{old:?}"
+        );
+    }
+
+    /// Rule 2: eyes 1.5° apart on one point, each dropping out in turn. With the eye offset
+    /// the track does not jump, and the whole stretch is one fixation; one eye taken as it is
+    /// jumps by 0.75° at every change, and reads as saccades.
+    #[test]
+    fn the_eye_offset_keeps_a_fixation_whole_when_the_eyes_drop_out_in_turn() {
+        let v: Vec<GazeSample> = (0..60)
+            .map(|k| {
+                let mut g = s(k, at_deg(0.0), 0.5);
+                g.left.gaze_x = at_deg(-0.75) as f32;
+                g.right.gaze_x = at_deg(0.75) as f32;
+                match (k / 4) % 3 {
+                    1 => g.left = EyeSample::INVALID,
+                    2 => g.right = EyeSample::INVALID,
+                    _ => {}
+                }
+                g
+            })
+            .collect();
+        let with = classes(&v, &pro_lab_1());
+        assert!(
+            with.iter().all(|c| *c == SampleClass::Fixation(0)),
+            "{with:?}"
+        );
+        let as_is = IvtConfig {
+            eye: EyeChoice::Average,
+            ..pro_lab_1()
+        };
+        assert!(classes(&v, &as_is).contains(&SampleClass::Saccade));
+    }
+
+    /// Rule 6: A, a blip, B 0.4° from A, a blip, C 0.4° further (0.8° from A). Pairwise, A+B
+    /// and B+C each merge, so all three are one fixation; compared with the fixation merged
+    /// so far (A+B's centroid, 0.6° from C), C stays apart.
+    #[test]
+    fn merging_compares_each_pair_of_fixations_as_classified() {
+        let mut v = Vec::new();
+        let mut k = 0;
+        for (i, deg) in [0.0, 0.4, 0.8].into_iter().enumerate() {
+            if i > 0 {
+                // Two samples: the median of three keeps them.
+                for _ in 0..2 {
+                    v.push(s(k, at_deg(deg + 5.0), 0.5));
+                    k += 1;
+                }
+            }
+            for _ in 0..20 {
+                v.push(s(k, at_deg(deg), 0.5));
+                k += 1;
+            }
+        }
+        let pairwise = ivt(&v, &screen(), 120.0, &pro_lab_1());
+        assert_eq!(pairwise.fixations.len(), 1, "{:?}", pairwise.fixations);
+        let so_far = IvtConfig {
+            merge_compare: MergeCompare::Merged,
+            ..pro_lab_1()
+        };
+        assert_eq!(ivt(&v, &screen(), 120.0, &so_far).fixations.len(), 2);
+    }
+
+    /// Rule 7 with Tobii's half-sample durations: a fixation of 7 samples (58 ms) is
+    /// discarded, one of 8 (67 ms) kept. (The samples next to each saccade sample see it in
+    /// their window, so a still stretch of n + 2 samples holds a fixation of n.)
+    #[test]
+    fn seven_samples_are_too_short_and_eight_are_a_fixation() {
+        for (n, kept) in [(7, false), (8, true)] {
+            let mut v: Vec<GazeSample> = (0..20).map(|k| s(k, at_deg(0.0), 0.5)).collect();
+            let mut k = 20;
+            for deg in [4.0, 8.0] {
+                v.push(s(k, at_deg(deg), 0.5));
+                k += 1;
+            }
+            for _ in 0..n + 2 {
+                v.push(s(k, at_deg(12.0), 0.5));
+                k += 1;
+            }
+            for deg in [16.0, 18.0] {
+                v.push(s(k, at_deg(deg), 0.5));
+                k += 1;
+            }
+            v.extend((k..k + 20).map(|j| s(j, at_deg(20.0), 0.5)));
+            let r = ivt(&v, &screen(), 120.0, &pro_lab_1());
+            assert_eq!(r.fixations.len(), if kept { 3 } else { 2 }, "{n} samples");
+            if kept {
+                let ms = r.fixations[1].duration_us as f64 / 1000.0;
+                assert!((ms - 8000.0 / 120.0).abs() < 0.01, "{ms} ms");
+            }
+        }
+    }
 
     #[test]
     fn auto_picks_the_rules_of_the_software_that_recorded() {
@@ -205,10 +355,16 @@ mod tests {
         let r = spec.resolve("Tobii Pro Lab 1.145.28180");
         assert_eq!((r.rules, &r.cfg), ("tobii-pro-lab-1", &pro_lab_1()));
         assert!(r.why.contains("Pro Lab 1.145"), "{}", r.why);
-        assert_eq!(spec.resolve("Tobii Pro Lab 24.21.435").rules, "tobii-pro-lab");
+        assert_eq!(
+            spec.resolve("Tobii Pro Lab 24.21.435").rules,
+            "tobii-pro-lab"
+        );
         assert_eq!(spec.resolve("Tobii Studio 3.4.8").rules, "tobii-studio");
         let own = spec.resolve("");
-        assert_eq!((own.rules, &own.cfg), ("tobii-pro-lab", &IvtConfig::default()));
+        assert_eq!(
+            (own.rules, &own.cfg),
+            ("tobii-pro-lab", &IvtConfig::default())
+        );
         assert!(!own.overridden);
         // An explicit preset wins over the software.
         let studio = IvtSpec {
