@@ -159,6 +159,8 @@ pub(crate) struct Layout {
     time: usize,
     time_scale_us: f64,
     pub participant: Option<usize>,
+    /// Pro Lab's `Recording name`, Studio's `RecordingName`.
+    pub recording: Option<usize>,
     left: EyeCols,
     right: EyeCols,
     pub gaze_unit: Unit,
@@ -278,6 +280,7 @@ impl Layout {
             time,
             time_scale_us,
             participant: t.find(&["participantname", "participant"]),
+            recording: t.find(&["recordingname"]),
             left,
             right,
             gaze_unit: unit.unwrap_or(Unit::Px),

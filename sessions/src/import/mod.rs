@@ -153,6 +153,12 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .collect::<Result<Vec<_>>>()?;
     let several = groups.len() > 1;
     let folder = several || out.is_dir();
+    // A participant with several recordings in the export gets one file per recording.
+    let mut per_participant: BTreeMap<&str, usize> = BTreeMap::new();
+    for RecordingKey(p, _) in groups.keys() {
+        *per_participant.entry(p.as_str()).or_default() += 1;
+    }
+    let by_recording = per_participant.values().any(|n| *n > 1);
     // A name like a recording's for several participants is a slip, not a folder to make.
     let file_like = out.exists() && !out.is_dir()
         || !out.exists()
@@ -161,23 +167,29 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
                 .is_some_and(|e| e.eq_ignore_ascii_case("h5"));
     if several && file_like {
         return Err(SessionError::Invalid(format!(
-            "{}: the export holds {} participants ({}), so --out must be a folder (or pick one with --participant)",
+            "{}: the export holds {} recordings ({}), so --out must be a folder (or pick a participant with --participant)",
             out.display(),
             groups.len(),
-            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+            groups.keys().map(|k| k.label()).collect::<Vec<_>>().join(", ")
         )));
     }
     // Every target is checked before the first is written, so a clash writes nothing.
     let targets: Vec<(String, PathBuf)> = groups
         .keys()
-        .map(|name| {
+        .map(|key| {
+            let name = &key.0;
             let id = if layout.participant.is_some() {
                 name.clone()
             } else {
                 opts.participant.clone().unwrap_or_else(|| name.clone())
             };
+            let stem = if by_recording {
+                format!("{}_{}", file_safe(&id), file_safe(&key.1))
+            } else {
+                file_safe(&id)
+            };
             let path = if folder {
-                out.join(format!("{}.h5", file_safe(&id)))
+                out.join(format!("{stem}.h5"))
             } else {
                 out.to_path_buf()
             };
@@ -202,9 +214,13 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .into_iter()
         .zip(&targets)
         .zip(screens)
-        .map(|(((_, rows), (id, _)), screen)| {
+        .map(|(((key, rows), (id, _)), screen)| {
             let source = Source::of(format, &parsed.export_screen);
-            build_participant(input, id, rows, &layout, &screen, opts, &source)
+            let who = Who {
+                participant: id,
+                recording: &key.1,
+            };
+            build_participant(input, &who, rows, &layout, &screen, opts, &source)
         })
         .collect::<Result<Vec<_>>>()?;
     let made_folder = folder && !out.exists();
@@ -307,9 +323,33 @@ fn file_safe(id: &str) -> String {
     }
 }
 
-/// What the rows held, per participant in file order of first appearance's name.
+/// One recording of an export: its participant and its recording name (Pro Lab's `Recording
+/// name`, Studio's `RecordingName`; empty where the export has no such column). Two
+/// recordings of one participant are never one: both may start at time 0.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RecordingKey(String, String);
+
+impl RecordingKey {
+    /// "participant" or "participant / recording", for messages.
+    fn label(&self) -> String {
+        if self.1.is_empty() {
+            self.0.clone()
+        } else {
+            format!("{} / {}", self.0, self.1)
+        }
+    }
+}
+
+/// Whose recording is being built.
+struct Who<'a> {
+    participant: &'a str,
+    /// The export's recording name ("" when it has none).
+    recording: &'a str,
+}
+
+/// What the rows held, per participant and recording.
 struct Parsed {
-    by_participant: BTreeMap<String, Vec<RawRow>>,
+    by_participant: BTreeMap<RecordingKey, Vec<RawRow>>,
     all_participants: Vec<String>,
     export_screen: columns::ExportScreen,
 }
@@ -320,7 +360,7 @@ fn read_rows<R: std::io::Read>(
     layout: &Layout,
     opts: &ImportOptions,
 ) -> Result<Parsed> {
-    let mut by_participant: BTreeMap<String, Vec<RawRow>> = BTreeMap::new();
+    let mut by_participant: BTreeMap<RecordingKey, Vec<RawRow>> = BTreeMap::new();
     let mut all = std::collections::BTreeSet::new();
     let mut export_screen = columns::ExportScreen::default();
     let default_name = opts.participant.clone().unwrap_or_else(|| {
@@ -349,7 +389,15 @@ fn read_rows<R: std::io::Read>(
             }
             None => default_name.clone(),
         };
-        by_participant.entry(name).or_default().push(row);
+        let recording = layout
+            .recording
+            .and_then(|i| record.get(i))
+            .map(|r| r.trim().to_string())
+            .unwrap_or_default();
+        by_participant
+            .entry(RecordingKey(name, recording))
+            .or_default()
+            .push(row);
     }
     Ok(Parsed {
         by_participant,
@@ -424,7 +472,7 @@ struct Built {
 #[allow(clippy::too_many_arguments)]
 fn build_participant(
     input: &Path,
-    participant: &str,
+    who: &Who,
     mut rows: Vec<RawRow>,
     layout: &Layout,
     screen: &ScreenGeometry,
@@ -432,6 +480,7 @@ fn build_participant(
     source: &Source,
 ) -> Result<Built> {
     let format = source.format;
+    let participant = who.participant;
     // Stable: rows with one time stamp stay in file order, the first is kept. Exports are
     // nearly always in time order already.
     if !rows.is_sorted_by_key(|r| r.ts_us) {
@@ -483,7 +532,12 @@ fn build_participant(
         },
     };
     let trials = trials_from_media(&media, sampling_hz, input)?;
-    let mut header = RecordingHeader::new(participant, "1");
+    let session = if who.recording.is_empty() {
+        "1"
+    } else {
+        who.recording
+    };
+    let mut header = RecordingHeader::new(participant, session);
     header.tracker_model = format!("imported ({format:?})");
     header.sampling_hz = sampling_hz;
     header.screen = *screen;
@@ -687,6 +741,77 @@ mod tests {
         ScreenGeometry::default().into()
     }
 
+    /// A Pro Lab 1.x data export as pandas re-saves it (an unnamed index column, commas,
+    /// quoted decimal commas, unitless µs), holding two recordings of one participant that
+    /// both start at 0 and a filter name other than the default in the second.
+    fn with_distance() -> ImportOptions {
+        ImportOptions {
+            screen: ScreenInput {
+                viewing_distance_mm: Some(650.0),
+                ..mm_only()
+            },
+            ..ImportOptions::default()
+        }
+    }
+
+    fn two_recordings_of_one_participant(filter: &str) -> String {
+        let mut t = String::from(
+            ",Recording timestamp,Sensor,Participant name,Recording name,Recording Fixation filter name,Recording software version,Recording resolution width,Recording resolution height,Gaze point left X,Gaze point left Y,Gaze point right X,Gaze point right Y,Validity left,Validity right\n",
+        );
+        let mut row = 0;
+        for (rec, x) in [("Recording1", "100,5"), ("Recording2", "900,25")] {
+            for k in 0..12 {
+                t.push_str(&format!(
+                    "{row},{},Eye Tracker,P01,{rec},{filter},1.145.28180,1920,1080,\"{x}\",540,\"{x}\",540,Valid,Valid\n",
+                    k * 8333
+                ));
+                row += 1;
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn two_recordings_of_one_participant_are_two_recordings() {
+        let text = two_recordings_of_one_participant("Tobii I-VT (Fixation)");
+        let opts = with_distance();
+        let (reports, recs, _dir) = run_with("eyet.csv", &text, &opts).unwrap();
+        assert_eq!(reports.len(), 2);
+        let names: Vec<String> = reports
+            .iter()
+            .map(|r| r.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["P01_Recording1.h5", "P01_Recording2.h5"]);
+        for (rec, x) in recs.iter().zip([100.5, 900.25]) {
+            assert_eq!(rec.gaze.len(), 12, "{}", rec.header.session);
+            assert_eq!(rec.header.sampling_hz, 120.0);
+            assert!(rec.gaze.iter().all(|g| g.left.gaze_x == (x / 1920.0) as f32));
+            assert_eq!(rec.header.source_software, "Tobii Pro Lab 1.145.28180");
+            assert_eq!(rec.header.source_fixation_filter, "Tobii I-VT (Fixation)");
+        }
+        assert_eq!(
+            (recs[0].header.session.as_str(), recs[1].header.session.as_str()),
+            ("Recording1", "Recording2")
+        );
+        assert!(reports.iter().all(|r| r.duplicates_dropped == 0 && r.labels_warning.is_none()));
+        // One file named for it is refused: two recordings need a folder.
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("eyet.csv");
+        std::fs::write(&input, &text).unwrap();
+        let e = import(&input, &dir.path().join("one.h5"), &opts).unwrap_err();
+        assert!(e.to_string().contains("P01 / Recording1, P01 / Recording2"), "{e}");
+    }
+
+    #[test]
+    fn labels_of_another_filter_are_said_to_be_not_comparable() {
+        let text = two_recordings_of_one_participant("Tobii I-VT (Attention)");
+        let opts = with_distance();
+        let (reports, recs, _dir) = run_with("eyet.csv", &text, &opts).unwrap();
+        let w = reports[0].labels_warning.as_deref().unwrap();
+        assert!(w.contains("'Tobii I-VT (Attention)'"), "{w}");
+        assert!(recs[0].events.iter().any(|e| e.text == w));
+    }
+
     #[test]
     fn plain_csv() {
         let (r, rec) = run(
@@ -875,7 +1000,7 @@ mod tests {
             ..ImportOptions::default()
         };
         let e = import(&input, &file, &opts).unwrap_err().to_string();
-        assert!(e.contains("holds 2 participants (P01, P02)"), "{e}");
+        assert!(e.contains("holds 2 recordings (P01, P02)"), "{e}");
         // Nor a new name that reads as one recording: it would become a folder called x.h5.
         let named = dir.path().join("both.h5");
         let e = import(&input, &named, &opts).unwrap_err().to_string();
