@@ -93,8 +93,11 @@ fn campaign(dir: &Path, cfg: &Path, kills: usize, seed: u64) -> Vec<(i64, i64)> 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     for k in 0..kills {
-        let file = dir.join(format!("k{k}.h5"));
-        let trace = dir.join(format!("k{k}.trace"));
+        // Names of this campaign's own: a trace or file left by another would be read as
+        // this run's.
+        let file = dir.join(format!("{seed}-k{k}.h5"));
+        let trace = dir.join(format!("{seed}-k{k}.trace"));
+        let _ = std::fs::remove_file(&trace);
         let mut child = Command::new(BIN)
             .env("ET_LOG", "error")
             .env(et_sessions::recorder::TRACE_ENV, &trace)

@@ -22,6 +22,10 @@ pub struct Args {
     /// Sampling rate (Hz); default: estimated from the time stamps and snapped to a Tobii rate.
     #[arg(long)]
     sampling_hz: Option<f64>,
+    /// Unit of a time column whose header names none: ms or us (default: told from the time
+    /// stamps, refused when they cannot tell).
+    #[arg(long)]
+    time_unit: Option<et_sessions::import::TimeUnit>,
     /// A study config whose [screen] gives the geometry (flags below override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -60,6 +64,7 @@ pub fn main(a: Args) -> Result<()> {
             screen,
             participant: a.participant,
             sampling_hz: a.sampling_hz,
+            time_unit: a.time_unit,
         },
     )?;
     let mut text = String::new();

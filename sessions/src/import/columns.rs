@@ -34,6 +34,60 @@ fn time_scale(path: &Path, c: &Column, default_ms: bool) -> Result<f64> {
     }
 }
 
+/// The unit of a time column that does not say (`import --time-unit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Ms,
+    Us,
+}
+
+impl TimeUnit {
+    fn scale_us(self) -> f64 {
+        match self {
+            TimeUnit::Ms => 1000.0,
+            TimeUnit::Us => 1.0,
+        }
+    }
+}
+
+impl std::str::FromStr for TimeUnit {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "ms" => Ok(TimeUnit::Ms),
+            "us" | "µs" | "μs" => Ok(TimeUnit::Us),
+            _ => Err(format!("expected ms or us, got {s:?}")),
+        }
+    }
+}
+
+/// For a time column without a unit read as ms: whether it was µs after all, from the median
+/// step between the samples' stamps (8.3 ms at 120 Hz read as ms, 8333 read as ms if µs).
+/// Steps of a second or more read as ms are µs (trackers sample at 30 Hz and faster); steps
+/// under 100 ms are ms (down to 10 Hz); between, the stamps cannot tell.
+pub(crate) fn unit_from_stamps(path: &Path, column: &str, stamps: &[i64]) -> Result<TimeUnit> {
+    let mut steps: Vec<i64> = stamps
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .filter(|d| *d > 0)
+        .collect();
+    if steps.is_empty() {
+        return Ok(TimeUnit::Ms);
+    }
+    let mid = steps.len() / 2;
+    let step = *steps.select_nth_unstable(mid).1;
+    match step {
+        s if s >= 1_000_000 => Ok(TimeUnit::Us),
+        s if s < 100_000 => Ok(TimeUnit::Ms),
+        s => Err(SessionError::Invalid(format!(
+            "{}: column '{column}' has no unit and its samples are {s} apart: that is {} ms or {} µs, and neither is clearly a tracker's rate; pass --time-unit ms or --time-unit us",
+            path.display(),
+            s as f64 / 1000.0,
+            s as f64 / 1000.0
+        ))),
+    }
+}
+
 /// The unit of a gaze column, from its brackets (none: screen px, as Tobii Studio's older
 /// exports and plain CSV files have it).
 fn gaze_unit(path: &Path, c: &Column) -> Result<Unit> {
@@ -156,8 +210,10 @@ struct EyeCols {
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     format: ImportFormat,
-    time: usize,
+    pub(crate) time: usize,
     time_scale_us: f64,
+    /// The time column has no unit and was read as ms: `unit_from_stamps` decides.
+    pub time_unit_from_stamps: bool,
     pub participant: Option<usize>,
     /// Pro Lab's `Recording name`, Studio's `RecordingName`.
     pub recording: Option<usize>,
@@ -173,7 +229,7 @@ pub(crate) struct Layout {
     resolution_wh: Option<[usize; 2]>,
     software_version: Option<usize>,
     fixation_filter: Option<usize>,
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 impl Layout {
@@ -181,6 +237,7 @@ impl Layout {
         path: &Path,
         t: &Reader<R>,
         format: ImportFormat,
+        time_unit: Option<TimeUnit>,
     ) -> Result<Layout> {
         let what = match format {
             ImportFormat::Csv => "gaze CSV (time, x, y)",
@@ -211,7 +268,14 @@ impl Layout {
                 false,
             ),
         };
-        let time_scale_us = time_scale(path, &t.columns[time], default_ms)?;
+        // Pro Lab's time column without a unit has been written in ms (older versions) and in
+        // µs: read as ms here, told apart by the stamps once read (`unit_from_stamps`).
+        let unitless = t.columns[time].unit.is_none();
+        let (time_scale_us, time_unit_from_stamps) = match time_unit {
+            Some(u) if unitless => (u.scale_us(), false),
+            None if unitless && format == ImportFormat::TobiiProLab => (1000.0, true),
+            _ => (time_scale(path, &t.columns[time], default_ms)?, false),
+        };
         let eye = |side: &str, short: &str| EyeCols {
             x: t.find(&[&format!("gazepoint{side}x")]),
             y: t.find(&[&format!("gazepoint{side}y")]),
@@ -279,6 +343,7 @@ impl Layout {
             format,
             time,
             time_scale_us,
+            time_unit_from_stamps,
             participant: t.find(&["participantname", "participant"]),
             recording: t.find(&["recordingname"]),
             left,

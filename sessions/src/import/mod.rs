@@ -22,6 +22,7 @@ use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, RecordingHeader, TrialRecord, MAX_SAMPLING_HZ};
 use crate::writer::RecordingWriter;
+pub use columns::TimeUnit;
 use columns::{Layout, RawEye, RawRow, Unit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +77,10 @@ pub struct ImportOptions {
     /// With a participant column: the one participant to import. Without: the participant's id
     /// (default: the file name).
     pub participant: Option<String>,
-    /// Overrides the estimate.
+    /// Overrides the estimate (checked against the time stamps).
     pub sampling_hz: Option<f64>,
+    /// The unit of a time column that does not name one (default: told from the stamps).
+    pub time_unit: Option<TimeUnit>,
 }
 
 /// How the sampling rate was decided.
@@ -134,8 +137,28 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
     let format = opts
         .format
         .unwrap_or_else(|| columns::detect(&table.columns));
-    let layout = Layout::find(input, &table, format)?;
-    let parsed = read_rows(input, &mut table, &layout, opts)?;
+    let layout = Layout::find(input, &table, format, opts.time_unit)?;
+    let mut parsed = read_rows(input, &mut table, &layout, opts)?;
+    if layout.time_unit_from_stamps {
+        let mut stamps: Vec<i64> = parsed
+            .by_participant
+            .values()
+            .next()
+            .map(|rows| {
+                rows.iter()
+                    .filter(|r| r.is_sample)
+                    .map(|r| r.ts_us)
+                    .collect()
+            })
+            .unwrap_or_default();
+        stamps.sort_unstable();
+        let column = &layout.names[layout.time];
+        if columns::unit_from_stamps(input, column, &stamps)? == TimeUnit::Us {
+            for r in parsed.by_participant.values_mut().flatten() {
+                r.ts_us = (r.ts_us as f64 / 1000.0).round() as i64;
+            }
+        }
+    }
     let groups = parsed.by_participant;
     if groups.is_empty() {
         return Err(SessionError::Invalid(match &opts.participant {
@@ -520,7 +543,17 @@ fn build_participant(
     }
     let ts: Vec<i64> = samples.iter().map(|s| s.system_ts_us).collect();
     let (sampling_hz, rate_source) = match opts.sampling_hz {
-        Some(hz) => (hz, RateSource::Given),
+        Some(hz) => {
+            // A rate the stamps contradict is a wrong unit or a wrong rate: never both kept.
+            if let Some(seen) = rate::estimate_hz(&ts).filter(|s| (s / hz - 1.0).abs() > 0.1) {
+                return Err(SessionError::Invalid(format!(
+                    "{}: participant '{participant}': --sampling-hz {hz} does not fit the time stamps, which are {:.1} ms apart ({seen} Hz): check the time column's unit (--time-unit) or the rate",
+                    input.display(),
+                    1000.0 / seen
+                )));
+            }
+            (hz, RateSource::Given)
+        }
         None => match rate::estimate_hz(&ts) {
             Some(hz) if hz <= MAX_SAMPLING_HZ => (hz, RateSource::Estimated),
             _ => {
@@ -785,21 +818,84 @@ mod tests {
         for (rec, x) in recs.iter().zip([100.5, 900.25]) {
             assert_eq!(rec.gaze.len(), 12, "{}", rec.header.session);
             assert_eq!(rec.header.sampling_hz, 120.0);
-            assert!(rec.gaze.iter().all(|g| g.left.gaze_x == (x / 1920.0) as f32));
+            assert!(rec
+                .gaze
+                .iter()
+                .all(|g| g.left.gaze_x == (x / 1920.0) as f32));
             assert_eq!(rec.header.source_software, "Tobii Pro Lab 1.145.28180");
             assert_eq!(rec.header.source_fixation_filter, "Tobii I-VT (Fixation)");
         }
         assert_eq!(
-            (recs[0].header.session.as_str(), recs[1].header.session.as_str()),
+            (
+                recs[0].header.session.as_str(),
+                recs[1].header.session.as_str()
+            ),
             ("Recording1", "Recording2")
         );
-        assert!(reports.iter().all(|r| r.duplicates_dropped == 0 && r.labels_warning.is_none()));
+        assert!(reports
+            .iter()
+            .all(|r| r.duplicates_dropped == 0 && r.labels_warning.is_none()));
         // One file named for it is refused: two recordings need a folder.
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("eyet.csv");
         std::fs::write(&input, &text).unwrap();
         let e = import(&input, &dir.path().join("one.h5"), &opts).unwrap_err();
-        assert!(e.to_string().contains("P01 / Recording1, P01 / Recording2"), "{e}");
+        assert!(
+            e.to_string().contains("P01 / Recording1, P01 / Recording2"),
+            "{e}"
+        );
+    }
+
+    /// Legacy Pro Lab exports write `Recording timestamp` without a unit in ms, later ones in
+    /// µs: the stamps tell which (8.3 vs 8333 apart at 120 Hz), a rate that contradicts them
+    /// is refused, and stamps that cannot tell are refused naming `--time-unit`.
+    #[test]
+    fn a_unitless_pro_lab_time_column_is_read_in_the_unit_its_stamps_show() {
+        let export = |step: f64| {
+            let mut t = String::from("Recording timestamp\tSensor\tGaze point X\tGaze point Y\tValidity left\tValidity right\n");
+            for k in 0..24 {
+                t.push_str(&format!(
+                    "{}\tEye Tracker\t960\t540\tValid\tValid\n",
+                    k as f64 * step
+                ));
+            }
+            t
+        };
+        let opts = || ImportOptions {
+            screen: ScreenGeometry::default().into(),
+            ..ImportOptions::default()
+        };
+        for step in [8.333, 8333.0] {
+            let (r, rec) = run(
+                "legacy.tsv",
+                &export(step),
+                ScreenGeometry::default().into(),
+            )
+            .unwrap_or_else(|e| panic!("step {step}: {e}"));
+            assert_eq!(r.sampling_hz, 120.0, "step {step}");
+            assert_eq!(rec.gaze[3].system_ts_us, 24_999, "step {step}");
+        }
+        // A rate the stamps contradict (the old advice for ms read as µs).
+        let mut wrong = opts();
+        wrong.time_unit = Some(TimeUnit::Us);
+        wrong.sampling_hz = Some(120.0);
+        let e = run_with("legacy.tsv", &export(8.333), &wrong)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--sampling-hz 120 does not fit the time stamps"),
+            "{e}"
+        );
+        // 0.3 ms or 300 ms apart: neither a tracker's rate.
+        let e = run_with("odd.tsv", &export(300.0), &opts())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--time-unit ms or --time-unit us"), "{e}");
+        let mut given = opts();
+        given.time_unit = Some(TimeUnit::Ms);
+        given.sampling_hz = Some(3.333);
+        let (r, _, _d) = run_with("odd.tsv", &export(300.0), &given).unwrap();
+        assert_eq!(r[0].samples, 24);
     }
 
     #[test]
