@@ -911,6 +911,55 @@ impl StudyAnalysis {
         s
     }
 
+    /// An AOI file's per-stimulus keys must each name a stimulus that some recording analysed
+    /// shows (by its name or its image file's): a key that matches nothing would leave its
+    /// AOIs out without a word. (A counterbalanced subset of recordings need not show every
+    /// stimulus of the file, only each one somewhere.)
+    pub fn check_aoi_keys(
+        &self,
+        file: &et_stimuli::AoiFile,
+        path: &Path,
+    ) -> Result<(), AnalysisError> {
+        let shown: std::collections::BTreeSet<&str> = self
+            .trial_quality
+            .iter()
+            .map(|t| t.stimulus_id.as_str())
+            .collect();
+        let unmatched: Vec<&str> = file
+            .stimulus
+            .keys()
+            .map(String::as_str)
+            .filter(|k| {
+                !shown
+                    .iter()
+                    .any(|id| et_stimuli::aoi::names_one_stimulus(k, id))
+            })
+            .collect();
+        if unmatched.is_empty() {
+            return Ok(());
+        }
+        let mut present: Vec<&str> = shown.into_iter().collect();
+        let more = present.len().saturating_sub(20);
+        present.truncate(20);
+        Err(AnalysisError::Input {
+            path: path.display().to_string(),
+            message: format!(
+                "AOI key(s) {} match no stimulus of the recordings analysed; they show: {}{}",
+                unmatched
+                    .iter()
+                    .map(|k| format!("'{k}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                present.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        })
+    }
+
     /// Writes `dwell.csv`, `summary.csv`, `comparisons.csv`, `aoi_metrics.csv`, `fixations.csv`
     /// and `events.csv` into `dir`.
     pub fn write_csv(&self, dir: &Path) -> Result<(), AnalysisError> {

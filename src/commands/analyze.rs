@@ -84,6 +84,9 @@ pub fn analyze(
         (analysis, inputs)
     });
     let (mut analysis, inputs) = (analysis?, inputs?);
+    if let (Some(file), Some(path)) = (&aoi_file, aois) {
+        analysis.check_aoi_keys(file, path)?;
+    }
     pb.finish_and_clear();
     let has_images = analysis
         .set

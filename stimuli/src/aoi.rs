@@ -239,6 +239,38 @@ pub struct AoiFile {
 }
 
 impl AoiFile {
+    /// The AOIs given for stimulus `id`: under its own name, or under the name of its image
+    /// file (a Pro Lab export names a stimulus `faceA` in `Presented Stimulus name` and
+    /// `faceA.jpg` in `Presented Media name`; either names it here).
+    pub fn for_stimulus(&self, id: &str) -> Option<&Vec<Aoi>> {
+        self.stimulus.get(id).or_else(|| {
+            self.stimulus
+                .iter()
+                .find(|(key, _)| names_one_stimulus(key, id))
+                .map(|(_, a)| a)
+        })
+    }
+}
+
+/// Whether two names are one stimulus: equal, or equal once an image file extension is taken
+/// off either.
+pub fn names_one_stimulus(a: &str, b: &str) -> bool {
+    fn stem(s: &str) -> &str {
+        match s.rsplit_once('.') {
+            Some((stem, ext))
+                if ["jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp"]
+                    .iter()
+                    .any(|e| ext.eq_ignore_ascii_case(e)) =>
+            {
+                stem
+            }
+            _ => s,
+        }
+    }
+    a == b || stem(a) == stem(b)
+}
+
+impl AoiFile {
     /// Reads `.json` as JSON and anything else as TOML; validates shapes and loads masks.
     pub fn load(path: &Path) -> Result<AoiFile, AoiError> {
         let text = std::fs::read_to_string(path).map_err(|source| AoiError::Read {
@@ -496,6 +528,24 @@ mod tests {
                 && !a.contains(40.0, 3.0)
         );
         assert_eq!(a.bounds(), (5.0, 3.5, 2.0, 1.5));
+    }
+
+    /// Pro Lab names one stimulus `faceA` (Presented Stimulus name) and `faceA.jpg`
+    /// (Presented Media name): AOIs keyed by either reach it.
+    #[test]
+    fn aois_keyed_by_the_stimulus_or_its_image_file_name_reach_it() {
+        let f: AoiFile = toml::from_str(
+            "[[stimulus.\"faceA.jpg\"]]\nname = \"mouth\"\nshape = \"rectangle\"\nx = 0.0\ny = 0.0\nwidth = 10.0\nheight = 10.0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            f.for_stimulus("faceA").map(|a| a[0].name.as_str()),
+            Some("mouth")
+        );
+        assert!(f.for_stimulus("faceA.jpg").is_some());
+        assert!(f.for_stimulus("faceB").is_none());
+        assert!(names_one_stimulus("faceA.PNG", "faceA"));
+        assert!(!names_one_stimulus("faceA.v2", "faceA"));
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl StimulusSet {
     pub fn apply_aois(&mut self, f: &crate::aoi::AoiFile) {
         self.aois = f.aoi.clone();
         for s in &mut self.stimuli {
-            s.aois = f.stimulus.get(&s.id).cloned().unwrap_or_default();
+            s.aois = f.for_stimulus(&s.id).cloned().unwrap_or_default();
         }
     }
 

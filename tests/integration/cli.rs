@@ -789,6 +789,28 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
         &run(&["analyze", s(&p1), "--out", s(&out), "--aois", s(&aois)]),
         "already exists",
     );
+    // Keys without the image extension reach the media too; a key that names no stimulus of
+    // the recordings is an error naming it and what they show.
+    let stems = dir.path().join("stems.toml");
+    std::fs::write(
+        &stems,
+        std::fs::read_to_string(&aois)
+            .unwrap()
+            .replace("face1.png", "face1")
+            .replace("face2.png", "face9"),
+    )
+    .unwrap();
+    let o = run(&[
+        "analyze",
+        s(&p1),
+        "--out",
+        s(&dir.path().join("a2")),
+        "--aois",
+        s(&stems),
+    ]);
+    assert_clean_error(&o, "AOI key(s) 'face9' match no stimulus");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("they show: face1.png, face2.png"));
+    assert!(!dir.path().join("a2").exists());
     let o = run(&["analyze", s(&p1), "--out", s(&out), "--force"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
