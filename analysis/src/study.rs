@@ -457,6 +457,7 @@ fn analyse_recording(
             .filter(|t| !whole && !out.contains(&t.trial))
             .collect();
         for (t, (dwell, metrics)) in kept.iter().zip(trials_aoi_metrics(rec, &set, &kept, &fix)) {
+            check_possible(rec, t, &metrics)?;
             part.metrics.extend(metrics);
             part.dwell
                 .extend(dwell.into_iter().filter(|r| r.aoi == aoi));
@@ -709,6 +710,45 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         exclusions: excluded,
         notes,
     })
+}
+
+/// A trial's results must be possible before anything is reported from them: a trial at least
+/// one sample long, no AOI holding gaze for longer than the trial. An impossible value means the
+/// recording's time base is wrong (ms read as µs, a rate that does not fit): an error naming
+/// the recording and trial, never a table of 30 556 %.
+fn check_possible(
+    rec: &Recording,
+    t: &TrialRecord,
+    metrics: &[AoiMetrics],
+) -> Result<(), AnalysisError> {
+    let period_us = 1e6 / rec.header.sampling_hz.max(1e-9);
+    let err = |why: String| {
+        AnalysisError::Input {
+        path: rec.path.display().to_string(),
+        message: format!(
+            "trial {} ({}): {why}; the recording's time stamps or sampling rate are wrong (an import in the wrong time unit?)",
+            t.trial, t.stimulus_id
+        ),
+    }
+    };
+    let span = t.offset_us.saturating_sub(t.onset_us) as f64;
+    if span < period_us {
+        return Err(err(format!(
+            "lasts {span} µs, less than one sample at {} Hz",
+            rec.header.sampling_hz
+        )));
+    }
+    // Each sample counts one nominal period, so a trial may hold one sample more than its
+    // length fits; more than that is impossible.
+    let limit_ms = (span + 1.5 * period_us) / 1000.0;
+    if let Some(m) = metrics.iter().find(|m| m.dwell_ms > limit_ms) {
+        return Err(err(format!(
+            "AOI '{}' holds gaze for {:.0} % of the trial",
+            m.aoi,
+            m.dwell_proportion * 100.0
+        )));
+    }
+    Ok(())
 }
 
 /// The set's AOIs are usable: masks loaded, and the study's AOI among them.
@@ -1305,6 +1345,57 @@ mod tests {
     use super::*;
     use et_drivers::synthetic::{GazeGenerator, Scene, SyntheticConfig};
     use et_sessions::{RecordingHeader, TrialRecord};
+
+    /// A recording in ms read as µs: a "7 s" trial of 7000 µs holds 840 samples at a stated
+    /// 120 Hz, whose dwell is 7 s. Refused, naming the recording and trial; so is a trial
+    /// shorter than one sample. One sample more than the trial fits is possible, not refused.
+    #[test]
+    fn impossible_results_are_errors_naming_the_recording_and_trial() {
+        let mut header = RecordingHeader::new("P1", "1");
+        header.sampling_hz = 120.0;
+        let trial = |span_us: i64| TrialRecord {
+            trial: 3,
+            stimulus_id: "faceA".into(),
+            identity: String::new(),
+            condition: String::new(),
+            variant: String::new(),
+            expression: String::new(),
+            onset_us: 0,
+            offset_us: span_us,
+            frames: 0,
+            dropped_frames: 0,
+            image_rect: [0.0; 4],
+        };
+        let rec = Recording::in_memory("/data/p1.h5", header, Vec::new(), vec![trial(7000)]);
+        let dwell = |ms: f64| AoiMetrics {
+            participant: "P1".into(),
+            trial: 3,
+            stimulus_id: "faceA".into(),
+            condition: String::new(),
+            expression: String::new(),
+            aoi: "mouth".into(),
+            dwell_ms: ms,
+            dwell_proportion: ms / 7.0,
+            total_fixation_duration_ms: 0.0,
+            fixation_count: 0,
+            time_to_first_fixation_ms: None,
+            first_fixation_duration_ms: None,
+            visit_count: 0,
+            total_visit_duration_ms: 0.0,
+        };
+        let e = check_possible(&rec, &trial(7_000_000), &[dwell(7000.0 * 1000.0)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/data/p1.h5") && e.contains("trial 3 (faceA)"),
+            "{e}"
+        );
+        let e = check_possible(&rec, &trial(7000), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("less than one sample at 120 Hz"), "{e}");
+        assert!(check_possible(&rec, &trial(7_000_000), &[dwell(7000.0 + 8.3)]).is_ok());
+    }
 
     /// Participant `k`: four 2-s trials of the default set, gaze wandering between two points.
     fn recording(k: usize) -> Recording {

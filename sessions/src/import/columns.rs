@@ -606,7 +606,12 @@ fn compact(v: f64) -> String {
 /// it is not a finite number.
 fn number(s: &str) -> std::result::Result<Option<f64>, String> {
     let s = s.trim();
-    if s.is_empty() {
+    // Missing as pandas, MATLAB and R write it: an empty cell, NaN, NA.
+    if s.is_empty()
+        || ["nan", "na", "n/a"]
+            .iter()
+            .any(|m| s.eq_ignore_ascii_case(m))
+    {
         return Ok(None);
     }
     let v = s

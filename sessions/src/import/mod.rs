@@ -175,7 +175,11 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .map(|rows| resolve_screen(input, &parsed.export_screen, &opts.screen, rows))
         .collect::<Result<Vec<_>>>()?;
     let several = groups.len() > 1;
-    let folder = several || out.is_dir();
+    // One rule for any number of recordings: a trailing slash or an existing folder means a
+    // folder (one file per recording in it); anything else is the file, with `.h5` added
+    // when it has no extension.
+    let slash = out.as_os_str().as_encoded_bytes().last() == Some(&b'/');
+    let folder = several || slash || out.is_dir();
     // A participant with several recordings in the export gets one file per recording.
     let mut per_participant: BTreeMap<&str, usize> = BTreeMap::new();
     for RecordingKey(p, _) in groups.keys() {
@@ -213,6 +217,8 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
             };
             let path = if folder {
                 out.join(format!("{stem}.h5"))
+            } else if out.extension().is_none() {
+                out.with_extension("h5")
             } else {
                 out.to_path_buf()
             };
@@ -906,6 +912,48 @@ mod tests {
         let w = reports[0].labels_warning.as_deref().unwrap();
         assert!(w.contains("'Tobii I-VT (Attention)'"), "{w}");
         assert!(recs[0].events.iter().any(|e| e.text == w));
+    }
+
+    /// `--out` means one thing for any number of participants: a trailing slash or an
+    /// existing folder is a folder to put `<participant>.h5` in; a name is the file, with
+    /// `.h5` added when it has none.
+    #[test]
+    fn out_is_a_folder_with_a_slash_and_a_file_with_h5_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("p7.csv");
+        std::fs::write(
+            &input,
+            "time,x,y\n0,960,540\n8.333,961,540\n16.667,962,540\n",
+        )
+        .unwrap();
+        let opts = ImportOptions {
+            screen: full_screen(),
+            ..ImportOptions::default()
+        };
+        let folder = format!("{}/new/", dir.path().display());
+        let r = import(&input, Path::new(&folder), &opts).unwrap();
+        assert_eq!(r[0].path, dir.path().join("new").join("p7.h5"));
+        let r = import(&input, &dir.path().join("named"), &opts).unwrap();
+        assert_eq!(r[0].path, dir.path().join("named.h5"));
+        assert!(Recording::open(&r[0].path).is_ok());
+    }
+
+    /// Missing gaze as pandas, MATLAB and R write it is a lost sample, not an error.
+    #[test]
+    fn nan_and_na_in_gaze_columns_are_lost_samples() {
+        let (r, rec) = run(
+            "p8.csv",
+            "time,x,y\n0,960,540\n8.333,NaN,NaN\n16.667,nan,NA\n25,N/A,\n33.333,0,1080\n",
+            full_screen(),
+        )
+        .unwrap();
+        assert_eq!((r.samples, r.valid_samples), (5, 2));
+        assert!(rec.gaze[1..4].iter().all(|g| !g.left.gaze_valid));
+        let e = run("p9.csv", "time,x,y\n0,inf,540\n", full_screen()).unwrap_err();
+        assert!(
+            e.to_string().contains("'inf' is not a finite number"),
+            "{e}"
+        );
     }
 
     #[test]
