@@ -468,7 +468,7 @@ fn run(
                     break;
                 }
             }
-            span.took(&b.gaze[before.min(b.gaze.len())..]);
+            span.took(&b.gaze[before..]);
             got += 1;
         }
         if let (Some(first), Some(last)) = (b.gaze.get(before), b.gaze.last()) {

@@ -223,6 +223,7 @@ pub(crate) struct Layout {
     /// Pro Lab's Sensor column: rows of other sensors are not gaze samples.
     sensor: Option<usize>,
     event: Option<usize>,
+    event_value: Option<usize>,
     media_name: Option<usize>,
     media_rect: Option<[usize; 4]>,
     resolution: Option<usize>,
@@ -351,6 +352,7 @@ impl Layout {
             gaze_unit: unit.unwrap_or(Unit::Px),
             sensor: t.find(&["sensor"]),
             event: t.find(&["event", "studioevent"]),
+            event_value: t.find(&["eventvalue", "studioeventdata"]),
             media_name: t.find(&["medianame", "presentedstimulusname", "presentedmedianame"]),
             media_rect: media_rect
                 .into_iter()
@@ -383,11 +385,14 @@ impl Layout {
                 self.names[i]
             ))
         };
-        let event = self
-            .event
-            .map(cell)
-            .filter(|e| !e.is_empty())
-            .map(str::to_string);
+        // The event with its value (Pro Lab's `Event value`, Studio's `StudioEventData`: the key
+        // pressed, the mouse button, the stimulus).
+        let event = self.event.map(cell).filter(|e| !e.is_empty()).map(|e| {
+            match self.event_value.map(cell).filter(|v| !v.is_empty()) {
+                Some(v) => format!("{e} ({v})"),
+                None => e.to_string(),
+            }
+        });
         let other_sensor = self
             .sensor
             .map(cell)
@@ -403,17 +408,14 @@ impl Layout {
         let media = self.media(r, &bad, screen)?;
         let left = self.eye(&self.left, r, &bad)?;
         let right = self.eye(&self.right, r, &bad)?;
-        // Pro Lab's event rows have no sensor; Studio's carry an event and no eye data.
-        // Only rows with an event can be event rows: the rest is not looked at otherwise.
+        // Pro Lab's event rows have no sensor; Studio's carry an event and no gaze point
+        // (Studio writes validity codes on its mouse and key rows too: those never make a row
+        // a sample, which would push the real sample of that millisecond out). Only rows with
+        // an event can be event rows: the rest is not looked at otherwise.
         let event_only = || {
-            left == RawEye::default()
-                && right == RawEye::default()
-                && [&self.left, &self.right].iter().all(|e| {
-                    [e.x, e.y, e.validity]
-                        .into_iter()
-                        .flatten()
-                        .all(|i| cell(i).is_empty())
-                })
+            [&self.left, &self.right]
+                .iter()
+                .all(|e| [e.x, e.y].into_iter().flatten().all(|i| cell(i).is_empty()))
         };
         let is_sample = match self.format {
             ImportFormat::TobiiProLab if self.sensor.is_some() => !other_sensor,

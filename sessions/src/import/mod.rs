@@ -938,6 +938,45 @@ mod tests {
         assert!(Recording::open(&r[0].path).is_ok());
     }
 
+    /// Tobii Studio's mouse and key rows carry validity codes but no gaze point: they are
+    /// events with their data, never samples, so the real sample of the same millisecond stays.
+    #[test]
+    fn studio_mouse_and_key_rows_are_events_that_push_no_sample_out() {
+        let head = "ParticipantName\tRecordingResolution\tRecordingTimestamp\tStudioEvent\tStudioEventData\tGazePointLeftX (ADCSpx)\tGazePointLeftY (ADCSpx)\tGazePointRightX (ADCSpx)\tGazePointRightY (ADCSpx)\tValidityLeft\tValidityRight\n";
+        let mut t = String::from(head);
+        for k in 0..30 {
+            let ms = k * 50 / 3;
+            if k == 10 {
+                t.push_str(&format!(
+                    "P01\t1920 x 1080\t{ms}\tLeftMouseClick\t512,384\t\t\t\t\t4\t4\n"
+                ));
+            }
+            if k == 20 {
+                t.push_str(&format!(
+                    "P01\t1920 x 1080\t{ms}\tKeyPress\tSpace\t\t\t\t\t4\t4\n"
+                ));
+            }
+            t.push_str(&format!(
+                "P01\t1920 x 1080\t{ms}\t\t\t960\t540\t960\t540\t0\t0\n"
+            ));
+        }
+        let opts = ImportOptions {
+            screen: ScreenInput {
+                viewing_distance_mm: Some(650.0),
+                ..mm_only()
+            },
+            ..ImportOptions::default()
+        };
+        let (r, recs, _dir) = run_with("studio.tsv", &t, &opts).unwrap();
+        assert_eq!(
+            (r[0].samples, r[0].valid_samples, r[0].duplicates_dropped),
+            (30, 30, 0)
+        );
+        let texts: Vec<&str> = recs[0].events.iter().map(|e| e.text.as_str()).collect();
+        assert!(texts.contains(&"LeftMouseClick (512,384)"), "{texts:?}");
+        assert!(texts.contains(&"KeyPress (Space)"), "{texts:?}");
+    }
+
     /// Missing gaze as pandas, MATLAB and R write it is a lost sample, not an error.
     #[test]
     fn nan_and_na_in_gaze_columns_are_lost_samples() {
