@@ -134,7 +134,8 @@ def main():
                 continue
             stamps = set(g["ts_us"])
             best = max(cands.groupby("recording"), key=lambda kv: len(stamps.intersection(kv[1]["ts_us"])))
-            m = g.merge(best[1][["ts_us", "class"]], on="ts_us", how="inner")
+            mine = best[1][["ts_us", "class"]].drop_duplicates("ts_us")
+            m = g.drop_duplicates("ts_us").merge(mine, on="ts_us", how="inner")
             if len(m) < 0.9 * len(g):
                 print(f"{path}: {p} {r}: only {len(m)} of {len(g)} samples found in {best[0]}", file=sys.stderr)
             ti = m["tobii"].map(CLASSES.index).to_numpy()

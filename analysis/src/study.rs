@@ -315,7 +315,7 @@ pub struct FixationRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingClasses {
     pub participant: String,
-    /// The recording's file name without `.h5`.
+    /// The recording's file as given to the analysis (two files may share a name).
     pub recording: String,
     pub ts_us: Vec<i64>,
     pub class: Vec<&'static str>,
@@ -353,11 +353,7 @@ impl RecordingClasses {
         }
         RecordingClasses {
             participant: rec.header.participant.clone(),
-            recording: rec
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            recording: rec.path.display().to_string(),
             ts_us: rec.gaze.iter().map(|s| s.system_ts_us).collect(),
             class: fix.classes.iter().map(name).collect(),
             event,
