@@ -570,7 +570,8 @@ fn build_participant(
             }
         },
     };
-    let trials = trials_from_media(&media, sampling_hz, input)?;
+    let mut trials = trials_from_media(&media, sampling_hz, input)?;
+    align_to_stimulus_events(&mut trials, &events, (1e6 / sampling_hz).round() as i64);
     let session = if who.recording.is_empty() {
         "1"
     } else {
@@ -726,6 +727,62 @@ fn trials_from_media(
         )));
     }
     Ok(trials)
+}
+
+/// The export's own stimulus start and end events, where it has them, mark a stimulus
+/// interval better than its first and last samples: Pro Lab stamps them when the image was
+/// shown (corrected for the monitor's latency), before the first sample that saw it.
+const STIMULUS_STARTS: [&str; 5] = [
+    "ImageStimulusStart",
+    "VideoStimulusStart",
+    "WebStimulusStart",
+    "ImageStart",
+    "MovieStart",
+];
+const STIMULUS_ENDS: [&str; 5] = [
+    "ImageStimulusEnd",
+    "VideoStimulusEnd",
+    "WebStimulusEnd",
+    "ImageEnd",
+    "MovieEnd",
+];
+
+/// Moves each interval's onset to the last stimulus-start event between the interval before
+/// it and its first sample, and its offset to the first stimulus-end event from its last
+/// sample on and before the next interval's onset (an event's name is its text up to " (").
+fn align_to_stimulus_events(trials: &mut [TrialRecord], events: &[EventRecord], period_us: i64) {
+    let of = |names: &[&str]| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|e| {
+                let name = e.text.split(" (").next().unwrap_or("");
+                names.contains(&name)
+            })
+            .map(|e| e.ts_us)
+            .collect()
+    };
+    let (starts, ends) = (of(&STIMULUS_STARTS), of(&STIMULUS_ENDS));
+    for i in 0..trials.len() {
+        let before = i.checked_sub(1).map_or(i64::MIN, |j| trials[j].offset_us);
+        let after = trials.get(i + 1).map_or(i64::MAX, |t| t.onset_us);
+        let t = &mut trials[i];
+        if let Some(&on) = starts
+            .iter()
+            .filter(|&&s| s >= before && s <= t.onset_us)
+            .max()
+        {
+            t.onset_us = on;
+        }
+        // The offset so far is the last sample's time plus at most one period.
+        let last_sample = t.offset_us.saturating_sub(period_us).max(t.onset_us);
+        if let Some(&off) = ends
+            .iter()
+            .filter(|&&e| e >= last_sample && e <= after)
+            .min()
+        {
+            t.offset_us = off;
+        }
+    }
 }
 
 fn display_name(p: &Path) -> String {
@@ -975,6 +1032,32 @@ mod tests {
         let texts: Vec<&str> = recs[0].events.iter().map(|e| e.text.as_str()).collect();
         assert!(texts.contains(&"LeftMouseClick (512,384)"), "{texts:?}");
         assert!(texts.contains(&"KeyPress (Space)"), "{texts:?}");
+    }
+
+    /// Pro Lab's `ImageStimulusStart`/`End` events (stamped when the image was shown) mark the
+    /// interval, not its first and last samples; intervals without them keep the samples'.
+    #[test]
+    fn stimulus_intervals_start_and_end_at_the_exports_own_events() {
+        let mut t = String::from("Recording timestamp [μs]\tSensor\tEvent\tPresented Stimulus name\tGaze point X\tGaze point Y\tValidity left\tValidity right\n");
+        t.push_str("996000\t\tImageStimulusStart\t\t\t\t\t\n");
+        for k in 0..120i64 {
+            let media = if k < 60 { "faceA" } else { "faceB" };
+            t.push_str(&format!(
+                "{}\tEye Tracker\t\t{media}\t960\t540\tValid\tValid\n",
+                1_000_000 + k * 8333
+            ));
+            if k == 59 {
+                t.push_str("1495000\t\tImageStimulusEnd\t\t\t\t\t\n");
+            }
+        }
+        let (_, rec) = run("ends.tsv", &t, full_screen()).unwrap();
+        let (a, b) = (&rec.trials[0], &rec.trials[1]);
+        assert_eq!((a.onset_us, a.offset_us), (996_000, 1_495_000));
+        // faceB has no events of its own: its first sample, and its last plus one period.
+        assert_eq!(
+            (b.onset_us, b.offset_us),
+            (1_000_000 + 60 * 8333, 1_000_000 + 120 * 8333)
+        );
     }
 
     /// Missing gaze as pandas, MATLAB and R write it is a lost sample, not an error.
