@@ -19,6 +19,7 @@ pub const WHOLE_SCREEN: &str = "screen";
 /// The set and the trials (drawn rectangles as the set's mapping needs them) of `rec`.
 pub fn recording_aois(
     rec: &Recording,
+    trials: &[TrialRecord],
     aois: Option<&AoiFile>,
 ) -> Result<Option<(StimulusSet, Vec<TrialRecord>)>, AnalysisError> {
     let err = |message: String| AnalysisError::Input {
@@ -30,14 +31,14 @@ pub fn recording_aois(
             if let Some(f) = aois {
                 set.apply_aois(f);
             }
-            Ok(Some((set, rec.trials.clone())))
+            Ok(Some((set, trials.to_vec())))
         }
         Some(Err(e)) => Err(err(e.to_string())),
         None => {
             let Some(f) = aois.filter(|f| !f.aoi.is_empty() || !f.stimulus.is_empty()) else {
                 return Ok(None);
             };
-            let mut trials = rec.trials.clone();
+            let mut trials = trials.to_vec();
             if trials.is_empty() {
                 trials.push(whole_recording(rec)?);
             }

@@ -91,6 +91,34 @@ pub struct AnalysisConfig {
     pub idt: IdtConfig,
     /// Trials and participants left out before any statistic (`[exclusion]`; off by default).
     pub exclusion: ExclusionRules,
+    /// Stimulus intervals that are not trials of the analysis (`[trials]`).
+    pub trials: TrialsConfig,
+}
+
+/// `[trials]`: which stimulus intervals of a recording are not trials of the analysis.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrialsConfig {
+    /// Stimulus names (or their image files' names) whose intervals are left out of every
+    /// table: by default Tobii Pro Lab's own calibration, which an export lists as a stimulus.
+    pub exclude: Vec<String>,
+}
+
+impl Default for TrialsConfig {
+    fn default() -> Self {
+        TrialsConfig {
+            exclude: vec!["Eyetracker Calibration".into()],
+        }
+    }
+}
+
+impl TrialsConfig {
+    fn excludes(&self, stimulus_id: &str) -> bool {
+        self.exclude.iter().any(|e| {
+            e.eq_ignore_ascii_case(stimulus_id)
+                || et_stimuli::aoi::names_one_stimulus(e, stimulus_id)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -118,6 +146,7 @@ impl Default for AnalysisConfig {
             ivt: IvtSpec::default(),
             idt: IdtConfig::default(),
             exclusion: ExclusionRules::default(),
+            trials: TrialsConfig::default(),
         }
     }
 }
@@ -394,7 +423,14 @@ fn analyse_recording(
     aois: Option<&et_stimuli::AoiFile>,
 ) -> Result<RecordingPart, AnalysisError> {
     let aoi = cfg.aoi.as_str();
-    let view = recording_aois(rec, aois)?;
+    // The recording's trials without the intervals `[trials] exclude` names.
+    let trials: Vec<TrialRecord> = rec
+        .trials
+        .iter()
+        .filter(|t| !cfg.trials.excludes(&t.stimulus_id))
+        .cloned()
+        .collect();
+    let view = recording_aois(rec, &trials, aois)?;
     if let Some((set, _)) = &view {
         check_aois(rec, set, aoi)?;
     }
@@ -410,8 +446,7 @@ fn analyse_recording(
         FixationFilter::Ivt => ivt(gaze, screen, hz, &resolved.cfg),
         FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
     };
-    let trial_quality: Vec<TrialQuality> =
-        rec.trials.iter().map(|t| trial_quality(rec, t)).collect();
+    let trial_quality: Vec<TrialQuality> = trials.iter().map(|t| trial_quality(rec, t)).collect();
     let participant_quality = participant_quality(rec, &trial_quality);
     let no_validation = cfg.exclusion.max_validation_accuracy_deg.is_some()
         && participant_quality.validation_accuracy_deg.is_none();
@@ -427,7 +462,7 @@ fn analyse_recording(
         validation: ParticipantValidation::of(rec),
         no_validation,
         excluded,
-        fixations: fixation_rows(rec, &fix),
+        fixations: fixation_rows(rec, &trials, &fix),
         classes: RecordingClasses::of(rec, &fix),
         ivt: resolved,
         events: rec
@@ -479,8 +514,12 @@ fn analyse_recording(
 
 /// Every fixation of `rec` as a table row, with the trial whose stimulus interval holds its
 /// midpoint.
-fn fixation_rows(rec: &Recording, fix: &FixationResult) -> Vec<FixationRow> {
-    let trials = TrialFinder::new(&rec.trials);
+fn fixation_rows(
+    rec: &Recording,
+    trials: &[TrialRecord],
+    fix: &FixationResult,
+) -> Vec<FixationRow> {
+    let trials = TrialFinder::new(trials);
     fix.fixations
         .iter()
         .map(|f| {
@@ -1499,6 +1538,44 @@ mod tests {
             "{:?}",
             failed.err()
         );
+    }
+
+    /// Tobii Pro Lab lists its calibration as a stimulus: not a trial of the analysis by
+    /// default; `[trials] exclude` names any others.
+    #[test]
+    fn calibration_intervals_are_not_trials_unless_asked() {
+        let mut rec = recording(0);
+        let last = rec.trials.last().unwrap().clone();
+        rec.trials.push(TrialRecord {
+            trial: last.trial + 1,
+            stimulus_id: "Eyetracker Calibration".into(),
+            onset_us: last.offset_us,
+            offset_us: last.offset_us + 500_000,
+            ..last.clone()
+        });
+        let names = |s: &StudyAnalysis| -> Vec<String> {
+            s.trial_quality
+                .iter()
+                .map(|t| t.stimulus_id.clone())
+                .collect()
+        };
+        let study =
+            analyse_study(std::slice::from_ref(&rec), &AnalysisConfig::default(), None).unwrap();
+        assert_eq!(names(&study).len(), 4);
+        assert!(!names(&study).iter().any(|n| n.contains("Calibration")));
+        let cfg: AnalysisConfig = toml::from_str("[trials]\nexclude = [\"foo\"]\n").unwrap();
+        let kept = analyse_study(std::slice::from_ref(&rec), &cfg, None);
+        // Kept as a trial, its stimulus is not in the set: the analysis says so.
+        assert!(kept.is_err() || names(&kept.unwrap()).len() == 5);
+        let first = rec.trials[0].stimulus_id.clone();
+        let cfg = AnalysisConfig {
+            trials: TrialsConfig {
+                exclude: vec![first.clone()],
+            },
+            ..AnalysisConfig::default()
+        };
+        let study = analyse_study(std::slice::from_ref(&rec), &cfg, None).unwrap();
+        assert!(!names(&study).contains(&first));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct Args {
     /// Folder for the tables (CSV and Parquet), heatmaps and report.html.
     #[arg(long)]
     out: PathBuf,
-    /// Analysis config (TOML): aoi, model, random_slope, identity_slope, ddf, response, test, correction, permutations, seed, heatmap_sigma_deg, filter, [ivt] (preset and stages), [idt], [exclusion] (README: "Analysis config").
+    /// Analysis config (TOML): aoi, model, random_slope, identity_slope, ddf, response, test, correction, permutations, seed, heatmap_sigma_deg, filter, [ivt] (preset and stages), [idt], [trials] (intervals that are not trials), [exclusion] (README: "Analysis config").
     #[arg(long)]
     config: Option<PathBuf>,
     /// The stimulus set's manifest, for heatmap overlays, Figure 2 and mask AOIs (without it:
