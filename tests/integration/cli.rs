@@ -838,6 +838,72 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
 /// SIGINT, SIGTERM and SIGHUP at `--speed max` and at every moment of start-up: the process
 /// never dies with a half-made or unreadable file. Either nothing was created yet, or the file
 /// opens without `recover` and says whether the session completed (exit 130 when not).
+/// A Tobii Pro Lab 1.x export (as pandas re-saves it) through `import` and `analyze`: the
+/// recording names the software, `auto` picks Pro Lab 1.x's rules for it (`ivt_settings.csv`
+/// says so), and `classes.csv` holds every sample in Tobii's words: the X3-120's "valid, valid,
+/// lost" stretch as Pro Lab labels it (the pairs `Unclassified`, each lost sample
+/// `EyesNotFound`), the still gaze around it a fixation.
+#[test]
+fn a_pro_lab_1_export_is_classified_as_pro_lab_1_classifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("eyet.csv");
+    let mut t = String::from(",Recording timestamp,Sensor,Participant name,Recording name,Recording Fixation filter name,Recording software version,Recording resolution width,Recording resolution height,Gaze point left X,Gaze point left Y,Gaze point right X,Gaze point right Y,Validity left,Validity right,Eye movement type\n");
+    let lost = |k: i64| (40..60).contains(&k) && k % 3 == 1;
+    for k in 0..100i64 {
+        let (gaze, validity, label) = if lost(k) {
+            (",,,", "Invalid,Invalid", "EyesNotFound")
+        } else {
+            ("\"960,5\",540,\"960,5\",540", "Valid,Valid", "Fixation")
+        };
+        t.push_str(&format!(
+            "{k},{},Eye Tracker,P01,Recording1,Tobii I-VT (Fixation),1.145.28180,1920,1080,{gaze},{validity},{label}\n",
+            k * 8333
+        ));
+    }
+    std::fs::write(&export, t).unwrap();
+    let recs = dir.path().join("recs/");
+    let o = run(&[
+        "import",
+        s(&export),
+        "--out",
+        s(&recs),
+        "--screen-width-mm",
+        "526.2",
+        "--screen-height-mm",
+        "295.6",
+        "--viewing-distance-mm",
+        "650",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("recorded with Tobii Pro Lab 1.145.28180"));
+    let rec = recs.join("P01.h5");
+    let out = dir.path().join("analysis");
+    let o = run(&["analyze", s(&rec), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let settings = std::fs::read_to_string(out.join("ivt_settings.csv")).unwrap();
+    assert!(
+        settings.contains("tobii-pro-lab-1,preset auto; recorded with Tobii Pro Lab 1.145.28180"),
+        "{settings}"
+    );
+    let classes = std::fs::read_to_string(out.join("classes.csv")).unwrap();
+    let class: Vec<&str> = classes
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap())
+        .collect();
+    assert_eq!(class.len(), 100);
+    for k in 40..58 {
+        let want = if lost(k as i64) {
+            "EyesNotFound"
+        } else {
+            "Unclassified"
+        };
+        assert_eq!(class[k], want, "sample {k}: {classes}");
+    }
+    assert!(class[..38].iter().all(|c| *c == "Fixation"), "{classes}");
+    assert!(out.join("classes.parquet").exists());
+}
+
 #[test]
 fn signals_at_full_speed_and_during_start_up_close_the_file_cleanly() {
     let dir = tempfile::tempdir().unwrap();
