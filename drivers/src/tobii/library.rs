@@ -192,7 +192,7 @@ impl TobiiLibrary {
         // SAFETY: loading runs the SDK's static initialisers, which is how the SDK starts.
         let lib = unsafe { libloading::Library::new(path) }.map_err(|e| TobiiError::Load {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: loader_reason(&e),
         })?;
         let f = Functions {
             get_sdk_version: resolve!(lib, path, "get_sdk_version"),
@@ -565,5 +565,37 @@ impl TobiiLibrary {
         check("apply_calibration_data", unsafe {
             (self.f.apply_calibration_data)(h.0, &d)
         })
+    }
+}
+
+/// The loader's own reason with libloading's words: its `Display` says only "dlopen failed",
+/// the reason (a missing file, a dependency missing by name, a wrong architecture, not a
+/// library) is in its `source()`.
+fn loader_reason(e: &libloading::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod loader_tests {
+    use super::*;
+
+    #[test]
+    fn a_library_that_cannot_load_says_why_in_the_loaders_words() {
+        let dir = std::env::temp_dir().join(format!("et-loader-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("libtobii_research.so");
+        let e = TobiiLibrary::load(&missing).err().unwrap().to_string();
+        assert!(e.contains("No such file or directory"), "{e}");
+        let text = dir.join("not_a_library.so");
+        std::fs::write(&text, "not an ELF file ".repeat(16)).unwrap();
+        let e = TobiiLibrary::load(&text).err().unwrap().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(e.contains("invalid ELF header"), "{e}");
     }
 }
