@@ -57,24 +57,9 @@ impl Drop for Load {
     }
 }
 
-/// The first and newest sample time stamps in the recorder's trace (module doc of
-/// `recorder.rs`).
+/// The first and newest sample time stamps in the recorder's trace file.
 fn received(trace: &Path) -> Option<(i64, i64)> {
-    let text = std::fs::read_to_string(trace).unwrap_or_default();
-    let batches: Vec<(i64, i64)> = text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            match f.as_slice() {
-                ["received", _, a, b] => Some((a.parse().ok()?, b.parse().ok()?)),
-                _ => None,
-            }
-        })
-        .collect();
-    Some((
-        batches.iter().map(|b| b.0).min()?,
-        batches.iter().map(|b| b.1).max()?,
-    ))
+    et_sessions::recorder::received_in_trace(&std::fs::read_to_string(trace).unwrap_or_default())
 }
 
 fn wait_for(what: impl Fn() -> bool) -> bool {

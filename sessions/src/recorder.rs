@@ -213,6 +213,13 @@ impl Trace {
         Trace(file)
     }
 
+    /// A `received` line for samples just taken from the tracker (none for no samples).
+    fn received(&mut self, new: &[GazeSample]) {
+        if let (Some(first), Some(last)) = (new.first(), new.last()) {
+            self.line("received", &[first.system_ts_us, last.system_ts_us]);
+        }
+    }
+
     /// One line: `what`, the time now and the stamps of `samples` (nothing without samples).
     fn line(&mut self, what: &str, samples: &[i64]) {
         if let (Some(f), false) = (self.0.as_mut(), samples.is_empty()) {
@@ -225,6 +232,21 @@ impl Trace {
             let _ = std::io::Write::write_all(f, line.as_bytes());
         }
     }
+}
+
+/// From a trace's text (`TRACE_ENV`): the first and the newest sample time stamps the recorder
+/// had taken from the tracker, `None` before any. Lines cut short by a kill are skipped.
+pub fn received_in_trace(text: &str) -> Option<(i64, i64)> {
+    let batches: Vec<(i64, i64)> = text
+        .lines()
+        .filter_map(|l| match l.split(' ').collect::<Vec<_>>().as_slice() {
+            ["received", _wall, first, newest] => Some((first.parse().ok()?, newest.parse().ok()?)),
+            _ => None,
+        })
+        .collect();
+    let first = batches.iter().map(|b| b.0).min()?;
+    let newest = batches.iter().map(|b| b.1).max()?;
+    Some((first, newest))
 }
 
 /// What the session sends the recorder besides gaze.
@@ -471,9 +493,7 @@ fn run(
             span.took(&b.gaze[before..]);
             got += 1;
         }
-        if let (Some(first), Some(last)) = (b.gaze.get(before), b.gaze.last()) {
-            trace.line("received", &[first.system_ts_us, last.system_ts_us]);
-        }
+        trace.received(&b.gaze[before..]);
         loop {
             match ctl.try_recv() {
                 Ok(r) => b.session(Some(r)),
@@ -560,9 +580,7 @@ fn run(
                         let before = b.gaze.len();
                         b.tracker(m);
                         span.took(&b.gaze[before..]);
-                        if let Some(s) = b.gaze.get(before) {
-                            trace.line("received", &[s.system_ts_us, s.system_ts_us]);
-                        }
+                        trace.received(&b.gaze[before..]);
                         dirty = true;
                     }
                     // The tracker side is gone; wait for the session to finish.

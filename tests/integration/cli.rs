@@ -938,10 +938,7 @@ fn signals_at_full_speed_and_during_start_up_close_the_file_cleanly() {
         // appearance, so a slow start on a busy machine still leaves them mid-session (the
         // wait is a hang guard only).
         if k >= 3 {
-            let t0 = std::time::Instant::now();
-            while !out.exists() && t0.elapsed() < std::time::Duration::from_secs(120) {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
+            crate::common::wait_for_file(&out);
         }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         // SAFETY: signalling our own child by its pid.

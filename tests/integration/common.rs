@@ -14,6 +14,18 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     c
 }
 
+/// A hang guard, never a timing bound (the busy-machine rule, `main.rs`): what a test waits
+/// for happens within seconds on an idle machine.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until `path` exists (a recording its session has created), at most `HANG`.
+pub fn wait_for_file(path: &Path) {
+    let t0 = std::time::Instant::now();
+    while !path.exists() && t0.elapsed() < HANG {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Turns between the tests that load every core on purpose (window timing) and the one that
 /// measures a real-time bound (SIGKILL durability): each is a claim about one load, and in
 /// one test binary they would otherwise overlap. Everything else runs beside either.

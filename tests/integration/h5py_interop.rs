@@ -354,11 +354,7 @@ fn follow_then_signal(sig: i32) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // A hang guard: the file appears within a second on an idle machine.
-    let t0 = std::time::Instant::now();
-    while !file.exists() && t0.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    crate::common::wait_for_file(&file);
     let py = crate::common::command("python3")
         .arg("-c")
         .arg(FOLLOW)

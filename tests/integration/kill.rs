@@ -6,7 +6,6 @@
 //! recorder may be starved, and neither can lose what it has not yet been given. The wall-clock
 //! distribution of what a kill loses is the durability benchmark's (`benches/durability.rs`).
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::common::{bin, run, small_study};
@@ -20,30 +19,6 @@ const MAX_LOSS_US: i64 = 100_000;
 
 /// The synthetic tracker's sample period at 120 Hz.
 const PERIOD_US: i64 = 8_333;
-
-/// A hang guard, never a timing bound: the file appears within a second on an idle machine.
-const START_UP_HANG: Duration = Duration::from_secs(120);
-
-/// The first and the newest sample time stamps the recorder's trace says it had received
-/// (`None` before any).
-fn received(trace: &Path) -> Option<(i64, i64)> {
-    let text = std::fs::read_to_string(trace).unwrap_or_default();
-    let batches: Vec<(i64, i64)> = text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            match f.as_slice() {
-                ["received", _wall, first, newest] => {
-                    Some((first.parse().ok()?, newest.parse().ok()?))
-                }
-                _ => None,
-            }
-        })
-        .collect();
-    let first = batches.iter().map(|b| b.0).min()?;
-    let newest = batches.iter().map(|b| b.1).max()?;
-    Some((first, newest))
-}
 
 #[test]
 fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
@@ -80,11 +55,8 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
         // the others at a random moment of the recording, timed from the file's creation so
         // the binary's start-up time (libtorch is loaded too) does not decide what is tested.
         let early = k % 6 == 0;
-        let t0 = std::time::Instant::now();
         if !early {
-            while !out.exists() && t0.elapsed() < START_UP_HANG {
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            crate::common::wait_for_file(&out);
         }
         let wait_ms = if early {
             rng.random_range(30..300u64)
@@ -128,7 +100,8 @@ fn sigkill_at_random_moments_loses_nothing_older_than_the_flush_interval() {
                 "run {k}: gap of {d} µs in the recovered samples"
             );
         }
-        if let Some((first, received)) = received(&trace) {
+        let text = std::fs::read_to_string(&trace).unwrap_or_default();
+        if let Some((first, received)) = et_sessions::recorder::received_in_trace(&text) {
             let in_file = g.last().map(|s| s.system_ts_us);
             // An empty file lost everything from the first sample received on.
             let loss = received - in_file.unwrap_or(first - PERIOD_US);

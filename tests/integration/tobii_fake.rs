@@ -12,6 +12,8 @@ use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{sample_channel, EyeSample, GazeSample, SampleReceiver, Tracker, TrackerMessage};
 use fake_tobii::FakeSentSample;
 
+use crate::common::HANG;
+
 /// A private copy of the fake library: its own globals, so tests can run in parallel.
 struct Fake {
     _dir: tempfile::TempDir,
@@ -129,9 +131,6 @@ struct Collected {
     samples: Vec<GazeSample>,
     events: Vec<(i64, String, String)>,
 }
-
-/// A hang guard, never a timing bound: each wait below ends within seconds on an idle machine.
-const HANG: Duration = Duration::from_secs(120);
 
 impl Collected {
     fn take(&mut self, m: TrackerMessage) {

@@ -239,12 +239,12 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
     }
     // Every participant is converted before the first file is written, so bad rows of the
     // last participant leave no recordings of the first ones behind.
+    let source = Source::of(format, &parsed.export_screen);
     let built = groups
         .into_iter()
         .zip(&targets)
         .zip(screens)
         .map(|(((key, rows), (id, _)), screen)| {
-            let source = Source::of(format, &parsed.export_screen);
             let who = Who {
                 participant: id,
                 recording: &key.1,
