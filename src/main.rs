@@ -73,10 +73,16 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", one_line(&e));
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<et_cli::exit::ExitWith>() {
+            Some(x) => {
+                eprintln!("{}", x.message);
+                ExitCode::from(x.status)
+            }
+            None => {
+                eprintln!("error: {}", one_line(&e));
+                ExitCode::from(et_cli::exit::ERROR)
+            }
+        },
     }
 }
 

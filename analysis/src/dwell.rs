@@ -150,6 +150,7 @@ mod tests {
             frames: 60,
             dropped_frames: 0,
             image_rect: [420.0, 0.0, 1080.0, 1080.0],
+            samples: Default::default(),
         };
         let rec = Recording::in_memory("mem", header, gaze, vec![trial.clone()]);
         let rows = trial_dwell(&rec, &set, &trial);

@@ -239,6 +239,7 @@ mod tests {
             frames: 420,
             dropped_frames: 0,
             image_rect: [420.0, 0.0, 1080.0, 1080.0],
+            samples: Default::default(),
         };
         let rec = recording(vec![], vec![trial.clone()]);
         let m = trial_metrics(&rec, &set, &trial, &res);

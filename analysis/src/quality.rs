@@ -290,6 +290,7 @@ mod tests {
             frames: 60,
             dropped_frames: u32::try_from(n).unwrap_or(0),
             image_rect: [0.0; 4],
+            samples: Default::default(),
         }
     }
 

@@ -80,6 +80,7 @@ fn whole_recording(rec: &Recording) -> Result<TrialRecord, AnalysisError> {
             rec.header.screen.width_px as f32,
             rec.header.screen.height_px as f32,
         ],
+        samples: Default::default(),
     })
 }
 

@@ -1400,6 +1400,7 @@ mod tests {
             frames: 0,
             dropped_frames: 0,
             image_rect: [0.0; 4],
+            samples: Default::default(),
         };
         let rec = Recording::in_memory("/data/p1.h5", header, Vec::new(), vec![trial(7000)]);
         let dwell = |ms: f64| AoiMetrics {

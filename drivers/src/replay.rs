@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::channel::SampleSender;
+use crate::channel::{SampleSender, TrackerEvent};
 use crate::clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, ScaledClock};
 use crate::sample::GazeSample;
 use crate::stream::{reach, StreamThread};
@@ -129,6 +129,14 @@ impl Tracker for ReplayTracker {
                 if sink.push(*s, virtual_time).is_err() {
                     return;
                 }
+            }
+            // The recording has no more: what follows is its end, not a silent tracker.
+            if let Some(last) = samples.last() {
+                let _ = sink.event(TrackerEvent {
+                    ts_us: last.system_ts_us,
+                    kind: "replay_end".into(),
+                    text: format!("the replayed recording ends ({} samples)", samples.len()),
+                });
             }
         })
     }

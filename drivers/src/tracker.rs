@@ -49,6 +49,10 @@ pub struct CalibrationResult {
     pub points: Vec<(CalibrationPoint, EyeMean, EyeMean)>,
 }
 
+/// A tracker that has just started streaming has this long (µs) to deliver its first sample:
+/// subscribing to a real tracker takes a moment. After it, silence is judged from the samples.
+pub const FIRST_SAMPLE_WITHIN_US: i64 = 1_000_000;
+
 /// A gaze source. Implementations stream from a thread of their own into the sender given to
 /// [`Tracker::start`], time-stamping on [`Tracker::clock`].
 pub trait Tracker: Send {

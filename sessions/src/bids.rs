@@ -234,6 +234,7 @@ mod tests {
             frames: 420,
             dropped_frames: 0,
             image_rect: [0.0; 4],
+            samples: Default::default(),
         }])
         .unwrap();
         w.finish(true).unwrap();

@@ -43,6 +43,12 @@ pub struct TrackerSettings {
     pub seed: Option<u64>,
     /// The Tobii Pro SDK library (`libtobii_research.so`), relative to the config file.
     pub tobii_lib: Option<PathBuf>,
+    /// No gaze sample for longer than this (ms, at least 80) is tracker silence: recorded as
+    /// `tracker_lost` / `tracker_back` and acted on by `on_silence`.
+    pub silence_ms: u32,
+    /// What a session does when the tracker falls silent; by default `pause` in a window (the
+    /// operator decides) and `continue` headless (nobody to decide: record and report).
+    pub on_silence: Option<OnSilence>,
 }
 
 impl Default for TrackerSettings {
@@ -51,8 +57,23 @@ impl Default for TrackerSettings {
             sampling_hz: 120.0,
             seed: None,
             tobii_lib: None,
+            silence_ms: crate::silence::MIN_SILENCE_MS,
+            on_silence: None,
         }
     }
+}
+
+/// What a session does when its tracker falls silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSilence {
+    /// Hold before the next trial on a "tracker silent" screen until gaze comes back (the
+    /// session then goes on by itself) or the operator goes on without it or aborts.
+    Pause,
+    /// Go on presenting and recording; the silence is reported at the end.
+    Continue,
+    /// End the session at once, closed as incomplete.
+    Abort,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +226,13 @@ impl StudyConfig {
                     "timing.{name} must be at most {MAX_SCREEN_MS} (10 minutes), got {ms}"
                 ));
             }
+        }
+        if self.tracker.silence_ms < crate::silence::MIN_SILENCE_MS {
+            return Err(format!(
+                "tracker.silence_ms must be at least {} (below it a real tracker's delivery jitter passes for silence), got {}",
+                crate::silence::MIN_SILENCE_MS,
+                self.tracker.silence_ms
+            ));
         }
         let hz = self.tracker.sampling_hz;
         if !(hz.is_finite() && (1.0..=crate::format::MAX_SAMPLING_HZ).contains(&hz)) {

@@ -113,6 +113,15 @@ pub struct TrialNums {
     pub image_h: f32,
 }
 
+/// The sample counts of `/trials`, absent from files written before them.
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct TrialSampleCounts {
+    pub samples_expected: u32,
+    pub samples_received: u32,
+    pub samples_valid: u32,
+}
+
 #[derive(H5Type, Clone, Copy)]
 #[repr(C)]
 pub struct ValidationNums {

@@ -31,6 +31,9 @@ pub mod kind {
     pub const TRACKER_LOST: &str = "tracker_lost";
     pub const TRACKER_BACK: &str = "tracker_back";
     pub const SAMPLES_DROPPED: &str = "samples_dropped";
+    /// A replayed recording has no more samples: what follows is the end of the data, not
+    /// a tracker that fell silent.
+    pub const REPLAY_END: &str = "replay_end";
     pub const NOTE: &str = "note";
 }
 
@@ -170,6 +173,9 @@ pub struct TrialRow {
     pub image_y: f32,
     pub image_w: f32,
     pub image_h: f32,
+    pub samples_expected: u32,
+    pub samples_received: u32,
+    pub samples_valid: u32,
 }
 
 #[derive(H5Type, Clone, Copy, Debug)]
@@ -255,6 +261,28 @@ pub struct TrialRecord {
     pub dropped_frames: u32,
     /// Drawn image rectangle on screen, px: x, y, w, h.
     pub image_rect: [f32; 4],
+    /// The gaze samples of the trial's stimulus span (zeros: unknown, e.g. a file written
+    /// before they were recorded, or an import).
+    pub samples: TrialSamples,
+}
+
+/// A trial's gaze samples from its onset to its offset: how many the tracker's rate promises,
+/// how many came, and how many hold gaze from at least one eye.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrialSamples {
+    pub expected: u32,
+    pub received: u32,
+    pub valid: u32,
+}
+
+impl TrialSamples {
+    /// Whether the tracker delivered no sample at all while the trial was shown (false when
+    /// the counts are unknown). A participant who looked away or blinked through a short
+    /// trial still has samples (invalid ones): that is the exclusion rules' business, not a
+    /// tracker fault.
+    pub fn without_gaze(&self) -> bool {
+        self.expected > 0 && self.received == 0
+    }
 }
 
 impl TrialRecord {
@@ -273,6 +301,7 @@ impl TrialRecord {
             frames: 0,
             dropped_frames: 0,
             image_rect,
+            samples: TrialSamples::default(),
         }
     }
 
@@ -292,6 +321,9 @@ impl TrialRecord {
             image_y: self.image_rect[1],
             image_w: self.image_rect[2],
             image_h: self.image_rect[3],
+            samples_expected: self.samples.expected,
+            samples_received: self.samples.received,
+            samples_valid: self.samples.valid,
         }
     }
     pub(crate) fn from_row(r: &TrialRow) -> Self {
@@ -307,6 +339,11 @@ impl TrialRecord {
             frames: r.frames,
             dropped_frames: r.dropped_frames,
             image_rect: [r.image_x, r.image_y, r.image_w, r.image_h],
+            samples: TrialSamples {
+                expected: r.samples_expected,
+                received: r.samples_received,
+                valid: r.samples_valid,
+            },
         }
     }
 }
@@ -400,6 +437,13 @@ pub struct RecordingHeader {
     /// For an import: the fixation filter the export's own labels came from (e.g. "Tobii I-VT
     /// (Fixation)"); empty when the export does not say.
     pub source_fixation_filter: String,
+    /// Where the gaze came from: "tobii", "synthetic" (simulated), "replay" (a recording
+    /// played again) or "import"; empty in files written before it was recorded.
+    pub tracker_kind: String,
+    /// Total time (ms) the tracker was silent during the session (`tracker_lost` to
+    /// `tracker_back`, or to the end), written when the session ends; `None` when unknown (a
+    /// file cut short, an import, a file written before it was recorded).
+    pub tracker_silent_ms: Option<f64>,
 }
 
 impl RecordingHeader {
@@ -422,6 +466,8 @@ impl RecordingHeader {
             trial_order_seed: 0,
             source_software: String::new(),
             source_fixation_filter: String::new(),
+            tracker_kind: String::new(),
+            tracker_silent_ms: None,
         }
     }
 }

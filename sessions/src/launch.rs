@@ -30,6 +30,17 @@ pub enum TrackerChoice {
     Tobii(Option<String>),
 }
 
+impl TrackerChoice {
+    /// The recording's `tracker_kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TrackerChoice::Synthetic => "synthetic",
+            TrackerChoice::Replay(_) => "replay",
+            TrackerChoice::Tobii(_) => "tobii",
+        }
+    }
+}
+
 impl std::str::FromStr for TrackerChoice {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
@@ -139,6 +150,7 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
     header.tracker_serial = info.serial;
     header.sdk_version = info.sdk_version;
     header.sampling_hz = info.sampling_hz;
+    header.tracker_kind = req.tracker.kind().into();
     header.screen = cfg.screen;
     header.stimulus_set = p.set.name.clone();
     header.stimulus_set_sha256 = p.set_sha256.clone();
@@ -168,6 +180,8 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
         presenter: presenter.as_ref(),
         text: cfg.display.text.clone(),
         prompt: req.prompt,
+        silence_ms: cfg.tracker.silence_ms,
+        on_silence: cfg.tracker.on_silence,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -234,6 +248,16 @@ fn open_tracker<'s>(
                     file.display()
                 )));
             };
+            let last = src.gaze.last().map_or(first, |s| s.system_ts_us);
+            let planned = planned_session_us(cfg, req.prepared.set.stimuli.len() / 2);
+            if last.saturating_sub(first) < planned {
+                (req.prompt)(&format!(
+                    "warning: {} holds {:.1} s of gaze but the trials alone last {:.1} s: after its end the session records no gaze (replay_end)",
+                    file.display(),
+                    last.saturating_sub(first) as f64 / 1e6,
+                    planned as f64 / 1e6
+                ));
+            }
             let clock = req.speed.clock(Some(first), Paced::BySession);
             let info = crate::replay::tracker_info(&src.header);
             (
@@ -261,6 +285,15 @@ fn open_tracker<'s>(
             (Box::new(tobii), None)
         }
     })
+}
+
+/// How long `trials` trials last by the study's timing (µs; calibration and pauses come on top).
+fn planned_session_us(cfg: &StudyConfig, trials: usize) -> i64 {
+    let t = &cfg.timing;
+    let per_trial_ms = i64::from(t.fixation_ms) + i64::from(t.stimulus_ms) + i64::from(t.iti_ms);
+    per_trial_ms
+        .saturating_mul(1000)
+        .saturating_mul(i64::try_from(trials).unwrap_or(i64::MAX))
 }
 
 /// The participant's window on the tracker's clock; windows run in real time only.

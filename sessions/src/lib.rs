@@ -22,6 +22,8 @@ pub mod recorder;
 pub mod recover;
 pub mod replay;
 pub mod runner;
+pub mod silence;
+pub mod trial_samples;
 pub mod writer;
 
 pub use config::StudyConfig;

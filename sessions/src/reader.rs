@@ -205,6 +205,13 @@ fn read_trials(file: &File, path: &Path) -> Result<Vec<TrialRecord>> {
     let conditions = strings(&ds, path, TRIALS, "condition", f::condition::read)?;
     let variants = strings(&ds, path, TRIALS, "variant", f::variant::read)?;
     let expressions = strings(&ds, path, TRIALS, "expression", f::expression::read)?;
+    // Files written before the trials counted their samples read them as unknown (zeros).
+    let samples: Vec<f::TrialSampleCounts> = newer_nums(
+        &ds,
+        path,
+        TRIALS,
+        &["samples_expected", "samples_received", "samples_valid"],
+    )?;
     Ok(n.iter()
         .enumerate()
         .map(|(i, n)| TrialRecord {
@@ -219,6 +226,13 @@ fn read_trials(file: &File, path: &Path) -> Result<Vec<TrialRecord>> {
             frames: n.frames,
             dropped_frames: n.dropped_frames,
             image_rect: [n.image_x, n.image_y, n.image_w, n.image_h],
+            samples: samples
+                .get(i)
+                .map_or_else(Default::default, |c| TrialSamples {
+                    expected: c.samples_expected,
+                    received: c.samples_received,
+                    valid: c.samples_valid,
+                }),
         })
         .collect())
 }
@@ -313,6 +327,8 @@ pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, 
         // Absent in files written before imports recorded it.
         source_software: s("source_software").unwrap_or_default(),
         source_fixation_filter: s("source_fixation_filter").unwrap_or_default(),
+        tracker_kind: s("tracker_kind").unwrap_or_default(),
+        tracker_silent_ms: num_attr(file, path, "tracker_silent_ms").ok(),
     };
     Ok((header, version))
 }

@@ -29,6 +29,10 @@ pub struct SampleTap {
     inner: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<GazeSample>>>,
     /// When samples last came in (wall time: the recorder's pace, at any session speed).
     filled: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
+    /// The tracker said its data ended: windows after its last sample never complete.
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The silence watch finds the tracker silent now: a window is as complete as it gets.
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
     capacity: usize,
 }
 
@@ -37,6 +41,8 @@ impl SampleTap {
         SampleTap {
             inner: Default::default(),
             filled: Default::default(),
+            ended: Default::default(),
+            silent: Default::default(),
             capacity: capacity.max(1),
         }
     }
@@ -50,6 +56,25 @@ impl SampleTap {
         let excess = q.len().saturating_sub(self.capacity);
         q.drain(..excess);
         *self.filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// No more samples will come (a replay reached its recording's end).
+    pub(crate) fn mark_ended(&self) {
+        self.ended.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn has_ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn set_silent(&self, silent: bool) {
+        self.silent
+            .store(silent, std::sync::atomic::Ordering::Release);
+    }
+
+    /// No more samples are coming for now (the data ended, or the tracker is silent).
+    fn starved(&self) -> bool {
+        self.has_ended() || self.silent.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Real time since samples last came in; `None` before the first.
@@ -96,7 +121,8 @@ impl SampleTap {
         (got, q.back().is_some_and(|s| s.system_ts_us >= to))
     }
 
-    /// The samples of [from, to) once the recorder has them (or after 5 s of real time).
+    /// The samples of [from, to) once the recorder has them (at once when the tracker's data
+    /// has ended or the tracker is silent; after 5 s of real time at most).
     pub(crate) async fn settled_window(
         &self,
         from: i64,
@@ -110,7 +136,7 @@ impl SampleTap {
         let t0 = Instant::now();
         loop {
             let (got, done) = self.window(from, to);
-            if done || t0.elapsed() > Duration::from_secs(5) {
+            if done || self.starved() || t0.elapsed() > Duration::from_secs(5) {
                 tracing::debug!(
                     from,
                     to,
@@ -270,6 +296,35 @@ pub struct RecorderStats {
     pub counts: Counts,
     pub samples_dropped: u64,
     pub flushes: u64,
+    /// What the session watch found (all zero for a recorder without one).
+    pub watch: WatchSummary,
+}
+
+/// The silence and the trials without gaze a session's recording holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchSummary {
+    /// Stretches of tracker silence (`tracker_lost` to `tracker_back` or the end).
+    pub silences: u32,
+    /// Their total length (µs of tracker time).
+    pub silent_us: i64,
+    /// Trials during whose stimulus the tracker delivered no sample.
+    pub trials_without_gaze: u32,
+    /// The tracker's data ended before the session did (a replay: `replay_end`).
+    pub tracker_data_ended: bool,
+}
+
+/// What the recorder watches in a session: silence, and each trial's samples.
+pub struct SessionWatch {
+    pub silence: crate::silence::SilenceWatch,
+    pub trials: crate::trial_samples::TrialCounter,
+}
+
+impl SessionWatch {
+    /// The session clock's time in real time; `None` on a virtual clock (stamps decide).
+    fn real_now(&self) -> Option<i64> {
+        let c = self.silence.clock();
+        (!c.is_virtual()).then(|| c.now_us())
+    }
 }
 
 pub struct RecorderHandle {
@@ -323,6 +378,10 @@ struct Buffers {
     /// Tracker samples refused for a time stamp no reader accepts (beyond ±2^53 µs): one
     /// garbled stamp must not make the whole recording unreadable.
     out_of_range: u64,
+    watch: Option<SessionWatch>,
+    tap: Option<SampleTap>,
+    /// The session clock when the session asked to finish.
+    finish_at: Option<i64>,
 }
 
 /// Whether a tracker's time stamp is one a recording may hold (`format::MAX_ABS_TIME_US`).
@@ -333,11 +392,21 @@ fn in_range(ts_us: i64) -> bool {
 impl Buffers {
     fn tracker(&mut self, m: TrackerMessage) {
         match m {
-            TrackerMessage::Sample(s) if in_range(s.system_ts_us) => self.gaze.push(s),
+            TrackerMessage::Sample(s) if in_range(s.system_ts_us) => {
+                if let Some(w) = &mut self.watch {
+                    w.silence.sample(s.system_ts_us, &mut self.events);
+                    w.trials.sample(&s);
+                }
+                self.gaze.push(s);
+            }
             TrackerMessage::Sample(_) => self.out_of_range += 1,
-            TrackerMessage::Event(e) if in_range(e.ts_us) => self
-                .events
-                .push(EventRecord::new(e.ts_us, &e.kind, -1, e.text)),
+            TrackerMessage::Event(e) if in_range(e.ts_us) => {
+                if e.kind == kind::REPLAY_END {
+                    self.data_ended();
+                }
+                self.events
+                    .push(EventRecord::new(e.ts_us, &e.kind, -1, e.text))
+            }
             // Kept, at the newest good time, saying what time it came with.
             TrackerMessage::Event(e) => {
                 let ts = self.newest_ts();
@@ -347,6 +416,54 @@ impl Buffers {
                 );
                 self.events.push(EventRecord::new(ts, &e.kind, -1, text));
             }
+        }
+    }
+
+    /// The tracker will send no more samples.
+    fn data_ended(&mut self) {
+        if let Some(w) = &mut self.watch {
+            w.silence.end_of_data();
+            w.trials.no_more_samples();
+        }
+        if let Some(t) = &self.tap {
+            t.mark_ended();
+        }
+    }
+
+    /// Between batches: silence noticed on the session clock, trial rows whose samples are
+    /// in. Whether it added anything to write.
+    fn watch(&mut self) -> bool {
+        let Some(w) = &mut self.watch else {
+            return false;
+        };
+        let before = (self.events.len(), self.trials.len());
+        w.silence.check(&mut self.events);
+        if let Some(t) = &self.tap {
+            t.set_silent(w.silence.state().silent());
+        }
+        let now = w.real_now();
+        self.trials.extend(w.trials.ready(now));
+        before != (self.events.len(), self.trials.len())
+    }
+
+    /// At the end: the last trial rows and the silence up to the session's end.
+    fn watch_end(&mut self, w: &mut RecordingWriter) -> WatchSummary {
+        let Some(watch) = &mut self.watch else {
+            return WatchSummary::default();
+        };
+        watch.trials.no_more_samples();
+        self.trials.extend(watch.trials.ready(None));
+        let end = self
+            .finish_at
+            .unwrap_or_else(|| watch.silence.clock().now_us());
+        let silent_ms = watch.silence.finish(end, &mut self.events);
+        w.set_tracker_silent_ms(silent_ms);
+        let state = watch.silence.state();
+        WatchSummary {
+            silences: state.stretches(),
+            silent_us: (silent_ms * 1000.0).round() as i64,
+            trials_without_gaze: watch.trials.without_gaze(),
+            tracker_data_ended: state.ended(),
         }
     }
 
@@ -364,9 +481,17 @@ impl Buffers {
         match r {
             Some(Record::Event(e)) => self.events.push(e),
             Some(Record::Frame(f)) => self.frames.push(f),
-            Some(Record::Trial(t)) => self.trials.push(t),
+            Some(Record::Trial(t)) => match &mut self.watch {
+                Some(w) => w.trials.trial(t),
+                None => self.trials.push(t),
+            },
             Some(Record::Validation(v)) => self.validation.push(v),
-            Some(Record::Finish { complete }) => self.finish = Some(complete),
+            Some(Record::Finish { complete }) => {
+                self.finish = Some(complete);
+                if let Some(w) = &self.watch {
+                    self.finish_at = Some(w.silence.clock().now_us());
+                }
+            }
             Some(Record::ProcessExiting) => {
                 let ts = self.newest_ts();
                 self.events.push(EventRecord::new(
@@ -433,12 +558,22 @@ pub fn spawn_recorder(
     gaze: SampleReceiver,
     policy: FlushPolicy,
 ) -> Result<RecorderHandle> {
+    spawn_session_recorder(writer, gaze, policy, None)
+}
+
+/// A recorder that also watches the session: silence, and each trial's samples.
+pub fn spawn_session_recorder(
+    writer: RecordingWriter,
+    gaze: SampleReceiver,
+    policy: FlushPolicy,
+    watch: Option<SessionWatch>,
+) -> Result<RecorderHandle> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let (guard, closed) = crate::exit_guard::register(tx.clone());
     let thread = std::thread::Builder::new()
         .name("recorder".into())
         .spawn(move || {
-            let r = run(writer, gaze, rx, policy);
+            let r = run(writer, gaze, rx, policy, watch);
             closed.set();
             r
         })
@@ -455,6 +590,7 @@ fn run(
     gaze: SampleReceiver,
     ctl: Receiver<Record>,
     policy: FlushPolicy,
+    watch: Option<SessionWatch>,
 ) -> Result<RecorderStats> {
     let mut b = Buffers {
         gaze: Vec::with_capacity(policy.max_batch),
@@ -465,6 +601,9 @@ fn run(
         last_ts: None,
         finish: None,
         out_of_range: 0,
+        watch,
+        tap: policy.tap.clone(),
+        finish_at: None,
     };
     let mut out_of_range_reported = 0u64;
     let mut last_flush = Instant::now();
@@ -532,6 +671,7 @@ fn run(
             ));
             out_of_range_reported = b.out_of_range;
         }
+        dirty |= b.watch();
         if b.gaze.len() >= policy.max_batch {
             b.write(&mut w, policy.tap.as_ref())?;
         }
@@ -540,12 +680,14 @@ fn run(
             // hold the file open for more than a moment.
             let since = *finish_since.get_or_insert_with(Instant::now);
             if gaze_closed || rx.is_empty() || since.elapsed() > Duration::from_secs(2) {
+                let watch = b.watch_end(&mut w);
                 b.write(&mut w, policy.tap.as_ref())?;
                 let counts = w.finish(complete)?;
                 return Ok(RecorderStats {
                     counts,
                     samples_dropped: dropped_reported,
                     flushes: flushes + 1,
+                    watch,
                 });
             }
             continue;

@@ -14,14 +14,18 @@ use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, ParticipantAttention};
 use crate::calibration::{calibrate, CalibrationConfig, Decision};
-use crate::config::Timing;
+use crate::config::{OnSilence, Timing};
 use crate::display::{whole_frames, Display, Span};
 use crate::error::{Result, SessionError};
 use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
 use crate::recorder::{
-    spawn_recorder, FlushPolicy, Record, RecorderHandle, RecorderStats, SampleTap,
+    spawn_session_recorder, FlushPolicy, Record, RecorderHandle, RecorderStats, SampleTap,
+    SessionWatch,
 };
+use crate::silence::{SilenceState, SilenceWatch};
+use crate::trial_samples::TrialCounter;
 use crate::writer::RecordingWriter;
+use et_drivers::tracker::FIRST_SAMPLE_WITHIN_US;
 
 /// Everything a session needs besides the tracker and the file.
 pub struct SessionPlan<'a> {
@@ -43,9 +47,22 @@ pub struct SessionPlan<'a> {
     pub text: TextScreens,
     /// Tells the operator what the session waits for (the CLI prints it on the terminal).
     pub prompt: &'a (dyn Fn(&str) + Sync),
+    /// A gap without samples longer than this (ms) is tracker silence.
+    pub silence_ms: u32,
+    /// What to do then; `None`: pause in a window, continue headless.
+    pub on_silence: Option<OnSilence>,
 }
 
 impl SessionPlan<'_> {
+    /// The study's silence policy, or the default for the display (module doc of `silence`).
+    fn on_silence(&self) -> OnSilence {
+        self.on_silence.unwrap_or(if self.presenter.is_some() {
+            OnSilence::Pause
+        } else {
+            OnSilence::Continue
+        })
+    }
+
     /// The operator decides in the window unless the config says otherwise.
     fn decision(&self, cfg: &CalibrationConfig) -> Decision {
         cfg.decision.unwrap_or(if self.presenter.is_some() {
@@ -94,6 +111,16 @@ pub struct SessionOutcome {
     pub complete: bool,
     pub trials_done: u32,
     pub stats: RecorderStats,
+    /// The operator chose to go on while the tracker was silent (the silence is accepted).
+    pub silence_accepted: bool,
+}
+
+impl SessionOutcome {
+    /// The recording holds tracker silence or trials without gaze that nobody accepted.
+    pub fn unaccepted_gaze_problem(&self) -> bool {
+        let w = &self.stats.watch;
+        (w.silences > 0 || w.trials_without_gaze > 0) && !self.silence_accepted
+    }
 }
 
 /// Where the operator's pictures (positioning guide, validation plot) go on the participant's
@@ -155,6 +182,14 @@ pub(crate) struct Session<'a> {
     operator: &'a Operator,
     markers: Option<&'a mut MarkerPort>,
     prompt: &'a (dyn Fn(&str) + Sync),
+    silence: Arc<SilenceState>,
+    /// The study's silence threshold (µs).
+    silence_us: i64,
+    /// When the tracker was started (session clock).
+    started_us: i64,
+    on_silence: OnSilence,
+    /// The operator went on without gaze at a silence pause.
+    silence_accepted: bool,
 }
 
 impl<'a> Session<'a> {
@@ -182,6 +217,7 @@ impl Session<'_> {
         self.operator.view.screen(screen);
         let mut span = self.display.begin(n);
         while !self.display.done(&span) {
+            self.abort_on_silence()?;
             if self.operator.abort.load(Ordering::SeqCst) {
                 return Ok(self.cut(&span));
             }
@@ -214,6 +250,52 @@ impl Session<'_> {
         }))
     }
 
+    /// With `on_silence = "abort"`, a silent tracker aborts the session (noted once).
+    fn abort_on_silence(&self) -> Result<()> {
+        let silent = self.silence.silent() || self.silence.stretches() > 0;
+        if self.on_silence != OnSilence::Abort || !silent {
+            return Ok(());
+        }
+        self.abort_for_silence()
+    }
+
+    fn abort_for_silence(&self) -> Result<()> {
+        if !self.operator.abort.swap(true, Ordering::SeqCst) {
+            self.event(
+                self.next_ts(),
+                kind::NOTE,
+                -1,
+                "aborted: the tracker fell silent (tracker.on_silence = \"abort\")",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Before a trial with `on_silence = "abort"`: on a virtual clock, whose tracker thread may
+    /// run behind the frames, first wait until the samples up to now have been recorded (the
+    /// silence watch has judged them) or the tracker's data ended; a tracker that has sent
+    /// nothing for the last `silence_ms` of the session clock after 5 s of real time is silent.
+    async fn abort_if_silent_by_now(&self, tap: &SampleTap) -> Result<()> {
+        let clock = self.clock();
+        if clock.is_virtual() {
+            let due = self.next_ts().saturating_sub(self.silence_us);
+            let first_due = self.started_us.saturating_add(FIRST_SAMPLE_WITHIN_US);
+            let t0 = std::time::Instant::now();
+            loop {
+                let caught_up = tap.newest().is_some_and(|n| n >= due)
+                    || (tap.newest().is_none() && self.next_ts() <= first_due);
+                if caught_up || self.silence.ended() || self.silence.stretches() > 0 {
+                    break;
+                }
+                if t0.elapsed() > std::time::Duration::from_secs(5) {
+                    return self.abort_for_silence();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+        self.abort_on_silence()
+    }
+
     /// A screen the abort stopped: shown until the frame that would have followed its last.
     fn cut(&self, span: &Span) -> Presented {
         Presented::Cut(span.onset.map(|onset| {
@@ -244,6 +326,7 @@ impl Session<'_> {
     /// outside any trial, and takes the keys pressed meanwhile. A virtual clock yields to the
     /// operator's tasks so a held screen does not spin through simulated time alone.
     pub(crate) async fn hold_frame(&mut self, screen: &Screen) -> Result<()> {
+        self.abort_on_silence()?;
         self.operator.view.screen(screen);
         match self.display.frame(screen).await {
             Ok(Some(ts)) => self.rec.send(Record::Frame(FrameRecord {
@@ -409,13 +492,19 @@ pub async fn run(
     operator
         .view
         .attach(tap.clone(), Arc::clone(&clock), tracker.info().sampling_hz);
-    let rec = spawn_recorder(
+    let watch = SessionWatch {
+        silence: SilenceWatch::new(plan.silence_ms, Arc::clone(&clock), clock.now_us()),
+        trials: TrialCounter::new(hz),
+    };
+    let silence = watch.silence.state();
+    let rec = spawn_session_recorder(
         writer,
         rx,
         FlushPolicy {
             tap: Some(tap.clone()),
             ..FlushPolicy::for_clock(clock.as_ref())
         },
+        Some(watch),
     )?;
     tracing::info!(
         trials = plan.trials.len(),
@@ -438,6 +527,11 @@ pub async fn run(
         operator,
         markers,
         prompt: plan.prompt,
+        silence,
+        silence_us: i64::from(plan.silence_ms) * 1000,
+        started_us: clock.now_us(),
+        on_silence: plan.on_silence(),
+        silence_accepted: false,
     };
     if let Err(e) = tracker.start(tx) {
         let _ = rec.finish(false);
@@ -514,6 +608,8 @@ pub async fn run(
         ));
     }
     let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, "session end"));
+    let silence_accepted = s.silence_accepted;
+    drop(s);
     let stats = rec.finish(complete)?;
     tracing::info!(
         complete,
@@ -528,6 +624,7 @@ pub async fn run(
         complete,
         trials_done,
         stats,
+        silence_accepted,
     })
 }
 
@@ -570,6 +667,12 @@ async fn operator_break(
     tracker: &mut dyn Tracker,
     tap: &SampleTap,
 ) -> Result<()> {
+    if s.on_silence == OnSilence::Pause && s.silence.silent() {
+        silence_pause(s).await?;
+    }
+    if s.on_silence == OnSilence::Abort {
+        s.abort_if_silent_by_now(tap).await?;
+    }
     if s.operator.pause.load(Ordering::SeqCst) {
         s.operator.view.phase("paused");
         s.event(s.next_ts(), kind::NOTE, -1, "paused by the operator")?;
@@ -595,6 +698,44 @@ async fn operator_break(
         }
     }
     Ok(())
+}
+
+/// The tracker is silent (`on_silence = "pause"`): hold before the next trial until gaze comes
+/// back (the session then goes on by itself) or the operator goes on without it or aborts.
+async fn silence_pause(s: &mut Session<'_>) -> Result<()> {
+    s.operator.view.phase("tracker silent");
+    s.event(
+        s.next_ts(),
+        kind::NOTE,
+        -1,
+        "paused: the tracker is silent (tracker.on_silence = \"pause\")",
+    )?;
+    if let Some(tl) = s.scene {
+        tl.publish(s.next_ts(), Scene::Blank);
+    }
+    let screen = Screen::Text("Please wait a moment.".into());
+    (s.prompt)(
+        "tracker SILENT: the session goes on by itself when gaze returns; c (or space in the window) goes on without gaze, Esc aborts",
+    );
+    s.operator.cont.store(false, Ordering::SeqCst);
+    loop {
+        if s.operator.abort.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if !s.silence.silent() {
+            return s.event(s.next_ts(), kind::NOTE, -1, "resumed: gaze is back");
+        }
+        if s.operator.cont.swap(false, Ordering::SeqCst) {
+            s.silence_accepted = true;
+            return s.event(
+                s.next_ts(),
+                kind::NOTE,
+                -1,
+                "resumed by the operator without gaze: the silence is accepted",
+            );
+        }
+        s.hold_frame(&screen).await?;
+    }
 }
 
 /// Before the first screen that matters: every trial's image goes to the GPU (an onset never
@@ -837,6 +978,8 @@ mod tests {
             presenter: None,
             text: TextScreens::default(),
             prompt: &|_| {},
+            silence_ms: 80,
+            on_silence: None,
         }
     }
 
@@ -858,6 +1001,18 @@ mod tests {
         missed: &[u64],
         wrap: impl FnOnce(SyntheticTracker, &Arc<Operator>) -> Box<dyn Tracker>,
     ) -> Result<SessionOutcome> {
+        run_short_on_silence(path, n_trials, abort_after, missed, None, wrap)
+    }
+
+    /// As `run_short_with`, with the study's `on_silence`.
+    fn run_short_on_silence(
+        path: &std::path::Path,
+        n_trials: usize,
+        abort_after: Option<u32>,
+        missed: &[u64],
+        on_silence: Option<OnSilence>,
+        wrap: impl FnOnce(SyntheticTracker, &Arc<Operator>) -> Box<dyn Tracker>,
+    ) -> Result<SessionOutcome> {
         let set = et_stimuli::default_set::manifest(256);
         let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
             .unwrap()
@@ -870,7 +1025,10 @@ mod tests {
             iti_ms: 250,
             refresh_hz: 60.0,
         };
-        let plan = test_plan(&set, &trials, timing, missed);
+        let plan = SessionPlan {
+            on_silence,
+            ..test_plan(&set, &trials, timing, missed)
+        };
         let scene = SceneTimeline::new();
         let clock = Arc::new(ManualClock::new(10_000_000));
         let operator = Arc::new(Operator::default());
@@ -928,6 +1086,55 @@ mod tests {
                 return Err(et_drivers::TrackerError::Thread(
                     "the tracker thread panicked".into(),
                 ));
+            }
+            Ok(())
+        }
+    }
+
+    /// The synthetic tracker with the samples of `[from, to)` never sent: a tracker that falls
+    /// silent without an error and comes back.
+    struct GapTracker {
+        inner: SyntheticTracker,
+        gap: (i64, i64),
+        forward: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Tracker for GapTracker {
+        fn info(&self) -> et_drivers::TrackerInfo {
+            self.inner.info()
+        }
+        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
+            self.inner.clock()
+        }
+        fn start(
+            &mut self,
+            sink: et_drivers::SampleSender,
+        ) -> Result<(), et_drivers::TrackerError> {
+            let (tx, rx) = sample_channel(64);
+            self.inner.start(tx)?;
+            let (from, to) = self.gap;
+            self.forward = Some(std::thread::spawn(move || {
+                for m in rx.inner().iter() {
+                    let sent = match m {
+                        et_drivers::TrackerMessage::Sample(s)
+                            if (from..to).contains(&s.system_ts_us) =>
+                        {
+                            Ok(())
+                        }
+                        et_drivers::TrackerMessage::Sample(s) => sink.push_wait(s),
+                        et_drivers::TrackerMessage::Event(e) => sink.event(e),
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            }));
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
+            self.inner.stop()?;
+            if let Some(h) = self.forward.take() {
+                let _ = h.join();
             }
             Ok(())
         }
@@ -1072,6 +1279,125 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_that_ends_early_leaves_trials_without_gaze_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        // 3 s of valid gaze from the session's start; the 4 trials last 11 s.
+        let samples: Arc<[et_drivers::GazeSample]> = (0..360)
+            .map(|k| {
+                let mut e = et_drivers::EyeSample::INVALID;
+                (e.gaze_x, e.gaze_y, e.gaze_valid) = (0.5, 0.5, true);
+                let ts = 10_000_000 + (k as f64 * 1e6 / 120.0).round() as i64;
+                et_drivers::GazeSample {
+                    system_ts_us: ts,
+                    device_ts_us: ts,
+                    left: e,
+                    right: e,
+                }
+            })
+            .collect();
+        let out = run_short_with(&path, 4, None, &[], |t, _| {
+            let info = t.info();
+            Box::new(et_drivers::replay::ReplayTracker::with_clock(
+                samples,
+                info,
+                t.clock(),
+            ))
+        })
+        .unwrap();
+        assert!(out.complete, "the session ran to its end");
+        let w = out.stats.watch;
+        assert!(w.tracker_data_ended);
+        assert_eq!(w.silences, 0, "the end of a replay is not silence");
+        assert_eq!(w.trials_without_gaze, 3);
+        assert!(out.unaccepted_gaze_problem());
+        let r = Recording::open(&path).unwrap();
+        assert_eq!(r.header.tracker_silent_ms, Some(0.0));
+        assert!(r.events.iter().any(|e| e.kind == kind::REPLAY_END));
+        assert!(!r.events.iter().any(|e| e.kind == kind::TRACKER_LOST));
+        let first = &r.trials[0].samples;
+        assert_eq!(
+            (first.expected, first.received, first.valid),
+            (240, 240, 240)
+        );
+        for t in &r.trials[1..] {
+            assert_eq!(t.samples.expected, 240);
+            assert_eq!(t.samples.received, 0, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn a_tracker_silent_for_two_seconds_is_recorded_at_the_samples_around_the_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        // Trial 1's stimulus runs from 13.25 s to 15.25 s of the session clock.
+        let gap = (13_500_000, 15_500_000);
+        let out = run_short_with(&path, 4, None, &[], |t, _| {
+            Box::new(GapTracker {
+                inner: t,
+                gap,
+                forward: None,
+            })
+        })
+        .unwrap();
+        assert!(out.complete, "headless sessions go on through silence");
+        assert_eq!(out.stats.watch.silences, 1);
+        assert!(out.unaccepted_gaze_problem());
+        let r = Recording::open(&path).unwrap();
+        let before = r
+            .gaze
+            .iter()
+            .rev()
+            .find(|s| s.system_ts_us < gap.0)
+            .unwrap();
+        let after = r.gaze.iter().find(|s| s.system_ts_us >= gap.1).unwrap();
+        let lost: Vec<_> = r
+            .events
+            .iter()
+            .filter(|e| e.kind == kind::TRACKER_LOST)
+            .collect();
+        let back: Vec<_> = r
+            .events
+            .iter()
+            .filter(|e| e.kind == kind::TRACKER_BACK)
+            .collect();
+        assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", r.events);
+        assert_eq!(lost[0].ts_us, before.system_ts_us);
+        assert_eq!(back[0].ts_us, after.system_ts_us);
+        let period = 8_334;
+        assert!((lost[0].ts_us - gap.0).abs() <= period && (back[0].ts_us - gap.1).abs() <= period);
+        let silent = r.header.tracker_silent_ms.unwrap();
+        assert!((silent - (after.system_ts_us - before.system_ts_us) as f64 / 1000.0).abs() < 1e-6);
+        // The trial the gap falls in counts what it got.
+        let t1 = &r.trials[1];
+        assert!(t1.samples.received < t1.samples.expected, "{t1:?}");
+        assert!(t1.samples.received > 0, "{t1:?}");
+        assert!(r.trials.iter().all(|t| !t.samples.without_gaze()));
+    }
+
+    #[test]
+    fn on_silence_abort_ends_the_session_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let out = run_short_on_silence(&path, 4, None, &[], Some(OnSilence::Abort), |t, _| {
+            Box::new(GapTracker {
+                inner: t,
+                gap: (13_500_000, 15_500_000),
+                forward: None,
+            })
+        })
+        .unwrap();
+        assert!(!out.complete);
+        assert!(out.trials_done < 4);
+        let r = Recording::open(&path).unwrap();
+        assert!(!r.header.complete);
+        assert!(r
+            .events
+            .iter()
+            .any(|e| e.text.contains("the tracker fell silent")));
+    }
+
+    #[test]
     fn accelerated_session_records_every_frame_trial_and_sample() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
@@ -1086,6 +1412,9 @@ mod tests {
         for t in &r.trials {
             assert_eq!(t.frames, 120);
             assert_eq!(t.offset_us - t.onset_us, 2_000_000);
+            // 2 s at 120 Hz; the synthetic tracker's stamps jitter, so one may fall outside.
+            assert_eq!(t.samples.expected, 240);
+            assert!((239..=241).contains(&t.samples.received), "{:?}", t.samples);
             let onset = r
                 .events
                 .iter()

@@ -29,6 +29,8 @@ pub struct RecordingWriter {
     /// Space held beside the recording so that it can always be closed: freed when a write
     /// fails or the file is finished (removed with the writer).
     reserve: RemoveOnDrop,
+    /// The root attribute `tracker_silent_ms`, written at the end when known.
+    tracker_silent_ms: Option<f64>,
 }
 
 /// Bytes held free on the recording's disk for closing it (HDF5 writes metadata at close).
@@ -124,6 +126,7 @@ fn write_header(loc: &Location, h: &RecordingHeader) -> hdf5::Result<()> {
     num_attr(loc, "trial_order_seed", h.trial_order_seed)?;
     str_attr(loc, "source_software", &h.source_software)?;
     str_attr(loc, "source_fixation_filter", &h.source_fixation_filter)?;
+    str_attr(loc, "tracker_kind", &h.tracker_kind)?;
     // Written at the end; created now because SWMR forbids new attributes while writing.
     str_attr(loc, "ended_utc", "")?;
     Ok(())
@@ -288,6 +291,7 @@ impl RecordingWriter {
             counts: Counts::default(),
             durable: Counts::default(),
             failed: false,
+            tracker_silent_ms: None,
             sync_fd,
             reserve,
         };
@@ -398,6 +402,11 @@ impl RecordingWriter {
         })
     }
 
+    /// The session's total tracker silence (ms), written as a root attribute when it ends.
+    pub fn set_tracker_silent_ms(&mut self, ms: f64) {
+        self.tracker_silent_ms = Some(ms);
+    }
+
     /// Closes the file. `complete` is true only for a session that ended normally; an aborted
     /// session is closed just as cleanly but says so.
     pub fn finish(mut self, complete: bool) -> Result<Counts> {
@@ -415,6 +424,7 @@ impl RecordingWriter {
             frames,
             validation,
             sync_fd,
+            tracker_silent_ms,
             ..
         } = self;
         drop((gaze, events, trials, frames, validation));
@@ -432,6 +442,10 @@ impl RecordingWriter {
         f.attr("ended_utc")
             .and_then(|a| a.write_scalar(&v))
             .map_err(h5err(&path, "write 'ended_utc'"))?;
+        if let Some(ms) = tracker_silent_ms {
+            num_attr(&f, "tracker_silent_ms", ms)
+                .map_err(h5err(&path, "write 'tracker_silent_ms'"))?;
+        }
         f.close().map_err(h5err(&path, "close"))?;
         sync_fd.sync_all().map_err(|source| SessionError::Io {
             path: path.clone(),

@@ -7,7 +7,9 @@ use anyhow::Result;
 use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
+use et_cli::exit::{self, ExitWith};
 use et_sessions::launch::{launch, Prepared, SessionRequest, TrackerChoice, WindowChoice};
+use et_sessions::runner::SessionOutcome;
 
 use crate::setup::{announce_generation, operator_window, terminal_keys, DEFAULT_STIMULI_DIR};
 
@@ -110,7 +112,35 @@ pub fn main(a: Args) -> Result<()> {
     let outcome = launched.outcome;
     validation_beside(&out);
     pb.finish_and_clear();
-    crate::output::emit(&format!(
+    crate::output::emit(&summary(&out, &outcome))?;
+    if !outcome.complete {
+        // The file is closed and readable; the exit status still tells scripts it was cut short.
+        return Err(ExitWith::new(
+            exit::ABORTED,
+            format!(
+                "{}: aborted; the recording is closed, readable and marked incomplete",
+                out.display()
+            ),
+        )
+        .into());
+    }
+    if outcome.unaccepted_gaze_problem() {
+        return Err(ExitWith::new(
+            exit::DATA_PROBLEM,
+            format!(
+                "{}: the session ran to its end but its gaze has gaps nobody accepted (see above and `et-suite inspect`)",
+                out.display()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The end summary: what was recorded, and every gap in it.
+fn summary(out: &std::path::Path, outcome: &SessionOutcome) -> String {
+    let w = &outcome.stats.watch;
+    let mut s = format!(
         "{}: {} trials, {} samples, {} samples dropped, {}\n",
         out.display(),
         outcome.trials_done,
@@ -121,12 +151,29 @@ pub fn main(a: Args) -> Result<()> {
         } else {
             "INCOMPLETE (aborted)"
         }
-    ))?;
-    if !outcome.complete {
-        // The file is closed and readable; the exit status still tells scripts it was cut short.
-        std::process::exit(130);
+    );
+    if w.silences > 0 {
+        s.push_str(&format!(
+            "  tracker SILENT {} time(s), {:.1} s in all{}\n",
+            w.silences,
+            w.silent_us as f64 / 1e6,
+            if outcome.silence_accepted {
+                " (the operator went on without gaze)"
+            } else {
+                ""
+            }
+        ));
     }
-    Ok(())
+    if w.tracker_data_ended {
+        s.push_str("  the replayed recording ended before the session (replay_end)\n");
+    }
+    if w.trials_without_gaze > 0 {
+        s.push_str(&format!(
+            "  {} trial(s) without any gaze sample\n",
+            w.trials_without_gaze
+        ));
+    }
+    s
 }
 
 /// The operator's live line, once a second while the session runs: on the progress bar, or as

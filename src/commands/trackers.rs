@@ -2,6 +2,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use et_cli::exit::{self, ExitWith};
 use et_drivers::tobii::{discover, TobiiLibrary};
 
 #[derive(clap::Args)]
@@ -12,7 +13,8 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<()> {
-    let lib = TobiiLibrary::find(a.tobii_lib.as_deref())?;
+    let lib = TobiiLibrary::find(a.tobii_lib.as_deref())
+        .map_err(|e| ExitWith::new(exit::LIBRARY_NOT_LOADABLE, format!("error: {e}")))?;
     let found = discover(lib)?;
     let mut o = String::new();
     writeln!(
@@ -22,7 +24,9 @@ pub fn main(a: Args) -> Result<()> {
         lib.path.display()
     )?;
     if found.is_empty() {
-        writeln!(o, "no eye trackers found (is the tracker connected and powered, and avahi-daemon running?)")?;
+        crate::output::emit(&o)?;
+        let why = format!("no eye trackers found ({})", lib.no_tracker_hint());
+        return Err(ExitWith::new(exit::NO_TRACKER, why).into());
     }
     for d in &found {
         let freqs: Vec<String> = d.frequencies.iter().map(|f| format!("{f}")).collect();

@@ -4,7 +4,8 @@
 //! made with `et-suite run --tracker tobii`.
 
 use std::ffi::{c_char, c_int};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 
 use et_drivers::tobii::status::{describe, ALL_CODES};
@@ -243,20 +244,21 @@ fn loss_and_return(drop_subscriptions: bool) {
     // Streaming must come back: wait for the return and 100 samples after it (however long
     // a busy machine takes to notice the loss and reconnect).
     c.until(&rx, |c| {
-        let back = c.events.iter().find(|e| e.1 == "tracker_back");
+        let back = c.events.iter().find(|e| is_resumed(e));
         back.is_some_and(|b| c.samples.iter().filter(|s| s.system_ts_us > b.0).count() > 100)
     });
     t.stop().unwrap();
     c.rest(&rx);
     let (got, events) = (c.samples, c.events);
+    // The adapter notes its reconnection; the session's recorder writes the silence itself.
     let lost = events
         .iter()
-        .find(|e| e.1 == "tracker_lost")
-        .unwrap_or_else(|| panic!("no tracker_lost in {events:?}"));
+        .find(|e| is_reconnecting(e))
+        .unwrap_or_else(|| panic!("no reconnection note in {events:?}"));
     let back = events
         .iter()
-        .find(|e| e.1 == "tracker_back")
-        .unwrap_or_else(|| panic!("no tracker_back in {events:?}"));
+        .find(|e| is_resumed(e))
+        .unwrap_or_else(|| panic!("no resumption note in {events:?}"));
     // The gap: the last sample before the loss and the first after.
     let before = got
         .iter()
@@ -503,7 +505,17 @@ fn late_and_bursty_callbacks_lose_nothing_and_raise_no_false_alarm() {
     assert_eq!(got.len(), sent.len());
     assert!(got.len() >= 350, "{}", got.len());
     assert!(got.iter().zip(&sent).all(|(g, s)| g.bit_eq(&expected(s))));
-    assert!(!events.iter().any(|e| e.1 == "tracker_lost"), "{events:?}");
+    assert!(!events.iter().any(is_reconnecting), "{events:?}");
+}
+
+/// The adapter's note that gaze stopped and it reconnects.
+fn is_reconnecting(e: &(i64, String, String)) -> bool {
+    e.1 == "note" && e.2.starts_with("tobii: no gaze")
+}
+
+/// The adapter's note that gaze came back.
+fn is_resumed(e: &(i64, String, String)) -> bool {
+    e.1 == "note" && e.2.starts_with("tobii: gaze resumed")
 }
 
 #[test]
@@ -534,17 +546,16 @@ fn any_frequency_the_tracker_offers_can_be_set() {
     assert!(c.samples.len() >= 600, "{}", c.samples.len());
 }
 
-#[test]
-fn a_session_survives_losing_the_tracker_and_records_the_gap() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Fake::new(1);
+/// `et-suite run --headless` on the fake SDK with the small study (32 short trials), the fake
+/// cut off by `FAKE_TOBII_DISCONNECT` (`AT_MS:FOR_MS[:drop]`) and `extra` added to the config.
+fn fake_session(dir: &Path, fake: &Fake, disconnect: &str, extra: &str) -> (Output, PathBuf) {
     let cfg = crate::common::small_study(
-        dir.path(),
-        "[timing]\nstimulus_ms = 300\nfixation_ms = 50\niti_ms = 50\n",
+        dir,
+        &format!("[timing]\nstimulus_ms = 300\nfixation_ms = 50\niti_ms = 50\n{extra}"),
     );
-    let out = dir.path().join("lost.h5");
+    let out = dir.join("s.h5");
     let o = crate::common::bin()
-        .env("FAKE_TOBII_DISCONNECT", "2000:700:drop")
+        .env("FAKE_TOBII_DISCONNECT", disconnect)
         .args([
             "run",
             "--config",
@@ -559,41 +570,161 @@ fn a_session_survives_losing_the_tracker_and_records_the_gap() {
         ])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (o, out)
+}
+
+const NO_CALIBRATION: &str = "[calibration]\nenabled = false\n";
+
+#[test]
+fn a_session_survives_losing_the_tracker_and_records_the_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(1);
+    let (o, out) = fake_session(dir.path(), &fake, "2000:700:drop", "");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    // Headless sessions go on through silence, record it, say so and exit with the status
+    // for data with a problem nobody accepted.
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stdout.contains("tracker SILENT 1 time(s)"), "{stdout}");
     let rec = et_sessions::Recording::open(&out).unwrap();
-    assert!(rec.header.complete);
+    assert!(rec.header.complete, "complete means it ran to its end");
+    assert_eq!(rec.header.tracker_kind, "tobii");
     assert_eq!(
         rec.trials.len(),
         32,
         "presentation went on through the loss"
     );
-    let lost = rec
+    let lost: Vec<_> = rec
         .events
         .iter()
-        .find(|e| e.kind == "tracker_lost")
-        .expect("tracker_lost recorded");
-    let back = rec
+        .filter(|e| e.kind == "tracker_lost")
+        .collect();
+    let back: Vec<_> = rec
         .events
         .iter()
-        .find(|e| e.kind == "tracker_back")
-        .expect("tracker_back recorded");
-    assert!(back.ts_us > lost.ts_us);
+        .filter(|e| e.kind == "tracker_back")
+        .collect();
+    assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", rec.events);
     assert!(rec
         .events
         .iter()
         .any(|e| e.kind == "note" && e.text.starts_with("tobii display area 531.0 x 299.0 mm")));
-    let gap = rec
+    // The events are the stamps of the samples around the largest gap.
+    let (gap, before, after) = rec
         .gaze
         .windows(2)
-        .map(|w| w[1].system_ts_us - w[0].system_ts_us)
+        .map(|w| {
+            (
+                w[1].system_ts_us - w[0].system_ts_us,
+                w[0].system_ts_us,
+                w[1].system_ts_us,
+            )
+        })
         .max()
         .unwrap();
+    assert_eq!((lost[0].ts_us, back[0].ts_us), (before, after));
+    let silent = rec.header.tracker_silent_ms.expect("tracker_silent_ms");
+    assert!(
+        (silent - gap as f64 / 1000.0).abs() < 1e-6,
+        "{silent} vs {gap}"
+    );
     // The 700 ms outage, ended by a reconnection on the back-off schedule (at most 2 s apart;
     // a busy machine may delay an attempt, so the bound is a broken reconnection's, not a
     // latency).
     assert!((650_000..4_700_000).contains(&gap), "largest gap {gap} µs");
     assert!(
-        rec.gaze.last().unwrap().system_ts_us > back.ts_us + 1_000_000,
+        rec.gaze.last().unwrap().system_ts_us > back[0].ts_us + 1_000_000,
         "samples after the return"
     );
+    // Each trial counts its samples: those the gap fell in (if any: it may fall in the
+    // calibration) have fewer than expected, the others all of them.
+    for t in &rec.trials {
+        let in_gap = t.offset_us > before && t.onset_us < after;
+        let full = t.samples.received + 1 >= t.samples.expected;
+        assert_eq!(full, !in_gap, "{t:?} and the gap {before}..{after}");
+    }
+    // Expected at 120 Hz over each trial's own span (a late frame on a busy machine makes it
+    // longer than the planned 300 ms).
+    assert!(rec.trials.iter().all(|t| {
+        let want = ((t.offset_us - t.onset_us) as f64 * 120.0 / 1e6).round() as u32;
+        t.samples.expected == want
+    }));
+}
+
+#[test]
+fn a_tracker_silent_from_the_start_is_recorded_reported_and_fails_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(2);
+    // Cut off before streaming starts, for longer than the session lasts (no calibration: its
+    // positioning guide would wait 30 s for eyes).
+    let (o, out) = fake_session(dir.path(), &fake, "0:600000", NO_CALIBRATION);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stdout.contains("32 trial(s) without any gaze sample"),
+        "{stdout}"
+    );
+    let rec = et_sessions::Recording::open(&out).unwrap();
+    assert!(rec.gaze.is_empty());
+    let lost: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "tracker_lost")
+        .collect();
+    assert_eq!(lost.len(), 1, "{:?}", rec.events);
+    assert!(!rec.events.iter().any(|e| e.kind == "tracker_back"));
+    // From the start of streaming: before the first trial.
+    assert!(lost[0].ts_us < rec.trials[0].onset_us);
+    assert!(rec.header.tracker_silent_ms.unwrap() > 32.0 * 400.0);
+    assert!(rec.trials.iter().all(|t| t.samples.without_gaze()));
+}
+
+#[test]
+fn on_silence_abort_ends_a_session_whose_tracker_is_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(2);
+    let (o, out) = fake_session(
+        dir.path(),
+        &fake,
+        "0:600000",
+        &format!("[tracker]\non_silence = \"abort\"\n{NO_CALIBRATION}"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rec = et_sessions::Recording::open(&out).unwrap();
+    assert!(!rec.header.complete);
+    assert!(rec.trials.len() < 32);
+    assert!(rec
+        .events
+        .iter()
+        .any(|e| e.text.contains("the tracker fell silent")));
+}
+
+#[test]
+fn trackers_exits_with_its_own_status_when_the_library_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crate::common::bin()
+        .args(["trackers", "--tobii-lib"])
+        .arg(dir.path().join("missing.so"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(err.contains("missing.so"), "{err}");
+    let fake = Fake::new(2);
+    let o = crate::common::bin()
+        .args(["trackers", "--tobii-lib"])
+        .arg(&fake.path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

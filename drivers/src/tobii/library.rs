@@ -24,8 +24,8 @@ pub enum TobiiError {
         name: &'static str,
         meaning: &'static str,
     },
-    #[error("no Tobii eye tracker was found (is it connected and powered, and is avahi-daemon running?)")]
-    NoTracker,
+    #[error("no Tobii eye tracker was found ({hint})")]
+    NoTracker { hint: &'static str },
     #[error("no Tobii eye tracker matches {wanted:?}; found: {found}")]
     NoMatch { wanted: String, found: String },
     /// Connecting by address failed: SDK 1.x says SE_CONNECTION_FAILED, 2.x SE_INTERNAL for
@@ -185,6 +185,16 @@ impl TobiiLibrary {
                 .collect::<Vec<_>>()
                 .join(", "),
         })
+    }
+
+    /// What to check when no tracker is found: SDK 1.x finds network trackers through avahi
+    /// (mDNS), 2.x does not use it.
+    pub fn no_tracker_hint(&self) -> &'static str {
+        if self.version.major < 2 {
+            "is it connected and powered, and is avahi-daemon running?"
+        } else {
+            "is it connected and powered, and on this machine's network?"
+        }
     }
 
     /// Loads the SDK at `path` and reads its version.

@@ -17,7 +17,9 @@ pub use library::{Handle, TobiiError, TobiiLibrary, TrackerDescription};
 
 use crate::channel::{SampleSender, TrackerEvent};
 use crate::clock::{monotonic_now_us, Clock};
-use crate::tracker::{CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo};
+use crate::tracker::{
+    CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo, FIRST_SAMPLE_WITHIN_US,
+};
 
 impl From<TobiiError> for TrackerError {
     fn from(e: TobiiError) -> Self {
@@ -145,7 +147,11 @@ impl TobiiTracker {
                             },
                         })
                     }
-                    (None, None) => return Err(TobiiError::NoTracker),
+                    (None, None) => {
+                        return Err(TobiiError::NoTracker {
+                            hint: lib.no_tracker_hint(),
+                        })
+                    }
                 }
             }
         };
@@ -263,7 +269,8 @@ impl Watchdog {
         }
     }
 
-    /// Drops the old subscription and subscribes on a fresh connection.
+    /// Drops the old subscription and subscribes on a fresh connection (tried again on the
+    /// back-off schedule until one succeeds).
     fn reconnect(&self) -> Result<(), TobiiError> {
         let mut h = self.handle.lock().unwrap_or_else(|e| e.into_inner());
         let _ = self.lib.unsubscribe_gaze(*h, callbacks::on_gaze);
@@ -285,13 +292,16 @@ impl Watchdog {
         let mut attempts = 0u32;
         let mut next_try = 0i64;
         let mut backoff = self.backoff.0;
+        // A tracker silent from the start is reconnected like one that fell silent: the first
+        // sample is due within the first-sample allowance of subscribing.
+        let started = monotonic_now_us().saturating_add(FIRST_SAMPLE_WITHIN_US);
         while !self.stop.load(Ordering::Acquire) {
             std::thread::sleep(Duration::from_millis(5));
             self.record_signals();
-            let arrival = self.gaze.last_arrival_us.load(Ordering::Acquire);
-            if arrival == 0 {
-                continue;
-            }
+            let arrival = match self.gaze.last_arrival_us.load(Ordering::Acquire) {
+                0 => started,
+                a => a,
+            };
             let now = monotonic_now_us();
             let last_ts = self.gaze.last_sample_ts.load(Ordering::Acquire);
             match lost_since {
@@ -302,9 +312,9 @@ impl Watchdog {
                     next_try = now;
                     self.event(
                         now,
-                        "tracker_lost",
+                        "note",
                         format!(
-                            "no gaze for {} ms; last sample at {last_ts} µs",
+                            "tobii: no gaze for {} ms (last sample at {last_ts} µs): reconnecting",
                             (now - arrival) / 1000
                         ),
                     );
@@ -312,9 +322,9 @@ impl Watchdog {
                 Some(since) if arrival > since => {
                     self.event(
                         last_ts,
-                        "tracker_back",
+                        "note",
                         format!(
-                            "gaze resumed after {} ms, {attempts} reconnection attempt(s)",
+                            "tobii: gaze resumed after {} ms, {attempts} reconnection attempt(s)",
                             (arrival - since) / 1000
                         ),
                     );
@@ -451,7 +461,15 @@ impl Tracker for TobiiTracker {
             let _ = w.join();
         }
         let h = lock(&self.handle);
-        let r1 = self.lib.unsubscribe_gaze(h, callbacks::on_gaze);
+        // Not subscribed (a reconnection to a tracker that never came back dropped the old
+        // subscription and got no new one): there is nothing to end.
+        let r1 = match self.lib.unsubscribe_gaze(h, callbacks::on_gaze) {
+            Err(TobiiError::Status {
+                code: status::SE_NOT_SUBSCRIBED,
+                ..
+            }) => Ok(()),
+            r => r,
+        };
         s.gaze.active.store(false, Ordering::Release);
         let r2 = self
             .lib

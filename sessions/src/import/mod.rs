@@ -705,6 +705,7 @@ fn trials_from_media(
             frames: 0,
             dropped_frames: 0,
             image_rect: m.rect.map(|r| r.map(|v| v as f32)).unwrap_or([0.0; 4]),
+            samples: Default::default(),
         });
     };
     for &(ts, m) in media {
