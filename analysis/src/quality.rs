@@ -55,6 +55,8 @@ pub struct TrialQuality {
     pub trial: i32,
     pub stimulus_id: String,
     pub expected_samples: u64,
+    /// Samples the recording holds in the trial's span (0: the tracker sent none).
+    pub received_samples: u64,
     pub valid_share_left: f64,
     pub valid_share_right: f64,
     pub valid_share_any: f64,
@@ -80,7 +82,8 @@ pub struct ParticipantQuality {
 }
 
 /// One exclusion: whom (a trial, or −1 for the whole participant), by which rule and value
-/// (`limit` is NaN for `trial_aborted`, whose value is how long the trial was shown, in ms).
+/// (`limit` is NaN for the rules that are always on: `trial_aborted`, whose value is how long
+/// the trial was shown in ms, and `no_gaze_samples`, whose value is 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exclusion {
     pub participant: String,
@@ -132,6 +135,7 @@ pub fn trial_quality(rec: &Recording, t: &TrialRecord) -> TrialQuality {
         trial: t.trial,
         stimulus_id: t.stimulus_id.clone(),
         expected_samples: expected as u64,
+        received_samples: w.len() as u64,
         valid_share_left: share(w.iter().filter(|s| s.left.gaze_valid).count()),
         valid_share_right: share(w.iter().filter(|s| s.right.gaze_valid).count()),
         valid_share_any: share(w.iter().filter(|s| s.mean_gaze().is_some()).count()),
@@ -202,11 +206,24 @@ pub fn exclusions(
             })
         })
         .collect();
-    if let Some(min) = rules.min_valid_share {
-        for t in trials
+    // Nor this one: a trial the tracker sent no sample for (it was silent) measured nothing,
+    // and zeros in its place would be taken for data.
+    out.extend(
+        trials
             .iter()
-            .filter(|t| t.aborted_after_ms.is_none() && t.valid_share_any < min)
-        {
+            .filter(|t| t.aborted_after_ms.is_none() && t.received_samples == 0)
+            .map(|t| Exclusion {
+                participant: t.participant.clone(),
+                trial: t.trial,
+                rule: "no_gaze_samples",
+                value: 0.0,
+                limit: f64::NAN,
+            }),
+    );
+    if let Some(min) = rules.min_valid_share {
+        for t in trials.iter().filter(|t| {
+            t.aborted_after_ms.is_none() && t.received_samples > 0 && t.valid_share_any < min
+        }) {
             out.push(Exclusion {
                 participant: t.participant.clone(),
                 trial: t.trial,
@@ -420,5 +437,25 @@ mod tests {
             ..ExclusionRules::default()
         };
         assert_eq!(exclusions(&strict, &pq, &tq).len(), 1);
+    }
+
+    /// A trial the tracker sent nothing for is out whatever the rules say.
+    #[test]
+    fn a_trial_without_any_gaze_sample_is_always_excluded() {
+        let mut rec = recording();
+        rec.gaze.retain(|s| s.system_ts_us < 1_000_000);
+        let tq: Vec<TrialQuality> = rec.trials.iter().map(|t| trial_quality(&rec, t)).collect();
+        assert_eq!((tq[0].received_samples, tq[1].received_samples), (100, 0));
+        let pq = participant_quality(&rec, &tq);
+        let ex = exclusions(&ExclusionRules::default(), &pq, &tq);
+        assert_eq!(ex.len(), 1);
+        assert_eq!((ex[0].trial, ex[0].rule), (1, "no_gaze_samples"));
+        // Listed once, under its own rule, when the valid-share rule would take it too.
+        let strict = ExclusionRules {
+            min_valid_share: Some(0.5),
+            ..ExclusionRules::default()
+        };
+        let ex = exclusions(&strict, &pq, &tq);
+        assert_eq!(ex.len(), 1, "{ex:?}");
     }
 }

@@ -32,6 +32,7 @@ pub fn replay_to_file(src: &Recording, out: &Path, speed: ReplaySpeed) -> Result
     let fresh = RecordingHeader::new(&header.participant, &header.session);
     header.created_utc = fresh.created_utc;
     header.software_version = fresh.software_version;
+    header.tracker_kind = "replay".into();
     let manifest = (!src.manifest.is_empty()).then_some(src.manifest.as_str());
     let writer = RecordingWriter::create(out, &header, manifest)?;
     let samples: Arc<[GazeSample]> = src.gaze.clone().into();

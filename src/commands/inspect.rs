@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::fmt::Write as _;
 
 use anyhow::Result;
+use et_sessions::format::kind;
 use et_sessions::Recording;
 
 #[derive(clap::Args)]
@@ -39,6 +40,22 @@ pub fn main(a: Args) -> Result<()> {
         o,
         "  tracker              {} (serial {}, sdk {}) at {} Hz",
         h.tracker_model, h.tracker_serial, h.sdk_version, h.sampling_hz
+    )?;
+    writeln!(o, "  gaze from            {}", gaze_source(&h.tracker_kind))?;
+    writeln!(
+        o,
+        "  tracker silent       {}",
+        match h.tracker_silent_ms {
+            Some(ms) => format!(
+                "{:.1} s in {} stretch(es)",
+                ms / 1000.0,
+                r.events
+                    .iter()
+                    .filter(|e| e.kind == kind::TRACKER_LOST)
+                    .count()
+            ),
+            None => "unknown (not recorded by a session that ran to its end)".into(),
+        }
     )?;
     writeln!(
         o,
@@ -85,21 +102,45 @@ pub fn main(a: Args) -> Result<()> {
     )?;
     writeln!(o, "  frames               {}", r.frames.len())?;
     writeln!(o, "  validation rows      {}", r.validation.len())?;
-    writeln!(o, "  trials               {}", r.trials.len())?;
+    let without_gaze = r.trials.iter().filter(|t| t.samples.without_gaze()).count();
+    writeln!(
+        o,
+        "  trials               {}{}",
+        r.trials.len(),
+        if without_gaze > 0 {
+            format!(" ({without_gaze} WITHOUT ANY GAZE SAMPLE)")
+        } else {
+            String::new()
+        }
+    )?;
     if !r.trials.is_empty() {
         writeln!(
             o,
-            "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9} {:>7} {:>7}",
-            "trial", "stimulus", "cond", "variant", "expr", "dur_ms", "frames", "dropped"
+            "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9} {:>7} {:>7}  {:>17}",
+            "trial",
+            "stimulus",
+            "cond",
+            "variant",
+            "expr",
+            "dur_ms",
+            "frames",
+            "dropped",
+            "samples exp/rec/ok"
         )?;
         for t in &r.trials {
             let aborted = r
                 .events
                 .iter()
-                .any(|e| e.kind == et_sessions::format::kind::TRIAL_ABORTED && e.trial == t.trial);
+                .any(|e| e.kind == kind::TRIAL_ABORTED && e.trial == t.trial);
+            let c = &t.samples;
+            let samples = if c.expected == 0 {
+                "-".to_string()
+            } else {
+                format!("{}/{}/{}", c.expected, c.received, c.valid)
+            };
             writeln!(
                 o,
-                "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9.1} {:>7} {:>7}{}",
+                "    {:>5}  {:<28} {:<6} {:<14} {:<9} {:>9.1} {:>7} {:>7}  {:>17}{}{}",
                 t.trial,
                 t.stimulus_id,
                 t.condition,
@@ -108,6 +149,8 @@ pub fn main(a: Args) -> Result<()> {
                 (t.offset_us - t.onset_us) as f64 / 1000.0,
                 t.frames,
                 t.dropped_frames,
+                samples,
+                if c.without_gaze() { "  NO GAZE" } else { "" },
                 if aborted {
                     "  cut short by the abort"
                 } else {
@@ -117,4 +160,16 @@ pub fn main(a: Args) -> Result<()> {
         }
     }
     crate::output::emit(&o)
+}
+
+/// Where a recording's gaze came from, in words (simulated gaze is never taken for real).
+fn gaze_source(kind: &str) -> &str {
+    match kind {
+        "tobii" => "a Tobii eye tracker",
+        "synthetic" => "SIMULATED (the synthetic tracker)",
+        "replay" => "REPLAYED (another recording played again)",
+        "import" => "an import of another tool's export",
+        "" => "not recorded (a file written before et-suite recorded it)",
+        other => other,
+    }
 }

@@ -1198,3 +1198,77 @@ fn an_error_names_its_cause_once() {
     assert!(!o.status.success());
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
+
+/// The replay tracker standing in for one that stops sending: a recording shorter than the
+/// session is replayed into it. The session warns before it starts, records `replay_end` (not
+/// silence), counts each trial's samples, says how many trials got none and exits with the
+/// status for data with a problem; `inspect` shows it.
+#[test]
+fn a_session_whose_gaze_ends_early_says_so_and_does_not_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.h5");
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[calibration]\nenabled = false\n",
+    );
+    record_at_full_speed(&cfg, &short);
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 400\nfixation_ms = 50\niti_ms = 50\n[calibration]\nenabled = false\n",
+    );
+    let out = dir.path().join("out.h5");
+    let replay = format!("replay:{}", s(&short));
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--tracker",
+        &replay,
+        "--out",
+        s(&out),
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    // Said when the tracker is opened, before the recording exists.
+    assert!(
+        stderr.lines().any(|l| l.contains("warning: ")
+            && l.contains("short.h5")
+            && l.contains("after its end the session records no gaze")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("the replayed recording ended before the session"),
+        "{stdout}"
+    );
+    let rec = Recording::open(&out).unwrap();
+    assert!(rec.header.complete);
+    assert_eq!(rec.header.tracker_kind, "replay");
+    assert_eq!(rec.header.tracker_silent_ms, Some(0.0));
+    assert!(rec.events.iter().any(|e| e.kind == "replay_end"));
+    assert!(!rec.events.iter().any(|e| e.kind == "tracker_lost"));
+    let empty = rec
+        .trials
+        .iter()
+        .filter(|t| t.samples.without_gaze())
+        .count();
+    assert!((10..32).contains(&empty), "{empty} trials without gaze");
+    assert!(
+        stdout.contains(&format!("{empty} trial(s) without any gaze sample")),
+        "{stdout}"
+    );
+    assert!(rec.trials.iter().all(|t| t.samples.expected == 48));
+    let o = run(&["inspect", s(&out)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(&format!("({empty} WITHOUT ANY GAZE SAMPLE)")),
+        "{text}"
+    );
+    assert!(text.contains("REPLAYED"), "{text}");
+    assert!(text.contains("48/0/0  NO GAZE"), "{text}");
+}

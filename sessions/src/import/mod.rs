@@ -583,6 +583,7 @@ fn build_participant(
     header.screen = *screen;
     header.source_software = source.software.clone();
     header.source_fixation_filter = source.fixation_filter.clone();
+    header.tracker_kind = "import".into();
     let mut notes = vec![EventRecord::new(
         samples[0].system_ts_us,
         kind::NOTE,
