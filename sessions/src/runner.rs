@@ -1013,6 +1013,32 @@ mod tests {
         on_silence: Option<OnSilence>,
         wrap: impl FnOnce(SyntheticTracker, &Arc<Operator>) -> Box<dyn Tracker>,
     ) -> Result<SessionOutcome> {
+        let clock = Arc::new(ManualClock::new(10_000_000));
+        let operator = Arc::new(Operator::default());
+        run_short_on(
+            clock,
+            &operator,
+            path,
+            n_trials,
+            abort_after,
+            missed,
+            on_silence,
+            wrap,
+        )
+    }
+
+    /// The short session on `clock` with `operator`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_short_on(
+        clock: Arc<dyn et_drivers::Clock>,
+        operator: &Arc<Operator>,
+        path: &std::path::Path,
+        n_trials: usize,
+        abort_after: Option<u32>,
+        missed: &[u64],
+        on_silence: Option<OnSilence>,
+        wrap: impl FnOnce(SyntheticTracker, &Arc<Operator>) -> Box<dyn Tracker>,
+    ) -> Result<SessionOutcome> {
         let set = et_stimuli::default_set::manifest(256);
         let trials: Vec<_> = trial_list(&set, CounterbalanceVersion::A, 3)
             .unwrap()
@@ -1030,11 +1056,9 @@ mod tests {
             ..test_plan(&set, &trials, timing, missed)
         };
         let scene = SceneTimeline::new();
-        let clock = Arc::new(ManualClock::new(10_000_000));
-        let operator = Arc::new(Operator::default());
         let mut tracker = wrap(
             SyntheticTracker::new(SyntheticConfig::default(), clock, scene.clone()).unwrap(),
-            &operator,
+            operator,
         );
         let mut header = RecordingHeader::new("P01", "1");
         header.sampling_hz = 120.0;
@@ -1054,7 +1078,7 @@ mod tests {
             writer,
             Some(&scene),
             None,
-            &operator,
+            operator,
             &on_trial,
         ))
     }
@@ -1096,6 +1120,8 @@ mod tests {
     struct GapTracker {
         inner: SyntheticTracker,
         gap: (i64, i64),
+        /// When set, the gap also ends once this is true (a gap of whatever length a test needs).
+        until: Option<Arc<AtomicBool>>,
         forward: Option<std::thread::JoinHandle<()>>,
     }
 
@@ -1113,15 +1139,25 @@ mod tests {
             let (tx, rx) = sample_channel(64);
             self.inner.start(tx)?;
             let (from, to) = self.gap;
+            let until = self.until.clone();
+            let virtual_time = self.inner.clock().is_virtual();
             self.forward = Some(std::thread::spawn(move || {
+                let mut ended = false;
                 for m in rx.inner().iter() {
+                    let in_gap = |ts: i64| match &until {
+                        Some(flag) => ts >= from && !flag.load(Ordering::SeqCst),
+                        None => (from..to).contains(&ts),
+                    };
                     let sent = match m {
                         et_drivers::TrackerMessage::Sample(s)
-                            if (from..to).contains(&s.system_ts_us) =>
+                            if !ended && in_gap(s.system_ts_us) =>
                         {
                             Ok(())
                         }
-                        et_drivers::TrackerMessage::Sample(s) => sink.push_wait(s),
+                        et_drivers::TrackerMessage::Sample(s) => {
+                            ended |= s.system_ts_us >= from;
+                            sink.push(s, virtual_time)
+                        }
                         et_drivers::TrackerMessage::Event(e) => sink.event(e),
                     };
                     if sent.is_err() {
@@ -1336,6 +1372,7 @@ mod tests {
             Box::new(GapTracker {
                 inner: t,
                 gap,
+                until: None,
                 forward: None,
             })
         })
@@ -1375,6 +1412,89 @@ mod tests {
         assert!(r.trials.iter().all(|t| !t.samples.without_gaze()));
     }
 
+    /// In real time, silence pauses the session before the next trial (`on_silence = "pause"`);
+    /// the operator goes on without gaze, which accepts it, and gaze comes back later.
+    #[test]
+    fn the_operator_continues_through_a_silence_and_accepts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let clock: Arc<dyn et_drivers::Clock> = Arc::new(et_drivers::MonotonicClock);
+        let operator = Arc::new(Operator::default());
+        let back = Arc::new(AtomicBool::new(false));
+        let gap_from = clock.now_us() + 1_000_000;
+        // The operator: waits for the pause (however long a busy machine takes to notice),
+        // goes on, and the tracker comes back 2 s after the pause began.
+        let helper = {
+            let (operator, back) = (Arc::clone(&operator), Arc::clone(&back));
+            std::thread::spawn(move || {
+                let t0 = std::time::Instant::now();
+                while operator.view.snapshot().phase != "tracker silent" {
+                    assert!(
+                        t0.elapsed() < std::time::Duration::from_secs(120),
+                        "no pause"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                operator.press_continue();
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                back.store(true, Ordering::SeqCst);
+            })
+        };
+        let out = run_short_on(
+            Arc::clone(&clock),
+            &operator,
+            &path,
+            2,
+            None,
+            &[],
+            Some(OnSilence::Pause),
+            |t, _| {
+                Box::new(GapTracker {
+                    inner: t,
+                    gap: (gap_from, i64::MAX),
+                    until: Some(back),
+                    forward: None,
+                })
+            },
+        )
+        .unwrap();
+        helper.join().unwrap();
+        assert!(out.complete);
+        assert!(out.silence_accepted);
+        assert!(!out.unaccepted_gaze_problem());
+        let r = Recording::open(&path).unwrap();
+        let notes: Vec<&str> = r.events.iter().map(|e| e.text.as_str()).collect();
+        let paused = notes
+            .iter()
+            .position(|t| t.starts_with("paused: the tracker is silent"));
+        let went_on = notes
+            .iter()
+            .position(|t| t.starts_with("resumed by the operator without gaze"));
+        assert!(paused.is_some() && went_on > paused, "{notes:?}");
+        let before = r
+            .gaze
+            .iter()
+            .rev()
+            .find(|s| s.system_ts_us < gap_from)
+            .unwrap();
+        let after = r.gaze.iter().find(|s| s.system_ts_us >= gap_from).unwrap();
+        let lost = r
+            .events
+            .iter()
+            .find(|e| e.kind == kind::TRACKER_LOST)
+            .unwrap();
+        let back = r
+            .events
+            .iter()
+            .find(|e| e.kind == kind::TRACKER_BACK)
+            .unwrap();
+        assert_eq!(
+            (lost.ts_us, back.ts_us),
+            (before.system_ts_us, after.system_ts_us)
+        );
+        assert!(after.system_ts_us - before.system_ts_us >= 2_000_000);
+    }
+
     #[test]
     fn on_silence_abort_ends_the_session_incomplete() {
         let dir = tempfile::tempdir().unwrap();
@@ -1383,6 +1503,7 @@ mod tests {
             Box::new(GapTracker {
                 inner: t,
                 gap: (13_500_000, 15_500_000),
+                until: None,
                 forward: None,
             })
         })
