@@ -684,6 +684,66 @@ fn a_tracker_silent_from_the_start_is_recorded_reported_and_fails_the_session() 
     assert!(rec.trials.iter().all(|t| t.samples.without_gaze()));
 }
 
+/// The tracker stops sending in the middle of a trial without any error or notification, for
+/// 1.5 s: the silence is found from the samples' stamps and counted in the trials it hit.
+#[test]
+fn a_tracker_that_stops_sending_mid_trial_without_an_error_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(1);
+    // Trials of 400 ms from the start of streaming (no calibration): 2.15 s falls in one.
+    let (o, out) = fake_session(dir.path(), &fake, "2150:1500:quiet", NO_CALIBRATION);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("tracker SILENT 1 time(s)"), "{stdout}");
+    let rec = et_sessions::Recording::open(&out).unwrap();
+    assert!(!rec
+        .events
+        .iter()
+        .any(|e| e.text.contains("connection_lost")));
+    let (gap, before, after) = rec
+        .gaze
+        .windows(2)
+        .map(|w| {
+            (
+                w[1].system_ts_us - w[0].system_ts_us,
+                w[0].system_ts_us,
+                w[1].system_ts_us,
+            )
+        })
+        .max()
+        .unwrap();
+    assert!(gap >= 1_400_000, "{gap}");
+    let lost: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "tracker_lost")
+        .collect();
+    let back: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "tracker_back")
+        .collect();
+    assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", rec.events);
+    assert_eq!((lost[0].ts_us, back[0].ts_us), (before, after));
+    let hit: Vec<_> = rec
+        .trials
+        .iter()
+        .filter(|t| t.offset_us > before && t.onset_us < after)
+        .collect();
+    assert!(!hit.is_empty());
+    assert!(hit.iter().all(|t| t.samples.received < t.samples.expected));
+    // A trial wholly inside the gap got nothing, and analyze would leave it out.
+    assert!(hit
+        .iter()
+        .filter(|t| t.onset_us > before && t.offset_us < after)
+        .all(|t| t.samples.without_gaze()));
+}
+
 #[test]
 fn on_silence_abort_ends_a_session_whose_tracker_is_silent() {
     let dir = tempfile::tempdir().unwrap();

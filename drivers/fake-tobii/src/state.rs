@@ -313,11 +313,17 @@ impl Fake {
     }
 
     pub fn disconnect(&self, ms: u32, drop_subscriptions: bool) {
+        self.cut_off(ms, drop_subscriptions, true);
+    }
+
+    /// Stops delivering for `ms`; `announced`: with the SDK's connection-lost and -restored
+    /// notifications and stream error (without: a tracker that just falls silent).
+    fn cut_off(&self, ms: u32, drop_subscriptions: bool, announced: bool) {
         {
             let mut c = guard(&self.conn);
             c.down_until = monotonic_now_us() + i64::from(ms) * 1000;
-            c.lost_owed = true;
-            c.restore_owed = true;
+            c.lost_owed = announced;
+            c.restore_owed = announced;
         }
         if drop_subscriptions {
             guard(&self.subs).clear();
@@ -404,16 +410,20 @@ impl Fake {
     /// The streaming thread: samples on an absolute CLOCK_MONOTONIC grid at the current
     /// frequency, delivered to every subscriber while connected.
     fn pump(&self, stop: &AtomicBool) {
-        // FAKE_TOBII_DISCONNECT=AT_MS:FOR_MS[:drop] cuts the connection once, AT_MS after
-        // streaming starts: how a test injects a fault into another process (the CLI).
+        // FAKE_TOBII_DISCONNECT=AT_MS:FOR_MS[:drop|:quiet] cuts the connection once, AT_MS
+        // after streaming starts (`drop`: subscriptions lost too; `quiet`: no notification or
+        // stream error, the tracker just stops sending): how a test injects a fault into
+        // another process (the CLI).
         let mut scheduled = std::env::var("FAKE_TOBII_DISCONNECT").ok().and_then(|v| {
             let mut it = v.split(':');
             let at: i64 = it.next()?.parse().ok()?;
             let dur: u32 = it.next()?.parse().ok()?;
+            let mode = it.next();
             Some((
                 monotonic_now_us() + at * 1000,
                 dur,
-                it.next() == Some("drop"),
+                mode == Some("drop"),
+                mode != Some("quiet"),
             ))
         });
         let cfg = guard(&self.cfg).clone();
@@ -440,9 +450,9 @@ impl Fake {
             if ts > now {
                 std::thread::sleep(Duration::from_micros((ts - now) as u64));
             }
-            if let Some((at, dur, drop_subs)) = scheduled {
+            if let Some((at, dur, drop_subs, announced)) = scheduled {
                 if ts >= at {
-                    self.disconnect(dur, drop_subs);
+                    self.cut_off(dur, drop_subs, announced);
                     scheduled = None;
                 }
             }
