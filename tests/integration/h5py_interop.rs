@@ -134,7 +134,10 @@ fn h5py_reads_what_the_runner_wrote() {
             "image_x",
             "image_y",
             "image_w",
-            "image_h"
+            "image_h",
+            "samples_expected",
+            "samples_received",
+            "samples_valid",
         ]
     );
     assert_eq!(names("frames"), ["ts_us", "trial"]);
