@@ -24,6 +24,12 @@ pub trait Clock: Send + Sync {
     /// Moves a driven clock forward (never backward). No effect on clocks that run by themselves.
     fn advance_to(&self, _t_us: i64) {}
 
+    /// Real time the driver of a paced clock ([`PacedClock`]) waits before moving it to `t_us`,
+    /// so the simulation runs at its speed; zero for every other clock.
+    fn pace_delay(&self, _t_us: i64) -> Duration {
+        Duration::ZERO
+    }
+
     /// True for virtual clocks, where a sample is never late and so must never be dropped.
     fn is_virtual(&self) -> bool;
 }
@@ -157,6 +163,62 @@ impl Clock for ManualClock {
     }
 }
 
+/// Virtual time moved by the session (like [`ManualClock`]) and paced to run `speed` times
+/// faster than real time: the session waits [`Clock::pace_delay`] before each move. The
+/// simulation is exactly what it is at `max` (the clock never runs ahead of it, whatever the
+/// speed or the machine's load), only spread over real time.
+#[derive(Debug)]
+pub struct PacedClock {
+    driven: ManualClock,
+    origin_us: i64,
+    real_origin_us: i64,
+    speed: f64,
+}
+
+impl PacedClock {
+    /// `speed` must be positive and finite; callers validate user input before this.
+    pub fn new(origin_us: i64, speed: f64) -> Self {
+        PacedClock {
+            driven: ManualClock::new(origin_us),
+            origin_us,
+            real_origin_us: monotonic_now_us(),
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
+        }
+    }
+}
+
+impl Clock for PacedClock {
+    fn now_us(&self) -> i64 {
+        self.driven.now_us()
+    }
+    fn wait_until(&self, t_us: i64, max_wait: Duration) -> bool {
+        self.driven.wait_until(t_us, max_wait)
+    }
+    fn real_delay_until(&self, _t_us: i64) -> Option<Duration> {
+        None
+    }
+    fn advance_to(&self, t_us: i64) {
+        self.driven.advance_to(t_us);
+    }
+    fn pace_delay(&self, t_us: i64) -> Duration {
+        let due =
+            self.real_origin_us as f64 + t_us.saturating_sub(self.origin_us) as f64 / self.speed;
+        let left = due - monotonic_now_us() as f64;
+        if left.is_finite() && left > 0.0 {
+            Duration::from_micros(left.min(u64::MAX as f64) as u64)
+        } else {
+            Duration::ZERO
+        }
+    }
+    fn is_virtual(&self) -> bool {
+        true
+    }
+}
+
 /// Virtual time moved by its only follower: waiting for a time *is* reaching it. This is the
 /// clock of an as-fast-as-possible replay.
 #[derive(Debug)]
@@ -232,6 +294,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(10));
         let elapsed = c.now_us() - 1_000_000;
         assert!(elapsed >= 1_000_000, "{elapsed}");
+    }
+
+    #[test]
+    fn a_paced_clock_moves_only_when_driven_and_says_how_long_to_wait() {
+        let c = PacedClock::new(1_000_000, 10.0);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.now_us(), 1_000_000, "it never runs by itself");
+        assert_eq!(c.real_delay_until(2_000_000), None, "driven");
+        // 1 s of virtual time at 10x is 100 ms of real time from the start.
+        let d = c.pace_delay(2_000_000);
+        assert!(
+            d <= Duration::from_millis(100) && d > Duration::ZERO,
+            "{d:?}"
+        );
+        c.advance_to(2_000_000);
+        assert_eq!(c.now_us(), 2_000_000);
+        assert_eq!(c.pace_delay(1_000_000), Duration::ZERO);
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod tobii;
 pub mod tracker;
 
 pub use channel::{sample_channel, SampleReceiver, SampleSender, TrackerEvent, TrackerMessage};
-pub use clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, ScaledClock};
+pub use clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, PacedClock, ScaledClock};
 pub use geometry::ScreenGeometry;
 pub use sample::{EyeSample, GazeSample};
 pub use tracker::{CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::channel::{SampleSender, TrackerEvent};
-use crate::clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, ScaledClock};
+use crate::clock::{Clock, FreeRunningClock, ManualClock, MonotonicClock, PacedClock, ScaledClock};
 use crate::sample::GazeSample;
 use crate::stream::{reach, StreamThread};
 use crate::tracker::{CalibrationPoint, CalibrationResult, Tracker, TrackerError, TrackerInfo};
@@ -40,8 +40,9 @@ impl ReplaySpeed {
     ///
     /// - `Paced::Alone`: nothing else moves time (a replay into a file): `max` runs free,
     ///   reaching whatever it waits for at once.
-    /// - `Paced::BySession`: a session's display moves time at `max` (`ManualClock`), so the
-    ///   tracker never runs ahead of the screens.
+    /// - `Paced::BySession`: a session's display moves time (`ManualClock` at `max`,
+    ///   `PacedClock` at N×, waiting real time between frames), so the tracker never runs
+    ///   ahead of the screens and every speed simulates exactly what `max` does.
     ///
     /// `origin_us`: where time starts. `None` is a live time base: at 1× the system's
     /// monotonic clock itself (the Tobii SDK's time base), faster a clock from now.
@@ -50,6 +51,11 @@ impl ReplaySpeed {
         match (self, origin_us) {
             (ReplaySpeed::Factor(f), None) if (f - 1.0).abs() < f64::EPSILON => {
                 Arc::new(MonotonicClock)
+            }
+            // In a session, a faster clock is paced by the session's display, never ahead of
+            // the simulation (a clock running by itself outran it at high speeds).
+            (ReplaySpeed::Factor(f), _) if paced == Paced::BySession => {
+                Arc::new(PacedClock::new(start(), f))
             }
             (ReplaySpeed::Factor(f), _) => Arc::new(ScaledClock::new(start(), f)),
             (ReplaySpeed::Max, _) => match paced {

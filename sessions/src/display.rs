@@ -168,6 +168,10 @@ impl<'a> Display<'a> {
                     return Ok(None);
                 }
                 let ts = *t0 + (*k as f64 * self.period_us).round() as i64;
+                let pace = self.clock.pace_delay(ts);
+                if !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                }
                 match self.clock.real_delay_until(ts) {
                     Some(d) if !d.is_zero() => tokio::time::sleep(d).await,
                     Some(_) => {}

@@ -1272,3 +1272,97 @@ fn a_session_whose_gaze_ends_early_says_so_and_does_not_exit_0() {
     assert!(text.contains("REPLAYED"), "{text}");
     assert!(text.contains("48/0/0  NO GAZE"), "{text}");
 }
+
+/// Any `--speed` simulates exactly what `max` does (same samples, frames and trial durations):
+/// the virtual clock waits for the simulation instead of running ahead of it.
+#[test]
+fn every_speed_records_exactly_what_max_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 300\nfixation_ms = 100\niti_ms = 100\n[calibration]\nenabled = false\n",
+    );
+    let session = |speed: &str| {
+        let out = dir.path().join(format!("s{speed}.h5"));
+        let o = run(&[
+            "run",
+            "--config",
+            s(&cfg),
+            "--headless",
+            "--speed",
+            speed,
+            "--out",
+            s(&out),
+        ]);
+        assert!(
+            o.status.success(),
+            "--speed {speed}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Recording::open(&out).unwrap()
+    };
+    let max = session("max");
+    let shape = |r: &Recording| {
+        let t0 = r.gaze[0].system_ts_us;
+        (
+            r.gaze.len(),
+            r.frames.len(),
+            r.trials
+                .iter()
+                .map(|t| {
+                    (
+                        t.onset_us - t0,
+                        t.offset_us - t.onset_us,
+                        t.frames,
+                        t.samples,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(max.trials.len(), 32);
+    for speed in ["400", "1e9"] {
+        assert_eq!(shape(&session(speed)), shape(&max), "--speed {speed}");
+    }
+}
+
+/// A session at an absurd speed still ends on a signal: exit 130, the file closed and marked
+/// incomplete, the simulated clock no further than the session got.
+#[test]
+fn a_signal_ends_a_session_at_any_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Five hours of simulated session: far longer than the test waits.
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 600000\nfixation_ms = 500\niti_ms = 250\n",
+    );
+    let out = dir.path().join("fast.h5");
+    let mut child = crate::common::bin()
+        .args(["run", "--config", s(&cfg), "--headless", "--speed", "1e9"])
+        .args(["--out", s(&out)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::common::wait_for_file(&out);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t0.elapsed() < crate::common::HANG,
+            "SIGTERM did not end the session"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let rec = Recording::open(&out).unwrap();
+    assert!(!rec.header.complete);
+    let planned_us = 32 * 600_750_000i64;
+    let span = rec.gaze.last().unwrap().system_ts_us - rec.gaze[0].system_ts_us;
+    assert!(span < planned_us, "{span} µs simulated");
+}
