@@ -36,6 +36,16 @@ impl Default for Timing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackerSettings {
+    /// Which tracker records this study; `--tracker` overrides it. Without either, a session
+    /// in the window is refused (a participant must never be recorded with simulated gaze by
+    /// a forgotten flag) and a headless one uses the synthetic tracker.
+    pub kind: Option<TrackerKind>,
+    /// `kind = "tobii"`: the tracker at this address (e.g. `tet-tcp://169.254.10.20`) ...
+    pub address: Option<String>,
+    /// ... or with this serial number; neither: the first found.
+    pub serial: Option<String>,
+    /// `kind = "replay"`: the recording to replay, relative to the config file.
+    pub replay: Option<PathBuf>,
     /// Sampling rate (Hz): the synthetic tracker's, or the gaze output frequency set on a
     /// Tobii tracker.
     pub sampling_hz: f64,
@@ -51,14 +61,47 @@ pub struct TrackerSettings {
     pub on_silence: Option<OnSilence>,
 }
 
+/// The kinds of tracker a study config can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackerKind {
+    Tobii,
+    Synthetic,
+    Replay,
+}
+
 impl Default for TrackerSettings {
     fn default() -> Self {
         TrackerSettings {
+            kind: None,
+            address: None,
+            serial: None,
+            replay: None,
             sampling_hz: 120.0,
             seed: None,
             tobii_lib: None,
             silence_ms: crate::silence::MIN_SILENCE_MS,
             on_silence: None,
+        }
+    }
+}
+
+impl TrackerSettings {
+    /// The keys that go with `kind` are given with it, and only with it.
+    fn validate_choice(&self) -> std::result::Result<(), String> {
+        let tobii = self.kind == Some(TrackerKind::Tobii);
+        if !tobii && (self.address.is_some() || self.serial.is_some()) {
+            return Err("tracker.address and tracker.serial name a Tobii: they need tracker.kind = \"tobii\"".into());
+        }
+        if self.address.is_some() && self.serial.is_some() {
+            return Err("tracker.address and tracker.serial: give one, not both".into());
+        }
+        match (self.kind, &self.replay) {
+            (Some(TrackerKind::Replay), None) => Err(
+                "tracker.kind = \"replay\" needs tracker.replay = \"RECORDING.h5\" (the recording to replay)".into(),
+            ),
+            (Some(TrackerKind::Replay), Some(_)) | (_, None) => Ok(()),
+            (_, Some(_)) => Err("tracker.replay needs tracker.kind = \"replay\"".into()),
         }
     }
 }
@@ -172,9 +215,13 @@ impl StudyConfig {
             message: e.to_string().trim().replace('\n', " "),
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut cfg.stimulus_set, &mut cfg.tracker.tobii_lib]
-            .into_iter()
-            .flatten()
+        for p in [
+            &mut cfg.stimulus_set,
+            &mut cfg.tracker.tobii_lib,
+            &mut cfg.tracker.replay,
+        ]
+        .into_iter()
+        .flatten()
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -227,6 +274,7 @@ impl StudyConfig {
                 ));
             }
         }
+        self.tracker.validate_choice()?;
         if self.tracker.silence_ms < crate::silence::MIN_SILENCE_MS {
             return Err(format!(
                 "tracker.silence_ms must be at least {} (below it a real tracker's delivery jitter passes for silence), got {}",
@@ -358,6 +406,36 @@ pub const MAX_SCREEN_MS: u32 = 600_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracker_keys_go_with_their_kind() {
+        for (toml, needle) in [
+            (
+                "[tracker]\nserial = \"X\"\n",
+                "need tracker.kind = \"tobii\"",
+            ),
+            (
+                "[tracker]\nkind = \"tobii\"\nserial = \"X\"\naddress = \"tet-tcp://1.2.3.4\"\n",
+                "give one, not both",
+            ),
+            ("[tracker]\nkind = \"replay\"\n", "needs tracker.replay"),
+            (
+                "[tracker]\nreplay = \"a.h5\"\n",
+                "tracker.replay needs tracker.kind",
+            ),
+            ("[tracker]\nkind = \"eyelink\"\n", "unknown variant"),
+            (
+                "[tracker]\nsilence_ms = 20\n",
+                "tracker.silence_ms must be at least 80",
+            ),
+        ] {
+            let err = toml::from_str::<StudyConfig>(toml)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.validate())
+                .unwrap_err();
+            assert!(err.contains(needle), "{toml}: {err}");
+        }
+    }
 
     #[test]
     fn defaults_and_partial_files() {

@@ -31,6 +31,41 @@ pub enum TrackerChoice {
 }
 
 impl TrackerChoice {
+    /// The tracker a session records with: `--tracker` when given, else the study config's
+    /// `[tracker] kind`, else the synthetic one for a headless run. A session in the window
+    /// with neither is refused: it records a participant, and simulated gaze must never be
+    /// recorded because a flag was forgotten.
+    pub fn resolve(
+        given: Option<&TrackerChoice>,
+        cfg: &crate::config::TrackerSettings,
+        headless: bool,
+    ) -> Result<TrackerChoice> {
+        use crate::config::TrackerKind;
+        if let Some(c) = given {
+            return Ok(c.clone());
+        }
+        match (cfg.kind, headless) {
+            (Some(TrackerKind::Tobii), _) => Ok(TrackerChoice::Tobii(
+                cfg.address.clone().or_else(|| cfg.serial.clone()),
+            )),
+            (Some(TrackerKind::Synthetic), _) | (None, true) => Ok(TrackerChoice::Synthetic),
+            (Some(TrackerKind::Replay), _) => match &cfg.replay {
+                Some(f) => Ok(TrackerChoice::Replay(f.clone())),
+                None => Err(SessionError::Invalid(
+                    "tracker.kind = \"replay\" needs tracker.replay".into(),
+                )),
+            },
+            (None, false) => Err(SessionError::Invalid(
+                "no tracker chosen: a session in the window records a participant, so name its tracker, either with --tracker tobii (or tobii:SERIAL|ADDRESS, synthetic, replay:FILE) or in the study config as [tracker] kind = \"tobii\" (or \"synthetic\", \"replay\")".into(),
+            )),
+        }
+    }
+
+    /// Whether the gaze is not a participant's: simulated or replayed.
+    pub fn is_simulated(&self) -> bool {
+        !matches!(self, TrackerChoice::Tobii(_))
+    }
+
     /// The recording's `tracker_kind`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -144,6 +179,11 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
     })?;
     let scene = SceneTimeline::new();
     let (mut tracker, scene_for_runner) = open_tracker(&req, &scene)?;
+    match req.tracker {
+        TrackerChoice::Synthetic => req.operator.view.not_live("SIMULATED"),
+        TrackerChoice::Replay(_) => req.operator.view.not_live("REPLAYED"),
+        TrackerChoice::Tobii(_) => {}
+    }
     let info = tracker.info();
     let mut header = RecordingHeader::new(&cfg.participant, &cfg.session);
     header.tracker_model = info.model;
@@ -320,4 +360,44 @@ fn open_window(
     };
     Presenter::open(wc, cfg.display.style.clone(), clock)
         .map_err(|e| SessionError::Display(format!("cannot open the participant's window: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{TrackerKind, TrackerSettings};
+
+    #[test]
+    fn the_tracker_is_chosen_on_purpose() {
+        let none = TrackerSettings::default();
+        // Headless keeps the synthetic default; a session in the window never guesses.
+        assert!(matches!(
+            TrackerChoice::resolve(None, &none, true),
+            Ok(TrackerChoice::Synthetic)
+        ));
+        let err = TrackerChoice::resolve(None, &none, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--tracker tobii") && err.contains("[tracker] kind = \"tobii\""),
+            "{err}"
+        );
+        let tobii = TrackerSettings {
+            kind: Some(TrackerKind::Tobii),
+            serial: Some("X3120-1".into()),
+            ..TrackerSettings::default()
+        };
+        // A config that names a Tobii records from it, headless or not ...
+        for headless in [true, false] {
+            assert!(matches!(
+                TrackerChoice::resolve(None, &tobii, headless),
+                Ok(TrackerChoice::Tobii(Some(s))) if s == "X3120-1"
+            ));
+        }
+        // ... and --tracker overrides it.
+        assert!(matches!(
+            TrackerChoice::resolve(Some(&TrackerChoice::Synthetic), &tobii, false),
+            Ok(TrackerChoice::Synthetic)
+        ));
+    }
 }

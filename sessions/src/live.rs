@@ -21,6 +21,8 @@ const SILENT_AFTER: Duration = Duration::from_millis(500);
 pub struct LiveView {
     state: Mutex<State>,
     source: OnceLock<Source>,
+    /// "SIMULATED" or "REPLAYED" when the gaze is not a participant's, said on every line.
+    not_live: OnceLock<&'static str>,
 }
 
 impl std::fmt::Debug for LiveView {
@@ -66,6 +68,10 @@ pub struct LiveSnapshot {
     /// Real time since samples last came in, once over 0.5 s (ms; infinite when none came
     /// yet during the trials); `None` while samples arrive.
     pub silent_ms: Option<f64>,
+    /// No sample has come yet (before the trials: the tracker is still being searched for).
+    pub searching: bool,
+    /// "SIMULATED" or "REPLAYED" when the gaze is not a participant's; empty otherwise.
+    pub not_live: &'static str,
     pub dropped_frames: u64,
 }
 
@@ -77,6 +83,11 @@ impl LiveView {
             clock,
             sampling_hz,
         });
+    }
+
+    /// The gaze is simulated or replayed (`what`: "SIMULATED", "REPLAYED"): every line says so.
+    pub fn not_live(&self, what: &'static str) {
+        let _ = self.not_live.set(what);
     }
 
     fn with(&self, f: impl FnOnce(&mut State)) {
@@ -156,6 +167,8 @@ impl LiveView {
             trial_left_ms: None,
             valid_share_2s: None,
             silent_ms: None,
+            searching: false,
+            not_live: self.not_live.get().copied().unwrap_or(""),
             dropped_frames: st.dropped_frames,
         };
         let Some(src) = self.source.get() else {
@@ -181,6 +194,7 @@ impl LiveView {
             None if st.phase == "trials" => Some(f64::INFINITY),
             None => None,
         };
+        snap.searching = src.tap.since_filled().is_none();
         snap
     }
 }
@@ -194,7 +208,11 @@ impl LiveSnapshot {
 
     /// The operator's one-line summary.
     pub fn line(&self) -> String {
-        let mut out = match self.trial {
+        let mut out = match self.not_live {
+            "" => String::new(),
+            what => format!("{what} GAZE | "),
+        };
+        out += &match self.trial {
             Some((n, of)) if self.phase == "trials" => format!("trial {n}/{of} {}", self.stimulus),
             Some((n, of)) => format!("{} after trial {n}/{of}", self.phase),
             None => self.phase.to_string(),
@@ -210,6 +228,7 @@ impl LiveSnapshot {
                 out.push_str(&format!(" | tracker SILENT for {:.1} s", ms / 1000.0))
             }
             Some(_) => out.push_str(" | tracker SILENT (no sample yet)"),
+            None if self.searching => out.push_str(" | tracker searching (no sample yet)"),
             None => out.push_str(" | tracker streaming"),
         }
         if let Some(v) = self.valid_share_2s {
@@ -270,11 +289,27 @@ mod tests {
             "{}",
             snap.line()
         );
-        view.phase("positioning");
-        view.detail("both eyes at 65.0 cm");
+        view.not_live("SIMULATED");
         assert!(view
             .snapshot()
             .line()
-            .starts_with("positioning after trial 3/32 (both eyes at 65.0 cm) | "));
+            .starts_with("SIMULATED GAZE | trial 3/32"));
+        view.phase("positioning");
+        view.detail("both eyes at 65.0 cm");
+        assert!(view.snapshot().line().starts_with(
+            "SIMULATED GAZE | positioning after trial 3/32 (both eyes at 65.0 cm) | "
+        ));
+    }
+
+    #[test]
+    fn before_any_sample_the_tracker_is_searched_for_not_streaming() {
+        let view = LiveView::default();
+        view.attach(SampleTap::new(10), Arc::new(ManualClock::new(0)), 120.0);
+        view.phase("instructions");
+        let line = view.snapshot().line();
+        assert!(line.contains("tracker searching (no sample yet)"), "{line}");
+        view.trial(1, 32, "x", 1_000_000);
+        let line = view.snapshot().line();
+        assert!(line.contains("tracker SILENT (no sample yet)"), "{line}");
     }
 }

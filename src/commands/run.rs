@@ -40,9 +40,11 @@ pub struct Args {
     /// The operator's live window, full screen on this monitor (index).
     #[arg(long, conflicts_with_all = ["headless", "operator_window"])]
     operator_monitor: Option<usize>,
-    /// synthetic, replay:FILE, tobii (first found) or tobii:SERIAL|ADDRESS
-    #[arg(long, default_value = "synthetic")]
-    tracker: TrackerChoice,
+    /// synthetic, replay:FILE, tobii (first found) or tobii:SERIAL|ADDRESS. Default: the
+    /// study config's [tracker] kind; without it, synthetic headless, and a session in the
+    /// window is refused (name the tracker on purpose).
+    #[arg(long)]
+    tracker: Option<TrackerChoice>,
     /// The Tobii Pro SDK library (else the config's tracker.tobii_lib, ET_TOBII_LIB, usual places).
     #[arg(long)]
     tobii_lib: Option<PathBuf>,
@@ -72,6 +74,7 @@ pub fn main(a: Args) -> Result<()> {
             cfg.participant, cfg.session
         ))
     });
+    let tracker = TrackerChoice::resolve(a.tracker.as_ref(), &cfg.tracker, a.headless)?;
     let prepared = Prepared::load(&cfg, &a.stimuli, announce_generation)?;
     let n = prepared.set.stimuli.len() as u64 / 2;
     // Said as an intent: the file exists only once the tracker is connected (a session that
@@ -81,6 +84,15 @@ pub fn main(a: Args) -> Result<()> {
         cfg.participant,
         out.display()
     );
+    match &tracker {
+        TrackerChoice::Synthetic => eprintln!(
+            "SIMULATED GAZE: the synthetic tracker, no eye tracker (--tracker tobii records a participant)"
+        ),
+        TrackerChoice::Replay(f) => {
+            eprintln!("REPLAYED GAZE: {} played again, no eye tracker", f.display())
+        }
+        TrackerChoice::Tobii(_) => {}
+    }
     let pb = session_bar(n);
     let on_trial = |k: u32| pb.set_position(u64::from(k));
     let ended = AtomicBool::new(false);
@@ -89,7 +101,7 @@ pub fn main(a: Args) -> Result<()> {
         scope.spawn(|| live_line(&operator, &pb, &ended));
         let launched = launch(SessionRequest {
             prepared: &prepared,
-            tracker: &a.tracker,
+            tracker: &tracker,
             speed: a.speed,
             out: &out,
             tobii_lib: a.tobii_lib.as_deref(),

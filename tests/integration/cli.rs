@@ -1366,3 +1366,41 @@ fn a_signal_ends_a_session_at_any_speed() {
     let span = rec.gaze.last().unwrap().system_ts_us - rec.gaze[0].system_ts_us;
     assert!(span < planned_us, "{span} µs simulated");
 }
+
+/// Forgetting the tracker never records simulated gaze for a participant: a session in the
+/// window without `--tracker` or `[tracker] kind` is refused before anything exists, naming
+/// both ways to choose; a headless run records the synthetic tracker and says so throughout.
+#[test]
+fn the_tracker_is_chosen_on_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(dir.path(), "[calibration]\nenabled = false\n");
+    let out = dir.path().join("x.h5");
+    let o = run(&["run", "--config", s(&cfg), "--windowed", "--out", s(&out)]);
+    assert_clean_error(&o, "no tracker chosen");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--tracker tobii") && err.contains("[tracker] kind"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("SIMULATED GAZE: the synthetic tracker"),
+        "{err}"
+    );
+    let rec = Recording::open(&out).unwrap();
+    assert_eq!(rec.header.tracker_kind, "synthetic");
+    let o = run(&["inspect", s(&out)]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("SIMULATED"));
+}

@@ -788,3 +788,34 @@ fn trackers_exits_with_its_own_status_when_the_library_cannot_load() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A study config that names a Tobii records from it without `--tracker`; the recording says
+/// where its gaze came from and nothing calls it simulated.
+#[test]
+fn a_config_that_names_a_tobii_records_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(2);
+    let cfg = crate::common::small_study(
+        dir.path(),
+        &format!(
+            "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n{NO_CALIBRATION}[tracker]\nkind = \"tobii\"\ntobii_lib = \"{}\"\n",
+            fake.path.display()
+        ),
+    );
+    let out = dir.path().join("t.h5");
+    let o = crate::common::bin()
+        .args(["run", "--config", cfg.to_str().unwrap(), "--headless"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("SIMULATED"), "{stderr}");
+    let rec = et_sessions::Recording::open(&out).unwrap();
+    assert_eq!(rec.header.tracker_kind, "tobii");
+    assert!(
+        rec.header.tracker_model.contains("X3-120"),
+        "{}",
+        rec.header.tracker_model
+    );
+}

@@ -80,6 +80,8 @@ fn a_windowed_session_under_xvfb_records_consistent_trials_frames_and_markers() 
         .arg(env!("CARGO_BIN_EXE_et-suite"))
         .args([
             "run",
+            "--tracker",
+            "synthetic",
             "--config",
             s(&cfg),
             "--out",
@@ -240,7 +242,15 @@ fn without_a_display_run_says_so_and_writes_nothing() {
     let cfg = small_study(dir.path(), "[display]\nfullscreen = false\n");
     let out = dir.path().join("none.h5");
     let o = crate::common::bin()
-        .args(["run", "--config", s(&cfg), "--out", s(&out)])
+        .args([
+            "run",
+            "--tracker",
+            "synthetic",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(&out),
+        ])
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .output()
@@ -344,7 +354,16 @@ fn losing_the_display_mid_session_closes_the_recording_as_incomplete() {
     let display = format!(":{}", number.trim());
     let mut child = KillOnDrop(
         crate::common::command(env!("CARGO_BIN_EXE_et-suite"))
-            .args(["run", "--config", s(&cfg), "--windowed", "--out", s(&out)])
+            .args([
+                "run",
+                "--tracker",
+                "synthetic",
+                "--config",
+                s(&cfg),
+                "--windowed",
+                "--out",
+                s(&out),
+            ])
             .env("DISPLAY", &display)
             .env("ET_LOG", "error")
             .stdin(Stdio::null())
