@@ -54,6 +54,14 @@ pub fn write_report(
          </style></head><body><h1>Eye-tracking analysis: AOI '{}'</h1>",
         esc(&a.aoi)
     );
+    // What the reader must know before any number: simulated gaze, exclusions, skipped rules.
+    if !a.notes.is_empty() {
+        h.push_str("<h2>Notes</h2><ul>");
+        for n in &a.notes {
+            let _ = write!(h, "<li>{}</li>", esc(n));
+        }
+        h.push_str("</ul>");
+    }
     let test = a.tests_used();
     // Estimates in the response's unit: ms to 0.1, shares to 0.0001.
     let digits = Digits(match a.config.response {

@@ -113,7 +113,7 @@ pub fn export_bids(rec: &Recording, dir: &Path, task: &str) -> Result<Vec<PathBu
                 "PhysioType": "eyetrack",
                 "RecordedEye": eye_name,
                 "SampleCoordinateSystem": "gaze-on-screen",
-                "Manufacturer": "Tobii",
+                "Manufacturer": manufacturer(&rec.header),
                 "ManufacturersModelName": rec.header.tracker_model,
                 "DeviceSerialNumber": rec.header.tracker_serial,
                 "SoftwareVersions": rec.header.software_version,
@@ -190,6 +190,26 @@ pub fn export_bids(rec: &Recording, dir: &Path, task: &str) -> Result<Vec<PathBu
     Ok(written)
 }
 
+/// The sidecar's manufacturer: simulated gaze is never credited to a tracker maker.
+fn manufacturer(h: &crate::format::RecordingHeader) -> &'static str {
+    match gaze_source(h) {
+        "simulated" => "n/a (simulated gaze: et-suite's synthetic tracker)",
+        _ if h.tracker_model.contains("Tobii") => "Tobii",
+        _ => "n/a",
+    }
+}
+
+/// Where the gaze came from (`tracker_kind`; files written before it: from the model name).
+fn gaze_source(h: &crate::format::RecordingHeader) -> &'static str {
+    match h.tracker_kind.as_str() {
+        "synthetic" => "simulated",
+        "replay" => "replayed recording",
+        "import" => "imported export",
+        _ if h.tracker_model.starts_with("et-suite synthetic") => "simulated",
+        _ => "eye tracker",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +224,7 @@ mod tests {
         let p = dir.path().join("r.h5");
         let mut h = RecordingHeader::new("P-03", "1");
         h.sampling_hz = 120.0;
+        h.tracker_kind = "synthetic".into();
         let mut w = RecordingWriter::create(&p, &h, None).unwrap();
         let e = EyeSample {
             gaze_x: 0.5,
@@ -273,6 +294,11 @@ mod tests {
         ] {
             assert!(side.get(k).is_some(), "{k}");
         }
+        // Simulated gaze is never credited to a tracker maker.
+        assert!(side["Manufacturer"]
+            .as_str()
+            .unwrap()
+            .starts_with("n/a (simulated gaze"));
         let ev: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(beh.join("sub-P03_task-faces_events.json")).unwrap(),
         )

@@ -250,6 +250,13 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         "{fig2_svg:.1000}"
     );
     assert!(report.contains("figure2.svg"));
+    // Simulated participants are said to be simulated before any number.
+    let notes = report.find("<h2>Notes</h2>").expect("notes in the report");
+    assert!(
+        report[notes..].contains("SIMULATED GAZE in "),
+        "report notes"
+    );
+    assert!(notes < report.find("Smile vs no smile").unwrap());
     // The dwell figure, PNG for the report and SVG for print, with its title and axes.
     let svg = std::fs::read_to_string(out_dir.join("analysis/dwell_figure.svg")).unwrap();
     for text in [
