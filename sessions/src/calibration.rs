@@ -46,6 +46,10 @@ pub struct CalibrationConfig {
     /// the default in the participant's window) or `auto` (the thresholds; the default
     /// headless, where `max_attempts` caps the recalibrations).
     pub decision: Option<Decision>,
+    /// Headless (`decision = auto`): a validation that failed every attempt is accepted as it
+    /// is (`run --accept-failed-validation`); otherwise the session's exit status says it.
+    #[serde(skip)]
+    pub accept_failed: bool,
 }
 
 impl Default for CalibrationConfig {
@@ -63,6 +67,7 @@ impl Default for CalibrationConfig {
             max_attempts: 3,
             seed: 1,
             decision: None,
+            accept_failed: false,
             positioning: crate::positioning::PositioningConfig::default(),
         }
     }
@@ -210,8 +215,8 @@ fn point_names(n: usize) -> &'static str {
 /// Calibrates and validates until the result is accepted: by the config's thresholds
 /// (`Decision::Auto`) or by the operator. The tracker stays in calibration mode throughout, so
 /// one point can be discarded and collected again without losing the others (as the SDK
-/// allows). Returns whether the accepted calibration passed validation; a tracker that cannot
-/// be calibrated (a replay) is noted and skipped.
+/// allows). Returns the validation's verdict; a tracker that cannot be calibrated (a replay)
+/// is noted and skipped (`None`).
 pub(crate) async fn calibrate(
     s: &mut Session<'_>,
     tracker: &mut dyn Tracker,
@@ -219,7 +224,7 @@ pub(crate) async fn calibrate(
     cfg: &CalibrationConfig,
     screen: &ScreenGeometry,
     decision: Decision,
-) -> Result<bool> {
+) -> Result<Option<Verdict>> {
     let sample_period_us = (1e6 / tracker.info().sampling_hz.max(1.0)) as i64;
     if cfg.positioning.enabled
         && !crate::positioning::guide(
@@ -231,7 +236,7 @@ pub(crate) async fn calibrate(
         )
         .await?
     {
-        return Ok(false);
+        return Ok(Some(Verdict::Aborted));
     }
     s.operator().view.phase("calibration");
     match tracker.calibration_enter() {
@@ -242,15 +247,29 @@ pub(crate) async fn calibrate(
                 -1,
                 format!("{tracker} cannot be calibrated; calibration skipped"),
             )?;
-            return Ok(true);
+            return Ok(None);
         }
         r => r?,
     }
-    let passed = attempts(s, tracker, tap, cfg, screen, decision).await;
+    let verdict = attempts(s, tracker, tap, cfg, screen, decision).await;
     let left = tracker.calibration_leave();
-    let passed = passed?;
+    let verdict = verdict?;
     left?;
-    Ok(passed)
+    Ok(Some(verdict))
+}
+
+/// How a calibration's validation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The accepted validation met the thresholds.
+    Passed,
+    /// It did not, and the operator accepted it anyway (a key in the window, or
+    /// `--accept-failed-validation` headless).
+    AcceptedFailing,
+    /// Every attempt failed and nobody accepted one: the data has a problem.
+    Failed,
+    /// The session was aborted during calibration.
+    Aborted,
 }
 
 async fn attempts(
@@ -260,7 +279,7 @@ async fn attempts(
     cfg: &CalibrationConfig,
     screen: &ScreenGeometry,
     decision: Decision,
-) -> Result<bool> {
+) -> Result<Verdict> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let hz = tracker.info().sampling_hz.max(1.0);
     let all = cfg.calibration_points();
@@ -300,7 +319,7 @@ async fn attempts(
             .whole()
             .is_none()
             {
-                return Ok(false);
+                return Ok(Verdict::Aborted);
             }
             tracker.calibration_collect(point)?;
             collected[i] = true;
@@ -318,7 +337,7 @@ async fn attempts(
             ),
         )?;
         let Some(v) = validate(s, tap, cfg, screen, attempt, &mut rng, hz).await? else {
-            return Ok(false);
+            return Ok(Verdict::Aborted);
         };
         let pass = v.pass && result.applied;
         s.event(
@@ -331,20 +350,37 @@ async fn attempts(
                 if pass { "PASS" } else { "FAIL" }
             ),
         )?;
+        // Said in every mode: a headless run prints it too.
+        s.prompt(&format!(
+            "validation attempt {attempt} {}: {} (limits: accuracy {:.2}°, precision RMS {:.2}°, data loss {:.0}%)",
+            if pass { "PASS" } else { "FAIL" },
+            v.summary.join("; "),
+            cfg.max_accuracy_deg,
+            cfg.max_precision_rms_deg,
+            100.0 * cfg.max_data_loss,
+        ));
         let choice = match decision {
             Decision::Auto if pass => Choice::Continue,
             Decision::Auto if attempt < cfg.max_attempts as i32 => Choice::Recalibrate,
             Decision::Auto => {
-                s.event(
-                    s.next_ts(),
-                    kind::NOTE,
-                    -1,
-                    format!(
-                        "validation failed after {} attempts; the session continues",
-                        cfg.max_attempts
-                    ),
-                )?;
-                return Ok(false);
+                let (verdict, what) = if cfg.accept_failed {
+                    (
+                        Verdict::AcceptedFailing,
+                        "accepted as it is (--accept-failed-validation)",
+                    )
+                } else {
+                    (
+                        Verdict::Failed,
+                        "not accepted: the session exits with the status for data with a problem",
+                    )
+                };
+                let text = format!(
+                    "validation failed after {} attempts; the session continues; {what}",
+                    cfg.max_attempts
+                );
+                s.prompt(&text);
+                s.event(s.next_ts(), kind::NOTE, -1, text)?;
+                return Ok(verdict);
             }
             Decision::Operator => {
                 let text = format!(
@@ -387,7 +423,7 @@ async fn attempts(
                 };
                 loop {
                     match s.ask_on(&screen, &prompt).await? {
-                        None => return Ok(false),
+                        None => return Ok(Verdict::Aborted),
                         Some(Choice::Point(n)) if usize::from(n) > all.len() => {
                             tracing::warn!(n, "there are only {} calibration points", all.len());
                         }
@@ -401,6 +437,7 @@ async fn attempts(
             Decision::Operator => "by the operator",
         };
         let what = match choice {
+            Choice::Continue if !pass => "accepted although it FAILED".to_string(),
             Choice::Continue => "accepted".to_string(),
             Choice::Recalibrate => "recalibrate every point".to_string(),
             Choice::Point(n) => format!("redo point {n}"),
@@ -412,7 +449,8 @@ async fn attempts(
             format!("attempt {attempt}: {what} ({who})"),
         )?;
         match choice {
-            Choice::Continue => return Ok(pass),
+            Choice::Continue if pass => return Ok(Verdict::Passed),
+            Choice::Continue => return Ok(Verdict::AcceptedFailing),
             Choice::Recalibrate => redo = None,
             Choice::Point(n) => redo = Some(usize::from(n) - 1),
         }
@@ -528,9 +566,13 @@ async fn validate(
         pass &= acc <= cfg.max_accuracy_deg
             && rms <= cfg.max_precision_rms_deg
             && loss <= cfg.max_data_loss;
+        let mark = |ok: bool| if ok { "" } else { " (over)" };
         summary.push(format!(
-            "{which}: accuracy {acc:.2}°, precision RMS {rms:.2}°, data loss {:.0}%",
-            100.0 * loss
+            "{which}: accuracy {acc:.2}°{}, precision RMS {rms:.2}°{}, data loss {:.0}%{}",
+            mark(acc <= cfg.max_accuracy_deg),
+            mark(rms <= cfg.max_precision_rms_deg),
+            100.0 * loss,
+            mark(loss <= cfg.max_data_loss),
         ));
     }
     Ok(Some(Validation {

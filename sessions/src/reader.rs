@@ -460,6 +460,39 @@ impl Recording {
         (l / n, r / n)
     }
 
+    /// Each validation attempt in order, with each eye's mean over its targets (NaN where
+    /// the eye had no valid gaze).
+    pub fn validation_attempts(&self) -> Vec<ValidationAttempt> {
+        let mut attempts: Vec<i32> = self.validation.iter().map(|v| v.attempt).collect();
+        attempts.sort_unstable();
+        attempts.dedup();
+        attempts
+            .into_iter()
+            .map(|attempt| {
+                let eye = |name: &str| {
+                    let rows: Vec<_> = self
+                        .validation
+                        .iter()
+                        .filter(|v| v.attempt == attempt && v.eye == name)
+                        .collect();
+                    let mean = |f: fn(&ValidationRecord) -> f32| {
+                        rows.iter().map(|v| f64::from(f(v))).sum::<f64>() / rows.len() as f64
+                    };
+                    EyeValidation {
+                        accuracy_deg: mean(|v| v.accuracy_deg),
+                        precision_rms_deg: mean(|v| v.precision_rms_deg),
+                        data_loss: mean(|v| v.data_loss),
+                    }
+                };
+                ValidationAttempt {
+                    attempt,
+                    left: eye("left"),
+                    right: eye("right"),
+                }
+            })
+            .collect()
+    }
+
     /// The stimulus set stored in the file, if any.
     pub fn stimulus_set(&self) -> Option<Result<et_stimuli::StimulusSet>> {
         if self.manifest.trim().is_empty() {
@@ -469,6 +502,33 @@ impl Recording {
         Some(
             et_stimuli::StimulusSet::from_toml_str(&self.manifest, &origin)
                 .map_err(SessionError::from),
+        )
+    }
+}
+
+/// One validation attempt, each eye's mean over the targets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidationAttempt {
+    pub attempt: i32,
+    pub left: EyeValidation,
+    pub right: EyeValidation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EyeValidation {
+    pub accuracy_deg: f64,
+    pub precision_rms_deg: f64,
+    pub data_loss: f64,
+}
+
+impl std::fmt::Display for EyeValidation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "accuracy {:.2}°, precision RMS {:.2}°, data loss {:.0}%",
+            self.accuracy_deg,
+            self.precision_rms_deg,
+            100.0 * self.data_loss
         )
     }
 }

@@ -13,7 +13,7 @@ use et_stimuli::present::{OperatorKey, Presenter, Screen};
 use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, ParticipantAttention};
-use crate::calibration::{calibrate, CalibrationConfig, Decision};
+use crate::calibration::{calibrate, CalibrationConfig, Decision, Verdict};
 use crate::config::{OnSilence, Timing};
 use crate::display::{whole_frames, Display, Span};
 use crate::error::{Result, SessionError};
@@ -113,6 +113,8 @@ pub struct SessionOutcome {
     pub stats: RecorderStats,
     /// The operator chose to go on while the tracker was silent (the silence is accepted).
     pub silence_accepted: bool,
+    /// How the last calibration's validation ended; `None` without one.
+    pub validation: Option<Verdict>,
 }
 
 impl SessionOutcome {
@@ -120,6 +122,11 @@ impl SessionOutcome {
     pub fn unaccepted_gaze_problem(&self) -> bool {
         let w = &self.stats.watch;
         (w.silences > 0 || w.trials_without_gaze > 0) && !self.silence_accepted
+    }
+
+    /// Every validation failed and nobody accepted one.
+    pub fn unaccepted_validation(&self) -> bool {
+        self.validation == Some(Verdict::Failed)
     }
 }
 
@@ -190,6 +197,8 @@ pub(crate) struct Session<'a> {
     on_silence: OnSilence,
     /// The operator went on without gaze at a silence pause.
     silence_accepted: bool,
+    /// The last calibration's validation verdict.
+    validation: Option<Verdict>,
 }
 
 impl<'a> Session<'a> {
@@ -532,6 +541,7 @@ pub async fn run(
         started_us: clock.now_us(),
         on_silence: plan.on_silence(),
         silence_accepted: false,
+        validation: None,
     };
     if let Err(e) = tracker.start(tx) {
         let _ = rec.finish(false);
@@ -557,7 +567,7 @@ pub async fn run(
             plan.decision(cfg),
         )
         .await
-        .map(|_| ()),
+        .map(|v| s.validation = v),
         (Ok(true), None) => s.event(
             s.next_ts(),
             kind::NOTE,
@@ -608,7 +618,7 @@ pub async fn run(
         ));
     }
     let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, "session end"));
-    let silence_accepted = s.silence_accepted;
+    let (silence_accepted, validation) = (s.silence_accepted, s.validation);
     drop(s);
     let stats = rec.finish(complete)?;
     tracing::info!(
@@ -625,6 +635,7 @@ pub async fn run(
         trials_done,
         stats,
         silence_accepted,
+        validation,
     })
 }
 
@@ -694,7 +705,8 @@ async fn operator_break(
                 -1,
                 "recalibration asked by the operator",
             )?;
-            calibrate(s, tracker, tap, cfg, &plan.geometry, plan.decision(cfg)).await?;
+            s.validation =
+                calibrate(s, tracker, tap, cfg, &plan.geometry, plan.decision(cfg)).await?;
         }
     }
     Ok(())

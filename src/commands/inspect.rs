@@ -101,7 +101,40 @@ pub fn main(a: Args) -> Result<()> {
         kinds.join(", ")
     )?;
     writeln!(o, "  frames               {}", r.frames.len())?;
-    writeln!(o, "  validation rows      {}", r.validation.len())?;
+    let attempts = r.validation_attempts();
+    writeln!(
+        o,
+        "  validation           {} attempt(s), {} rows{}",
+        attempts.len(),
+        r.validation.len(),
+        if attempts.is_empty() {
+            ""
+        } else {
+            "; the last is the one the session went on with"
+        }
+    )?;
+    for a in &attempts {
+        writeln!(o, "    attempt {}: left {}", a.attempt, a.left)?;
+        writeln!(
+            o,
+            "    {:>w$}  right {}",
+            "",
+            a.right,
+            w = format!("attempt {}:", a.attempt).len() - 2
+        )?;
+    }
+    let verdicts: Vec<&str> = r
+        .events
+        .iter()
+        .filter(|e| {
+            (e.kind == kind::CALIBRATION && e.text.contains("accepted"))
+                || (e.kind == kind::NOTE && e.text.starts_with("validation failed"))
+        })
+        .map(|e| e.text.as_str())
+        .collect();
+    for v in verdicts {
+        writeln!(o, "    {v}")?;
+    }
     let without_gaze = r.trials.iter().filter(|t| t.samples.without_gaze()).count();
     writeln!(
         o,

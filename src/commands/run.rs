@@ -8,6 +8,7 @@ use et_drivers::replay::ReplaySpeed;
 use et_sessions::StudyConfig;
 
 use et_cli::exit::{self, ExitWith};
+use et_sessions::calibration::Verdict;
 use et_sessions::launch::{launch, Prepared, SessionRequest, TrackerChoice, WindowChoice};
 use et_sessions::runner::SessionOutcome;
 
@@ -51,6 +52,10 @@ pub struct Args {
     /// Session clock speed: 1 (real time), N (N× faster), or max.
     #[arg(long, default_value = "1")]
     speed: ReplaySpeed,
+    /// Headless: accept a validation that failed every attempt (recorded as such); without
+    /// it such a session exits with status 3.
+    #[arg(long)]
+    accept_failed_validation: bool,
     /// Folder of the default stimulus set (generated there when missing).
     #[arg(long, default_value = DEFAULT_STIMULI_DIR)]
     stimuli: PathBuf,
@@ -74,6 +79,7 @@ pub fn main(a: Args) -> Result<()> {
             cfg.participant, cfg.session
         ))
     });
+    cfg.calibration.accept_failed = a.accept_failed_validation;
     let tracker = TrackerChoice::resolve(a.tracker.as_ref(), &cfg.tracker, a.headless)?;
     let prepared = Prepared::load(&cfg, &a.stimuli, announce_generation)?;
     let n = prepared.set.stimuli.len() as u64 / 2;
@@ -123,8 +129,9 @@ pub fn main(a: Args) -> Result<()> {
     }
     let outcome = launched.outcome;
     validation_beside(&out);
+    let recorded = et_sessions::Recording::open(&out).ok();
     pb.finish_and_clear();
-    crate::output::emit(&summary(&out, &outcome))?;
+    crate::output::emit(&summary(&out, &outcome, recorded.as_ref()))?;
     if !outcome.complete {
         // The file is closed and readable; the exit status still tells scripts it was cut short.
         return Err(ExitWith::new(
@@ -136,12 +143,20 @@ pub fn main(a: Args) -> Result<()> {
         )
         .into());
     }
+    let mut problems = Vec::new();
     if outcome.unaccepted_gaze_problem() {
+        problems.push("its gaze has gaps nobody accepted");
+    }
+    if outcome.unaccepted_validation() {
+        problems.push("no validation passed and none was accepted");
+    }
+    if !problems.is_empty() {
         return Err(ExitWith::new(
             exit::DATA_PROBLEM,
             format!(
-                "{}: the session ran to its end but its gaze has gaps nobody accepted (see above and `et-suite inspect`)",
-                out.display()
+                "{}: the session ran to its end but {} (see above and `et-suite inspect`)",
+                out.display(),
+                problems.join(", and ")
             ),
         )
         .into());
@@ -149,8 +164,13 @@ pub fn main(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// The end summary: what was recorded, and every gap in it.
-fn summary(out: &std::path::Path, outcome: &SessionOutcome) -> String {
+/// The end summary: what was recorded, the validation accepted, the frames dropped, and every
+/// gap in the gaze.
+fn summary(
+    out: &std::path::Path,
+    outcome: &SessionOutcome,
+    rec: Option<&et_sessions::Recording>,
+) -> String {
     let w = &outcome.stats.watch;
     let mut s = format!(
         "{}: {} trials, {} samples, {} samples dropped, {}\n",
@@ -164,6 +184,10 @@ fn summary(out: &std::path::Path, outcome: &SessionOutcome) -> String {
             "INCOMPLETE (aborted)"
         }
     );
+    if let Some(rec) = rec {
+        s.push_str(&validation_line(rec, outcome.validation));
+        s.push_str(&dropped_frames_line(rec));
+    }
     if w.silences > 0 {
         s.push_str(&format!(
             "  tracker SILENT {} time(s), {:.1} s in all{}\n",
@@ -234,5 +258,39 @@ fn validation_beside(recording: &std::path::Path) {
         Ok(true) => eprintln!("validation plot: {}", png.display()),
         Ok(false) => {}
         Err(why) => eprintln!("validation plot not written: {why}"),
+    }
+}
+
+/// The accepted (last) validation, each eye, and how it was accepted.
+fn validation_line(rec: &et_sessions::Recording, verdict: Option<Verdict>) -> String {
+    let Some(last) = rec.validation_attempts().pop() else {
+        return "  validation: none recorded\n".into();
+    };
+    let how = match verdict {
+        Some(Verdict::Passed) => "passed",
+        Some(Verdict::AcceptedFailing) => "FAILED, accepted as it is",
+        Some(Verdict::Failed) => "FAILED, not accepted",
+        Some(Verdict::Aborted) => "not finished (aborted)",
+        None => "not judged",
+    };
+    format!(
+        "  validation (attempt {}, {how}): left {}; right {}\n",
+        last.attempt, last.left, last.right
+    )
+}
+
+/// Frames the display dropped, in all and per trial where any.
+fn dropped_frames_line(rec: &et_sessions::Recording) -> String {
+    let per_trial: Vec<String> = rec
+        .trials
+        .iter()
+        .filter(|t| t.dropped_frames > 0)
+        .map(|t| format!("trial {}: {}", t.trial, t.dropped_frames))
+        .collect();
+    let total: u64 = rec.trials.iter().map(|t| u64::from(t.dropped_frames)).sum();
+    if per_trial.is_empty() {
+        "  dropped frames: 0\n".into()
+    } else {
+        format!("  dropped frames: {total} ({})\n", per_trial.join(", "))
     }
 }

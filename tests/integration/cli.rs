@@ -1411,3 +1411,61 @@ fn the_tracker_is_chosen_on_purpose() {
     let o = run(&["inspect", s(&out)]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("SIMULATED"));
 }
+
+/// A headless session whose every validation fails says so as it happens and at the end, and
+/// exits with the status for data with a problem unless the failure is accepted on purpose;
+/// the recording and `inspect` say which.
+#[test]
+fn failed_validations_are_in_plain_sight_and_fail_the_run_unless_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 100\nfixation_ms = 50\niti_ms = 50\n[calibration]\nmax_accuracy_deg = 0.001\n[calibration.positioning]\nenabled = false\n",
+    );
+    let session = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["run", "--config", s(&cfg), "--headless", "--speed", "max"];
+        args.extend_from_slice(extra);
+        args.extend(["--out", s(&out)]);
+        (run(&args), out)
+    };
+    let (o, out) = session("failed.h5", &[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    // Each attempt, with the limits, as it happens; the verdict at the end.
+    assert_eq!(
+        stderr.matches("▶ validation attempt").count(),
+        3,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FAIL: left: accuracy") && stderr.contains("(over)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("limits: accuracy 0.00°"), "{stderr}");
+    assert!(
+        stdout.contains("validation (attempt 3, FAILED, not accepted): left accuracy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dropped frames: 0"), "{stdout}");
+    assert!(
+        stderr.contains("no validation passed and none was accepted"),
+        "{stderr}"
+    );
+    let text = String::from_utf8_lossy(&run(&["inspect", s(&out)]).stdout).into_owned();
+    assert!(text.contains("validation           3 attempt(s)"), "{text}");
+    assert!(text.contains("    attempt 2: left accuracy"), "{text}");
+    assert!(text.contains("not accepted"), "{text}");
+
+    let (o, out) = session("accepted.h5", &["--accept-failed-validation"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("FAILED, accepted as it is"), "{stdout}");
+    let rec = Recording::open(&out).unwrap();
+    assert!(rec.events.iter().any(|e| e
+        .text
+        .contains("accepted as it is (--accept-failed-validation)")));
+}
