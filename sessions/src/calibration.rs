@@ -350,15 +350,20 @@ async fn attempts(
                 if pass { "PASS" } else { "FAIL" }
             ),
         )?;
-        // Said in every mode: a headless run prints it too.
-        s.prompt(&format!(
-            "validation attempt {attempt} {}: {} (limits: accuracy {:.2}°, precision RMS {:.2}°, data loss {:.0}%)",
-            if pass { "PASS" } else { "FAIL" },
-            v.summary.join("; "),
+        let limits = format!(
+            "limits: accuracy {:.2}°, precision RMS {:.2}°, data loss {:.0}%",
             cfg.max_accuracy_deg,
             cfg.max_precision_rms_deg,
             100.0 * cfg.max_data_loss,
-        ));
+        );
+        // Said in every mode: the operator's question below says it in the window.
+        if decision == Decision::Auto {
+            s.prompt(&format!(
+                "validation attempt {attempt} {}: {} ({limits})",
+                if pass { "PASS" } else { "FAIL" },
+                v.summary.join("; "),
+            ));
+        }
         let choice = match decision {
             Decision::Auto if pass => Choice::Continue,
             Decision::Auto if attempt < cfg.max_attempts as i32 => Choice::Recalibrate,
@@ -384,7 +389,7 @@ async fn attempts(
             }
             Decision::Operator => {
                 let text = format!(
-                    "Validation, attempt {attempt}: {}\n{}\nworst target {}\n\nSpace: accept    R: recalibrate all\n1-{}: redo that point ({})",
+                    "Validation, attempt {attempt}: {}\n{}\n{limits}\nworst target {}\n\nSpace: accept    R: recalibrate all\n1-{}: redo that point ({})",
                     if pass { "PASS" } else { "FAIL" },
                     v.summary.join("\n"),
                     v.worst,
@@ -392,7 +397,7 @@ async fn attempts(
                     point_names(all.len()),
                 );
                 let prompt = format!(
-                    "validation attempt {attempt} {}: {}; worst target {}. c accept, r recalibrate, 1-{} redo that point ({})",
+                    "validation attempt {attempt} {}: {} ({limits}); worst target {}. c accept, r recalibrate, 1-{} redo that point ({})",
                     if pass { "PASS" } else { "FAIL" },
                     v.summary.join("; "),
                     v.worst,

@@ -521,7 +521,23 @@ fn calibration_removes_the_simulated_error_and_every_attempt_is_recorded() {
         &format!("{base}[calibration]\nmax_accuracy_deg = 0.01\n"),
     );
     let out = dir.path().join("strict.h5");
-    record_at_full_speed(&cfg, &out);
+    let o = run(&[
+        "run",
+        "--config",
+        s(&cfg),
+        "--headless",
+        "--speed",
+        "max",
+        "--out",
+        s(&out),
+    ]);
+    // ... and exits with the status for data with a problem: nobody accepted a validation.
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let rec = Recording::open(&out).unwrap();
     assert_eq!(
         rec.events
@@ -613,7 +629,8 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
     );
     assert!(cal.contains(&"attempt 1: redo point 4 (by the operator)"));
     assert!(cal.contains(&"attempt 2: recalibrate every point (by the operator)"));
-    assert!(cal.contains(&"attempt 3: accepted (by the operator)"));
+    // The thresholds are out of reach: accepting says the validation failed.
+    assert!(cal.contains(&"attempt 3: accepted although it FAILED (by the operator)"));
     // Each attempt validated (4 targets × 2 eyes), and max_attempts does not bind the operator.
     for a in 1..=3 {
         assert_eq!(rec.validation.iter().filter(|v| v.attempt == a).count(), 8);
@@ -708,9 +725,9 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
     assert!(
         live.iter().all(|l| l.contains("tracker streaming")
             && l.contains(" | dropped frames ")
-            && (l.starts_with("live: calibration")
-                || l.starts_with("live: positioning (")
-                || l.starts_with("live: trial "))),
+            && (l.starts_with("live: SIMULATED GAZE | calibration")
+                || l.starts_with("live: SIMULATED GAZE | positioning (")
+                || l.starts_with("live: SIMULATED GAZE | trial "))),
         "{live:?}"
     );
 
