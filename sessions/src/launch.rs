@@ -206,6 +206,9 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
         Some(w) => Some(open_window(cfg, w, tracker.as_ref(), req.speed)?),
         None => None,
     };
+    // Every image the trials show is decoded (and, in the window, already on the GPU) before
+    // the recording exists: a broken stimulus never leaves an incomplete file behind.
+    load_images(&p.set, &trials, presenter.as_ref())?;
     let writer = RecordingWriter::create(req.out, &header, Some(&p.manifest_text))?;
     let plan = SessionPlan {
         set: &p.set,
@@ -325,6 +328,35 @@ fn open_tracker<'s>(
             (Box::new(tobii), None)
         }
     })
+}
+
+/// Decodes each trial's image, into the participant's window when there is one (an onset
+/// never waits on disk or decoding); an image that cannot be read is an error naming its path.
+fn load_images(
+    set: &StimulusSet,
+    trials: &[et_stimuli::TrialSpec],
+    presenter: Option<&Presenter>,
+) -> Result<()> {
+    let mut done = std::collections::BTreeSet::new();
+    for spec in trials {
+        let st = &spec.stimulus;
+        if !done.insert(st.id.as_str()) {
+            continue;
+        }
+        let path = set.image_path(st);
+        let img = image::open(&path).map_err(|e| {
+            SessionError::Invalid(format!(
+                "{}: stimulus {:?}: cannot be shown: {e}",
+                path.display(),
+                st.id
+            ))
+        })?;
+        if let Some(p) = presenter {
+            p.preload(&st.id, img.to_rgba8())
+                .map_err(|e| SessionError::Display(format!("{}: {e}", path.display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// How long `trials` trials last by the study's timing (µs; calibration and pauses come on top).

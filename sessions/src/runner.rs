@@ -750,8 +750,9 @@ async fn silence_pause(s: &mut Session<'_>) -> Result<()> {
     }
 }
 
-/// Before the first screen that matters: every trial's image goes to the GPU (an onset never
-/// waits on disk or decoding), and the display's refresh rate is measured over 60 blank frames.
+/// Before the first screen that matters (the trials' images are on the GPU already: `launch`
+/// puts them there before the recording exists), the display's refresh rate is measured over 60
+/// blank frames.
 /// The measured rate is planned with when it is plausible; a display that does not pace frames
 /// (a virtual X server) keeps the configured one.
 async fn prepare_window(
@@ -765,16 +766,6 @@ async fn prepare_window(
             "the window is {}x{} px but the study's screen is {}x{} px; gaze would map to the wrong pixels",
             info.width, info.height, plan.screen_w, plan.screen_h
         )));
-    }
-    for spec in plan.trials {
-        let st = &spec.stimulus;
-        let path = plan.set.image_path(st);
-        let img = image::open(&path)
-            .map_err(|e| SessionError::Display(format!("{}: cannot load: {e}", path.display())))?
-            .to_rgba8();
-        presenter
-            .preload(&st.id, img)
-            .map_err(|e| SessionError::Display(format!("{}: {e}", path.display())))?;
     }
     let mut stamps = Vec::with_capacity(60);
     for _ in 0..60 {

@@ -51,8 +51,9 @@ fn reserve_space(path: &Path) -> Result<RemoveOnDrop> {
             path: path.to_path_buf(),
             what: "reserving 1 MiB to close the recording with".into(),
         }),
+        // Named by the recording the user asked for, not the internal reserve file.
         Err(source) => Err(SessionError::Io {
-            path: reserve,
+            path: path.to_path_buf(),
             source,
         }),
     }

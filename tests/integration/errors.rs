@@ -108,6 +108,21 @@ error_rows! {
         => "nope.toml";
     replay_at_an_unknown_speed: |d| argv(["replay", &path_in(d, "x.h5"), "--speed", "fast", "--out", &path_in(d, "y.h5")])
         => "'max'";
+    // Caught before the recording exists (no incomplete file blocks a retry), headless too.
+    run_with_a_corrupt_stimulus_image: |d| {
+        let cmd = run_study(d, "");
+        // Every image: whichever the trial list shows first.
+        for image in std::fs::read_dir(d.join("stimuli/images")).unwrap() {
+            std::fs::write(image.unwrap().path(), b"not a png").unwrap();
+        }
+        cmd
+    } => "cannot be shown";
+    // Named as the user gave it, not by an internal file beside it.
+    run_into_a_folder_it_cannot_write: |d| {
+        let mut cmd = run_study(d, "");
+        *cmd.last_mut().unwrap() = "/proc/et-suite-test.h5".into();
+        cmd
+    } => "/proc/et-suite-test.h5: ";
 }
 
 // Analysis inputs.
