@@ -336,6 +336,7 @@ async fn attempts(
                 redo.map_or(String::new(), |i| format!(", point {} redone", i + 1)),
             ),
         )?;
+        s.operator().view.phase("validation");
         let Some(v) = validate(s, tap, cfg, screen, attempt, &mut rng, hz).await? else {
             return Ok(Verdict::Aborted);
         };
@@ -350,6 +351,16 @@ async fn attempts(
                 if pass { "PASS" } else { "FAIL" }
             ),
         )?;
+        let over = v.over_limit(cfg.max_accuracy_deg, &all);
+        s.operator().view.detail(&format!(
+            "attempt {attempt} {}{}",
+            if pass { "PASS" } else { "FAIL" },
+            if over.is_empty() {
+                String::new()
+            } else {
+                format!("; {over}")
+            }
+        ));
         let limits = format!(
             "limits: accuracy {:.2}°, precision RMS {:.2}°, data loss {:.0}%",
             cfg.max_accuracy_deg,
@@ -389,18 +400,19 @@ async fn attempts(
             }
             Decision::Operator => {
                 let text = format!(
-                    "Validation, attempt {attempt}: {}\n{}\n{limits}\nworst target {}\n\nSpace: accept    R: recalibrate all\n1-{}: redo that point ({})",
+                    "Validation, attempt {attempt}: {}\n{}\n{limits}\nworst target {}\n{over}\n\nSpace: accept    R: positioning, then recalibrate all\n1-{}: redo that calibration point ({})",
                     if pass { "PASS" } else { "FAIL" },
                     v.summary.join("\n"),
-                    v.worst,
+                    v.worst(),
                     all.len(),
                     point_names(all.len()),
                 );
                 let prompt = format!(
-                    "validation attempt {attempt} {}: {} ({limits}); worst target {}. c accept, r recalibrate, 1-{} redo that point ({})",
+                    "validation attempt {attempt} {}: {} ({limits}); worst target {}{}. c accept, r positioning then recalibrate, 1-{} redo that calibration point ({})",
                     if pass { "PASS" } else { "FAIL" },
                     v.summary.join("; "),
-                    v.worst,
+                    v.worst(),
+                    if over.is_empty() { String::new() } else { format!("; {over}") },
                     all.len(),
                     point_names(all.len()),
                 );
@@ -456,9 +468,28 @@ async fn attempts(
         match choice {
             Choice::Continue if pass => return Ok(Verdict::Passed),
             Choice::Continue => return Ok(Verdict::AcceptedFailing),
-            Choice::Recalibrate => redo = None,
+            Choice::Recalibrate => {
+                redo = None;
+                // The operator's recalibration starts over, with the positioning guide first
+                // (the participant may have moved); the thresholds' own retries do not.
+                if decision == Decision::Operator && cfg.positioning.enabled {
+                    let period = (1e6 / hz) as i64;
+                    if !crate::positioning::guide(
+                        s,
+                        (tap, period),
+                        &cfg.positioning,
+                        screen,
+                        decision,
+                    )
+                    .await?
+                    {
+                        return Ok(Verdict::Aborted);
+                    }
+                }
+            }
             Choice::Point(n) => redo = Some(usize::from(n) - 1),
         }
+        s.operator().view.phase("calibration");
     }
 }
 
@@ -469,8 +500,47 @@ struct Validation {
     points: Vec<PlotPoint>,
     /// Per eye: accuracy, precision and data loss.
     summary: Vec<String>,
-    /// The target with the largest mean offset over both eyes, for the operator.
-    worst: String,
+    /// Each target (display area) and its mean offset over both eyes (degrees; infinite
+    /// without valid gaze), in the order shown.
+    offsets: Vec<((f32, f32), f64)>,
+}
+
+impl Validation {
+    /// The target with the largest offset, for the operator.
+    fn worst(&self) -> String {
+        self.offsets
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or("none".into(), |((x, y), off)| {
+                format!("({x:.2}, {y:.2}): {off:.2}°")
+            })
+    }
+
+    /// The targets over the accuracy limit, each with the key that redoes the calibration
+    /// point nearest to it (`points` in the operator's numbering); empty when none is over.
+    fn over_limit(&self, limit_deg: f64, points: &[(f32, f32)]) -> String {
+        let over: Vec<String> = self
+            .offsets
+            .iter()
+            .filter(|(_, off)| *off > limit_deg)
+            .map(|((x, y), off)| {
+                let nearest = points
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| {
+                        let d = |p: &(f32, f32)| (p.0 - x).powi(2) + (p.1 - y).powi(2);
+                        d(a.1).total_cmp(&d(b.1))
+                    })
+                    .map_or(0, |(i, _)| i + 1);
+                format!("({x:.2}, {y:.2}) {off:.2}° → key {nearest}")
+            })
+            .collect();
+        if over.is_empty() {
+            String::new()
+        } else {
+            format!("over {limit_deg:.2}°: {}", over.join(", "))
+        }
+    }
 }
 
 /// Shows the validation targets and judges the samples; `None` when aborted.
@@ -487,7 +557,7 @@ async fn validate(
     vpoints.shuffle(rng);
     let mut per_eye: [Vec<EyeQuality>; 2] = [Vec::new(), Vec::new()];
     let mut points = Vec::with_capacity(vpoints.len());
-    let mut worst = (f64::NEG_INFINITY, String::from("none"));
+    let mut offsets_by_target = Vec::with_capacity(vpoints.len());
     for [x, y] in &vpoints {
         let target = (f64::from(*x), f64::from(*y));
         let text = format!("attempt {attempt}: target ({x:.2}, {y:.2})");
@@ -553,9 +623,7 @@ async fn validate(
         // A target with no valid gaze at all is the worst there is.
         let off = mean(&offsets);
         let off = if off.is_finite() { off } else { f64::INFINITY };
-        if off > worst.0 {
-            worst = (off, format!("({x:.2}, {y:.2}): {off:.2}°"));
-        }
+        offsets_by_target.push(((*x, *y), off));
     }
     let mut pass = true;
     let mut summary = Vec::new();
@@ -584,6 +652,6 @@ async fn validate(
         pass,
         points,
         summary,
-        worst: worst.1,
+        offsets: offsets_by_target,
     }))
 }

@@ -595,6 +595,8 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
             ("positioning guide on screen", "c"),
             ("validation attempt 1 FAIL", "4"),
             ("validation attempt 2 FAIL", "r"),
+            // The operator's recalibration starts with the positioning guide.
+            ("positioning guide on screen", "c"),
             ("validation attempt 3 FAIL", "c"),
         ],
     );
@@ -603,6 +605,12 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
     assert!(
         stderr.contains("4 bottom-left"),
         "the prompt names the points: {stderr}"
+    );
+    // Each target over the limit, with the key of the calibration point nearest to it (the
+    // centre, 3, for the four targets around it).
+    assert!(
+        stderr.contains("over 0.01°: (0.") && stderr.contains("° → key 3"),
+        "{stderr}"
     );
     let rec = Recording::open(&out).unwrap();
     assert!(rec.header.complete && rec.trials.len() == 32);
