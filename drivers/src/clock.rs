@@ -170,9 +170,8 @@ impl Clock for ManualClock {
 #[derive(Debug)]
 pub struct PacedClock {
     driven: ManualClock,
-    origin_us: i64,
-    real_origin_us: i64,
-    speed: f64,
+    /// Where the session should be by now at its speed (real time scaled).
+    pace: ScaledClock,
 }
 
 impl PacedClock {
@@ -180,13 +179,7 @@ impl PacedClock {
     pub fn new(origin_us: i64, speed: f64) -> Self {
         PacedClock {
             driven: ManualClock::new(origin_us),
-            origin_us,
-            real_origin_us: monotonic_now_us(),
-            speed: if speed.is_finite() && speed > 0.0 {
-                speed
-            } else {
-                1.0
-            },
+            pace: ScaledClock::new(origin_us, speed),
         }
     }
 }
@@ -205,14 +198,7 @@ impl Clock for PacedClock {
         self.driven.advance_to(t_us);
     }
     fn pace_delay(&self, t_us: i64) -> Duration {
-        let due =
-            self.real_origin_us as f64 + t_us.saturating_sub(self.origin_us) as f64 / self.speed;
-        let left = due - monotonic_now_us() as f64;
-        if left.is_finite() && left > 0.0 {
-            Duration::from_micros(left.min(u64::MAX as f64) as u64)
-        } else {
-            Duration::ZERO
-        }
+        self.pace.real_delay_until(t_us).unwrap_or(Duration::ZERO)
     }
     fn is_virtual(&self) -> bool {
         true

@@ -1,7 +1,9 @@
 //! The command line end to end: a session at full speed, replay, inspect, signals, a full disk,
 //! calibration and import (bad input, one row per case, is in `errors`).
 
-use crate::common::{assert_clean_error, record_at_full_speed, run, s, small_study};
+use crate::common::{
+    assert_clean_error, record_at_full_speed, run, run_at_full_speed, s, small_study,
+};
 use et_sessions::Recording;
 
 #[test]
@@ -521,16 +523,7 @@ fn calibration_removes_the_simulated_error_and_every_attempt_is_recorded() {
         &format!("{base}[calibration]\nmax_accuracy_deg = 0.01\n"),
     );
     let out = dir.path().join("strict.h5");
-    let o = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
+    let o = run_at_full_speed(&cfg, &out, &[]);
     // ... and exits with the status for data with a problem: nobody accepted a validation.
     assert_eq!(
         o.status.code(),
@@ -1250,18 +1243,7 @@ fn a_session_whose_gaze_ends_early_says_so_and_does_not_exit_0() {
     );
     let out = dir.path().join("out.h5");
     let replay = format!("replay:{}", s(&short));
-    let o = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--tracker",
-        &replay,
-        "--out",
-        s(&out),
-    ]);
+    let o = run_at_full_speed(&cfg, &out, &["--tracker", &replay]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr),
@@ -1415,16 +1397,7 @@ fn the_tracker_is_chosen_on_purpose() {
         "{err}"
     );
     assert!(!out.exists());
-    let o = run(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(&out),
-    ]);
+    let o = run_at_full_speed(&cfg, &out, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -1449,10 +1422,7 @@ fn failed_validations_are_in_plain_sight_and_fail_the_run_unless_accepted() {
     );
     let session = |name: &str, extra: &[&str]| {
         let out = dir.path().join(name);
-        let mut args = vec!["run", "--config", s(&cfg), "--headless", "--speed", "max"];
-        args.extend_from_slice(extra);
-        args.extend(["--out", s(&out)]);
-        (run(&args), out)
+        (run_at_full_speed(&cfg, &out, extra), out)
     };
     let (o, out) = session("failed.h5", &[]);
     let (stdout, stderr) = (

@@ -51,17 +51,17 @@ pub fn run(args: &[&str]) -> Output {
 
 /// A headless session of the study config `cfg` at full speed into `out`, which must succeed.
 pub fn record_at_full_speed(cfg: &Path, out: &Path) {
-    let o = run(&[
-        "run",
-        "--config",
-        s(cfg),
-        "--headless",
-        "--speed",
-        "max",
-        "--out",
-        s(out),
-    ]);
+    let o = run_at_full_speed(cfg, out, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `run --headless --speed max` with `cfg` into `out`, `extra` arguments added; whatever it
+/// exits with.
+pub fn run_at_full_speed(cfg: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "--config", s(cfg), "--headless", "--speed", "max"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", s(out)]);
+    run(&args)
 }
 
 /// Writes the default set at 64 px (fast to draw) and a study config using it; returns the
