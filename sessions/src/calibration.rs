@@ -429,6 +429,7 @@ async fn attempts(
                             (rect[2] as u32, rect[3] as u32),
                             info.width as f32 / info.height.max(1) as f32,
                         );
+                        s.operator().view.picture("validation", &img);
                         p.preload("validation", img)
                             .map_err(|e| crate::error::SessionError::Display(e.to_string()))?;
                         Screen::Image {

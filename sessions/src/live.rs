@@ -23,6 +23,10 @@ pub struct LiveView {
     source: OnceLock<Source>,
     /// "SIMULATED" or "REPLAYED" when the gaze is not a participant's, said on every line.
     not_live: OnceLock<&'static str>,
+    /// The newest picture drawn for the participant's screen that is no stimulus (the
+    /// validation plot, the positioning guide): its key, a count that changes with every new
+    /// one, and the picture, so the operator's window can show it too.
+    picture: Mutex<Option<(String, u64, Arc<image::RgbaImage>)>>,
 }
 
 impl std::fmt::Debug for LiveView {
@@ -83,6 +87,21 @@ impl LiveView {
             clock,
             sampling_hz,
         });
+    }
+
+    /// A picture shown on the participant's screen under `key` (not a stimulus).
+    pub(crate) fn picture(&self, key: &str, img: &image::RgbaImage) {
+        let mut p = self.picture.lock().unwrap_or_else(|e| e.into_inner());
+        let n = p.as_ref().map_or(0, |(_, n, _)| n + 1);
+        *p = Some((key.to_string(), n, Arc::new(img.clone())));
+    }
+
+    /// The newest picture shown under `key`, and its count (a new count: a new picture).
+    pub fn current_picture(&self, key: &str) -> Option<(u64, Arc<image::RgbaImage>)> {
+        let p = self.picture.lock().unwrap_or_else(|e| e.into_inner());
+        p.as_ref()
+            .filter(|(k, _, _)| k == key)
+            .map(|(_, n, img)| (*n, Arc::clone(img)))
     }
 
     /// The gaze is simulated or replayed (`what`: "SIMULATED", "REPLAYED"): every line says so.

@@ -23,13 +23,23 @@ const INTERVAL: Duration = Duration::from_millis(100);
 const NOW_US: i64 = 50_000;
 const TRAIL_US: i64 = 500_000;
 
-/// Draws the operator's pictures for one session.
+/// The operator's window for one session: its feed, and what draws its pictures.
 pub struct OperatorWindow {
     feed: OperatorFeed,
+    pictures: OperatorPictures,
+}
+
+/// Draws the operator's pictures.
+pub struct OperatorPictures {
+    /// The picture's size (px).
+    size: (u32, u32),
     /// Each stimulus' image file, by the key the presenter shows it under.
     images: HashMap<String, PathBuf>,
     /// Stimuli scaled for the picture, made the first time each is shown.
     thumbs: HashMap<String, Option<RgbaImage>>,
+    /// The newest non-stimulus picture (validation plot, positioning guide) scaled, by its key
+    /// and count (`LiveView::current_picture`).
+    drawn: Option<(String, u64, RgbaImage)>,
     screen: (u32, u32),
     background: [u8; 3],
     font: Option<Font>,
@@ -42,14 +52,13 @@ impl OperatorWindow {
             .iter()
             .map(|t| (t.stimulus.id.clone(), plan.set.image_path(&t.stimulus)))
             .collect();
-        OperatorWindow {
-            feed,
+        let pictures = OperatorPictures::new(
+            (feed.width, feed.height),
             images,
-            thumbs: HashMap::new(),
-            screen: (plan.screen_w, plan.screen_h),
+            (plan.screen_w, plan.screen_h),
             background,
-            font: Font::find().ok(),
-        }
+        );
+        OperatorWindow { feed, pictures }
     }
 
     /// Runs `session` with the operator's window fed alongside; returns what it returns and
@@ -78,7 +87,7 @@ impl OperatorWindow {
                 tracing::info!("{why}");
                 return;
             }
-            let picture = self.picture(view);
+            let picture = self.pictures.picture(view);
             self.feed.show(picture);
             next += INTERVAL;
             let now = Instant::now();
@@ -89,10 +98,31 @@ impl OperatorWindow {
             }
         }
     }
+}
+
+impl OperatorPictures {
+    /// Pictures of `size` px of a participant's `screen` (px) showing `images` (each
+    /// stimulus' file by its key) on `background`.
+    pub fn new(
+        size: (u32, u32),
+        images: HashMap<String, PathBuf>,
+        screen: (u32, u32),
+        background: [u8; 3],
+    ) -> Self {
+        OperatorPictures {
+            size,
+            images,
+            thumbs: HashMap::new(),
+            drawn: None,
+            screen,
+            background,
+            font: Font::find().ok(),
+        }
+    }
 
     /// The picture of this moment.
     pub fn picture(&mut self, view: &LiveView) -> RgbaImage {
-        let (w, h) = (self.feed.width, self.feed.height);
+        let (w, h) = self.size;
         let snap = view.snapshot();
         let recent = view.recent_gaze(TRAIL_US);
         let newest = recent.first().map(|s| s.system_ts_us);
@@ -111,13 +141,22 @@ impl OperatorWindow {
             .collect();
         let screen = view.current_screen();
         if let Some(Screen::Image { key, rect }) = &screen {
-            self.make_thumb(key, *rect, w, h);
+            if self.images.contains_key(key) {
+                self.make_thumb(key, *rect, w, h);
+            } else {
+                self.draw_picture(view, key, *rect, w, h);
+            }
         }
         let (image, target) = match &screen {
             Some(Screen::Image { key, rect }) => (
                 self.thumbs
                     .get(key)
                     .and_then(Option::as_ref)
+                    .or(self
+                        .drawn
+                        .as_ref()
+                        .filter(|(k, _, _)| k == key)
+                        .map(|(_, _, img)| img))
                     .map(|t| (t, *rect)),
                 None,
             ),
@@ -138,16 +177,40 @@ impl OperatorWindow {
         operator_image(&v, self.font.as_ref(), w, h)
     }
 
-    /// Caches `key`'s image at the size it takes in a `w` × `h` picture (`None` for screens
-    /// that are not stimuli, such as the positioning guide, or an image that cannot be read).
+    /// Scales the picture the participant's screen shows under `key` (the validation plot, the
+    /// positioning guide), again whenever a new one is drawn.
+    fn draw_picture(&mut self, view: &LiveView, key: &str, rect: [f32; 4], w: u32, h: u32) {
+        let Some((n, img)) = view.current_picture(key) else {
+            return;
+        };
+        if self
+            .drawn
+            .as_ref()
+            .is_some_and(|(k, m, _)| k == key && *m == n)
+        {
+            return;
+        }
+        let (tw, th) = self.thumb_size(rect, w, h);
+        let thumb = image::imageops::thumbnail(img.as_ref(), tw, th);
+        self.drawn = Some((key.to_string(), n, thumb));
+    }
+
+    /// The size an image drawn at `rect` on the participant's screen takes in a `w` × `h`
+    /// picture.
+    fn thumb_size(&self, rect: [f32; 4], w: u32, h: u32) -> (u32, u32) {
+        let area = screen_area(self.screen, w, h, caption_band(h));
+        let scale = area[2] / self.screen.0.max(1) as f32;
+        (
+            ((rect[2] * scale).round() as u32).max(1),
+            ((rect[3] * scale).round() as u32).max(1),
+        )
+    }
+
+    /// Caches stimulus `key`'s image at the size it takes in a `w` × `h` picture (`None` for
+    /// an image that cannot be read).
     fn make_thumb(&mut self, key: &str, rect: [f32; 4], w: u32, h: u32) {
         if !self.thumbs.contains_key(key) {
-            let area = screen_area(self.screen, w, h, caption_band(h));
-            let scale = area[2] / self.screen.0.max(1) as f32;
-            let (tw, th) = (
-                ((rect[2] * scale).round() as u32).max(1),
-                ((rect[3] * scale).round() as u32).max(1),
-            );
+            let (tw, th) = self.thumb_size(rect, w, h);
             let thumb = self.images.get(key).and_then(|p| match image::open(p) {
                 Ok(img) => Some(image::imageops::thumbnail(&img.to_rgba8(), tw, th)),
                 Err(e) => {
@@ -157,5 +220,44 @@ impl OperatorWindow {
             });
             self.thumbs.insert(key.to_string(), thumb);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pixels_of(img: &RgbaImage, rgb: [u8; 3]) -> usize {
+        img.pixels().filter(|p| p.0[..3] == rgb).count()
+    }
+
+    /// The validation plot (and the positioning guide) drawn for the participant's screen is
+    /// in the operator's picture too, and a new one replaces the old.
+    #[test]
+    fn the_operator_sees_the_validation_plot_the_participant_sees() {
+        let view = LiveView::default();
+        let rect = [320.0, 140.0, 1280.0, 800.0];
+        let mut pictures =
+            OperatorPictures::new((640, 430), HashMap::new(), (1920, 1080), [128, 128, 128]);
+        view.screen(&Screen::Image {
+            key: "validation".into(),
+            rect,
+        });
+        let before = pictures.picture(&view);
+        assert_eq!(pixels_of(&before, [255, 0, 0]), 0);
+        let red = RgbaImage::from_pixel(1280, 800, image::Rgba([255, 0, 0, 255]));
+        view.picture("validation", &red);
+        let shown = pictures.picture(&view);
+        // The plot at the operator's scale: 1280 × 800 of 1920 px into a 640 px wide picture.
+        assert!(
+            pixels_of(&shown, [255, 0, 0]) > 300 * 200,
+            "{}",
+            pixels_of(&shown, [255, 0, 0])
+        );
+        let blue = RgbaImage::from_pixel(1280, 800, image::Rgba([0, 0, 255, 255]));
+        view.picture("validation", &blue);
+        let again = pictures.picture(&view);
+        assert_eq!(pixels_of(&again, [255, 0, 0]), 0);
+        assert!(pixels_of(&again, [0, 0, 255]) > 300 * 200);
     }
 }

@@ -260,6 +260,7 @@ pub(crate) async fn guide(
                         rect[2] as u32,
                         rect[3] as u32,
                     );
+                    s.operator().view.picture("positioning", &img);
                     p.preload("positioning", img)
                         .map_err(|e| crate::error::SessionError::Display(e.to_string()))?;
                 }
