@@ -432,6 +432,10 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
 
 /// One validation panel: the targets of `rows` (one attempt) as crosses, each eye's mean gaze
 /// as a dot joined to its target, on the screen's pixels (y down, as on the screen).
+/// The band below the screen that holds a validation panel's legend, as a share of the
+/// screen's height.
+const LEGEND_BAND: f64 = 0.45;
+
 fn draw_validation_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     v: &ParticipantValidation,
@@ -456,6 +460,9 @@ where
         }
     };
     let (w, h) = (f64::from(v.screen_px.0), f64::from(v.screen_px.1));
+    // A band below the screen holds the legend, so it covers no target however narrow the
+    // panel (it used to sit in the screen's lower left and reach the bottom target).
+    let below = h * LEGEND_BAND;
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!(
@@ -469,7 +476,7 @@ where
         .margin(8)
         .x_label_area_size(30)
         .y_label_area_size(45)
-        .build_cartesian_2d(0f64..w, h..0f64)
+        .build_cartesian_2d(0f64..w, (h + below)..0f64)
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -477,7 +484,14 @@ where
         .x_labels(5)
         .y_labels(5)
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
+        // No screen coordinates in the legend's band.
+        .y_label_formatter(&|v| {
+            if *v <= h {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
         .label_style(("sans-serif", 11))
         .axis_desc_style(("sans-serif", 12))
         .x_desc("screen x (px)")
@@ -540,9 +554,15 @@ where
         .map_err(e)?
         .label("target")
         .legend(|(x, y)| Cross::new((x, y), 6, BLACK.stroke_width(2)));
+    // The screen's bottom edge, above the legend's band.
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, h), (w, h)],
+            BLACK.mix(0.5).stroke_width(1),
+        )))
+        .map_err(e)?;
     chart
         .configure_series_labels()
-        // The lower left holds no target of the default layout.
         .position(SeriesLabelPosition::LowerLeft)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
