@@ -150,3 +150,24 @@ fn the_sdk_clock_is_clock_monotonic() {
         );
     }
 }
+
+/// SDK 1.x without the avahi client library it links (a realistic lab case: `ldd` shows it
+/// "not found"): `trackers` says which library is missing, in the loader's words, and exits
+/// with the status for "library not loadable", so a pre-flight script stops there.
+#[test]
+fn sdk1_without_its_avahi_library_names_the_missing_library() {
+    let Some((_, lib)) = sdks().into_iter().find(|(major, _)| *major == 1) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The library alone, without the avahi libraries that sit beside it in the wheel.
+    let alone = dir.path().join(lib.file_name().unwrap());
+    std::fs::copy(&lib, &alone).unwrap();
+    let o = run(&["trackers", "--tobii-lib", alone.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("libavahi-client") && err.contains("cannot open shared object file"),
+        "{err}"
+    );
+}

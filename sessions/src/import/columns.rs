@@ -159,6 +159,8 @@ pub(crate) struct RawEye {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RawRow {
+    /// The row's line in the file (1 is the header), for errors about it.
+    pub line: u64,
     pub ts_us: i64,
     /// False for event rows and other sensors' rows.
     pub is_sample: bool,
@@ -439,6 +441,7 @@ impl Layout {
             }
         }
         Ok(Some(RawRow {
+            line,
             ts_us,
             is_sample,
             left,

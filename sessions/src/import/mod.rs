@@ -519,6 +519,8 @@ fn build_participant(
     let mut events = Vec::new();
     let mut media: Vec<(i64, Option<&columns::Media>)> = Vec::with_capacity(rows.len());
     let mut duplicates = 0usize;
+    // The line of the last sample kept, for an error about the next one.
+    let mut kept_line = 0u64;
     for r in &rows {
         if let Some(text) = &r.event {
             events.push(EventRecord::new(r.ts_us, kind::NOTE, -1, text.clone()));
@@ -526,19 +528,32 @@ fn build_participant(
         if !r.is_sample {
             continue;
         }
-        if samples
-            .last()
-            .is_some_and(|s: &GazeSample| s.system_ts_us == r.ts_us)
-        {
-            duplicates += 1;
-            continue;
-        }
-        samples.push(GazeSample {
+        let sample = GazeSample {
             system_ts_us: r.ts_us,
             device_ts_us: r.ts_us,
             left: eye_sample(&r.left, layout, screen),
             right: eye_sample(&r.right, layout, screen),
-        });
+        };
+        if let Some(last) = samples
+            .last()
+            .filter(|s: &&GazeSample| s.system_ts_us == r.ts_us)
+        {
+            // The same sample written twice is dropped (and counted); two different samples
+            // at one time are two recordings merged or a time unit too coarse: never one kept
+            // silently in place of the other.
+            if !last.bit_eq(&sample) {
+                return Err(SessionError::Invalid(format!(
+                    "{}: participant '{participant}': lines {kept_line} and {} hold different samples at the same time ({} µs): two recordings in one (check the recording column) or a time unit too coarse (--time-unit)",
+                    input.display(),
+                    r.line,
+                    r.ts_us
+                )));
+            }
+            duplicates += 1;
+            continue;
+        }
+        kept_line = r.line;
+        samples.push(sample);
         media.push((r.ts_us, r.media.as_ref()));
     }
     if samples.is_empty() {
@@ -1374,10 +1389,10 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_time_stamps_are_dropped_with_a_count() {
+    fn a_sample_written_twice_is_dropped_with_a_count() {
         let (r, rec) = run(
             "d.csv",
-            "time,x,y\n0,1,2\n8.333,1,2\n8.333,5,5\n16.667,1,2\n",
+            "time,x,y\n0,1,2\n8.333,1,2\n8.333,1,2\n16.667,1,2\n",
             full_screen(),
         )
         .unwrap();
@@ -1389,6 +1404,23 @@ mod tests {
             .events
             .iter()
             .any(|e| e.text.contains("1 rows with a time stamp")));
+    }
+
+    /// Two different samples at one time stamp: two recordings merged, or a unit too coarse.
+    #[test]
+    fn different_samples_at_one_time_are_an_error_naming_both_lines() {
+        let e = run(
+            "d.csv",
+            "time,x,y\n0,1,2\n8.333,1,2\n8.333,5,5\n16.667,1,2\n",
+            full_screen(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("d.csv") && e.contains("lines 3 and 4 hold different samples"),
+            "{e}"
+        );
     }
 
     #[test]
