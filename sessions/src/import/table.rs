@@ -64,9 +64,61 @@ pub(crate) fn delimiter(header_line: &str) -> u8 {
     }
 }
 
+/// Counts the lines of what passes through it: where each line break begins (`\n`, `\r\n`
+/// or a lone `\r`, as Windows and old Mac exports end lines). The `csv` crate's own line
+/// numbers are one short after `\r\n` and never move after a lone `\r`, so an error would
+/// name the wrong line; this names the line a text editor shows.
+struct LineBreaks<R> {
+    inner: R,
+    /// Each line break: the byte offset where it begins and its length (1, or 2 for `\r\n`).
+    breaks: Vec<(u64, u8)>,
+    offset: u64,
+    after_cr: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = self.offset + i as u64;
+            match b {
+                b'\r' => self.breaks.push((at, 1)),
+                b'\n' if self.after_cr => {
+                    if let Some(last) = self.breaks.last_mut() {
+                        last.1 = 2;
+                    }
+                }
+                b'\n' => self.breaks.push((at, 1)),
+                _ => {}
+            }
+            self.after_cr = b == b'\r';
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> LineBreaks<R> {
+    /// The 1-based line of the first text at or after byte `at` (a record's start may point
+    /// into the line breaks and blank lines before it).
+    fn line_of(&self, at: u64) -> u64 {
+        let mut k = self.breaks.partition_point(|b| b.0 < at);
+        // Inside a `\r\n`: the text starts after it.
+        let mut pos = match k.checked_sub(1).and_then(|i| self.breaks.get(i)) {
+            Some(&(start, len)) => at.max(start + u64::from(len)),
+            None => at,
+        };
+        while let Some(&(start, len)) = self.breaks.get(k).filter(|b| b.0 == pos) {
+            pos = start + u64::from(len);
+            k += 1;
+        }
+        1 + k as u64
+    }
+}
+
 /// A reader over the export whose rows must be as wide as its header.
 pub(crate) struct Reader<R: std::io::Read> {
-    inner: csv::Reader<R>,
+    inner: csv::Reader<LineBreaks<R>>,
     pub columns: Vec<Column>,
 }
 
@@ -76,7 +128,12 @@ impl<R: std::io::Read> Reader<R> {
             .delimiter(delimiter)
             .has_headers(true)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(LineBreaks {
+                inner: input,
+                breaks: Vec::new(),
+                offset: 0,
+                after_cr: false,
+            });
         let header = inner.headers().map_err(|e| csv_error(path, &e))?.clone();
         let columns: Vec<Column> = header.iter().map(Column::parse).collect();
         if columns.iter().all(|c| c.name.is_empty()) {
@@ -99,7 +156,9 @@ impl<R: std::io::Read> Reader<R> {
             {
                 return Ok(None);
             }
-            let line = row.position().map_or(0, |p| p.line());
+            let line = row
+                .position()
+                .map_or(0, |p| self.inner.get_ref().line_of(p.byte()));
             if row.len() == 1 && row.get(0).is_some_and(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -169,6 +228,21 @@ mod tests {
         );
         let c = Column::parse("RecordingTimestamp");
         assert_eq!((c.key.as_str(), c.unit), ("recordingtimestamp", None));
+    }
+
+    /// Windows (`\r\n`) and old Mac (`\r`) line ends name the same lines as `\n`.
+    #[test]
+    fn line_numbers_are_right_whatever_ends_the_lines() {
+        let path = Path::new("x.csv");
+        for end in ["\n", "\r\n", "\r"] {
+            let text = ["time,x,y", "0,1,2", "", "8,1,2", "16,3,4,5", ""].join(end);
+            let mut r = Reader::new(path, text.as_bytes(), delimiter("time,x,y")).unwrap();
+            let mut row = csv::StringRecord::new();
+            assert_eq!(r.next_row(path, &mut row).unwrap(), Some(2), "{end:?}");
+            assert_eq!(r.next_row(path, &mut row).unwrap(), Some(4), "{end:?}");
+            let e = r.next_row(path, &mut row).unwrap_err().to_string();
+            assert!(e.contains("x.csv: line 5: 4 fields"), "{end:?}: {e}");
+        }
     }
 
     #[test]
