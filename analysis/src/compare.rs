@@ -103,7 +103,9 @@ pub struct ComparisonRow {
     pub df: Option<f64>,
     /// NaN when the test is undefined (too few values, no variance, a fit that failed).
     pub p: f64,
-    pub p_corrected: f64,
+    /// `p` corrected across the conditions; `None` where no correction applies (the "all"
+    /// row, every row of `models.csv`, a condition whose p is undefined).
+    pub p_corrected: Option<f64>,
     /// The Wilcoxon signed-rank p of the paired analyses (NaN for the others).
     pub wilcoxon_p: f64,
 }
@@ -128,7 +130,7 @@ pub fn corrected(mut rows: Vec<ComparisonRow>, cfg: &AnalysisConfig) -> Vec<Comp
         Correction::BenjaminiHochberg => benjamini_hochberg(&ps),
     };
     for (k, &i) in per.iter().enumerate() {
-        rows[i].p_corrected = adjusted[k];
+        rows[i].p_corrected = Some(adjusted[k]);
     }
     rows
 }
@@ -239,7 +241,7 @@ fn row(
         statistic: t.statistic,
         df: t.df,
         p: t.p,
-        p_corrected: t.p,
+        p_corrected: None,
         wilcoxon_p: t.wilcoxon_p,
     }
 }
@@ -1074,7 +1076,13 @@ mod tests {
             let rows = compare(&d, &cfg);
             assert_eq!(rows.len(), 3);
             assert!(rows.iter().all(|r| r.model == m.as_str()));
-            assert!(rows[0].p_corrected >= rows[0].p);
+            assert!(rows[0].p_corrected.is_some_and(|pc| pc >= rows[0].p));
+            // The overall row is not part of the family: nothing corrected is claimed.
+            assert_eq!(rows[2].p_corrected, None);
+            // Without the correction step (models.csv), no row claims a corrected p.
+            assert!(compare_with(m, &d, &cfg)
+                .iter()
+                .all(|r| r.p_corrected.is_none()));
         }
     }
 }

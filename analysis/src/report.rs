@@ -73,7 +73,7 @@ pub fn write_report(
     let _ = write!(
         h,
         "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; model: <b>{}</b>, test: <b>{}</b> (two-sided); \
-         p_corrected: {} across conditions (the overall row is not corrected); hedges_g: Hedges' g of smile − no smile over trials; \
+         p_corrected: {} across conditions (empty where nothing is corrected: the overall row, every row of models.csv); hedges_g: Hedges' g of smile − no smile over trials; \
          estimate: smile − no smile as the model estimates it ({}), ci_low to ci_high its 95 % CI. Columns as in <code>comparisons.csv</code>.</p>",
         esc(a.config.model.as_str()),
         esc(&test),

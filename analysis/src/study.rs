@@ -945,7 +945,7 @@ impl StudyAnalysis {
                 num(c.statistic, 3),
                 c.df.map_or("-".into(), |d| format!("{d:.1}")),
                 fmt_p(c.p),
-                fmt_p(c.p_corrected),
+                c.p_corrected.map_or("-".into(), fmt_p),
             );
         }
         for c in &self.comparisons {
@@ -1288,7 +1288,7 @@ fn comparison_table(name: &'static str, c: &[ComparisonRow]) -> Table {
         .float("statistic", c.iter().map(|r| r.statistic))
         .maybe_float("df", c.iter().map(|r| r.df))
         .float("p", c.iter().map(|r| r.p))
-        .float("p_corrected", c.iter().map(|r| r.p_corrected))
+        .maybe_float("p_corrected", c.iter().map(|r| r.p_corrected))
         .float("wilcoxon_p", c.iter().map(|r| r.wilcoxon_p))
         .text("detail", c.iter().map(|r| r.detail.as_str()))
 }
