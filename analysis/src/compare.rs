@@ -269,14 +269,19 @@ fn pooled(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
         return Test::undefined(name, detail);
     }
     let estimate = mean(&s) - mean(&n);
-    let se = (variance(&s) / s.len() as f64 + variance(&n) / n.len() as f64).sqrt();
+    // Welch's SE unless the test is Student's, whose pooled SE goes with its t and df.
+    let mut se = (variance(&s) / s.len() as f64 + variance(&n) / n.len() as f64).sqrt();
     let (statistic, df, p) = match cfg.test {
         TestChoice::Welch => {
             welch_t_test(&s, &n).map_or((f64::NAN, None, f64::NAN), |t| (t.t, Some(t.df), t.p))
         }
-        TestChoice::Student => {
-            student_t_test(&s, &n).map_or((f64::NAN, None, f64::NAN), |t| (t.t, Some(t.df), t.p))
-        }
+        TestChoice::Student => match student_t_test(&s, &n) {
+            Some(t) => {
+                se = t.se;
+                (t.t, Some(t.df), t.p)
+            }
+            None => (f64::NAN, None, f64::NAN),
+        },
         TestChoice::MannWhitney => mann_whitney_u(&s, &n, Method::Auto)
             .map_or((f64::NAN, None, f64::NAN), |r| (r.statistic, None, r.p)),
         TestChoice::Permutation => (
@@ -1063,6 +1068,37 @@ mod tests {
         // One participant: tested with the identities' intercepts only, said so.
         let one = interaction_test(&rows(1, 12, 0.0, 0.0), &AnalysisConfig::default());
         assert!(one.contains("random part: (1 | identity))"), "{one}");
+    }
+
+    /// Student's t is printed with its own pooled SE and CI: on unbalanced groups Welch's SE
+    /// beside Student's t made estimate / SE disagree with t.
+    #[test]
+    fn student_t_comes_with_its_pooled_se_and_ci() {
+        let mut d = rows(6, 8, 200.0, 30.0);
+        // Unbalanced: drop a third of the smile trials.
+        let mut k = 0;
+        d.retain(|r| {
+            k += 1;
+            r.expression != "smile" || k % 3 != 0
+        });
+        let cfg = AnalysisConfig {
+            model: StudyModel::WelchTrials,
+            test: TestChoice::Student,
+            ..AnalysisConfig::default()
+        };
+        for r in compare(&d, &cfg) {
+            assert_ne!(r.n_smile, r.n_no_smile);
+            assert!(
+                (r.estimate / r.se - r.statistic).abs() < 1e-9,
+                "{}: t {} but estimate/SE {}",
+                r.condition,
+                r.statistic,
+                r.estimate / r.se
+            );
+            let df = r.df.unwrap();
+            let q = StudentsT::new(0.0, 1.0, df).unwrap().inverse_cdf(0.975);
+            assert!((r.ci_high - r.estimate - q * r.se).abs() < 1e-9);
+        }
     }
 
     #[test]

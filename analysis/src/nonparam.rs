@@ -26,7 +26,7 @@ pub fn student_t_test(a: &[f64], b: &[f64]) -> Option<TTest> {
     }
     let t = (mean(a) - mean(b)) / se;
     let p = (2.0 * StudentsT::new(0.0, 1.0, df).ok()?.sf(t.abs())).min(1.0);
-    Some(TTest { t, df, p })
+    Some(TTest { t, df, se, p })
 }
 
 /// Paired t-test of a − b, as `scipy.stats.ttest_rel(a, b)`.
@@ -43,7 +43,7 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<TTest> {
     let t = mean(&d) / se;
     let df = n - 1.0;
     let p = (2.0 * StudentsT::new(0.0, 1.0, df).ok()?.sf(t.abs())).min(1.0);
-    Some(TTest { t, df, p })
+    Some(TTest { t, df, se, p })
 }
 
 /// Mid-ranks (1-based) of `v`, and the tie groups' sizes.

@@ -6,6 +6,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 pub struct TTest {
     pub t: f64,
     pub df: f64,
+    /// The standard error of the difference the test divides by (Welch's unpooled, Student's
+    /// pooled), so a table prints the SE and CI of the test it names.
+    pub se: f64,
     /// Two-sided p-value.
     pub p: f64,
 }
@@ -32,12 +35,13 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Option<TTest> {
     if se2 <= 0.0 {
         return None;
     }
-    let t = (mean(a) - mean(b)) / se2.sqrt();
+    let se = se2.sqrt();
+    let t = (mean(a) - mean(b)) / se;
     let df = se2 * se2 / (va * va / (a.len() as f64 - 1.0) + vb * vb / (b.len() as f64 - 1.0));
     let dist = StudentsT::new(0.0, 1.0, df).ok()?;
     // Survival function, not 1 − cdf, so small p-values keep their precision.
     let p = (2.0 * dist.sf(t.abs())).min(1.0);
-    Some(TTest { t, df, p })
+    Some(TTest { t, df, se, p })
 }
 
 #[cfg(test)]
