@@ -414,9 +414,9 @@ struct RecordingPart {
     /// Whose recording, and its file, for the join (the recording itself is gone by then).
     participant: String,
     path: String,
-    /// The recording's `tracker_kind` when its gaze is not a participant's ("synthetic",
-    /// "replay"): said in the notes, so no table passes simulated gaze off as people's.
-    not_live: Option<String>,
+    /// "SIMULATED" or "REPLAYED" when its gaze is not a participant's: said in the notes, so
+    /// no table passes simulated gaze off as people's.
+    not_live: Option<&'static str>,
 }
 
 /// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
@@ -455,10 +455,8 @@ fn analyse_recording(
         && participant_quality.validation_accuracy_deg.is_none();
     let excluded = exclusions(&cfg.exclusion, &participant_quality, &trial_quality);
     let (whole, out) = excluded_trials(&excluded, &rec.header.participant);
-    let not_live = matches!(rec.header.tracker_kind.as_str(), "synthetic" | "replay")
-        .then(|| rec.header.tracker_kind.clone());
     let mut part = RecordingPart {
-        not_live,
+        not_live: rec.header.not_live(),
         dwell: Vec::new(),
         metrics: Vec::new(),
         image_fixations: Vec::new(),
@@ -610,7 +608,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let (mut trial_q, mut participant_q, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     let mut validation = Vec::new();
     let mut no_validation = Vec::new();
-    let mut not_live: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut not_live: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     // After a failure no further recording is started: the result is an error whatever the
     // skipped ones hold (the failed one's is among the results).
     let failed = AtomicBool::new(false);
@@ -645,9 +643,9 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         if part.no_validation {
             no_validation.push(part.participant.clone());
         }
-        if let Some(kind) = &part.not_live {
+        if let Some(what) = part.not_live {
             not_live
-                .entry(kind.clone())
+                .entry(what)
                 .or_default()
                 .push(part.participant.clone());
         }
@@ -668,19 +666,16 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         }
     }
     let mut notes = Vec::new();
-    for (kind, who) in &not_live {
-        notes.push(match kind.as_str() {
-            "synthetic" => format!(
-                "SIMULATED GAZE in {} recording(s) ({}): et-suite's synthetic tracker, not people",
-                who.len(),
-                who.join(", ")
-            ),
-            _ => format!(
-                "REPLAYED GAZE in {} recording(s) ({}): recordings played again by et-suite",
-                who.len(),
-                who.join(", ")
-            ),
-        });
+    for (what, who) in &not_live {
+        let source = match *what {
+            "SIMULATED" => "et-suite's synthetic tracker, not people",
+            _ => "recordings played again by et-suite",
+        };
+        notes.push(format!(
+            "{what} GAZE in {} recording(s) ({}): {source}",
+            who.len(),
+            who.join(", ")
+        ));
     }
     if !no_validation.is_empty() {
         notes.push(format!(

@@ -190,23 +190,15 @@ pub fn export_bids(rec: &Recording, dir: &Path, task: &str) -> Result<Vec<PathBu
     Ok(written)
 }
 
-/// The sidecar's manufacturer: simulated gaze is never credited to a tracker maker.
+/// The sidecar's manufacturer: simulated gaze is never credited to a tracker maker (files
+/// written before `tracker_kind` are known by the synthetic tracker's model name).
 fn manufacturer(h: &crate::format::RecordingHeader) -> &'static str {
-    match gaze_source(h) {
-        "simulated" => "n/a (simulated gaze: et-suite's synthetic tracker)",
-        _ if h.tracker_model.contains("Tobii") => "Tobii",
-        _ => "n/a",
-    }
-}
-
-/// Where the gaze came from (`tracker_kind`; files written before it: from the model name).
-fn gaze_source(h: &crate::format::RecordingHeader) -> &'static str {
-    match h.tracker_kind.as_str() {
-        "synthetic" => "simulated",
-        "replay" => "replayed recording",
-        "import" => "imported export",
-        _ if h.tracker_model.starts_with("et-suite synthetic") => "simulated",
-        _ => "eye tracker",
+    if h.not_live() == Some("SIMULATED") || h.tracker_model.starts_with("et-suite synthetic") {
+        "n/a (simulated gaze: et-suite's synthetic tracker)"
+    } else if h.tracker_model.contains("Tobii") {
+        "Tobii"
+    } else {
+        "n/a"
     }
 }
 

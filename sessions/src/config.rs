@@ -21,6 +21,13 @@ pub struct Timing {
     pub refresh_hz: f64,
 }
 
+impl Timing {
+    /// How long one trial lasts as planned (fixation cross, stimulus, blank), µs.
+    pub fn trial_us(&self) -> i64 {
+        (i64::from(self.fixation_ms) + i64::from(self.stimulus_ms) + i64::from(self.iti_ms)) * 1000
+    }
+}
+
 impl Default for Timing {
     /// The study's 7 s stimuli after a 1 s fixation cross, on a 60 Hz display.
     fn default() -> Self {

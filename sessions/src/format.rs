@@ -447,6 +447,15 @@ pub struct RecordingHeader {
 }
 
 impl RecordingHeader {
+    /// "SIMULATED" or "REPLAYED" when `tracker_kind` says the gaze is not a participant's.
+    pub fn not_live(&self) -> Option<&'static str> {
+        match self.tracker_kind.as_str() {
+            "synthetic" => Some("SIMULATED"),
+            "replay" => Some("REPLAYED"),
+            _ => None,
+        }
+    }
+
     /// A header stamped now, with this build's version.
     pub fn new(participant: &str, session: &str) -> Self {
         RecordingHeader {

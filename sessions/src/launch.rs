@@ -61,9 +61,13 @@ impl TrackerChoice {
         }
     }
 
-    /// Whether the gaze is not a participant's: simulated or replayed.
-    pub fn is_simulated(&self) -> bool {
-        !matches!(self, TrackerChoice::Tobii(_))
+    /// "SIMULATED" or "REPLAYED" when the gaze is not a participant's.
+    pub fn not_live(&self) -> Option<&'static str> {
+        match self {
+            TrackerChoice::Synthetic => Some("SIMULATED"),
+            TrackerChoice::Replay(_) => Some("REPLAYED"),
+            TrackerChoice::Tobii(_) => None,
+        }
     }
 
     /// The recording's `tracker_kind`.
@@ -178,11 +182,9 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
         ))
     })?;
     let scene = SceneTimeline::new();
-    let (mut tracker, scene_for_runner) = open_tracker(&req, &scene)?;
-    match req.tracker {
-        TrackerChoice::Synthetic => req.operator.view.not_live("SIMULATED"),
-        TrackerChoice::Replay(_) => req.operator.view.not_live("REPLAYED"),
-        TrackerChoice::Tobii(_) => {}
+    let (mut tracker, scene_for_runner) = open_tracker(&req, &scene, trials.len())?;
+    if let Some(what) = req.tracker.not_live() {
+        req.operator.view.not_live(what);
     }
     let info = tracker.info();
     let mut header = RecordingHeader::new(&cfg.participant, &cfg.session);
@@ -262,10 +264,12 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
 }
 
 /// The tracker asked for, on its clock at the session's speed; the synthetic one also gets
-/// the scene timeline the runner publishes what is on screen to.
+/// the scene timeline the runner publishes what is on screen to. A replay shorter than the
+/// session's `trials` is warned of.
 fn open_tracker<'s>(
     req: &SessionRequest<'_>,
     scene: &'s SceneTimeline,
+    trials: usize,
 ) -> Result<(Box<dyn Tracker>, Option<&'s SceneTimeline>)> {
     let cfg = &req.prepared.cfg;
     Ok(match req.tracker {
@@ -292,7 +296,11 @@ fn open_tracker<'s>(
                 )));
             };
             let last = src.gaze.last().map_or(first, |s| s.system_ts_us);
-            let planned = planned_session_us(cfg, req.prepared.set.stimuli.len() / 2);
+            // The trials alone: calibration and pauses come on top.
+            let planned = cfg
+                .timing
+                .trial_us()
+                .saturating_mul(i64::try_from(trials).unwrap_or(i64::MAX));
             if last.saturating_sub(first) < planned {
                 (req.prompt)(&format!(
                     "warning: {} holds {:.1} s of gaze but the trials alone last {:.1} s: after its end the session records no gaze (replay_end)",
@@ -357,15 +365,6 @@ fn load_images(
         }
     }
     Ok(())
-}
-
-/// How long `trials` trials last by the study's timing (µs; calibration and pauses come on top).
-fn planned_session_us(cfg: &StudyConfig, trials: usize) -> i64 {
-    let t = &cfg.timing;
-    let per_trial_ms = i64::from(t.fixation_ms) + i64::from(t.stimulus_ms) + i64::from(t.iti_ms);
-    per_trial_ms
-        .saturating_mul(1000)
-        .saturating_mul(i64::try_from(trials).unwrap_or(i64::MAX))
 }
 
 /// The participant's window on the tracker's clock; windows run in real time only.

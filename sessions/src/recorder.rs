@@ -29,10 +29,9 @@ pub struct SampleTap {
     inner: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<GazeSample>>>,
     /// When samples last came in (wall time: the recorder's pace, at any session speed).
     filled: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
-    /// The tracker said its data ended: windows after its last sample never complete.
-    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// The silence watch finds the tracker silent now: a window is as complete as it gets.
-    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The session's silence watch, once the recorder has one: while the tracker is silent
+    /// or its data has ended, a window is as complete as it gets.
+    silence: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::silence::SilenceState>>>,
     capacity: usize,
 }
 
@@ -41,8 +40,7 @@ impl SampleTap {
         SampleTap {
             inner: Default::default(),
             filled: Default::default(),
-            ended: Default::default(),
-            silent: Default::default(),
+            silence: Default::default(),
             capacity: capacity.max(1),
         }
     }
@@ -58,23 +56,9 @@ impl SampleTap {
         *self.filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     }
 
-    /// No more samples will come (a replay reached its recording's end).
-    pub(crate) fn mark_ended(&self) {
-        self.ended.store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    fn has_ended(&self) -> bool {
-        self.ended.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    fn set_silent(&self, silent: bool) {
-        self.silent
-            .store(silent, std::sync::atomic::Ordering::Release);
-    }
-
     /// No more samples are coming for now (the data ended, or the tracker is silent).
     fn starved(&self) -> bool {
-        self.has_ended() || self.silent.load(std::sync::atomic::Ordering::Acquire)
+        self.silence.get().is_some_and(|s| s.ended() || s.silent())
     }
 
     /// Real time since samples last came in; `None` before the first.
@@ -379,7 +363,6 @@ struct Buffers {
     /// garbled stamp must not make the whole recording unreadable.
     out_of_range: u64,
     watch: Option<SessionWatch>,
-    tap: Option<SampleTap>,
     /// The session clock when the session asked to finish.
     finish_at: Option<i64>,
 }
@@ -425,9 +408,6 @@ impl Buffers {
             w.silence.end_of_data();
             w.trials.no_more_samples();
         }
-        if let Some(t) = &self.tap {
-            t.mark_ended();
-        }
     }
 
     /// Between batches: silence noticed on the session clock, trial rows whose samples are
@@ -438,9 +418,6 @@ impl Buffers {
         };
         let before = (self.events.len(), self.trials.len());
         w.silence.check(&mut self.events);
-        if let Some(t) = &self.tap {
-            t.set_silent(w.silence.state().silent());
-        }
         let now = w.real_now();
         self.trials.extend(w.trials.ready(now));
         before != (self.events.len(), self.trials.len())
@@ -602,9 +579,11 @@ fn run(
         finish: None,
         out_of_range: 0,
         watch,
-        tap: policy.tap.clone(),
         finish_at: None,
     };
+    if let (Some(w), Some(tap)) = (&b.watch, &policy.tap) {
+        let _ = tap.silence.set(w.silence.state());
+    }
     let mut out_of_range_reported = 0u64;
     let mut last_flush = Instant::now();
     let mut last_sync = Instant::now();

@@ -25,7 +25,6 @@ use crate::recorder::{
 use crate::silence::{SilenceState, SilenceWatch};
 use crate::trial_samples::TrialCounter;
 use crate::writer::RecordingWriter;
-use et_drivers::tracker::FIRST_SAMPLE_WITHIN_US;
 
 /// Everything a session needs besides the tracker and the file.
 pub struct SessionPlan<'a> {
@@ -190,10 +189,6 @@ pub(crate) struct Session<'a> {
     markers: Option<&'a mut MarkerPort>,
     prompt: &'a (dyn Fn(&str) + Sync),
     silence: Arc<SilenceState>,
-    /// The study's silence threshold (µs).
-    silence_us: i64,
-    /// When the tracker was started (session clock).
-    started_us: i64,
     on_silence: OnSilence,
     /// The operator went on without gaze at a silence pause.
     silence_accepted: bool,
@@ -281,18 +276,14 @@ impl Session<'_> {
     }
 
     /// Before a trial with `on_silence = "abort"`: on a virtual clock, whose tracker thread may
-    /// run behind the frames, first wait until the samples up to now have been recorded (the
-    /// silence watch has judged them) or the tracker's data ended; a tracker that has sent
-    /// nothing for the last `silence_ms` of the session clock after 5 s of real time is silent.
-    async fn abort_if_silent_by_now(&self, tap: &SampleTap) -> Result<()> {
-        let clock = self.clock();
-        if clock.is_virtual() {
-            let due = self.next_ts().saturating_sub(self.silence_us);
-            let first_due = self.started_us.saturating_add(FIRST_SAMPLE_WITHIN_US);
+    /// run behind the frames, first wait until the silence watch has judged the samples up to
+    /// now or the tracker's data ended; a tracker that has sent nothing for the last
+    /// `silence_ms` of the session clock after 5 s of real time is silent.
+    async fn abort_if_silent_by_now(&self) -> Result<()> {
+        if self.clock().is_virtual() {
             let t0 = std::time::Instant::now();
             loop {
-                let caught_up = tap.newest().is_some_and(|n| n >= due)
-                    || (tap.newest().is_none() && self.next_ts() <= first_due);
+                let caught_up = !self.silence.overdue(self.next_ts());
                 if caught_up || self.silence.ended() || self.silence.stretches() > 0 {
                     break;
                 }
@@ -537,8 +528,6 @@ pub async fn run(
         markers,
         prompt: plan.prompt,
         silence,
-        silence_us: i64::from(plan.silence_ms) * 1000,
-        started_us: clock.now_us(),
         on_silence: plan.on_silence(),
         silence_accepted: false,
         validation: None,
@@ -682,7 +671,7 @@ async fn operator_break(
         silence_pause(s).await?;
     }
     if s.on_silence == OnSilence::Abort {
-        s.abort_if_silent_by_now(tap).await?;
+        s.abort_if_silent_by_now().await?;
     }
     if s.operator.pause.load(Ordering::SeqCst) {
         s.operator.view.phase("paused");
@@ -830,12 +819,11 @@ async fn present_trials(
         let trial = spec.index as i32;
         let st = &spec.stimulus;
         let start = s.next_ts();
-        let planned_ms = i64::from(t.fixation_ms) + i64::from(t.stimulus_ms) + i64::from(t.iti_ms);
         s.operator.view.trial(
             done + 1,
             plan.trials.len() as u32,
             &st.id,
-            start.saturating_add(planned_ms.saturating_mul(1000)),
+            start.saturating_add(t.trial_us()),
         );
         s.event(start, kind::TRIAL_START, trial, st.id.clone())?;
         let cross = Scene::Target { x: 0.5, y: 0.5 };

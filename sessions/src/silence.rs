@@ -22,9 +22,14 @@ use crate::format::{kind, EventRecord};
 /// tracker (bursts of samples 50 ms apart) would pass for silence.
 pub const MIN_SILENCE_MS: u32 = 80;
 
-/// What the session side reads while the recorder watches (any thread).
-#[derive(Debug, Default)]
+/// What the watch knows, read by the session side from any thread; the watch alone writes it.
+#[derive(Debug)]
 pub struct SilenceState {
+    threshold_us: i64,
+    /// Where streaming started: the time the first sample is expected from.
+    start_us: i64,
+    /// The newest sample's stamp (`i64::MIN`: none yet).
+    newest: AtomicI64,
     silent: AtomicBool,
     ended: AtomicBool,
     stretches: AtomicU32,
@@ -52,18 +57,28 @@ impl SilenceState {
     pub fn ended(&self) -> bool {
         self.ended.load(Ordering::Acquire)
     }
+
+    /// Whether the samples the watch has seen leave a gap up to `now_us` longer than allowed:
+    /// silence, once `now_us` is the time no later sample can precede.
+    pub fn overdue(&self, now_us: i64) -> bool {
+        let (from, allowed) = self.since();
+        now_us.saturating_sub(from) > allowed
+    }
+
+    /// The stamp silence is counted from, and how long it may last before it is silence.
+    fn since(&self) -> (i64, i64) {
+        match self.newest.load(Ordering::Acquire) {
+            i64::MIN => (self.start_us, self.threshold_us.max(FIRST_SAMPLE_WITHIN_US)),
+            ts => (ts, self.threshold_us),
+        }
+    }
 }
 
 /// The watch, owned by the recorder thread.
 pub struct SilenceWatch {
-    threshold_us: i64,
     clock: Arc<dyn Clock>,
-    /// Where streaming started: the time the first sample is expected from.
-    start_us: i64,
-    newest: Option<i64>,
     /// `tracker_lost` written live, at this stamp, and no sample since.
     lost_at: Option<i64>,
-    ended: bool,
     state: Arc<SilenceState>,
 }
 
@@ -72,13 +87,17 @@ impl SilenceWatch {
     /// [`MIN_SILENCE_MS`]).
     pub fn new(threshold_ms: u32, clock: Arc<dyn Clock>, start_us: i64) -> Self {
         SilenceWatch {
-            threshold_us: i64::from(threshold_ms.max(MIN_SILENCE_MS)) * 1000,
             clock,
-            start_us,
-            newest: None,
             lost_at: None,
-            ended: false,
-            state: Arc::new(SilenceState::default()),
+            state: Arc::new(SilenceState {
+                threshold_us: i64::from(threshold_ms.max(MIN_SILENCE_MS)) * 1000,
+                start_us,
+                newest: AtomicI64::new(i64::MIN),
+                silent: AtomicBool::new(false),
+                ended: AtomicBool::new(false),
+                stretches: AtomicU32::new(0),
+                silent_us: AtomicI64::new(0),
+            }),
         }
     }
 
@@ -91,17 +110,9 @@ impl SilenceWatch {
         Arc::clone(&self.state)
     }
 
-    /// The stamp silence is counted from, and how long it may last before it is silence.
-    fn since(&self) -> (i64, i64) {
-        match self.newest {
-            Some(ts) => (ts, self.threshold_us),
-            None => (self.start_us, self.threshold_us.max(FIRST_SAMPLE_WITHIN_US)),
-        }
-    }
-
     /// A sample stamped `ts` arrived: a gap before it longer than allowed is recorded.
     pub fn sample(&mut self, ts: i64, out: &mut Vec<EventRecord>) {
-        let (from, allowed) = self.since();
+        let (from, allowed) = self.state.since();
         let gap = ts.saturating_sub(from);
         if gap > allowed {
             if self.lost_at.is_none() {
@@ -122,25 +133,25 @@ impl SilenceWatch {
                 -1,
                 format!(
                     "gaze resumed: the samples came late; their stamps leave no gap over {} ms",
-                    self.threshold_us / 1000
+                    self.state.threshold_us / 1000
                 ),
             ));
         }
         self.lost_at = None;
         self.state.silent.store(false, Ordering::Release);
-        self.newest = Some(self.newest.map_or(ts, |n| n.max(ts)));
+        self.state.newest.fetch_max(ts, Ordering::AcqRel);
     }
 
     /// In real time: writes `tracker_lost` once the session clock has gone past the threshold
     /// without a sample. Nothing on a virtual clock (its stamps decide, in `sample`/`finish`).
     pub fn check(&mut self, out: &mut Vec<EventRecord>) {
-        if self.ended || self.lost_at.is_some() || self.clock.is_virtual() {
+        if self.state.ended() || self.lost_at.is_some() || self.clock.is_virtual() {
             return;
         }
-        let (from, allowed) = self.since();
-        let gap = self.clock.now_us().saturating_sub(from);
-        if gap > allowed {
-            out.push(lost(from, gap));
+        let now = self.clock.now_us();
+        if self.state.overdue(now) {
+            let from = self.state.since().0;
+            out.push(lost(from, now.saturating_sub(from)));
             self.lost_at = Some(from);
             self.state.silent.store(true, Ordering::Release);
         }
@@ -148,7 +159,6 @@ impl SilenceWatch {
 
     /// The tracker says no more samples will come (`replay_end`).
     pub fn end_of_data(&mut self) {
-        self.ended = true;
         self.state.ended.store(true, Ordering::Release);
         self.state.silent.store(false, Ordering::Release);
     }
@@ -156,9 +166,9 @@ impl SilenceWatch {
     /// The session ends at `end_us`: silence up to it is recorded (a `tracker_lost` with no
     /// `tracker_back` lasts to the end). Returns the total silence (ms).
     pub fn finish(&mut self, end_us: i64, out: &mut Vec<EventRecord>) -> f64 {
-        let (from, allowed) = self.since();
+        let (from, allowed) = self.state.since();
         let gap = end_us.saturating_sub(from);
-        if !self.ended && gap > allowed {
+        if !self.state.ended() && gap > allowed {
             if self.lost_at.is_none() {
                 out.push(lost(from, gap));
             }
@@ -250,16 +260,22 @@ mod tests {
         assert!(ev.is_empty(), "{ev:?}");
     }
 
-    #[test]
-    fn real_time_silence_is_written_when_noticed_and_ends_with_the_next_sample() {
+    /// In real time, a sample at `t0` and then none for ≥ 100 ms (however long the machine
+    /// takes, the check comes after that), checked once.
+    fn noticed_live() -> (Arc<dyn Clock>, i64, SilenceWatch, Vec<EventRecord>) {
         let clock: Arc<dyn Clock> = Arc::new(et_drivers::MonotonicClock);
         let t0 = clock.now_us();
         let mut w = SilenceWatch::new(80, Arc::clone(&clock), t0);
         let mut ev = Vec::new();
         w.sample(t0, &mut ev);
-        // However long the machine takes, the check comes after ≥ 100 ms without samples.
         std::thread::sleep(std::time::Duration::from_millis(100));
         w.check(&mut ev);
+        (clock, t0, w, ev)
+    }
+
+    #[test]
+    fn real_time_silence_is_written_when_noticed_and_ends_with_the_next_sample() {
+        let (clock, t0, mut w, mut ev) = noticed_live();
         assert_eq!(kinds(&ev), [(t0, "tracker_lost")]);
         assert!(w.state().silent());
         w.check(&mut ev);
@@ -273,13 +289,7 @@ mod tests {
 
     #[test]
     fn late_samples_noticed_live_are_not_counted_as_silence() {
-        let clock: Arc<dyn Clock> = Arc::new(et_drivers::MonotonicClock);
-        let t0 = clock.now_us();
-        let mut w = SilenceWatch::new(80, Arc::clone(&clock), t0);
-        let mut ev = Vec::new();
-        w.sample(t0, &mut ev);
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        w.check(&mut ev);
+        let (_, t0, mut w, mut ev) = noticed_live();
         // The sample that follows was taken 8 ms after the last: it came late.
         w.sample(t0 + 8_333, &mut ev);
         assert_eq!(ev[1].kind, "tracker_back");

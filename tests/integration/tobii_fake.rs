@@ -575,6 +575,26 @@ fn fake_session(dir: &Path, fake: &Fake, disconnect: &str, extra: &str) -> (Outp
     (o, out)
 }
 
+/// The recording's events of `kind`.
+fn events_of<'a>(rec: &'a et_sessions::Recording, kind: &str) -> Vec<&'a et_sessions::EventRecord> {
+    rec.events.iter().filter(|e| e.kind == kind).collect()
+}
+
+/// The largest gap between consecutive samples: its length and the stamps around it (µs).
+fn largest_gap(rec: &et_sessions::Recording) -> (i64, i64, i64) {
+    rec.gaze
+        .windows(2)
+        .map(|w| {
+            (
+                w[1].system_ts_us - w[0].system_ts_us,
+                w[0].system_ts_us,
+                w[1].system_ts_us,
+            )
+        })
+        .max()
+        .expect("at least two samples")
+}
+
 const NO_CALIBRATION: &str = "[calibration]\nenabled = false\n";
 
 #[test]
@@ -598,34 +618,15 @@ fn a_session_survives_losing_the_tracker_and_records_the_gap() {
         32,
         "presentation went on through the loss"
     );
-    let lost: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.kind == "tracker_lost")
-        .collect();
-    let back: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.kind == "tracker_back")
-        .collect();
+    let lost = events_of(&rec, "tracker_lost");
+    let back = events_of(&rec, "tracker_back");
     assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", rec.events);
     assert!(rec
         .events
         .iter()
         .any(|e| e.kind == "note" && e.text.starts_with("tobii display area 531.0 x 299.0 mm")));
     // The events are the stamps of the samples around the largest gap.
-    let (gap, before, after) = rec
-        .gaze
-        .windows(2)
-        .map(|w| {
-            (
-                w[1].system_ts_us - w[0].system_ts_us,
-                w[0].system_ts_us,
-                w[1].system_ts_us,
-            )
-        })
-        .max()
-        .unwrap();
+    let (gap, before, after) = largest_gap(&rec);
     assert_eq!((lost[0].ts_us, back[0].ts_us), (before, after));
     let silent = rec.header.tracker_silent_ms.expect("tracker_silent_ms");
     assert!(
@@ -673,11 +674,7 @@ fn a_tracker_silent_from_the_start_is_recorded_reported_and_fails_the_session() 
     );
     let rec = et_sessions::Recording::open(&out).unwrap();
     assert!(rec.gaze.is_empty());
-    let lost: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.kind == "tracker_lost")
-        .collect();
+    let lost = events_of(&rec, "tracker_lost");
     assert_eq!(lost.len(), 1, "{:?}", rec.events);
     assert!(!rec.events.iter().any(|e| e.kind == "tracker_back"));
     // From the start of streaming: before the first trial.
@@ -707,29 +704,10 @@ fn a_tracker_that_stops_sending_mid_trial_without_an_error_is_recorded() {
         .events
         .iter()
         .any(|e| e.text.contains("connection_lost")));
-    let (gap, before, after) = rec
-        .gaze
-        .windows(2)
-        .map(|w| {
-            (
-                w[1].system_ts_us - w[0].system_ts_us,
-                w[0].system_ts_us,
-                w[1].system_ts_us,
-            )
-        })
-        .max()
-        .unwrap();
+    let (gap, before, after) = largest_gap(&rec);
     assert!(gap >= 1_400_000, "{gap}");
-    let lost: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.kind == "tracker_lost")
-        .collect();
-    let back: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.kind == "tracker_back")
-        .collect();
+    let lost = events_of(&rec, "tracker_lost");
+    let back = events_of(&rec, "tracker_back");
     assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", rec.events);
     assert_eq!((lost[0].ts_us, back[0].ts_us), (before, after));
     let hit: Vec<_> = rec
