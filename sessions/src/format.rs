@@ -37,6 +37,10 @@ pub mod kind {
     pub const NOTE: &str = "note";
 }
 
+/// Words a `tracker_back` carries when the samples came late rather than not at all: silence
+/// noticed live on a busy machine while their stamps leave no gap. Such a pair is not silence.
+pub const SAMPLES_CAME_LATE: &str = "the samples came late";
+
 // Fixed-length strings: appending rows under SWMR needs them. Lengths are in bytes (UTF-8).
 pub type Kind = FixedUnicode<32>;
 pub type Text = FixedUnicode<256>;

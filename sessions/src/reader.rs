@@ -460,6 +460,31 @@ impl Recording {
         (l / n, r / n)
     }
 
+    /// The tracker's silences as the stamps of their `tracker_lost` and `tracker_back` (`None`:
+    /// to the end), in order; a pair for samples that came late (`SAMPLES_CAME_LATE`) is not
+    /// silence and is left out.
+    pub fn silences(&self) -> Vec<(i64, Option<i64>)> {
+        let mut out = Vec::new();
+        let mut open = None;
+        for e in &self.events {
+            match e.kind.as_str() {
+                kind::TRACKER_LOST => {
+                    open.get_or_insert(e.ts_us);
+                }
+                kind::TRACKER_BACK => {
+                    if let Some(lost) = open.take() {
+                        if !e.text.contains(SAMPLES_CAME_LATE) {
+                            out.push((lost, Some(e.ts_us)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.extend(open.map(|lost| (lost, None)));
+        out
+    }
+
     /// Each validation attempt in order, with each eye's mean over its targets (NaN where
     /// the eye had no valid gaze).
     pub fn validation_attempts(&self) -> Vec<ValidationAttempt> {
@@ -537,6 +562,34 @@ impl std::fmt::Display for EyeValidation {
 mod tests {
     use super::*;
     use crate::writer::RecordingWriter;
+
+    /// Silences pair `tracker_lost` with the next `tracker_back`; a pair for samples that came
+    /// late is none, and a `tracker_lost` never followed by a `tracker_back` lasts to the end.
+    #[test]
+    fn silences_leave_out_samples_that_came_late() {
+        let mut r = Recording::in_memory("r.h5", RecordingHeader::new("P01", "1"), vec![], vec![]);
+        let ev = |ts, k: &str, text: &str| EventRecord::new(ts, k, -1, text);
+        r.events = vec![
+            ev(
+                10,
+                kind::TRACKER_LOST,
+                "no gaze samples for 90.0 ms from here",
+            ),
+            ev(
+                18,
+                kind::TRACKER_BACK,
+                &format!("gaze resumed: {SAMPLES_CAME_LATE}"),
+            ),
+            ev(100, kind::TRACKER_LOST, ""),
+            ev(
+                900,
+                kind::TRACKER_BACK,
+                "gaze resumed after 800.0 ms without samples",
+            ),
+            ev(2000, kind::TRACKER_LOST, ""),
+        ];
+        assert_eq!(r.silences(), [(100, Some(900)), (2000, None)]);
+    }
 
     #[test]
     fn string_attributes_of_every_string_kind_are_read() {

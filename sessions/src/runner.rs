@@ -1469,19 +1469,14 @@ mod tests {
             .find(|s| s.system_ts_us < gap_from)
             .unwrap();
         let after = r.gaze.iter().find(|s| s.system_ts_us >= gap_from).unwrap();
-        let lost = r
-            .events
-            .iter()
-            .find(|e| e.kind == kind::TRACKER_LOST)
-            .unwrap();
-        let back = r
-            .events
-            .iter()
-            .find(|e| e.kind == kind::TRACKER_BACK)
-            .unwrap();
-        assert_eq!(
-            (lost.ts_us, back.ts_us),
-            (before.system_ts_us, after.system_ts_us)
+        // The pair around the gap (a busy machine may add a pair for samples that came late,
+        // which says so and is not silence).
+        let pair = |k: &str, ts: i64| r.events.iter().any(|e| e.kind == k && e.ts_us == ts);
+        assert!(
+            pair(kind::TRACKER_LOST, before.system_ts_us)
+                && pair(kind::TRACKER_BACK, after.system_ts_us),
+            "{:?}",
+            r.events
         );
         assert!(after.system_ts_us - before.system_ts_us >= 2_000_000);
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use et_drivers::tracker::FIRST_SAMPLE_WITHIN_US;
 use et_drivers::Clock;
 
-use crate::format::{kind, EventRecord};
+use crate::format::{kind, EventRecord, SAMPLES_CAME_LATE};
 
 /// The smallest threshold a study may set (ms): below it, ordinary delivery jitter of a real
 /// tracker (bursts of samples 50 ms apart) would pass for silence.
@@ -132,7 +132,7 @@ impl SilenceWatch {
                 kind::TRACKER_BACK,
                 -1,
                 format!(
-                    "gaze resumed: the samples came late; their stamps leave no gap over {} ms",
+                    "gaze resumed: {SAMPLES_CAME_LATE}; their stamps leave no gap over {} ms",
                     self.state.threshold_us / 1000
                 ),
             ));

@@ -46,14 +46,7 @@ pub fn main(a: Args) -> Result<()> {
         o,
         "  tracker silent       {}",
         match h.tracker_silent_ms {
-            Some(ms) => format!(
-                "{:.1} s in {} stretch(es)",
-                ms / 1000.0,
-                r.events
-                    .iter()
-                    .filter(|e| e.kind == kind::TRACKER_LOST)
-                    .count()
-            ),
+            Some(ms) => format!("{:.1} s in {} stretch(es)", ms / 1000.0, r.silences().len()),
             None => "unknown (not recorded by a session that ran to its end)".into(),
         }
     )?;

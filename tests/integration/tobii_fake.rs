@@ -575,11 +575,6 @@ fn fake_session(dir: &Path, fake: &Fake, disconnect: &str, extra: &str) -> (Outp
     (o, out)
 }
 
-/// The recording's events of `kind`.
-fn events_of<'a>(rec: &'a et_sessions::Recording, kind: &str) -> Vec<&'a et_sessions::EventRecord> {
-    rec.events.iter().filter(|e| e.kind == kind).collect()
-}
-
 /// The largest gap between consecutive samples: its length and the stamps around it (µs).
 fn largest_gap(rec: &et_sessions::Recording) -> (i64, i64, i64) {
     rec.gaze
@@ -618,16 +613,13 @@ fn a_session_survives_losing_the_tracker_and_records_the_gap() {
         32,
         "presentation went on through the loss"
     );
-    let lost = events_of(&rec, "tracker_lost");
-    let back = events_of(&rec, "tracker_back");
-    assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", rec.events);
     assert!(rec
         .events
         .iter()
         .any(|e| e.kind == "note" && e.text.starts_with("tobii display area 531.0 x 299.0 mm")));
     // The events are the stamps of the samples around the largest gap.
     let (gap, before, after) = largest_gap(&rec);
-    assert_eq!((lost[0].ts_us, back[0].ts_us), (before, after));
+    assert_eq!(rec.silences(), [(before, Some(after))], "{:?}", rec.events);
     let silent = rec.header.tracker_silent_ms.expect("tracker_silent_ms");
     assert!(
         (silent - gap as f64 / 1000.0).abs() < 1e-6,
@@ -638,7 +630,7 @@ fn a_session_survives_losing_the_tracker_and_records_the_gap() {
     // latency).
     assert!((650_000..4_700_000).contains(&gap), "largest gap {gap} µs");
     assert!(
-        rec.gaze.last().unwrap().system_ts_us > back[0].ts_us + 1_000_000,
+        rec.gaze.last().unwrap().system_ts_us > after + 1_000_000,
         "samples after the return"
     );
     // Each trial counts its samples: those the gap fell in (if any: it may fall in the
@@ -674,11 +666,14 @@ fn a_tracker_silent_from_the_start_is_recorded_reported_and_fails_the_session() 
     );
     let rec = et_sessions::Recording::open(&out).unwrap();
     assert!(rec.gaze.is_empty());
-    let lost = events_of(&rec, "tracker_lost");
-    assert_eq!(lost.len(), 1, "{:?}", rec.events);
     assert!(!rec.events.iter().any(|e| e.kind == "tracker_back"));
-    // From the start of streaming: before the first trial.
-    assert!(lost[0].ts_us < rec.trials[0].onset_us);
+    // One silence, from the start of streaming (before the first trial) to the end.
+    let silent = rec.silences();
+    assert!(
+        matches!(silent.as_slice(), [(lost, None)] if *lost < rec.trials[0].onset_us),
+        "{:?}",
+        rec.events
+    );
     assert!(rec.header.tracker_silent_ms.unwrap() > 32.0 * 400.0);
     assert!(rec.trials.iter().all(|t| t.samples.without_gaze()));
 }
@@ -706,10 +701,7 @@ fn a_tracker_that_stops_sending_mid_trial_without_an_error_is_recorded() {
         .any(|e| e.text.contains("connection_lost")));
     let (gap, before, after) = largest_gap(&rec);
     assert!(gap >= 1_400_000, "{gap}");
-    let lost = events_of(&rec, "tracker_lost");
-    let back = events_of(&rec, "tracker_back");
-    assert_eq!((lost.len(), back.len()), (1, 1), "{:?}", rec.events);
-    assert_eq!((lost[0].ts_us, back[0].ts_us), (before, after));
+    assert_eq!(rec.silences(), [(before, Some(after))], "{:?}", rec.events);
     let hit: Vec<_> = rec
         .trials
         .iter()
