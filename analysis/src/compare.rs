@@ -110,6 +110,11 @@ pub struct ComparisonRow {
     pub wilcoxon_p: f64,
 }
 
+/// Whether an expression is one of the two the smile models compare.
+pub(crate) fn is_smile_expression(e: &str) -> bool {
+    e == "smile" || e == "no_smile"
+}
+
 /// The comparison rows (each condition, then "all") under the configured model, with the
 /// per-condition p-values corrected as configured ("all" is reported uncorrected).
 pub fn compare(dwell: &[DwellRow], cfg: &AnalysisConfig) -> Vec<ComparisonRow> {
@@ -152,7 +157,7 @@ pub fn compare_with(
         let rows: Vec<&DwellRow> = dwell
             .iter()
             .filter(|r| c == "all" || &r.condition == c)
-            .filter(|r| r.expression == "smile" || r.expression == "no_smile")
+            .filter(|r| is_smile_expression(&r.expression))
             .collect();
         row(model, c.clone(), &rows, cfg)
     });
@@ -669,7 +674,7 @@ pub fn tests_in_words(rows: &[ComparisonRow]) -> String {
 pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     let rows: Vec<&DwellRow> = dwell
         .iter()
-        .filter(|r| r.expression == "smile" || r.expression == "no_smile")
+        .filter(|r| is_smile_expression(&r.expression))
         .collect();
     let mut conditions: Vec<&str> = rows.iter().map(|r| r.condition.as_str()).collect();
     conditions.sort_unstable();

@@ -330,7 +330,7 @@ where
 pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
     font()?;
     let d = gather(a);
-    if d.cells.is_empty() {
+    if !a.smile_design || d.cells.is_empty() {
         return Ok(Vec::new());
     }
     png_and_svg(
@@ -427,6 +427,103 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
         (width, 480),
         |r| draw_quality(r, a),
         |r| draw_quality(r, a),
+    )
+}
+
+/// The AOI figure's categories (stimulus × AOI, as in `aoi_stimuli.csv`) and, for each, every
+/// participant's dwell share (mean over their trials of the stimulus).
+fn aoi_shares(a: &StudyAnalysis) -> Vec<(String, Vec<f64>)> {
+    let mut by: BTreeMap<(&str, &str), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    for m in &a.metrics {
+        by.entry((m.stimulus_id.as_str(), m.aoi.as_str()))
+            .or_default()
+            .entry(m.participant.as_str())
+            .or_default()
+            .push(m.dwell_proportion);
+    }
+    by.into_iter()
+        .map(|((stimulus, aoi), people)| {
+            (
+                format!("{stimulus}: {aoi}"),
+                people.values().map(|v| mean(v)).collect(),
+            )
+        })
+        .collect()
+}
+
+fn draw_aoi<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    cells: &[(String, Vec<f64>)],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let n = cells.len();
+    let label =
+        |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| cells[i].0.clone()) };
+    let mut chart = category_chart(
+        root,
+        &CategoryAxes {
+            caption: ("Dwell per stimulus and AOI", 22),
+            n,
+            label: &label,
+            y_max: 1.3,
+            y_area: 75,
+            desc: ("stimulus: AOI", "share of the stimulus's time"),
+        },
+    )?;
+    chart
+        .draw_series(cells.iter().enumerate().map(|(i, (_, v))| {
+            let m = mean(v);
+            let x = i as f64;
+            Rectangle::new(
+                [(x - 0.3, 0.0), (x + 0.3, m.max(0.0))],
+                BLUE.mix(0.3).filled(),
+            )
+        }))
+        .map_err(e)?
+        .label("mean over participants")
+        .legend(|(x, y)| Rectangle::new([(x - 6, y - 6), (x + 6, y + 6)], BLUE.mix(0.3).filled()));
+    // Each participant a dot, spread across the bar so equal values stay visible.
+    chart
+        .draw_series(cells.iter().enumerate().flat_map(|(i, (_, v))| {
+            let k = v.len().max(1) as f64;
+            v.iter().enumerate().map(move |(j, &share)| {
+                let x = i as f64 - 0.2 + 0.4 * (j as f64 + 0.5) / k;
+                Circle::new((x, share), 3, BLACK.filled())
+            })
+        }))
+        .map_err(e)?
+        .label("a participant")
+        .legend(|(x, y)| Circle::new((x, y), 3, BLACK.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    root.present().map_err(e)
+}
+
+/// Writes `aoi_figure.png` and `.svg` for an analysis without the smile design: per stimulus
+/// and AOI, each participant's dwell share and their mean. Nothing when there are no AOI
+/// metrics (no AOIs) or the smile figure applies.
+pub fn write_aoi_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    font()?;
+    let cells = aoi_shares(a);
+    if a.smile_design || cells.is_empty() {
+        return Ok(Vec::new());
+    }
+    let width = (240 + 110 * cells.len() as u32).clamp(700, 4000);
+    png_and_svg(
+        &dir.join("aoi_figure"),
+        (width, 500),
+        |r| draw_aoi(r, &cells),
+        |r| draw_aoi(r, &cells),
     )
 }
 

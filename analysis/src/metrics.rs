@@ -38,6 +38,77 @@ pub struct AoiMetrics {
     pub total_visit_duration_ms: f64,
 }
 
+/// One AOI of one stimulus over the participants who saw it: each participant's metrics are
+/// first averaged over their trials of the stimulus (usually one), then over participants, so
+/// each participant weighs the same. What a study without the smile design reports first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StimulusAoiSummary {
+    pub stimulus_id: String,
+    pub aoi: String,
+    pub participants: usize,
+    pub mean_dwell_ms: f64,
+    pub mean_dwell_proportion: f64,
+    pub mean_fixation_count: f64,
+    pub mean_total_fixation_duration_ms: f64,
+    /// Participants with a fixation in the AOI, and their mean time to the first one (NaN
+    /// when none fixated it).
+    pub participants_fixated: usize,
+    pub mean_time_to_first_fixation_ms: f64,
+}
+
+/// The rows of `metrics` summarised per stimulus × AOI (`StimulusAoiSummary`), in stimulus
+/// then AOI order.
+pub fn per_stimulus(metrics: &[AoiMetrics]) -> Vec<StimulusAoiSummary> {
+    use std::collections::BTreeMap;
+    // (stimulus, aoi) → participant → that participant's trials.
+    let mut by: BTreeMap<(&str, &str), BTreeMap<&str, Vec<&AoiMetrics>>> = BTreeMap::new();
+    for m in metrics {
+        by.entry((m.stimulus_id.as_str(), m.aoi.as_str()))
+            .or_default()
+            .entry(m.participant.as_str())
+            .or_default()
+            .push(m);
+    }
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    by.into_iter()
+        .map(|((stimulus, aoi), people)| {
+            let each = |f: &dyn Fn(&AoiMetrics) -> f64| -> Vec<f64> {
+                people
+                    .values()
+                    .map(|trials| mean(&trials.iter().map(|m| f(m)).collect::<Vec<_>>()))
+                    .collect()
+            };
+            let ttff: Vec<f64> = people
+                .values()
+                .filter_map(|trials| {
+                    let seen: Vec<f64> = trials
+                        .iter()
+                        .filter_map(|m| m.time_to_first_fixation_ms)
+                        .collect();
+                    (!seen.is_empty()).then(|| mean(&seen))
+                })
+                .collect();
+            StimulusAoiSummary {
+                stimulus_id: stimulus.to_string(),
+                aoi: aoi.to_string(),
+                participants: people.len(),
+                mean_dwell_ms: mean(&each(&|m| m.dwell_ms)),
+                mean_dwell_proportion: mean(&each(&|m| m.dwell_proportion)),
+                mean_fixation_count: mean(&each(&|m| m.fixation_count as f64)),
+                mean_total_fixation_duration_ms: mean(&each(&|m| m.total_fixation_duration_ms)),
+                participants_fixated: ttff.len(),
+                mean_time_to_first_fixation_ms: mean(&ttff),
+            }
+        })
+        .collect()
+}
+
 /// Fixations overlapping [onset, offset), clipped to it, with their centroid in image px.
 pub(crate) fn trial_fixations<'a>(
     fix: &'a FixationResult,
@@ -180,6 +251,43 @@ mod tests {
     use super::*;
     use crate::fixation::{EyeChoice, SampleClass};
     use et_sessions::RecordingHeader;
+
+    #[test]
+    fn per_stimulus_weighs_each_participant_once() {
+        let row =
+            |p: &str, trial: i32, dwell: f64, fixations: usize, ttff: Option<f64>| AoiMetrics {
+                participant: p.into(),
+                trial,
+                stimulus_id: "faceA".into(),
+                condition: String::new(),
+                expression: String::new(),
+                aoi: "mouth".into(),
+                dwell_ms: dwell,
+                dwell_proportion: dwell / 1000.0,
+                total_fixation_duration_ms: dwell,
+                fixation_count: fixations,
+                time_to_first_fixation_ms: ttff,
+                first_fixation_duration_ms: None,
+                visit_count: 0,
+                total_visit_duration_ms: 0.0,
+            };
+        // P1 saw faceA twice (mean dwell 200, one fixation in 300 ms), P2 once and never
+        // fixated the mouth.
+        let rows = [
+            row("P1", 0, 100.0, 1, Some(300.0)),
+            row("P1", 5, 300.0, 1, None),
+            row("P2", 0, 500.0, 0, None),
+        ];
+        let s = per_stimulus(&rows);
+        assert_eq!(s.len(), 1);
+        let s = &s[0];
+        assert_eq!((s.participants, s.participants_fixated), (2, 1));
+        assert_eq!(s.mean_dwell_ms, 350.0);
+        assert!((s.mean_dwell_proportion - 0.35).abs() < 1e-12);
+        assert_eq!(s.mean_fixation_count, 0.5);
+        assert_eq!(s.mean_time_to_first_fixation_ms, 300.0);
+        assert!(per_stimulus(&[]).is_empty());
+    }
 
     fn fixation(start_ms: i64, end_ms: i64, img: (f64, f64)) -> Fixation {
         // Trial image drawn at [420, 0, 1080, 1080] on 1920×1080: image px → screen px.

@@ -149,8 +149,44 @@ pub fn trial_quality(rec: &Recording, t: &TrialRecord) -> TrialQuality {
     }
 }
 
-/// The participant's summary over `trials` (their trial qualities) and their validation.
+/// The quality of the whole recording, from its first sample to one period after its last,
+/// as if it were one trial: what a recording without stimulus intervals (an import of gaze
+/// alone) is judged by.
+fn whole_recording_quality(rec: &Recording) -> Option<TrialQuality> {
+    let (first, last) = (rec.gaze.first()?, rec.gaze.last()?);
+    let period_us = if rec.header.sampling_hz > 0.0 {
+        (1e6 / rec.header.sampling_hz).round() as i64
+    } else {
+        0
+    };
+    let whole = TrialRecord {
+        trial: -1,
+        stimulus_id: String::new(),
+        identity: String::new(),
+        condition: String::new(),
+        variant: String::new(),
+        expression: String::new(),
+        onset_us: first.system_ts_us,
+        offset_us: last.system_ts_us.saturating_add(period_us),
+        frames: 0,
+        dropped_frames: 0,
+        image_rect: [0.0; 4],
+        samples: Default::default(),
+    };
+    Some(trial_quality(rec, &whole))
+}
+
+/// The participant's summary over `trials` (their trial qualities) and their validation; a
+/// recording without trials is summarised over all of its samples (never a share of nothing).
 pub fn participant_quality(rec: &Recording, trials: &[TrialQuality]) -> ParticipantQuality {
+    let n_trials = trials.len();
+    let whole: Vec<TrialQuality>;
+    let trials = if trials.is_empty() {
+        whole = whole_recording_quality(rec).into_iter().collect();
+        &whole[..]
+    } else {
+        trials
+    };
     let weight: f64 = trials.iter().map(|t| t.expected_samples as f64).sum();
     let mean = |f: fn(&TrialQuality) -> f64| {
         if weight > 0.0 {
@@ -175,11 +211,12 @@ pub fn participant_quality(rec: &Recording, trials: &[TrialQuality]) -> Particip
     };
     ParticipantQuality {
         participant: rec.header.participant.clone(),
-        trials: trials.len(),
+        trials: n_trials,
         valid_share_left: mean(|t| t.valid_share_left),
         valid_share_right: mean(|t| t.valid_share_right),
         valid_share_any: mean(|t| t.valid_share_any),
-        tracker_lost_ms: trials.iter().map(|t| t.tracker_lost_ms).sum(),
+        // Summed from +0.0 (an empty `sum` of floats is −0.0).
+        tracker_lost_ms: trials.iter().fold(0.0, |acc, t| acc + t.tracker_lost_ms),
         dropped_frames: trials.iter().map(|t| u64::from(t.dropped_frames)).sum(),
         validation_accuracy_deg: avg(|v| v.accuracy_deg),
         validation_precision_rms_deg: avg(|v| v.precision_rms_deg),
@@ -345,6 +382,27 @@ mod tests {
             validation: vec![val(1, 3.0), val(2, 0.8), val(2, 1.6)],
             ..Recording::in_memory("q.h5", header, gaze, trials)
         }
+    }
+
+    #[test]
+    fn a_recording_without_trials_is_judged_over_all_its_samples() {
+        // An import of gaze alone: no stimulus intervals. Its quality is never NaN or -0.
+        let rec = Recording {
+            trials: Vec::new(),
+            ..recording()
+        };
+        let pq = participant_quality(&rec, &[]);
+        assert_eq!(pq.trials, 0);
+        // 180 samples from 0 to 1.8 s at 100 Hz, 130 of them with gaze from an eye.
+        assert!((pq.valid_share_any - 130.0 / 180.0).abs() < 1e-12);
+        assert_eq!(pq.tracker_lost_ms, 200.0);
+        let empty = Recording {
+            gaze: Vec::new(),
+            events: Vec::new(),
+            ..rec
+        };
+        let pq = participant_quality(&empty, &[]);
+        assert!(pq.tracker_lost_ms.is_sign_positive() && pq.tracker_lost_ms == 0.0);
     }
 
     #[test]

@@ -62,97 +62,12 @@ pub fn write_report(
         }
         h.push_str("</ul>");
     }
-    let test = a.tests_used();
-    // Estimates in the response's unit: ms to 0.1, shares to 0.0001.
-    let digits = Digits(match a.config.response {
-        crate::Response::DwellMs => 1,
-        crate::Response::Proportion => 4,
-    });
     let tables = a.tables();
     let table = |name: &str| tables.iter().find(|t| t.name == name);
-    let _ = write!(
-        h,
-        "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; model: <b>{}</b>, test: <b>{}</b> (two-sided); \
-         p_corrected: {} across conditions (empty where nothing is corrected: the overall row, every row of models.csv); hedges_g: Hedges' g of smile − no smile over trials; \
-         estimate: smile − no smile as the model estimates it ({}), ci_low to ci_high its 95 % CI. Columns as in <code>comparisons.csv</code>.</p>",
-        esc(a.config.model.as_str()),
-        esc(&test),
-        a.config.correction.as_str(),
-        match a.config.response {
-            crate::Response::DwellMs => "ms",
-            crate::Response::Proportion => "share of stimulus time",
-        }
-    );
-    if let Some(t) = table("comparisons") {
-        h.push_str(&t.html(
-            &[
-                ("condition", Plain),
-                ("n_smile", Plain),
-                ("n_no_smile", Plain),
-                ("mean_smile_ms", Digits(1)),
-                ("sd_smile_ms", Digits(1)),
-                ("mean_no_smile_ms", Digits(1)),
-                ("sd_no_smile_ms", Digits(1)),
-                ("hedges_g", Digits(3)),
-                ("estimate", digits),
-                ("ci_low", digits),
-                ("ci_high", digits),
-                ("se", digits),
-                ("test", Plain),
-                ("statistic", Digits(3)),
-                ("df", Digits(1)),
-                ("p", P),
-                ("p_corrected", P),
-            ],
-            |_| true,
-        ));
-    }
-    h.push_str("<ul>");
-    for c in &a.comparisons {
-        let _ = write!(h, "<li>{}: {}</li>", esc(&c.condition), esc(&c.detail));
-    }
-    h.push_str(
-        "</ul><h3>Every model, over all images</h3><p>The same comparison under each model the analysis offers \
-         (uncorrected; <code>models.csv</code> has each condition). <b>welch_trials</b> treats every participant × image \
-         as an independent observation, as the paper did: its p-values are too small when participants or images differ.</p>",
-    );
-    if let Some(t) = table("models") {
-        h.push_str(&t.html(
-            &[
-                ("model", Plain),
-                ("estimate", digits),
-                ("se", digits),
-                ("test", Plain),
-                ("statistic", Digits(3)),
-                ("df", Digits(1)),
-                ("p", P),
-                ("wilcoxon_p", P),
-                ("detail", Plain),
-            ],
-            t.text_is("condition", "all"),
-        ));
-    }
-    if let Ok(bytes) = std::fs::read(dir.join("dwell_figure.png")) {
-        let _ = write!(
-            h,
-            "<img alt=\"dwell per participant and the model's smile effect\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><p>Left: each participant's mean dwell per condition and expression (lines join one participant's two versions), \
-             black bars the mean over participants. Right: the smile − no smile difference as the model estimates it, with its 95 % CI (<code>dwell_figure.svg</code> for print).</p>",
-            base64(&bytes)
-        );
-    }
-    h.push_str("<h2>Dwell per condition × expression</h2>");
-    if let Some(t) = table("summary") {
-        h.push_str(&t.html(
-            &[
-                ("condition", Plain),
-                ("expression", Plain),
-                ("n", Plain),
-                ("mean_dwell_ms", Digits(1)),
-                ("sd_dwell_ms", Digits(1)),
-                ("mean_proportion", Digits(3)),
-            ],
-            |_| true,
-        ));
+    if a.smile_design {
+        smile_sections(&mut h, a, dir, &tables);
+    } else {
+        aoi_sections(&mut h, a, dir, &tables);
     }
     let _ = write!(
         h,
@@ -248,6 +163,185 @@ pub fn write_report(
         source,
     })?;
     Ok(out)
+}
+
+/// The study's results: smile vs no smile under the configured model, every model, the dwell
+/// figure and the dwell per condition × expression.
+fn smile_sections(h: &mut String, a: &StudyAnalysis, dir: &Path, tables: &[Table]) {
+    let table = |name: &str| tables.iter().find(|t| t.name == name);
+    let test = a.tests_used();
+    // Estimates in the response's unit: ms to 0.1, shares to 0.0001.
+    let digits = Digits(match a.config.response {
+        crate::Response::DwellMs => 1,
+        crate::Response::Proportion => 4,
+    });
+    let _ = write!(
+        h,
+        "<h2>Smile vs no smile</h2><p>Dwell time on the AOI per participant × image; model: <b>{}</b>, test: <b>{}</b> (two-sided); \
+         p_corrected: {} across conditions (empty where nothing is corrected: the overall row, every row of models.csv); hedges_g: Hedges' g of smile − no smile over trials; \
+         estimate: smile − no smile as the model estimates it ({}), ci_low to ci_high its 95 % CI. Columns as in <code>comparisons.csv</code>.</p>",
+        esc(a.config.model.as_str()),
+        esc(&test),
+        a.config.correction.as_str(),
+        match a.config.response {
+            crate::Response::DwellMs => "ms",
+            crate::Response::Proportion => "share of stimulus time",
+        }
+    );
+    if let Some(t) = table("comparisons") {
+        h.push_str(&t.html(
+            &[
+                ("condition", Plain),
+                ("n_smile", Plain),
+                ("n_no_smile", Plain),
+                ("mean_smile_ms", Digits(1)),
+                ("sd_smile_ms", Digits(1)),
+                ("mean_no_smile_ms", Digits(1)),
+                ("sd_no_smile_ms", Digits(1)),
+                ("hedges_g", Digits(3)),
+                ("estimate", digits),
+                ("ci_low", digits),
+                ("ci_high", digits),
+                ("se", digits),
+                ("test", Plain),
+                ("statistic", Digits(3)),
+                ("df", Digits(1)),
+                ("p", P),
+                ("p_corrected", P),
+            ],
+            |_| true,
+        ));
+    }
+    h.push_str("<ul>");
+    for c in &a.comparisons {
+        let _ = write!(h, "<li>{}: {}</li>", esc(&c.condition), esc(&c.detail));
+    }
+    h.push_str(
+        "</ul><h3>Every model, over all images</h3><p>The same comparison under each model the analysis offers \
+         (uncorrected; <code>models.csv</code> has each condition). <b>welch_trials</b> treats every participant × image \
+         as an independent observation, as the paper did: its p-values are too small when participants or images differ.</p>",
+    );
+    if let Some(t) = table("models") {
+        h.push_str(&t.html(
+            &[
+                ("model", Plain),
+                ("estimate", digits),
+                ("se", digits),
+                ("test", Plain),
+                ("statistic", Digits(3)),
+                ("df", Digits(1)),
+                ("p", P),
+                ("wilcoxon_p", P),
+                ("detail", Plain),
+            ],
+            t.text_is("condition", "all"),
+        ));
+    }
+    if let Ok(bytes) = std::fs::read(dir.join("dwell_figure.png")) {
+        let _ = write!(
+            h,
+            "<img alt=\"dwell per participant and the model's smile effect\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><p>Left: each participant's mean dwell per condition and expression (lines join one participant's two versions), \
+             black bars the mean over participants. Right: the smile − no smile difference as the model estimates it, with its 95 % CI (<code>dwell_figure.svg</code> for print).</p>",
+            base64(&bytes)
+        );
+    }
+    h.push_str("<h2>Dwell per condition × expression</h2>");
+    if let Some(t) = table("summary") {
+        h.push_str(&t.html(
+            &[
+                ("condition", Plain),
+                ("expression", Plain),
+                ("n", Plain),
+                ("mean_dwell_ms", Digits(1)),
+                ("sd_dwell_ms", Digits(1)),
+                ("mean_proportion", Digits(3)),
+            ],
+            |_| true,
+        ));
+    }
+}
+
+/// Results of recordings without the smile design (imports, other studies): what the user
+/// asked for first, the AOI metrics per stimulus and per participant, and the fixations.
+fn aoi_sections(h: &mut String, a: &StudyAnalysis, dir: &Path, tables: &[Table]) {
+    let table = |name: &str| tables.iter().find(|t| t.name == name);
+    h.push_str("<h2>AOI metrics per stimulus</h2>");
+    if a.stimulus_aois.is_empty() {
+        h.push_str(
+            "<p>No AOIs for these recordings: pass <code>--aois FILE</code> (README: \"AOIs\") to measure dwell and fixations per AOI.</p>",
+        );
+    } else {
+        h.push_str(
+            "<p>Per stimulus and AOI over the participants who saw it: each participant's value is first averaged over their \
+             trials of the stimulus (usually one), so each participant weighs the same; time to first fixation over those who \
+             fixated the AOI (<code>aoi_stimuli.csv</code>; definitions as in Tobii Pro Lab's metric export, README \"AOI metrics\").</p>",
+        );
+        if let Some(t) = table("aoi_stimuli") {
+            h.push_str(&t.html(
+                &[
+                    ("stimulus_id", Plain),
+                    ("aoi", Plain),
+                    ("participants", Plain),
+                    ("mean_dwell_ms", Digits(1)),
+                    ("mean_dwell_proportion", Digits(3)),
+                    ("mean_fixation_count", Digits(2)),
+                    ("mean_total_fixation_duration_ms", Digits(1)),
+                    ("participants_fixated", Plain),
+                    ("mean_time_to_first_fixation_ms", Digits(1)),
+                ],
+                |_| true,
+            ));
+        }
+        if let Ok(bytes) = std::fs::read(dir.join("aoi_figure.png")) {
+            let _ = write!(
+                h,
+                "<img alt=\"dwell per stimulus and AOI\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\"><p>Each \
+                 participant's dwell share per stimulus and AOI (dots) and their mean (bars) (<code>aoi_figure.svg</code> for print).</p>",
+                base64(&bytes)
+            );
+        }
+        h.push_str("<h3>Per participant and trial</h3>");
+        if let Some(t) = table("aoi_metrics") {
+            h.push_str(&t.html(
+                &[
+                    ("participant", Plain),
+                    ("trial", Plain),
+                    ("stimulus_id", Plain),
+                    ("aoi", Plain),
+                    ("dwell_ms", Digits(1)),
+                    ("dwell_proportion", Digits(3)),
+                    ("fixation_count", Plain),
+                    ("total_fixation_duration_ms", Digits(1)),
+                    ("time_to_first_fixation_ms", Digits(1)),
+                    ("first_fixation_duration_ms", Digits(1)),
+                    ("visit_count", Plain),
+                    ("total_visit_duration_ms", Digits(1)),
+                ],
+                |_| true,
+            ));
+        }
+    }
+    let _ = write!(
+        h,
+        "<h2>Fixations</h2><p>Filter: <b>{}</b> (each recording's resolved settings in <code>ivt_settings.csv</code>; \
+         every fixation in <code>fixations.csv</code>, every sample's class in Tobii's words in <code>classes.csv</code>).</p>",
+        esc(&crate::study::setting_name(&a.config.filter))
+    );
+    let f = a.fixations_per_participant();
+    let fixations = Table::new("fixations_per_participant")
+        .text("participant", f.iter().map(|r| r.participant.as_str()))
+        .count("fixations", f.iter().map(|r| r.count as u64))
+        .float("mean_duration_ms", f.iter().map(|r| r.mean_duration_ms))
+        .float("median_duration_ms", f.iter().map(|r| r.median_duration_ms));
+    h.push_str(&fixations.html(
+        &[
+            ("participant", Plain),
+            ("fixations", Plain),
+            ("mean_duration_ms", Digits(1)),
+            ("median_duration_ms", Digits(1)),
+        ],
+        |_| true,
+    ));
 }
 
 /// Standard base64 (RFC 4648, with padding), for embedding figures in the report.

@@ -21,7 +21,7 @@ use crate::fixation::FixationResult;
 use crate::fixation::{FixationResult as Classified, SampleClass};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
-use crate::metrics::{trial_fixations, trials_aoi_metrics, AoiMetrics};
+use crate::metrics::{trial_fixations, trials_aoi_metrics, AoiMetrics, StimulusAoiSummary};
 use crate::mixed::Ddf;
 use crate::parallel::each_in_parallel;
 use crate::quality::{
@@ -228,10 +228,16 @@ pub struct SummaryRow {
 #[derive(Debug, Clone)]
 pub struct StudyAnalysis {
     pub aoi: String,
+    /// Some trial shows a smile or no-smile face: the smile models, the summary per condition ×
+    /// expression and their figure exist. Without it (imports, other studies) the results are
+    /// the AOI metrics per stimulus and participant.
+    pub smile_design: bool,
     pub config: AnalysisConfig,
     pub dwell: Vec<DwellRow>,
     /// Every AOI's metrics per participant × trial, fixations from the Tobii I-VT defaults.
     pub metrics: Vec<AoiMetrics>,
+    /// The metrics per stimulus × AOI over participants (`aoi_stimuli.csv`).
+    pub stimulus_aois: Vec<StimulusAoiSummary>,
     pub summary: Vec<SummaryRow>,
     /// Smile vs no smile under the configured model, corrected across conditions.
     pub comparisons: Vec<ComparisonRow>,
@@ -338,6 +344,16 @@ pub struct FixationRow {
     pub samples: usize,
 }
 
+/// One participant's fixations in sum: how many, and their mean and median duration (NaN
+/// without fixations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantFixations {
+    pub participant: String,
+    pub count: usize,
+    pub mean_duration_ms: f64,
+    pub median_duration_ms: f64,
+}
+
 /// One recording's samples classified as Tobii labels them ("Eye movement type"), with the
 /// number of the event each belongs to among the events of its class ("Eye movement type
 /// index", from 1), so an export's columns can be compared one for one.
@@ -417,6 +433,8 @@ struct RecordingPart {
     /// "SIMULATED" or "REPLAYED" when its gaze is not a participant's: said in the notes, so
     /// no table passes simulated gaze off as people's.
     not_live: Option<&'static str>,
+    /// Some trial shows a smile or no-smile version of a face (the study's design).
+    smile_design: bool,
 }
 
 /// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
@@ -433,9 +451,14 @@ fn analyse_recording(
         .filter(|t| !cfg.trials.excludes(&t.stimulus_id))
         .cloned()
         .collect();
+    // The study's AOI (`aoi`) is what the smile models compare: a recording without the
+    // smile design keeps every AOI's dwell and need not have it.
+    let smile_design = trials
+        .iter()
+        .any(|t| crate::compare::is_smile_expression(&t.expression));
     let view = recording_aois(rec, &trials, aois)?;
     if let Some((set, _)) = &view {
-        check_aois(rec, set, aoi)?;
+        check_aois(rec, set, smile_design.then_some(aoi))?;
     }
     if !rec.gaze.iter().any(|s| s.mean_gaze().is_some()) {
         return Err(AnalysisError::Input {
@@ -457,6 +480,7 @@ fn analyse_recording(
     let (whole, out) = excluded_trials(&excluded, &rec.header.participant);
     let mut part = RecordingPart {
         not_live: rec.header.not_live(),
+        smile_design,
         dwell: Vec::new(),
         metrics: Vec::new(),
         image_fixations: Vec::new(),
@@ -495,7 +519,7 @@ fn analyse_recording(
             check_possible(rec, t, &metrics)?;
             part.metrics.extend(metrics);
             part.dwell
-                .extend(dwell.into_iter().filter(|r| r.aoi == aoi));
+                .extend(dwell.into_iter().filter(|r| !smile_design || r.aoi == aoi));
             let on_image = trial_fixations(&fix, t, &set)
                 .into_iter()
                 .map(|(_, s, e, (x, y))| ImageFixation {
@@ -609,6 +633,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let mut validation = Vec::new();
     let mut no_validation = Vec::new();
     let mut not_live: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut smile_design = false;
     // After a failure no further recording is started: the result is an error whatever the
     // skipped ones hold (the failed one's is among the results).
     let failed = AtomicBool::new(false);
@@ -649,6 +674,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
                 .or_default()
                 .push(part.participant.clone());
         }
+        smile_design |= part.smile_design;
         excluded.extend(part.excluded);
         fixations.extend(part.fixations);
         events.extend(part.events);
@@ -697,8 +723,13 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
             without_aois.join(", ")
         ));
     }
+    if !smile_design {
+        notes.push(
+            "no trial shows a smile or no-smile face (recordings without the study's design, e.g. imports): the smile models are not fitted; the AOI metrics per stimulus and participant are the results".into(),
+        );
+    }
     let mut groups: BTreeMap<(String, String), Vec<&DwellRow>> = BTreeMap::new();
-    for r in &dwell {
+    for r in dwell.iter().filter(|_| smile_design) {
         groups
             .entry((r.condition.clone(), r.expression.clone()))
             .or_default()
@@ -727,10 +758,11 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     // interaction test (two more mixed models) runs beside them, filling a core they leave
     // idle at their end.
     let (all_models, interaction) = std::thread::scope(|sc| {
-        let interaction = (cfg.model == StudyModel::Lmm && !dwell.is_empty())
+        let interaction = (smile_design && cfg.model == StudyModel::Lmm && !dwell.is_empty())
             .then(|| sc.spawn(|| interaction_test(&dwell, cfg)));
         let all_models: Vec<ComparisonRow> = StudyModel::ALL
             .iter()
+            .filter(|_| smile_design)
             .flat_map(|&m| compare_with(m, &dwell, cfg))
             .collect();
         let interaction =
@@ -748,7 +780,9 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     notes.extend(interaction);
     Ok(StudyAnalysis {
         aoi: aoi.into(),
+        smile_design,
         config: cfg.clone(),
+        stimulus_aois: crate::metrics::per_stimulus(&metrics),
         dwell,
         metrics,
         summary,
@@ -808,11 +842,11 @@ fn check_possible(
     Ok(())
 }
 
-/// The set's AOIs are usable: masks loaded, and the study's AOI among them.
+/// The set's AOIs are usable: masks loaded, and the study's AOI (when one is needed) among them.
 fn check_aois(
     rec: &Recording,
     set: &et_stimuli::StimulusSet,
-    aoi: &str,
+    aoi: Option<&str>,
 ) -> Result<(), AnalysisError> {
     let err = |message: String| AnalysisError::Input {
         path: rec.path.display().to_string(),
@@ -853,7 +887,7 @@ fn check_aois(
             }
         }
     }
-    if !set.aoi_names().iter().any(|n| n == aoi) {
+    if let Some(aoi) = aoi.filter(|aoi| !set.aoi_names().iter().any(|n| n == aoi)) {
         return Err(err(format!(
             "the stimulus set has no AOI named '{aoi}' (it has: {}); set `aoi` in the analysis config",
             set.aoi_names().join(", ")
@@ -881,16 +915,8 @@ pub(crate) fn fmt_p(p: f64) -> String {
 }
 
 impl StudyAnalysis {
-    /// The tables as text for the terminal.
-    pub fn render(&self) -> String {
-        let num = |v: f64, prec: usize| {
-            if v.is_finite() {
-                format!("{v:.prec$}")
-            } else {
-                "n/a".into()
-            }
-        };
-        let mut s = String::new();
+    /// The study's results: dwell per condition × expression and the smile models.
+    fn render_smile_models(&self, s: &mut String) {
         let _ = writeln!(s, "Dwell time on AOI '{}' per condition x expression (one observation = one participant x image)", self.aoi);
         let _ = writeln!(
             s,
@@ -935,9 +961,9 @@ impl StudyAnalysis {
                 c.n_no_smile,
                 c.mean_smile_ms,
                 c.mean_no_smile_ms,
-                num(c.hedges_g, 3),
-                num(c.estimate, 3),
-                num(c.statistic, 3),
+                num_or_na(c.hedges_g, 3),
+                num_or_na(c.estimate, 3),
+                num_or_na(c.statistic, 3),
                 c.df.map_or("-".into(), |d| format!("{d:.1}")),
                 fmt_p(c.p),
                 c.p_corrected.map_or("-".into(), fmt_p),
@@ -960,20 +986,123 @@ impl StudyAnalysis {
                 s,
                 "{:<15} {:>10} {:>9} {:>7} {:>10} {:>10}",
                 c.model,
-                num(c.estimate, 3),
-                num(c.statistic, 3),
+                num_or_na(c.estimate, 3),
+                num_or_na(c.statistic, 3),
                 c.df.map_or("-".into(), |d| format!("{d:.1}")),
                 fmt_p(c.p),
                 fmt_p(c.wilcoxon_p),
             );
         }
+    }
+
+    /// Results of recordings without the smile design (imports, other studies): the AOI
+    /// metrics per stimulus over participants, then each participant's fixations.
+    fn render_aoi_results(&self, s: &mut String) {
+        if self.stimulus_aois.is_empty() {
+            let _ = writeln!(
+                s,
+                "AOI metrics: none (no AOIs for these recordings; pass --aois FILE)"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "AOI metrics per stimulus (mean over participants; aoi_metrics.csv has each participant x trial)"
+            );
+            let st = &self.stimulus_aois;
+            let ws = width_of("stimulus", st.iter().map(|r| r.stimulus_id.as_str()));
+            let wa = width_of("aoi", st.iter().map(|r| r.aoi.as_str()));
+            let _ = writeln!(
+                s,
+                "{:<ws$} {:<wa$} {:>4} {:>9} {:>7} {:>6} {:>9} {:>9}",
+                "stimulus", "aoi", "n", "dwell_ms", "share", "fix_n", "fix_ms", "ttff_ms"
+            );
+            for r in st {
+                let _ = writeln!(
+                    s,
+                    "{:<ws$} {:<wa$} {:>4} {:>9.1} {:>7.3} {:>6.2} {:>9.1} {:>9}",
+                    r.stimulus_id,
+                    r.aoi,
+                    r.participants,
+                    r.mean_dwell_ms,
+                    r.mean_dwell_proportion,
+                    r.mean_fixation_count,
+                    r.mean_total_fixation_duration_ms,
+                    num_or_na(r.mean_time_to_first_fixation_ms, 1),
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nFixations per participant ({} filter; fixations.csv has each)",
+            setting_name(&self.config.filter)
+        );
+        let fixations = self.fixations_per_participant();
+        let wp = width_of(
+            "participant",
+            fixations.iter().map(|f| f.participant.as_str()),
+        );
+        let _ = writeln!(
+            s,
+            "{:<wp$} {:>9} {:>8} {:>10}",
+            "participant", "fixations", "mean_ms", "median_ms"
+        );
+        for f in fixations {
+            let _ = writeln!(
+                s,
+                "{:<wp$} {:>9} {:>8} {:>10}",
+                f.participant,
+                f.count,
+                num_or_na(f.mean_duration_ms, 1),
+                num_or_na(f.median_duration_ms, 1)
+            );
+        }
+    }
+
+    /// Each participant's fixation count and mean and median duration (in the order of the
+    /// data-quality table; a participant without fixations has 0 and n/a).
+    pub fn fixations_per_participant(&self) -> Vec<ParticipantFixations> {
+        self.participant_quality
+            .iter()
+            .map(|q| {
+                let mut d: Vec<f64> = self
+                    .fixations
+                    .iter()
+                    .filter(|f| f.participant == q.participant)
+                    .map(|f| f.duration_ms)
+                    .collect();
+                d.sort_by(f64::total_cmp);
+                let median = match d.len() {
+                    0 => f64::NAN,
+                    n if n % 2 == 1 => d[n / 2],
+                    n => (d[n / 2 - 1] + d[n / 2]) / 2.0,
+                };
+                ParticipantFixations {
+                    participant: q.participant.clone(),
+                    count: d.len(),
+                    mean_duration_ms: if d.is_empty() { f64::NAN } else { mean(&d) },
+                    median_duration_ms: median,
+                }
+            })
+            .collect()
+    }
+
+    /// The tables as text for the terminal.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        if self.smile_design {
+            self.render_smile_models(&mut s);
+        } else {
+            self.render_aoi_results(&mut s);
+        }
         let _ = writeln!(
             s,
             "\nData quality per participant (valid = share of expected samples with gaze, either eye)"
         );
+        let q = &self.participant_quality;
+        let wp = width_of("participant", q.iter().map(|q| q.participant.as_str())).max(12);
         let _ = writeln!(
             s,
-            "{:<12} {:>6} {:>7} {:>9} {:>8} {:>10}  excluded",
+            "{:<wp$} {:>6} {:>7} {:>9} {:>8} {:>10}  excluded",
             "participant", "trials", "valid", "lost_ms", "dropped", "accuracy"
         );
         for q in &self.participant_quality {
@@ -992,7 +1121,7 @@ impl StudyAnalysis {
                 .join(", ");
             let _ = writeln!(
                 s,
-                "{:<12} {:>6} {:>7.3} {:>9.0} {:>8} {:>10}  {by}",
+                "{:<wp$} {:>6} {:>7.3} {:>9.0} {:>8} {:>10}  {by}",
                 q.participant,
                 q.trials,
                 q.valid_share_any,
@@ -1121,6 +1250,32 @@ impl StudyAnalysis {
                 "total_visit_duration_ms",
                 a.iter().map(|r| r.total_visit_duration_ms),
             );
+        let st = &self.stimulus_aois;
+        let aoi_stimuli = Table::new("aoi_stimuli")
+            .text("stimulus_id", st.iter().map(|r| r.stimulus_id.as_str()))
+            .text("aoi", st.iter().map(|r| r.aoi.as_str()))
+            .count("participants", st.iter().map(|r| r.participants as u64))
+            .float("mean_dwell_ms", st.iter().map(|r| r.mean_dwell_ms))
+            .float(
+                "mean_dwell_proportion",
+                st.iter().map(|r| r.mean_dwell_proportion),
+            )
+            .float(
+                "mean_fixation_count",
+                st.iter().map(|r| r.mean_fixation_count),
+            )
+            .float(
+                "mean_total_fixation_duration_ms",
+                st.iter().map(|r| r.mean_total_fixation_duration_ms),
+            )
+            .count(
+                "participants_fixated",
+                st.iter().map(|r| r.participants_fixated as u64),
+            )
+            .float(
+                "mean_time_to_first_fixation_ms",
+                st.iter().map(|r| r.mean_time_to_first_fixation_ms),
+            );
         let x = &self.fixations;
         let fixations = Table::new("fixations")
             .text("participant", x.iter().map(|r| r.participant.as_str()))
@@ -1244,6 +1399,7 @@ impl StudyAnalysis {
             comparison_table("comparisons", &self.comparisons),
             comparison_table("models", &self.all_models),
             metrics,
+            aoi_stimuli,
             fixations,
             events,
             classes,
@@ -1255,8 +1411,24 @@ impl StudyAnalysis {
     }
 }
 
+/// The width of a text column: its longest value or its header.
+fn width_of<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
+    values
+        .map(|v| v.chars().count())
+        .fold(header.chars().count(), usize::max)
+}
+
+/// `v` with `prec` decimals, or "n/a" when it is not a number (a statistic that is undefined).
+fn num_or_na(v: f64, prec: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.prec$}")
+    } else {
+        "n/a".into()
+    }
+}
+
 /// A setting's name as the config writes it (`snake_case`).
-fn setting_name<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn setting_name<T: serde::Serialize>(v: &T) -> String {
     toml::Value::try_from(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

@@ -105,6 +105,7 @@ pub fn analyze(
     if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path())
         .and_then(|_| et_analysis::figures::write_quality_figure(&analysis, dir.path()))
         .and_then(|_| et_analysis::figures::write_validation_figure(&analysis, dir.path()))
+        .and_then(|_| et_analysis::figures::write_aoi_figure(&analysis, dir.path()))
     {
         analysis.notes.push(format!("figures not drawn: {why}"));
     }

@@ -747,6 +747,60 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         .any(|e| e.kind == "note" && e.text.starts_with("no calibration before the trials")));
 }
 
+/// Gaze alone (a plain CSV without media): the data quality is judged over the whole
+/// recording, never "valid NaN" or "lost_ms -0".
+#[test]
+fn a_recording_without_media_has_a_data_quality_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("gaze.csv");
+    // 2 s at 120 Hz; every 10th sample lost.
+    let mut text = String::from("time [ms],x,y\n");
+    for k in 0..240 {
+        let t = k as f64 * 1000.0 / 120.0;
+        if k % 10 == 3 {
+            text.push_str(&format!("{t:.3},NaN,NaN\n"));
+        } else {
+            text.push_str(&format!("{t:.3},{},500\n", 900 + k % 7));
+        }
+    }
+    std::fs::write(&export, text).unwrap();
+    let rec = dir.path().join("gaze.h5");
+    let o = run(&[
+        "import",
+        s(&export),
+        "--out",
+        s(&rec),
+        "--screen-width-px",
+        "1920",
+        "--screen-height-px",
+        "1080",
+        "--screen-width-mm",
+        "530",
+        "--screen-height-mm",
+        "300",
+        "--viewing-distance-mm",
+        "650",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("analysis");
+    let o = run(&["analyze", s(&rec), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let row = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Data quality per participant"))
+        .find(|l| l.starts_with("gaze "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // participant, trials, valid, lost_ms: 216 of 240 samples with gaze, nothing lost.
+    assert_eq!(&cells[..4], ["gaze", "0", "0.900", "0"], "{stdout}");
+    let quality = std::fs::read_to_string(out.join("quality_participants.csv")).unwrap();
+    assert!(
+        !quality.contains("NaN") && !quality.contains(",-0"),
+        "{quality}"
+    );
+}
+
 /// Data from another tool: a Tobii Studio export of two participants becomes two recordings,
 /// and `analyze` judges per-media AOIs on them (no stimulus manifest); without AOIs it still
 /// writes fixations and says why the AOI tables are missing.
@@ -805,7 +859,31 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
         let dwell_ms: f64 = row.split(',').nth(8).unwrap().parse().unwrap();
         assert!((dwell_ms - 300.0).abs() < 4.0, "{row}");
     }
-    for t in ["fixations", "events", "dwell", "aoi_metrics"] {
+    // The user's own study: the AOI metrics per stimulus lead; no smile models are fitted
+    // for recordings without smile and no-smile faces.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.starts_with("AOI metrics per stimulus") && !stdout.contains("Smile vs no smile"),
+        "{stdout}"
+    );
+    let per_stimulus = std::fs::read_to_string(out.join("aoi_stimuli.csv")).unwrap();
+    assert!(
+        per_stimulus
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("face1.png,mouth,2,"),
+        "{per_stimulus}"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let lead = report
+        .find("<h2>AOI metrics per stimulus</h2>")
+        .expect("AOI section");
+    assert!(lead < report.find("<h2>Data quality</h2>").unwrap());
+    assert!(report.contains("<h2>Fixations</h2>") && !report.contains("Smile vs no smile"));
+    assert!(!report.contains("NaN") && !report.contains(">-0<"));
+    assert!(out.join("aoi_figure.png").exists() && !out.join("dwell_figure.png").exists());
+    for t in ["fixations", "events", "dwell", "aoi_metrics", "aoi_stimuli"] {
         assert!(out.join(format!("{t}.csv")).exists(), "{t}.csv");
         assert!(out.join(format!("{t}.parquet")).exists(), "{t}.parquet");
     }
