@@ -51,8 +51,12 @@ pub fn write_report(
          body{{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse;margin:1em 0;font-size:90%}}td,th{{border:1px solid #bbb;padding:.25em .6em;text-align:right}}\
          th{{background:#eee}}td.t,th.t{{text-align:left}}td:not(.t){{white-space:nowrap}}pre{{background:#f6f6f6;padding:1em}}\
-         </style></head><body><h1>Eye-tracking analysis: AOI '{}'</h1>",
-        esc(&a.aoi)
+         </style></head><body><h1>Eye-tracking analysis{}</h1>",
+        if a.smile_design {
+            format!(": AOI '{}'", esc(&a.aoi))
+        } else {
+            String::new()
+        }
     );
     // What the reader must know before any number: simulated gaze, exclusions, skipped rules.
     if !a.notes.is_empty() {
@@ -149,7 +153,12 @@ pub fn write_report(
     let _ = write!(
         h,
         "<p>Per-trial tables: <code>dwell.csv</code>, <code>aoi_metrics.csv</code> (fixation-based metrics for every AOI), \
-         <code>summary.csv</code>, <code>comparisons.csv</code>, <code>models.csv</code>.</p><h2>Parameters</h2><pre>{}</pre><h2>Inputs</h2>",
+         {}.</p><h2>Parameters</h2><pre>{}</pre><h2>Inputs</h2>",
+        if a.smile_design {
+            "<code>summary.csv</code>, <code>comparisons.csv</code>, <code>models.csv</code>"
+        } else {
+            "<code>aoi_stimuli.csv</code> (per stimulus)"
+        },
         esc(&a.config.to_toml())
     );
     let recordings = Table::new("inputs")
