@@ -162,6 +162,9 @@ pub(crate) struct RawRow {
     /// The row's line in the file (1 is the header), for errors about it.
     pub line: u64,
     pub ts_us: i64,
+    /// The tracker's own time stamp (µs), where the export has it (Pro Lab's `Eyetracker
+    /// timestamp [μs]`, Studio's `EyeTrackerTimestamp`): finer than a ms recording time.
+    pub device_us: Option<i64>,
     /// False for event rows and other sensors' rows.
     pub is_sample: bool,
     pub left: RawEye,
@@ -214,6 +217,8 @@ pub(crate) struct Layout {
     format: ImportFormat,
     pub(crate) time: usize,
     time_scale_us: f64,
+    /// The tracker's µs time stamp column (`RawRow::device_us`).
+    pub(crate) device_time: Option<usize>,
     /// The time column has no unit and was read as ms: `unit_from_stamps` decides.
     pub time_unit_from_stamps: bool,
     pub participant: Option<usize>,
@@ -346,6 +351,10 @@ impl Layout {
             format,
             time,
             time_scale_us,
+            device_time: match format {
+                ImportFormat::Csv => None,
+                _ => t.find(&["eyetrackertimestamp"]),
+            },
             time_unit_from_stamps,
             participant: t.find(&["participantname", "participant"]),
             recording: t.find(&["recordingname"]),
@@ -407,6 +416,14 @@ impl Layout {
             .map_err(|why| bad(self.time, why))?
             .ok_or_else(|| bad(self.time, "no time stamp".into()))?;
         let ts_us = time_us(ts * self.time_scale_us).map_err(|why| bad(self.time, why))?;
+        let device_us = match self.device_time {
+            Some(i) => number(cell(i))
+                .map_err(|why| bad(i, why))?
+                .map(time_us)
+                .transpose()
+                .map_err(|why| bad(i, why))?,
+            None => None,
+        };
         let media = self.media(r, &bad, screen)?;
         let left = self.eye(&self.left, r, &bad)?;
         let right = self.eye(&self.right, r, &bad)?;
@@ -443,6 +460,7 @@ impl Layout {
         Ok(Some(RawRow {
             line,
             ts_us,
+            device_us,
             is_sample,
             left,
             right,

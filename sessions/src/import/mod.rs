@@ -510,10 +510,12 @@ fn build_participant(
 ) -> Result<Built> {
     let format = source.format;
     let participant = who.participant;
-    // Stable: rows with one time stamp stay in file order, the first is kept. Exports are
-    // nearly always in time order already.
-    if !rows.is_sorted_by_key(|r| r.ts_us) {
-        rows.sort_by_key(|r| r.ts_us);
+    let retimed = time_by_device(&mut rows, layout, input, participant)?;
+    // Stable: rows with one time stamp stay in file order, the first is kept; within one
+    // recording time, the tracker's own stamp orders. Exports are nearly always in order.
+    let order = |r: &RawRow| (r.ts_us, r.device_us.unwrap_or(i64::MIN));
+    if !rows.is_sorted_by_key(order) {
+        rows.sort_by_key(order);
     }
     let mut samples = Vec::with_capacity(rows.len());
     let mut events = Vec::new();
@@ -530,7 +532,7 @@ fn build_participant(
         }
         let sample = GazeSample {
             system_ts_us: r.ts_us,
-            device_ts_us: r.ts_us,
+            device_ts_us: r.device_us.unwrap_or(r.ts_us),
             left: eye_sample(&r.left, layout, screen),
             right: eye_sample(&r.right, layout, screen),
         };
@@ -605,6 +607,14 @@ fn build_participant(
         -1,
         format!("imported from {}", display_name(input)),
     )];
+    if retimed {
+        notes.push(EventRecord::new(
+            samples[0].system_ts_us,
+            kind::NOTE,
+            -1,
+            "samples timed by the tracker's own µs time stamps (the recording time repeats within a millisecond)".to_string(),
+        ));
+    }
     if let Some(warning) = source.labels_warning() {
         notes.push(EventRecord::new(
             samples[0].system_ts_us,
@@ -697,6 +707,72 @@ fn eye_sample(e: &RawEye, layout: &Layout, screen: &ScreenGeometry) -> EyeSample
 /// `/trials` rows from the media each sample was recorded with: a trial is a run of samples
 /// with one media name; it starts at its first sample and ends one sample period after its
 /// last (or at the next run's first sample, if sooner).
+/// Where the recording time is too coarse for the samples (two gaze rows in one millisecond
+/// stamp, as a 1200 Hz tracker exported in whole ms gives) and every gaze row carries the
+/// tracker's own µs stamp, the gaze rows are timed by it: the first sample keeps its recording
+/// time and the others follow at their distance on the tracker's clock. Elsewhere the
+/// recording time stays (it is what the export's other columns and the user's own tables
+/// use). The tracker's stamps must span what the recording time spans (a wrong column is an
+/// error naming it, never a rescaled recording). Returns whether the rows were re-timed.
+fn time_by_device(
+    rows: &mut [RawRow],
+    layout: &Layout,
+    input: &Path,
+    participant: &str,
+) -> Result<bool> {
+    let Some(column) = layout.device_time else {
+        return Ok(false);
+    };
+    let mut gaze: Vec<(i64, i64)> = Vec::new();
+    for r in rows.iter().filter(|r| r.is_sample) {
+        match r.device_us {
+            Some(d) => gaze.push((r.ts_us, d)),
+            None => return Ok(false),
+        }
+    }
+    gaze.sort_unstable();
+    let coarse = gaze
+        .windows(2)
+        .any(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1);
+    if !coarse {
+        return Ok(false);
+    }
+    let (origin_ts, origin_dev) = gaze[0];
+    let span = |v: &mut dyn Iterator<Item = i64>| {
+        let (lo, hi) = v.fold((i64::MAX, i64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        hi.saturating_sub(lo) as f64
+    };
+    let (recording, device) = (
+        span(&mut gaze.iter().map(|g| g.0)),
+        span(&mut gaze.iter().map(|g| g.1)),
+    );
+    if (device - recording).abs() > (0.01 * recording).max(2000.0) {
+        return Err(SessionError::Invalid(format!(
+            "{}: participant '{participant}': column '{}' spans {:.3} s where the recording time spans {:.3} s: not the tracker's µs time stamps of these rows",
+            input.display(),
+            layout.names[column],
+            device / 1e6,
+            recording / 1e6
+        )));
+    }
+    for r in rows.iter_mut().filter(|r| r.is_sample) {
+        if let Some(d) = r.device_us {
+            r.ts_us = d
+                .checked_sub(origin_dev)
+                .and_then(|off| origin_ts.checked_add(off))
+                .ok_or_else(|| {
+                    SessionError::Invalid(format!(
+                        "{}: line {}: column '{}': time stamp {d} µs is out of range",
+                        input.display(),
+                        r.line,
+                        layout.names[column]
+                    ))
+                })?;
+        }
+    }
+    Ok(true)
+}
+
 fn trials_from_media(
     media: &[(i64, Option<&columns::Media>)],
     sampling_hz: f64,
@@ -1404,6 +1480,56 @@ mod tests {
             .events
             .iter()
             .any(|e| e.text.contains("1 rows with a time stamp")));
+    }
+
+    /// A Studio export of a 1200 Hz tracker in whole ms: the recording time repeats, the
+    /// tracker's µs stamps tell the samples apart, order them and give the rate.
+    fn studio_1200_hz(device_of: impl Fn(i64) -> i64) -> String {
+        let mut t = String::from(
+            "ParticipantName\tRecordingResolution\tRecordingTimestamp\tEyeTrackerTimestamp\tGazePointLeftX (ADCSpx)\tGazePointLeftY (ADCSpx)\tGazePointRightX (ADCSpx)\tGazePointRightY (ADCSpx)\tValidityLeft\tValidityRight\n",
+        );
+        // Written out of order within each millisecond, as the tracker's stamps show.
+        let mut rows: Vec<i64> = (0..1200).collect();
+        for pair in rows.chunks_mut(2) {
+            pair.reverse();
+        }
+        for k in rows {
+            let device = 5_000_000 + k * 1_000_000 / 1200;
+            let x = 400 + k % 13;
+            t.push_str(&format!(
+                "P01\t1280 x 1024\t{}\t{}\t{x}\t500\t{x}\t500\t0\t0\n",
+                (device - 5_000_000) / 1000,
+                device_of(device)
+            ));
+        }
+        t
+    }
+
+    #[test]
+    fn whole_ms_stamps_above_1000_hz_are_timed_by_the_trackers_stamps() {
+        let at = ScreenInput {
+            viewing_distance_mm: Some(650.0),
+            ..mm_only()
+        };
+        let (r, rec) = run("s.tsv", &studio_1200_hz(|d| d), at).unwrap();
+        assert_eq!((r.samples, r.duplicates_dropped, r.sampling_hz), (1200, 0, 1200.0));
+        let ts: Vec<i64> = rec.gaze.iter().map(|g| g.system_ts_us).collect();
+        assert!(ts.windows(2).all(|w| w[1] > w[0]), "in order, none repeated");
+        // The first sample keeps its recording time; the rest follow the tracker's clock.
+        assert_eq!(ts[0], 0);
+        assert_eq!(ts[1], 833);
+        assert_eq!(rec.gaze[1].device_ts_us, 5_000_833);
+        assert_eq!(rec.gaze[1].left.gaze_x, 401.0 / 1280.0);
+        assert!(rec.events.iter().any(|e| e.text.starts_with("samples timed by the tracker")));
+        // A column that is not the tracker's µs clock (here in ns) is named, never rescaled.
+        let e = run("s.tsv", &studio_1200_hz(|d| d * 1000), at)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("column 'EyeTrackerTimestamp' spans 999.166 s where the recording time spans 0.999 s"),
+            "{e}"
+        );
     }
 
     /// Two different samples at one time stamp: two recordings merged, or a unit too coarse.
