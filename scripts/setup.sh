@@ -44,4 +44,11 @@ if ! python3 -c "import h5py, numpy" 2>/dev/null; then
     fi
     python3 -c "import h5py" || { echo "setup: h5py still not importable by $(command -v python3)" >&2; exit 1; }
 fi
+# The BIDS validator (PyPI's bids-validator-deno) for the export-bids test; et-suite never
+# needs it to run.
+if ! command -v bids-validator-deno >/dev/null; then
+    echo "setup: installing bids-validator-deno (tests only)"
+    python3 -m pip install -q "bids-validator-deno==3.0.2" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "bids-validator-deno==3.0.2"
+fi
 echo "setup: ok ($(cargo --version), HDF5 $(dpkg-query -W -f='${Version}' libhdf5-dev), h5py $(python3 -c 'import h5py; print(h5py.__version__)'))"

@@ -451,7 +451,10 @@ mod tests {
             ev["StimulusPresentation"]["ScreenSize"],
             json!([0.5262, 0.2956])
         );
-        assert!(ev.get("condition").is_none() && ev.get("expression").is_none(), "{ev}");
+        assert!(
+            ev.get("condition").is_none() && ev.get("expression").is_none(),
+            "{ev}"
+        );
     }
 
     #[test]

@@ -747,6 +747,59 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         .any(|e| e.kind == "note" && e.text.starts_with("no calibration before the trials")));
 }
 
+/// The BIDS export of a session and of an import passes the current BIDS validator
+/// (`bids-validator-deno`, which scripts/setup.sh installs) without an error.
+#[test]
+fn bids_exports_of_a_session_and_an_import_pass_the_bids_validator() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(
+        dir.path(),
+        "[timing]\nstimulus_ms = 200\nfixation_ms = 50\niti_ms = 50\n",
+    );
+    let session = dir.path().join("session.h5");
+    record_at_full_speed(&cfg, &session);
+    let export = dir.path().join("export.tsv");
+    std::fs::write(
+        &export,
+        include_str!("../../sessions/src/import/testdata/studio.tsv"),
+    )
+    .unwrap();
+    let recs = dir.path().join("imported/");
+    let o = run(&[
+        "import",
+        s(&export),
+        "--out",
+        s(&recs),
+        "--screen-width-mm",
+        "376",
+        "--screen-height-mm",
+        "301",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (name, inputs) in [
+        ("session", vec![session.clone()]),
+        ("import", vec![recs.join("P01.h5"), recs.join("P02.h5")]),
+    ] {
+        let bids = dir.path().join(format!("bids-{name}"));
+        let mut args = vec!["export-bids"];
+        args.extend(inputs.iter().map(|p| s(p)));
+        args.extend(["--out", s(&bids)]);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v = std::process::Command::new("bids-validator-deno")
+            .arg(&bids)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("bids-validator-deno (scripts/setup.sh installs it)");
+        let report = String::from_utf8_lossy(&v.stdout);
+        assert!(
+            v.status.success() && !report.contains("[ERROR]"),
+            "{name}: {report}{}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
+}
+
 /// Gaze alone (a plain CSV without media): the data quality is judged over the whole
 /// recording, never "valid NaN" or "lost_ms -0".
 #[test]

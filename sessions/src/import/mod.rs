@@ -1512,15 +1512,24 @@ mod tests {
             ..mm_only()
         };
         let (r, rec) = run("s.tsv", &studio_1200_hz(|d| d), at).unwrap();
-        assert_eq!((r.samples, r.duplicates_dropped, r.sampling_hz), (1200, 0, 1200.0));
+        assert_eq!(
+            (r.samples, r.duplicates_dropped, r.sampling_hz),
+            (1200, 0, 1200.0)
+        );
         let ts: Vec<i64> = rec.gaze.iter().map(|g| g.system_ts_us).collect();
-        assert!(ts.windows(2).all(|w| w[1] > w[0]), "in order, none repeated");
+        assert!(
+            ts.windows(2).all(|w| w[1] > w[0]),
+            "in order, none repeated"
+        );
         // The first sample keeps its recording time; the rest follow the tracker's clock.
         assert_eq!(ts[0], 0);
         assert_eq!(ts[1], 833);
         assert_eq!(rec.gaze[1].device_ts_us, 5_000_833);
         assert_eq!(rec.gaze[1].left.gaze_x, 401.0 / 1280.0);
-        assert!(rec.events.iter().any(|e| e.text.starts_with("samples timed by the tracker")));
+        assert!(rec
+            .events
+            .iter()
+            .any(|e| e.text.starts_with("samples timed by the tracker")));
         // A column that is not the tracker's µs clock (here in ns) is named, never rescaled.
         let e = run("s.tsv", &studio_1200_hz(|d| d * 1000), at)
             .err()
