@@ -197,11 +197,50 @@ fn largest_step(a: &[f64], b: &[f64]) -> f64 {
         / scale
 }
 
+/// Distances from a bound at which `off_the_bound` looks for a lower value (θ is a standard
+/// deviation relative to the residual's: from a thousandth of it to three times it).
+const OFF_BOUND_STEPS: [f64; 8] = [1e-3, 1e-2, 0.03, 0.1, 0.3, 0.6, 1.0, 3.0];
+
+/// A point below `fx` along a coordinate that `x` holds at its bound, if there is one (the
+/// lowest found). Newton cannot see it: the profiled deviance of a term with one effect per
+/// level is even in its θ, so at θ = 0 the central gradient is exactly 0 whatever the
+/// curvature, and a coordinate at a local maximum along θ looks converged.
+fn off_the_bound(f: &dyn Fn(&[f64]) -> f64, x: &[f64], lower: &[f64], fx: f64) -> Option<Vec<f64>> {
+    let below = fx - 1e-10 * (1.0 + fx.abs());
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for i in (0..x.len()).filter(|&i| x[i] <= lower[i]) {
+        for step in OFF_BOUND_STEPS {
+            let mut y = x.to_vec();
+            y[i] = lower[i] + step;
+            let fy = f(&y);
+            if fy.is_finite() && fy < below && best.as_ref().is_none_or(|(b, _)| fy < *b) {
+                best = Some((fy, y));
+            }
+        }
+    }
+    best.map(|(_, y)| y)
+}
+
 /// Minimises `f` from `x0` subject to `x ≥ lower`: the simplex to the basin, Newton with a
 /// line search on cheap derivatives, then full Newton steps on extrapolated derivatives (the
 /// deviance is flat to rounding near its optimum, so the last steps follow the gradient, not
-/// comparisons of function values).
+/// comparisons of function values). A coordinate that ends at its bound is looked along
+/// (`off_the_bound`): where the function is lower off the bound, the minimisation starts again
+/// from there, so a local maximum on the bound is never reported as the optimum.
 pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> Minimum {
+    let mut m = descend(f, x0, lower);
+    // Each restart ends lower than the last; one per coordinate is a generous limit.
+    for _ in 0..x0.len() {
+        match off_the_bound(f, &m.x, lower, m.value) {
+            Some(y) => m = descend(f, &y, lower),
+            None => break,
+        }
+    }
+    m
+}
+
+/// One descent from `x0` (`minimise` without the look off the bounds).
+fn descend(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> Minimum {
     let mut x = simplex(f, x0, lower);
     let mut fx = f(&x);
     for _ in 0..100 {
@@ -256,5 +295,41 @@ pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], lower: &[f64]) -> 
         x,
         value: fx,
         decrement,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Even in x[0] with a local maximum at 0 and minima at x[0] = ±0.5: at the bound the
+    /// central gradient along x[0] is exactly 0, as for a one-effect term's θ.
+    fn even_with_a_maximum_at_zero(x: &[f64]) -> f64 {
+        let a = x[0] * x[0];
+        (a - 0.25) * (a - 0.25) + (x[1] - 1.0) * (x[1] - 1.0)
+    }
+
+    #[test]
+    fn a_local_maximum_on_the_bound_is_left_for_the_minimum() {
+        let f = even_with_a_maximum_at_zero;
+        let lower = [0.0, f64::NEG_INFINITY];
+        // At the bound Newton is held there (no slope, so it looks converged); the look along
+        // the coordinate finds the lower values off it.
+        let (g, h) = derivatives(&f, &[0.0, 1.0], Cross::Central);
+        assert_eq!(g[0], 0.0);
+        assert_eq!(newton(&g, &h, &[0.0, 1.0], &lower).0, vec![0.0, 0.0]);
+        let off = off_the_bound(&f, &[0.0, 1.0], &lower, f(&[0.0, 1.0])).unwrap();
+        assert!(f(&off) < f(&[0.0, 1.0]));
+        let m = minimise(&f, &[0.0, 1.0], &lower);
+        assert!((m.x[0] - 0.5).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6, "{:?}", m.x);
+        assert!(m.value < 1e-10);
+    }
+
+    #[test]
+    fn a_true_minimum_on_the_bound_stays_there() {
+        let f = |x: &[f64]| (x[0] + 1.0) * (x[0] + 1.0);
+        let m = minimise(&f, &[0.5], &[0.0]);
+        assert_eq!(m.x, vec![0.0]);
+        assert!(off_the_bound(&f, &m.x, &[0.0], m.value).is_none());
     }
 }

@@ -195,4 +195,20 @@ write_case("slope_only_reml", "slope", "dwell ~ smile + (0 + smile | participant
 write_case("flat_slope_reml", "flat_slope", slope, TRUE, c("(Intercept)", "smile"),
            c("participant", "identity"), "smile")
 
+# Not simulated here: the NS rows of `et-suite demo`'s dwell.csv (boundary_intercept: 10
+# participants, seed 11; boundary_identity: 16 participants, seed 23), stored as they are. A
+# term with one effect per level has a profiled deviance even in its theta, so at theta = 0 the
+# gradient is 0 whatever the curvature: the fit stopped there and reported a variance of 0 where
+# lme4 finds a positive one at a lower REML criterion.
+mi <- write_case("boundary_intercept_reml", "boundary_intercept",
+                 "dwell ~ smile + (1 + smile || participant) + (1 | identity)", TRUE,
+                 c("(Intercept)", "smile"), c("participant", "identity"), "smile",
+                 uncorrelated_groups = "participant")
+stopifnot(!isSingular(mi))
+mj <- write_case("boundary_identity_reml", "boundary_identity",
+                 "dwell ~ smile + (0 + smile | participant) + (1 | identity)", TRUE,
+                 c("(Intercept)", "smile"), c("participant", "identity"), "smile",
+                 slope_only_groups = "participant")
+stopifnot(!isSingular(mj))
+
 writeLines(out, file.path(here, "lme4_reference.toml"))
