@@ -645,10 +645,6 @@ fn mixed(cfg: &AnalysisConfig, rows: &[&DwellRow]) -> Test {
     }
 }
 
-/// Does the smile effect differ between conditions? The likelihood-ratio test (ML fits, as
-/// `anova()` after refitting) of `response ~ smile * condition` against `response ~ smile +
-/// condition`, both with crossed random intercepts for participants and identities. A line for
-/// the report, or why there is none.
 /// The test behind each row's p, in words: one name when every row used the same, else each
 /// test with its conditions. A mixed model left with no random effect is fitted by least
 /// squares, so one headline name for all conditions could claim a test some did not get.
@@ -671,7 +667,55 @@ pub fn tests_in_words(rows: &[ComparisonRow]) -> String {
     }
 }
 
-pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
+/// The expression × condition test: which models it compared and how it came out (`None`
+/// values where it could not be done, `note` saying why).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionTest {
+    /// The random part both models share, as fitted (after any simplification).
+    pub random: String,
+    pub chisq: Option<f64>,
+    pub df: Option<usize>,
+    pub p: Option<f64>,
+    /// Each singular fit and what was done about it, or why there is no test.
+    pub note: String,
+}
+
+impl InteractionTest {
+    fn not_tested(random: String, why: String) -> InteractionTest {
+        InteractionTest {
+            random,
+            chisq: None,
+            df: None,
+            p: None,
+            note: why,
+        }
+    }
+
+    /// One line for the terminal and the notes.
+    pub fn line(&self) -> String {
+        match (self.chisq, self.df, self.p) {
+            (Some(chisq), Some(df), Some(p)) => format!(
+                "expression × condition (likelihood-ratio test of ML fits, random part: {}): χ²({df}) = {chisq:.3}, p = {}{}",
+                self.random,
+                crate::study::fmt_p(p),
+                if self.note.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", self.note)
+                }
+            ),
+            _ => format!("expression × condition: not tested ({})", self.note),
+        }
+    }
+}
+
+/// Does the smile effect differ between conditions? The likelihood-ratio test (ML fits, as
+/// `anova()` after refitting) of `response ~ smile * condition` against `response ~ smile +
+/// condition`, both with crossed random intercepts for participants and identities. A fit on
+/// its boundary is simplified as the main model's is (`simplification`: the variance estimated
+/// 0 goes, both models refitted without it), and the note says so; `None` with fewer than two
+/// conditions.
+pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> Option<InteractionTest> {
     let rows: Vec<&DwellRow> = dwell
         .iter()
         .filter(|r| is_smile_expression(&r.expression))
@@ -680,11 +724,9 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
     conditions.sort_unstable();
     conditions.dedup();
     if conditions.len() < 2 {
-        return "expression × condition: one condition only, no interaction to test".into();
+        return None;
     }
-    let groups = groupings(&rows, (false, false));
-    let base = mixed_model(cfg, &rows, &groups);
-    let design = |with_interaction: bool| {
+    let design = |base: &MixedModel, with_interaction: bool| {
         let mut m = base.clone();
         let smile: Vec<f64> = m.x.column(1).iter().copied().collect();
         let mut cols: Vec<(String, Vec<f64>)> = Vec::new();
@@ -712,21 +754,62 @@ pub fn interaction_test(dwell: &[DwellRow], cfg: &AnalysisConfig) -> String {
         m.x = x;
         m
     };
-    let fits = fit(&design(false), false).and_then(|small| {
-        let large = fit(&design(true), false)?;
-        crate::mixed::likelihood_ratio(&small, &large)
-    });
-    match fits {
-        Ok(t) => format!(
-            "expression × condition (likelihood-ratio test of ML fits, {}): χ²({}) = {:.3}, p = {}",
-            formula(&groups)
-                .replace("response ~ smile", "random part")
-                .replace("part +", "part:"),
-            t.df,
-            t.chisq,
-            crate::study::fmt_p(t.p)
-        ),
-        Err(e) => format!("expression × condition: not tested ({e})"),
+    let random = |groups: &[Grouping]| {
+        let f = formula(groups);
+        match f.strip_prefix("response ~ smile + ") {
+            Some(r) => r.to_string(),
+            None => "none (least squares)".to_string(),
+        }
+    };
+    let mut groups = groupings(&rows, (false, false));
+    let mut steps: Vec<String> = Vec::new();
+    loop {
+        let base = mixed_model(cfg, &rows, &groups);
+        let fits = fit(&design(&base, false), false)
+            .and_then(|small| Ok((fit(&design(&base, true), false)?, small)));
+        let (large, small) = match fits {
+            Ok(f) => f,
+            Err(e) => {
+                steps.push(e.to_string());
+                return Some(InteractionTest::not_tested(
+                    random(&groups),
+                    steps.join("; "),
+                ));
+            }
+        };
+        // Either fit on its boundary: the variance it puts at 0 goes from both.
+        let singular = [&large, &small]
+            .into_iter()
+            .find(|f| f.singular)
+            .map(|f| simplification(&f.theta, &groups));
+        match singular {
+            Some(Some((why, next))) => {
+                steps.push(format!("singular fit ({why})"));
+                groups = next;
+            }
+            Some(None) => {
+                steps.push("singular fit that no simpler model resolves".into());
+                return Some(InteractionTest::not_tested(
+                    random(&groups),
+                    steps.join("; "),
+                ));
+            }
+            None => {
+                return Some(match crate::mixed::likelihood_ratio(&small, &large) {
+                    Ok(t) => InteractionTest {
+                        random: random(&groups),
+                        chisq: Some(t.chisq),
+                        df: Some(t.df),
+                        p: Some(t.p),
+                        note: steps.join("; "),
+                    },
+                    Err(e) => {
+                        steps.push(e.to_string());
+                        InteractionTest::not_tested(random(&groups), steps.join("; "))
+                    }
+                })
+            }
+        }
     }
 }
 
@@ -1066,13 +1149,40 @@ mod tests {
         {
             r.dwell_ms += 400.0;
         }
-        let planted = interaction_test(&d, &AnalysisConfig::default());
-        let p = |line: &str| -> f64 { line.rsplit("p = ").next().unwrap().parse().unwrap() };
-        assert!(planted.contains("χ²(1)"), "{planted}");
-        assert!(p(&planted) < 1e-3 && p(&flat) > 0.01, "{flat} / {planted}");
+        let planted = interaction_test(&d, &AnalysisConfig::default()).unwrap();
+        let flat = flat.unwrap();
+        assert_eq!(planted.df, Some(1), "{planted:?}");
+        assert!(
+            planted.p.unwrap() < 1e-3 && flat.p.unwrap() > 0.01,
+            "{flat:?} / {planted:?}"
+        );
         // One participant: tested with the identities' intercepts only, said so.
-        let one = interaction_test(&rows(1, 12, 0.0, 0.0), &AnalysisConfig::default());
-        assert!(one.contains("random part: (1 | identity))"), "{one}");
+        let one = interaction_test(&rows(1, 12, 0.0, 0.0), &AnalysisConfig::default()).unwrap();
+        assert_eq!(one.random, "(1 | identity)", "{one:?}");
+        assert!(
+            one.line().contains("random part: (1 | identity))"),
+            "{}",
+            one.line()
+        );
+        // One condition: nothing to test.
+        let a_only: Vec<DwellRow> = d.into_iter().filter(|r| r.condition == "A").collect();
+        assert_eq!(interaction_test(&a_only, &AnalysisConfig::default()), None);
+    }
+
+    /// A variance the ML fits put at 0 goes from both models, as in the main model, and the
+    /// test says so (the identities here differ by noise alone).
+    #[test]
+    fn the_interaction_test_simplifies_a_singular_fit_and_says_so() {
+        let t = interaction_test(&rows(8, 12, 200.0, 30.0), &AnalysisConfig::default()).unwrap();
+        assert_eq!(t.random, "(1 | participant)", "{t:?}");
+        assert_eq!(
+            t.note,
+            "singular fit (identity intercept variance estimated 0; refitted without it)"
+        );
+        assert!(t.p.is_some_and(|p| p > 0.5), "{t:?}");
+        assert!(t.line().ends_with(
+            "; singular fit (identity intercept variance estimated 0; refitted without it)"
+        ));
     }
 
     /// Student's t is printed with its own pooled SE and CI: on unbalanced groups Welch's SE

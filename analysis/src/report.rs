@@ -106,9 +106,12 @@ pub fn write_report(
         ));
     }
     if let (Some(t), false) = (table("exclusions"), a.exclusions.is_empty()) {
-        h.push_str(
-            "<h3>Excluded before the statistics</h3><p>Each trial (−1: every trial of the participant) \
-             with the rule that excluded it, its value and the rule's limit (<code>exclusions.csv</code>).</p>",
+        let _ = write!(
+            h,
+            "<h3>Excluded before the statistics</h3><p>{} trial(s) and {} participant(s). Each trial (−1: every trial \
+             of the participant) with the rule that excluded it, its value and the rule's limit (<code>exclusions.csv</code>).</p>",
+            a.exclusions.iter().filter(|e| e.trial >= 0).count(),
+            a.exclusions.iter().filter(|e| e.trial < 0).count()
         );
         h.push_str(&t.html(
             &[
@@ -245,6 +248,27 @@ fn smile_sections(h: &mut String, a: &StudyAnalysis, dir: &Path, tables: &[Table
             ],
             t.text_is("condition", "all"),
         ));
+    }
+    if let Some(t) = &a.interaction {
+        let _ = write!(
+            h,
+            "<h3>Expression × condition</h3><p>Does the smile effect differ between conditions? Likelihood-ratio test of \
+             <code>response ~ smile * condition</code> against <code>response ~ smile + condition</code>, both ML fits with \
+             the random part <code>{}</code> (<code>interaction.csv</code>): {}</p>",
+            esc(&t.random),
+            match (t.chisq, t.df, t.p) {
+                (Some(chisq), Some(df), Some(p)) => format!(
+                    "χ²({df}) = {chisq:.3}, p = {}{}",
+                    esc(&crate::study::fmt_p(p)),
+                    if t.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", esc(&t.note))
+                    }
+                ),
+                _ => format!("not tested ({})", esc(&t.note)),
+            }
+        );
     }
     if let Ok(bytes) = std::fs::read(dir.join("dwell_figure.png")) {
         let _ = write!(

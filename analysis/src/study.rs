@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use et_sessions::{Recording, TrialRecord};
 
 use crate::compare::{
-    compare_with, corrected, interaction_test, ComparisonRow, Response, StudyModel,
+    compare_with, corrected, interaction_test, ComparisonRow, InteractionTest, Response, StudyModel,
 };
 use crate::dwell::DwellRow;
 use crate::fixation::idt::{idt, IdtConfig};
@@ -243,6 +243,9 @@ pub struct StudyAnalysis {
     pub comparisons: Vec<ComparisonRow>,
     /// The same comparisons under every model, uncorrected (a robustness table).
     pub all_models: Vec<ComparisonRow>,
+    /// Whether the smile effect differs between conditions (`interaction.csv`); `None` for
+    /// one condition, another model than lmm, or no smile design.
+    pub interaction: Option<InteractionTest>,
     /// Fixations per stimulus and participant in image px (clipped durations), for heatmaps.
     pub stimulus_fixations: BTreeMap<String, BTreeMap<String, Vec<ImageFixation>>>,
     /// Image px per degree of visual angle (from the first trial's drawn size and screen).
@@ -766,7 +769,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
             .flat_map(|&m| compare_with(m, &dwell, cfg))
             .collect();
         let interaction =
-            interaction.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            interaction.and_then(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         (all_models, interaction)
     });
     let comparisons = corrected(
@@ -777,7 +780,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
             .collect(),
         cfg,
     );
-    notes.extend(interaction);
+    notes.extend(interaction.as_ref().map(InteractionTest::line));
     Ok(StudyAnalysis {
         aoi: aoi.into(),
         smile_design,
@@ -788,6 +791,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         summary,
         comparisons,
         all_models,
+        interaction,
         stimulus_fixations,
         image_px_per_deg,
         set: first_set,
@@ -1398,6 +1402,7 @@ impl StudyAnalysis {
             summary,
             comparison_table("comparisons", &self.comparisons),
             comparison_table("models", &self.all_models),
+            interaction_table(self.interaction.as_ref()),
             metrics,
             aoi_stimuli,
             fixations,
@@ -1433,6 +1438,19 @@ pub(crate) fn setting_name<T: serde::Serialize>(v: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The expression × condition test (`interaction`): one row, or none where it was not run.
+fn interaction_table(t: Option<&InteractionTest>) -> Table {
+    let t: Vec<&InteractionTest> = t.into_iter().collect();
+    Table::new("interaction")
+        .text("effect", t.iter().map(|_| "expression × condition"))
+        .text("test", t.iter().map(|_| "likelihood ratio, ML fits"))
+        .text("random", t.iter().map(|r| r.random.as_str()))
+        .maybe_float("chisq", t.iter().map(|r| r.chisq))
+        .maybe_float("df", t.iter().map(|r| r.df.map(|d| d as f64)))
+        .maybe_float("p", t.iter().map(|r| r.p))
+        .text("note", t.iter().map(|r| r.note.as_str()))
 }
 
 /// Comparison rows (`comparisons`, `models`).

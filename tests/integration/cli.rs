@@ -305,6 +305,15 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     for m in ["lmm", "by_participant", "by_item", "welch_trials"] {
         assert!(models.contains(&format!("all,{m},")), "{models}");
     }
+    // The expression × condition test has a table and a place in the report of its own.
+    let interaction = std::fs::read_to_string(out_dir.join("analysis/interaction.csv")).unwrap();
+    assert!(
+        interaction.lines().nth(1).is_some_and(
+            |l| l.starts_with("expression × condition,\"likelihood ratio, ML fits\",")
+        ),
+        "{interaction}"
+    );
+    assert!(report.contains("<h3>Expression × condition</h3>"));
 
     // Mean share of stimulus time on the mouth, per expression over all conditions (64
     // participant x image observations each), is close to the planted share of visit time;

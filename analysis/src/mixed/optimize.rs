@@ -321,7 +321,11 @@ mod tests {
         let off = off_the_bound(&f, &[0.0, 1.0], &lower, f(&[0.0, 1.0])).unwrap();
         assert!(f(&off) < f(&[0.0, 1.0]));
         let m = minimise(&f, &[0.0, 1.0], &lower);
-        assert!((m.x[0] - 0.5).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6, "{:?}", m.x);
+        assert!(
+            (m.x[0] - 0.5).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6,
+            "{:?}",
+            m.x
+        );
         assert!(m.value < 1e-10);
     }
 

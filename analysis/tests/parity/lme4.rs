@@ -64,10 +64,23 @@ struct Lrt {
     p: f64,
 }
 
+/// The expression × condition test of `analyze` on a stored data set (participant, identity,
+/// condition, smile, dwell): lme4's likelihood ratio of the ML fits with and without it.
+#[derive(serde::Deserialize)]
+struct Interaction {
+    name: String,
+    data: String,
+    singular: bool,
+    chisq: f64,
+    df: usize,
+    p: f64,
+}
+
 #[derive(serde::Deserialize)]
 struct Reference {
     case: Vec<Case>,
     lrt: Vec<Lrt>,
+    interaction: Vec<Interaction>,
 }
 
 /// The columns of one stored data set (R's write.csv: quoted strings, plain numbers).
@@ -251,4 +264,49 @@ fn kenward_roger_is_refused_for_ml_fits() {
     let c = r.case.iter().find(|c| !c.reml).unwrap();
     let got = fit_with(&model_of(c), false, Ddf::KenwardRoger, Inference::Always);
     assert_eq!(got.unwrap_err(), FitError::KenwardRogerNeedsReml);
+}
+
+/// The analysis's expression × condition test equals lme4's likelihood ratio (it had been
+/// fitted without the identities' variance, which the fit left at 0).
+#[test]
+fn the_interaction_test_equals_lme4() {
+    let r: Reference = toml::from_str(include_str!("../reference/lme4_reference.toml")).unwrap();
+    assert!(!r.interaction.is_empty());
+    for c in &r.interaction {
+        let data = read_data(&c.data);
+        let rows: Vec<et_analysis::DwellRow> = (0..data["dwell"].len())
+            .map(|i| et_analysis::DwellRow {
+                participant: data["participant"][i].clone(),
+                trial: i as i32,
+                stimulus_id: String::new(),
+                identity: data["identity"][i].clone(),
+                condition: data["condition"][i].clone(),
+                variant: String::new(),
+                expression: if data["smile"][i] == "1" {
+                    "smile"
+                } else {
+                    "no_smile"
+                }
+                .into(),
+                aoi: "mouth".into(),
+                dwell_ms: data["dwell"][i].parse().unwrap(),
+                valid_ms: 7000.0,
+                trial_ms: 7000.0,
+            })
+            .collect();
+        let cfg = et_analysis::AnalysisConfig::default();
+        let t = et_analysis::compare::interaction_test(&rows, &cfg).unwrap();
+        assert!(!c.singular);
+        assert_eq!(t.random, "(1 | participant) + (1 | identity)", "{}", c.name);
+        assert_eq!(t.df, Some(c.df), "{}", c.name);
+        close(
+            &format!("{} chisq", c.name),
+            t.chisq.unwrap(),
+            c.chisq,
+            1e-6,
+            0.0,
+        );
+        close(&format!("{} p", c.name), t.p.unwrap(), c.p, 1e-6, 0.0);
+        assert!(t.note.is_empty(), "{}: {}", c.name, t.note);
+    }
 }

@@ -211,4 +211,24 @@ mj <- write_case("boundary_identity_reml", "boundary_identity",
                  slope_only_groups = "participant")
 stopifnot(!isSingular(mj))
 
+# The expression x condition test as et-suite's analysis runs it: likelihood ratio of ML fits
+# with and without the interaction, crossed random intercepts (every row of `et-suite demo
+# --participants 16 --seed 23`'s dwell.csv; the identities' variance had been left out).
+write_interaction <- function(name, data_name) {
+  d <- read.csv(file.path(here, "lme4", paste0(data_name, ".csv")),
+                colClasses = c("character", "character", "character", "numeric", "numeric"))
+  small <- fit_at_optimum(dwell ~ smile + condition + (1 | participant) + (1 | identity), d, FALSE)
+  large <- fit_at_optimum(dwell ~ smile * condition + (1 | participant) + (1 | identity), d, FALSE)
+  a <- anova(small, large, refit = FALSE)
+  emit("[[interaction]]")
+  emit('name = "', name, '"')
+  emit('data = "', data_name, '.csv"')
+  emit("singular = ", tolower(as.character(isSingular(small) || isSingular(large))))
+  emit("chisq = ", num(a$Chisq[2]))
+  emit("df = ", a$Df[2])
+  emit("p = ", num(a$`Pr(>Chisq)`[2]))
+  emit("")
+}
+write_interaction("conditions_seed23", "interaction_conditions")
+
 writeLines(out, file.path(here, "lme4_reference.toml"))
