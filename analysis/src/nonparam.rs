@@ -46,6 +46,24 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<TTest> {
     Some(TTest { t, df, se, p })
 }
 
+/// Values closer than this share of the largest magnitude among them are one value to the rank
+/// tests: dwell times are multiples of a sample period (1000/120 ms), and the same sum reached
+/// in another order differs in the last bits (1025.0000000000002 against 1025.0); a user
+/// expects those to tie, and a difference of such values to be 0.
+pub const RANK_RELATIVE_PRECISION: f64 = 1e-9;
+
+/// `v` as whole multiples of `RANK_RELATIVE_PRECISION` × the largest |value| (exact integers as
+/// f64): the values the rank tests order, compare and sign. Ranks depend on order alone, so
+/// the scale does not change a statistic.
+pub fn on_rank_grid(v: &[f64]) -> Vec<f64> {
+    let scale = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    if scale == 0.0 || !scale.is_finite() {
+        return v.to_vec();
+    }
+    let quantum = scale * RANK_RELATIVE_PRECISION;
+    v.iter().map(|x| (x / quantum).round()).collect()
+}
+
 /// Mid-ranks (1-based) of `v`, and the tie groups' sizes.
 fn ranks(v: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let mut idx: Vec<usize> = (0..v.len()).collect();
@@ -119,13 +137,14 @@ fn mwu_counts(n1: usize, n2: usize) -> Option<Vec<f64>> {
 
 /// Mann–Whitney U of `x` against `y`, two-sided, as `scipy.stats.mannwhitneyu(x, y)`:
 /// the statistic is U of `x`; exact without ties (auto: when a sample has at most 8 values),
-/// else the normal approximation with tie and continuity correction.
+/// else the normal approximation with tie and continuity correction. Values are compared on
+/// the rank grid (`on_rank_grid`): equal up to rounding noise is a tie.
 pub fn mann_whitney_u(x: &[f64], y: &[f64], method: Method) -> Option<RankTest> {
     let (n1, n2) = (x.len(), y.len());
     if n1 == 0 || n2 == 0 {
         return None;
     }
-    let all: Vec<f64> = x.iter().chain(y).copied().collect();
+    let all = on_rank_grid(&x.iter().chain(y).copied().collect::<Vec<f64>>());
     let (r, ties) = ranks(&all);
     let r1: f64 = r[..n1].iter().sum();
     let u1 = r1 - (n1 * (n1 + 1)) as f64 / 2.0;
@@ -162,7 +181,10 @@ pub fn mann_whitney_u(x: &[f64], y: &[f64], method: Method) -> Option<RankTest> 
 /// dropped, as `scipy.stats.wilcoxon(d)`: the statistic is min(T+, T−); exact for at most 50
 /// untied non-zero differences, an exhaustive sign-flip permutation for at most 13 with ties
 /// or zeros, else the normal approximation with tie correction (no continuity correction).
+/// Differences are compared on the rank grid (`on_rank_grid`), so rounding noise is 0 and
+/// equal differences tie.
 pub fn wilcoxon(d: &[f64], method: Method) -> Option<RankTest> {
+    let d = &on_rank_grid(d)[..];
     let had_zeros = d.contains(&0.0);
     let nz: Vec<f64> = d.iter().copied().filter(|v| *v != 0.0).collect();
     let n = nz.len();

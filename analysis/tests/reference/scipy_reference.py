@@ -2,7 +2,7 @@
 """Reference values for et-analysis's hypothesis tests, from SciPy. Writes
 scipy_reference.toml beside this script; analysis/tests/parity/scipy.rs loops over every case.
 
-Produced with: Python 3.11.7, SciPy 1.17.1, NumPy (SciPy's dependency), on 2026-12-01.
+Produced with: Python 3.11.7, SciPy 1.17.1, NumPy (SciPy's dependency), on 2026-12-01 (near-tie cases added 2026-12-07).
 Run: python3 scipy_reference.py   (needs scipy; only to regenerate, never to run et-suite)
 """
 import numpy as np
@@ -75,6 +75,36 @@ for d in paired:
     b = rng.normal(0.0, 1.0, len(d)).round(3)
     r = stats.ttest_rel(d + b, b)
     add("paired_t", d + b, b, r.statistic, r.pvalue, float(r.df))
+
+# Near ties: dwell times are multiples of 1000/120 ms, and one sum reached in another order
+# differs in its last bits. et-suite compares values on a grid of 1e-9 x the largest magnitude
+# (RANK_RELATIVE_PRECISION in analysis/src/nonparam.rs); SciPy gets the values on that grid, so
+# equal dwell times tie and a difference of rounding noise is 0. The stored inputs are the raw
+# values.
+def on_grid(v):
+    v = np.asarray(v, dtype=float)
+    scale = np.max(np.abs(v))
+    return np.round(v / (scale * 1e-9)) if scale > 0 else v
+
+
+period = 1000.0 / 120.0
+noisy = sum([period] * 123)            # 1025.0000000000002 (123 samples) ...
+assert noisy != 1025.0                 # ... against the same time computed at once
+near_a = np.array([noisy, 1000.0, 1100.0 + 1e-13, 875.0, noisy, 950.0])
+near_b = np.array([1025.0, 1100.0, 900.0, 1025.0, 800.0, 975.0, 1050.0])
+for method in ["auto", "asymptotic"]:
+    r = stats.mannwhitneyu(on_grid(np.concatenate([near_a, near_b]))[: len(near_a)],
+                           on_grid(np.concatenate([near_a, near_b]))[len(near_a):],
+                           method=method)
+    add("mann_whitney_u" if method == "auto" else "mann_whitney_u_asymptotic",
+        near_a, near_b, r.statistic, r.pvalue, note="near ties")
+near_d = np.array([noisy - 1025.0, 8.333333333333371, -8.333333333333329, 16.666666666666657,
+                   25.0, 8.333333333333334, -16.666666666666668, 33.33333333333333, 41.66666666666667,
+                   8.333333333333329, 16.666666666666668])
+for method in ["auto", "asymptotic"]:
+    r = stats.wilcoxon(on_grid(near_d), method=method)
+    add("wilcoxon" if method == "auto" else "wilcoxon_asymptotic", near_d, [], r.statistic,
+        r.pvalue, note="near ties and a difference of rounding noise")
 
 with open("scipy_reference.toml", "w", encoding="utf-8") as f:
     f.write(f"# Written by scipy_reference.py with SciPy {scipy.__version__}; do not edit.\n")
