@@ -695,9 +695,9 @@ impl InteractionTest {
     pub fn line(&self) -> String {
         match (self.chisq, self.df, self.p) {
             (Some(chisq), Some(df), Some(p)) => format!(
-                "expression × condition (likelihood-ratio test of ML fits, random part: {}): χ²({df}) = {chisq:.3}, p = {}{}",
+                "expression × condition (likelihood-ratio test of ML fits, random part: {}): χ²({df}) = {chisq:.3}, {}{}",
                 self.random,
-                crate::study::fmt_p(p),
+                crate::study::p_phrase(p),
                 if self.note.is_empty() {
                     String::new()
                 } else {

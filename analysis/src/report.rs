@@ -258,8 +258,8 @@ fn smile_sections(h: &mut String, a: &StudyAnalysis, dir: &Path, tables: &[Table
             esc(&t.random),
             match (t.chisq, t.df, t.p) {
                 (Some(chisq), Some(df), Some(p)) => format!(
-                    "χ²({df}) = {chisq:.3}, p = {}{}",
-                    esc(&crate::study::fmt_p(p)),
+                    "χ²({df}) = {chisq:.3}, {}{}",
+                    esc(&crate::study::p_phrase(p)),
                     if t.note.is_empty() {
                         String::new()
                     } else {

@@ -907,14 +907,29 @@ impl StudyAnalysis {
     }
 }
 
-/// A p-value for tables: scientific below 1e-4, "n/a" when undefined.
+/// A p-value as read by people (tables, the terminal, the report, figures), in APA style:
+/// "< .001" below .001, else three decimals without the leading zero (".042", "1.000");
+/// "n/a" when undefined. Every CSV and Parquet keeps the exact value.
 pub(crate) fn fmt_p(p: f64) -> String {
     if !p.is_finite() {
         "n/a".into()
-    } else if p < 1e-4 {
-        format!("{p:.3e}")
+    } else if p < 0.001 {
+        "< .001".into()
     } else {
-        format!("{p:.4}")
+        let s = format!("{p:.3}");
+        match s.strip_prefix('0') {
+            Some(rest) => rest.to_string(),
+            None => s,
+        }
+    }
+}
+
+/// `fmt_p` in a sentence: "p < .001", "p = .042", "p n/a".
+pub(crate) fn p_phrase(p: f64) -> String {
+    match fmt_p(p) {
+        s if s.starts_with('<') => format!("p {s}"),
+        s if s == "n/a" => "p n/a".into(),
+        s => format!("p = {s}"),
     }
 }
 
@@ -1589,6 +1604,25 @@ impl StudyAnalysis {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn p_values_are_shown_in_one_style() {
+        for (p, shown, phrase) in [
+            (1.151e-5, "< .001", "p < .001"),
+            (0.000999, "< .001", "p < .001"),
+            (0.001, ".001", "p = .001"),
+            (0.0002 + 0.0416, ".042", "p = .042"),
+            (0.9999, "1.000", "p = 1.000"),
+            (f64::NAN, "n/a", "p n/a"),
+        ] {
+            assert_eq!(
+                (fmt_p(p).as_str(), p_phrase(p).as_str()),
+                (shown, phrase),
+                "{p}"
+            );
+        }
+    }
+
     use super::*;
     use et_drivers::synthetic::{GazeGenerator, Scene, SyntheticConfig};
     use et_sessions::{RecordingHeader, TrialRecord};

@@ -65,7 +65,7 @@ impl Cells {
     fn html(&self, i: usize, shown: Shown) -> String {
         let number = |v: f64| match shown {
             _ if !v.is_finite() => "n/a".to_string(),
-            Shown::P => crate::study::fmt_p(v),
+            Shown::P => crate::report::esc(&crate::study::fmt_p(v)),
             Shown::Digits(d) => format!("{v:.d$}"),
             Shown::Percent => format!("{:.1}", 100.0 * v),
             Shown::Plain => v.to_string(),
@@ -260,8 +260,8 @@ mod tests {
         assert_eq!(
             all,
             "<table><tr><th class=\"t\">who</th><th>p</th><th>ms</th><th>deg</th></tr>\
-             <tr><td class=\"t\">P01</td><td>3.000e-7</td><td>1.2</td><td>n/a</td></tr>\
-             <tr><td class=\"t\">&lt;b&gt;&amp;</td><td>0.5000</td><td>n/a</td><td>45.6</td></tr></table>"
+             <tr><td class=\"t\">P01</td><td>&lt; .001</td><td>1.2</td><td>n/a</td></tr>\
+             <tr><td class=\"t\">&lt;b&gt;&amp;</td><td>.500</td><td>n/a</td><td>45.6</td></tr></table>"
         );
         let one = t.html(&[("ms", Shown::Plain)], t.text_is("who", "P01"));
         assert_eq!(

@@ -13,7 +13,7 @@ use super::qualtrics::{Completion, Export};
 use crate::nonparam::{two_proportion_z, wilcoxon, Method};
 use crate::report::esc;
 use crate::stats::{mean, welch_t_test};
-use crate::study::fmt_p;
+use crate::study::{fmt_p, p_phrase};
 use crate::table::{Shown, Table};
 use crate::AnalysisError;
 
@@ -350,8 +350,8 @@ impl SurveyResults {
         }
         let _ = writeln!(
             s,
-            "  versions compared (Welch t on respondent accuracy): p = {}",
-            fmt_p(self.version_p)
+            "  versions compared (Welch t on respondent accuracy): {}",
+            p_phrase(self.version_p)
         );
         s
     }
