@@ -12,6 +12,7 @@ pub mod figures;
 pub mod fixation;
 pub mod geometry;
 pub mod heatmap;
+pub mod methods;
 pub mod metrics;
 pub mod mixed;
 pub mod nonparam;

@@ -66,6 +66,11 @@ pub fn write_report(
         }
         h.push_str("</ul>");
     }
+    let _ = write!(
+        h,
+        "<h2>Methods</h2>{}<p>(<code>methods.md</code>: the same text for a paper's methods section.)</p>",
+        crate::methods::methods_html(&crate::methods::methods(a, software))
+    );
     let tables = a.tables();
     let table = |name: &str| tables.iter().find(|t| t.name == name);
     if a.smile_design {

@@ -21,6 +21,7 @@ use crate::fixation::FixationResult;
 use crate::fixation::{FixationResult as Classified, SampleClass};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
+use crate::methods::RecordingFacts;
 use crate::metrics::{trial_fixations, trials_aoi_metrics, AoiMetrics, StimulusAoiSummary};
 use crate::mixed::Ddf;
 use crate::parallel::each_in_parallel;
@@ -232,6 +233,9 @@ pub struct StudyAnalysis {
     /// expression and their figure exist. Without it (imports, other studies) the results are
     /// the AOI metrics per stimulus and participant.
     pub smile_design: bool,
+    /// How each recording was made (tracker, rate, screen, calibration), in input order: for
+    /// the methods paragraph.
+    pub recordings: Vec<RecordingFacts>,
     pub config: AnalysisConfig,
     pub dwell: Vec<DwellRow>,
     /// Every AOI's metrics per participant × trial, fixations from the Tobii I-VT defaults.
@@ -438,6 +442,7 @@ struct RecordingPart {
     not_live: Option<&'static str>,
     /// Some trial shows a smile or no-smile version of a face (the study's design).
     smile_design: bool,
+    facts: RecordingFacts,
 }
 
 /// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
@@ -484,6 +489,7 @@ fn analyse_recording(
     let mut part = RecordingPart {
         not_live: rec.header.not_live(),
         smile_design,
+        facts: RecordingFacts::of(rec),
         dwell: Vec::new(),
         metrics: Vec::new(),
         image_fixations: Vec::new(),
@@ -637,6 +643,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let mut no_validation = Vec::new();
     let mut not_live: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut smile_design = false;
+    let mut recordings = Vec::new();
     // After a failure no further recording is started: the result is an error whatever the
     // skipped ones hold (the failed one's is among the results).
     let failed = AtomicBool::new(false);
@@ -678,6 +685,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
                 .push(part.participant.clone());
         }
         smile_design |= part.smile_design;
+        recordings.push(part.facts);
         excluded.extend(part.excluded);
         fixations.extend(part.fixations);
         events.extend(part.events);
@@ -784,6 +792,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     Ok(StudyAnalysis {
         aoi: aoi.into(),
         smile_design,
+        recordings,
         config: cfg.clone(),
         stimulus_aois: crate::metrics::per_stimulus(&metrics),
         dwell,

@@ -119,12 +119,14 @@ pub fn analyze(
         )
         .map_err(|why| anyhow::anyhow!("--scanpath {participant}:{stimulus}: {why}"))?;
     }
-    write_report(
-        dir.path(),
-        &analysis,
-        &inputs,
-        &format!("et-suite {}", env!("CARGO_PKG_VERSION")),
-    )?;
+    let software = format!("et-suite {}", env!("CARGO_PKG_VERSION"));
+    let methods = dir.path().join("methods.md");
+    std::fs::write(
+        &methods,
+        et_analysis::methods::methods(&analysis, &software),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", methods.display()))?;
+    write_report(dir.path(), &analysis, &inputs, &software)?;
     dir.publish()?;
     Ok(analysis)
 }

@@ -314,6 +314,23 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         "{interaction}"
     );
     assert!(report.contains("<h3>Expression × condition</h3>"));
+    // The methods paragraph, from this analysis's numbers.
+    let methods = std::fs::read_to_string(out_dir.join("analysis/methods.md")).unwrap();
+    for text in [
+        "4 recording(s) of 4 participant(s)",
+        "SIMULATED",
+        "-point calibration",
+        "Accuracy of the accepted validation",
+        "Tobii I-VT (Fixation) filter",
+        "threshold 30 °/s",
+        "dwell time on 'mouth'",
+        "Kenward–Roger",
+        "expression × condition (likelihood-ratio test",
+        "et-suite 0.1.0",
+    ] {
+        assert!(methods.contains(text), "methods.md lacks {text:?}: {methods}");
+    }
+    assert!(report.contains("<h2>Methods</h2>"));
 
     // Mean share of stimulus time on the mouth, per expression over all conditions (64
     // participant x image observations each), is close to the planted share of visit time;
@@ -945,6 +962,13 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
     assert!(report.contains("<h2>Fixations</h2>") && !report.contains("Smile vs no smile"));
     assert!(!report.contains("NaN") && !report.contains(">-0<"));
     assert!(out.join("aoi_figure.png").exists() && !out.join("dwell_figure.png").exists());
+    let methods = std::fs::read_to_string(out.join("methods.md")).unwrap();
+    assert!(
+        methods.contains("2 recording(s) were imported from exports of")
+            && methods.contains("et-suite neither presented nor calibrated them")
+            && methods.contains("No inferential model was fitted"),
+        "{methods}"
+    );
     for t in ["fixations", "events", "dwell", "aoi_metrics", "aoi_stimuli"] {
         assert!(out.join(format!("{t}.csv")).exists(), "{t}.csv");
         assert!(out.join(format!("{t}.parquet")).exists(), "{t}.parquet");
