@@ -341,6 +341,17 @@ pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>,
     )
 }
 
+/// The share axis of the data-quality figure: from a round 5 % step below the lowest bar (so
+/// 96 % and 97 % look different) up to 100 %; from 0 when a bar is below 50 %.
+fn quality_axis_floor(values: impl Iterator<Item = f64>) -> f64 {
+    let lowest = values.filter(|v| v.is_finite()).fold(1.0f64, f64::min);
+    if lowest < 0.5 {
+        0.0
+    } else {
+        ((lowest - 0.02) * 20.0).floor() / 20.0
+    }
+}
+
 fn draw_quality<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     a: &StudyAnalysis,
@@ -352,39 +363,79 @@ where
     root.fill(&WHITE).map_err(e)?;
     let q = &a.participant_quality;
     let n = q.len();
-    let label =
-        |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| q[i].participant.clone()) };
-    let mut chart = category_chart(
-        root,
-        &CategoryAxes {
-            caption: ("Data quality per participant", 22),
-            n,
-            label: &label,
-            // Room above 100 % for the legend, so it never covers a bar.
-            y_max: 1.4,
-            y_area: 75,
-            desc: ("participant", "samples with valid gaze"),
-        },
-    )?;
     let series = [
         ("left eye", BLUE.mix(0.8), -0.25, 0usize),
         ("right eye", GREEN.mix(0.8), 0.0, 1),
         ("either eye", BLACK.mix(0.8), 0.25, 2),
     ];
-    for (name, colour, dx, which) in series {
+    let value = |p: &crate::quality::ParticipantQuality, which: usize| {
+        [p.valid_share_left, p.valid_share_right, p.valid_share_any][which]
+    };
+    let floor = quality_axis_floor(q.iter().flat_map(|p| (0..3).map(move |w| value(p, w))));
+    // The legend in a band of its own above the chart: it covers no bar and needs no room
+    // above 100 % on the axis.
+    let (band, body) = root.split_vertically(70);
+    let mut x = 80i32;
+    for (name, colour, _, _) in &series {
+        band.draw(&Rectangle::new([(x, 42), (x + 14, 56)], colour.filled()))
+            .map_err(e)?;
+        band.draw(&Text::new(*name, (x + 20, 41), ("sans-serif", 15)))
+            .map_err(e)?;
+        x += 40 + 9 * name.len() as i32;
+    }
+    band.draw(&Cross::new((x + 7, 49), 6, RED.stroke_width(3)))
+        .map_err(e)?;
+    band.draw(&Text::new(
+        "excluded by a rule (exclusions.csv)",
+        (x + 20, 41),
+        ("sans-serif", 15),
+    ))
+    .map_err(e)?;
+    band.draw(&Text::new(
+        "Data quality per participant",
+        (band.dim_in_pixel().0 as i32 / 2, 16),
+        centred(22, &BLACK),
+    ))
+    .map_err(e)?;
+    let label =
+        |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| q[i].participant.clone()) };
+    let e2 = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let mut chart = ChartBuilder::on(&body)
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(75)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), floor..1.0)
+        .map_err(e2)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(n.max(1))
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v: &f64| format!("{:.0} %", v * 100.0))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc("participant")
+        .y_desc(if floor > 0.0 {
+            "samples with valid gaze (axis from its floor)"
+        } else {
+            "samples with valid gaze"
+        })
+        .draw()
+        .map_err(e2)?;
+    for (_, colour, dx, which) in series {
         chart
             .draw_series(q.iter().enumerate().map(|(i, p)| {
-                let v = [p.valid_share_left, p.valid_share_right, p.valid_share_any][which];
+                let v = value(p, which);
                 let x = i as f64 + dx;
-                Rectangle::new([(x - 0.11, 0.0), (x + 0.11, v.max(0.0))], colour.filled())
+                Rectangle::new(
+                    [(x - 0.11, floor), (x + 0.11, v.max(floor))],
+                    colour.filled(),
+                )
             }))
-            .map_err(e)?
-            .label(name)
-            .legend(move |(x, y)| {
-                Rectangle::new([(x - 6, y - 6), (x + 6, y + 6)], colour.filled())
-            });
+            .map_err(e2)?;
     }
-    // Participants the rules excluded: marked above their bars.
+    // Participants the rules excluded: marked on their bars' axis line.
     let out: Vec<usize> = q
         .iter()
         .enumerate()
@@ -395,22 +446,13 @@ where
         })
         .map(|(i, _)| i)
         .collect();
+    let mark = floor + (1.0 - floor) * 0.97;
     chart
         .draw_series(
             out.iter()
-                .map(|&i| Cross::new((i as f64, 1.02), 7, RED.stroke_width(3))),
+                .map(|&i| Cross::new((i as f64, mark), 7, RED.stroke_width(3))),
         )
-        .map_err(e)?
-        .label("excluded by a rule (exclusions.csv)")
-        .legend(|(x, y)| Cross::new((x, y), 6, RED.stroke_width(3)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(e)?;
+        .map_err(e2)?;
     root.present().map_err(e)
 }
 
@@ -421,10 +463,10 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
     if a.participant_quality.is_empty() {
         return Ok(Vec::new());
     }
-    let width = (240 + 70 * a.participant_quality.len() as u32).clamp(700, 2400);
+    let width = (240 + 70 * a.participant_quality.len() as u32).clamp(900, 2400);
     png_and_svg(
         &dir.join("quality_figure"),
-        (width, 480),
+        (width, 540),
         |r| draw_quality(r, a),
         |r| draw_quality(r, a),
     )
@@ -753,18 +795,21 @@ pub fn write_session_validation(rec: &et_sessions::Recording, path: &Path) -> Re
 /// Figure 2 as the paper lays it out: per identity (rows, labelled with identity and
 /// condition) the reconstructed image's heatmap beside the manipulated one's (titled columns),
 /// and a colour bar for the density scale. Each overlay is scaled to its own image's maximum,
-/// so the bar reads 0 to 1 of that maximum. Writes `figure2.png` and `figure2.svg` (the SVG
-/// keeps the overlays as embedded images and the labels as text).
+/// so the bar reads 0 to 1 of that maximum; a 1° scale bar (`one_degree`: a degree of visual
+/// angle as a share of the image's width) below it. Laid out for an A4 page at 300 dpi
+/// (`Figure2Layout::for_a4`). Writes `figure2.png` and `figure2.svg` (the SVG keeps the
+/// overlays as embedded images and the labels as text).
 pub fn write_figure2(
     pairs: &[(String, image::RgbImage, image::RgbImage)],
-    cell: u32,
+    one_degree: f64,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, String> {
     font()?;
-    let rows =
+    let n =
         u32::try_from(pairs.len()).map_err(|_| "too many identities for one figure".to_string())?;
-    let layout = Figure2Layout { cell, rows };
+    let layout = Figure2Layout::for_a4(n);
     let size = layout.size();
+    let cell = layout.cell;
     // Each overlay at its cell's size, once for both files.
     let cells: Vec<[image::RgbImage; 2]> = pairs
         .iter()
@@ -775,42 +820,106 @@ pub fn write_figure2(
         })
         .collect();
     let labels: Vec<&str> = pairs.iter().map(|(l, _, _)| l.as_str()).collect();
+    let bar = Figure2ScaleBar::new(one_degree * f64::from(cell));
     png_and_svg(
         &dir.join("figure2"),
         size,
-        |r| draw_figure2(r, &layout, &labels, &cells),
-        |r| draw_figure2(r, &layout, &labels, &cells),
+        |r| draw_figure2(r, &layout, &labels, &cells, &bar),
+        |r| draw_figure2(r, &layout, &labels, &cells, &bar),
     )
 }
 
-/// Where Figure 2's parts go (px): labels on the left, two image columns, the colour bar.
+/// Figure 2's scale bar: whole degrees of visual angle on the images as drawn in their cells,
+/// the fewest of 1, 2, 5 or 10 that make a bar at least 40 px long (one degree on a small
+/// cell is a few px: a bar nobody sees).
+struct Figure2ScaleBar {
+    px: u32,
+    degrees: u32,
+}
+
+impl Figure2ScaleBar {
+    fn new(px_per_degree: f64) -> Figure2ScaleBar {
+        let degrees = [1u32, 2, 5, 10]
+            .into_iter()
+            .find(|d| f64::from(*d) * px_per_degree >= 40.0)
+            .unwrap_or(10);
+        Figure2ScaleBar {
+            px: (f64::from(degrees) * px_per_degree).round().max(1.0) as u32,
+            degrees,
+        }
+    }
+}
+
+/// An A4 page at 300 dpi (px): the largest figure a journal prints at full resolution.
+const A4_300_DPI: (u32, u32) = (2480, 3508);
+
+/// Where Figure 2's parts go (px): identities in `blocks` columns of pairs (label, then the
+/// reconstructed and the manipulated image), the colour bar and scale bar on the right. Sized
+/// for an A4 page at 300 dpi, the cells as large as the page allows.
 struct Figure2Layout {
     cell: u32,
+    /// Identities per column block, and the number of blocks.
     rows: u32,
+    blocks: u32,
+    /// Text sizes scale with the page: about 8–10 pt at 300 dpi.
+    font: u32,
 }
 
 impl Figure2Layout {
-    const LEFT: u32 = 150;
-    const TOP: u32 = 44;
-    const RIGHT: u32 = 150;
-    const GAP: u32 = 6;
+    const LABEL: u32 = 220;
+    const TOP: u32 = 90;
+    const RIGHT: u32 = 270;
+    const GAP: u32 = 10;
+    const BOTTOM: u32 = 20;
 
+    /// The layout of `n` identities that fits A4 at 300 dpi with the largest cells: one to four
+    /// blocks, whichever gives the largest images (the demo's 32 identities: three blocks).
+    fn for_a4(n: u32) -> Figure2Layout {
+        let (w, h) = A4_300_DPI;
+        let n = n.max(1);
+        let fit = |blocks: u32| {
+            let rows = n.div_ceil(blocks);
+            let by_width = w.saturating_sub(Self::RIGHT + blocks * (Self::LABEL + 3 * Self::GAP))
+                / (2 * blocks);
+            let by_height = h.saturating_sub(Self::TOP + Self::BOTTOM) / rows;
+            let cell = by_width
+                .min(by_height.saturating_sub(Self::GAP))
+                .clamp(16, 1024);
+            Figure2Layout {
+                cell,
+                rows,
+                blocks,
+                // Titles fit over their cell: ~0.55 em per character of "reconstructed".
+                font: (cell / 8).clamp(14, 36),
+            }
+        };
+        (1..=4)
+            .map(fit)
+            .reduce(|best, l| if l.cell > best.cell { l } else { best })
+            .unwrap_or_else(|| fit(1))
+    }
+
+    fn block_width(&self) -> u32 {
+        Self::LABEL + 2 * self.cell + 3 * Self::GAP
+    }
     fn size(&self) -> (u32, u32) {
         (
-            Self::LEFT + 2 * self.cell + 3 * Self::GAP + Self::RIGHT,
-            Self::TOP + self.rows * (self.cell + Self::GAP) + Self::GAP + 10,
+            self.blocks * self.block_width() + Self::RIGHT,
+            Self::TOP + self.rows * (self.cell + Self::GAP) + Self::BOTTOM,
         )
     }
-    fn col_x(&self, k: u32) -> u32 {
-        Self::LEFT + Self::GAP + k * (self.cell + Self::GAP)
+    /// Left edge of identity `i`'s image `k` (0 reconstructed, 1 manipulated).
+    fn col_x(&self, i: u32, k: u32) -> u32 {
+        (i / self.rows) * self.block_width() + Self::LABEL + Self::GAP + k * (self.cell + Self::GAP)
     }
     fn row_y(&self, i: u32) -> u32 {
-        Self::TOP + Self::GAP + i * (self.cell + Self::GAP)
+        Self::TOP + Self::GAP + (i % self.rows) * (self.cell + Self::GAP)
+    }
+    fn right_x(&self) -> u32 {
+        self.blocks * self.block_width() + 30
     }
     fn bar_height(&self) -> u32 {
-        (self.rows * (self.cell + Self::GAP))
-            .saturating_sub(Self::GAP)
-            .clamp(2, 320)
+        (self.rows * (self.cell + Self::GAP) / 2).clamp(200, 1200)
     }
 }
 
@@ -819,6 +928,7 @@ fn draw_figure2<DB: DrawingBackend>(
     l: &Figure2Layout,
     labels: &[&str],
     cells: &[[image::RgbImage; 2]],
+    scale: &Figure2ScaleBar,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -827,8 +937,9 @@ where
     root.fill(&WHITE).map_err(e)?;
     let px = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
     for (i, pair) in cells.iter().enumerate() {
+        let i = i as u32;
         for (k, img) in pair.iter().enumerate() {
-            let at = (px(l.col_x(k as u32)), px(l.row_y(i as u32)));
+            let at = (px(l.col_x(i, k as u32)), px(l.row_y(i)));
             if let Some(el) =
                 BitMapElement::with_owned_buffer(at, (l.cell, l.cell), img.as_raw().clone())
             {
@@ -836,53 +947,67 @@ where
             }
         }
     }
-    // The colour bar: the overlay's colour scale from 0 (bottom) to 1 (top), in 64 steps.
+    // The colour bar: the overlay's colour scale from 0 (bottom) to 1 (top), in 256 steps.
     let (bar_x, bar_top, bar_h) = (
-        l.col_x(2) + 24,
+        l.right_x(),
         Figure2Layout::TOP + Figure2Layout::GAP,
         l.bar_height(),
     );
-    let steps = 64u32;
+    let steps = 256u32;
     for k in 0..steps {
         let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
         let [r, g, b] = crate::heatmap::colour(t);
         let y0 = bar_top + k * bar_h / steps;
         let y1 = bar_top + (k + 1) * bar_h / steps;
         root.draw(&Rectangle::new(
-            [(px(bar_x), px(y0)), (px(bar_x + 18), px(y1))],
+            [(px(bar_x), px(y0)), (px(bar_x + 50), px(y1))],
             RGBColor(r, g, b).filled(),
         ))
         .map_err(e)?;
     }
-    for (k, title) in ["reconstructed", "manipulated"].into_iter().enumerate() {
-        let x = px(l.col_x(k as u32) + l.cell / 2);
-        root.draw(&Text::new(
-            title,
-            (x, px(Figure2Layout::TOP / 2)),
-            centred(20, &BLACK),
-        ))
-        .map_err(e)?;
+    let blocks = l.blocks.min(u32::try_from(cells.len()).unwrap_or(1)).max(1);
+    for b in 0..blocks {
+        for (k, title) in ["reconstructed", "manipulated"].into_iter().enumerate() {
+            let x = px(l.col_x(b * l.rows, k as u32) + l.cell / 2);
+            root.draw(&Text::new(
+                title,
+                (x, px(Figure2Layout::TOP / 2)),
+                centred(l.font + 4, &BLACK),
+            ))
+            .map_err(e)?;
+        }
     }
     for (i, label) in labels.iter().enumerate() {
-        let y = px(l.row_y(i as u32) + l.cell / 2);
-        root.draw(&Text::new(
-            *label,
-            (px(Figure2Layout::LEFT / 2), y),
-            centred(16, &BLACK),
-        ))
-        .map_err(e)?;
+        let i = i as u32;
+        let y = px(l.row_y(i) + l.cell / 2);
+        let x = (i / l.rows) * l.block_width() + Figure2Layout::LABEL / 2;
+        root.draw(&Text::new(*label, (px(x), y), centred(l.font, &BLACK)))
+            .map_err(e)?;
     }
-    let tx = px(bar_x + 24);
-    let small = ("sans-serif", 14).into_font().color(&BLACK);
+    let tx = px(bar_x + 60);
+    let small = ("sans-serif", l.font).into_font().color(&BLACK);
     let bottom = px(bar_top + bar_h);
     for (text, at) in [
-        ("1 (image max)", (tx, px(bar_top))),
-        ("0", (tx, bottom - 14)),
-        ("fixation-time", (px(bar_x), bottom + 8)),
-        ("density", (px(bar_x), bottom + 24)),
+        ("1 (max)", (tx, px(bar_top))),
+        ("0", (tx, bottom - px(l.font))),
+        ("fixation-time", (px(bar_x), bottom + 16)),
+        ("density", (px(bar_x), bottom + 16 + px(l.font))),
     ] {
         root.draw(&Text::new(text, at, small.clone())).map_err(e)?;
     }
+    // The scale bar: one degree of visual angle on the images as drawn, thick and labelled.
+    let sy = bottom + 16 + 4 * px(l.font);
+    root.draw(&Rectangle::new(
+        [(px(bar_x), sy), (px(bar_x + scale.px), sy + 14)],
+        BLACK.filled(),
+    ))
+    .map_err(e)?;
+    root.draw(&Text::new(
+        format!("{}° of visual angle", scale.degrees),
+        (px(bar_x), sy + 24),
+        small.clone(),
+    ))
+    .map_err(e)?;
     root.present().map_err(e)
 }
 
@@ -1205,4 +1330,37 @@ pub fn write_scanpath(
         |r| draw_scanpath(r, &title, fix, (w, h), image),
         |r| draw_scanpath(r, &title, fix, (w, h), image),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figure2_fits_an_a4_page_at_300_dpi_with_large_cells() {
+        for n in 1..=64 {
+            let l = Figure2Layout::for_a4(n);
+            let (w, h) = l.size();
+            assert!(w <= A4_300_DPI.0 && h <= A4_300_DPI.1, "{n}: {w}x{h}");
+            assert!(l.blocks * l.rows >= n);
+        }
+        // The demo's 32 identities: three blocks of cells wider than the old 192 px.
+        let demo = Figure2Layout::for_a4(32);
+        assert_eq!(demo.blocks, 3);
+        assert!(demo.cell > 192, "{}", demo.cell);
+    }
+
+    #[test]
+    fn the_scale_bar_is_long_enough_to_see() {
+        let bar = Figure2ScaleBar::new(9.6);
+        assert_eq!((bar.degrees, bar.px), (5, 48));
+        assert_eq!(Figure2ScaleBar::new(50.0).degrees, 1);
+    }
+
+    #[test]
+    fn the_quality_axis_starts_below_the_lowest_bar() {
+        assert_eq!(quality_axis_floor([0.97, 0.959, f64::NAN].into_iter()), 0.9);
+        assert_eq!(quality_axis_floor([0.99, 0.995].into_iter()), 0.95);
+        assert_eq!(quality_axis_floor([0.99, 0.4].into_iter()), 0.0);
+    }
 }

@@ -161,28 +161,28 @@ pub fn group_density(
     acc
 }
 
-/// sRGB colour of `t` in 0..1 on a map whose CIE L* rises linearly from 20 to 92 (dark blue →
-/// teal → yellow), interpolated in L*a*b*: equal steps in value look like equal steps.
-pub fn colour(t: f64) -> [u8; 3] {
-    let t = t.clamp(0.0, 1.0);
-    let anchors = [
-        (20.0, 30.0, -55.0),
-        (56.0, -38.0, -8.0),
-        (92.0, -12.0, 85.0),
-    ];
-    let (a, b, f) = if t < 0.5 {
-        (anchors[0], anchors[1], t * 2.0)
-    } else {
-        (anchors[1], anchors[2], (t - 0.5) * 2.0)
+/// The map's CIE L*a*b* at `t` in 0..1: L* rises linearly from 20 to 92 (dark blue → teal →
+/// yellow); a*b* follow one quadratic Bézier curve (no bend, so no kink in the colour bar),
+/// its middle control point chosen so that every colour is inside sRGB (no channel clipped:
+/// `colours_are_inside_srgb`) with as much chroma as that allows.
+fn map_lab(t: f64) -> (f64, f64, f64) {
+    const FROM: (f64, f64) = (30.0, -55.0);
+    const CONTROL: (f64, f64) = (-80.0, 12.0);
+    const TO: (f64, f64) = (-12.0, 85.0);
+    let bezier = |p0: f64, p1: f64, p2: f64| {
+        (1.0 - t) * (1.0 - t) * p0 + 2.0 * (1.0 - t) * t * p1 + t * t * p2
     };
-    let lab = (
+    (
         20.0 + 72.0 * t,
-        a.1 + (b.1 - a.1) * f,
-        a.2 + (b.2 - a.2) * f,
-    );
-    // L*a*b* (D65) → XYZ → linear sRGB → sRGB.
-    let fy = (lab.0 + 16.0) / 116.0;
-    let (fx, fz) = (fy + lab.1 / 500.0, fy - lab.2 / 200.0);
+        bezier(FROM.0, CONTROL.0, TO.0),
+        bezier(FROM.1, CONTROL.1, TO.1),
+    )
+}
+
+/// Linear sRGB of an L*a*b* colour (D65), unclipped.
+fn lab_to_linear_srgb((l, a, b): (f64, f64, f64)) -> [f64; 3] {
+    let fy = (l + 16.0) / 116.0;
+    let (fx, fz) = (fy + a / 500.0, fy - b / 200.0);
     let inv = |v: f64| {
         if v > 6.0 / 29.0 {
             v * v * v
@@ -191,11 +191,18 @@ pub fn colour(t: f64) -> [u8; 3] {
         }
     };
     let (x, y, z) = (0.95047 * inv(fx), inv(fy), 1.08883 * inv(fz));
-    let lin = [
+    [
         3.2406 * x - 1.5372 * y - 0.4986 * z,
         -0.9689 * x + 1.8758 * y + 0.0415 * z,
         0.0557 * x - 0.2040 * y + 1.0570 * z,
-    ];
+    ]
+}
+
+/// sRGB colour of `t` in 0..1 on the heatmaps' map (`map_lab`): equal steps in value look like
+/// equal steps.
+pub fn colour(t: f64) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0);
+    let lin = lab_to_linear_srgb(map_lab(t));
     lin.map(|c| {
         let c = c.clamp(0.0, 1.0);
         let s = if c <= 0.0031308 {
@@ -404,6 +411,20 @@ mod tests {
             .map(|(x, y)| f64::from(d.data[y * 100 + x]))
             .sum();
         assert!((left - 0.75).abs() < 1e-4, "{left}");
+    }
+
+    #[test]
+    fn colours_are_inside_srgb() {
+        // A clipped channel bends the map (the old one clipped red from 0.4 to 0.5: a kink in
+        // the colour bar near 0.55).
+        for i in 0..=1000 {
+            let lin = lab_to_linear_srgb(map_lab(f64::from(i) / 1000.0));
+            assert!(
+                lin.iter().all(|c| (-1e-4..=1.0 + 1e-4).contains(c)),
+                "t = {}: {lin:?}",
+                f64::from(i) / 1000.0
+            );
+        }
     }
 
     #[test]

@@ -152,7 +152,8 @@ pub fn write_report(
             h,
             "<h2>Heatmaps (Figure 2)</h2><p>Fixation-duration-weighted density averaged over participants (each weighs the same), \
              Gaussian SD {}°; each reconstructed image (left) beside its manipulated version (right), one identity per row; \
-             colours are scaled to each image's own maximum (colour bar); the white bar is 1° (<code>figure2.svg</code> for print).</p>\
+             colours are scaled to each image's own maximum (colour bar); the black bar beside it gives the scale in degrees of visual angle; \
+             laid out for an A4 page at 300 dpi (<code>figure2.svg</code> for print).</p>\
              <img alt=\"heatmaps\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\">",
             a.config.heatmap_sigma_deg,
             base64(&bytes)

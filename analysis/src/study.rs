@@ -1593,7 +1593,12 @@ impl StudyAnalysis {
             if !pairs.is_empty() {
                 // Labelled (titles, identities, colour bar) in PNG and SVG when a font is
                 // found; else the bare grid as PNG, which the report's caption then describes.
-                match crate::figures::write_figure2(&pairs, 192, dir) {
+                let one_degree = if self.image_px_per_deg.is_finite() {
+                    self.image_px_per_deg / f64::from(set.image_width)
+                } else {
+                    40.0 / 1024.0
+                };
+                match crate::figures::write_figure2(&pairs, one_degree, dir) {
                     Ok(files) => written.extend(files),
                     Err(why) => {
                         tracing::warn!("Figure 2 without labels: {why}");

@@ -238,17 +238,20 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
             p.display()
         );
     }
-    // Figure 2 carries its labels: column titles, identities and a colour bar widen it beyond
-    // the two 192 px image columns (PNG width from the IHDR chunk).
+    // Figure 2 carries its labels (column titles, identities, a colour bar and a scale bar)
+    // and fits an A4 page at 300 dpi (PNG size from the IHDR chunk).
     let fig2 = std::fs::read(out_dir.join("analysis/figure2.png")).unwrap();
     let width = u32::from_be_bytes([fig2[16], fig2[17], fig2[18], fig2[19]]);
+    let height = u32::from_be_bytes([fig2[20], fig2[21], fig2[22], fig2[23]]);
     assert!(width > 600, "Figure 2 is {width} px wide: unlabelled?");
+    assert!(width <= 2480 && height <= 3508, "Figure 2 is {width}x{height} px");
     // And for print: the overlays embedded, the labels as text.
     let fig2_svg = std::fs::read_to_string(out_dir.join("analysis/figure2.svg")).unwrap();
     assert!(
         fig2_svg.contains("<image")
             && fig2_svg.contains("reconstructed")
-            && fig2_svg.contains("1 (image max)"),
+            && fig2_svg.contains("1 (max)")
+            && fig2_svg.contains("° of visual angle"),
         "{fig2_svg:.1000}"
     );
     assert!(report.contains("figure2.svg"));
@@ -328,7 +331,10 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         "expression × condition (likelihood-ratio test",
         "et-suite 0.1.0",
     ] {
-        assert!(methods.contains(text), "methods.md lacks {text:?}: {methods}");
+        assert!(
+            methods.contains(text),
+            "methods.md lacks {text:?}: {methods}"
+        );
     }
     assert!(report.contains("<h2>Methods</h2>"));
 
