@@ -610,11 +610,11 @@ where
                 accuracy("left"),
                 accuracy("right")
             ),
-            ("sans-serif", 15),
+            ("sans-serif", 24),
         )
-        .margin(8)
-        .x_label_area_size(30)
-        .y_label_area_size(45)
+        .margin(10)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
         .build_cartesian_2d(0f64..w, (h + below)..0f64)
         .map_err(e)?;
     chart
@@ -631,8 +631,8 @@ where
                 String::new()
             }
         })
-        .label_style(("sans-serif", 11))
-        .axis_desc_style(("sans-serif", 12))
+        .label_style(("sans-serif", 17))
+        .axis_desc_style(("sans-serif", 18))
         .x_desc("screen x (px)")
         .y_desc("screen y (px)")
         .draw()
@@ -678,21 +678,21 @@ where
             .draw_series(
                 means
                     .iter()
-                    .map(|(_, m)| Circle::new(*m, 5, colour.mix(0.85).filled())),
+                    .map(|(_, m)| Circle::new(*m, 7, colour.mix(0.85).filled())),
             )
             .map_err(e)?
             .label(format!("{eye} eye: mean gaze (dots: its samples)"))
-            .legend(move |(x, y)| Circle::new((x, y), 5, colour.mix(0.85).filled()));
+            .legend(move |(x, y)| Circle::new((x, y), 7, colour.mix(0.85).filled()));
     }
     chart
         .draw_series(
             targets
                 .iter()
-                .map(|t| Cross::new(*t, 7, BLACK.stroke_width(2))),
+                .map(|t| Cross::new(*t, 10, BLACK.stroke_width(3))),
         )
         .map_err(e)?
         .label("target")
-        .legend(|(x, y)| Cross::new((x, y), 6, BLACK.stroke_width(2)));
+        .legend(|(x, y)| Cross::new((x, y), 8, BLACK.stroke_width(3)));
     // The screen's bottom edge, above the legend's band.
     chart
         .draw_series(std::iter::once(PathElement::new(
@@ -705,7 +705,7 @@ where
         .position(SeriesLabelPosition::LowerLeft)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .label_font(("sans-serif", 11))
+        .label_font(("sans-serif", 17))
         .draw()
         .map_err(e)?;
     Ok(())
@@ -722,7 +722,7 @@ where
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let root = root.titled(title, ("sans-serif", 20)).map_err(e)?;
+    let root = root.titled(title, ("sans-serif", 30)).map_err(e)?;
     let rows = panels.len().div_ceil(cols);
     let areas = root.split_evenly((rows, cols));
     for ((v, attempt), area) in panels.iter().zip(&areas) {
@@ -744,9 +744,10 @@ pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<Path
     if panels.is_empty() {
         return Ok(Vec::new());
     }
-    let cols = panels.len().min(4);
+    // Three panels across at most: legible at a page's width (about 2000 px at 300 dpi).
+    let cols = panels.len().min(3);
     let rows = panels.len().div_ceil(cols) as u32;
-    let size = (460 * cols as u32, 60 + 320 * rows);
+    let size = (680 * cols as u32, 70 + 500 * rows);
     let title = "Validation: targets, each eye's samples and mean gaze (last attempt)";
     png_and_svg(
         &dir.join("validation_figure"),
@@ -769,7 +770,7 @@ pub fn write_session_validation(rec: &et_sessions::Recording, path: &Path) -> Re
     let panels: Vec<(&ParticipantValidation, i32)> = attempts.iter().map(|a| (&v, *a)).collect();
     let cols = panels.len().min(3);
     let rows = panels.len().div_ceil(cols) as u32;
-    let (w, h) = ((460 * cols as u32).max(760), 60 + 320 * rows);
+    let (w, h) = ((680 * cols as u32).max(1000), 70 + 500 * rows);
     let mut buf = vec![255u8; 3 * w as usize * h as usize];
     let title = format!(
         "Validation of {} (every attempt): targets, each eye's samples and mean gaze",
