@@ -204,6 +204,13 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
         .map(et_drivers::serial::MarkerPort::open)
         .transpose()
         .map_err(|e| SessionError::Invalid(e.to_string()))?;
+    // The participant's text screens (instructions, breaks, the end) need a font: a missing or
+    // broken one is named now, not at the first text screen with the recording half written.
+    if req.window.is_some() {
+        et_stimuli::present::text::Font::find().map_err(|e| {
+            SessionError::Display(format!("the participant's text screens need a font: {e}"))
+        })?;
+    }
     let presenter = match &req.window {
         Some(w) => Some(open_window(cfg, w, tracker.as_ref(), req.speed)?),
         None => None,

@@ -261,6 +261,40 @@ fn without_a_display_run_says_so_and_writes_nothing() {
     assert!(!out.exists());
 }
 
+/// A windowed session without a usable font for its text screens is refused before the
+/// recording exists (it used to fail at the first text screen, the file half written), naming
+/// the font and how to get one; a headless session needs none.
+#[test]
+fn a_window_without_a_font_is_refused_before_the_recording_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_study(dir.path(), "[display]\nfullscreen = false\n");
+    let out = dir.path().join("nofont.h5");
+    let broken = dir.path().join("broken.ttf");
+    std::fs::write(&broken, b"not a font").unwrap();
+    for (font, says) in [
+        (dir.path().join("missing.ttf"), "missing.ttf"),
+        (broken.clone(), "broken.ttf: not a TrueType/OpenType font"),
+    ] {
+        let o = crate::common::bin()
+            .args([
+                "run",
+                "--tracker",
+                "synthetic",
+                "--config",
+                s(&cfg),
+                "--out",
+                s(&out),
+            ])
+            .env("ET_FONT", &font)
+            .output()
+            .unwrap();
+        crate::common::assert_clean_error(&o, "the participant's text screens need a font");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!out.exists());
+    }
+}
+
 /// `display-check` under Xvfb with both cores loaded: frames are presented and stamped, the CSV
 /// holds them, and the virtual display is called out as not pacing frames (not as a GPU that
 /// cannot keep up).
