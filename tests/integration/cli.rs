@@ -244,7 +244,10 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
     let width = u32::from_be_bytes([fig2[16], fig2[17], fig2[18], fig2[19]]);
     let height = u32::from_be_bytes([fig2[20], fig2[21], fig2[22], fig2[23]]);
     assert!(width > 600, "Figure 2 is {width} px wide: unlabelled?");
-    assert!(width <= 2480 && height <= 3508, "Figure 2 is {width}x{height} px");
+    assert!(
+        width <= 2480 && height <= 3508,
+        "Figure 2 is {width}x{height} px"
+    );
     // And for print: the overlays embedded, the labels as text.
     let fig2_svg = std::fs::read_to_string(out_dir.join("analysis/figure2.svg")).unwrap();
     assert!(

@@ -340,7 +340,13 @@ impl Renderer {
                         self.font = Some(Font::find()?);
                     }
                     if let Some(font) = &self.font {
-                        let img = font.render(text, self.style.text_px, self.style.foreground);
+                        // Never wider or taller than the screen (less a margin).
+                        let img = font.render_within(
+                            text,
+                            self.style.text_px,
+                            self.style.foreground,
+                            (w * 24 / 25, h * 24 / 25),
+                        );
                         self.preload(&key, &img)?;
                     }
                 }

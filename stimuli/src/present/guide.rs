@@ -52,9 +52,14 @@ pub fn guide_image(v: &GuideView, font: Option<&Font>, width: u32, height: u32) 
         disk(&mut img, mx, sy, 10.0, state);
     }
     if let Some(font) = font {
-        let text = font.render(&v.caption, (0.05 * h).max(12.0), state);
-        let x0 = ((w - text.width() as f32) / 2.0).max(0.0) as u32;
         let y0 = (sy + 0.05 * h) as u32;
+        let text = font.render_within(
+            &v.caption,
+            (0.05 * h).max(12.0),
+            state,
+            (w as u32, (h as u32).saturating_sub(y0)),
+        );
+        let x0 = ((w - text.width() as f32) / 2.0).max(0.0) as u32;
         blend(&mut img, &text, x0, y0);
     }
     img

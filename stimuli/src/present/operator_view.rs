@@ -106,13 +106,9 @@ pub fn operator_image(v: &OperatorView, font: Option<&Font>, width: u32, height:
         let (first, rest) = v.caption.split_once(" | ").unwrap_or((&v.caption, ""));
         let line_h = band / 2;
         for (k, text) in [first, rest].into_iter().enumerate() {
-            let mut img_text = font.render(text, line_h as f32 * 0.75, colour);
-            let room = width.saturating_sub(8).max(1);
-            if img_text.width() > room {
-                // Too long: smaller, so nothing the operator needs is cut off.
-                let px = line_h as f32 * 0.75 * room as f32 / img_text.width() as f32;
-                img_text = font.render(text, px.max(6.0), colour);
-            }
+            // Too long: smaller, so nothing the operator needs is cut off.
+            let room = (width.saturating_sub(8).max(1), line_h.max(1));
+            let img_text = font.render_within(text, line_h as f32 * 0.75, colour, room);
             let ty = y0 + k as u32 * line_h + line_h.saturating_sub(img_text.height()) / 2;
             blend(&mut img, &img_text, 4, ty);
         }

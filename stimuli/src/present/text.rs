@@ -32,6 +32,31 @@ impl Font {
         })
     }
 
+    /// `render`, at a smaller size where it would not fit `max` (width, height): text that
+    /// runs off a screen or a picture is cut off without a word (a validation summary's longest
+    /// line on an 800 px screen), so it is rendered again at the size that fits, glyphs sharp.
+    pub fn render_within(
+        &self,
+        text: &str,
+        px: f32,
+        color: [u8; 3],
+        (max_w, max_h): (u32, u32),
+    ) -> image::RgbaImage {
+        let mut px = px;
+        let mut img = self.render(text, px, color);
+        // Sizes scale with px (to within a pixel of rounding): two tries settle it.
+        for _ in 0..3 {
+            let k = (max_w as f32 / img.width().max(1) as f32)
+                .min(max_h as f32 / img.height().max(1) as f32);
+            if k >= 1.0 || px <= 6.0 {
+                break;
+            }
+            px = (px * k * 0.98).max(6.0);
+            img = self.render(text, px, color);
+        }
+        img
+    }
+
     /// Lines centred on each other, `px` high, in `color` on a transparent image (alpha =
     /// glyph coverage), with a margin of half a line.
     pub fn render(&self, text: &str, px: f32, color: [u8; 3]) -> image::RgbaImage {
@@ -110,6 +135,34 @@ mod tests {
         let one = font.render("Pause", 32.0, [0, 0, 0]);
         assert!(img.height() > one.height());
         assert!((0..img.width()).all(|x| img.get_pixel(x, 0).0[3] == 0));
+    }
+
+    #[test]
+    fn text_too_wide_for_its_box_is_rendered_smaller_to_fit() {
+        let Ok(font) = Font::find() else {
+            eprintln!("no system font; skipped");
+            return;
+        };
+        let long =
+            "over 0.20°: (0.20, 0.50) 0.45° → key 3, (0.80, 0.50) 0.29° → key 3\nSpace: accept";
+        let full = font.render(long, 18.0, [0, 0, 0]);
+        assert!(full.width() > 400, "{}", full.width());
+        let fitted = font.render_within(long, 18.0, [0, 0, 0], (400, 200));
+        assert!(
+            fitted.width() <= 400 && fitted.height() <= 200,
+            "{:?}",
+            fitted.dimensions()
+        );
+        assert!(
+            fitted.width() > 300,
+            "shrunk no more than needed: {}",
+            fitted.width()
+        );
+        // Text that fits is left as it is.
+        assert_eq!(
+            font.render_within("Pause", 18.0, [0, 0, 0], (400, 200)),
+            font.render("Pause", 18.0, [0, 0, 0])
+        );
     }
 
     #[test]

@@ -60,7 +60,12 @@ pub fn validation_image(
         fill_rect(&mut img, t.0 - 1.5, t.1 - arm, 3.0, 2.0 * arm, TARGET);
     }
     if let Some(font) = font {
-        let text = font.render(caption, (0.035 * h).max(12.0), TARGET);
+        let text = font.render_within(
+            caption,
+            (0.035 * h).max(12.0),
+            TARGET,
+            (w as u32, (0.28 * h) as u32),
+        );
         let x0 = ((w - text.width() as f32) / 2.0).max(0.0) as u32;
         blend(&mut img, &text, x0, (0.72 * h) as u32);
     }
@@ -70,6 +75,25 @@ pub fn validation_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_summary_fits_the_picture_instead_of_running_off_it() {
+        let Ok(font) = Font::find() else {
+            eprintln!("no system font; skipped");
+            return;
+        };
+        let caption = "Validation, attempt 1: FAIL\nover 0.20°: (0.20, 0.50) 0.36° → key 3, (0.80, 0.50) 0.33° → key 3, (0.50, 0.20) 0.39° → key 3\n\nSpace: accept    R: positioning, then recalibrate all";
+        let img = validation_image(&[], caption, Some(&font), (400, 300), 4.0 / 3.0);
+        // The text is centred and whole: no ink on the picture's left and right edges or its
+        // last row (it used to be cut off at both sides).
+        let inked = |x: u32, y: u32| img.get_pixel(x, y).0[3] > 0;
+        assert!((0..300).all(|y| !inked(0, y) && !inked(399, y)));
+        assert!((0..400).all(|x| !inked(x, 299)));
+        assert!(
+            (0..400).any(|x| (210..300).any(|y| inked(x, y))),
+            "a caption is drawn"
+        );
+    }
 
     fn at(img: &RgbaImage, x: f32, y: f32) -> [u8; 4] {
         img.get_pixel(x as u32, y as u32).0
