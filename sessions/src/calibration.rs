@@ -506,6 +506,30 @@ struct Validation {
     offsets: Vec<((f32, f32), f64)>,
 }
 
+/// Where a target is on the screen in the operator's words ("top centre", "middle left"),
+/// with its position in % of the screen (x from the left, y from the top) where a third of
+/// the screen would not tell two targets apart. Normalised coordinates matched no key and no
+/// word the operator sees.
+fn place_name(x: f32, y: f32) -> String {
+    let third = |v: f32| {
+        if v < 1.0 / 3.0 {
+            0
+        } else if v <= 2.0 / 3.0 {
+            1
+        } else {
+            2
+        }
+    };
+    let row = ["top", "middle", "bottom"][third(y)];
+    let col = ["left", "centre", "right"][third(x)];
+    let name = if (row, col) == ("middle", "centre") {
+        "centre".to_string()
+    } else {
+        format!("{row} {col}")
+    };
+    format!("{name} ({:.0} %, {:.0} %)", x * 100.0, y * 100.0)
+}
+
 impl Validation {
     /// The target with the largest offset, for the operator.
     fn worst(&self) -> String {
@@ -513,7 +537,7 @@ impl Validation {
             .iter()
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or("none".into(), |((x, y), off)| {
-                format!("({x:.2}, {y:.2}): {off:.2}°")
+                format!("{}: {off:.2}°", place_name(*x, *y))
             })
     }
 
@@ -533,7 +557,7 @@ impl Validation {
                         d(a.1).total_cmp(&d(b.1))
                     })
                     .map_or(0, |(i, _)| i + 1);
-                format!("({x:.2}, {y:.2}) {off:.2}° → key {nearest}")
+                format!("{} {off:.2}° → key {nearest}", place_name(*x, *y))
             })
             .collect();
         if over.is_empty() {

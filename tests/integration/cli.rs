@@ -634,11 +634,18 @@ fn the_operator_redoes_one_point_then_recalibrates_then_accepts() {
         stderr.contains("4 bottom-left"),
         "the prompt names the points: {stderr}"
     );
-    // Each target over the limit, with the key of the calibration point nearest to it (the
-    // centre, 3, for the four targets around it).
+    // Each target over the limit named where it is on the screen, with the key of the
+    // calibration point nearest to it (the centre, 3, for the four targets around it).
     assert!(
-        stderr.contains("over 0.01°: (0.") && stderr.contains("° → key 3"),
+        stderr.contains("over 0.01°: ")
+            && stderr.contains("top centre (50 %, 20 %) 0.")
+            && stderr.contains("° → key 3")
+            && stderr.contains("worst target "),
         "{stderr}"
+    );
+    assert!(
+        !stderr.contains("(0.50, 0.20)"),
+        "normalised units: {stderr}"
     );
     let rec = Recording::open(&out).unwrap();
     assert!(rec.header.complete && rec.trials.len() == 32);
