@@ -18,6 +18,7 @@ pub mod mixed;
 pub mod nonparam;
 mod parallel;
 pub mod quality;
+pub mod quality_measures;
 pub mod recording_aois;
 pub mod report;
 pub mod stats;

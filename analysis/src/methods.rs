@@ -72,7 +72,7 @@ fn counted<T, K: Ord + Clone>(items: &[T], key: impl Fn(&T) -> K) -> Vec<(K, usi
         *by.entry(key(i)).or_default() += 1;
     }
     let mut v: Vec<(K, usize)> = by.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     v
 }
 

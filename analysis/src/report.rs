@@ -110,6 +110,30 @@ pub fn write_report(
             |_| true,
         ));
     }
+    if let (Some(t), false) = (table("quality_validation"), a.validation_quality.is_empty()) {
+        h.push_str(
+            "<h3>Accepted validation as the field reports it</h3><p>Per participant, eye and both eyes (binocular: the eyes' mean \
+             position): accuracy (offset of the mean gaze direction from the target), precision as RMS sample to sample, STD and \
+             BCEA (P = 0.68), and data loss, each over every target's collection window, then averaged over the targets; computed as \
+             ETDQualitizer 1.2.0 computes them (<code>quality_validation.csv</code>). The session's own validation figures in the table \
+             above average each sample's offset (as the session judged the validation); the offset of the mean direction here is \
+             smaller where the samples scatter around the target.</p>",
+        );
+        h.push_str(&t.html(
+            &[
+                ("participant", Plain),
+                ("attempt", Plain),
+                ("eye", Plain),
+                ("targets", Plain),
+                ("accuracy_deg", Digits(2)),
+                ("rms_s2s_deg", Digits(3)),
+                ("std_deg", Digits(3)),
+                ("bcea_deg2", Digits(3)),
+                ("data_loss_pct", Digits(1)),
+            ],
+            |_| true,
+        ));
+    }
     if let (Some(t), false) = (table("exclusions"), a.exclusions.is_empty()) {
         let _ = write!(
             h,

@@ -267,6 +267,9 @@ pub struct StudyAnalysis {
     /// Data quality of every trial and participant (before exclusion).
     pub trial_quality: Vec<TrialQuality>,
     pub participant_quality: Vec<ParticipantQuality>,
+    /// Each participant's accepted validation per eye and binocular, as ETDQualitizer computes
+    /// it (`quality_validation.csv`).
+    pub validation_quality: Vec<crate::quality_measures::ValidationQuality>,
     /// Each participant's validation rows (every attempt), for the validation figure.
     pub validation: Vec<ParticipantValidation>,
     /// What the exclusion rules left out, with the rule and value (applied before the
@@ -443,6 +446,7 @@ struct RecordingPart {
     /// Some trial shows a smile or no-smile version of a face (the study's design).
     smile_design: bool,
     facts: RecordingFacts,
+    validation_quality: Vec<crate::quality_measures::ValidationQuality>,
 }
 
 /// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
@@ -490,6 +494,7 @@ fn analyse_recording(
         not_live: rec.header.not_live(),
         smile_design,
         facts: RecordingFacts::of(rec),
+        validation_quality: crate::quality_measures::validation_quality(rec),
         dwell: Vec::new(),
         metrics: Vec::new(),
         image_fixations: Vec::new(),
@@ -644,6 +649,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let mut not_live: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut smile_design = false;
     let mut recordings = Vec::new();
+    let mut validation_quality = Vec::new();
     // After a failure no further recording is started: the result is an error whatever the
     // skipped ones hold (the failed one's is among the results).
     let failed = AtomicBool::new(false);
@@ -686,6 +692,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         }
         smile_design |= part.smile_design;
         recordings.push(part.facts);
+        validation_quality.extend(part.validation_quality);
         excluded.extend(part.excluded);
         fixations.extend(part.fixations);
         events.extend(part.events);
@@ -810,6 +817,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         ivt_settings,
         trial_quality: trial_q,
         participant_quality: participant_q,
+        validation_quality,
         validation,
         exclusions: excluded,
         notes,
@@ -1361,6 +1369,17 @@ impl StudyAnalysis {
                 q.iter().map(|r| r.validation_precision_rms_deg),
             )
             .text("excluded_by", q.iter().map(|r| excluded_by(&r.participant)));
+        let vq = &self.validation_quality;
+        let quality_validation = Table::new("quality_validation")
+            .text("participant", vq.iter().map(|r| r.participant.as_str()))
+            .small("attempt", vq.iter().map(|r| r.attempt))
+            .text("eye", vq.iter().map(|r| r.eye))
+            .count("targets", vq.iter().map(|r| r.targets as u64))
+            .float("accuracy_deg", vq.iter().map(|r| r.accuracy_deg))
+            .float("rms_s2s_deg", vq.iter().map(|r| r.rms_s2s_deg))
+            .float("std_deg", vq.iter().map(|r| r.std_deg))
+            .float("bcea_deg2", vq.iter().map(|r| r.bcea_deg2))
+            .float("data_loss_pct", vq.iter().map(|r| r.data_loss_pct));
         let x = &self.exclusions;
         let exclusions = Table::new("exclusions")
             .text("participant", x.iter().map(|r| r.participant.as_str()))
@@ -1435,6 +1454,7 @@ impl StudyAnalysis {
             ivt_settings,
             quality_trials,
             quality_participants,
+            quality_validation,
             exclusions,
         ]
     }

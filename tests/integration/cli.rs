@@ -320,6 +320,13 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         "{interaction}"
     );
     assert!(report.contains("<h3>Expression × condition</h3>"));
+    // The accepted validation as ETDQualitizer reports it: each participant, each eye and both.
+    let vq = std::fs::read_to_string(out_dir.join("analysis/quality_validation.csv")).unwrap();
+    assert_eq!(vq.lines().count(), 1 + 4 * 3, "{vq}");
+    assert!(
+        vq.lines().any(|l| l.starts_with("P01,1,binocular,")),
+        "{vq}"
+    );
     // The methods paragraph, from this analysis's numbers.
     let methods = std::fs::read_to_string(out_dir.join("analysis/methods.md")).unwrap();
     for text in [
