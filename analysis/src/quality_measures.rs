@@ -231,6 +231,68 @@ pub fn validation_quality(rec: &et_sessions::Recording) -> Vec<ValidationQuality
         .collect()
 }
 
+/// One trial's data quality as the field reports it (both eyes: their mean position, either
+/// eye where one is lost): data loss against the samples the trial's length at the tracker's
+/// rate should hold, the effective sampling frequency, and precision as RMS-S2S and STD over
+/// each fixation's samples (the median over the trial's fixations: saccades are movement, not
+/// noise, and would swamp a trial-wide figure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialDataQuality {
+    pub data_loss_pct: f64,
+    pub effective_hz: f64,
+    /// Fixations wholly inside the trial that the precision is the median over.
+    pub fixations: usize,
+    pub fixation_rms_s2s_deg: f64,
+    pub fixation_std_deg: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| !x.is_nan());
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// `TrialDataQuality` of trial `t` of `rec` with the recording's fixations.
+pub fn trial_data_quality(
+    rec: &et_sessions::Recording,
+    t: &et_sessions::TrialRecord,
+    fixations: &[crate::fixation::Fixation],
+) -> TrialDataQuality {
+    let g = &rec.header.screen;
+    let (w, h) = (f64::from(g.width_px), f64::from(g.height_px));
+    let duration_s = t.offset_us.saturating_sub(t.onset_us).max(0) as f64 / 1e6;
+    let window = crate::dwell::window(&rec.gaze, t.onset_us, t.offset_us);
+    let valid = window.iter().filter(|s| s.mean_gaze().is_some()).count();
+    let (mut rms, mut sd) = (Vec::new(), Vec::new());
+    let from = fixations.partition_point(|f| f.start_us < t.onset_us);
+    for f in fixations[from..]
+        .iter()
+        .take_while(|f| f.end_us <= t.offset_us)
+    {
+        let (azi, ele): (Vec<f64>, Vec<f64>) =
+            crate::dwell::window(&rec.gaze, f.start_us, f.end_us)
+                .iter()
+                .map(|s| match s.mean_gaze() {
+                    Some((x, y)) => px_to_fick(g, f64::from(x) * w, f64::from(y) * h),
+                    None => (f64::NAN, f64::NAN),
+                })
+                .unzip();
+        rms.push(rms_s2s(&azi, &ele).0);
+        sd.push(std(&azi, &ele).0);
+    }
+    TrialDataQuality {
+        data_loss_pct: data_loss_from_expected(valid, duration_s, rec.header.sampling_hz),
+        effective_hz: effective_frequency(valid, duration_s),
+        fixations: rms.len(),
+        fixation_rms_s2s_deg: median(rms),
+        fixation_std_deg: median(sd),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +321,70 @@ mod tests {
         let (rms, ..) = rms_s2s(&azi, &ele);
         assert!(rms.is_nan(), "no difference with both ends valid: {rms}");
         assert_eq!(std(&azi, &ele).0, 0.0);
+    }
+
+    #[test]
+    fn a_trial_s_loss_rate_and_precision_over_its_fixations() {
+        use et_drivers::{EyeSample, GazeSample};
+        // 100 Hz, a 1 s trial, every 10th sample lost; still gaze for its first half (one
+        // fixation), then a sweep (no fixation).
+        let sample = |k: i64| {
+            let mut e = EyeSample::INVALID;
+            if k % 10 != 3 {
+                let x = if k < 50 {
+                    0.5
+                } else {
+                    0.5 + 0.005 * (k - 50) as f32
+                };
+                (e.gaze_x, e.gaze_y, e.gaze_valid) = (x, 0.5, true);
+            }
+            GazeSample {
+                system_ts_us: k * 10_000,
+                device_ts_us: k * 10_000,
+                left: e,
+                right: e,
+            }
+        };
+        let mut header = et_sessions::RecordingHeader::new("P", "1");
+        header.sampling_hz = 100.0;
+        let trial = et_sessions::TrialRecord {
+            trial: 0,
+            stimulus_id: "s".into(),
+            identity: String::new(),
+            condition: String::new(),
+            variant: String::new(),
+            expression: String::new(),
+            onset_us: 0,
+            offset_us: 1_000_000,
+            frames: 0,
+            dropped_frames: 0,
+            image_rect: [0.0; 4],
+            samples: Default::default(),
+        };
+        let rec = et_sessions::Recording::in_memory(
+            "t.h5",
+            header,
+            (0..100).map(sample).collect(),
+            vec![trial.clone()],
+        );
+        let still = crate::fixation::Fixation {
+            start_us: 0,
+            end_us: 500_000,
+            duration_us: 500_000,
+            x: 0.5,
+            y: 0.5,
+            screen_x: 960.0,
+            screen_y: 540.0,
+            dispersion_deg: 0.0,
+            samples: 50,
+            eye: crate::fixation::EyeChoice::Average,
+            first: 0,
+            last: 49,
+        };
+        let q = trial_data_quality(&rec, &trial, &[still]);
+        assert!((q.data_loss_pct - 10.0).abs() < 1e-9, "{q:?}");
+        assert!((q.effective_hz - 90.0).abs() < 1e-9);
+        assert_eq!(q.fixations, 1);
+        assert_eq!((q.fixation_rms_s2s_deg, q.fixation_std_deg), (0.0, 0.0));
     }
 }

@@ -267,6 +267,9 @@ pub struct StudyAnalysis {
     /// Data quality of every trial and participant (before exclusion).
     pub trial_quality: Vec<TrialQuality>,
     pub participant_quality: Vec<ParticipantQuality>,
+    /// Per trial (in `trial_quality`'s order): data loss, effective frequency and precision over
+    /// fixation samples, as ETDQualitizer computes them (columns of `quality_trials.csv`).
+    pub trial_data_quality: Vec<crate::quality_measures::TrialDataQuality>,
     /// Each participant's accepted validation per eye and binocular, as ETDQualitizer computes
     /// it (`quality_validation.csv`).
     pub validation_quality: Vec<crate::quality_measures::ValidationQuality>,
@@ -447,6 +450,7 @@ struct RecordingPart {
     smile_design: bool,
     facts: RecordingFacts,
     validation_quality: Vec<crate::quality_measures::ValidationQuality>,
+    trial_data_quality: Vec<crate::quality_measures::TrialDataQuality>,
 }
 
 /// One recording's fixations, data quality, exclusions, AOI dwell and metrics.
@@ -485,6 +489,10 @@ fn analyse_recording(
         FixationFilter::Idt => idt(gaze, screen, hz, &cfg.idt),
     };
     let trial_quality: Vec<TrialQuality> = trials.iter().map(|t| trial_quality(rec, t)).collect();
+    let trial_data_quality: Vec<crate::quality_measures::TrialDataQuality> = trials
+        .iter()
+        .map(|t| crate::quality_measures::trial_data_quality(rec, t, &fix.fixations))
+        .collect();
     let participant_quality = participant_quality(rec, &trial_quality);
     let no_validation = cfg.exclusion.max_validation_accuracy_deg.is_some()
         && participant_quality.validation_accuracy_deg.is_none();
@@ -495,6 +503,7 @@ fn analyse_recording(
         smile_design,
         facts: RecordingFacts::of(rec),
         validation_quality: crate::quality_measures::validation_quality(rec),
+        trial_data_quality,
         dwell: Vec::new(),
         metrics: Vec::new(),
         image_fixations: Vec::new(),
@@ -650,6 +659,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
     let mut smile_design = false;
     let mut recordings = Vec::new();
     let mut validation_quality = Vec::new();
+    let mut trial_data_q = Vec::new();
     // After a failure no further recording is started: the result is an error whatever the
     // skipped ones hold (the failed one's is among the results).
     let failed = AtomicBool::new(false);
@@ -693,6 +703,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         smile_design |= part.smile_design;
         recordings.push(part.facts);
         validation_quality.extend(part.validation_quality);
+        trial_data_q.extend(part.trial_data_quality);
         excluded.extend(part.excluded);
         fixations.extend(part.fixations);
         events.extend(part.events);
@@ -817,6 +828,7 @@ pub fn analyse_recordings<R: std::borrow::Borrow<Recording>>(
         ivt_settings,
         trial_quality: trial_q,
         participant_quality: participant_q,
+        trial_data_quality: trial_data_q,
         validation_quality,
         validation,
         exclusions: excluded,
@@ -1345,6 +1357,16 @@ impl StudyAnalysis {
                 q.iter().map(|r| u64::from(r.dropped_frames)),
             )
             .maybe_float("aborted_after_ms", q.iter().map(|r| r.aborted_after_ms));
+        let d = &self.trial_data_quality;
+        let quality_trials = quality_trials
+            .float("data_loss_pct", d.iter().map(|r| r.data_loss_pct))
+            .float("effective_hz", d.iter().map(|r| r.effective_hz))
+            .count("fixations", d.iter().map(|r| r.fixations as u64))
+            .float(
+                "fixation_rms_s2s_deg",
+                d.iter().map(|r| r.fixation_rms_s2s_deg),
+            )
+            .float("fixation_std_deg", d.iter().map(|r| r.fixation_std_deg));
         let q = &self.participant_quality;
         let excluded_by = |p: &str| {
             self.exclusions
