@@ -196,7 +196,9 @@ write_case("flat_slope_reml", "flat_slope", slope, TRUE, c("(Intercept)", "smile
            c("participant", "identity"), "smile")
 
 # Not simulated here: the NS rows of `et-suite demo`'s dwell.csv (boundary_intercept: 10
-# participants, seed 11; boundary_identity: 16 participants, seed 23), stored as they are. A
+# participants, seed 11; boundary_identity: 16 participants, seed 23; boundary_proportion: the
+# same with response = "proportion" and exclusions, its `dwell` column the proportion), stored
+# as they are. A
 # term with one effect per level has a profiled deviance even in its theta, so at theta = 0 the
 # gradient is 0 whatever the curvature: the fit stopped there and reported a variance of 0 where
 # lme4 finds a positive one at a lower REML criterion.
@@ -210,6 +212,14 @@ mj <- write_case("boundary_identity_reml", "boundary_identity",
                  c("(Intercept)", "smile"), c("participant", "identity"), "smile",
                  slope_only_groups = "participant")
 stopifnot(!isSingular(mj))
+# The share of the stimulus time (response = "proportion"), NS rows of seed 23 after the
+# exclusion rules min_valid_share = 0.9 and max_validation_accuracy_deg = 0.5: the identities'
+# variance (SD 0.023) had been dropped there too.
+mk <- write_case("boundary_proportion_reml", "boundary_proportion",
+                 "dwell ~ smile + (0 + smile | participant) + (1 | identity)", TRUE,
+                 c("(Intercept)", "smile"), c("participant", "identity"), "smile",
+                 slope_only_groups = "participant")
+stopifnot(!isSingular(mk))
 
 # The expression x condition test as et-suite's analysis runs it: likelihood ratio of ML fits
 # with and without the interaction, crossed random intercepts (every row of `et-suite demo
