@@ -149,30 +149,11 @@ pub fn trial_quality(rec: &Recording, t: &TrialRecord) -> TrialQuality {
     }
 }
 
-/// The quality of the whole recording, from its first sample to one period after its last,
-/// as if it were one trial: what a recording without stimulus intervals (an import of gaze
-/// alone) is judged by.
+/// The quality of the whole recording (`recording_aois::whole_recording`: its first sample
+/// to one period after its last) as if it were one trial: what a recording without stimulus
+/// intervals (an import of gaze alone) is judged by.
 fn whole_recording_quality(rec: &Recording) -> Option<TrialQuality> {
-    let (first, last) = (rec.gaze.first()?, rec.gaze.last()?);
-    let period_us = if rec.header.sampling_hz > 0.0 {
-        (1e6 / rec.header.sampling_hz).round() as i64
-    } else {
-        0
-    };
-    let whole = TrialRecord {
-        trial: -1,
-        stimulus_id: String::new(),
-        identity: String::new(),
-        condition: String::new(),
-        variant: String::new(),
-        expression: String::new(),
-        onset_us: first.system_ts_us,
-        offset_us: last.system_ts_us.saturating_add(period_us),
-        frames: 0,
-        dropped_frames: 0,
-        image_rect: [0.0; 4],
-        samples: Default::default(),
-    };
+    let whole = crate::recording_aois::whole_recording(rec).ok()?;
     Some(trial_quality(rec, &whole))
 }
 

@@ -55,7 +55,7 @@ pub fn recording_aois(
 }
 
 /// One trial spanning the whole recording on the whole screen.
-fn whole_recording(rec: &Recording) -> Result<TrialRecord, AnalysisError> {
+pub(crate) fn whole_recording(rec: &Recording) -> Result<TrialRecord, AnalysisError> {
     let (Some(first), Some(last)) = (rec.gaze.first(), rec.gaze.last()) else {
         return Err(AnalysisError::Input {
             path: rec.path.display().to_string(),
