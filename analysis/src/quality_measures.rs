@@ -151,6 +151,20 @@ pub struct ValidationQuality {
 /// Where one eye (or both) looked in a sample, display-area units; `None` without gaze.
 type EyePosition = fn(&et_drivers::GazeSample) -> Option<(f32, f32)>;
 
+/// The eyes the measures are reported for: each, and both (their mean position, either eye
+/// where one is lost).
+const EYES: [(&str, EyePosition); 3] = [
+    ("left", |s| {
+        s.left.gaze_valid.then_some((s.left.gaze_x, s.left.gaze_y))
+    }),
+    ("right", |s| {
+        s.right
+            .gaze_valid
+            .then_some((s.right.gaze_x, s.right.gaze_y))
+    }),
+    ("binocular", |s| s.mean_gaze()),
+];
+
 /// The `ValidationQuality` rows of a recording (none without a validation whose collection
 /// windows were recorded).
 pub fn validation_quality(rec: &et_sessions::Recording) -> Vec<ValidationQuality> {
@@ -173,18 +187,7 @@ pub fn validation_quality(rec: &et_sessions::Recording) -> Vec<ValidationQuality
     if windows.is_empty() {
         return Vec::new();
     }
-    let eyes: [(&'static str, EyePosition); 3] = [
-        ("left", |s| {
-            s.left.gaze_valid.then_some((s.left.gaze_x, s.left.gaze_y))
-        }),
-        ("right", |s| {
-            s.right
-                .gaze_valid
-                .then_some((s.right.gaze_x, s.right.gaze_y))
-        }),
-        ("binocular", |s| s.mean_gaze()),
-    ];
-    eyes.iter()
+    EYES.iter()
         .map(|(eye, pick)| {
             let mut per_target: Vec<[f64; 5]> = Vec::new();
             for ((tx, ty), from, to) in &windows {
@@ -231,13 +234,18 @@ pub fn validation_quality(rec: &et_sessions::Recording) -> Vec<ValidationQuality
         .collect()
 }
 
-/// One trial's data quality as the field reports it (both eyes: their mean position, either
-/// eye where one is lost): data loss against the samples the trial's length at the tracker's
-/// rate should hold, the effective sampling frequency, and precision as RMS-S2S and STD over
-/// each fixation's samples (the median over the trial's fixations: saccades are movement, not
-/// noise, and would swamp a trial-wide figure).
+/// One trial's data quality as the field reports it, for one eye or both (`binocular`: their
+/// mean position, either eye where one is lost): data loss against the samples the trial's
+/// length at the tracker's rate should hold, the effective sampling frequency, and precision as
+/// RMS-S2S and STD over each fixation's samples (the median over the trial's fixations:
+/// saccades are movement, not noise, and would swamp a trial-wide figure).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialDataQuality {
+    pub participant: String,
+    pub trial: i32,
+    pub stimulus_id: String,
+    /// "left", "right" or "binocular".
+    pub eye: &'static str,
     pub data_loss_pct: f64,
     pub effective_hz: f64,
     /// Fixations wholly inside the trial that the precision is the median over.
@@ -256,41 +264,51 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// `TrialDataQuality` of trial `t` of `rec` with the recording's fixations.
+/// The `TrialDataQuality` of trial `t` of `rec` for each eye and both, with the recording's
+/// fixations.
 pub fn trial_data_quality(
     rec: &et_sessions::Recording,
     t: &et_sessions::TrialRecord,
     fixations: &[crate::fixation::Fixation],
-) -> TrialDataQuality {
+) -> Vec<TrialDataQuality> {
     let g = &rec.header.screen;
     let (w, h) = (f64::from(g.width_px), f64::from(g.height_px));
     let duration_s = t.offset_us.saturating_sub(t.onset_us).max(0) as f64 / 1e6;
     let window = crate::dwell::window(&rec.gaze, t.onset_us, t.offset_us);
-    let valid = window.iter().filter(|s| s.mean_gaze().is_some()).count();
-    let (mut rms, mut sd) = (Vec::new(), Vec::new());
     let from = fixations.partition_point(|f| f.start_us < t.onset_us);
-    for f in fixations[from..]
+    let inside: Vec<&crate::fixation::Fixation> = fixations[from..]
         .iter()
         .take_while(|f| f.end_us <= t.offset_us)
-    {
-        let (azi, ele): (Vec<f64>, Vec<f64>) =
-            crate::dwell::window(&rec.gaze, f.start_us, f.end_us)
-                .iter()
-                .map(|s| match s.mean_gaze() {
-                    Some((x, y)) => px_to_fick(g, f64::from(x) * w, f64::from(y) * h),
-                    None => (f64::NAN, f64::NAN),
-                })
-                .unzip();
-        rms.push(rms_s2s(&azi, &ele).0);
-        sd.push(std(&azi, &ele).0);
-    }
-    TrialDataQuality {
-        data_loss_pct: data_loss_from_expected(valid, duration_s, rec.header.sampling_hz),
-        effective_hz: effective_frequency(valid, duration_s),
-        fixations: rms.len(),
-        fixation_rms_s2s_deg: median(rms),
-        fixation_std_deg: median(sd),
-    }
+        .collect();
+    EYES.iter()
+        .map(|(eye, pick)| {
+            let valid = window.iter().filter(|s| pick(s).is_some()).count();
+            let (mut rms, mut sd) = (Vec::new(), Vec::new());
+            for f in &inside {
+                let (azi, ele): (Vec<f64>, Vec<f64>) =
+                    crate::dwell::window(&rec.gaze, f.start_us, f.end_us)
+                        .iter()
+                        .map(|s| match pick(s) {
+                            Some((x, y)) => px_to_fick(g, f64::from(x) * w, f64::from(y) * h),
+                            None => (f64::NAN, f64::NAN),
+                        })
+                        .unzip();
+                rms.push(rms_s2s(&azi, &ele).0);
+                sd.push(std(&azi, &ele).0);
+            }
+            TrialDataQuality {
+                participant: rec.header.participant.clone(),
+                trial: t.trial,
+                stimulus_id: t.stimulus_id.clone(),
+                eye,
+                data_loss_pct: data_loss_from_expected(valid, duration_s, rec.header.sampling_hz),
+                effective_hz: effective_frequency(valid, duration_s),
+                fixations: inside.len(),
+                fixation_rms_s2s_deg: median(rms),
+                fixation_std_deg: median(sd),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -381,10 +399,16 @@ mod tests {
             first: 0,
             last: 49,
         };
-        let q = trial_data_quality(&rec, &trial, &[still]);
-        assert!((q.data_loss_pct - 10.0).abs() < 1e-9, "{q:?}");
-        assert!((q.effective_hz - 90.0).abs() < 1e-9);
-        assert_eq!(q.fixations, 1);
-        assert_eq!((q.fixation_rms_s2s_deg, q.fixation_std_deg), (0.0, 0.0));
+        let rows = trial_data_quality(&rec, &trial, &[still]);
+        assert_eq!(
+            rows.iter().map(|q| q.eye).collect::<Vec<_>>(),
+            ["left", "right", "binocular"]
+        );
+        for q in &rows {
+            assert!((q.data_loss_pct - 10.0).abs() < 1e-9, "{q:?}");
+            assert!((q.effective_hz - 90.0).abs() < 1e-9);
+            assert_eq!(q.fixations, 1);
+            assert_eq!((q.fixation_rms_s2s_deg, q.fixation_std_deg), (0.0, 0.0));
+        }
     }
 }

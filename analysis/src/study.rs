@@ -267,8 +267,8 @@ pub struct StudyAnalysis {
     /// Data quality of every trial and participant (before exclusion).
     pub trial_quality: Vec<TrialQuality>,
     pub participant_quality: Vec<ParticipantQuality>,
-    /// Per trial (in `trial_quality`'s order): data loss, effective frequency and precision over
-    /// fixation samples, as ETDQualitizer computes them (columns of `quality_trials.csv`).
+    /// Per trial, each eye and both: data loss, effective frequency and precision over fixation
+    /// samples, as ETDQualitizer computes them (`quality_trials_eyes.csv`).
     pub trial_data_quality: Vec<crate::quality_measures::TrialDataQuality>,
     /// Each participant's accepted validation per eye and binocular, as ETDQualitizer computes
     /// it (`quality_validation.csv`).
@@ -491,7 +491,7 @@ fn analyse_recording(
     let trial_quality: Vec<TrialQuality> = trials.iter().map(|t| trial_quality(rec, t)).collect();
     let trial_data_quality: Vec<crate::quality_measures::TrialDataQuality> = trials
         .iter()
-        .map(|t| crate::quality_measures::trial_data_quality(rec, t, &fix.fixations))
+        .flat_map(|t| crate::quality_measures::trial_data_quality(rec, t, &fix.fixations))
         .collect();
     let participant_quality = participant_quality(rec, &trial_quality);
     let no_validation = cfg.exclusion.max_validation_accuracy_deg.is_some()
@@ -1358,7 +1358,11 @@ impl StudyAnalysis {
             )
             .maybe_float("aborted_after_ms", q.iter().map(|r| r.aborted_after_ms));
         let d = &self.trial_data_quality;
-        let quality_trials = quality_trials
+        let quality_trials_eyes = Table::new("quality_trials_eyes")
+            .text("participant", d.iter().map(|r| r.participant.as_str()))
+            .small("trial", d.iter().map(|r| r.trial))
+            .text("stimulus_id", d.iter().map(|r| r.stimulus_id.as_str()))
+            .text("eye", d.iter().map(|r| r.eye))
             .float("data_loss_pct", d.iter().map(|r| r.data_loss_pct))
             .float("effective_hz", d.iter().map(|r| r.effective_hz))
             .count("fixations", d.iter().map(|r| r.fixations as u64))
@@ -1475,6 +1479,7 @@ impl StudyAnalysis {
             classes,
             ivt_settings,
             quality_trials,
+            quality_trials_eyes,
             quality_participants,
             quality_validation,
             exclusions,

@@ -327,6 +327,9 @@ fn demo_recovers_the_planted_effect_and_never_silently_replaces_recordings() {
         vq.lines().any(|l| l.starts_with("P01,1,binocular,")),
         "{vq}"
     );
+    // And each trial's, per eye and both.
+    let tq = std::fs::read_to_string(out_dir.join("analysis/quality_trials_eyes.csv")).unwrap();
+    assert_eq!(tq.lines().count(), 1 + 4 * 32 * 3, "{tq:.500}");
     // The methods paragraph, from this analysis's numbers.
     let methods = std::fs::read_to_string(out_dir.join("analysis/methods.md")).unwrap();
     for text in [
