@@ -380,13 +380,16 @@ pub struct RecordingClasses {
     pub event: Vec<u32>,
 }
 
+/// Tobii's names of the sample classes, as `classes.csv` writes them.
+const CLASS_NAMES: [&str; 4] = ["Fixation", "Saccade", "Unclassified", "EyesNotFound"];
+
 impl RecordingClasses {
     fn of(rec: &Recording, fix: &Classified) -> Self {
         let name = |c: &SampleClass| match c {
-            SampleClass::Fixation(_) => "Fixation",
-            SampleClass::Saccade => "Saccade",
-            SampleClass::Unclassified => "Unclassified",
-            SampleClass::Missing => "EyesNotFound",
+            SampleClass::Fixation(_) => CLASS_NAMES[0],
+            SampleClass::Saccade => CLASS_NAMES[1],
+            SampleClass::Unclassified => CLASS_NAMES[2],
+            SampleClass::Missing => CLASS_NAMES[3],
         };
         let mut counts = [0u32; 3];
         let mut event = Vec::with_capacity(fix.classes.len());
@@ -1413,17 +1416,41 @@ impl StudyAnalysis {
             .text("rule", x.iter().map(|r| r.rule))
             .float("value", x.iter().map(|r| r.value))
             .float("limit", x.iter().map(|r| r.limit));
+        // Every sample of every recording: the text columns coded (one name per recording,
+        // four class names), so millions of rows hold no String each.
         let c = &self.classes;
-        let each = |f: fn(&RecordingClasses) -> usize| {
-            c.iter().flat_map(move |r| (0..f(r)).map(move |i| (r, i)))
-        };
-        let n = |r: &RecordingClasses| r.ts_us.len();
+        let rows: usize = c.iter().map(|r| r.ts_us.len()).sum();
+        let mut recording_of = Vec::with_capacity(rows);
+        let mut class_of = Vec::with_capacity(rows);
+        for (k, r) in c.iter().enumerate() {
+            recording_of.extend(std::iter::repeat_n(k as u32, r.ts_us.len()));
+            class_of.extend(
+                r.class
+                    .iter()
+                    .map(|name| CLASS_NAMES.iter().position(|n| n == name).unwrap_or(0) as u32),
+            );
+        }
         let classes = Table::new("classes")
-            .text("participant", each(n).map(|(r, _)| r.participant.as_str()))
-            .text("recording", each(n).map(|(r, _)| r.recording.as_str()))
-            .int("ts_us", each(n).map(|(r, i)| r.ts_us[i]))
-            .text("class", each(n).map(|(r, i)| r.class[i]))
-            .count("event_index", each(n).map(|(r, i)| u64::from(r.event[i])));
+            .labels(
+                "participant",
+                c.iter().map(|r| r.participant.clone()).collect(),
+                recording_of.clone(),
+            )
+            .labels(
+                "recording",
+                c.iter().map(|r| r.recording.clone()).collect(),
+                recording_of,
+            )
+            .int("ts_us", c.iter().flat_map(|r| r.ts_us.iter().copied()))
+            .labels(
+                "class",
+                CLASS_NAMES.iter().map(|n| n.to_string()).collect(),
+                class_of,
+            )
+            .count(
+                "event_index",
+                c.iter().flat_map(|r| r.event.iter().map(|e| u64::from(*e))),
+            );
         let v = &self.ivt_settings;
         let ivt_settings = Table::new("ivt_settings")
             .text("participant", v.iter().map(|r| r.0.as_str()))

@@ -8,6 +8,10 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cells {
     Text(Vec<String>),
+    /// Text from a few distinct values (a class, the recording a row belongs to): each row
+    /// the index of its value. A table of every sample (5 million rows) would otherwise hold
+    /// a String per cell.
+    Labels(Vec<String>, Vec<u32>),
     Float(Vec<f64>),
     /// Empty in CSV, null in Parquet, where a value does not exist (not NaN).
     MaybeFloat(Vec<Option<f64>>),
@@ -21,6 +25,7 @@ impl Cells {
     fn len(&self) -> usize {
         match self {
             Cells::Text(v) => v.len(),
+            Cells::Labels(_, codes) => codes.len(),
             Cells::Float(v) => v.len(),
             Cells::MaybeFloat(v) => v.len(),
             Cells::Count(v) => v.len(),
@@ -34,6 +39,9 @@ impl Cells {
     fn field(&self, i: usize, out: &mut String) {
         let _ = match self {
             Cells::Text(v) => write!(out, "{}", crate::csv::field(&v[i])),
+            Cells::Labels(names, codes) => {
+                write!(out, "{}", crate::csv::field(&names[codes[i] as usize]))
+            }
             Cells::Float(v) => write!(out, "{}", v[i]),
             Cells::MaybeFloat(v) => match v[i] {
                 Some(x) => write!(out, "{x}"),
@@ -72,6 +80,7 @@ impl Cells {
         };
         match self {
             Cells::Text(v) => crate::report::esc(&v[i]),
+            Cells::Labels(names, codes) => crate::report::esc(&names[codes[i] as usize]),
             Cells::Float(v) => number(v[i]),
             Cells::MaybeFloat(v) => v[i].map_or_else(|| "n/a".to_string(), number),
             Cells::Count(v) => v[i].to_string(),
@@ -109,6 +118,10 @@ impl Table {
     ) -> Table {
         self.with(name, Cells::Text(v.map(Into::into).collect()))
     }
+    /// A text column of few distinct values: `names`, and each row's index into them.
+    pub fn labels(self, name: impl Into<String>, names: Vec<String>, codes: Vec<u32>) -> Table {
+        self.with(name, Cells::Labels(names, codes))
+    }
     pub fn float(self, name: impl Into<String>, v: impl Iterator<Item = f64>) -> Table {
         self.with(name, Cells::Float(v.collect()))
     }
@@ -136,13 +149,48 @@ impl Table {
         self.columns.first().map_or(0, |(_, c)| c.len())
     }
 
-    /// Writes the table as `<dir>/<name>.csv`.
+    /// Writes the table as `<dir>/<name>.csv`, a block of rows at a time (a table of every
+    /// sample is hundreds of MB as text: never held whole).
     pub fn write_csv(&self, dir: &std::path::Path) -> Result<(), crate::AnalysisError> {
+        use std::io::Write as _;
         let p = dir.join(format!("{}.csv", self.name));
-        std::fs::write(&p, self.csv()).map_err(|source| crate::AnalysisError::Write {
+        let err = |source| crate::AnalysisError::Write {
             path: p.display().to_string(),
             source,
-        })
+        };
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&p).map_err(err)?);
+        let mut block = self.header_line();
+        for i in 0..self.rows() {
+            self.row_line(i, &mut block);
+            if block.len() >= 1 << 20 {
+                f.write_all(block.as_bytes()).map_err(err)?;
+                block.clear();
+            }
+        }
+        f.write_all(block.as_bytes()).map_err(err)?;
+        f.flush().map_err(err)
+    }
+
+    fn header_line(&self) -> String {
+        let names: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(n, _)| crate::csv::field(n))
+            .collect();
+        let mut out = names.join(",");
+        out.push('\n');
+        out
+    }
+
+    /// Row `i` as a CSV line, appended to `out`.
+    fn row_line(&self, i: usize, out: &mut String) {
+        for (k, (_, cells)) in self.columns.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            cells.field(i, out);
+        }
+        out.push('\n');
     }
 
     /// The rows `keep` selects, in the `columns` named (each with how it reads), as an HTML
@@ -166,7 +214,7 @@ impl Table {
             self.name
         );
         let class = |c: &Cells| {
-            if matches!(c, Cells::Text(_)) {
+            if matches!(c, Cells::Text(_) | Cells::Labels(..)) {
                 " class=\"t\""
             } else {
                 ""
@@ -197,26 +245,18 @@ impl Table {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, c)| c);
-        move |i| matches!(column, Some(Cells::Text(v)) if v[i] == value)
+        move |i| match column {
+            Some(Cells::Text(v)) => v[i] == value,
+            Some(Cells::Labels(names, codes)) => names[codes[i] as usize] == value,
+            _ => false,
+        }
     }
 
     /// The table as CSV: a header line, then one line per row.
     pub fn csv(&self) -> String {
-        let names: Vec<String> = self
-            .columns
-            .iter()
-            .map(|(n, _)| crate::csv::field(n))
-            .collect();
-        let mut out = names.join(",");
-        out.push('\n');
+        let mut out = self.header_line();
         for i in 0..self.rows() {
-            for (k, (_, cells)) in self.columns.iter().enumerate() {
-                if k > 0 {
-                    out.push(',');
-                }
-                cells.field(i, &mut out);
-            }
-            out.push('\n');
+            self.row_line(i, &mut out);
         }
         out
     }
@@ -225,6 +265,25 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_read_as_the_text_they_stand_for() {
+        let t = Table::new("t")
+            .labels(
+                "class",
+                vec!["Fixation".into(), "a,b".into()],
+                vec![0, 1, 0],
+            )
+            .count("n", [1, 2, 3].into_iter());
+        assert_eq!(t.csv(), "class,n\nFixation,1\n\"a,b\",2\nFixation,3\n");
+        let dir = tempfile::tempdir().unwrap();
+        t.write_csv(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("t.csv")).unwrap(),
+            t.csv()
+        );
+        assert!(t.text_is("class", "Fixation")(2) && !t.text_is("class", "Fixation")(1));
+    }
 
     #[test]
     fn csv_quotes_text_leaves_missing_values_empty_and_keeps_column_order() {

@@ -38,6 +38,13 @@ fn to_frame(t: &Table, path: &Path) -> Result<DataFrame, AnalysisError> {
             let name: PlSmallStr = name.as_str().into();
             match cells {
                 Cells::Text(v) => Column::new(name, v),
+                Cells::Labels(names, codes) => Column::new(
+                    name,
+                    codes
+                        .iter()
+                        .map(|&c| names[c as usize].as_str())
+                        .collect::<Vec<&str>>(),
+                ),
                 Cells::Float(v) => Column::new(name, v),
                 Cells::MaybeFloat(v) => Column::new(name, v),
                 Cells::Count(v) => Column::new(name, v),
