@@ -37,10 +37,12 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Writes `report.html` into `dir`. `inputs` are (path, sha256) of the recordings analysed.
+/// Writes `report.html` into `dir` from the analysis and its `tables` (`StudyAnalysis::tables`,
+/// built once for every format). `inputs` are (path, sha256) of the recordings analysed.
 pub fn write_report(
     dir: &Path,
     a: &StudyAnalysis,
+    tables: &[Table],
     inputs: &[(String, String)],
     software: &str,
 ) -> Result<PathBuf, AnalysisError> {
@@ -71,12 +73,11 @@ pub fn write_report(
         "<h2>Methods</h2>{}<p>(<code>methods.md</code>: the same text for a paper's methods section.)</p>",
         crate::methods::methods_html(&crate::methods::methods(a, software))
     );
-    let tables = a.tables();
     let table = |name: &str| tables.iter().find(|t| t.name == name);
     if a.smile_design {
-        smile_sections(&mut h, a, dir, &tables);
+        smile_sections(&mut h, a, dir, tables);
     } else {
-        aoi_sections(&mut h, a, dir, &tables);
+        aoi_sections(&mut h, a, dir, tables);
     }
     let _ = write!(
         h,

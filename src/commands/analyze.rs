@@ -99,8 +99,12 @@ pub fn analyze(
     }
     // Everything is written into a folder of its own and appears at `out` whole.
     let dir = NewDir::create(out, "et-suite analyze", force)?;
-    analysis.write_csv(dir.path())?;
-    analysis.write_parquet(dir.path())?;
+    // Every table built once (one of them holds every sample) for CSV, Parquet and the report.
+    let tables = analysis.tables();
+    for t in &tables {
+        t.write_csv(dir.path())?;
+        et_analysis::tables::write_table(t, dir.path())?;
+    }
     analysis.write_heatmaps(dir.path(), images.as_ref())?;
     if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path())
         .and_then(|_| et_analysis::figures::write_quality_figure(&analysis, dir.path()))
@@ -126,7 +130,7 @@ pub fn analyze(
         et_analysis::methods::methods(&analysis, &software),
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", methods.display()))?;
-    write_report(dir.path(), &analysis, &inputs, &software)?;
+    write_report(dir.path(), &analysis, &tables, &inputs, &software)?;
     dir.publish()?;
     Ok(analysis)
 }
