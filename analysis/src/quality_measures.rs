@@ -120,13 +120,24 @@ pub fn bcea(azi: &[f64], ele: &[f64], p: f64) -> f64 {
 }
 
 /// Data loss (%) against the samples `duration_s` at `hz` should have given.
+/// NaN for a span or rate that expects no sample (never an infinite loss).
 pub fn data_loss_from_expected(valid: usize, duration_s: f64, hz: f64) -> f64 {
-    (1.0 - valid as f64 / (duration_s * hz)) * 100.0
+    let expected = duration_s * hz;
+    if expected > 0.0 {
+        (1.0 - valid as f64 / expected) * 100.0
+    } else {
+        f64::NAN
+    }
 }
 
 /// Effective sampling frequency (Hz): valid samples per second.
+/// NaN for an empty span.
 pub fn effective_frequency(valid: usize, duration_s: f64) -> f64 {
-    valid as f64 / duration_s
+    if duration_s > 0.0 {
+        valid as f64 / duration_s
+    } else {
+        f64::NAN
+    }
 }
 
 /// One participant's accepted validation (its last attempt) as the field reports it, for one
@@ -314,6 +325,13 @@ pub fn trial_data_quality(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_span_has_no_loss_rate_rather_than_an_infinite_one() {
+        assert!(data_loss_from_expected(0, 0.0, 120.0).is_nan());
+        assert!(effective_frequency(3, 0.0).is_nan());
+        assert!((data_loss_from_expected(90, 1.0, 100.0) - 10.0).abs() < 1e-9);
+    }
 
     #[test]
     fn the_screen_centre_is_straight_ahead_and_up_is_positive() {
