@@ -475,19 +475,20 @@ pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf
 /// The AOI figure's categories (stimulus × AOI, as in `aoi_stimuli.csv`) and, for each, every
 /// participant's dwell share (mean over their trials of the stimulus).
 fn aoi_shares(a: &StudyAnalysis) -> Vec<(String, Vec<f64>)> {
-    let mut by: BTreeMap<(&str, &str), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-    for m in &a.metrics {
-        by.entry((m.stimulus_id.as_str(), m.aoi.as_str()))
-            .or_default()
-            .entry(m.participant.as_str())
-            .or_default()
-            .push(m.dwell_proportion);
-    }
-    by.into_iter()
+    crate::metrics::by_stimulus_aoi(&a.metrics)
+        .into_iter()
         .map(|((stimulus, aoi), people)| {
+            let share = |trials: &Vec<&crate::metrics::AoiMetrics>| {
+                mean(
+                    &trials
+                        .iter()
+                        .map(|m| m.dwell_proportion)
+                        .collect::<Vec<_>>(),
+                )
+            };
             (
                 format!("{stimulus}: {aoi}"),
-                people.values().map(|v| mean(v)).collect(),
+                people.values().map(share).collect(),
             )
         })
         .collect()

@@ -56,12 +56,11 @@ impl RecordingFacts {
 
 /// Mean and SD (n − 1) of `v`, as "m ± sd" with `prec` decimals ("m" alone for one value).
 fn mean_sd(v: &[f64], prec: usize) -> String {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
+    let m = crate::stats::mean(v);
     if v.len() < 2 {
         return format!("{m:.prec$}");
     }
-    let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
+    let sd = crate::stats::variance(v).sqrt();
     format!("{m:.prec$} ± {sd:.prec$}")
 }
 

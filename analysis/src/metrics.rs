@@ -56,12 +56,15 @@ pub struct StimulusAoiSummary {
     pub mean_time_to_first_fixation_ms: f64,
 }
 
-/// The rows of `metrics` summarised per stimulus × AOI (`StimulusAoiSummary`), in stimulus
-/// then AOI order.
-pub fn per_stimulus(metrics: &[AoiMetrics]) -> Vec<StimulusAoiSummary> {
-    use std::collections::BTreeMap;
-    // (stimulus, aoi) → participant → that participant's trials.
-    let mut by: BTreeMap<(&str, &str), BTreeMap<&str, Vec<&AoiMetrics>>> = BTreeMap::new();
+/// Each participant's rows (their trials) of each stimulus × AOI, in stimulus, AOI and
+/// participant order: what the per-stimulus table and its figure summarise.
+pub(crate) type ByStimulusAoi<'a> = std::collections::BTreeMap<
+    (&'a str, &'a str),
+    std::collections::BTreeMap<&'a str, Vec<&'a AoiMetrics>>,
+>;
+
+pub(crate) fn by_stimulus_aoi(metrics: &[AoiMetrics]) -> ByStimulusAoi<'_> {
+    let mut by = ByStimulusAoi::new();
     for m in metrics {
         by.entry((m.stimulus_id.as_str(), m.aoi.as_str()))
             .or_default()
@@ -69,14 +72,15 @@ pub fn per_stimulus(metrics: &[AoiMetrics]) -> Vec<StimulusAoiSummary> {
             .or_default()
             .push(m);
     }
-    let mean = |v: &[f64]| {
-        if v.is_empty() {
-            f64::NAN
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        }
-    };
-    by.into_iter()
+    by
+}
+
+/// The rows of `metrics` summarised per stimulus × AOI (`StimulusAoiSummary`), in stimulus
+/// then AOI order.
+pub fn per_stimulus(metrics: &[AoiMetrics]) -> Vec<StimulusAoiSummary> {
+    use crate::stats::mean; // NaN for no value
+    by_stimulus_aoi(metrics)
+        .into_iter()
         .map(|((stimulus, aoi), people)| {
             let each = |f: &dyn Fn(&AoiMetrics) -> f64| -> Vec<f64> {
                 people

@@ -265,16 +265,6 @@ pub struct TrialDataQuality {
     pub fixation_std_deg: f64,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| !x.is_nan());
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// The `TrialDataQuality` of trial `t` of `rec` for each eye and both, with the recording's
 /// fixations.
 pub fn trial_data_quality(
@@ -315,8 +305,8 @@ pub fn trial_data_quality(
                 data_loss_pct: data_loss_from_expected(valid, duration_s, rec.header.sampling_hz),
                 effective_hz: effective_frequency(valid, duration_s),
                 fixations: inside.len(),
-                fixation_rms_s2s_deg: median(rms),
-                fixation_std_deg: median(sd),
+                fixation_rms_s2s_deg: crate::stats::median(rms),
+                fixation_std_deg: crate::stats::median(sd),
             }
         })
         .collect()

@@ -37,7 +37,7 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Writes `report.html` into `dir` from the analysis and its `tables` (`StudyAnalysis::tables`,
+/// Writes `report.html` and `methods.md` into `dir` from the analysis and its `tables` (`StudyAnalysis::tables`,
 /// built once for every format). `inputs` are (path, sha256) of the recordings analysed.
 pub fn write_report(
     dir: &Path,
@@ -68,10 +68,17 @@ pub fn write_report(
         }
         h.push_str("</ul>");
     }
+    // The methods paragraph once, for the report and `methods.md` alike.
+    let methods = crate::methods::methods(a, software);
+    let methods_md = dir.join("methods.md");
+    std::fs::write(&methods_md, &methods).map_err(|source| AnalysisError::Write {
+        path: methods_md.display().to_string(),
+        source,
+    })?;
     let _ = write!(
         h,
         "<h2>Methods</h2>{}<p>(<code>methods.md</code>: the same text for a paper's methods section.)</p>",
-        crate::methods::methods_html(&crate::methods::methods(a, software))
+        crate::methods::methods_html(&methods)
     );
     let table = |name: &str| tables.iter().find(|t| t.name == name);
     if a.smile_design {

@@ -1115,23 +1115,18 @@ impl StudyAnalysis {
         self.participant_quality
             .iter()
             .map(|q| {
-                let mut d: Vec<f64> = self
+                let d: Vec<f64> = self
                     .fixations
                     .iter()
                     .filter(|f| f.participant == q.participant)
                     .map(|f| f.duration_ms)
                     .collect();
-                d.sort_by(f64::total_cmp);
-                let median = match d.len() {
-                    0 => f64::NAN,
-                    n if n % 2 == 1 => d[n / 2],
-                    n => (d[n / 2 - 1] + d[n / 2]) / 2.0,
-                };
+                // `mean` of no value is NaN, as the median's.
                 ParticipantFixations {
                     participant: q.participant.clone(),
                     count: d.len(),
-                    mean_duration_ms: if d.is_empty() { f64::NAN } else { mean(&d) },
-                    median_duration_ms: median,
+                    mean_duration_ms: mean(&d),
+                    median_duration_ms: crate::stats::median(d),
                 }
             })
             .collect()
@@ -1235,16 +1230,6 @@ impl StudyAnalysis {
                 }
             ),
         })
-    }
-
-    /// Writes `dwell.csv`, `summary.csv`, `comparisons.csv`, `aoi_metrics.csv`, `fixations.csv`
-    /// and `events.csv` into `dir`.
-    pub fn write_csv(&self, dir: &Path) -> Result<(), AnalysisError> {
-        std::fs::create_dir_all(dir).map_err(|source| AnalysisError::Write {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        self.tables().iter().try_for_each(|t| t.write_csv(dir))
     }
 
     /// Every result table, declared once for CSV and Parquet: dwell, summary, comparisons,

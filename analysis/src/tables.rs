@@ -4,7 +4,6 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::study::StudyAnalysis;
 use crate::table::{Cells, Table};
 use crate::AnalysisError;
 
@@ -64,11 +63,13 @@ pub fn write_table(t: &Table, dir: &Path) -> Result<(), AnalysisError> {
     write(&mut df, &p)
 }
 
-impl StudyAnalysis {
-    /// Writes every table of [`StudyAnalysis::tables`] as `.parquet`.
-    pub fn write_parquet(&self, dir: &Path) -> Result<(), AnalysisError> {
-        self.tables().iter().try_for_each(|t| write_table(t, dir))
-    }
+/// Writes each of `tables` (built once: one may hold every sample) as `<name>.csv` and
+/// `<name>.parquet` into `dir`.
+pub fn write_tables(tables: &[Table], dir: &Path) -> Result<(), AnalysisError> {
+    tables.iter().try_for_each(|t| {
+        t.write_csv(dir)?;
+        write_table(t, dir)
+    })
 }
 
 /// Every sample of a recording as a table (one row per sample, both eyes), written as Parquet

@@ -101,10 +101,7 @@ pub fn analyze(
     let dir = NewDir::create(out, "et-suite analyze", force)?;
     // Every table built once (one of them holds every sample) for CSV, Parquet and the report.
     let tables = analysis.tables();
-    for t in &tables {
-        t.write_csv(dir.path())?;
-        et_analysis::tables::write_table(t, dir.path())?;
-    }
+    et_analysis::tables::write_tables(&tables, dir.path())?;
     analysis.write_heatmaps(dir.path(), images.as_ref())?;
     if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path())
         .and_then(|_| et_analysis::figures::write_quality_figure(&analysis, dir.path()))
@@ -124,12 +121,6 @@ pub fn analyze(
         .map_err(|why| anyhow::anyhow!("--scanpath {participant}:{stimulus}: {why}"))?;
     }
     let software = format!("et-suite {}", env!("CARGO_PKG_VERSION"));
-    let methods = dir.path().join("methods.md");
-    std::fs::write(
-        &methods,
-        et_analysis::methods::methods(&analysis, &software),
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", methods.display()))?;
     write_report(dir.path(), &analysis, &tables, &inputs, &software)?;
     dir.publish()?;
     Ok(analysis)
