@@ -91,3 +91,32 @@ fn operator_keys(op: &Operator) {
         }
     }
 }
+
+/// The Lab Streaming Layer flags `run` and `replay` share (README "Recording with EEG").
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LslArgs {
+    /// Stream gaze (`et-suite-gaze`) and every event (`et-suite-markers`) over the Lab
+    /// Streaming Layer, each sample stamped with its tracker time on LSL's clock. Needs real
+    /// time (--speed 1) and liblsl.
+    #[arg(long)]
+    pub lsl: bool,
+    /// With --lsl: start only once a consumer (e.g. LabRecorder) has connected to the gaze
+    /// stream, so nothing is pushed before anyone records it.
+    #[arg(long)]
+    pub lsl_wait: bool,
+    /// liblsl (else ET_LSL_LIB, then liblsl.so on the library path).
+    #[arg(long, value_name = "PATH")]
+    pub lsl_lib: Option<std::path::PathBuf>,
+}
+
+impl LslArgs {
+    /// The session's LSL options, with the outside marker stream `run` may name.
+    pub fn options(&self, markers: Option<String>) -> et_sessions::lsl::LslOptions {
+        et_sessions::lsl::LslOptions {
+            outlets: self.lsl || self.lsl_wait,
+            wait_for_consumer: self.lsl_wait,
+            markers,
+            library: self.lsl_lib.clone(),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub mod channel;
 pub mod clock;
 pub mod geometry;
+pub mod lsl;
 pub mod replay;
 pub mod sample;
 pub mod serial;

@@ -14,6 +14,8 @@ pub const EVENTS: &str = "events";
 pub const TRIALS: &str = "trials";
 pub const FRAMES: &str = "frames";
 pub const VALIDATION: &str = "validation";
+/// Clock pairs of a session that streamed over the Lab Streaming Layer (`LslClockRow`).
+pub const LSL_CLOCK: &str = "lsl_clock";
 pub const STIMULI_GROUP: &str = "stimuli";
 
 /// Event kinds the format names.
@@ -34,6 +36,15 @@ pub mod kind {
     /// A replayed recording has no more samples: what follows is the end of the data, not
     /// a tracker that fell silent.
     pub const REPLAY_END: &str = "replay_end";
+    /// A marker received from an outside LSL stream (`run --lsl-markers`): the text is the
+    /// sample, the time its sender's stamp on the tracker's clock.
+    pub const LSL_MARKER: &str = "lsl_marker";
+    /// The outside marker stream went away (its outlet closed or its machine left).
+    pub const LSL_STREAM_LOST: &str = "lsl_stream_lost";
+    /// The outside marker stream is back.
+    pub const LSL_STREAM_BACK: &str = "lsl_stream_back";
+    /// A consumer connected to the gaze outlet (`run --lsl`).
+    pub const LSL_CONSUMER: &str = "lsl_consumer";
     pub const NOTE: &str = "note";
 }
 
@@ -204,6 +215,51 @@ pub struct ValidationRow {
     pub mean_gaze_y: f32,
     pub window_start_us: i64,
     pub window_end_us: i64,
+}
+
+/// One `/lsl_clock` row: a clock pair measured during the session. For this machine's LSL
+/// clock (`stream` empty), `lsl_s` is LSL's local clock when the tracker's clock read `ts_us`
+/// and `offset_s` = `lsl_s` − `ts_us`/10⁶; for an outside stream (`stream` its name),
+/// `offset_s` is LSL's `time_correction`: add it to that stream's stamps for local LSL time.
+#[derive(H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct LslClockRow {
+    pub stream: Label,
+    pub ts_us: i64,
+    pub lsl_s: f64,
+    pub offset_s: f64,
+    pub uncertainty_s: f64,
+}
+
+/// One `/lsl_clock` row (`LslClockRow`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LslClockRecord {
+    pub stream: String,
+    pub ts_us: i64,
+    pub lsl_s: f64,
+    pub offset_s: f64,
+    pub uncertainty_s: f64,
+}
+
+impl LslClockRecord {
+    pub(crate) fn row(&self) -> LslClockRow {
+        LslClockRow {
+            stream: fixed(&self.stream),
+            ts_us: self.ts_us,
+            lsl_s: self.lsl_s,
+            offset_s: self.offset_s,
+            uncertainty_s: self.uncertainty_s,
+        }
+    }
+    pub(crate) fn from_row(r: &LslClockRow) -> Self {
+        LslClockRecord {
+            stream: r.stream.as_str().into(),
+            ts_us: r.ts_us,
+            lsl_s: r.lsl_s,
+            offset_s: r.offset_s,
+            uncertainty_s: r.uncertainty_s,
+        }
+    }
 }
 
 /// One `/events` row.

@@ -157,6 +157,8 @@ pub struct SessionRequest<'a> {
     pub operator: Arc<Operator>,
     pub on_trial: &'a (dyn Fn(u32) + Sync),
     pub prompt: &'a (dyn Fn(&str) + Sync),
+    /// Streams and markers over the Lab Streaming Layer.
+    pub lsl: crate::lsl::LslOptions,
 }
 
 /// What a session ended with.
@@ -187,6 +189,7 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
         req.operator.view.not_live(what);
     }
     let info = tracker.info();
+    let info_for_lsl = info.clone();
     let mut header = RecordingHeader::new(&cfg.participant, &cfg.session);
     header.tracker_model = info.model;
     header.tracker_serial = info.serial;
@@ -218,6 +221,17 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
     // Every image the trials show is decoded (and, in the window, already on the GPU) before
     // the recording exists: a broken stimulus never leaves an incomplete file behind.
     load_images(&p.set, &trials, presenter.as_ref())?;
+    // LSL before the file too: a marker stream that is not there, or a consumer never
+    // connected, leaves nothing behind.
+    let lsl = crate::lsl::Prepared::new(
+        &req.lsl,
+        &info_for_lsl,
+        &cfg.participant,
+        &cfg.screen,
+        tracker.clock(),
+        req.prompt,
+        &|| req.operator.abort.load(std::sync::atomic::Ordering::SeqCst),
+    )?;
     let writer = RecordingWriter::create(req.out, &header, Some(&p.manifest_text))?;
     let plan = SessionPlan {
         set: &p.set,
@@ -234,6 +248,7 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
         prompt: req.prompt,
         silence_ms: cfg.tracker.silence_ms,
         on_silence: cfg.tracker.on_silence,
+        lsl: lsl.as_ref(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

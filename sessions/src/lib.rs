@@ -14,6 +14,7 @@ pub mod format;
 pub mod import;
 pub mod launch;
 pub mod live;
+pub mod lsl;
 pub mod operator_window;
 pub mod output_dir;
 pub mod positioning;

@@ -21,6 +21,8 @@ pub struct Recording {
     pub trials: Vec<TrialRecord>,
     pub frames: Vec<FrameRecord>,
     pub validation: Vec<ValidationRecord>,
+    /// Clock pairs of a session streamed over LSL (`/lsl_clock`; empty in older files).
+    pub lsl_clock: Vec<LslClockRecord>,
     /// The stimulus manifest (TOML) the session used; empty when none was stored.
     pub manifest: String,
 }
@@ -352,6 +354,7 @@ impl Recording {
             trials,
             frames: Vec::new(),
             validation: Vec::new(),
+            lsl_clock: Vec::new(),
             manifest: String::new(),
         }
     }
@@ -377,6 +380,14 @@ impl Recording {
             })
             .collect();
         let validation = read_validation(file, path)?;
+        // Files written before LSL streaming have no clock pairs.
+        let lsl_clock = match file.dataset(LSL_CLOCK) {
+            Ok(_) => rows::<LslClockRow>(file, path, LSL_CLOCK)?
+                .iter()
+                .map(LslClockRecord::from_row)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         let manifest = file
             .group(STIMULI_GROUP)
             .and_then(|g| g.attr("manifest"))
@@ -393,6 +404,7 @@ impl Recording {
             trials,
             frames,
             validation,
+            lsl_clock,
             manifest,
         };
         rec.check_values()?;

@@ -19,7 +19,9 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use et_drivers::{GazeSample, SampleReceiver, TrackerMessage};
 
 use crate::error::{Result, SessionError};
-use crate::format::{kind, EventRecord, FrameRecord, TrialRecord, ValidationRecord};
+use crate::format::{
+    kind, EventRecord, FrameRecord, LslClockRecord, TrialRecord, ValidationRecord,
+};
 use crate::writer::{Counts, RecordingWriter};
 
 /// The most recent samples, as the recorder writes them (a bounded window for live checks such
@@ -266,6 +268,8 @@ pub enum Record {
     Frame(FrameRecord),
     Trial(TrialRecord),
     Validation(ValidationRecord),
+    /// A clock pair of an LSL session (`/lsl_clock`).
+    LslClock(LslClockRecord),
     /// Write the rest and close; `complete` only for a session that ended normally.
     Finish {
         complete: bool,
@@ -326,6 +330,11 @@ impl RecorderHandle {
             .map_err(|_| SessionError::Recorder("the recorder thread has stopped".into()))
     }
 
+    /// A sender for another thread's records (an LSL marker inlet).
+    pub fn sender(&self) -> Sender<Record> {
+        self.tx.clone()
+    }
+
     pub fn event(&self, e: EventRecord) -> Result<()> {
         self.send(Record::Event(e))
     }
@@ -355,6 +364,11 @@ struct Buffers {
     frames: Vec<FrameRecord>,
     trials: Vec<TrialRecord>,
     validation: Vec<ValidationRecord>,
+    lsl_clock: Vec<LslClockRecord>,
+    /// Where samples and events are streamed as they come (`run --lsl`).
+    lsl: Option<crate::lsl::Outlets>,
+    /// Trials open now and those closed, for placing outside markers in their trial.
+    trial_spans: TrialSpans,
     /// The newest sample written, for stamping a note when none is pending.
     last_ts: Option<i64>,
     /// Set by `Record::Finish`, or to incomplete when the session side went away.
@@ -376,6 +390,9 @@ impl Buffers {
     fn tracker(&mut self, m: TrackerMessage) {
         match m {
             TrackerMessage::Sample(s) if in_range(s.system_ts_us) => {
+                if let Some(o) = &mut self.lsl {
+                    o.samples(std::slice::from_ref(&s));
+                }
                 if let Some(w) = &mut self.watch {
                     w.silence.sample(s.system_ts_us, &mut self.events);
                     w.trials.sample(&s);
@@ -456,7 +473,11 @@ impl Buffers {
     /// Takes one message from the session side; `None` means that side has gone away.
     fn session(&mut self, r: Option<Record>) {
         match r {
-            Some(Record::Event(e)) => self.events.push(e),
+            Some(Record::Event(mut e)) => {
+                self.trial_spans.place(&mut e);
+                self.events.push(e)
+            }
+            Some(Record::LslClock(c)) => self.lsl_clock.push(c),
             Some(Record::Frame(f)) => self.frames.push(f),
             Some(Record::Trial(t)) => match &mut self.watch {
                 Some(w) => w.trials.trial(t),
@@ -494,8 +515,15 @@ impl Buffers {
             t.extend(&self.gaze);
         }
         self.gaze.clear();
+        if let Some(o) = &mut self.lsl {
+            let now = self.last_ts.unwrap_or(0);
+            o.events(&mut self.events, now);
+            self.lsl_clock.extend(o.take_pairs());
+        }
         w.append_events(&self.events)?;
         self.events.clear();
+        w.append_lsl_clock(&self.lsl_clock)?;
+        self.lsl_clock.clear();
         w.append_frames(&self.frames)?;
         self.frames.clear();
         w.append_trials(&self.trials)?;
@@ -503,6 +531,40 @@ impl Buffers {
         w.append_validation(&self.validation)?;
         self.validation.clear();
         Ok(())
+    }
+}
+
+/// Where each trial began and ended, from the session's events: an outside marker (`lsl_marker`,
+/// which comes without a trial) is placed in the trial whose span holds its time.
+#[derive(Debug, Default)]
+struct TrialSpans {
+    /// (trial, start, end when known), in order of start.
+    spans: Vec<(i32, i64, Option<i64>)>,
+}
+
+impl TrialSpans {
+    /// Learns from a session event; gives an outside marker its trial.
+    fn place(&mut self, e: &mut EventRecord) {
+        match e.kind.as_str() {
+            kind::TRIAL_START if e.trial >= 0 => self.spans.push((e.trial, e.ts_us, None)),
+            kind::STIMULUS_OFFSET | kind::TRIAL_ABORTED if e.trial >= 0 => {
+                if let Some(s) = self.spans.iter_mut().rev().find(|s| s.0 == e.trial) {
+                    s.2 = Some(e.ts_us);
+                }
+            }
+            kind::LSL_MARKER if e.trial < 0 => {
+                let ts = e.ts_us;
+                if let Some(s) = self
+                    .spans
+                    .iter()
+                    .rev()
+                    .find(|s| s.1 <= ts && s.2.is_none_or(|end| ts < end))
+                {
+                    e.trial = s.0;
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -535,7 +597,7 @@ pub fn spawn_recorder(
     gaze: SampleReceiver,
     policy: FlushPolicy,
 ) -> Result<RecorderHandle> {
-    spawn_session_recorder(writer, gaze, policy, None)
+    spawn_session_recorder(writer, gaze, policy, None, None)
 }
 
 /// A recorder that also watches the session: silence, and each trial's samples.
@@ -544,13 +606,14 @@ pub fn spawn_session_recorder(
     gaze: SampleReceiver,
     policy: FlushPolicy,
     watch: Option<SessionWatch>,
+    lsl: Option<crate::lsl::Outlets>,
 ) -> Result<RecorderHandle> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let (guard, closed) = crate::exit_guard::register(tx.clone());
     let thread = std::thread::Builder::new()
         .name("recorder".into())
         .spawn(move || {
-            let r = run(writer, gaze, rx, policy, watch);
+            let r = run(writer, gaze, rx, policy, watch, lsl);
             closed.set();
             r
         })
@@ -568,6 +631,7 @@ fn run(
     ctl: Receiver<Record>,
     policy: FlushPolicy,
     watch: Option<SessionWatch>,
+    lsl: Option<crate::lsl::Outlets>,
 ) -> Result<RecorderStats> {
     let mut b = Buffers {
         gaze: Vec::with_capacity(policy.max_batch),
@@ -575,6 +639,9 @@ fn run(
         frames: Vec::new(),
         trials: Vec::new(),
         validation: Vec::new(),
+        lsl_clock: Vec::new(),
+        lsl,
+        trial_spans: TrialSpans::default(),
         last_ts: None,
         finish: None,
         out_of_range: 0,

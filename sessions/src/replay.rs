@@ -11,7 +11,8 @@ use et_drivers::{sample_channel, GazeSample, Tracker, TrackerInfo};
 use crate::error::Result;
 use crate::format::{kind, EventRecord, RecordingHeader};
 use crate::reader::Recording;
-use crate::recorder::{spawn_recorder, FlushPolicy, Record, RecorderStats};
+use crate::lsl::{LslOptions, Prepared};
+use crate::recorder::{spawn_session_recorder, FlushPolicy, Record, RecorderStats};
 use crate::writer::RecordingWriter;
 
 /// The tracker identity a recording's header describes.
@@ -28,17 +29,50 @@ pub fn tracker_info(h: &RecordingHeader) -> TrackerInfo {
 
 /// Writes `src` again to `out` through a [`ReplayTracker`] at `speed`.
 pub fn replay_to_file(src: &Recording, out: &Path, speed: ReplaySpeed) -> Result<RecorderStats> {
+    replay_streaming(src, out, speed, &LslOptions::default(), &|_| {})
+}
+
+/// `replay_to_file`, streaming the samples and events over LSL as `lsl` asks (`replay --lsl`:
+/// a recording streamed again, for testing a set-up without a participant). `prompt` tells
+/// the operator what the replay waits for.
+pub fn replay_streaming(
+    src: &Recording,
+    out: &Path,
+    speed: ReplaySpeed,
+    lsl: &LslOptions,
+    prompt: &dyn Fn(&str),
+) -> Result<RecorderStats> {
+    if lsl.markers.is_some() {
+        return Err(crate::error::SessionError::Invalid(
+            "--lsl-markers records an outside stream into a session: `run` takes it, `replay` does not".into(),
+        ));
+    }
     let mut header = src.header.clone();
     let fresh = RecordingHeader::new(&header.participant, &header.session);
     header.created_utc = fresh.created_utc;
     header.software_version = fresh.software_version;
     header.tracker_kind = "replay".into();
     let manifest = (!src.manifest.is_empty()).then_some(src.manifest.as_str());
-    let writer = RecordingWriter::create(out, &header, manifest)?;
     let samples: Arc<[GazeSample]> = src.gaze.clone().into();
     let mut tracker = ReplayTracker::new(samples, tracker_info(&header), speed);
+    let streams = Prepared::new(
+        lsl,
+        &tracker_info(&header),
+        &header.participant,
+        &header.screen,
+        tracker.clock(),
+        prompt,
+        &|| false,
+    )?;
+    let writer = RecordingWriter::create(out, &header, manifest)?;
     let (tx, rx) = sample_channel(65_536);
-    let rec = spawn_recorder(writer, rx, FlushPolicy::for_clock(tracker.clock().as_ref()))?;
+    let rec = spawn_session_recorder(
+        writer,
+        rx,
+        FlushPolicy::for_clock(tracker.clock().as_ref()),
+        None,
+        streams.as_ref().and_then(Prepared::take_outlets),
+    )?;
     let first = src.gaze.first().map_or(0, |s| s.system_ts_us);
     rec.event(EventRecord::new(
         first,

@@ -50,6 +50,8 @@ pub struct SessionPlan<'a> {
     pub silence_ms: u32,
     /// What to do then; `None`: pause in a window, continue headless.
     pub on_silence: Option<OnSilence>,
+    /// LSL outlets and marker inlet, prepared before the recording existed.
+    pub lsl: Option<&'a crate::lsl::Prepared>,
 }
 
 impl SessionPlan<'_> {
@@ -505,7 +507,16 @@ pub async fn run(
             ..FlushPolicy::for_clock(clock.as_ref())
         },
         Some(watch),
+        plan.lsl.and_then(crate::lsl::Prepared::take_outlets),
     )?;
+    let inlet = match plan.lsl.map(|l| l.start_inlet(Arc::clone(&clock), rec.sender())) {
+        Some(Err(e)) => {
+            let _ = rec.finish(false);
+            return Err(e);
+        }
+        Some(Ok(i)) => i,
+        None => None,
+    };
     tracing::info!(
         trials = plan.trials.len(),
         sampling_hz = hz,
@@ -609,6 +620,9 @@ pub async fn run(
     let _ = rec.event(EventRecord::new(end_ts, kind::NOTE, -1, "session end"));
     let (silence_accepted, validation) = (s.silence_accepted, s.validation);
     drop(s);
+    if let Some(i) = inlet {
+        i.stop();
+    }
     let stats = rec.finish(complete)?;
     tracing::info!(
         complete,
@@ -971,6 +985,7 @@ mod tests {
             prompt: &|_| {},
             silence_ms: 80,
             on_silence: None,
+            lsl: None,
         }
     }
 

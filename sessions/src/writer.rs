@@ -18,6 +18,7 @@ pub struct RecordingWriter {
     trials: Dataset,
     frames: Dataset,
     validation: Dataset,
+    lsl_clock: Dataset,
     counts: Counts,
     /// Rows known to be in the file: counted at the last flush that succeeded. After a failed
     /// write the datasets are cut back to these, so no row claims data that never reached disk.
@@ -67,6 +68,7 @@ pub struct Counts {
     pub trials: usize,
     pub frames: usize,
     pub validation: usize,
+    pub lsl_clock: usize,
 }
 
 fn h5err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> SessionError {
@@ -265,6 +267,8 @@ impl RecordingWriter {
         let frames = dataset::<FrameRow>(&file, FRAMES, 1024).map_err(err("create /frames"))?;
         let validation =
             dataset::<ValidationRow>(&file, VALIDATION, 32).map_err(err("create /validation"))?;
+        let lsl_clock =
+            dataset::<LslClockRow>(&file, LSL_CLOCK, 64).map_err(err("create /lsl_clock"))?;
         file.flush().map_err(err("flush"))?;
         // Only if no file has that name: of two writers racing for one name exactly one wins,
         // and the other's half-made file is removed with its guard.
@@ -289,6 +293,7 @@ impl RecordingWriter {
             trials,
             frames,
             validation,
+            lsl_clock,
             counts: Counts::default(),
             durable: Counts::default(),
             failed: false,
@@ -348,6 +353,13 @@ impl RecordingWriter {
         r.map_err(|e| self.fail(h5err(&self.path, "append /validation")(e)))
     }
 
+    pub fn append_lsl_clock(&mut self, rows: &[LslClockRecord]) -> Result<()> {
+        let rows: Vec<LslClockRow> = rows.iter().map(LslClockRecord::row).collect();
+        self.check_not_failed()?;
+        let r = append(&self.lsl_clock, &mut self.counts.lsl_clock, &rows);
+        r.map_err(|e| self.fail(h5err(&self.path, "append /lsl_clock")(e)))
+    }
+
     /// Makes everything appended so far visible to readers and to `recover` after a kill.
     pub fn flush(&mut self) -> Result<()> {
         self.check_not_failed()?;
@@ -387,6 +399,7 @@ impl RecordingWriter {
             (&self.trials, d.trials),
             (&self.frames, d.frames),
             (&self.validation, d.validation),
+            (&self.lsl_clock, d.lsl_clock),
         ] {
             let _ = ds.resize(n);
         }
@@ -424,11 +437,12 @@ impl RecordingWriter {
             trials,
             frames,
             validation,
+            lsl_clock,
             sync_fd,
             tracker_silent_ms,
             ..
         } = self;
-        drop((gaze, events, trials, frames, validation));
+        drop((gaze, events, trials, frames, validation, lsl_clock));
         if let Some(f) = file {
             f.close().map_err(h5err(&path, "close"))?;
         }

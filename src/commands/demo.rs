@@ -84,6 +84,7 @@ pub fn main(a: Args) -> Result<()> {
             operator: Arc::clone(&operator),
             on_trial: &|_| {},
             prompt: &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
+            lsl: Default::default(),
         })?
         .outcome;
         if !outcome.complete {

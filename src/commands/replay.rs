@@ -15,12 +15,20 @@ pub struct Args {
     /// New recording to write; never overwritten.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    lsl: crate::setup::LslArgs,
 }
 
 pub fn main(a: Args) -> Result<()> {
     let src = Recording::open(&a.file)?;
     let t = Instant::now();
-    let stats = et_sessions::replay::replay_to_file(&src, &a.out, a.speed)?;
+    let stats = et_sessions::replay::replay_streaming(
+        &src,
+        &a.out,
+        a.speed,
+        &a.lsl.options(None),
+        &|p: &str| eprintln!("▶ {p}"),
+    )?;
     let secs = t.elapsed().as_secs_f64();
     crate::output::emit(&format!(
         "{}: {} samples replayed in {:.2} s ({:.0} samples/s), {} dropped\n",

@@ -59,6 +59,13 @@ pub struct Args {
     /// Folder of the default stimulus set (generated there when missing).
     #[arg(long, default_value = DEFAULT_STIMULI_DIR)]
     stimuli: PathBuf,
+    #[command(flatten)]
+    lsl: crate::setup::LslArgs,
+    /// Record an outside LSL marker stream (PsychoPy's, an amplifier's triggers), named by its
+    /// name or type, into /events on the tracker's clock. Refused before the recording exists
+    /// when no stream or several answer within 5 s.
+    #[arg(long, value_name = "NAME_OR_TYPE")]
+    lsl_markers: Option<String>,
 }
 
 pub fn main(a: Args) -> Result<()> {
@@ -120,6 +127,7 @@ pub fn main(a: Args) -> Result<()> {
             on_trial: &on_trial,
             // What the session waits for, printed above the progress bar (not through it).
             prompt: &|p: &str| pb.suspend(|| eprintln!("▶ {p}")),
+            lsl: a.lsl.options(a.lsl_markers.clone()),
         });
         ended.store(true, Ordering::Release);
         launched

@@ -581,7 +581,7 @@ impl TobiiLibrary {
 /// The loader's own reason with libloading's words: its `Display` says only "dlopen failed",
 /// the reason (a missing file, a dependency missing by name, a wrong architecture, not a
 /// library) is in its `source()`.
-fn loader_reason(e: &libloading::Error) -> String {
+pub(crate) fn loader_reason(e: &libloading::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""The other side of et-suite's LSL streams in tests/integration/lsl.rs: what a lab's
+LabRecorder and experiment software (PsychoPy) would be, with pylsl, the real LSL client.
+
+    lsl_peer.py OUT.json -- ET_SUITE_COMMAND ...
+
+Run only inside a network namespace of the test's own (LSL multicasts). It:
+1. opens a marker outlet `peer-markers` (what PsychoPy would send);
+2. starts the et-suite command (which should say --lsl --lsl-wait --lsl-markers peer-markers);
+3. connects to `et-suite-gaze` and `et-suite-markers` and keeps every sample with its stamp;
+4. pushes `peer-marker-1` when trial 1's stimulus is on screen, closes its outlet when
+   trial 3's is and opens it again (the same name and source id), and pushes
+   `peer-marker-2` at trial 8's;
+5. after et-suite's `session end` marker, writes everything it saw to OUT.json.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import pylsl
+
+
+def marker_outlet():
+    info = pylsl.StreamInfo("peer-markers", "Markers", 1, 0, "string", "peer-source-1")
+    return pylsl.StreamOutlet(info)
+
+
+def resolve(name, deadline):
+    while time.time() < deadline:
+        found = pylsl.resolve_byprop("name", name, timeout=1.0)
+        if found:
+            return found[0]
+    sys.exit(f"lsl_peer: no stream {name} appeared")
+
+
+def main():
+    out_path = sys.argv[1]
+    cmd = sys.argv[sys.argv.index("--") + 1 :]
+    outlet = marker_outlet()
+    proc = subprocess.Popen(cmd)
+    deadline = time.time() + 120
+    gaze_info = resolve("et-suite-gaze", deadline)
+    marker_info = resolve("et-suite-markers", deadline)
+    gaze = pylsl.StreamInlet(gaze_info, max_buflen=360)
+    markers = pylsl.StreamInlet(marker_info, max_buflen=360)
+    gaze.open_stream(timeout=10)
+    markers.open_stream(timeout=10)
+    desc = gaze.info(timeout=10)
+    channels = []
+    ch = desc.desc().child("channels").child("channel")
+    while not ch.empty():
+        channels.append(
+            {k: ch.child_value(k) for k in ("label", "eye", "type", "unit")}
+        )
+        ch = ch.next_sibling()
+    seen = {"gaze_ts": [], "gaze": [], "markers": [], "pushed": [], "restarted": None}
+    seen["gaze_info"] = {
+        "name": desc.name(),
+        "type": desc.type(),
+        "source_id": desc.source_id(),
+        "rate": desc.nominal_srate(),
+        "channels": channels,
+        "model": desc.desc().child("acquisition").child_value("model"),
+        "serial": desc.desc().child("acquisition").child_value("serial_number"),
+        "width_px": desc.desc().child("screen").child_value("width_px"),
+    }
+    ended_at = None
+    while True:
+        samples, stamps = gaze.pull_chunk(timeout=0.05, max_samples=4096)
+        seen["gaze"].extend(samples)
+        seen["gaze_ts"].extend(stamps)
+        while True:
+            m, ts = markers.pull_sample(timeout=0.0)
+            if m is None:
+                break
+            seen["markers"].append([m[0], ts])
+            text = m[0]
+            if text.startswith("stimulus_onset; trial 1;") and not seen["pushed"]:
+                time.sleep(0.02)
+                now = pylsl.local_clock()
+                outlet.push_sample(["peer-marker-1"], now)
+                seen["pushed"].append(["peer-marker-1", now])
+            elif text.startswith("stimulus_onset; trial 3;") and outlet is not None:
+                del outlet
+                time.sleep(1.0)
+                outlet = marker_outlet()
+                seen["restarted"] = pylsl.local_clock()
+            elif text.startswith("stimulus_onset; trial 8;") and len(seen["pushed"]) == 1:
+                time.sleep(0.02)
+                now = pylsl.local_clock()
+                outlet.push_sample(["peer-marker-2"], now)
+                seen["pushed"].append(["peer-marker-2", now])
+            elif text == "note; session end":
+                ended_at = time.time()
+        if ended_at is not None and time.time() - ended_at > 1.5:
+            break
+        if proc.poll() is not None and ended_at is None:
+            # et-suite ended without its end marker: keep what came, and say so.
+            seen["exited_early"] = proc.returncode
+            break
+    seen["returncode"] = proc.wait(timeout=120)
+    with open(out_path, "w") as f:
+        json.dump(seen, f)
+
+
+if __name__ == "__main__":
+    main()
