@@ -36,6 +36,11 @@ impl std::str::FromStr for ReplaySpeed {
 }
 
 impl ReplaySpeed {
+    /// Whether time passes as real time does (1×), whatever its origin.
+    pub fn is_real_time(self) -> bool {
+        matches!(self, ReplaySpeed::Factor(f) if (f - 1.0).abs() < f64::EPSILON)
+    }
+
     /// The clock time runs on at this speed: every mapping from a speed to a clock is here.
     ///
     /// - `Paced::Alone`: nothing else moves time (a replay into a file): `max` runs free,

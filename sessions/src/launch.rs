@@ -173,6 +173,7 @@ pub struct Launched {
 /// not suit the tracker or the window; the window opens before the file exists, so a machine
 /// without a display leaves nothing behind.
 pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
+    crate::lsl::check_speed(&req.lsl, req.speed)?;
     let p = req.prepared;
     let cfg = &p.cfg;
     let version = cfg.counterbalance_version();
@@ -225,6 +226,7 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
     // connected, leaves nothing behind.
     let lsl = crate::lsl::Prepared::new(
         &req.lsl,
+        req.speed,
         &info_for_lsl,
         &cfg.participant,
         &cfg.screen,

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use et_drivers::lsl::{ChannelFormat, Found, Inlet, LslLibrary, Outlet, Pulled, StreamSpec};
+use et_drivers::replay::ReplaySpeed;
 use et_drivers::{Clock, GazeSample, ScreenGeometry, TrackerInfo};
 
 use crate::error::{Result, SessionError};
@@ -58,10 +59,10 @@ impl LslOptions {
     }
 }
 
-/// Refuses LSL on a clock that is not real time: LSL stamps are seconds of this machine's
+/// Refuses LSL at a speed other than real time: LSL stamps are seconds of this machine's
 /// clock, and consumers pace by them.
-pub fn check_speed(opts: &LslOptions, virtual_clock: bool) -> Result<()> {
-    if opts.any() && virtual_clock {
+pub fn check_speed(opts: &LslOptions, speed: ReplaySpeed) -> Result<()> {
+    if opts.any() && !speed.is_real_time() {
         return Err(SessionError::Invalid(
             "--lsl, --lsl-wait and --lsl-markers need real time (LSL stamps are this machine's clock): drop --speed or use --speed 1".into(),
         ));
@@ -401,9 +402,10 @@ pub struct Prepared {
 
 impl Prepared {
     /// Loads liblsl, finds the marker stream and opens the outlets, as `opts` asks, and holds
-    /// the start until a consumer connects (`--lsl-wait`). Refused on a virtual clock.
+    /// the start until a consumer connects (`--lsl-wait`). Refused at a speed other than 1×.
     pub fn new(
         opts: &LslOptions,
+        speed: ReplaySpeed,
         info: &TrackerInfo,
         participant: &str,
         screen: &ScreenGeometry,
@@ -411,7 +413,7 @@ impl Prepared {
         prompt: &dyn Fn(&str),
         aborted: &dyn Fn() -> bool,
     ) -> Result<Option<Self>> {
-        check_speed(opts, clock.is_virtual())?;
+        check_speed(opts, speed)?;
         if !opts.any() {
             return Ok(None);
         }
@@ -666,10 +668,12 @@ mod tests {
             outlets: true,
             ..LslOptions::default()
         };
-        let e = check_speed(&opts, true).unwrap_err().to_string();
+        let e = check_speed(&opts, ReplaySpeed::Max).unwrap_err().to_string();
         assert!(e.contains("real time") && e.contains("--speed"), "{e}");
-        assert!(check_speed(&opts, false).is_ok());
-        assert!(check_speed(&LslOptions::default(), true).is_ok());
+        let e = check_speed(&opts, ReplaySpeed::Factor(2.0)).unwrap_err();
+        assert!(e.to_string().contains("real time"));
+        assert!(check_speed(&opts, ReplaySpeed::Factor(1.0)).is_ok());
+        assert!(check_speed(&LslOptions::default(), ReplaySpeed::Max).is_ok());
     }
 
     #[test]

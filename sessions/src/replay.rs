@@ -57,6 +57,7 @@ pub fn replay_streaming(
     let mut tracker = ReplayTracker::new(samples, tracker_info(&header), speed);
     let streams = Prepared::new(
         lsl,
+        speed,
         &tracker_info(&header),
         &header.participant,
         &header.screen,

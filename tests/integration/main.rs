@@ -18,6 +18,7 @@ mod fuzz;
 mod ground_truth;
 mod h5py_interop;
 mod kill;
+mod lsl;
 mod prepare;
 mod survey;
 mod tobii_fake;
