@@ -43,6 +43,8 @@ pub mod kind {
     pub const LSL_STREAM_LOST: &str = "lsl_stream_lost";
     /// The outside marker stream is back.
     pub const LSL_STREAM_BACK: &str = "lsl_stream_back";
+    /// The LSL streams end: the text says how many gaze samples went out.
+    pub const LSL_END: &str = "lsl_end";
     /// A consumer connected to the gaze outlet (`run --lsl`).
     pub const LSL_CONSUMER: &str = "lsl_consumer";
     pub const NOTE: &str = "note";

@@ -37,6 +37,8 @@ pub const GAZE_STREAM: (&str, &str) = ("et-suite-gaze", "Gaze");
 pub const MARKER_STREAM: (&str, &str) = ("et-suite-markers", "Markers");
 /// How long `--lsl-markers` looks for its stream before the recording exists.
 pub const RESOLVE_WAIT_S: f64 = 5.0;
+/// How long closing outlets waits for liblsl to send what was pushed (`Outlets::close`).
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// The bytes of an `/events` text (`format::Text`).
 const TEXT_BYTES: usize = 256;
 
@@ -225,6 +227,8 @@ pub struct Outlets {
     /// Pushes liblsl refused, and how many of them a note has told of.
     failures: u64,
     failures_noted: u64,
+    /// Samples pushed to the gaze outlet.
+    pushed: u64,
 }
 
 impl Outlets {
@@ -254,6 +258,7 @@ impl Outlets {
             consumer_noted: false,
             failures: 0,
             failures_noted: 0,
+            pushed: 0,
         })
     }
 
@@ -293,14 +298,19 @@ impl Outlets {
         }
         self.measure();
         for s in samples {
-            if self
+            match self
                 .gaze
                 .push_f32(&channels(s), self.lsl_time(s.system_ts_us))
-                .is_err()
             {
-                self.failures += 1;
+                Ok(()) => self.pushed += 1,
+                Err(_) => self.failures += 1,
             }
         }
+    }
+
+    /// Samples pushed to the gaze outlet so far.
+    pub fn samples_pushed(&self) -> u64 {
+        self.pushed
     }
 
     /// Notes the gaze stream's first consumer, then pushes the events as the recorder writes
@@ -335,6 +345,15 @@ impl Outlets {
             {
                 self.failures += 1;
             }
+        }
+    }
+
+    /// Closes the outlets once their consumers have had what was pushed: liblsl sends on
+    /// threads of its own and drops what is still unsent when an outlet is destroyed, so a
+    /// connected consumer gets a moment first (without one, nothing is waited for).
+    pub fn close(self) {
+        if self.gaze.has_consumers() || self.markers.has_consumers() {
+            std::thread::sleep(CLOSE_LINGER);
         }
     }
 

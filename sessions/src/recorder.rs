@@ -419,6 +419,20 @@ impl Buffers {
         }
     }
 
+    /// The streams' last event: how many samples went out, so a consumer can check it has them
+    /// all (it is in the file and on the marker stream).
+    fn lsl_end(&mut self) {
+        if let Some(o) = &self.lsl {
+            let ts = self.newest_ts();
+            self.events.push(EventRecord::new(
+                ts,
+                kind::LSL_END,
+                -1,
+                format!("{} gaze samples streamed", o.samples_pushed()),
+            ));
+        }
+    }
+
     /// The tracker will send no more samples.
     fn data_ended(&mut self) {
         if let Some(w) = &mut self.watch {
@@ -727,8 +741,12 @@ fn run(
             let since = *finish_since.get_or_insert_with(Instant::now);
             if gaze_closed || rx.is_empty() || since.elapsed() > Duration::from_secs(2) {
                 let watch = b.watch_end(&mut w);
+                b.lsl_end();
                 b.write(&mut w, policy.tap.as_ref())?;
                 let counts = w.finish(complete)?;
+                if let Some(o) = b.lsl.take() {
+                    o.close();
+                }
                 return Ok(RecorderStats {
                     counts,
                     samples_dropped: dropped_reported,

@@ -9,10 +9,10 @@ Run only inside a network namespace of the test's own (LSL multicasts). It:
 2. starts the et-suite command (which should say --lsl --lsl-wait --lsl-markers peer-markers);
 3. connects to `et-suite-gaze` and `et-suite-markers` and keeps every sample with its stamp;
 4. pushes `peer-marker-1` when trial 1's stimulus is on screen, closes its outlet when
-   trial 3's is and opens it again (the same name and source id), and pushes
-   `peer-marker-2` at trial 8's;
-5. once et-suite has exited and its last samples are in, writes everything it saw to
-   OUT.json.
+   trial 3's is and opens it again (the same name and source id), and once et-suite has
+   reconnected to it pushes `peer-marker-2` at the next stimulus onset;
+5. once et-suite's last marker (`lsl_end; N gaze samples streamed`) is in and N gaze samples
+   have come (or the gaze stream is lost), writes everything it saw to OUT.json.
 """
 
 import json
@@ -26,6 +26,14 @@ import pylsl
 def marker_outlet():
     info = pylsl.StreamInfo("peer-markers", "Markers", 1, 0, "string", "peer-source-1")
     return pylsl.StreamOutlet(info)
+
+
+def push(outlet, text, trial, seen):
+    """A marker a moment into the trial's stimulus, stamped now."""
+    time.sleep(0.02)
+    now = pylsl.local_clock()
+    outlet.push_sample([text], now)
+    seen["pushed"].append([text, now, trial])
 
 
 def resolve(name, deadline):
@@ -44,8 +52,9 @@ def main():
     deadline = time.time() + 120
     gaze_info = resolve("et-suite-gaze", deadline)
     marker_info = resolve("et-suite-markers", deadline)
-    gaze = pylsl.StreamInlet(gaze_info, max_buflen=360)
-    markers = pylsl.StreamInlet(marker_info, max_buflen=360)
+    # No silent reconnection: the end of a stream is its outlet closing.
+    gaze = pylsl.StreamInlet(gaze_info, max_buflen=360, recover=False)
+    markers = pylsl.StreamInlet(marker_info, max_buflen=360, recover=False)
     gaze.open_stream(timeout=10)
     markers.open_stream(timeout=10)
     desc = gaze.info(timeout=10)
@@ -67,38 +76,46 @@ def main():
         "serial": desc.desc().child("acquisition").child_value("serial_number"),
         "width_px": desc.desc().child("screen").child_value("width_px"),
     }
-    ended_at = None
-    while True:
-        samples, stamps = gaze.pull_chunk(timeout=0.05, max_samples=4096)
-        # JSON has no NaN: a value the tracker did not have is null.
-        seen["gaze"].extend([[None if v != v else v for v in row] for row in samples])
-        seen["gaze_ts"].extend(stamps)
-        while True:
-            m, ts = markers.pull_sample(timeout=0.0)
+    gaze_open = markers_open = True
+    expected = None
+    while (gaze_open and (expected is None or len(seen["gaze"]) < expected)) or markers_open:
+        if time.time() > deadline + 600:
+            sys.exit("lsl_peer: hang guard: the streams never closed")
+        if gaze_open:
+            try:
+                samples, stamps = gaze.pull_chunk(timeout=0.05, max_samples=4096)
+            except pylsl.util.LostError:
+                gaze_open = False
+                samples, stamps = [], []
+            # JSON has no NaN: a value the tracker did not have is null.
+            seen["gaze"].extend([[None if v != v else v for v in row] for row in samples])
+            seen["gaze_ts"].extend(stamps)
+        while markers_open:
+            try:
+                m, ts = markers.pull_sample(timeout=0.0 if gaze_open else 0.05)
+            except pylsl.util.LostError:
+                markers_open = False
+                break
             if m is None:
                 break
             seen["markers"].append([m[0], ts])
             text = m[0]
-            if text.startswith("stimulus_onset; trial 1;") and not seen["pushed"]:
-                time.sleep(0.02)
-                now = pylsl.local_clock()
-                outlet.push_sample(["peer-marker-1"], now)
-                seen["pushed"].append(["peer-marker-1", now])
-            elif text.startswith("stimulus_onset; trial 3;") and outlet is not None:
+            if text.startswith("lsl_end; "):
+                expected = int(text.split()[1])
+                markers_open = False
+                continue
+            if not text.startswith("stimulus_onset; trial "):
+                continue
+            trial = int(text.split(";")[1].split()[1])
+            if trial == 1 and not seen["pushed"]:
+                push(outlet, "peer-marker-1", trial, seen)
+            elif trial == 3 and seen["restarted"] is None:
                 del outlet
                 time.sleep(1.0)
                 outlet = marker_outlet()
                 seen["restarted"] = pylsl.local_clock()
-            elif text.startswith("stimulus_onset; trial 8;") and len(seen["pushed"]) == 1:
-                time.sleep(0.02)
-                now = pylsl.local_clock()
-                outlet.push_sample(["peer-marker-2"], now)
-                seen["pushed"].append(["peer-marker-2", now])
-        if ended_at is None and proc.poll() is not None:
-            ended_at = time.time()
-        # What et-suite pushed before it exited is delivered within moments; 2 s is ample.
-        if ended_at is not None and time.time() - ended_at > 2.0:
-            break
+            elif seen["restarted"] is not None and len(seen["pushed"]) == 1 and outlet.have_consumers():
+                push(outlet, "peer-marker-2", trial, seen)
     seen["returncode"] = proc.wait(timeout=120)
     with open(out_path, "w") as f:
         json.dump(seen, f, allow_nan=False)
