@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/setup_libtorch.sh
 ./scripts/setup_tobii_sdk.sh
+./scripts/setup_lsl.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 # Mesa wants a private runtime folder; without one it prints harmless errors.
 if [ -z "${XDG_RUNTIME_DIR:-}" ]; then

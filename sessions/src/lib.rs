@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod bids;
+pub mod brainvision;
 pub mod calibration;
 pub mod cloexec;
 pub mod config;

@@ -7,7 +7,9 @@ use et_sessions::Recording;
 pub struct Args {
     /// Recording to export.
     recording: PathBuf,
-    /// Table to write: .parquet or .csv (one row per sample, both eyes); never overwritten.
+    /// What to write, told by its extension: .parquet or .csv (one row per sample, both
+    /// eyes), or .vhdr (BrainVision, with .vmrk markers and .eeg data beside it, for EEG
+    /// tools such as MNE-Python); never overwritten.
     #[arg(long)]
     out: PathBuf,
 }
@@ -17,9 +19,9 @@ pub fn main(a: Args) -> Result<()> {
         .out
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    if !matches!(ext.as_deref(), Some("parquet" | "csv")) {
+    if !matches!(ext.as_deref(), Some("parquet" | "csv" | "vhdr")) {
         bail!(
-            "{}: the table's format is told by its extension: .parquet or .csv",
+            "{}: the format is told by the extension: .parquet, .csv or .vhdr (BrainVision)",
             a.out.display()
         );
     }
@@ -27,6 +29,24 @@ pub fn main(a: Args) -> Result<()> {
         bail!("{}: already exists; choose another --out", a.out.display());
     }
     let rec = Recording::open(&a.recording)?;
+    if ext.as_deref() == Some("vhdr") {
+        let w = et_sessions::brainvision::write(&rec, &a.out)?;
+        let mut text = format!(
+            "{}: {} samples on a regular grid of {} slots ({} without a sample), {} markers\n",
+            a.out.display(),
+            rec.gaze.len() - w.unplaced,
+            w.slots,
+            w.empty_slots,
+            w.markers
+        );
+        if w.unplaced > 0 {
+            text.push_str(&format!(
+                "warning: {} samples shared a grid slot with another (the tracker's clock ran fast) and are not in the export\n",
+                w.unplaced
+            ));
+        }
+        return crate::output::emit(&text);
+    }
     let n = et_analysis::tables::write_samples(&rec, &a.out)?;
     crate::output::emit(&format!("{}: {n} samples\n", a.out.display()))
 }
