@@ -37,6 +37,8 @@ pub const GAZE_STREAM: (&str, &str) = ("et-suite-gaze", "Gaze");
 pub const MARKER_STREAM: (&str, &str) = ("et-suite-markers", "Markers");
 /// How long `--lsl-markers` looks for its stream before the recording exists.
 pub const RESOLVE_WAIT_S: f64 = 5.0;
+/// How long the marker outlet may take to get its consumer once the gaze outlet has one.
+const MARKERS_JOIN_S: f64 = 2.0;
 /// How long closing outlets waits for liblsl to send what was pushed (`Outlets::close`).
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// The bytes of an `/events` text (`format::Text`).
@@ -262,18 +264,17 @@ impl Outlets {
         })
     }
 
-    /// Waits until a consumer is connected to the gaze outlet, telling `waiting` once a
-    /// second; false when `give_up` says so first.
-    pub fn wait_for_consumer(&self, waiting: &dyn Fn(), give_up: &dyn Fn() -> bool) -> bool {
-        loop {
-            if self.gaze.wait_for_consumers(1.0) {
-                return true;
-            }
+    /// Waits until a consumer is connected to the gaze outlet, then gives the marker outlet a
+    /// moment to get one too (LabRecorder connects the streams it records together); false
+    /// when `give_up` says so first.
+    pub fn wait_for_consumer(&self, give_up: &dyn Fn() -> bool) -> bool {
+        while !self.gaze.wait_for_consumers(0.25) {
             if give_up() {
                 return false;
             }
-            waiting();
         }
+        self.markers.wait_for_consumers(MARKERS_JOIN_S);
+        true
     }
 
     /// The LSL time of a tracker time stamp.
@@ -454,7 +455,7 @@ impl Prepared {
                     ))
                 };
                 waiting();
-                if !o.wait_for_consumer(&|| {}, aborted) {
+                if !o.wait_for_consumer(aborted) {
                     return Err(SessionError::Invalid(
                         "aborted while waiting for an LSL consumer: nothing was recorded".into(),
                     ));

@@ -65,7 +65,7 @@ struct Seen {
     /// Channel values; null where the value is NaN.
     gaze: Vec<Vec<Option<f32>>>,
     markers: Vec<(String, f64)>,
-    /// The peer's markers: text, LSL time pushed, the trial whose stimulus was on.
+    /// The peer's markers: text, LSL time pushed, the trial whose onset it had seen.
     pushed: Vec<(String, f64, i32)>,
     restarted: Option<f64>,
     gaze_info: GazeInfo,
@@ -203,20 +203,28 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
     // The peer's markers: in the trial whose stimulus was on, at the time they were pushed.
     let peer: Vec<_> = rec.events.iter().filter(|e| e.kind == "lsl_marker").collect();
     assert_eq!(peer.len(), 2, "{:?}", rec.events);
-    for (e, (text, pushed, trial)) in peer.iter().zip(&seen.pushed) {
-        assert_eq!((&e.text, e.trial), (text, *trial));
-        let onset = |trial: i32| {
-            rec.trials
+    let span = |trial: i32| {
+        let at = |kind: &str| {
+            rec.events
                 .iter()
-                .find(|t| t.trial == trial)
-                .map(|t| (t.onset_us, t.offset_us))
+                .find(|e| e.kind == kind && e.trial == trial)
+                .map(|e| e.ts_us)
                 .unwrap()
         };
-        let (on, off) = onset(e.trial);
-        assert!(on <= e.ts_us && e.ts_us < off, "{text} at {} in trial {}", e.ts_us, e.trial);
+        (at("trial_start"), at("stimulus_offset"))
+    };
+    for (e, (text, pushed, _)) in peer.iter().zip(&seen.pushed) {
+        assert_eq!(&e.text, text);
         assert!((mapped(&rec, e.ts_us) - pushed).abs() < 1e-3, "{text}");
+        // In the trial under way at its time (none between trials).
+        let under_way = rec
+            .trials
+            .iter()
+            .map(|t| t.trial)
+            .find(|&t| (span(t).0..span(t).1).contains(&e.ts_us))
+            .unwrap_or(-1);
+        assert_eq!(e.trial, under_way, "{text} at {}", e.ts_us);
     }
-    assert_eq!(peer[0].trial, 1);
     // Its stream went away and came back, between the two markers.
     let at = |kind: &str| rec.events.iter().position(|e| e.kind == kind);
     let (lost, back) = (at("lsl_stream_lost"), at("lsl_stream_back"));
@@ -224,6 +232,34 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
     assert!(lost.is_some() && back.is_some(), "{:?}", rec.events);
     let (lost, back) = (rec.events[lost.unwrap()].ts_us, rec.events[back.unwrap()].ts_us);
     assert!(peer[0].ts_us < lost && lost < back && back < peer[1].ts_us);
+
+    // The README's recipe: the XDF that LabRecorder would have written, put on the
+    // recording's time axis by scripts/align_xdf.py.
+    let aligned = dir.path().join("aligned");
+    let o = command("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/align_xdf.py"))
+        .args([s(&rec_path), s(&dir.path().join("peer.xdf")), s(&aligned)])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{said}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(said.contains("synchronisation:"), "{said}");
+    let column = |file: &str| -> Vec<i64> {
+        let text = std::fs::read_to_string(aligned.join(file)).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let gaze_us = column("et-suite-gaze.csv");
+    assert_eq!(gaze_us.len(), rec.gaze.len());
+    for (a, s) in gaze_us.iter().zip(&rec.gaze) {
+        assert!((a - s.system_ts_us).abs() <= 1000, "{a} vs {}", s.system_ts_us);
+    }
+    let marker_us = column("et-suite-markers.csv");
+    for (a, e) in marker_us.iter().zip(&events) {
+        assert!((a - e.ts_us).abs() <= 1000, "{a} vs {e:?}");
+    }
 }
 
 /// `replay --lsl --lsl-wait` streams a recording again, every sample once and in order.

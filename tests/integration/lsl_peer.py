@@ -4,6 +4,10 @@ LabRecorder and experiment software (PsychoPy) would be, with pylsl, the real LS
 
     lsl_peer.py OUT.json -- ET_SUITE_COMMAND ...
 
+Besides OUT.json it writes OUT.xdf, the two et-suite streams as LabRecorder would have
+recorded them (XDF 1.0: stream headers with each stream's description, samples with their
+stamps, clock offsets, footers), for scripts/align_xdf.py.
+
 Run only inside a network namespace of the test's own (LSL multicasts). It:
 1. opens a marker outlet `peer-markers` (what PsychoPy would send);
 2. starts the et-suite command (which should say --lsl --lsl-wait --lsl-markers peer-markers);
@@ -16,6 +20,7 @@ Run only inside a network namespace of the test's own (LSL multicasts). It:
 """
 
 import json
+import struct
 import subprocess
 import sys
 import time
@@ -26,6 +31,38 @@ import pylsl
 def marker_outlet():
     info = pylsl.StreamInfo("peer-markers", "Markers", 1, 0, "string", "peer-source-1")
     return pylsl.StreamOutlet(info)
+
+
+def chunk(tag, content):
+    """One XDF chunk: length (8-byte form), tag, content."""
+    body = struct.pack("<H", tag) + content
+    return struct.pack("<BQ", 8, len(body)) + body
+
+
+def write_xdf(path, streams):
+    """streams: (info xml, format, samples [(ts, values)], offsets [(collected, offset)])."""
+    out = bytearray(b"XDF:")
+    out += chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+    for sid, (xml, fmt, samples, offsets) in enumerate(streams, start=1):
+        out += chunk(2, struct.pack("<I", sid) + xml.encode())
+        body = bytearray(struct.pack("<I", sid) + struct.pack("<BI", 4, len(samples)))
+        for ts, values in samples:
+            body += struct.pack("<Bd", 8, ts)
+            if fmt == "string":
+                for v in values:
+                    b = v.encode()
+                    body += struct.pack("<BI", 4, len(b)) + b
+            else:
+                body += struct.pack(f"<{len(values)}f", *[float("nan") if v is None else v for v in values])
+        out += chunk(3, bytes(body))
+        for collected, offset in offsets:
+            out += chunk(4, struct.pack("<Idd", sid, collected, offset))
+        first = samples[0][0] if samples else 0.0
+        last = samples[-1][0] if samples else 0.0
+        footer = f"<?xml version=\"1.0\"?><info><first_timestamp>{first}</first_timestamp><last_timestamp>{last}</last_timestamp><sample_count>{len(samples)}</sample_count></info>"
+        out += chunk(6, struct.pack("<I", sid) + footer.encode())
+    with open(path, "wb") as f:
+        f.write(out)
 
 
 def push(outlet, text, trial, seen):
@@ -55,9 +92,15 @@ def main():
     # No silent reconnection: the end of a stream is its outlet closing.
     gaze = pylsl.StreamInlet(gaze_info, max_buflen=360, recover=False)
     markers = pylsl.StreamInlet(marker_info, max_buflen=360, recover=False)
-    gaze.open_stream(timeout=10)
-    markers.open_stream(timeout=10)
     desc = gaze.info(timeout=10)
+    marker_desc = markers.info(timeout=10)
+    offsets = {"gaze": [], "markers": []}
+    for key, inlet in (("gaze", gaze), ("markers", markers)):
+        offsets[key].append((pylsl.local_clock(), inlet.time_correction(timeout=10)))
+    # Opening the gaze stream is what et-suite (--lsl-wait) waits for: the markers first.
+    markers.open_stream(timeout=10)
+    gaze.open_stream(timeout=10)
+
     channels = []
     ch = desc.desc().child("channels").child("channel")
     while not ch.empty():
@@ -117,6 +160,18 @@ def main():
             elif seen["restarted"] is not None and len(seen["pushed"]) == 1 and outlet.have_consumers():
                 push(outlet, "peer-marker-2", trial, seen)
     seen["returncode"] = proc.wait(timeout=120)
+    write_xdf(
+        out_path.rsplit(".", 1)[0] + ".xdf",
+        [
+            (desc.as_xml(), "float32", list(zip(seen["gaze_ts"], seen["gaze"])), offsets["gaze"]),
+            (
+                marker_desc.as_xml(),
+                "string",
+                [(ts, [m]) for m, ts in seen["markers"]],
+                offsets["markers"],
+            ),
+        ],
+    )
     with open(out_path, "w") as f:
         json.dump(seen, f, allow_nan=False)
 
