@@ -104,10 +104,16 @@ struct Functions {
     create_inlet: unsafe extern "C" fn(Info, i32, i32, i32) -> InletPtr,
     destroy_inlet: unsafe extern "C" fn(InletPtr),
     open_stream: unsafe extern "C" fn(InletPtr, c_double, *mut i32),
-    pull_sample_str: unsafe extern "C" fn(InletPtr, *mut *mut c_char, i32, c_double, *mut i32) -> c_double,
+    pull_sample_str:
+        unsafe extern "C" fn(InletPtr, *mut *mut c_char, i32, c_double, *mut i32) -> c_double,
     destroy_string: unsafe extern "C" fn(*mut c_char),
-    time_correction_ex:
-        unsafe extern "C" fn(InletPtr, *mut c_double, *mut c_double, c_double, *mut i32) -> c_double,
+    time_correction_ex: unsafe extern "C" fn(
+        InletPtr,
+        *mut c_double,
+        *mut c_double,
+        c_double,
+        *mut i32,
+    ) -> c_double,
 }
 
 /// A loaded liblsl. Never unloaded: its threads may outlive any one stream.
@@ -561,8 +567,9 @@ impl Inlet {
         let n = i32::try_from(self.channels).unwrap_or(i32::MAX);
         // SAFETY: room for the stream's channel count of string pointers; liblsl allocates
         // each string, freed below with lsl_destroy_string.
-        let ts =
-            unsafe { (self.lib.f.pull_sample_str)(self.ptr, buf.as_mut_ptr(), n, timeout_s, &mut ec) };
+        let ts = unsafe {
+            (self.lib.f.pull_sample_str)(self.ptr, buf.as_mut_ptr(), n, timeout_s, &mut ec)
+        };
         let parts: Vec<String> = buf
             .into_iter()
             .filter(|p| !p.is_null())
@@ -638,7 +645,10 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("/nonexistent/liblsl.so"), "{e}");
-        assert!(e.contains("pip install pylsl") && e.contains("ET_LSL_LIB"), "{e}");
+        assert!(
+            e.contains("pip install pylsl") && e.contains("ET_LSL_LIB"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub fn write(rec: &Recording, vhdr: &Path) -> Result<BrainVisionExport> {
     let (vmrk, eeg) = (vhdr.with_extension("vmrk"), vhdr.with_extension("eeg"));
     for p in [vhdr, vmrk.as_path(), eeg.as_path()] {
         if p.exists() {
-            return Err(SessionError::AlreadyExists { path: p.to_path_buf() });
+            return Err(SessionError::AlreadyExists {
+                path: p.to_path_buf(),
+            });
         }
     }
     let hz = rec.header.sampling_hz;
@@ -169,7 +171,9 @@ pub fn write(rec: &Recording, vhdr: &Path) -> Result<BrainVisionExport> {
             .map_err(io(p))
     };
     create(&eeg)?.write_all(&bytes).map_err(io(&eeg))?;
-    create(&vmrk)?.write_all(marks.as_bytes()).map_err(io(&vmrk))?;
+    create(&vmrk)?
+        .write_all(marks.as_bytes())
+        .map_err(io(&vmrk))?;
     create(vhdr)?.write_all(head.as_bytes()).map_err(io(vhdr))?;
     Ok(BrainVisionExport {
         header: vhdr.to_path_buf(),
@@ -221,7 +225,10 @@ mod tests {
         ];
         let vhdr = dir.path().join("gaze.vhdr");
         let out = write(&rec, &vhdr).unwrap();
-        assert_eq!((out.slots, out.empty_slots, out.unplaced, out.markers), (4, 1, 0, 1));
+        assert_eq!(
+            (out.slots, out.empty_slots, out.unplaced, out.markers),
+            (4, 1, 0, 1)
+        );
         let bytes = std::fs::read(dir.path().join("gaze.eeg")).unwrap();
         assert_eq!(bytes.len(), 4 * 8 * 4);
         let v: Vec<f32> = bytes

@@ -227,10 +227,12 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
     let lsl = crate::lsl::Prepared::new(
         &req.lsl,
         req.speed,
-        &info_for_lsl,
-        &cfg.participant,
-        &cfg.screen,
-        tracker.clock(),
+        &crate::lsl::Source {
+            info: &info_for_lsl,
+            participant: &cfg.participant,
+            screen: &cfg.screen,
+            clock: tracker.clock(),
+        },
         req.prompt,
         &|| req.operator.abort.load(std::sync::atomic::Ordering::SeqCst),
     )?;

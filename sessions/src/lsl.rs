@@ -141,7 +141,10 @@ pub fn gaze_spec(info: &TrackerInfo, participant: &str, screen: &ScreenGeometry)
                     ("manufacturer".into(), "Tobii".into()),
                     ("model".into(), info.model.clone()),
                     ("serial_number".into(), info.serial.clone()),
-                    ("software".into(), format!("et-suite {}", env!("CARGO_PKG_VERSION"))),
+                    (
+                        "software".into(),
+                        format!("et-suite {}", env!("CARGO_PKG_VERSION")),
+                    ),
                     (
                         "coordinates".into(),
                         "display area, 0..1 from the top-left corner".into(),
@@ -216,6 +219,15 @@ pub fn marker_text(e: &EventRecord) -> String {
     t
 }
 
+/// What the outlets carry: whose gaze, from which tracker, on which screen and clock.
+pub struct Source<'a> {
+    pub info: &'a TrackerInfo,
+    pub participant: &'a str,
+    pub screen: &'a ScreenGeometry,
+    /// The tracker's clock, which the samples are stamped on.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// The gaze and marker outlets, owned by the recorder thread.
 pub struct Outlets {
     lib: &'static LslLibrary,
@@ -231,23 +243,24 @@ pub struct Outlets {
     failures_noted: u64,
     /// Samples pushed to the gaze outlet.
     pushed: u64,
+    /// When set, each sample's push latency (µs from its stamp to its push) is logged: for
+    /// the benchmark (`benches/lsl.rs`), on a tracker that stamps CLOCK_MONOTONIC.
+    push_log: Option<PushLog>,
 }
+
+/// Push latencies in µs, one per sample (`Outlets::log_pushes`).
+pub type PushLog = Arc<std::sync::Mutex<Vec<i64>>>;
 
 impl Outlets {
     /// Opens both outlets; consumers can find them from now on.
-    pub fn open(
-        lib: &'static LslLibrary,
-        info: &TrackerInfo,
-        participant: &str,
-        screen: &ScreenGeometry,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self> {
+    pub fn open(lib: &'static LslLibrary, src: &Source<'_>) -> Result<Self> {
         let gaze = lib
-            .outlet(&gaze_spec(info, participant, screen))
+            .outlet(&gaze_spec(src.info, src.participant, src.screen))
             .map_err(lsl_err)?;
         let markers = lib
-            .outlet(&marker_spec(info, participant))
+            .outlet(&marker_spec(src.info, src.participant))
             .map_err(lsl_err)?;
+        let clock = Arc::clone(&src.clock);
         let pair = clock_pair(lib, clock.as_ref());
         Ok(Outlets {
             lib,
@@ -261,6 +274,7 @@ impl Outlets {
             failures: 0,
             failures_noted: 0,
             pushed: 0,
+            push_log: None,
         })
     }
 
@@ -307,6 +321,16 @@ impl Outlets {
                 Err(_) => self.failures += 1,
             }
         }
+        if let Some(log) = &self.push_log {
+            let now = et_drivers::clock::monotonic_now_us();
+            let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+            l.extend(samples.iter().map(|s| now - s.system_ts_us));
+        }
+    }
+
+    /// Logs every sample's push latency into `log` from now on.
+    pub fn log_pushes(&mut self, log: PushLog) {
+        self.push_log = Some(log);
     }
 
     /// Samples pushed to the gaze outlet so far.
@@ -426,10 +450,7 @@ impl Prepared {
     pub fn new(
         opts: &LslOptions,
         speed: ReplaySpeed,
-        info: &TrackerInfo,
-        participant: &str,
-        screen: &ScreenGeometry,
-        clock: Arc<dyn Clock>,
+        src: &Source<'_>,
         prompt: &dyn Fn(&str),
         aborted: &dyn Fn() -> bool,
     ) -> Result<Option<Self>> {
@@ -440,13 +461,15 @@ impl Prepared {
         let lib = library(opts)?;
         let markers = match &opts.markers {
             Some(what) => {
-                prompt(&format!("looking for the LSL marker stream {what} (up to {RESOLVE_WAIT_S} s)"));
+                prompt(&format!(
+                    "looking for the LSL marker stream {what} (up to {RESOLVE_WAIT_S} s)"
+                ));
                 Some(find_marker_stream(lib, what, RESOLVE_WAIT_S)?)
             }
             None => None,
         };
         let outlets = if opts.outlets || opts.wait_for_consumer {
-            let o = Outlets::open(lib, info, participant, screen, clock)?;
+            let o = Outlets::open(lib, src)?;
             if opts.wait_for_consumer {
                 let waiting = || {
                     prompt(&format!(
@@ -521,7 +544,9 @@ impl MarkerInlet {
         let thread = std::thread::Builder::new()
             .name("lsl-markers".into())
             .spawn(move || w.run(inlet, &flag))
-            .map_err(|e| SessionError::Invalid(format!("LSL: cannot start the marker thread: {e}")))?;
+            .map_err(|e| {
+                SessionError::Invalid(format!("LSL: cannot start the marker thread: {e}"))
+            })?;
         Ok(MarkerInlet {
             stop,
             thread: Some(thread),
@@ -585,7 +610,10 @@ impl InletWork {
                     self.event(
                         now,
                         kind::LSL_STREAM_LOST,
-                        format!("LSL stream {} (source {}) went away", self.name, self.source_id),
+                        format!(
+                            "LSL stream {} (source {}) went away",
+                            self.name, self.source_id
+                        ),
                     );
                     current = None;
                 }
@@ -607,13 +635,19 @@ impl InletWork {
             } else {
                 self.lib.resolve("source_id", &self.source_id, 1, 0.5)
             };
-            if let Some(f) = found.ok().and_then(|mut v| (!v.is_empty()).then(|| v.remove(0))) {
+            if let Some(f) = found
+                .ok()
+                .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+            {
                 if let Ok(mut inlet) = f.open(2.0) {
                     let now = self.clock.now_us();
                     self.event(
                         now,
                         kind::LSL_STREAM_BACK,
-                        format!("LSL stream {} (source {}) is back", self.name, self.source_id),
+                        format!(
+                            "LSL stream {} (source {}) is back",
+                            self.name, self.source_id
+                        ),
                     );
                     self.correction = None;
                     self.measure(&mut inlet);
@@ -688,7 +722,9 @@ mod tests {
             outlets: true,
             ..LslOptions::default()
         };
-        let e = check_speed(&opts, ReplaySpeed::Max).unwrap_err().to_string();
+        let e = check_speed(&opts, ReplaySpeed::Max)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("real time") && e.contains("--speed"), "{e}");
         let e = check_speed(&opts, ReplaySpeed::Factor(2.0)).unwrap_err();
         assert!(e.to_string().contains("real time"));

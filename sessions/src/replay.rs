@@ -10,8 +10,8 @@ use et_drivers::{sample_channel, GazeSample, Tracker, TrackerInfo};
 
 use crate::error::Result;
 use crate::format::{kind, EventRecord, RecordingHeader};
+use crate::lsl::{LslOptions, Prepared, Source};
 use crate::reader::Recording;
-use crate::lsl::{LslOptions, Prepared};
 use crate::recorder::{spawn_session_recorder, FlushPolicy, Record, RecorderStats};
 use crate::writer::RecordingWriter;
 
@@ -58,10 +58,12 @@ pub fn replay_streaming(
     let streams = Prepared::new(
         lsl,
         speed,
-        &tracker_info(&header),
-        &header.participant,
-        &header.screen,
-        tracker.clock(),
+        &Source {
+            info: &tracker_info(&header),
+            participant: &header.participant,
+            screen: &header.screen,
+            clock: tracker.clock(),
+        },
         prompt,
         &|| false,
     )?;

@@ -509,7 +509,10 @@ pub async fn run(
         Some(watch),
         plan.lsl.and_then(crate::lsl::Prepared::take_outlets),
     )?;
-    let inlet = match plan.lsl.map(|l| l.start_inlet(Arc::clone(&clock), rec.sender())) {
+    let inlet = match plan
+        .lsl
+        .map(|l| l.start_inlet(Arc::clone(&clock), rec.sender()))
+    {
         Some(Err(e)) => {
             let _ = rec.finish(false);
             return Err(e);

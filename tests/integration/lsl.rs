@@ -50,11 +50,17 @@ fn in_namespace(dir: &Path, args: &[String]) -> Option<Output> {
     let cfg = dir.join("lsl_api.cfg");
     std::fs::write(&cfg, LSL_API_CFG).unwrap();
     let mut c = command("unshare");
-    c.args(["--net", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh"])
-        .args(args)
-        .env("LSLAPICFG", &cfg)
-        .env("ET_LSL_LIB", pylsl_liblsl())
-        .env("ET_LOG", "warn");
+    c.args([
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up && exec \"$@\"",
+        "sh",
+    ])
+    .args(args)
+    .env("LSLAPICFG", &cfg)
+    .env("ET_LSL_LIB", pylsl_liblsl())
+    .env("ET_LOG", "warn");
     Some(c.output().expect("unshare runs"))
 }
 
@@ -156,7 +162,10 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
 
     // The stream's description.
     let g = &seen.gaze_info;
-    assert_eq!((g.name.as_str(), g.kind.as_str()), ("et-suite-gaze", "Gaze"));
+    assert_eq!(
+        (g.name.as_str(), g.kind.as_str()),
+        ("et-suite-gaze", "Gaze")
+    );
     assert_eq!(g.rate, rec.header.sampling_hz);
     assert!(g.source_id.contains(&rec.header.tracker_serial) && g.source_id.contains("P01"));
     assert_eq!(g.model, rec.header.tracker_model);
@@ -164,13 +173,29 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
     let labels: Vec<&str> = g.channels.iter().map(|c| c["label"].as_str()).collect();
     assert_eq!(
         labels,
-        ["left_x", "left_y", "left_valid", "left_pupil", "right_x", "right_y", "right_valid", "right_pupil"]
+        [
+            "left_x",
+            "left_y",
+            "left_valid",
+            "left_pupil",
+            "right_x",
+            "right_y",
+            "right_valid",
+            "right_pupil"
+        ]
     );
-    assert!(g.channels.iter().all(|c| !c["unit"].is_empty() && !c["eye"].is_empty()));
+    assert!(g
+        .channels
+        .iter()
+        .all(|c| !c["unit"].is_empty() && !c["eye"].is_empty()));
 
     // Every sample once, in order, with its values and its own time.
     assert!(!rec.gaze.is_empty());
-    assert_eq!(seen.gaze.len(), rec.gaze.len(), "samples streamed vs recorded");
+    assert_eq!(
+        seen.gaze.len(),
+        rec.gaze.len(),
+        "samples streamed vs recorded"
+    );
     for (k, (s, (ts, v))) in rec
         .gaze
         .iter()
@@ -183,7 +208,10 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
             "sample {k}: LSL stamp {ts} s, tracker time mapped {want} s"
         );
         let same = |a: Option<f32>, b: f32| a.map_or(b.is_nan(), |a| a.to_bits() == b.to_bits());
-        assert!(same(v[0], s.left.gaze_x) && same(v[5], s.right.gaze_y), "sample {k}");
+        assert!(
+            same(v[0], s.left.gaze_x) && same(v[5], s.right.gaze_y),
+            "sample {k}"
+        );
         assert_eq!(v[2] == Some(1.0), s.left.gaze_valid, "sample {k}");
     }
     assert!(rec.lsl_clock.iter().any(|p| p.stream.is_empty()));
@@ -193,7 +221,11 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
         .any(|p| p.stream == "peer-markers" && p.uncertainty_s.is_finite()));
 
     // Every event of the file went out as a marker (the peer's own came in, not out).
-    let events: Vec<_> = rec.events.iter().filter(|e| e.kind != "lsl_marker").collect();
+    let events: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind != "lsl_marker")
+        .collect();
     assert_eq!(seen.markers.len(), events.len(), "markers vs /events rows");
     for (e, (text, ts)) in events.iter().zip(&seen.markers) {
         assert_eq!(text, &et_sessions::lsl::marker_text(e));
@@ -201,7 +233,11 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
     }
 
     // The peer's markers: in the trial whose stimulus was on, at the time they were pushed.
-    let peer: Vec<_> = rec.events.iter().filter(|e| e.kind == "lsl_marker").collect();
+    let peer: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "lsl_marker")
+        .collect();
     assert_eq!(peer.len(), 2, "{:?}", rec.events);
     let span = |trial: i32| {
         let at = |kind: &str| {
@@ -230,7 +266,10 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
     let (lost, back) = (at("lsl_stream_lost"), at("lsl_stream_back"));
     assert!(seen.restarted.is_some());
     assert!(lost.is_some() && back.is_some(), "{:?}", rec.events);
-    let (lost, back) = (rec.events[lost.unwrap()].ts_us, rec.events[back.unwrap()].ts_us);
+    let (lost, back) = (
+        rec.events[lost.unwrap()].ts_us,
+        rec.events[back.unwrap()].ts_us,
+    );
     assert!(peer[0].ts_us < lost && lost < back && back < peer[1].ts_us);
 
     // The README's recipe: the XDF that LabRecorder would have written, put on the
@@ -242,7 +281,11 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{said}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(said.contains("synchronisation:"), "{said}");
     let column = |file: &str| -> Vec<i64> {
         let text = std::fs::read_to_string(aligned.join(file)).unwrap();
@@ -254,7 +297,11 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
     let gaze_us = column("et-suite-gaze.csv");
     assert_eq!(gaze_us.len(), rec.gaze.len());
     for (a, s) in gaze_us.iter().zip(&rec.gaze) {
-        assert!((a - s.system_ts_us).abs() <= 1000, "{a} vs {}", s.system_ts_us);
+        assert!(
+            (a - s.system_ts_us).abs() <= 1000,
+            "{a} vs {}",
+            s.system_ts_us
+        );
     }
     let marker_us = column("et-suite-markers.csv");
     for (a, e) in marker_us.iter().zip(&events) {
@@ -304,7 +351,15 @@ fn lsl_that_cannot_work_is_refused_before_the_file_exists() {
     assert!(!out.exists());
     // No liblsl.
     let o = bin()
-        .args(["run", "--headless", "--config", s(&cfg), "--out", s(&out), "--lsl"])
+        .args([
+            "run",
+            "--headless",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(&out),
+            "--lsl",
+        ])
         .env("ET_LSL_LIB", dir.path().join("missing/liblsl.so"))
         .output()
         .unwrap();
