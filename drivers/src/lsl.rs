@@ -99,8 +99,7 @@ struct Functions {
     push_sample_strtp: unsafe extern "C" fn(OutletPtr, *const *const c_char, c_double, i32) -> i32,
     have_consumers: unsafe extern "C" fn(OutletPtr) -> i32,
     wait_for_consumers: unsafe extern "C" fn(OutletPtr, c_double) -> i32,
-    resolve_byprop:
-        unsafe extern "C" fn(*mut Info, u32, *const c_char, *const c_char, i32, c_double) -> i32,
+    resolve_bypred: unsafe extern "C" fn(*mut Info, u32, *const c_char, i32, c_double) -> i32,
     create_inlet: unsafe extern "C" fn(Info, i32, i32, i32) -> InletPtr,
     destroy_inlet: unsafe extern "C" fn(InletPtr),
     open_stream: unsafe extern "C" fn(InletPtr, c_double, *mut i32),
@@ -187,7 +186,7 @@ impl LslLibrary {
             push_sample_strtp: resolve!(lib, path, "push_sample_strtp"),
             have_consumers: resolve!(lib, path, "have_consumers"),
             wait_for_consumers: resolve!(lib, path, "wait_for_consumers"),
-            resolve_byprop: resolve!(lib, path, "resolve_byprop"),
+            resolve_bypred: resolve!(lib, path, "resolve_bypred"),
             create_inlet: resolve!(lib, path, "create_inlet"),
             destroy_inlet: resolve!(lib, path, "destroy_inlet"),
             open_stream: resolve!(lib, path, "open_stream"),
@@ -304,33 +303,30 @@ impl LslLibrary {
         Ok(info)
     }
 
-    /// Streams whose `prop` ("name", "type", "source_id") is `value`, found within
-    /// `timeout_s`: as soon as `enough` have answered, or every one that answered by then.
+    /// Streams with any of `props` ("name", "type", "source_id") equal to `value`, found
+    /// within `timeout_s`: as soon as `enough` have answered, else every one that answered.
     pub fn resolve(
         &'static self,
-        prop: &str,
+        props: &[&str],
         value: &str,
         enough: usize,
         timeout_s: f64,
     ) -> Result<Vec<Found>> {
-        let (p, v) = (
-            CString::new(prop).map_err(|_| LslError::Nul {
-                stream: value.into(),
-                what: "the property",
-            })?,
-            CString::new(value).map_err(|_| LslError::Nul {
-                stream: value.into(),
-                what: "the name",
-            })?,
-        );
+        let pred = predicate(props, value).ok_or_else(|| LslError::Nul {
+            stream: value.into(),
+            what: "both kinds of quote (no LSL query can name it)",
+        })?;
+        let pred = CString::new(pred).map_err(|_| LslError::Nul {
+            stream: value.into(),
+            what: "the name",
+        })?;
         let mut buf: Vec<Info> = vec![std::ptr::null_mut(); 64];
-        // SAFETY: `buf` has room for the 64 infos liblsl may write; strings alive for the call.
+        // SAFETY: `buf` has room for the 64 infos liblsl may write; the query alive for the call.
         let n = unsafe {
-            (self.f.resolve_byprop)(
+            (self.f.resolve_bypred)(
                 buf.as_mut_ptr(),
                 64,
-                p.as_ptr(),
-                v.as_ptr(),
+                pred.as_ptr(),
                 i32::try_from(enough.min(64)).unwrap_or(64),
                 timeout_s,
             )
@@ -338,7 +334,7 @@ impl LslLibrary {
         if n < 0 {
             return Err(LslError::Call {
                 stream: value.into(),
-                call: "lsl_resolve_byprop",
+                call: "lsl_resolve_bypred",
                 code: n,
                 meaning: meaning(n),
             });
@@ -359,6 +355,20 @@ impl LslLibrary {
         // SAFETY: liblsl returns NUL-terminated strings owned by the live info.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
+}
+
+/// The XPath query of streams with any of `props` equal to `value`; `None` when `value` holds
+/// both kinds of quote (XPath 1.0 cannot write it).
+fn predicate(props: &[&str], value: &str) -> Option<String> {
+    let q = if !value.contains('\'') {
+        '\''
+    } else if !value.contains('"') {
+        '"'
+    } else {
+        return None;
+    };
+    let terms: Vec<String> = props.iter().map(|p| format!("{p}={q}{value}{q}")).collect();
+    Some(terms.join(" or "))
 }
 
 /// What an outlet announces: name, type, channels with their metadata, rate, source id, and
@@ -637,6 +647,19 @@ impl Drop for Inlet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_quote_what_they_look_for() {
+        assert_eq!(
+            predicate(&["name", "type"], "PsychoPy Markers").as_deref(),
+            Some("name='PsychoPy Markers' or type='PsychoPy Markers'")
+        );
+        assert_eq!(
+            predicate(&["name"], "it's").as_deref(),
+            Some("name=\"it's\"")
+        );
+        assert_eq!(predicate(&["name"], "a'b\"c"), None);
+    }
 
     #[test]
     fn a_missing_library_names_how_to_install_one() {

@@ -391,10 +391,10 @@ impl Outlets {
 /// The one outside stream `what` names (a name, else a type), looked for within `wait_s`.
 /// None or several: refused, naming what was found.
 pub fn find_marker_stream(lib: &'static LslLibrary, what: &str, wait_s: f64) -> Result<Found> {
-    let mut found = lib.resolve("name", what, 64, wait_s).map_err(lsl_err)?;
-    if found.is_empty() {
-        found = lib.resolve("type", what, 64, 0.5).map_err(lsl_err)?;
-    }
+    // Everything that answers within the wait, by name or type alike.
+    let mut found = lib
+        .resolve(&["name", "type"], what, 64, wait_s)
+        .map_err(lsl_err)?;
     match found.len() {
         0 => Err(SessionError::Invalid(format!(
             "--lsl-markers {what}: no LSL stream of that name or type answered within {wait_s} s; start its sender first (and check that both machines are on one network)"
@@ -631,9 +631,9 @@ impl InletWork {
     fn find_again(&mut self, stop: &AtomicBool) -> Option<Inlet> {
         while !stop.load(Ordering::SeqCst) {
             let found = if self.source_id.is_empty() {
-                self.lib.resolve("name", &self.name, 1, 0.5)
+                self.lib.resolve(&["name"], &self.name, 1, 0.5)
             } else {
-                self.lib.resolve("source_id", &self.source_id, 1, 0.5)
+                self.lib.resolve(&["source_id"], &self.source_id, 1, 0.5)
             };
             if let Some(f) = found
                 .ok()

@@ -385,4 +385,40 @@ fn lsl_that_cannot_work_is_refused_before_the_file_exists() {
     };
     assert_clean_error(&o, "nobody-sends-this");
     assert!(!out.exists());
+    // Two streams of the type asked for: refused, naming both. The senders live until
+    // et-suite has answered; it starts once they are up (a file says so).
+    let ready = dir.path().join("ready");
+    let two = format!(
+        "import pylsl, time\n\
+         a = pylsl.StreamOutlet(pylsl.StreamInfo('trig-a', 'Triggers', 1, 0, 'string', 'sa'))\n\
+         b = pylsl.StreamOutlet(pylsl.StreamInfo('trig-b', 'Triggers', 1, 0, 'string', 'sb'))\n\
+         open('{}', 'w').close()\n\
+         time.sleep(600)\n",
+        s(&ready)
+    );
+    let script = format!(
+        "python3 -c \"$0\" & p=$!; while [ ! -e '{}' ]; do sleep 0.1; done; \"$@\"; rc=$?; kill $p; exit $rc",
+        s(&ready)
+    );
+    let mut args: Vec<String> = vec!["sh".into(), "-c".into(), script, two];
+    args.extend(
+        [
+            env!("CARGO_BIN_EXE_et-suite"),
+            "run",
+            "--headless",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(&out),
+            "--lsl-markers",
+            "Triggers",
+        ]
+        .iter()
+        .map(|a| a.to_string()),
+    );
+    let o = in_namespace(dir.path(), &args).unwrap();
+    assert_clean_error(&o, "2 LSL streams answer");
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("trig-a") && said.contains("trig-b"), "{said}");
+    assert!(!out.exists());
 }
