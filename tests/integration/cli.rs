@@ -105,7 +105,7 @@ fn run_replay_inspect_round_trip() {
             "--out",
             s(&dir.path().join("x.txt")),
         ]),
-        "x.txt: the table's format is told by its extension",
+        "x.txt: the format is told by the extension",
     );
     assert!(!dir.path().join("x.txt").exists());
     assert!(run(&["export-samples", s(&b), "--out", s(&pq)])
@@ -121,6 +121,25 @@ fn run_replay_inspect_round_trip() {
     assert_clean_error(
         &run(&["export-samples", s(&b), "--out", s(&csvp)]),
         "already exists",
+    );
+    // BrainVision for EEG tools: header, markers and data, one float per channel and slot.
+    let vhdr = dir.path().join("gaze.vhdr");
+    let o = run(&["export-samples", s(&b), "--out", s(&vhdr)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains(&format!("{} samples on a regular grid", rec.gaze.len())),
+        "{said}"
+    );
+    let slots = std::fs::metadata(dir.path().join("gaze.eeg"))
+        .unwrap()
+        .len()
+        / (8 * 4);
+    assert!(slots >= rec.gaze.len() as u64);
+    let marks = std::fs::read_to_string(dir.path().join("gaze.vmrk")).unwrap();
+    assert!(
+        marks.contains("=Stimulus,stimulus_onset; trial 0; "),
+        "{marks}"
     );
 
     let out = run(&["inspect", s(&b)]);
