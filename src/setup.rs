@@ -25,8 +25,8 @@ pub fn announce_generation(dir: &Path) {
 pub fn operator_window(
     beside: bool,
     monitor: Option<usize>,
-) -> Option<et_stimuli::present::OperatorWindowConfig> {
-    (beside || monitor.is_some()).then_some(et_stimuli::present::OperatorWindowConfig {
+) -> Option<et_present::OperatorWindowConfig> {
+    (beside || monitor.is_some()).then_some(et_present::OperatorWindowConfig {
         monitor,
         width: 640,
         height: 430,

@@ -9,8 +9,8 @@
 
 use et_drivers::synthetic::Scene;
 use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
-use et_stimuli::present::validation_plot::{validation_image, PlotPoint};
-use et_stimuli::present::Screen;
+use et_present::validation_plot::{validation_image, PlotPoint};
+use et_present::Screen;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -421,7 +421,7 @@ async fn attempts(
                     Some(p) => {
                         let info = p.info();
                         let rect = operator_rect(info.width, info.height);
-                        let font = et_stimuli::present::text::Font::find().ok();
+                        let font = et_present::text::Font::find().ok();
                         let img = validation_image(
                             &v.points,
                             &text,

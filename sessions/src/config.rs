@@ -163,7 +163,7 @@ pub struct DisplaySettings {
     /// Which monitor (index in the system's list); absent: the primary one.
     pub monitor: Option<usize>,
     /// Colours and sizes of the cross, target and text.
-    pub style: et_stimuli::present::Style,
+    pub style: et_present::Style,
     /// Instruction, break and end screens.
     pub text: crate::runner::TextScreens,
 }
@@ -173,7 +173,7 @@ impl Default for DisplaySettings {
         DisplaySettings {
             fullscreen: true,
             monitor: None,
-            style: et_stimuli::present::Style::default(),
+            style: et_present::Style::default(),
             text: crate::runner::TextScreens::default(),
         }
     }

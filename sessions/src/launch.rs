@@ -10,7 +10,7 @@ use et_drivers::replay::{Paced, ReplaySpeed, ReplayTracker};
 use et_drivers::synthetic::{SceneTimeline, SyntheticConfig, SyntheticTracker};
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::Tracker;
-use et_stimuli::present::{OperatorWindowConfig, Presenter, WindowConfig};
+use et_present::{OperatorWindowConfig, Presenter, WindowConfig};
 use et_stimuli::{trial_list, StimulusSet};
 
 use crate::config::StudyConfig;
@@ -211,7 +211,7 @@ pub fn launch(req: SessionRequest<'_>) -> Result<Launched> {
     // The participant's text screens (instructions, breaks, the end) need a font: a missing or
     // broken one is named now, not at the first text screen with the recording half written.
     if req.window.is_some() {
-        et_stimuli::present::text::Font::find().map_err(|e| {
+        et_present::text::Font::find().map_err(|e| {
             SessionError::Display(format!("the participant's text screens need a font: {e}"))
         })?;
     }

@@ -52,7 +52,7 @@ struct State {
     /// What the current phase says besides (the positioning guide: where the eyes are).
     detail: String,
     /// What the participant's screen shows now (for the operator's window).
-    screen: Option<et_stimuli::present::Screen>,
+    screen: Option<et_present::Screen>,
 }
 
 /// One reading of the live view.
@@ -138,7 +138,7 @@ impl LiveView {
     }
 
     /// The screen the participant sees from now on.
-    pub(crate) fn screen(&self, screen: &et_stimuli::present::Screen) {
+    pub(crate) fn screen(&self, screen: &et_present::Screen) {
         self.with(|s| {
             if s.screen.as_ref() != Some(screen) {
                 s.screen = Some(screen.clone());
@@ -147,7 +147,7 @@ impl LiveView {
     }
 
     /// What the participant's screen shows now.
-    pub fn current_screen(&self) -> Option<et_stimuli::present::Screen> {
+    pub fn current_screen(&self) -> Option<et_present::Screen> {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use et_stimuli::present::operator_view::{caption_band, operator_image, screen_area, OperatorView};
-use et_stimuli::present::text::Font;
-use et_stimuli::present::{OperatorFeed, Screen};
+use et_present::operator_view::{caption_band, operator_image, screen_area, OperatorView};
+use et_present::text::Font;
+use et_present::{OperatorFeed, Screen};
 use image::RgbaImage;
 
 use crate::live::LiveView;

@@ -10,9 +10,9 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use et_drivers::{GazeSample, ScreenGeometry};
-use et_stimuli::present::guide::{guide_image, GuideView};
-use et_stimuli::present::text::Font;
-use et_stimuli::present::Screen;
+use et_present::guide::{guide_image, GuideView};
+use et_present::text::Font;
+use et_present::Screen;
 
 use crate::calibration::Decision;
 use crate::error::Result;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use et_drivers::serial::MarkerPort;
 use et_drivers::synthetic::{Scene, SceneTimeline};
 use et_drivers::{sample_channel, Clock, Tracker};
-use et_stimuli::present::{OperatorKey, Presenter, Screen};
+use et_present::{OperatorKey, Presenter, Screen};
 use et_stimuli::{StimulusSet, TrialSpec};
 
 use crate::attention::{image_scene, ParticipantAttention};
@@ -784,7 +784,7 @@ async fn prepare_window(
         }
     }
     let configured = plan.timing.refresh_hz;
-    let measured = et_stimuli::timing::refresh_hz(&stamps);
+    let measured = et_present::timing::refresh_hz(&stamps);
     // A display that does not pace has no refresh rate to measure: its frame intervals are
     // drawing times (longer on a busy machine), so it keeps the configured rate.
     let used = match measured {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use et_drivers::MonotonicClock;
 use et_sessions::StudyConfig;
-use et_stimuli::present::{OperatorKey, Presenter, Screen, WindowConfig};
-use et_stimuli::timing::frame_stats;
+use et_present::{OperatorKey, Presenter, Screen, WindowConfig};
+use et_present::timing::frame_stats;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -144,7 +144,7 @@ fn present_frames(p: &Presenter, n: usize, stamps: &mut Vec<i64>) -> Result<()> 
 
 /// Ten operator pictures a second, each a new image (as a session's are), until `feeding` ends.
 fn feed_test_pictures(
-    feed: &et_stimuli::present::OperatorFeed,
+    feed: &et_present::OperatorFeed,
     feeding: &std::sync::atomic::AtomicBool,
 ) {
     let mut k = 0u8;

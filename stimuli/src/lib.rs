@@ -6,8 +6,6 @@ pub mod counterbalance;
 pub mod default_set;
 pub mod font;
 pub mod manifest;
-pub mod present;
-pub mod timing;
 
 pub use aoi::{Aoi, AoiError, AoiFile, AoiShape};
 pub use counterbalance::{trial_list, CounterbalanceError, CounterbalanceVersion, TrialSpec};

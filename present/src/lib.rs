@@ -6,6 +6,7 @@
 
 mod draw;
 mod gpu;
+pub mod timing;
 pub mod guide;
 pub mod offscreen;
 pub mod operator_view;

@@ -318,7 +318,7 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("\"nope\" was not preloaded"), "{e}");
-        if super::super::text::Font::find().is_ok() {
+        if crate::text::Font::find().is_ok() {
             let got = o.render(&Screen::Text("Pause".into()), 0.0).unwrap();
             let dark = |x: u32, y: u32| got.get_pixel(x, y).0[0] < 64;
             let ink = (0..320).flat_map(|x| (0..120).map(move |y| (x, y)));

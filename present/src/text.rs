@@ -14,9 +14,9 @@ pub struct Font {
 
 impl Font {
     /// The font named by `ET_FONT`, else the first of the usual system fonts
-    /// (`crate::font::font_file`).
+    /// (`et_stimuli::font::font_file`).
     pub fn find() -> Result<Font> {
-        let path = crate::font::font_file().map_err(|e| PresentError::Font(e.to_string()))?;
+        let path = et_stimuli::font::font_file().map_err(|e| PresentError::Font(e.to_string()))?;
         Font::load(&path)
     }
 

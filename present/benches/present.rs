@@ -3,13 +3,13 @@
 //! read-back, and — when a display is reachable (e.g. under `xvfb-run`) — frames per second
 //! through the window path and the cost of stamping a frame on the session clock.
 //!
-//! `xvfb-run -a -s "-screen 0 1920x1080x24" cargo bench -p et-stimuli --bench present`
+//! `xvfb-run -a -s "-screen 0 1920x1080x24" cargo bench -p et-present --bench present`
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use et_drivers::{Clock, MonotonicClock};
-use et_stimuli::present::{Offscreen, Presenter, Screen, Style, WindowConfig};
+use et_present::{Offscreen, Presenter, Screen, Style, WindowConfig};
 
 fn face() -> image::RgbaImage {
     image::RgbaImage::from_fn(1024, 1024, |x, y| {
@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Stamping: what the session adds per frame on the clock side.
     let clock = MonotonicClock;
     let t = Instant::now();
-    let mut timing = et_stimuli::timing::FrameTiming::new(60.0);
+    let mut timing = et_present::timing::FrameTiming::new(60.0);
     let m = 1_000_000;
     for _ in 0..m {
         timing.observe(clock.now_us());
