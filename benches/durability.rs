@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use et_drivers::clock::monotonic_now_us;
-use et_sessions::Recording;
+use et_recording::Recording;
 use rand::{Rng, SeedableRng};
 
 const BIN: &str = env!("CARGO_BIN_EXE_et-suite");

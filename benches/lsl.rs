@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use et_drivers::lsl::LslLibrary;
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{sample_channel, GazeSample, ScreenGeometry, Tracker};
+use et_recording::{RecordingHeader, RecordingWriter};
 use et_sessions::lsl::{Outlets, Source};
 use et_sessions::recorder::{spawn_session_recorder, FlushPolicy};
-use et_sessions::{RecordingHeader, RecordingWriter};
 
 const IN_NAMESPACE: &str = "ET_LSL_BENCH_IN_NAMESPACE";
 
@@ -133,7 +133,7 @@ fn main() {
         .trim()
         .parse()
         .unwrap_or(0);
-    let file = et_sessions::Recording::open(&out).unwrap();
+    let file = et_recording::Recording::open(&out).unwrap();
     let span = match (file.gaze.first(), file.gaze.last()) {
         (Some(a), Some(b)) => (b.system_ts_us - a.system_ts_us) as f64 / 1e6,
         _ => f64::NAN,

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use et_drivers::replay::ReplaySpeed;
 use et_drivers::synthetic::{GazeGenerator, Scene, SyntheticConfig};
+use et_recording::{Recording, RecordingHeader, RecordingWriter};
 use et_sessions::replay::replay_to_file;
-use et_sessions::{Recording, RecordingHeader, RecordingWriter};
 
 fn main() {
     let n: i64 = std::env::args()

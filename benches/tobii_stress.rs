@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use et_drivers::tobii::{TobiiConfig, TobiiTracker};
 use et_drivers::{sample_channel, Tracker};
+use et_recording::{Recording, RecordingHeader, RecordingWriter};
 use et_sessions::recorder::{spawn_recorder, FlushPolicy};
-use et_sessions::{Recording, RecordingHeader, RecordingWriter};
 
 fn percentile(sorted: &[i64], p: f64) -> f64 {
     if sorted.is_empty() {

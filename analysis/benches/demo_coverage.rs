@@ -32,9 +32,10 @@ use et_analysis::compare::{compare_with, ComparisonRow};
 use et_analysis::mixed::Ddf;
 use et_analysis::{analyse_study, trial_dwell, AnalysisConfig, StudyModel};
 use et_drivers::synthetic::{samples_between, Scene, SceneTimeline, SyntheticConfig};
+use et_recording::{Recording, RecordingHeader, TrialRecord};
 use et_sessions::attention::image_scene;
 use et_sessions::runner::fit_rect;
-use et_sessions::{Recording, RecordingHeader, StudyConfig, TrialRecord};
+use et_sessions::StudyConfig;
 use et_stimuli::{trial_list, StimulusSet};
 
 const PARTICIPANTS: u32 = 10;

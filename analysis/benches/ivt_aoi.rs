@@ -13,9 +13,9 @@ use et_analysis::fixation::ivt::{ivt, IvtConfig};
 use et_analysis::metrics::trials_aoi_metrics;
 use et_drivers::synthetic::{GazeGenerator, SyntheticConfig};
 use et_drivers::ScreenGeometry;
+use et_recording::{Recording, RecordingHeader, TrialRecord};
 use et_sessions::attention::{image_scene, AttentionConfig};
 use et_sessions::runner::fit_rect;
-use et_sessions::{Recording, RecordingHeader, TrialRecord};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

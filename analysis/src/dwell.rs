@@ -6,7 +6,7 @@
 //! nothing rather than stretching its neighbour.
 
 use et_drivers::GazeSample;
-use et_sessions::{Recording, TrialRecord};
+use et_recording::{Recording, TrialRecord};
 use et_stimuli::{Aoi, StimulusSet};
 
 use crate::geometry::{display_to_screen, screen_to_image};
@@ -101,7 +101,7 @@ pub fn trial_dwell(rec: &Recording, set: &StimulusSet, trial: &TrialRecord) -> V
 mod tests {
     use super::*;
     use et_drivers::{EyeSample, ScreenGeometry};
-    use et_sessions::RecordingHeader;
+    use et_recording::RecordingHeader;
 
     fn sample(ts: i64, x: f32, y: f32) -> GazeSample {
         let mut e = EyeSample::INVALID;

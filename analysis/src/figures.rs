@@ -585,7 +585,7 @@ where
     DB::ErrorType: 'static,
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    let rows: Vec<&et_sessions::ValidationRecord> =
+    let rows: Vec<&et_recording::ValidationRecord> =
         v.rows.iter().filter(|r| r.attempt == attempt).collect();
     let accuracy = |eye: &str| {
         let acc: Vec<f64> = rows
@@ -761,7 +761,10 @@ pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<Path
 /// One session's validation as a PNG at `path` (beside its recording): a panel per attempt,
 /// each target with each eye's samples and mean gaze. Created exclusively (an existing file
 /// is never replaced). `Ok(false)` when the session was not validated.
-pub fn write_session_validation(rec: &et_sessions::Recording, path: &Path) -> Result<bool, String> {
+pub fn write_session_validation(
+    rec: &et_recording::Recording,
+    path: &Path,
+) -> Result<bool, String> {
     let Some(v) = ParticipantValidation::of(rec) else {
         return Ok(false);
     };

@@ -41,7 +41,7 @@ pub enum AnalysisError {
     Input { path: String, message: String },
     /// A recording that cannot be read (its path and what is wrong, as the reader says).
     #[error(transparent)]
-    Read(#[from] et_sessions::SessionError),
+    Read(#[from] et_recording::RecordingError),
     /// An output that cannot be written.
     #[error("{path}: cannot write: {source}")]
     Write {

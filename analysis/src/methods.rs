@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use et_sessions::RecordingHeader;
+use et_recording::RecordingHeader;
 
 use crate::fixation::ivt::{IvtConfig, ResolvedIvt};
 use crate::study::{setting_name, FixationFilter, StudyAnalysis};
@@ -26,13 +26,13 @@ pub struct RecordingFacts {
 }
 
 impl RecordingFacts {
-    pub fn of(rec: &et_sessions::Recording) -> RecordingFacts {
+    pub fn of(rec: &et_recording::Recording) -> RecordingFacts {
         // "attempt 2: applied (9 points, point 4 redone)": the last applied calibration.
         let calibration_points = rec
             .events
             .iter()
             .rev()
-            .filter(|e| e.kind == et_sessions::format::kind::CALIBRATION)
+            .filter(|e| e.kind == et_recording::format::kind::CALIBRATION)
             .find_map(|e| {
                 let rest = e.text.split_once(": applied (")?.1;
                 rest.split_once(" points")?.0.parse().ok()

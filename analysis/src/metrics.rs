@@ -12,7 +12,7 @@
 //! | `visit_count` | Number_of_Visits | runs of consecutive fixations in the AOI (a fixation elsewhere ends a visit) |
 //! | `total_visit_duration_ms` | Total_duration_of_Visit | sum over visits of (end of its last fixation − start of its first), clipped |
 
-use et_sessions::{Recording, TrialRecord};
+use et_recording::{Recording, TrialRecord};
 use et_stimuli::StimulusSet;
 
 use crate::dwell::{trial_dwell, DwellRow};
@@ -254,7 +254,7 @@ pub fn trial_metrics_with_dwell(
 mod tests {
     use super::*;
     use crate::fixation::{EyeChoice, SampleClass};
-    use et_sessions::RecordingHeader;
+    use et_recording::RecordingHeader;
 
     #[test]
     fn per_stimulus_weighs_each_participant_once() {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use et_sessions::{Recording, TrialRecord};
+use et_recording::{Recording, TrialRecord};
 use serde::{Deserialize, Serialize};
 
 /// Exclusion rules (`[exclusion]` in the analysis config); each is off unless set.
@@ -106,10 +106,10 @@ fn lost_within(rec: &Recording, a: i64, b: i64) -> f64 {
     };
     for e in &rec.events {
         match e.kind.as_str() {
-            et_sessions::format::kind::TRACKER_LOST => {
+            et_recording::format::kind::TRACKER_LOST => {
                 lost_since.get_or_insert(e.ts_us);
             }
-            et_sessions::format::kind::TRACKER_BACK => {
+            et_recording::format::kind::TRACKER_BACK => {
                 if let Some(s) = lost_since.take() {
                     add(s, e.ts_us);
                 }
@@ -144,7 +144,7 @@ pub fn trial_quality(rec: &Recording, t: &TrialRecord) -> TrialQuality {
         aborted_after_ms: rec
             .events
             .iter()
-            .any(|e| e.kind == et_sessions::format::kind::TRIAL_ABORTED && e.trial == t.trial)
+            .any(|e| e.kind == et_recording::format::kind::TRIAL_ABORTED && e.trial == t.trial)
             .then_some(duration_s * 1000.0),
     }
 }
@@ -186,7 +186,7 @@ pub fn participant_quality(rec: &Recording, trials: &[TrialQuality]) -> Particip
         .iter()
         .filter(|v| Some(v.attempt) == last && v.accuracy_deg.is_finite())
         .collect();
-    let avg = |f: fn(&&et_sessions::ValidationRecord) -> f32| {
+    let avg = |f: fn(&&et_recording::ValidationRecord) -> f32| {
         (!points.is_empty())
             .then(|| points.iter().map(|v| f64::from(f(v))).sum::<f64>() / points.len() as f64)
     };
@@ -294,7 +294,7 @@ pub fn excluded_trials(list: &[Exclusion], participant: &str) -> (bool, BTreeSet
 mod tests {
     use super::*;
     use et_drivers::{EyeSample, GazeSample};
-    use et_sessions::{EventRecord, RecordingHeader, ValidationRecord};
+    use et_recording::{EventRecord, RecordingHeader, ValidationRecord};
 
     fn sample(ts: i64, left: bool, right: bool) -> GazeSample {
         let eye = |v: bool| {
@@ -456,7 +456,7 @@ mod tests {
         rec.trials[1].offset_us = 1_400_000;
         rec.events.push(EventRecord {
             ts_us: 1_400_000,
-            kind: et_sessions::format::kind::TRIAL_ABORTED.into(),
+            kind: et_recording::format::kind::TRIAL_ABORTED.into(),
             trial: 1,
             text: "aborted after 400.0 of 1000 ms".into(),
         });

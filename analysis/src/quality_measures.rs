@@ -178,7 +178,7 @@ const EYES: [(&str, EyePosition); 3] = [
 
 /// The `ValidationQuality` rows of a recording (none without a validation whose collection
 /// windows were recorded).
-pub fn validation_quality(rec: &et_sessions::Recording) -> Vec<ValidationQuality> {
+pub fn validation_quality(rec: &et_recording::Recording) -> Vec<ValidationQuality> {
     let Some(last) = rec.validation.iter().map(|v| v.attempt).max() else {
         return Vec::new();
     };
@@ -268,8 +268,8 @@ pub struct TrialDataQuality {
 /// The `TrialDataQuality` of trial `t` of `rec` for each eye and both, with the recording's
 /// fixations.
 pub fn trial_data_quality(
-    rec: &et_sessions::Recording,
-    t: &et_sessions::TrialRecord,
+    rec: &et_recording::Recording,
+    t: &et_recording::TrialRecord,
     fixations: &[crate::fixation::Fixation],
 ) -> Vec<TrialDataQuality> {
     let g = &rec.header.screen;
@@ -371,9 +371,9 @@ mod tests {
                 right: e,
             }
         };
-        let mut header = et_sessions::RecordingHeader::new("P", "1");
+        let mut header = et_recording::RecordingHeader::new("P", "1");
         header.sampling_hz = 100.0;
-        let trial = et_sessions::TrialRecord {
+        let trial = et_recording::TrialRecord {
             trial: 0,
             stimulus_id: "s".into(),
             identity: String::new(),
@@ -387,7 +387,7 @@ mod tests {
             image_rect: [0.0; 4],
             samples: Default::default(),
         };
-        let rec = et_sessions::Recording::in_memory(
+        let rec = et_recording::Recording::in_memory(
             "t.h5",
             header,
             (0..100).map(sample).collect(),

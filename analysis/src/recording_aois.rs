@@ -8,7 +8,7 @@
 //! neither trials nor a manifest is one "screen" stimulus over the whole recording, with AOIs in
 //! screen px. Without any AOI there is nothing to judge: `None`.
 
-use et_sessions::{Recording, TrialRecord};
+use et_recording::{Recording, TrialRecord};
 use et_stimuli::{AoiFile, Expression, Stimulus, StimulusSet, Variant};
 
 use crate::AnalysisError;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use et_sessions::{Recording, TrialRecord};
+use et_recording::{Recording, TrialRecord};
 
 use crate::compare::{
     compare_with, corrected, interaction_test, ComparisonRow, InteractionTest, Response, StudyModel,
@@ -288,7 +288,7 @@ pub struct StudyAnalysis {
 pub struct ParticipantValidation {
     pub participant: String,
     pub screen_px: (u32, u32),
-    pub rows: Vec<et_sessions::ValidationRecord>,
+    pub rows: Vec<et_recording::ValidationRecord>,
     pub samples: Vec<ValidationSample>,
 }
 
@@ -1698,7 +1698,7 @@ mod tests {
 
     use super::*;
     use et_drivers::synthetic::{GazeGenerator, Scene, SyntheticConfig};
-    use et_sessions::{RecordingHeader, TrialRecord};
+    use et_recording::{RecordingHeader, TrialRecord};
 
     /// A recording in ms read as µs: a "7 s" trial of 7000 µs holds 840 samples at a stated
     /// 120 Hz, whose dwell is 7 s. Refused, naming the recording and trial; so is a trial

@@ -74,7 +74,7 @@ pub fn write_tables(tables: &[Table], dir: &Path) -> Result<(), AnalysisError> {
 
 /// Every sample of a recording as a table (one row per sample, both eyes), written as Parquet
 /// or CSV by the file's extension.
-pub fn write_samples(rec: &et_sessions::Recording, path: &Path) -> Result<usize, AnalysisError> {
+pub fn write_samples(rec: &et_recording::Recording, path: &Path) -> Result<usize, AnalysisError> {
     let g = &rec.gaze;
     let f32s = |name: &str, f: &dyn Fn(&et_drivers::GazeSample) -> f32| {
         Column::new(name.into(), g.iter().map(f).collect::<Vec<f32>>())

@@ -9,13 +9,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let out = case.dir.path().join("out");
-    let opts = et_sessions::import::ImportOptions {
+    let opts = et_recording::import::ImportOptions {
         screen: et_drivers::ScreenGeometry::default().into(),
         ..Default::default()
     };
-    if let Ok(reports) = et_sessions::import::import(&case.path, &out, &opts) {
+    if let Ok(reports) = et_recording::import::import(&case.path, &out, &opts) {
         for r in reports {
-            let rec = et_sessions::Recording::open(&r.path).expect("imported but unreadable");
+            let rec = et_recording::Recording::open(&r.path).expect("imported but unreadable");
             let _ = (rec.duration_us(), rec.data_loss());
         }
     }

@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(case) = et_suite_fuzz::case_file("rec.h5", data) else {
         return;
     };
-    if let Ok(rec) = et_sessions::Recording::open(&case.path) {
+    if let Ok(rec) = et_recording::Recording::open(&case.path) {
         let _ = (rec.duration_us(), rec.data_loss());
     }
 });

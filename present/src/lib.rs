@@ -6,11 +6,11 @@
 
 mod draw;
 mod gpu;
-pub mod timing;
 pub mod guide;
 pub mod offscreen;
 pub mod operator_view;
 pub mod text;
+pub mod timing;
 pub mod validation_plot;
 pub mod window;
 

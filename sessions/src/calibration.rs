@@ -16,9 +16,9 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::format::{kind, ValidationRecord};
 use crate::recorder::{Record, SampleTap};
 use crate::runner::{operator_rect, Choice, Session};
+use et_recording::format::{kind, ValidationRecord};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

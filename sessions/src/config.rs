@@ -290,10 +290,10 @@ impl StudyConfig {
             ));
         }
         let hz = self.tracker.sampling_hz;
-        if !(hz.is_finite() && (1.0..=crate::format::MAX_SAMPLING_HZ).contains(&hz)) {
+        if !(hz.is_finite() && (1.0..=et_recording::format::MAX_SAMPLING_HZ).contains(&hz)) {
             return Err(format!(
                 "tracker.sampling_hz must be between 1 and {}, got {hz}",
-                crate::format::MAX_SAMPLING_HZ
+                et_recording::format::MAX_SAMPLING_HZ
             ));
         }
         if self.calibration.enabled {

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use et_drivers::Clock;
-use et_present::{OperatorKey, Presenter, Screen};
 use et_present::timing::FrameTiming;
+use et_present::{OperatorKey, Presenter, Screen};
 
 use crate::error::{Result, SessionError};
 

@@ -2,34 +2,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{path}: no such file")]
-    NotFound { path: PathBuf },
-    #[error(
-        "{path}: already exists; a recording is never overwritten (choose another output file)"
-    )]
-    AlreadyExists { path: PathBuf },
-    #[error("{path}: not an HDF5 file (no HDF5 signature); expected an et-suite recording (.h5)")]
-    NotHdf5 { path: PathBuf },
-    #[error("{path}: the recording was not closed cleanly (the recording process was killed, or is still running); run `et-suite recover {path}` to make it readable")]
-    NotClosed { path: PathBuf },
-    #[error("{path}: HDF5 cannot open it (truncated or corrupt file?): {message}")]
-    Corrupt { path: PathBuf, message: String },
-    #[error("{path}: not an et-suite recording: {message}")]
-    NotARecording { path: PathBuf, message: String },
-    #[error("{path}: written with recording format_version {found}; this et-suite reads up to {supported}")]
-    NewerFormat {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
-    #[error("{path}: disk full while {what}: the file keeps what was written before; free space on that disk, then check the file with `et-suite inspect`")]
-    DiskFull { path: PathBuf, what: String },
-    #[error("{path}: {what}: {message}")]
-    Hdf5 {
-        path: PathBuf,
-        what: String,
-        message: String,
-    },
+    /// The recording (its file, format or an import) failed.
+    #[error(transparent)]
+    Recording(#[from] et_recording::RecordingError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -119,11 +119,11 @@ fn close(which: impl Fn(u64) -> bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::RecordingHeader;
-    use crate::reader::Recording;
     use crate::recorder::{spawn_recorder, FlushPolicy};
-    use crate::writer::RecordingWriter;
     use et_drivers::sample_channel;
+    use et_recording::format::RecordingHeader;
+    use et_recording::reader::Recording;
+    use et_recording::writer::RecordingWriter;
 
     /// What the exit hook does, called directly: the file is closed, incomplete, readable
     /// without `recover`, and says why it ended.

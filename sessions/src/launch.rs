@@ -15,11 +15,11 @@ use et_stimuli::{trial_list, StimulusSet};
 
 use crate::config::StudyConfig;
 use crate::error::{Result, SessionError};
-use crate::format::RecordingHeader;
 use crate::operator_window::OperatorWindow;
-use crate::reader::Recording;
 use crate::runner::{run, Operator, SessionOutcome, SessionPlan};
-use crate::writer::RecordingWriter;
+use et_recording::format::RecordingHeader;
+use et_recording::reader::Recording;
+use et_recording::writer::RecordingWriter;
 
 /// Where the gaze comes from.
 #[derive(Debug, Clone)]

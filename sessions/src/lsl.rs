@@ -28,8 +28,8 @@ use et_drivers::replay::ReplaySpeed;
 use et_drivers::{Clock, GazeSample, ScreenGeometry, TrackerInfo};
 
 use crate::error::{Result, SessionError};
-use crate::format::{kind, EventRecord, LslClockRecord};
 use crate::recorder::Record;
+use et_recording::format::{kind, EventRecord, LslClockRecord};
 
 /// The gaze outlet's name and type.
 pub const GAZE_STREAM: (&str, &str) = ("et-suite-gaze", "Gaze");
@@ -206,19 +206,6 @@ fn channels(s: &GazeSample) -> [f32; 8] {
     [l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3]]
 }
 
-/// One event as a marker's text.
-pub fn marker_text(e: &EventRecord) -> String {
-    let mut t = e.kind.clone();
-    if e.trial >= 0 {
-        t.push_str(&format!("; trial {}", e.trial));
-    }
-    if !e.text.is_empty() {
-        t.push_str("; ");
-        t.push_str(&e.text);
-    }
-    t
-}
-
 /// What the outlets carry: whose gaze, from which tracker, on which screen and clock.
 pub struct Source<'a> {
     pub info: &'a TrackerInfo,
@@ -365,7 +352,7 @@ impl Outlets {
         for e in events.iter().filter(|e| e.kind != kind::LSL_MARKER) {
             if self
                 .markers
-                .push_str(&marker_text(e), self.lsl_time(e.ts_us))
+                .push_str(&e.as_marker(), self.lsl_time(e.ts_us))
                 .is_err()
             {
                 self.failures += 1;
@@ -680,11 +667,12 @@ impl InletWork {
         let local_lsl = ts + self.correction.unwrap_or(0.0);
         let offset = self.local.as_ref().map_or(0.0, |p| p.offset_s);
         let ts_us = ((local_lsl - offset) * 1e6).round();
-        let ts_us = if ts_us.is_finite() && ts_us.abs() < crate::format::MAX_ABS_TIME_US as f64 {
-            ts_us as i64
-        } else {
-            self.clock.now_us()
-        };
+        let ts_us =
+            if ts_us.is_finite() && ts_us.abs() < et_recording::format::MAX_ABS_TIME_US as f64 {
+                ts_us as i64
+            } else {
+                self.clock.now_us()
+            };
         for piece in split_marker(text) {
             self.event(ts_us, kind::LSL_MARKER, piece);
         }
@@ -735,8 +723,8 @@ mod tests {
     #[test]
     fn events_read_as_markers_with_their_trial() {
         let e = EventRecord::new(5, kind::STIMULUS_ONSET, 3, "face_07");
-        assert_eq!(marker_text(&e), "stimulus_onset; trial 3; face_07");
+        assert_eq!(e.as_marker(), "stimulus_onset; trial 3; face_07");
         let e = EventRecord::new(5, kind::NOTE, -1, "session end");
-        assert_eq!(marker_text(&e), "note; session end");
+        assert_eq!(e.as_marker(), "note; session end");
     }
 }

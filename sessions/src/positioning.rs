@@ -16,9 +16,9 @@ use et_present::Screen;
 
 use crate::calibration::Decision;
 use crate::error::Result;
-use crate::format::kind;
 use crate::recorder::SampleTap;
 use crate::runner::Session;
+use et_recording::format::kind;
 
 /// How often the guide is redrawn.
 const REDRAW_US: i64 = 100_000;

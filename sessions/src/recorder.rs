@@ -19,10 +19,10 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use et_drivers::{GazeSample, SampleReceiver, TrackerMessage};
 
 use crate::error::{Result, SessionError};
-use crate::format::{
+use et_recording::format::{
     kind, EventRecord, FrameRecord, LslClockRecord, TrialRecord, ValidationRecord,
 };
-use crate::writer::{Counts, RecordingWriter};
+use et_recording::writer::{Counts, RecordingWriter};
 
 /// The most recent samples, as the recorder writes them (a bounded window for live checks such
 /// as validation).
@@ -383,7 +383,7 @@ struct Buffers {
 
 /// Whether a tracker's time stamp is one a recording may hold (`format::MAX_ABS_TIME_US`).
 fn in_range(ts_us: i64) -> bool {
-    ts_us.unsigned_abs() <= crate::format::MAX_ABS_TIME_US.unsigned_abs()
+    ts_us.unsigned_abs() <= et_recording::format::MAX_ABS_TIME_US.unsigned_abs()
 }
 
 impl Buffers {
@@ -802,9 +802,9 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::RecordingHeader;
-    use crate::reader::Recording;
     use et_drivers::{sample_channel, EyeSample};
+    use et_recording::format::RecordingHeader;
+    use et_recording::reader::Recording;
 
     #[test]
     fn overflow_is_recorded_as_a_samples_dropped_event() {

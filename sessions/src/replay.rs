@@ -9,11 +9,11 @@ use et_drivers::replay::{ReplaySpeed, ReplayTracker};
 use et_drivers::{sample_channel, GazeSample, Tracker, TrackerInfo};
 
 use crate::error::Result;
-use crate::format::{kind, EventRecord, RecordingHeader};
 use crate::lsl::{LslOptions, Prepared, Source};
-use crate::reader::Recording;
 use crate::recorder::{spawn_session_recorder, FlushPolicy, Record, RecorderStats};
-use crate::writer::RecordingWriter;
+use et_recording::format::{kind, EventRecord, RecordingHeader};
+use et_recording::reader::Recording;
+use et_recording::writer::RecordingWriter;
 
 /// The tracker identity a recording's header describes.
 pub fn tracker_info(h: &RecordingHeader) -> TrackerInfo {

@@ -17,14 +17,14 @@ use crate::calibration::{calibrate, CalibrationConfig, Decision, Verdict};
 use crate::config::{OnSilence, Timing};
 use crate::display::{whole_frames, Display, Span};
 use crate::error::{Result, SessionError};
-use crate::format::{kind, EventRecord, FrameRecord, TrialRecord};
 use crate::recorder::{
     spawn_session_recorder, FlushPolicy, Record, RecorderHandle, RecorderStats, SampleTap,
     SessionWatch,
 };
 use crate::silence::{SilenceState, SilenceWatch};
 use crate::trial_samples::TrialCounter;
-use crate::writer::RecordingWriter;
+use et_recording::format::{kind, EventRecord, FrameRecord, TrialRecord};
+use et_recording::writer::RecordingWriter;
 
 /// Everything a session needs besides the tracker and the file.
 pub struct SessionPlan<'a> {
@@ -960,10 +960,10 @@ fn trial_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::RecordingHeader;
-    use crate::reader::Recording;
     use et_drivers::synthetic::{SyntheticConfig, SyntheticTracker};
     use et_drivers::ManualClock;
+    use et_recording::format::RecordingHeader;
+    use et_recording::reader::Recording;
     use et_stimuli::{trial_list, CounterbalanceVersion};
 
     /// A plan on the default 1920×1080 screen, no calibration.

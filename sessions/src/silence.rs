@@ -16,7 +16,7 @@ use std::sync::Arc;
 use et_drivers::tracker::FIRST_SAMPLE_WITHIN_US;
 use et_drivers::Clock;
 
-use crate::format::{kind, EventRecord, SAMPLES_CAME_LATE};
+use et_recording::format::{kind, EventRecord, SAMPLES_CAME_LATE};
 
 /// The smallest threshold a study may set (ms): below it, ordinary delivery jitter of a real
 /// tracker (bursts of samples 50 ms apart) would pass for silence.

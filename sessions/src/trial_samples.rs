@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use et_drivers::GazeSample;
 
-use crate::format::{TrialRecord, TrialSamples};
+use et_recording::format::{TrialRecord, TrialSamples};
 
 /// In real time, how late a sample may still come for a trial that has ended (µs).
 pub const LATE_US: i64 = 1_000_000;

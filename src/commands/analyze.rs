@@ -3,8 +3,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use et_analysis::report::{file_sha256, write_report};
 use et_analysis::{analyse_recordings, AnalysisConfig, StudyAnalysis};
-use et_sessions::output_dir::NewDir;
-use et_sessions::Recording;
+use et_recording::output_dir::NewDir;
+use et_recording::Recording;
 
 use crate::progress;
 

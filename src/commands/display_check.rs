@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use et_drivers::MonotonicClock;
-use et_sessions::StudyConfig;
-use et_present::{OperatorKey, Presenter, Screen, WindowConfig};
 use et_present::timing::frame_stats;
+use et_present::{OperatorKey, Presenter, Screen, WindowConfig};
+use et_sessions::StudyConfig;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -143,10 +143,7 @@ fn present_frames(p: &Presenter, n: usize, stamps: &mut Vec<i64>) -> Result<()> 
 }
 
 /// Ten operator pictures a second, each a new image (as a session's are), until `feeding` ends.
-fn feed_test_pictures(
-    feed: &et_present::OperatorFeed,
-    feeding: &std::sync::atomic::AtomicBool,
-) {
+fn feed_test_pictures(feed: &et_present::OperatorFeed, feeding: &std::sync::atomic::AtomicBool) {
     let mut k = 0u8;
     while feeding.load(std::sync::atomic::Ordering::Acquire) {
         k = k.wrapping_add(25);

@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use et_sessions::output_dir::NewDir;
-use et_sessions::Recording;
+use et_recording::output_dir::NewDir;
+use et_recording::Recording;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,7 +26,7 @@ pub fn main(a: Args) -> Result<()> {
     let mut subjects: BTreeMap<String, &PathBuf> = BTreeMap::new();
     for p in &a.recordings {
         let rec = Recording::open(p)?;
-        let sub = et_sessions::bids::label(&rec.header.participant);
+        let sub = et_recording::bids::label(&rec.header.participant);
         if let Some(first) = subjects.insert(sub.clone(), p) {
             bail!(
                 "{} and {} are both subject sub-{sub}: one would overwrite the other; export them into separate datasets",
@@ -39,7 +39,7 @@ pub fn main(a: Args) -> Result<()> {
     let dir = NewDir::create(&a.out, "et-suite export-bids", a.force)?;
     let mut n = 0;
     for rec in &recordings {
-        n += et_sessions::bids::export_bids(rec, dir.path(), &a.task)?.len();
+        n += et_recording::bids::export_bids(rec, dir.path(), &a.task)?.len();
     }
     dir.publish()?;
     crate::output::emit(&format!(

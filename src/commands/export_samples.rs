@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use et_sessions::Recording;
+use et_recording::Recording;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,7 +30,7 @@ pub fn main(a: Args) -> Result<()> {
     }
     let rec = Recording::open(&a.recording)?;
     if ext.as_deref() == Some("vhdr") {
-        let w = et_sessions::brainvision::write(&rec, &a.out)?;
+        let w = et_recording::brainvision::write(&rec, &a.out)?;
         let mut text = format!(
             "{}: {} samples on a regular grid of {} slots ({} without a sample), {} markers\n",
             a.out.display(),

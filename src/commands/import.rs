@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use et_sessions::import::{import, ImportFormat, ImportOptions, RateSource, ScreenInput};
+use et_recording::import::{import, ImportFormat, ImportOptions, RateSource, ScreenInput};
 use et_sessions::StudyConfig;
 
 #[derive(clap::Args)]
@@ -25,7 +25,7 @@ pub struct Args {
     /// Unit of a time column whose header names none: ms or us (default: told from the time
     /// stamps, refused when they cannot tell).
     #[arg(long)]
-    time_unit: Option<et_sessions::import::TimeUnit>,
+    time_unit: Option<et_recording::import::TimeUnit>,
     /// A study config whose [screen] gives the geometry (flags below override it).
     #[arg(long)]
     config: Option<PathBuf>,

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use et_sessions::format::kind;
-use et_sessions::Recording;
+use et_recording::format::kind;
+use et_recording::Recording;
 
 #[derive(clap::Args)]
 pub struct Args {

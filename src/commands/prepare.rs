@@ -35,7 +35,7 @@ fn delegate() -> Result<()> {
         .skip(1)
         .collect();
     let status =
-        et_sessions::cloexec::inherit_only_stdio(&mut std::process::Command::new(&companion))
+        et_recording::cloexec::inherit_only_stdio(&mut std::process::Command::new(&companion))
             .args(&args)
             .status()
             .with_context(|| format!("{}: cannot start", companion.display()))?;

@@ -9,7 +9,7 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<()> {
-    let r = et_sessions::recover::recover(&a.file)?;
+    let r = et_recording::recover::recover(&a.file)?;
     crate::output::emit(&format!(
         "{}: {}; {} samples ({:.1} s), {} trials, {} events, {} frames; complete = {}\n",
         a.file.display(),

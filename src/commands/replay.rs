@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use et_drivers::replay::ReplaySpeed;
-use et_sessions::Recording;
+use et_recording::Recording;
 
 #[derive(clap::Args)]
 pub struct Args {

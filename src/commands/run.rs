@@ -137,7 +137,7 @@ pub fn main(a: Args) -> Result<()> {
     }
     let outcome = launched.outcome;
     validation_beside(&out);
-    let recorded = et_sessions::Recording::open(&out).ok();
+    let recorded = et_recording::Recording::open(&out).ok();
     pb.finish_and_clear();
     crate::output::emit(&summary(&out, &outcome, recorded.as_ref()))?;
     if !outcome.complete {
@@ -177,7 +177,7 @@ pub fn main(a: Args) -> Result<()> {
 fn summary(
     out: &std::path::Path,
     outcome: &SessionOutcome,
-    rec: Option<&et_sessions::Recording>,
+    rec: Option<&et_recording::Recording>,
 ) -> String {
     let w = &outcome.stats.watch;
     let mut s = format!(
@@ -259,7 +259,7 @@ fn session_bar(trials: u64) -> indicatif::ProgressBar {
 /// operator to keep with the file. A failure here is said and never fails the session.
 fn validation_beside(recording: &std::path::Path) {
     let png = recording.with_extension("validation.png");
-    let written = et_sessions::Recording::open(recording)
+    let written = et_recording::Recording::open(recording)
         .map_err(|e| e.to_string())
         .and_then(|rec| et_analysis::figures::write_session_validation(&rec, &png));
     match written {
@@ -270,7 +270,7 @@ fn validation_beside(recording: &std::path::Path) {
 }
 
 /// The accepted (last) validation, each eye, and how it was accepted.
-fn validation_line(rec: &et_sessions::Recording, verdict: Option<Verdict>) -> String {
+fn validation_line(rec: &et_recording::Recording, verdict: Option<Verdict>) -> String {
     let Some(last) = rec.validation_attempts().pop() else {
         return "  validation: none recorded\n".into();
     };
@@ -288,7 +288,7 @@ fn validation_line(rec: &et_sessions::Recording, verdict: Option<Verdict>) -> St
 }
 
 /// Frames the display dropped, in all and per trial where any.
-fn dropped_frames_line(rec: &et_sessions::Recording) -> String {
+fn dropped_frames_line(rec: &et_recording::Recording) -> String {
     let per_trial: Vec<String> = rec
         .trials
         .iter()

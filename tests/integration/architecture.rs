@@ -1,31 +1,45 @@
 //! The dependency rules of ARCHITECTURE.md, checked from `cargo metadata`: which of our crates
-//! each crate may depend on, and where the heavy or special libraries may appear (polars only in
-//! analysis, libtorch only in models and the networks' binary, HDF5 only in sessions, the GPU
-//! stack only in stimuli). A new edge that breaks a rule fails here, naming it.
+//! each crate may depend on, which libraries each may name, and which may be anywhere in a
+//! crate's resolved dependency tree (polars only under analysis, libtorch only under the
+//! networks, HDF5 only under the recording, the GPU stack and tokio never under analysis), so a
+//! rule cannot be broken through a third crate. A new edge that breaks a rule fails here,
+//! naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Per package, its normal (non-dev, non-build) dependencies by package name.
-fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+/// Per package of the workspace: its normal (non-dev, non-build) dependencies by name; every
+/// package its build needs, all the way down (normal and build edges), by name; and the same
+/// without what polars brings (polars 0.55 itself depends on tokio, through polars-async).
+struct Dependencies {
+    direct: BTreeMap<String, BTreeSet<String>>,
+    resolved: BTreeMap<String, BTreeSet<String>>,
+    beside_polars: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn dependencies() -> Dependencies {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = crate::common::command(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    meta["packages"]
+    let run = |args: &[&str]| {
+        let out = crate::common::command(&cargo)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "cargo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let meta: serde_json::Value = serde_json::from_slice(&run(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]))
+    .unwrap();
+    let direct: BTreeMap<String, BTreeSet<String>> = meta["packages"]
         .as_array()
         .unwrap()
         .iter()
@@ -39,16 +53,62 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
                 .collect();
             (p["name"].as_str().unwrap().to_string(), deps)
         })
-        .collect()
+        .collect();
+    // What building each package needs on this platform, all the way down (cargo tree
+    // resolves the features and platforms a build actually uses; dev edges left out).
+    let tree =
+        |extra: &[&str], only: &dyn Fn(&str) -> bool| -> BTreeMap<String, BTreeSet<String>> {
+            direct
+                .keys()
+                .filter(|pkg| only(pkg))
+                .map(|pkg| {
+                    let mut args = vec![
+                        "tree",
+                        "-p",
+                        pkg,
+                        "-e",
+                        "normal,build",
+                        "--prefix",
+                        "none",
+                        "--offline",
+                    ];
+                    args.extend_from_slice(extra);
+                    let names = String::from_utf8_lossy(&run(&args))
+                        .lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_whitespace().next())
+                        .map(str::to_string)
+                        .collect();
+                    (pkg.clone(), names)
+                })
+                .collect()
+        };
+    let resolved = tree(&[], &|_| true);
+    // (`--prune` refuses a package that is not in the tree.)
+    let mut beside_polars = tree(&["--prune", "polars"], &|p| resolved[p].contains("polars"));
+    for (p, t) in &resolved {
+        beside_polars.entry(p.clone()).or_insert_with(|| t.clone());
+    }
+    Dependencies {
+        direct,
+        resolved,
+        beside_polars,
+    }
 }
 
 #[test]
 fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
-    let deps = dependencies();
+    let Dependencies {
+        direct,
+        resolved,
+        beside_polars,
+    } = dependencies();
     let ours: BTreeSet<&str> = [
         "et-cli",
         "et-drivers",
         "et-stimuli",
+        "et-present",
+        "et-recording",
         "et-sessions",
         "et-analysis",
         "et-models",
@@ -58,7 +118,7 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
     ]
     .into();
     assert_eq!(
-        deps.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        direct.keys().map(String::as_str).collect::<BTreeSet<_>>(),
         ours,
         "a package was added or renamed: give it a row in ARCHITECTURE.md and here"
     );
@@ -68,10 +128,15 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
         ("et-drivers", &[][..]),
         ("fake-tobii", &["et-drivers"][..]),
         ("et-stimuli", &["et-drivers"][..]),
-        ("et-sessions", &["et-drivers", "et-stimuli"][..]),
+        ("et-present", &["et-drivers", "et-stimuli"][..]),
+        ("et-recording", &["et-drivers", "et-stimuli"][..]),
+        (
+            "et-sessions",
+            &["et-drivers", "et-stimuli", "et-present", "et-recording"][..],
+        ),
         (
             "et-analysis",
-            &["et-drivers", "et-stimuli", "et-sessions"][..],
+            &["et-drivers", "et-stimuli", "et-recording"][..],
         ),
         ("et-models", &["et-stimuli"][..]),
         (
@@ -84,6 +149,8 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
                 "et-cli",
                 "et-drivers",
                 "et-stimuli",
+                "et-present",
+                "et-recording",
                 "et-sessions",
                 "et-analysis",
             ][..],
@@ -91,33 +158,75 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
     ]
     .into();
     // Libraries that only some crates may name.
-    let confined: [(&str, &[&str]); 7] = [
+    let named: [(&str, &[&str]); 8] = [
         ("polars", &["et-analysis"]),
         ("nalgebra", &["et-analysis", "et-models", "et-drivers"]),
         // libtorch: the networks and their binary only; et-suite never links it.
         ("tch", &["et-models", "et-suite-prepare"]),
-        ("hdf5-metno", &["et-sessions"]),
-        ("hdf5-metno-sys", &["et-sessions"]),
-        ("wgpu", &["et-stimuli"]),
-        ("winit", &["et-stimuli"]),
+        ("hdf5-metno", &["et-recording"]),
+        ("hdf5-metno-sys", &["et-recording"]),
+        ("wgpu", &["et-present"]),
+        ("winit", &["et-present"]),
+        ("tokio", &["et-sessions", "et-suite"]),
+    ];
+    // Libraries that may be anywhere in the resolved trees of these crates only.
+    let reached: [(&str, &[&str]); 5] = [
+        ("polars", &["et-analysis", "et-suite", "et-suite-prepare"]),
+        ("torch-sys", &["et-models", "et-suite-prepare"]),
+        (
+            "hdf5-metno-sys",
+            &[
+                "et-recording",
+                "et-sessions",
+                "et-analysis",
+                "et-suite",
+                "et-suite-prepare",
+            ],
+        ),
+        ("wgpu", &["et-present", "et-sessions", "et-suite"]),
+        ("winit", &["et-present", "et-sessions", "et-suite"]),
     ];
     let mut broken = Vec::new();
-    for (pkg, ds) in &deps {
+    for (pkg, ds) in &direct {
         for d in ds.iter().filter(|d| ours.contains(d.as_str())) {
             if !allowed[pkg.as_str()].contains(&d.as_str()) {
                 broken.push(format!("{pkg} depends on {d}"));
             }
         }
-        for (lib, owners) in confined {
+        for (lib, owners) in named {
             if ds.contains(lib) && !owners.contains(&pkg.as_str()) {
                 broken.push(format!("{pkg} names {lib} (only {owners:?} may)"));
             }
+        }
+    }
+    for (pkg, tree) in &resolved {
+        for (lib, owners) in reached {
+            if tree.contains(lib) && !owners.contains(&pkg.as_str()) {
+                broken.push(format!(
+                    "{pkg} reaches {lib} through its dependencies (only {owners:?} may)"
+                ));
+            }
+        }
+    }
+    // The session runtime's tokio: nowhere but under sessions (polars' own aside).
+    for (pkg, tree) in &beside_polars {
+        if tree.contains("tokio") && !["et-sessions", "et-suite"].contains(&pkg.as_str()) {
+            broken.push(format!("{pkg} reaches tokio other than through polars"));
         }
     }
     assert!(
         broken.is_empty(),
         "ARCHITECTURE.md's rules broken: {broken:#?}"
     );
+    // The rule the split exists for, said plainly.
+    for lib in ["wgpu", "winit"] {
+        assert!(
+            !resolved["et-analysis"].contains(lib),
+            "analysis reaches {lib}"
+        );
+    }
+    assert!(!beside_polars["et-analysis"].contains("tokio"));
+    assert!(resolved["et-analysis"].contains("hdf5-metno-sys"));
 }
 
 /// The recording and analysis binary builds without libtorch: nothing `et-suite` needs to build
@@ -156,28 +265,4 @@ fn et_suite_builds_without_libtorch() {
         })
         .collect();
     assert!(torch.is_empty(), "et-suite reaches {torch:?}");
-}
-
-#[test]
-fn analysis_does_not_use_the_presenter() {
-    // The design says analysis must not link the presenter: its figures draw their own text.
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/analysis/src");
-    let mut uses = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from(dir)];
-    while let Some(p) = stack.pop() {
-        for e in std::fs::read_dir(&p).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for (i, line) in text.lines().enumerate() {
-                    if line.contains("present::") {
-                        uses.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
-                    }
-                }
-            }
-        }
-    }
-    assert!(uses.is_empty(), "{uses:#?}");
 }

@@ -4,7 +4,7 @@
 use crate::common::{
     assert_clean_error, record_at_full_speed, run, run_at_full_speed, s, small_study,
 };
-use et_sessions::Recording;
+use et_recording::Recording;
 
 #[test]
 fn run_replay_inspect_round_trip() {
@@ -832,7 +832,7 @@ fn bids_exports_of_a_session_and_an_import_pass_the_bids_validator() {
     let export = dir.path().join("export.tsv");
     std::fs::write(
         &export,
-        include_str!("../../sessions/src/import/testdata/studio.tsv"),
+        include_str!("../../recording/src/import/testdata/studio.tsv"),
     )
     .unwrap();
     let recs = dir.path().join("imported/");
@@ -934,7 +934,7 @@ fn a_tobii_studio_export_is_imported_and_analysed_with_media_aois() {
     let export = dir.path().join("export.tsv");
     std::fs::write(
         &export,
-        include_str!("../../sessions/src/import/testdata/studio.tsv"),
+        include_str!("../../recording/src/import/testdata/studio.tsv"),
     )
     .unwrap();
     let recs = dir.path().join("recordings");
@@ -1336,9 +1336,9 @@ fn a_full_disk_is_named_and_the_file_holds_only_what_was_written() {
 fn a_flipped_byte_in_stored_gaze_is_reported_by_inspect_and_recover() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flip.h5");
-    let mut h = et_sessions::RecordingHeader::new("P01", "1");
+    let mut h = et_recording::RecordingHeader::new("P01", "1");
     h.sampling_hz = 120.0;
-    let mut w = et_sessions::RecordingWriter::create(&path, &h, None).unwrap();
+    let mut w = et_recording::RecordingWriter::create(&path, &h, None).unwrap();
     // Time stamps with a byte pattern found nowhere else in the file.
     let base: i64 = 0x0123_4567_89ab;
     let rows: Vec<et_drivers::GazeSample> = (0..2000)

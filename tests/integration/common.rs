@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 /// can never keep another test's file, and its lock, open.
 pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut c = Command::new(program);
-    et_sessions::cloexec::inherit_only_stdio(&mut c);
+    et_recording::cloexec::inherit_only_stdio(&mut c);
     c
 }
 

@@ -40,9 +40,9 @@ fn edited_manifest(dir: &Path, edit: impl Fn(String) -> String) -> Vec<String> {
 fn recording_without_gaze(dir: &Path) -> PathBuf {
     let out = dir.join("empty.h5");
     let set = et_stimuli::default_set::manifest(64);
-    let mut h = et_sessions::RecordingHeader::new("P09", "1");
+    let mut h = et_recording::RecordingHeader::new("P09", "1");
     h.sampling_hz = 120.0;
-    let mut w = et_sessions::RecordingWriter::create(&out, &h, Some(&set.to_toml())).unwrap();
+    let mut w = et_recording::RecordingWriter::create(&out, &h, Some(&set.to_toml())).unwrap();
     let invalid: Vec<et_drivers::GazeSample> = (0..100)
         .map(|k| et_drivers::GazeSample {
             system_ts_us: k * 8333,

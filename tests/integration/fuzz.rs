@@ -152,7 +152,7 @@ fn check(what: &str, input: &Path, case: impl FnOnce() + Send + 'static) {
 
 fn fixture(name: &str) -> String {
     let p = format!(
-        "{}/sessions/src/import/testdata/{name}",
+        "{}/recording/src/import/testdata/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
@@ -179,15 +179,15 @@ fn tobii_exports_and_the_recordings_they_import_to() {
         let (tx, rx) = mpsc::channel();
         let (i2, o2) = (input.clone(), out.clone());
         check("import", &input, move || {
-            let opts = et_sessions::import::ImportOptions {
+            let opts = et_recording::import::ImportOptions {
                 screen: et_drivers::ScreenGeometry::default().into(),
                 ..Default::default()
             };
-            let r = et_sessions::import::import(&i2, &o2, &opts);
+            let r = et_recording::import::import(&i2, &o2, &opts);
             // Whatever was imported reads back, and every derived number is computable.
             if let Ok(reports) = &r {
                 for rep in reports {
-                    let rec = et_sessions::Recording::open(&rep.path)
+                    let rec = et_recording::Recording::open(&rep.path)
                         .unwrap_or_else(|e| panic!("imported but unreadable: {e}"));
                     let _ = (rec.duration_us(), rec.data_loss());
                     let _ = et_analysis::analyse_study(

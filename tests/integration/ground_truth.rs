@@ -7,9 +7,9 @@ use et_analysis::dwell::trial_dwell;
 use et_analysis::geometry::{display_to_screen, screen_to_image};
 use et_drivers::synthetic::{GazeGenerator, SyntheticConfig};
 use et_drivers::ScreenGeometry;
+use et_recording::{Recording, RecordingHeader, TrialRecord};
 use et_sessions::attention::{image_scene, AttentionConfig};
 use et_sessions::runner::fit_rect;
-use et_sessions::{Recording, RecordingHeader, TrialRecord};
 use et_stimuli::Expression;
 
 #[test]

@@ -3,7 +3,7 @@
 //! our reader returns, sample for sample.
 
 use crate::common::{run, small_study};
-use et_sessions::Recording;
+use et_recording::Recording;
 
 const SCRIPT: &str = r#"
 import json, sys

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::common::{bin, run, small_study};
-use et_sessions::Recording;
+use et_recording::Recording;
 use rand::{Rng, SeedableRng};
 
 /// What a kill may lose of the samples the recorder had received, in tracker time: the flush

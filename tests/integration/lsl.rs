@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use et_sessions::Recording;
+use et_recording::Recording;
 
 use crate::common::*;
 
@@ -228,7 +228,7 @@ fn a_session_streams_every_sample_once_and_records_outside_markers() {
         .collect();
     assert_eq!(seen.markers.len(), events.len(), "markers vs /events rows");
     for (e, (text, ts)) in events.iter().zip(&seen.markers) {
-        assert_eq!(text, &et_sessions::lsl::marker_text(e));
+        assert_eq!(text, &e.as_marker());
         assert!((ts - mapped(&rec, e.ts_us)).abs() < 1e-3, "{text}");
     }
 

@@ -291,7 +291,7 @@ fn the_pipeline_makes_a_stimulus_set_run_accepts_and_resumes_from_its_cache() {
     .unwrap();
     let rec = dir.path().join("r.h5");
     record_at_full_speed(&study, &rec);
-    let r = et_sessions::Recording::open(&rec).unwrap();
+    let r = et_recording::Recording::open(&rec).unwrap();
     assert!(r.header.complete);
     assert_eq!(r.trials.len(), 4);
     // And so does the demo (simulated participants, analysis with the set's mouth AOI).

@@ -451,7 +451,7 @@ fn run_headless_with_the_fake_tobii_writes_a_valid_recording() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rec = et_sessions::Recording::open(&out).unwrap();
+    let rec = et_recording::Recording::open(&out).unwrap();
     assert!(rec.header.complete);
     assert_eq!(rec.header.tracker_model, "Tobii Pro X3-120");
     assert_eq!(rec.header.tracker_serial, "X3120-FAKE-0001");
@@ -576,7 +576,7 @@ fn fake_session(dir: &Path, fake: &Fake, disconnect: &str, extra: &str) -> (Outp
 }
 
 /// The largest gap between consecutive samples: its length and the stamps around it (µs).
-fn largest_gap(rec: &et_sessions::Recording) -> (i64, i64, i64) {
+fn largest_gap(rec: &et_recording::Recording) -> (i64, i64, i64) {
     rec.gaze
         .windows(2)
         .map(|w| {
@@ -605,7 +605,7 @@ fn a_session_survives_losing_the_tracker_and_records_the_gap() {
     // for data with a problem nobody accepted.
     assert_eq!(o.status.code(), Some(3), "{stderr}");
     assert!(stdout.contains("tracker SILENT 1 time(s)"), "{stdout}");
-    let rec = et_sessions::Recording::open(&out).unwrap();
+    let rec = et_recording::Recording::open(&out).unwrap();
     assert!(rec.header.complete, "complete means it ran to its end");
     assert_eq!(rec.header.tracker_kind, "tobii");
     assert_eq!(
@@ -664,7 +664,7 @@ fn a_tracker_silent_from_the_start_is_recorded_reported_and_fails_the_session() 
         stdout.contains("32 trial(s) without any gaze sample"),
         "{stdout}"
     );
-    let rec = et_sessions::Recording::open(&out).unwrap();
+    let rec = et_recording::Recording::open(&out).unwrap();
     assert!(rec.gaze.is_empty());
     assert!(!rec.events.iter().any(|e| e.kind == "tracker_back"));
     // One silence, from the start of streaming (before the first trial) to the end.
@@ -694,7 +694,7 @@ fn a_tracker_that_stops_sending_mid_trial_without_an_error_is_recorded() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(stdout.contains("tracker SILENT 1 time(s)"), "{stdout}");
-    let rec = et_sessions::Recording::open(&out).unwrap();
+    let rec = et_recording::Recording::open(&out).unwrap();
     assert!(!rec
         .events
         .iter()
@@ -732,7 +732,7 @@ fn on_silence_abort_ends_a_session_whose_tracker_is_silent() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let rec = et_sessions::Recording::open(&out).unwrap();
+    let rec = et_recording::Recording::open(&out).unwrap();
     assert!(!rec.header.complete);
     assert!(rec.trials.len() < 32);
     assert!(rec
@@ -783,7 +783,7 @@ fn a_config_that_names_a_tobii_records_from_it() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(!stderr.contains("SIMULATED"), "{stderr}");
-    let rec = et_sessions::Recording::open(&out).unwrap();
+    let rec = et_recording::Recording::open(&out).unwrap();
     assert_eq!(rec.header.tracker_kind, "tobii");
     assert!(
         rec.header.tracker_model.contains("X3-120"),

@@ -4,7 +4,7 @@
 //! markers and validation rows.
 
 use crate::common::{s, small_study};
-use et_sessions::Recording;
+use et_recording::Recording;
 
 /// Busy threads on every core while it lives: stimulus timing must hold on a loaded machine.
 struct LoadAllCores {

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 
 /// One header cell: its name as written, the key it is matched by, and its unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +137,7 @@ impl<R: std::io::Read> Reader<R> {
         let header = inner.headers().map_err(|e| csv_error(path, &e))?.clone();
         let columns: Vec<Column> = header.iter().map(Column::parse).collect();
         if columns.iter().all(|c| c.name.is_empty()) {
-            return Err(SessionError::Invalid(format!(
+            return Err(RecordingError::Invalid(format!(
                 "{}: the file is empty (no header line)",
                 path.display()
             )));
@@ -168,7 +168,7 @@ impl<R: std::io::Read> Reader<R> {
                 } else {
                     ""
                 };
-                return Err(SessionError::Invalid(format!(
+                return Err(RecordingError::Invalid(format!(
                     "{}: line {line}: {} fields where the header has {}{hint}",
                     path.display(),
                     row.len(),
@@ -186,18 +186,18 @@ impl<R: std::io::Read> Reader<R> {
     }
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> SessionError {
+fn csv_error(path: &Path, e: &csv::Error) -> RecordingError {
     match e.kind() {
-        csv::ErrorKind::Io(io) => SessionError::Io {
+        csv::ErrorKind::Io(io) => RecordingError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::new(io.kind(), io.to_string()),
         },
-        csv::ErrorKind::Utf8 { pos, .. } => SessionError::Invalid(format!(
+        csv::ErrorKind::Utf8 { pos, .. } => RecordingError::Invalid(format!(
             "{}: line {}: not UTF-8 text (save the export as UTF-8)",
             path.display(),
             pos.as_ref().map_or(0, |p| p.line())
         )),
-        _ => SessionError::Invalid(format!("{}: {e}", path.display())),
+        _ => RecordingError::Invalid(format!("{}: {e}", path.display())),
     }
 }
 

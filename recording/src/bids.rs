@@ -10,11 +10,11 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::json;
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 use crate::reader::Recording;
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SessionError + '_ {
-    move |source| SessionError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecordingError + '_ {
+    move |source| RecordingError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -29,7 +29,8 @@ fn write_gz(path: &Path, text: &str) -> Result<()> {
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| SessionError::Invalid(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(v).map_err(|e| RecordingError::Invalid(e.to_string()))?;
     std::fs::write(path, text + "\n").map_err(io(path))
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use et_drivers::{EyeSample, GazeSample, ScreenGeometry};
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 use crate::format::{kind, EventRecord, RecordingHeader, TrialRecord, MAX_SAMPLING_HZ};
 use crate::writer::RecordingWriter;
 pub use columns::TimeUnit;
@@ -117,16 +117,16 @@ pub struct ImportReport {
 pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<ImportReport>> {
     if let Some(hz) = opts.sampling_hz {
         if !(hz.is_finite() && hz > 0.0 && hz <= MAX_SAMPLING_HZ) {
-            return Err(SessionError::Invalid(format!(
+            return Err(RecordingError::Invalid(format!(
                 "--sampling-hz must be in (0, {MAX_SAMPLING_HZ}], got {hz}"
             )));
         }
     }
     let file = std::fs::File::open(input).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => SessionError::NotFound {
+        std::io::ErrorKind::NotFound => RecordingError::NotFound {
             path: input.to_path_buf(),
         },
-        _ => SessionError::Io {
+        _ => RecordingError::Io {
             path: input.to_path_buf(),
             source,
         },
@@ -161,7 +161,7 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
     }
     let groups = parsed.by_participant;
     if groups.is_empty() {
-        return Err(SessionError::Invalid(match &opts.participant {
+        return Err(RecordingError::Invalid(match &opts.participant {
             Some(p) if layout.participant.is_some() => format!(
                 "{}: no rows of participant '{p}' (the export has: {})",
                 input.display(),
@@ -193,7 +193,7 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("h5"));
     if several && file_like {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: the export holds {} recordings ({}), so --out must be a folder (or pick a participant with --participant)",
             out.display(),
             groups.len(),
@@ -226,12 +226,12 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         })
         .collect();
     if let Some((_, p)) = targets.iter().find(|(_, p)| p.exists()) {
-        return Err(SessionError::AlreadyExists { path: p.clone() });
+        return Err(RecordingError::AlreadyExists { path: p.clone() });
     }
     let mut names: Vec<&PathBuf> = targets.iter().map(|(_, p)| p).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: two participants would share the file name {} (names differ only in characters a file name cannot hold); import them one at a time with --participant",
             input.display(),
             w[0].display()
@@ -254,7 +254,7 @@ pub fn import(input: &Path, out: &Path, opts: &ImportOptions) -> Result<Vec<Impo
         .collect::<Result<Vec<_>>>()?;
     let made_folder = folder && !out.exists();
     if folder {
-        std::fs::create_dir_all(out).map_err(|source| SessionError::Io {
+        std::fs::create_dir_all(out).map_err(|source| RecordingError::Io {
             path: out.to_path_buf(),
             source,
         })?;
@@ -326,7 +326,7 @@ impl Source {
 
 /// The header line, read without consuming it, to tell the delimiter.
 fn peek_first_line(path: &Path, r: &mut impl std::io::BufRead) -> Result<String> {
-    let buf = r.fill_buf().map_err(|source| SessionError::Io {
+    let buf = r.fill_buf().map_err(|source| RecordingError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -469,7 +469,7 @@ fn resolve_screen(
             .push("viewing distance in mm (--viewing-distance-mm; no eye positions in the export)");
     }
     if !missing.is_empty() {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: the export does not give the {}; pass them, or --config with a study config's [screen]",
             path.display(),
             missing.join(", ")
@@ -483,7 +483,7 @@ fn resolve_screen(
         viewing_distance_mm: distance.unwrap_or(f64::NAN),
     };
     g.validate()
-        .map_err(|m| SessionError::Invalid(format!("{}: {m}", path.display())))?;
+        .map_err(|m| RecordingError::Invalid(format!("{}: {m}", path.display())))?;
     Ok(g)
 }
 
@@ -544,7 +544,7 @@ fn build_participant(
             // at one time are two recordings merged or a time unit too coarse: never one kept
             // silently in place of the other.
             if !last.bit_eq(&sample) {
-                return Err(SessionError::Invalid(format!(
+                return Err(RecordingError::Invalid(format!(
                     "{}: participant '{participant}': lines {kept_line} and {} hold different samples at the same time ({} µs): two recordings in one (check the recording column) or a time unit too coarse (--time-unit)",
                     input.display(),
                     r.line,
@@ -559,7 +559,7 @@ fn build_participant(
         media.push((r.ts_us, r.media.as_ref()));
     }
     if samples.is_empty() {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: no gaze rows for participant '{participant}'",
             input.display()
         )));
@@ -569,7 +569,7 @@ fn build_participant(
         Some(hz) => {
             // A rate the stamps contradict is a wrong unit or a wrong rate: never both kept.
             if let Some(seen) = rate::estimate_hz(&ts).filter(|s| (s / hz - 1.0).abs() > 0.1) {
-                return Err(SessionError::Invalid(format!(
+                return Err(RecordingError::Invalid(format!(
                     "{}: participant '{participant}': --sampling-hz {hz} does not fit the time stamps, which are {:.1} ms apart ({seen} Hz): check the time column's unit (--time-unit) or the rate",
                     input.display(),
                     1000.0 / seen
@@ -580,7 +580,7 @@ fn build_participant(
         None => match rate::estimate_hz(&ts) {
             Some(hz) if hz <= MAX_SAMPLING_HZ => (hz, RateSource::Estimated),
             _ => {
-                return Err(SessionError::Invalid(format!(
+                return Err(RecordingError::Invalid(format!(
                     "{}: participant '{participant}': the sampling rate cannot be told from the time stamps (fewer than two distinct, or above {MAX_SAMPLING_HZ} Hz); pass --sampling-hz",
                     input.display()
                 )))
@@ -747,7 +747,7 @@ fn time_by_device(
         span(&mut gaze.iter().map(|g| g.1)),
     );
     if (device - recording).abs() > (0.01 * recording).max(2000.0) {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: participant '{participant}': column '{}' spans {:.3} s where the recording time spans {:.3} s: not the tracker's µs time stamps of these rows",
             input.display(),
             layout.names[column],
@@ -761,7 +761,7 @@ fn time_by_device(
                 .checked_sub(origin_dev)
                 .and_then(|off| origin_ts.checked_add(off))
                 .ok_or_else(|| {
-                    SessionError::Invalid(format!(
+                    RecordingError::Invalid(format!(
                         "{}: line {}: column '{}': time stamp {d} µs is out of range",
                         input.display(),
                         r.line,
@@ -814,7 +814,7 @@ fn trials_from_media(
         close(cm, on, last, None);
     }
     if trials.len() > i32::MAX as usize {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: too many stimulus intervals",
             path.display()
         )));

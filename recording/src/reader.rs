@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use et_drivers::{GazeSample, ScreenGeometry};
 use hdf5::{File, H5Type};
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 use crate::format::*;
 
 /// A whole recording in memory.
@@ -31,7 +31,7 @@ const SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
 
 /// HDF5 puts its signature at 0, 512, 1024, 2048, ... (after a user block).
 fn has_hdf5_signature(path: &Path) -> Result<bool> {
-    let mut f = std::fs::File::open(path).map_err(|source| SessionError::Io {
+    let mut f = std::fs::File::open(path).map_err(|source| RecordingError::Io {
         path: path.into(),
         source,
     })?;
@@ -41,7 +41,7 @@ fn has_hdf5_signature(path: &Path) -> Result<bool> {
     while offset + 8 <= len {
         use std::io::Seek;
         f.seek(std::io::SeekFrom::Start(offset))
-            .map_err(|source| SessionError::Io {
+            .map_err(|source| RecordingError::Io {
                 path: path.into(),
                 source,
             })?;
@@ -56,17 +56,17 @@ fn has_hdf5_signature(path: &Path) -> Result<bool> {
 /// Opens an HDF5 file read-only, turning HDF5's error stack into a one-line reason.
 pub(crate) fn open_checked(path: &Path) -> Result<File> {
     if !path.exists() {
-        return Err(SessionError::NotFound { path: path.into() });
+        return Err(RecordingError::NotFound { path: path.into() });
     }
     if !has_hdf5_signature(path)? {
-        return Err(SessionError::NotHdf5 { path: path.into() });
+        return Err(RecordingError::NotHdf5 { path: path.into() });
     }
     let file = File::open(path).map_err(|e| {
         let message = e.to_string();
         if message.contains("already open for write") || message.contains("file locking") {
-            SessionError::NotClosed { path: path.into() }
+            RecordingError::NotClosed { path: path.into() }
         } else {
-            SessionError::Corrupt {
+            RecordingError::Corrupt {
                 path: path.into(),
                 message,
             }
@@ -77,23 +77,23 @@ pub(crate) fn open_checked(path: &Path) -> Result<File> {
 }
 
 fn str_attr(file: &File, path: &Path, name: &str) -> Result<String> {
-    let a = file.attr(name).map_err(|_| SessionError::NotARecording {
+    let a = file.attr(name).map_err(|_| RecordingError::NotARecording {
         path: path.into(),
         message: format!("root attribute '{name}' is missing"),
     })?;
-    crate::foreign::string_attr(&a).map_err(|e| SessionError::NotARecording {
+    crate::foreign::string_attr(&a).map_err(|e| RecordingError::NotARecording {
         path: path.into(),
         message: format!("root attribute '{name}' is not a string: {e}"),
     })
 }
 
 fn num_attr<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<T> {
-    let a = file.attr(name).map_err(|_| SessionError::NotARecording {
+    let a = file.attr(name).map_err(|_| RecordingError::NotARecording {
         path: path.into(),
         message: format!("root attribute '{name}' is missing"),
     })?;
     a.read_scalar::<T>()
-        .map_err(|e| SessionError::NotARecording {
+        .map_err(|e| RecordingError::NotARecording {
             path: path.into(),
             message: format!("root attribute '{name}' has the wrong type: {e}"),
         })
@@ -102,7 +102,7 @@ fn num_attr<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<T> {
 fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
     let ds = file
         .dataset(name)
-        .map_err(|_| SessionError::NotARecording {
+        .map_err(|_| RecordingError::NotARecording {
             path: path.into(),
             message: format!("dataset /{name} is missing"),
         })?;
@@ -113,7 +113,7 @@ fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
                 " (stored rows are damaged: a chunk no longer matches the checksum written with it; nothing of this dataset is trusted, restore the file from a copy)",
             );
         }
-        SessionError::Hdf5 {
+        RecordingError::Hdf5 {
             path: path.into(),
             what: format!("read /{name}"),
             message,
@@ -122,10 +122,11 @@ fn rows<T: H5Type>(file: &File, path: &Path, name: &str) -> Result<Vec<T>> {
 }
 
 fn dataset(file: &File, path: &Path, name: &str) -> Result<hdf5::Dataset> {
-    file.dataset(name).map_err(|_| SessionError::NotARecording {
-        path: path.into(),
-        message: format!("dataset /{name} is missing"),
-    })
+    file.dataset(name)
+        .map_err(|_| RecordingError::NotARecording {
+            path: path.into(),
+            message: format!("dataset /{name} is missing"),
+        })
 }
 
 /// A string field read whatever its string kind, or an error naming dataset and field.
@@ -136,7 +137,7 @@ fn strings(
     field: &str,
     read: fn(&hdf5::Dataset) -> Option<Vec<String>>,
 ) -> Result<Vec<String>> {
-    read(ds).ok_or_else(|| SessionError::NotARecording {
+    read(ds).ok_or_else(|| RecordingError::NotARecording {
         path: path.into(),
         message: format!("/{name} has no string field '{field}'"),
     })
@@ -168,10 +169,11 @@ fn newer_nums<T: H5Type>(
 }
 
 fn nums<T: H5Type>(ds: &hdf5::Dataset, path: &Path, name: &str) -> Result<Vec<T>> {
-    ds.read_raw::<T>().map_err(|e| SessionError::NotARecording {
-        path: path.into(),
-        message: format!("/{name} lacks a field the format names: {e}"),
-    })
+    ds.read_raw::<T>()
+        .map_err(|e| RecordingError::NotARecording {
+            path: path.into(),
+            message: format!("/{name} lacks a field the format names: {e}"),
+        })
 }
 
 fn read_events(file: &File, path: &Path) -> Result<Vec<EventRecord>> {
@@ -285,20 +287,20 @@ fn read_validation(file: &File, path: &Path) -> Result<Vec<ValidationRecord>> {
 
 /// Checks `format` and `format_version` and reads the header.
 pub(crate) fn read_header(file: &File, path: &Path) -> Result<(RecordingHeader, u32)> {
-    let format = str_attr(file, path, "format").map_err(|_| SessionError::NotARecording {
+    let format = str_attr(file, path, "format").map_err(|_| RecordingError::NotARecording {
         path: path.into(),
         message: "root attribute 'format' is missing (an HDF5 file, but not one et-suite wrote)"
             .into(),
     })?;
     if format != FORMAT_NAME {
-        return Err(SessionError::NotARecording {
+        return Err(RecordingError::NotARecording {
             path: path.into(),
             message: format!("root attribute 'format' is {format:?}, expected {FORMAT_NAME:?}"),
         });
     }
     let version: u32 = num_attr(file, path, "format_version")?;
     if version > FORMAT_VERSION {
-        return Err(SessionError::NewerFormat {
+        return Err(RecordingError::NewerFormat {
             path: path.into(),
             found: version,
             supported: FORMAT_VERSION,
@@ -416,7 +418,7 @@ impl Recording {
     /// A file that breaks them is refused here, naming the attribute or row, rather than giving
     /// dwell 0 everywhere or overflowing later.
     fn check_values(&self) -> Result<()> {
-        let bad = |message: String| SessionError::NotARecording {
+        let bad = |message: String| RecordingError::NotARecording {
             path: self.path.clone(),
             message,
         };
@@ -538,7 +540,7 @@ impl Recording {
         let origin = format!("{} (/stimuli manifest)", self.path.display());
         Some(
             et_stimuli::StimulusSet::from_toml_str(&self.manifest, &origin)
-                .map_err(SessionError::from),
+                .map_err(RecordingError::from),
         )
     }
 }

@@ -14,7 +14,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 use crate::reader::Recording;
 
 /// What an export wrote.
@@ -41,8 +41,8 @@ const CHANNELS: [(&str, &str); 8] = [
     ("right_valid", "bool"),
 ];
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SessionError + '_ {
-    move |source| SessionError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecordingError + '_ {
+    move |source| RecordingError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -57,7 +57,7 @@ fn escape(s: &str) -> String {
 /// none of the three may exist.
 pub fn write(rec: &Recording, vhdr: &Path) -> Result<BrainVisionExport> {
     if vhdr.extension().and_then(|e| e.to_str()) != Some("vhdr") {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: a BrainVision export is named by its header, NAME.vhdr",
             vhdr.display()
         )));
@@ -65,14 +65,14 @@ pub fn write(rec: &Recording, vhdr: &Path) -> Result<BrainVisionExport> {
     let (vmrk, eeg) = (vhdr.with_extension("vmrk"), vhdr.with_extension("eeg"));
     for p in [vhdr, vmrk.as_path(), eeg.as_path()] {
         if p.exists() {
-            return Err(SessionError::AlreadyExists {
+            return Err(RecordingError::AlreadyExists {
                 path: p.to_path_buf(),
             });
         }
     }
     let hz = rec.header.sampling_hz;
     if !(hz.is_finite() && hz > 0.0) {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: sampling_hz {hz} is not a rate; BrainVision needs regular samples",
             rec.path.display()
         )));
@@ -151,7 +151,7 @@ pub fn write(rec: &Recording, vhdr: &Path) -> Result<BrainVisionExport> {
             continue;
         }
         markers += 1;
-        let text = crate::lsl::marker_text(e);
+        let text = e.as_marker();
         marks.push_str(&format!(
             "Mk{}=Stimulus,{},{},1,0\n",
             markers + 1,
@@ -252,7 +252,7 @@ mod tests {
         // Never overwritten.
         assert!(matches!(
             write(&rec, &vhdr),
-            Err(SessionError::AlreadyExists { .. })
+            Err(RecordingError::AlreadyExists { .. })
         ));
     }
 }

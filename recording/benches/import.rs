@@ -8,7 +8,7 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use et_sessions::import::{import, ImportOptions, ScreenInput};
+use et_recording::import::{import, ImportOptions, ScreenInput};
 
 /// The process's peak resident memory (MB), from /proc.
 fn peak_rss_mb() -> f64 {

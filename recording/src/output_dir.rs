@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 
 /// The file that says et-suite wrote a folder (and which command).
 pub const MARKER: &str = ".et-suite-output";
@@ -20,8 +20,8 @@ pub struct NewDir {
     published: bool,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SessionError + '_ {
-    move |source| SessionError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecordingError + '_ {
+    move |source| RecordingError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -95,11 +95,11 @@ fn check_target(target: &Path, force: bool) -> Result<()> {
     let ours = target.is_dir() && target.join(MARKER).is_file();
     match (force, ours) {
         (true, true) => Ok(()),
-        (false, true) => Err(SessionError::Invalid(format!(
+        (false, true) => Err(RecordingError::Invalid(format!(
             "{}: already exists (an earlier et-suite output); choose another --out, or --force to replace it",
             target.display()
         ))),
-        (_, false) => Err(SessionError::Invalid(format!(
+        (_, false) => Err(RecordingError::Invalid(format!(
             "{}: already exists and et-suite did not write it; choose another --out (--force replaces only et-suite's own output folders)",
             target.display()
         ))),
@@ -112,7 +112,7 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
     let (Ok(a), Ok(b)) = (c(from), c(to)) else {
-        return Err(SessionError::Invalid(format!(
+        return Err(RecordingError::Invalid(format!(
             "{}: a path with a NUL byte",
             to.display()
         )));
@@ -132,10 +132,10 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
     }
     let e = std::io::Error::last_os_error();
     match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Err(SessionError::AlreadyExists {
+        std::io::ErrorKind::AlreadyExists => Err(RecordingError::AlreadyExists {
             path: to.to_path_buf(),
         }),
-        _ => Err(SessionError::Io {
+        _ => Err(RecordingError::Io {
             path: to.to_path_buf(),
             source: e,
         }),

@@ -7,7 +7,7 @@ use et_drivers::GazeSample;
 use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, File, H5Type, Location};
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 use crate::format::*;
 
 pub struct RecordingWriter {
@@ -48,12 +48,12 @@ fn reserve_space(path: &Path) -> Result<RemoveOnDrop> {
     });
     match written {
         Ok(()) => Ok(guard),
-        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => Err(SessionError::DiskFull {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => Err(RecordingError::DiskFull {
             path: path.to_path_buf(),
             what: "reserving 1 MiB to close the recording with".into(),
         }),
         // Named by the recording the user asked for, not the internal reserve file.
-        Err(source) => Err(SessionError::Io {
+        Err(source) => Err(RecordingError::Io {
             path: path.to_path_buf(),
             source,
         }),
@@ -71,16 +71,16 @@ pub struct Counts {
     pub lsl_clock: usize,
 }
 
-fn h5err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> SessionError {
+fn h5err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> RecordingError {
     let path = path.to_path_buf();
     let what = what.into();
     move |e| {
         let message = e.to_string();
         // HDF5 reports the failed write's errno in its message; ENOSPC is said plainly.
         if message.contains("errno = 28") || message.contains("No space left on device") {
-            SessionError::DiskFull { path, what }
+            RecordingError::DiskFull { path, what }
         } else {
-            SessionError::Hdf5 {
+            RecordingError::Hdf5 {
                 path,
                 what,
                 message,
@@ -230,12 +230,12 @@ impl RecordingWriter {
         manifest_toml: Option<&str>,
     ) -> Result<Self> {
         if path.exists() {
-            return Err(SessionError::AlreadyExists {
+            return Err(RecordingError::AlreadyExists {
                 path: path.to_path_buf(),
             });
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| SessionError::Io {
+            std::fs::create_dir_all(dir).map_err(|source| RecordingError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
@@ -281,7 +281,7 @@ impl RecordingWriter {
             }
         }
         file.start_swmr().map_err(err("start SWMR"))?;
-        let sync_fd = std::fs::File::open(path).map_err(|source| SessionError::Io {
+        let sync_fd = std::fs::File::open(path).map_err(|source| RecordingError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -378,7 +378,7 @@ impl RecordingWriter {
 
     fn check_not_failed(&self) -> Result<()> {
         if self.failed {
-            return Err(SessionError::Recorder(format!(
+            return Err(RecordingError::Recorder(format!(
                 "{}: an earlier write failed; nothing more is written to it",
                 self.path.display()
             )));
@@ -388,7 +388,7 @@ impl RecordingWriter {
 
     /// After a failed write: cut every dataset back to the rows known to be in the file and
     /// stop writing. Returns `e` for the caller to report.
-    fn fail(&mut self, e: SessionError) -> SessionError {
+    fn fail(&mut self, e: RecordingError) -> RecordingError {
         self.failed = true;
         // Room to close the file in.
         self.reserve.remove_now();
@@ -410,10 +410,12 @@ impl RecordingWriter {
     /// Flushes, then asks the kernel to put the file on disk (power-loss safety).
     pub fn sync(&mut self) -> Result<()> {
         self.flush()?;
-        self.sync_fd.sync_data().map_err(|source| SessionError::Io {
-            path: self.path.clone(),
-            source,
-        })
+        self.sync_fd
+            .sync_data()
+            .map_err(|source| RecordingError::Io {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// The session's total tracker silence (ms), written as a root attribute when it ends.
@@ -462,7 +464,7 @@ impl RecordingWriter {
                 .map_err(h5err(&path, "write 'tracker_silent_ms'"))?;
         }
         f.close().map_err(h5err(&path, "close"))?;
-        sync_fd.sync_all().map_err(|source| SessionError::Io {
+        sync_fd.sync_all().map_err(|source| RecordingError::Io {
             path: path.clone(),
             source,
         })?;
@@ -503,7 +505,7 @@ mod tests {
                                 .and_then(|w| w.finish(true));
                             match r {
                                 Ok(_) => (p.to_string(), true),
-                                Err(SessionError::AlreadyExists { .. }) => (p.to_string(), false),
+                                Err(RecordingError::AlreadyExists { .. }) => (p.to_string(), false),
                                 Err(e) => panic!("round {round}: {e}"),
                             }
                         })

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use hdf5::File;
 
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 use crate::reader::{open_checked, Recording};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +31,7 @@ pub struct RecoveryReport {
 fn clear_status_flags(path: &Path) -> Result<()> {
     use hdf5_sys::{h5f, h5p};
     let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
-        SessionError::Invalid(format!("{}: path contains a NUL byte", path.display()))
+        RecordingError::Invalid(format!("{}: path contains a NUL byte", path.display()))
     })?;
     let prop = c"clear_status_flags";
     let outcome = hdf5::sync::sync(|| {
@@ -65,7 +65,7 @@ fn clear_status_flags(path: &Path) -> Result<()> {
             Ok(())
         }
     });
-    outcome.map_err(|message| SessionError::Corrupt {
+    outcome.map_err(|message| RecordingError::Corrupt {
         path: path.into(),
         message,
     })
@@ -75,7 +75,7 @@ fn clear_status_flags(path: &Path) -> Result<()> {
 pub fn recover(path: &Path) -> Result<RecoveryReport> {
     let (file, was_open) = match open_checked(path) {
         Ok(f) => (f, false),
-        Err(SessionError::NotClosed { .. }) => {
+        Err(RecordingError::NotClosed { .. }) => {
             tracing::info!(path = %path.display(), "clearing the 'open for write' flags of a killed recording");
             clear_status_flags(path)?;
             (open_checked(path)?, true)
@@ -103,7 +103,7 @@ pub fn recover(path: &Path) -> Result<RecoveryReport> {
 
 /// Notes in the file when it was recovered; `complete` stays false.
 fn mark_recovered(path: &Path) -> Result<()> {
-    let f = File::open_rw(path).map_err(|e| SessionError::Hdf5 {
+    let f = File::open_rw(path).map_err(|e| RecordingError::Hdf5 {
         path: path.into(),
         what: "reopen to note the recovery".into(),
         message: e.to_string(),
@@ -111,7 +111,7 @@ fn mark_recovered(path: &Path) -> Result<()> {
     crate::cloexec::close_on_exec(&f);
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     if f.attr("recovered_utc").is_err() {
-        crate::writer::str_attr(&f, "recovered_utc", &now).map_err(|e| SessionError::Hdf5 {
+        crate::writer::str_attr(&f, "recovered_utc", &now).map_err(|e| RecordingError::Hdf5 {
             path: path.into(),
             what: "write 'recovered_utc'".into(),
             message: e.to_string(),

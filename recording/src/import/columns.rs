@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::table::{Column, Reader};
 use super::ImportFormat;
-use crate::error::{Result, SessionError};
+use crate::error::{RecordingError, Result};
 
 /// The unit gaze columns are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,7 @@ fn time_scale(path: &Path, c: &Column, default_ms: bool) -> Result<f64> {
             "ms" => Ok(1000.0),
             "μs" | "µs" | "us" => Ok(1.0),
             "s" => Ok(1e6),
-            _ => Err(SessionError::Invalid(format!(
+            _ => Err(RecordingError::Invalid(format!(
                 "{}: column '{}': time unit '{u}' is not one of ms, µs, s",
                 path.display(),
                 c.name
@@ -79,7 +79,7 @@ pub(crate) fn unit_from_stamps(path: &Path, column: &str, stamps: &[i64]) -> Res
     match step {
         s if s >= 1_000_000 => Ok(TimeUnit::Us),
         s if s < 100_000 => Ok(TimeUnit::Ms),
-        s => Err(SessionError::Invalid(format!(
+        s => Err(RecordingError::Invalid(format!(
             "{}: column '{column}' has no unit and its samples are {s} apart: that is {} ms or {} µs, and neither is clearly a tracker's rate; pass --time-unit ms or --time-unit us",
             path.display(),
             s as f64 / 1000.0,
@@ -100,7 +100,7 @@ fn gaze_unit(path: &Path, c: &Column) -> Result<Unit> {
         .flat_map(char::to_lowercase)
         .collect();
     let refuse = |why: &str| {
-        Err(SessionError::Invalid(format!(
+        Err(RecordingError::Invalid(format!(
             "{}: column '{}': {why}",
             path.display(),
             c.name
@@ -254,7 +254,7 @@ impl Layout {
         };
         let require = |keys: &[&str], shown: &str| {
             t.find(keys).ok_or_else(|| {
-                SessionError::Invalid(format!(
+                RecordingError::Invalid(format!(
                     "{}: not a {what}: missing column '{shown}' (found: {})",
                     path.display(),
                     t.columns
@@ -332,7 +332,7 @@ impl Layout {
             let u = gaze_unit(path, &t.columns[i])?;
             match unit {
                 Some(v) if v != u => {
-                    return Err(SessionError::Invalid(format!(
+                    return Err(RecordingError::Invalid(format!(
                         "{}: column '{}': gaze columns in different units",
                         path.display(),
                         t.columns[i].name
@@ -390,7 +390,7 @@ impl Layout {
     ) -> Result<Option<RawRow>> {
         let cell = |i: usize| r.get(i).unwrap_or("").trim();
         let bad = |i: usize, why: String| {
-            SessionError::Invalid(format!(
+            RecordingError::Invalid(format!(
                 "{}: line {line}, column '{}': {why}",
                 path.display(),
                 self.names[i]
@@ -473,7 +473,7 @@ impl Layout {
         &self,
         c: &EyeCols,
         r: &csv::StringRecord,
-        bad: &dyn Fn(usize, String) -> SessionError,
+        bad: &dyn Fn(usize, String) -> RecordingError,
     ) -> Result<RawEye> {
         let num = |i: Option<usize>| -> Result<Option<f64>> {
             match i {
@@ -532,7 +532,7 @@ impl Layout {
     fn media(
         &self,
         r: &csv::StringRecord,
-        bad: &dyn Fn(usize, String) -> SessionError,
+        bad: &dyn Fn(usize, String) -> RecordingError,
         seen: &mut ExportScreen,
     ) -> Result<Option<Media>> {
         let Some(i) = self.media_name else {
@@ -576,7 +576,7 @@ impl Layout {
     fn read_resolution(
         &self,
         r: &csv::StringRecord,
-        bad: &dyn Fn(usize, String) -> SessionError,
+        bad: &dyn Fn(usize, String) -> RecordingError,
         screen: &mut ExportScreen,
     ) -> Result<()> {
         if screen.width_px.is_some() {

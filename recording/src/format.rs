@@ -283,6 +283,20 @@ impl EventRecord {
             text: text.into(),
         }
     }
+    /// The event as one line of text, `kind; trial N; text` (the trial only within one): how
+    /// LSL's marker stream and BrainVision's markers carry it.
+    pub fn as_marker(&self) -> String {
+        let mut t = self.kind.clone();
+        if self.trial >= 0 {
+            t.push_str(&format!("; trial {}", self.trial));
+        }
+        if !self.text.is_empty() {
+            t.push_str("; ");
+            t.push_str(&self.text);
+        }
+        t
+    }
+
     pub(crate) fn row(&self) -> EventRow {
         EventRow {
             ts_us: self.ts_us,
