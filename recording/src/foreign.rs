@@ -1,5 +1,5 @@
 //! Reading string fields and attributes of any HDF5 string kind. We write fixed-length UTF-8
-//! fields (SWMR appends need it) and variable-length UTF-8 attributes, but DESIGN.md lets other
+//! fields (SWMR appends need it) and variable-length UTF-8 attributes, but FORMAT.md lets other
 //! writers (h5py, MATLAB, a later format) use variable-length or ASCII strings, and HDF5 will
 //! not convert between those kinds. So when our own row type does not fit, numbers are read as
 //! a compound subset (members match by name) and each string field on its own, trying each

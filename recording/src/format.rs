@@ -1,4 +1,5 @@
-//! Recording format v1 (DESIGN.md "The recording format"): dataset rows and root attributes.
+//! Recording format v1 (`recording/FORMAT.md`, checked against this file by `doc_tests`):
+//! dataset rows and root attributes.
 //! Names here are a contract with h5py, MATLAB and our tests; never rename or drop one without
 //! raising `FORMAT_VERSION`.
 
@@ -581,5 +582,100 @@ mod tests {
         s.right.origin_mm = [1.0, 2.0, 3.0];
         let back = GazeSample::from(&GazeRow::from(&s));
         assert!(back.bit_eq(&s));
+    }
+}
+
+/// FORMAT.md against the declarations: a dataset, field, root attribute or event kind added
+/// here and not there (or the other way round) fails.
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+    use hdf5::types::TypeDescriptor;
+
+    const DOC: &str = include_str!("../FORMAT.md");
+
+    /// The names in backticks opening the rows of the table under the heading starting with
+    /// `heading`.
+    fn names_under(heading: &str) -> Vec<String> {
+        let mut lines = DOC.lines().skip_while(|l| !l.starts_with(heading)).skip(1);
+        let table = lines
+            .by_ref()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'));
+        table
+            .skip(2)
+            .filter_map(|row| row.split('`').nth(1).map(str::to_string))
+            .collect()
+    }
+
+    fn fields<T: H5Type>() -> Vec<String> {
+        match T::type_descriptor() {
+            TypeDescriptor::Compound(c) => c.fields.iter().map(|f| f.name.clone()).collect(),
+            other => panic!("not a compound row: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_dataset_and_field_is_documented() {
+        for (name, declared) in [
+            (GAZE, fields::<GazeRow>()),
+            (EVENTS, fields::<EventRow>()),
+            (TRIALS, fields::<TrialRow>()),
+            (FRAMES, fields::<FrameRow>()),
+            (VALIDATION, fields::<ValidationRow>()),
+            (LSL_CLOCK, fields::<LslClockRow>()),
+        ] {
+            let documented = names_under(&format!("### `/{name}`"));
+            assert_eq!(documented, declared, "FORMAT.md's /{name} table");
+        }
+    }
+
+    #[test]
+    fn every_dataset_and_root_attribute_a_file_holds_is_documented() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc.h5");
+        let mut w =
+            crate::writer::RecordingWriter::create(&path, &RecordingHeader::new("P", "1"), None)
+                .unwrap();
+        w.set_tracker_silent_ms(0.0);
+        w.finish(true).unwrap();
+        let f = hdf5::File::open(&path).unwrap();
+        let mut datasets = f.member_names().unwrap();
+        datasets.retain(|m| m != STIMULI_GROUP);
+        let mut documented: Vec<String> = DOC
+            .lines()
+            .filter_map(|l| l.strip_prefix("### `/"))
+            .filter_map(|l| l.split('`').next().map(str::to_string))
+            .collect();
+        datasets.sort();
+        documented.sort();
+        assert_eq!(datasets, documented, "FORMAT.md's datasets");
+        let mut attrs = f.attr_names().unwrap();
+        attrs.sort();
+        let mut documented = names_under("## Root attributes");
+        // Written by `recover` only.
+        documented.retain(|a| a != "recovered_utc");
+        documented.sort();
+        assert_eq!(attrs, documented, "FORMAT.md's root attributes");
+    }
+
+    #[test]
+    fn every_event_kind_is_documented() {
+        let source = include_str!("format.rs");
+        let module = source
+            .split("pub mod kind {")
+            .nth(1)
+            .and_then(|m| m.split("\n}").next())
+            .unwrap();
+        let declared: Vec<String> = module
+            .lines()
+            .filter(|l| l.trim_start().starts_with("pub const"))
+            .filter_map(|l| l.split('"').nth(1).map(str::to_string))
+            .collect();
+        let mut documented = names_under("## Event kinds");
+        let mut declared_sorted = declared.clone();
+        declared_sorted.sort();
+        documented.sort();
+        assert_eq!(documented, declared_sorted, "FORMAT.md's event kinds");
     }
 }
