@@ -229,8 +229,9 @@ fn crates_depend_one_way_and_heavy_libraries_stay_where_they_belong() {
     assert!(resolved["et-analysis"].contains("hdf5-metno-sys"));
 }
 
-/// The recording and analysis binary builds without libtorch: nothing `et-suite` needs to build
-/// (normal dependencies, all the way down) reaches torch-sys. The demo depends on it.
+/// The recording and analysis binary, and its tests, build without libtorch: nothing `et-suite`
+/// needs to build or test (normal, build and dev dependencies, all the way down) reaches
+/// torch-sys. The demo and these tests depend on it; the networks' tests live in their package.
 #[test]
 fn et_suite_builds_without_libtorch() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -240,7 +241,7 @@ fn et_suite_builds_without_libtorch() {
             "-p",
             "et-suite",
             "-e",
-            "normal,build",
+            "normal,build,dev",
             "--prefix",
             "none",
             "--offline",

@@ -34,8 +34,28 @@ pub fn real_time_turn() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The et-suite binary: cargo's for the root package's tests, else the one beside this test's
+/// own folder (the networks' tests; `cargo build --workspace --bins` builds it).
+pub fn et_suite_exe() -> PathBuf {
+    if let Some(p) = option_env!("CARGO_BIN_EXE_et-suite") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let beside = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("et-suite"))
+        .expect("a target folder");
+    assert!(
+        beside.exists(),
+        "{}: missing; build both binaries first (cargo build --workspace --bins)",
+        beside.display()
+    );
+    beside
+}
+
 pub fn bin() -> Command {
-    let mut c = command(env!("CARGO_BIN_EXE_et-suite"));
+    let mut c = command(et_suite_exe());
     c.env("ET_LOG", "warn");
     c
 }

@@ -19,7 +19,6 @@ mod ground_truth;
 mod h5py_interop;
 mod kill;
 mod lsl;
-mod prepare;
 mod survey;
 mod tobii_fake;
 mod tobii_real;

@@ -1,7 +1,15 @@
+//! The networks' tests through the command line, in the networks' package so that the
+//! integration test binary needs no libtorch: `et-suite prepare` (which runs
+//! et-suite-prepare from beside itself; `cargo build --workspace --bins` builds both).
+//!
 //! `et-suite prepare boundary` through the CLI: a planted direction is found, the output is a
 //! 1×D float32 unit vector NumPy reads, and bad inputs get one-line errors.
 
-use crate::common::{argv, assert_clean_error, error_rows, path_in, record_at_full_speed, run, s};
+// The integration tests' helpers (the et-suite binary beside this package's, a small study).
+#[path = "../../../tests/integration/common.rs"]
+mod common;
+
+use common::{argv, assert_clean_error, error_rows, path_in, record_at_full_speed, run, s};
 use et_models::npy;
 
 /// 400 codes in 64-D; the score is the projection on e_3 − e_7 (normalised) plus a small
@@ -60,7 +68,7 @@ fn a_boundary_is_found_written_as_numpy_and_never_overwritten() {
     let cos = (b.data[3] - b.data[7]) / 2f64.sqrt();
     assert!(cos > 0.9, "cosine to the planted direction {cos}");
     // NumPy reads what we wrote.
-    let py = crate::common::command("python3")
+    let py = common::command("python3")
         .args([
             "-c",
             "import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, round(float(np.linalg.norm(a)), 4))",
@@ -111,17 +119,17 @@ fn the_vggface2_pickle_converts_and_loads_into_the_classifier() {
         spec.join(", "),
         s(&pkl)
     );
-    let o = crate::common::command("python3")
+    let o = common::command("python3")
         .args(["-c", &script])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = dir.path().join("vggface2.safetensors");
     let convert = |out: &std::path::Path| {
-        crate::common::command("python3")
+        common::command("python3")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/models/scripts/convert_vggface2.py"
+                "/../scripts/convert_vggface2.py"
             ))
             .args(["--pickle", s(&pkl), "--out", s(out)])
             .output()
