@@ -15,7 +15,7 @@ use et_drivers::synthetic::{GazeGenerator, SyntheticConfig};
 use et_drivers::ScreenGeometry;
 use et_recording::{EventRecord, Recording, RecordingHeader, RecordingWriter, TrialRecord};
 use et_sessions::attention::{image_scene, AttentionConfig};
-use et_sessions::runner::fit_rect;
+use et_sessions::placement::fit_rect;
 
 const TRIAL_US: i64 = 7_000_000;
 const BETWEEN_US: i64 = 6_000_000;

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use et_sessions::runner::Operator;
+use et_sessions::session::Operator;
 
 /// Where `run` keeps the generated default stimulus set when no config names one.
 pub const DEFAULT_STIMULI_DIR: &str = "et-default-stimuli";
@@ -49,7 +49,7 @@ pub fn terminal_keys(op: &Arc<Operator>) {
 /// can leave a half-made file; dropping it restores the default actions.
 pub struct AbortOnSignals(Vec<signal_hook::SigId>);
 
-pub fn abort_on_signals(op: &Arc<et_sessions::runner::Operator>) -> Result<AbortOnSignals> {
+pub fn abort_on_signals(op: &Arc<et_sessions::session::Operator>) -> Result<AbortOnSignals> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut ids = Vec::with_capacity(3);
     for sig in [SIGINT, SIGTERM, SIGHUP] {

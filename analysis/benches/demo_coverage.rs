@@ -34,7 +34,7 @@ use et_analysis::{analyse_study, trial_dwell, AnalysisConfig, StudyModel};
 use et_drivers::synthetic::{samples_between, Scene, SceneTimeline, SyntheticConfig};
 use et_recording::{Recording, RecordingHeader, TrialRecord};
 use et_sessions::attention::image_scene;
-use et_sessions::runner::fit_rect;
+use et_sessions::placement::fit_rect;
 use et_sessions::StudyConfig;
 use et_stimuli::{trial_list, StimulusSet};
 

@@ -16,8 +16,10 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::placement::operator_rect;
 use crate::recorder::{Record, SampleTap};
-use crate::runner::{operator_rect, Choice, Session};
+use crate::session::{Choice, Session};
+pub use crate::session::{Decision, Verdict};
 use et_recording::format::{kind, ValidationRecord};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,16 +195,6 @@ fn mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Who decides what follows a validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    /// Pass: go on; fail: recalibrate every point, up to `max_attempts`.
-    Auto,
-    /// The operator sees the result and accepts, redoes one point or recalibrates.
-    Operator,
-}
-
 /// Calibration points in reading order, as the operator numbers them.
 fn point_names(n: usize) -> &'static str {
     if n == 9 {
@@ -256,20 +248,6 @@ pub(crate) async fn calibrate(
     let verdict = verdict?;
     left?;
     Ok(Some(verdict))
-}
-
-/// How a calibration's validation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The accepted validation met the thresholds.
-    Passed,
-    /// It did not, and the operator accepted it anyway (a key in the window, or
-    /// `--accept-failed-validation` headless).
-    AcceptedFailing,
-    /// Every attempt failed and nobody accepted one: the data has a problem.
-    Failed,
-    /// The session was aborted during calibration.
-    Aborted,
 }
 
 async fn attempts(

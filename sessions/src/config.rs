@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub use crate::silence::OnSilence;
+
 use et_drivers::ScreenGeometry;
 use serde::{Deserialize, Serialize};
 
@@ -113,19 +115,6 @@ impl TrackerSettings {
     }
 }
 
-/// What a session does when its tracker falls silent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnSilence {
-    /// Hold before the next trial on a "tracker silent" screen until gaze comes back (the
-    /// session then goes on by itself) or the operator goes on without it or aborts.
-    Pause,
-    /// Go on presenting and recording; the silence is reported at the end.
-    Continue,
-    /// End the session at once, closed as incomplete.
-    Abort,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StudyConfig {
@@ -165,7 +154,7 @@ pub struct DisplaySettings {
     /// Colours and sizes of the cross, target and text.
     pub style: et_present::Style,
     /// Instruction, break and end screens.
-    pub text: crate::runner::TextScreens,
+    pub text: TextScreens,
 }
 
 impl Default for DisplaySettings {
@@ -174,7 +163,7 @@ impl Default for DisplaySettings {
             fullscreen: true,
             monitor: None,
             style: et_present::Style::default(),
-            text: crate::runner::TextScreens::default(),
+            text: TextScreens::default(),
         }
     }
 }
@@ -515,6 +504,30 @@ mod tests {
             std::fs::write(&p, text).unwrap();
             let e = StudyConfig::load(&p).unwrap_err().to_string();
             assert!(e.contains(field), "{e}");
+        }
+    }
+}
+
+/// Screens of text that hold until someone presses continue: the participant reads them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextScreens {
+    /// Before the first calibration target; empty: none.
+    pub instructions: String,
+    /// A break after every `break_every` trials (0: no breaks).
+    pub break_every: u32,
+    pub break_text: String,
+    /// After the last trial; empty: none.
+    pub end_text: String,
+}
+
+impl Default for TextScreens {
+    fn default() -> Self {
+        TextScreens {
+            instructions: "Please look at the faces on the screen.\nFirst, follow the white dots with your eyes.\n\nPress the space bar to start.".into(),
+            break_every: 0,
+            break_text: "Take a short break.\n\nPress the space bar to go on.".into(),
+            end_text: "Thank you! The session is over.".into(),
         }
     }
 }

@@ -8,16 +8,15 @@
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-
-use crate::recorder::Record;
+/// What asks one recorder to note the exit and close (the recorder says how: `recorder.rs`).
+type AskToClose = Arc<dyn Fn() + Send + Sync>;
 
 /// The longest the exiting process waits for its recordings to close.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 struct Open {
     id: u64,
-    tx: Sender<Record>,
+    ask: AskToClose,
     closed: Closed,
 }
 
@@ -65,8 +64,8 @@ impl Drop for Guard {
     }
 }
 
-/// Puts a recorder (its control channel) on the list the exit hook closes.
-pub(crate) fn register(tx: Sender<Record>) -> (Guard, Closed) {
+/// Puts a recorder on the list the exit hook closes: `ask` asks it to close.
+pub(crate) fn register(ask: impl Fn() + Send + Sync + 'static) -> (Guard, Closed) {
     HOOK.call_once(|| {
         // SAFETY: registers a plain `extern "C" fn` that never unwinds (it catches panics).
         let rc = unsafe { libc::atexit(at_exit) };
@@ -78,7 +77,7 @@ pub(crate) fn register(tx: Sender<Record>) -> (Guard, Closed) {
     let closed = Closed::default();
     OPEN.lock().unwrap_or_else(|e| e.into_inner()).push(Open {
         id,
-        tx,
+        ask: Arc::new(ask),
         closed: closed.clone(),
     });
     (Guard(id), closed)
@@ -102,15 +101,15 @@ impl Guard {
 /// Asks the open recorders `which` picks to close as incomplete and waits for them; how many
 /// closed in time.
 fn close(which: impl Fn(u64) -> bool) -> usize {
-    let open: Vec<(Sender<Record>, Closed)> = OPEN
+    let open: Vec<(AskToClose, Closed)> = OPEN
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
         .filter(|o| which(o.id))
-        .map(|o| (o.tx.clone(), o.closed.clone()))
+        .map(|o| (Arc::clone(&o.ask), o.closed.clone()))
         .collect();
-    for (tx, _) in &open {
-        let _ = tx.send(Record::ProcessExiting);
+    for (ask, _) in &open {
+        ask();
     }
     let deadline = Instant::now() + CLOSE_WAIT;
     open.iter().filter(|(_, c)| c.wait(deadline)).count()

@@ -11,10 +11,12 @@ pub mod launch;
 pub mod live;
 pub mod lsl;
 pub mod operator_window;
+pub mod placement;
 pub mod positioning;
 pub mod recorder;
 pub mod replay;
 pub mod runner;
+pub mod session;
 pub mod silence;
 pub mod trial_samples;
 

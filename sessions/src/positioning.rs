@@ -14,10 +14,10 @@ use et_present::guide::{guide_image, GuideView};
 use et_present::text::Font;
 use et_present::Screen;
 
-use crate::calibration::Decision;
 use crate::error::Result;
 use crate::recorder::SampleTap;
-use crate::runner::Session;
+use crate::session::Decision;
+use crate::session::Session;
 use et_recording::format::kind;
 
 /// How often the guide is redrawn.
@@ -228,7 +228,7 @@ pub(crate) async fn guide(
     let font = presenter.and_then(|_| Font::find().ok());
     let rect = presenter.map(|p| {
         let info = p.info();
-        crate::runner::operator_rect(info.width, info.height)
+        crate::placement::operator_rect(info.width, info.height)
     });
     if decision == Decision::Operator {
         s.prompt("positioning guide on screen: when the eyes are green, space (window) or c (terminal) goes on");

@@ -623,7 +623,10 @@ pub fn spawn_session_recorder(
     lsl: Option<crate::lsl::Outlets>,
 ) -> Result<RecorderHandle> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let (guard, closed) = crate::exit_guard::register(tx.clone());
+    let exiting = tx.clone();
+    let (guard, closed) = crate::exit_guard::register(move || {
+        let _ = exiting.send(Record::ProcessExiting);
+    });
     let thread = std::thread::Builder::new()
         .name("recorder".into())
         .spawn(move || {

@@ -10,8 +10,22 @@
 //! gap passes the threshold, not only once samples come back. A tracker that says its data has
 //! ended (a replay at the end of its recording, `replay_end`) is not silent afterwards.
 
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::Arc;
+
+/// What a session does when its tracker falls silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSilence {
+    /// Hold before the next trial on a "tracker silent" screen until gaze comes back (the
+    /// session then goes on by itself) or the operator goes on without it or aborts.
+    Pause,
+    /// Go on presenting and recording; the silence is reported at the end.
+    Continue,
+    /// End the session at once, closed as incomplete.
+    Abort,
+}
 
 use et_drivers::tracker::FIRST_SAMPLE_WITHIN_US;
 use et_drivers::Clock;

@@ -67,7 +67,7 @@ pub fn main(a: Args) -> Result<()> {
     for p in earlier {
         std::fs::remove_file(p).with_context(|| format!("{}: cannot remove", p.display()))?;
     }
-    let operator = Arc::new(et_sessions::runner::Operator::default());
+    let operator = Arc::new(et_sessions::session::Operator::default());
     let _signals = crate::setup::abort_on_signals(&operator)?;
     crate::setup::terminal_keys(&operator);
     let pb = progress::bar(u64::from(a.participants), "participants");

@@ -69,7 +69,7 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<()> {
-    let operator = Arc::new(et_sessions::runner::Operator::default());
+    let operator = Arc::new(et_sessions::session::Operator::default());
     let _signals = crate::setup::abort_on_signals(&operator)?;
     let mut cfg = match &a.config {
         Some(p) => StudyConfig::load(p)?,
@@ -223,7 +223,7 @@ fn summary(
 /// The operator's live line, once a second while the session runs: on the progress bar, or as
 /// a printed line when stderr is not a terminal (a log file keeps it too).
 fn live_line(
-    operator: &et_sessions::runner::Operator,
+    operator: &et_sessions::session::Operator,
     pb: &indicatif::ProgressBar,
     ended: &AtomicBool,
 ) {

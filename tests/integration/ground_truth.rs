@@ -9,7 +9,7 @@ use et_drivers::synthetic::{GazeGenerator, SyntheticConfig};
 use et_drivers::ScreenGeometry;
 use et_recording::{Recording, RecordingHeader, TrialRecord};
 use et_sessions::attention::{image_scene, AttentionConfig};
-use et_sessions::runner::fit_rect;
+use et_sessions::placement::fit_rect;
 use et_stimuli::Expression;
 
 #[test]

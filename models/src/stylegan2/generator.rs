@@ -7,8 +7,9 @@
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
-use super::ops::{fused_leaky_relu, make_kernel, upfirdn2d};
+use super::ops::{make_kernel, upfirdn2d};
 use crate::error::{ModelError, Result};
+use crate::layers::fused_leaky_relu;
 use crate::layers::EqualLinear;
 
 /// The sizes of one generator. The official FFHQ network (and the study's) is the default.

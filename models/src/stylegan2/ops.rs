@@ -43,18 +43,10 @@ pub fn upfirdn2d(x: &Tensor, kernel: &Tensor, up: i64, down: i64, pad: (i64, i64
     }
 }
 
-/// leaky_relu(x + bias, 0.2) · √2, the bias broadcast over channels (dim 1).
-pub fn fused_leaky_relu(x: &Tensor, bias: &Tensor) -> Tensor {
-    let mut shape = vec![1, bias.size()[0]];
-    shape.extend(std::iter::repeat_n(1, x.dim().saturating_sub(2)));
-    let y = x + bias.reshape(shape.as_slice());
-    // max(y, 0.2 y) is the leaky ReLU for a slope below 1.
-    y.maximum(&(&y * 0.2)) * std::f64::consts::SQRT_2
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::fused_leaky_relu;
 
     #[test]
     fn kernel_is_normalised_and_separable() {
