@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::config::{AnalysisConfig, Correction, Response, StudyModel, TestChoice};
 use crate::dwell::DwellRow;
 use crate::mixed::{
     fit, fit_with, Ddf, Factor, FitError, Inference, LmmFit, MixedModel, RandomTerm,
@@ -22,49 +23,6 @@ use crate::nonparam::{
 };
 use crate::parallel::each_in_parallel;
 use crate::stats::{mean, variance, welch_t_test};
-use crate::study::{AnalysisConfig, Correction, TestChoice};
-
-/// Which model gives the p-values of the comparison table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StudyModel {
-    /// `response ~ smile + (1 + smile | participant) + (1 + smile | identity)` (REML,
-    /// Kenward–Roger or Satterthwaite as configured; the slopes as configured, simplified while
-    /// singular or not converging).
-    Lmm,
-    /// Per participant, mean of smile vs no smile images: paired t and Wilcoxon (F1).
-    ByParticipant,
-    /// Per identity, mean over participants of its smile vs no smile image: paired (F2).
-    ByItem,
-    /// Every participant × image an independent observation, `test` between the groups.
-    WelchTrials,
-}
-
-impl StudyModel {
-    pub const ALL: [StudyModel; 4] = [
-        StudyModel::Lmm,
-        StudyModel::ByParticipant,
-        StudyModel::ByItem,
-        StudyModel::WelchTrials,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StudyModel::Lmm => "lmm",
-            StudyModel::ByParticipant => "by_participant",
-            StudyModel::ByItem => "by_item",
-            StudyModel::WelchTrials => "welch_trials",
-        }
-    }
-}
-
-/// What the models compare: dwell time, or dwell as a share of the stimulus time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Response {
-    DwellMs,
-    Proportion,
-}
 
 impl Response {
     fn of(self, r: &DwellRow) -> f64 {
@@ -697,7 +655,7 @@ impl InteractionTest {
             (Some(chisq), Some(df), Some(p)) => format!(
                 "expression × condition (likelihood-ratio test of ML fits, random part: {}): χ²({df}) = {chisq:.3}, {}{}",
                 self.random,
-                crate::study::p_phrase(p),
+                crate::table::p_phrase(p),
                 if self.note.is_empty() {
                     String::new()
                 } else {

@@ -13,9 +13,10 @@ use plotters::prelude::*;
 
 use crate::stats::mean;
 use crate::study::{ParticipantValidation, StudyAnalysis};
+use crate::AnalysisError;
 
 /// Registers the figures' font once; the error says which files were tried.
-fn font() -> Result<(), String> {
+pub(crate) fn font() -> Result<(), String> {
     static FONT: OnceLock<Result<(), String>> = OnceLock::new();
     FONT.get_or_init(|| {
         let path = et_stimuli::font::font_file().map_err(|e| e.to_string())?;
@@ -31,7 +32,7 @@ fn font() -> Result<(), String> {
 /// Writes one figure as `<base>.png` (for the report) and `<base>.svg` (for papers) at `size`,
 /// drawn by the same code handed once per backend, and returns both paths; an error names the
 /// file it was drawing.
-fn png_and_svg(
+pub(crate) fn png_and_svg(
     base: &Path,
     size: (u32, u32),
     png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
@@ -46,7 +47,7 @@ fn png_and_svg(
 }
 
 /// A text style centred on its anchor point.
-fn centred(size: u32, colour: &RGBColor) -> TextStyle<'static> {
+pub(crate) fn centred(size: u32, colour: &RGBColor) -> TextStyle<'static> {
     ("sans-serif", size)
         .into_font()
         .color(colour)
@@ -58,7 +59,7 @@ fn centred(size: u32, colour: &RGBColor) -> TextStyle<'static> {
 
 /// The category at axis value `v` when it sits on category `i`'s tick (`i` in 0..n): the
 /// label formatters of every categorical axis here.
-fn category(v: f64, n: usize) -> Option<usize> {
+pub(crate) fn category(v: f64, n: usize) -> Option<usize> {
     let i = v.round();
     ((v - i).abs() <= 1e-6 && i >= 0.0 && (i as usize) < n).then_some(i as usize)
 }
@@ -1016,105 +1017,6 @@ where
     root.present().map_err(e)
 }
 
-fn draw_confusion<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    r: &crate::survey::results::SurveyResults,
-) -> Result<(), String>
-where
-    DB::ErrorType: 'static,
-{
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
-    let root = root
-        .titled(
-            "Figure 4: clinicians' diagnoses by true condition (% of each row)",
-            ("sans-serif", 22),
-        )
-        .map_err(e)?;
-    let cols = r.choices.len();
-    let panels = root.split_evenly((1, 2));
-    for (panel, variant) in panels.iter().zip(["reconstructed", "manipulated"]) {
-        let Some(m) = r.confusion.get(variant) else {
-            continue;
-        };
-        let rows: Vec<(&String, &Vec<usize>)> = m.iter().collect();
-        let n = rows.len();
-        // Cells span [i, i + 1): their labels sit at the centres.
-        let col_name = |x: &f64| -> String {
-            category(x - 0.5, cols).map_or(String::new(), |i| r.choices[i].clone())
-        };
-        let row_name = |y: &f64| -> String {
-            category(y - 0.5, n).map_or(String::new(), |i| rows[n - 1 - i].0.clone())
-        };
-        let mut chart = ChartBuilder::on(panel)
-            .caption(format!("{variant} images"), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(90)
-            .build_cartesian_2d(0f64..cols as f64, 0f64..n as f64)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(cols * 2 + 1)
-            .y_labels(n * 2 + 1)
-            .x_label_formatter(&col_name)
-            .y_label_formatter(&row_name)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .x_desc("answer")
-            .y_desc("true condition")
-            .draw()
-            .map_err(e)?;
-        for (ri, (_, counts)) in rows.iter().enumerate() {
-            let total: usize = counts.iter().sum();
-            let y = (n - 1 - ri) as f64;
-            for (c, count) in counts.iter().enumerate() {
-                let share = if total > 0 {
-                    *count as f64 / total as f64
-                } else {
-                    0.0
-                };
-                let [rr, gg, bb] = crate::heatmap::colour(share);
-                let x = c as f64;
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x + 0.02, y + 0.02), (x + 0.98, y + 0.98)],
-                        RGBColor(rr, gg, bb).filled(),
-                    )))
-                    .map_err(e)?;
-                let ink = if share > 0.6 { BLACK } else { WHITE };
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        format!("{:.0} %", share * 100.0),
-                        (x + 0.5, y + 0.5),
-                        centred(15, &ink),
-                    )))
-                    .map_err(e)?;
-            }
-        }
-    }
-    root.present().map_err(e)
-}
-
-/// Writes the survey's `figure4.png` and `.svg`: per image version, the confusion matrix of
-/// true condition (rows) against the clinicians' answers (columns), each cell the share of its
-/// row in per cent.
-pub fn write_confusion_figure(
-    r: &crate::survey::results::SurveyResults,
-    dir: &Path,
-) -> Result<Vec<PathBuf>, String> {
-    font()?;
-    let cols = u32::try_from(r.choices.len()).unwrap_or(u32::MAX).min(40);
-    let size = ((2 * (140 + 110 * cols)).max(800), 520);
-    png_and_svg(
-        &dir.join("figure4"),
-        size,
-        |root| draw_confusion(root, r),
-        |root| draw_confusion(root, r),
-    )
-}
-
 fn draw_figure3<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     bins: &BTreeMap<u32, (usize, usize)>,
@@ -1335,6 +1237,122 @@ pub fn write_scanpath(
         |r| draw_scanpath(r, &title, fix, (w, h), image),
         |r| draw_scanpath(r, &title, fix, (w, h), image),
     )
+}
+
+// The heatmaps and Figure 2 of a study (called by `analyze`), here so that the study never
+// depends on its figures.
+impl StudyAnalysis {
+    /// Writes, per stimulus, the group density (`heatmaps/<id>.npy`, 256 cells wide) and, when
+    /// `images` (the stimulus set with its image folder) is given, the overlay PNG
+    /// (`heatmaps/<id>.png`, with a 1° scale bar) and `figure2.png`: every reconstructed image
+    /// beside its manipulated version, by condition. Returns the files written.
+    pub fn write_heatmaps(
+        &self,
+        dir: &Path,
+        images: Option<&et_stimuli::StimulusSet>,
+    ) -> Result<Vec<std::path::PathBuf>, AnalysisError> {
+        use crate::heatmap::{group_density, overlay, pairs_figure, save_png};
+        let Some(set) = images.or(self.set.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let hm = dir.join("heatmaps");
+        std::fs::create_dir_all(&hm).map_err(|source| AnalysisError::Write {
+            path: hm.display().to_string(),
+            source,
+        })?;
+        let scale = 256.0 / f64::from(set.image_width);
+        let (w, h) = (
+            256usize,
+            ((f64::from(set.image_height) * scale).round() as usize).max(1),
+        );
+        let sigma_px = self.config.heatmap_sigma_deg
+            * if self.image_px_per_deg.is_finite() {
+                self.image_px_per_deg
+            } else {
+                40.0
+            };
+        let empty = BTreeMap::new();
+        let mut written = Vec::new();
+        let mut overlays: BTreeMap<String, image::RgbImage> = BTreeMap::new();
+        for st in &set.stimuli {
+            let d = group_density(
+                self.stimulus_fixations.get(&st.id).unwrap_or(&empty),
+                w,
+                h,
+                scale,
+                sigma_px,
+            );
+            let npy = hm.join(format!("{}.npy", st.id));
+            d.write_npy(&npy)?;
+            written.push(npy);
+            if images.is_some() {
+                let p = set.image_path(st);
+                let img = image::open(&p)
+                    .map_err(|e| AnalysisError::Input {
+                        path: p.display().to_string(),
+                        message: format!("cannot read the stimulus image: {e}"),
+                    })?
+                    .to_rgb8();
+                let bar =
+                    self.image_px_per_deg * f64::from(img.width()) / f64::from(set.image_width);
+                let o = overlay(&img, &d, if bar.is_finite() { bar } else { 40.0 });
+                written.push(save_png(&o, &hm.join(format!("{}.png", st.id)))?);
+                overlays.insert(st.id.clone(), o);
+            }
+        }
+        if images.is_some() {
+            let mut pairs = Vec::new();
+            let mut by_identity: Vec<(&str, &str)> =
+                set.by_identity().keys().map(|k| (*k, *k)).collect();
+            by_identity.sort_by_key(|(i, _)| {
+                set.stimuli
+                    .iter()
+                    .find(|s| s.identity == *i)
+                    .map(|s| (s.condition.clone(), s.identity.clone()))
+            });
+            for (identity, _) in by_identity {
+                let condition = set
+                    .stimuli
+                    .iter()
+                    .find(|s| s.identity == identity)
+                    .map_or("", |s| s.condition.as_str());
+                let of = |v: et_stimuli::Variant| {
+                    set.stimuli
+                        .iter()
+                        .find(|s| s.identity == identity && s.variant == v)
+                        .and_then(|s| overlays.get(&s.id))
+                };
+                if let (Some(a), Some(b)) = (
+                    of(et_stimuli::Variant::Reconstructed),
+                    of(et_stimuli::Variant::Manipulated),
+                ) {
+                    pairs.push((format!("{identity} ({condition})"), a.clone(), b.clone()));
+                }
+            }
+            if !pairs.is_empty() {
+                // Labelled (titles, identities, colour bar) in PNG and SVG when a font is
+                // found; else the bare grid as PNG, which the report's caption then describes.
+                let one_degree = if self.image_px_per_deg.is_finite() {
+                    self.image_px_per_deg / f64::from(set.image_width)
+                } else {
+                    40.0 / 1024.0
+                };
+                match crate::figures::write_figure2(&pairs, one_degree, dir) {
+                    Ok(files) => written.extend(files),
+                    Err(why) => {
+                        tracing::warn!("Figure 2 without labels: {why}");
+                        let bare: Vec<_> = pairs
+                            .iter()
+                            .map(|(_, a, b)| (a.clone(), b.clone()))
+                            .collect();
+                        let figure = pairs_figure(&bare, 192);
+                        written.push(save_png(&figure, &dir.join("figure2.png"))?);
+                    }
+                }
+            }
+        }
+        Ok(written)
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod classifier;
 pub mod compare;
+pub mod config;
 pub mod csv;
 pub mod dwell;
 pub mod figures;
@@ -27,10 +28,12 @@ pub mod survey;
 pub mod table;
 pub mod tables;
 
-pub use compare::{ComparisonRow, Response, StudyModel};
+pub use compare::ComparisonRow;
+pub use config::AnalysisConfig;
+pub use config::{Response, StudyModel};
 pub use dwell::{trial_dwell, DwellRow};
 pub use stats::{welch_t_test, TTest};
-pub use study::{analyse_recordings, analyse_study, AnalysisConfig, StudyAnalysis, SummaryRow};
+pub use study::{analyse_recordings, analyse_study, StudyAnalysis, SummaryRow};
 
 /// What went wrong, and with which file: every variant names its path.
 #[derive(Debug, thiserror::Error)]

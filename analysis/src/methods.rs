@@ -9,50 +9,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use et_recording::RecordingHeader;
-
+use crate::config::{setting_name, FixationFilter};
 use crate::fixation::ivt::{IvtConfig, ResolvedIvt};
-use crate::study::{setting_name, FixationFilter, StudyAnalysis};
-
-/// What one recording says about how it was made (for the methods).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordingFacts {
-    pub header: RecordingHeader,
-    /// Points of the calibration the session went on with (from its `calibration` events);
-    /// `None` when et-suite did not calibrate (imports, calibration off).
-    pub calibration_points: Option<usize>,
-    /// Targets of the accepted validation; `None` without validation.
-    pub validation_targets: Option<usize>,
-}
-
-impl RecordingFacts {
-    pub fn of(rec: &et_recording::Recording) -> RecordingFacts {
-        // "attempt 2: applied (9 points, point 4 redone)": the last applied calibration.
-        let calibration_points = rec
-            .events
-            .iter()
-            .rev()
-            .filter(|e| e.kind == et_recording::format::kind::CALIBRATION)
-            .find_map(|e| {
-                let rest = e.text.split_once(": applied (")?.1;
-                rest.split_once(" points")?.0.parse().ok()
-            });
-        let last = rec.validation.iter().map(|v| v.attempt).max();
-        let mut targets: Vec<(u32, u32)> = rec
-            .validation
-            .iter()
-            .filter(|v| Some(v.attempt) == last)
-            .map(|v| (v.target_x.to_bits(), v.target_y.to_bits()))
-            .collect();
-        targets.sort_unstable();
-        targets.dedup();
-        RecordingFacts {
-            header: rec.header.clone(),
-            calibration_points,
-            validation_targets: (!targets.is_empty()).then_some(targets.len()),
-        }
-    }
-}
+use crate::study::{RecordingFacts, StudyAnalysis};
 
 /// Mean and SD (n − 1) of `v`, as "m ± sd" with `prec` decimals ("m" alone for one value).
 fn mean_sd(v: &[f64], prec: usize) -> String {
@@ -411,7 +370,7 @@ pub fn methods_html(markdown: &str) -> String {
         if par.starts_with("# ") {
             continue;
         }
-        let text = crate::report::esc(par);
+        let text = crate::table::esc(par);
         let mut out = String::from("<p>");
         let (mut bold, mut code) = (false, false);
         let mut rest = text.as_str();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::study::StudyAnalysis;
-use crate::table::{Shown::*, Table};
+use crate::table::{esc, Shown::*, Table};
 use crate::AnalysisError;
 
 /// SHA-256 of a file, hex.
@@ -28,13 +28,6 @@ pub fn file_sha256(path: &Path) -> Result<String, AnalysisError> {
         h.update(&buf[..n]);
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Writes `report.html` and `methods.md` into `dir` from the analysis and its `tables` (`StudyAnalysis::tables`,
@@ -297,7 +290,7 @@ fn smile_sections(h: &mut String, a: &StudyAnalysis, dir: &Path, tables: &[Table
             match (t.chisq, t.df, t.p) {
                 (Some(chisq), Some(df), Some(p)) => format!(
                     "χ²({df}) = {chisq:.3}, {}{}",
-                    esc(&crate::study::p_phrase(p)),
+                    esc(&crate::table::p_phrase(p)),
                     if t.note.is_empty() {
                         String::new()
                     } else {
@@ -396,7 +389,7 @@ fn aoi_sections(h: &mut String, a: &StudyAnalysis, dir: &Path, tables: &[Table])
         h,
         "<h2>Fixations</h2><p>Filter: <b>{}</b> (each recording's resolved settings in <code>ivt_settings.csv</code>; \
          every fixation in <code>fixations.csv</code>, every sample's class in Tobii's words in <code>classes.csv</code>).</p>",
-        esc(&crate::study::setting_name(&a.config.filter))
+        esc(&crate::config::setting_name(&a.config.filter))
     );
     let f = a.fixations_per_participant();
     let fixations = Table::new("fixations_per_participant")

@@ -9,212 +9,29 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use et_recording::{Recording, TrialRecord};
+use et_recording::{Recording, RecordingHeader, TrialRecord};
 
-use crate::compare::{
-    compare_with, corrected, interaction_test, ComparisonRow, InteractionTest, Response, StudyModel,
-};
+use crate::compare::{compare_with, corrected, interaction_test, ComparisonRow, InteractionTest};
+
+use crate::config::StudyModel;
+use crate::config::{setting_name, AnalysisConfig, FixationFilter};
 use crate::dwell::DwellRow;
-use crate::fixation::idt::{idt, IdtConfig};
-use crate::fixation::ivt::{ivt, IvtSpec, ResolvedIvt};
+use crate::fixation::idt::idt;
+use crate::fixation::ivt::{ivt, ResolvedIvt};
 use crate::fixation::FixationResult;
 use crate::fixation::{FixationResult as Classified, SampleClass};
 use crate::geometry::Degrees;
 use crate::heatmap::ImageFixation;
-use crate::methods::RecordingFacts;
 use crate::metrics::{trial_fixations, trials_aoi_metrics, AoiMetrics, StimulusAoiSummary};
-use crate::mixed::Ddf;
 use crate::parallel::each_in_parallel;
 use crate::quality::{
-    excluded_trials, exclusions, participant_quality, trial_quality, Exclusion, ExclusionRules,
-    ParticipantQuality, TrialQuality,
+    excluded_trials, exclusions, participant_quality, trial_quality, Exclusion, ParticipantQuality,
+    TrialQuality,
 };
 use crate::recording_aois::recording_aois;
 use crate::stats::{mean, variance};
-use crate::table::Table;
+use crate::table::{fmt_p, Table};
 use crate::AnalysisError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestChoice {
-    Welch,
-    Student,
-    MannWhitney,
-    Permutation,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Correction {
-    None,
-    Bonferroni,
-    Holm,
-    BenjaminiHochberg,
-}
-
-/// The most resamples a permutation test may take (about a minute on one core).
-pub const MAX_PERMUTATIONS: usize = 1_000_000;
-
-/// The analysis config (TOML).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AnalysisConfig {
-    /// The AOI the study compares (the paper's mouth AOI).
-    pub aoi: String,
-    /// The model whose p-values fill the comparison table (`compare::StudyModel`); every model
-    /// is also written side by side in `models.csv`.
-    pub model: StudyModel,
-    /// The mixed model has a by-participant random slope for expression (default: the
-    /// maximal model the design justifies, Barr et al. 2013; simplified when singular).
-    pub random_slope: bool,
-    /// The mixed model has a by-identity random slope for expression: each face its own smile
-    /// effect (expression varies within identity; default: maximal, simplified when singular).
-    pub identity_slope: bool,
-    /// How the mixed model's t-tests get their SE and df: `kenward_roger` (default: with ten
-    /// participants, Satterthwaite's intervals on the unadjusted SE are too narrow) or
-    /// `satterthwaite` (lmerTest's default).
-    pub ddf: Ddf,
-    /// What the models compare: `dwell_ms` or `proportion` (of the stimulus time).
-    pub response: Response,
-    /// The test of `model = "welch_trials"` (trials pooled as independent observations).
-    pub test: TestChoice,
-    pub correction: Correction,
-    /// Resamples and seed of the permutation test.
-    pub permutations: usize,
-    pub seed: u64,
-    /// Gaussian kernel SD of the heatmaps, degrees of visual angle.
-    pub heatmap_sigma_deg: f64,
-    /// The fixation filter: "ivt" (Tobii's I-VT, `[ivt]`) or "idt" (dispersion, `[idt]`).
-    pub filter: FixationFilter,
-    /// The I-VT: a preset (`auto`: as the software that recorded each recording classifies)
-    /// and any stage keys overriding it.
-    pub ivt: IvtSpec,
-    pub idt: IdtConfig,
-    /// Trials and participants left out before any statistic (`[exclusion]`; off by default).
-    pub exclusion: ExclusionRules,
-    /// Stimulus intervals that are not trials of the analysis (`[trials]`).
-    pub trials: TrialsConfig,
-}
-
-/// `[trials]`: which stimulus intervals of a recording are not trials of the analysis.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TrialsConfig {
-    /// Stimulus names (or their image files' names) whose intervals are left out of every
-    /// table: by default Tobii Pro Lab's own calibration, which an export lists as a stimulus.
-    pub exclude: Vec<String>,
-}
-
-impl Default for TrialsConfig {
-    fn default() -> Self {
-        TrialsConfig {
-            exclude: vec!["Eyetracker Calibration".into()],
-        }
-    }
-}
-
-impl TrialsConfig {
-    fn excludes(&self, stimulus_id: &str) -> bool {
-        self.exclude.iter().any(|e| {
-            e.eq_ignore_ascii_case(stimulus_id)
-                || et_stimuli::aoi::names_one_stimulus(e, stimulus_id)
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FixationFilter {
-    Ivt,
-    Idt,
-}
-
-impl Default for AnalysisConfig {
-    fn default() -> Self {
-        AnalysisConfig {
-            aoi: "mouth".into(),
-            model: StudyModel::Lmm,
-            random_slope: true,
-            identity_slope: true,
-            ddf: Ddf::KenwardRoger,
-            response: Response::DwellMs,
-            test: TestChoice::Welch,
-            correction: Correction::Holm,
-            permutations: 10_000,
-            seed: 1,
-            heatmap_sigma_deg: 1.0,
-            filter: FixationFilter::Ivt,
-            ivt: IvtSpec::default(),
-            idt: IdtConfig::default(),
-            exclusion: ExclusionRules::default(),
-            trials: TrialsConfig::default(),
-        }
-    }
-}
-
-impl Correction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Correction::None => "none",
-            Correction::Bonferroni => "bonferroni",
-            Correction::Holm => "holm",
-            Correction::BenjaminiHochberg => "benjamini_hochberg",
-        }
-    }
-}
-
-impl AnalysisConfig {
-    pub fn load(path: &Path) -> Result<Self, AnalysisError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!("cannot read the analysis config: {e}"),
-        })?;
-        let cfg: AnalysisConfig = toml::from_str(&text).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!(
-                "invalid analysis config: {}",
-                e.to_string().trim().replace('\n', " ")
-            ),
-        })?;
-        cfg.ivt
-            .validate()
-            .and_then(|()| cfg.idt.validate())
-            .and_then(|()| cfg.exclusion.validate())
-            .map_err(|m| AnalysisError::Input {
-                path: origin.clone(),
-                message: format!("invalid analysis config: {m}"),
-            })?;
-        if !(cfg.heatmap_sigma_deg.is_finite()
-            && cfg.heatmap_sigma_deg > 0.0
-            && cfg.heatmap_sigma_deg <= 10.0)
-        {
-            return Err(AnalysisError::Input {
-                path: origin,
-                message: format!(
-                    "invalid analysis config: heatmap_sigma_deg must be in (0, 10], got {}",
-                    cfg.heatmap_sigma_deg
-                ),
-            });
-        }
-        if cfg.test == TestChoice::Permutation
-            && !(100..=MAX_PERMUTATIONS).contains(&cfg.permutations)
-        {
-            return Err(AnalysisError::Input {
-                path: origin,
-                message: format!(
-                    "invalid analysis config: permutations must be 100 to {MAX_PERMUTATIONS}, got {}",
-                    cfg.permutations
-                ),
-            });
-        }
-        Ok(cfg)
-    }
-
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_default()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
@@ -224,6 +41,46 @@ pub struct SummaryRow {
     pub mean_dwell_ms: f64,
     pub sd_dwell_ms: f64,
     pub mean_proportion: f64,
+}
+
+/// What one recording says about how it was made (for the methods).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingFacts {
+    pub header: RecordingHeader,
+    /// Points of the calibration the session went on with (from its `calibration` events);
+    /// `None` when et-suite did not calibrate (imports, calibration off).
+    pub calibration_points: Option<usize>,
+    /// Targets of the accepted validation; `None` without validation.
+    pub validation_targets: Option<usize>,
+}
+
+impl RecordingFacts {
+    pub fn of(rec: &et_recording::Recording) -> RecordingFacts {
+        // "attempt 2: applied (9 points, point 4 redone)": the last applied calibration.
+        let calibration_points = rec
+            .events
+            .iter()
+            .rev()
+            .filter(|e| e.kind == et_recording::format::kind::CALIBRATION)
+            .find_map(|e| {
+                let rest = e.text.split_once(": applied (")?.1;
+                rest.split_once(" points")?.0.parse().ok()
+            });
+        let last = rec.validation.iter().map(|v| v.attempt).max();
+        let mut targets: Vec<(u32, u32)> = rec
+            .validation
+            .iter()
+            .filter(|v| Some(v.attempt) == last)
+            .map(|v| (v.target_x.to_bits(), v.target_y.to_bits()))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        RecordingFacts {
+            header: rec.header.clone(),
+            calibration_points,
+            validation_targets: (!targets.is_empty()).then_some(targets.len()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -939,32 +796,6 @@ impl StudyAnalysis {
     }
 }
 
-/// A p-value as read by people (tables, the terminal, the report, figures), in APA style:
-/// "< .001" below .001, else three decimals without the leading zero (".042", "1.000");
-/// "n/a" when undefined. Every CSV and Parquet keeps the exact value.
-pub(crate) fn fmt_p(p: f64) -> String {
-    if !p.is_finite() {
-        "n/a".into()
-    } else if p < 0.001 {
-        "< .001".into()
-    } else {
-        let s = format!("{p:.3}");
-        match s.strip_prefix('0') {
-            Some(rest) => rest.to_string(),
-            None => s,
-        }
-    }
-}
-
-/// `fmt_p` in a sentence: "p < .001", "p = .042", "p n/a".
-pub(crate) fn p_phrase(p: f64) -> String {
-    match fmt_p(p) {
-        s if s.starts_with('<') => format!("p {s}"),
-        s if s == "n/a" => "p n/a".into(),
-        s => format!("p = {s}"),
-    }
-}
-
 impl StudyAnalysis {
     /// The study's results: dwell per condition × expression and the smile models.
     fn render_smile_models(&self, s: &mut String) {
@@ -1515,14 +1346,6 @@ fn num_or_na(v: f64, prec: usize) -> String {
     }
 }
 
-/// A setting's name as the config writes it (`snake_case`).
-pub(crate) fn setting_name<T: serde::Serialize>(v: &T) -> String {
-    toml::Value::try_from(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The expression × condition test (`interaction`): one row, or none where it was not run.
 fn interaction_table(t: Option<&InteractionTest>) -> Table {
     let t: Vec<&InteractionTest> = t.into_iter().collect();
@@ -1561,120 +1384,6 @@ fn comparison_table(name: &'static str, c: &[ComparisonRow]) -> Table {
         .text("detail", c.iter().map(|r| r.detail.as_str()))
 }
 
-impl StudyAnalysis {
-    /// Writes, per stimulus, the group density (`heatmaps/<id>.npy`, 256 cells wide) and, when
-    /// `images` (the stimulus set with its image folder) is given, the overlay PNG
-    /// (`heatmaps/<id>.png`, with a 1° scale bar) and `figure2.png`: every reconstructed image
-    /// beside its manipulated version, by condition. Returns the files written.
-    pub fn write_heatmaps(
-        &self,
-        dir: &Path,
-        images: Option<&et_stimuli::StimulusSet>,
-    ) -> Result<Vec<std::path::PathBuf>, AnalysisError> {
-        use crate::heatmap::{group_density, overlay, pairs_figure, save_png};
-        let Some(set) = images.or(self.set.as_ref()) else {
-            return Ok(Vec::new());
-        };
-        let hm = dir.join("heatmaps");
-        std::fs::create_dir_all(&hm).map_err(|source| AnalysisError::Write {
-            path: hm.display().to_string(),
-            source,
-        })?;
-        let scale = 256.0 / f64::from(set.image_width);
-        let (w, h) = (
-            256usize,
-            ((f64::from(set.image_height) * scale).round() as usize).max(1),
-        );
-        let sigma_px = self.config.heatmap_sigma_deg
-            * if self.image_px_per_deg.is_finite() {
-                self.image_px_per_deg
-            } else {
-                40.0
-            };
-        let empty = BTreeMap::new();
-        let mut written = Vec::new();
-        let mut overlays: BTreeMap<String, image::RgbImage> = BTreeMap::new();
-        for st in &set.stimuli {
-            let d = group_density(
-                self.stimulus_fixations.get(&st.id).unwrap_or(&empty),
-                w,
-                h,
-                scale,
-                sigma_px,
-            );
-            let npy = hm.join(format!("{}.npy", st.id));
-            d.write_npy(&npy)?;
-            written.push(npy);
-            if images.is_some() {
-                let p = set.image_path(st);
-                let img = image::open(&p)
-                    .map_err(|e| AnalysisError::Input {
-                        path: p.display().to_string(),
-                        message: format!("cannot read the stimulus image: {e}"),
-                    })?
-                    .to_rgb8();
-                let bar =
-                    self.image_px_per_deg * f64::from(img.width()) / f64::from(set.image_width);
-                let o = overlay(&img, &d, if bar.is_finite() { bar } else { 40.0 });
-                written.push(save_png(&o, &hm.join(format!("{}.png", st.id)))?);
-                overlays.insert(st.id.clone(), o);
-            }
-        }
-        if images.is_some() {
-            let mut pairs = Vec::new();
-            let mut by_identity: Vec<(&str, &str)> =
-                set.by_identity().keys().map(|k| (*k, *k)).collect();
-            by_identity.sort_by_key(|(i, _)| {
-                set.stimuli
-                    .iter()
-                    .find(|s| s.identity == *i)
-                    .map(|s| (s.condition.clone(), s.identity.clone()))
-            });
-            for (identity, _) in by_identity {
-                let condition = set
-                    .stimuli
-                    .iter()
-                    .find(|s| s.identity == identity)
-                    .map_or("", |s| s.condition.as_str());
-                let of = |v: et_stimuli::Variant| {
-                    set.stimuli
-                        .iter()
-                        .find(|s| s.identity == identity && s.variant == v)
-                        .and_then(|s| overlays.get(&s.id))
-                };
-                if let (Some(a), Some(b)) = (
-                    of(et_stimuli::Variant::Reconstructed),
-                    of(et_stimuli::Variant::Manipulated),
-                ) {
-                    pairs.push((format!("{identity} ({condition})"), a.clone(), b.clone()));
-                }
-            }
-            if !pairs.is_empty() {
-                // Labelled (titles, identities, colour bar) in PNG and SVG when a font is
-                // found; else the bare grid as PNG, which the report's caption then describes.
-                let one_degree = if self.image_px_per_deg.is_finite() {
-                    self.image_px_per_deg / f64::from(set.image_width)
-                } else {
-                    40.0 / 1024.0
-                };
-                match crate::figures::write_figure2(&pairs, one_degree, dir) {
-                    Ok(files) => written.extend(files),
-                    Err(why) => {
-                        tracing::warn!("Figure 2 without labels: {why}");
-                        let bare: Vec<_> = pairs
-                            .iter()
-                            .map(|(_, a, b)| (a.clone(), b.clone()))
-                            .collect();
-                        let figure = pairs_figure(&bare, 192);
-                        written.push(save_png(&figure, &dir.join("figure2.png"))?);
-                    }
-                }
-            }
-        }
-        Ok(written)
-    }
-}
-
 #[cfg(test)]
 mod tests {
 
@@ -1697,6 +1406,8 @@ mod tests {
     }
 
     use super::*;
+    use crate::config::TrialsConfig;
+    use crate::table::p_phrase;
     use et_drivers::synthetic::{GazeGenerator, Scene, SyntheticConfig};
     use et_recording::{RecordingHeader, TrialRecord};
 

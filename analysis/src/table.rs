@@ -73,14 +73,14 @@ impl Cells {
     fn html(&self, i: usize, shown: Shown) -> String {
         let number = |v: f64| match shown {
             _ if !v.is_finite() => "n/a".to_string(),
-            Shown::P => crate::report::esc(&crate::study::fmt_p(v)),
+            Shown::P => crate::table::esc(&crate::table::fmt_p(v)),
             Shown::Digits(d) => format!("{v:.d$}"),
             Shown::Percent => format!("{:.1}", 100.0 * v),
             Shown::Plain => v.to_string(),
         };
         match self {
-            Cells::Text(v) => crate::report::esc(&v[i]),
-            Cells::Labels(names, codes) => crate::report::esc(&names[codes[i] as usize]),
+            Cells::Text(v) => crate::table::esc(&v[i]),
+            Cells::Labels(names, codes) => crate::table::esc(&names[codes[i] as usize]),
             Cells::Float(v) => number(v[i]),
             Cells::MaybeFloat(v) => v[i].map_or_else(|| "n/a".to_string(), number),
             Cells::Count(v) => v[i].to_string(),
@@ -223,7 +223,7 @@ impl Table {
         let mut out = String::from("<table><tr>");
         for (name, cells, _) in &picked {
             // Long names may wrap after their underscores.
-            let name = crate::report::esc(name).replace('_', "_<wbr>");
+            let name = crate::table::esc(name).replace('_', "_<wbr>");
             let _ = write!(out, "<th{}>{name}</th>", class(cells));
         }
         out.push_str("</tr>");
@@ -260,6 +260,40 @@ impl Table {
         }
         out
     }
+}
+
+/// A p-value as read by people (tables, the terminal, the report, figures), in APA style:
+/// "< .001" below .001, else three decimals without the leading zero (".042", "1.000");
+/// "n/a" when undefined. Every CSV and Parquet keeps the exact value.
+pub fn fmt_p(p: f64) -> String {
+    if !p.is_finite() {
+        "n/a".into()
+    } else if p < 0.001 {
+        "< .001".into()
+    } else {
+        let s = format!("{p:.3}");
+        match s.strip_prefix('0') {
+            Some(rest) => rest.to_string(),
+            None => s,
+        }
+    }
+}
+
+/// `fmt_p` in a sentence: "p < .001", "p = .042", "p n/a".
+pub fn p_phrase(p: f64) -> String {
+    match fmt_p(p) {
+        s if s.starts_with('<') => format!("p {s}"),
+        s if s == "n/a" => "p n/a".into(),
+        s => format!("p = {s}"),
+    }
+}
+
+/// Text made safe inside HTML (elements and attribute values).
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -267,3 +267,120 @@ fn et_suite_builds_without_libtorch() {
         .collect();
     assert!(torch.is_empty(), "et-suite reaches {torch:?}");
 }
+
+/// Each source file's top-level module (`foo.rs` and `foo/…` are `foo`) and the crate's
+/// modules it names (`crate::bar…`), its tests left out.
+fn module_graph(src: &std::path::Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(src).unwrap();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
+            let module = first.trim_end_matches(".rs").to_string();
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            let names = graph.entry(module.clone()).or_default();
+            for part in code.split("crate::").skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != module {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A circle of modules in `graph`, if there is one.
+fn a_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == n) {
+            let mut circle = path[at..].to_vec();
+            circle.push(n.to_string());
+            return Some(circle);
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for m in graph.get(n).into_iter().flatten() {
+            if graph.contains_key(m) {
+                if let Some(c) = visit(m, graph, path, done) {
+                    return Some(c);
+                }
+            }
+        }
+        path.pop();
+        done.insert(n.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+/// No circles of imports inside a crate: a newcomer can read each crate's modules in an order
+/// where every module uses only those before it.
+#[test]
+fn no_crate_has_a_circle_of_module_imports() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut circles = Vec::new();
+    for src in [
+        "cli/src",
+        "drivers/src",
+        "stimuli/src",
+        "present/src",
+        "recording/src",
+        "sessions/src",
+        "analysis/src",
+        "models/src",
+        "models/cli/src",
+        "src",
+    ] {
+        if let Some(c) = a_circle(&module_graph(&root.join(src))) {
+            circles.push(format!("{src}: {}", c.join(" → ")));
+        }
+    }
+    assert!(circles.is_empty(), "circles of imports: {circles:#?}");
+}
+
+#[test]
+fn the_circle_check_finds_a_circle() {
+    let g: BTreeMap<String, BTreeSet<String>> = [
+        ("a".to_string(), ["b".to_string()].into()),
+        ("b".to_string(), ["c".to_string()].into()),
+        ("c".to_string(), ["a".to_string()].into()),
+        ("d".to_string(), ["a".to_string()].into()),
+    ]
+    .into();
+    assert_eq!(a_circle(&g).unwrap(), ["a", "b", "c", "a"]);
+    let mut acyclic = g.clone();
+    acyclic.insert("c".into(), BTreeSet::new());
+    assert_eq!(a_circle(&acyclic), None);
+}

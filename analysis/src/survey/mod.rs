@@ -2,6 +2,7 @@
 //! condition for reconstructed vs manipulated images, per-version and per-respondent
 //! accuracy, and confusion matrices.
 
+mod figure;
 pub mod map;
 pub mod qualtrics;
 pub mod results;

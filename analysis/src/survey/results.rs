@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::map::SurveyMap;
 use super::qualtrics::{Completion, Export};
 use crate::nonparam::{two_proportion_z, wilcoxon, Method};
-use crate::report::esc;
 use crate::stats::{mean, welch_t_test};
-use crate::study::{fmt_p, p_phrase};
+use crate::table::esc;
+use crate::table::{fmt_p, p_phrase};
 use crate::table::{Shown, Table};
 use crate::AnalysisError;
 
@@ -426,7 +426,7 @@ impl SurveyResults {
         }
         let fp = dir.join("figure4.png");
         // Labelled (titles, axes, percentages) when a font is found; else the bare grid.
-        if let Err(why) = crate::figures::write_confusion_figure(self, dir) {
+        if let Err(why) = super::figure::write_confusion_figure(self, dir) {
             tracing::warn!("Figure 4 without labels: {why}");
             crate::heatmap::save_png(&self.figure4(), &fp)?;
         }
