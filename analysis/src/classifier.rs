@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::nonparam::{fisher_exact, paired_t_test};
-use crate::stats::welch_t_test;
+use crate::hypothesis_tests::welch_t_test;
+use crate::hypothesis_tests::{fisher_exact, paired_t_test};
 /// A p-value for a CSV: the exact value (shortest text that reads back the same), "NA" when
 /// undefined; people read them rounded in the report, never here.
 fn exact(p: f64) -> String {

@@ -13,16 +13,17 @@ use std::collections::BTreeMap;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::config::{AnalysisConfig, Correction, Response, StudyModel, TestChoice};
+use crate::descriptive::{mean, variance};
 use crate::dwell::DwellRow;
-use crate::mixed::{
-    fit, fit_with, Ddf, Factor, FitError, Inference, LmmFit, MixedModel, RandomTerm,
-};
-use crate::nonparam::{
+use crate::hypothesis_tests::welch_t_test;
+use crate::hypothesis_tests::{
     benjamini_hochberg, bonferroni, hedges_g, holm, mann_whitney_u, paired_t_test,
     permutation_test, student_t_test, wilcoxon, Method,
 };
+use crate::mixed::{
+    fit, fit_with, Ddf, Factor, FitError, Inference, LmmFit, MixedModel, RandomTerm,
+};
 use crate::parallel::each_in_parallel;
-use crate::stats::{mean, variance, welch_t_test};
 
 impl Response {
     fn of(self, r: &DwellRow) -> f64 {

@@ -11,7 +11,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::stats::mean;
+use crate::descriptive::mean;
 use crate::study::{ParticipantValidation, StudyAnalysis};
 use crate::AnalysisError;
 

@@ -8,31 +8,31 @@ pub mod classifier;
 pub mod compare;
 pub mod config;
 pub mod csv;
+pub mod descriptive;
 pub mod dwell;
 pub mod figures;
 pub mod fixation;
 pub mod geometry;
 pub mod heatmap;
+pub mod hypothesis_tests;
 pub mod methods;
 pub mod metrics;
 pub mod mixed;
-pub mod nonparam;
 mod parallel;
 pub mod quality;
 pub mod quality_measures;
 pub mod recording_aois;
 pub mod report;
-pub mod stats;
 pub mod study;
 pub mod survey;
 pub mod table;
-pub mod tables;
+pub mod table_files;
 
 pub use compare::ComparisonRow;
 pub use config::AnalysisConfig;
 pub use config::{Response, StudyModel};
 pub use dwell::{trial_dwell, DwellRow};
-pub use stats::{welch_t_test, TTest};
+pub use hypothesis_tests::{welch_t_test, TTest};
 pub use study::{analyse_recordings, analyse_study, StudyAnalysis, SummaryRow};
 
 /// What went wrong, and with which file: every variant names its path.

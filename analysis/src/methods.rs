@@ -15,11 +15,11 @@ use crate::study::{RecordingFacts, StudyAnalysis};
 
 /// Mean and SD (n − 1) of `v`, as "m ± sd" with `prec` decimals ("m" alone for one value).
 fn mean_sd(v: &[f64], prec: usize) -> String {
-    let m = crate::stats::mean(v);
+    let m = crate::descriptive::mean(v);
     if v.len() < 2 {
         return format!("{m:.prec$}");
     }
-    let sd = crate::stats::variance(v).sqrt();
+    let sd = crate::descriptive::variance(v).sqrt();
     format!("{m:.prec$} ± {sd:.prec$}")
 }
 

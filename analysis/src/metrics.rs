@@ -78,7 +78,7 @@ pub(crate) fn by_stimulus_aoi(metrics: &[AoiMetrics]) -> ByStimulusAoi<'_> {
 /// The rows of `metrics` summarised per stimulus × AOI (`StimulusAoiSummary`), in stimulus
 /// then AOI order.
 pub fn per_stimulus(metrics: &[AoiMetrics]) -> Vec<StimulusAoiSummary> {
-    use crate::stats::mean; // NaN for no value
+    use crate::descriptive::mean; // NaN for no value
     by_stimulus_aoi(metrics)
         .into_iter()
         .map(|((stimulus, aoi), people)| {

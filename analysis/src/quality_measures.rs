@@ -305,8 +305,8 @@ pub fn trial_data_quality(
                 data_loss_pct: data_loss_from_expected(valid, duration_s, rec.header.sampling_hz),
                 effective_hz: effective_frequency(valid, duration_s),
                 fixations: inside.len(),
-                fixation_rms_s2s_deg: crate::stats::median(rms),
-                fixation_std_deg: crate::stats::median(sd),
+                fixation_rms_s2s_deg: crate::descriptive::median(rms),
+                fixation_std_deg: crate::descriptive::median(sd),
             }
         })
         .collect()

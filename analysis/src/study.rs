@@ -15,6 +15,7 @@ use crate::compare::{compare_with, corrected, interaction_test, ComparisonRow, I
 
 use crate::config::StudyModel;
 use crate::config::{setting_name, AnalysisConfig, FixationFilter};
+use crate::descriptive::{mean, variance};
 use crate::dwell::DwellRow;
 use crate::fixation::idt::idt;
 use crate::fixation::ivt::{ivt, ResolvedIvt};
@@ -29,7 +30,6 @@ use crate::quality::{
     TrialQuality,
 };
 use crate::recording_aois::recording_aois;
-use crate::stats::{mean, variance};
 use crate::table::{fmt_p, Table};
 use crate::AnalysisError;
 
@@ -957,7 +957,7 @@ impl StudyAnalysis {
                     participant: q.participant.clone(),
                     count: d.len(),
                     mean_duration_ms: mean(&d),
-                    median_duration_ms: crate::stats::median(d),
+                    median_duration_ms: crate::descriptive::median(d),
                 }
             })
             .collect()

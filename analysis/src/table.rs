@@ -1,5 +1,5 @@
 //! A result table declared once: its name and typed columns. The CSV and HTML writers (here)
-//! and the Parquet writer (`tables.rs`, where polars lives) all take it, so a column added or
+//! and the Parquet writer (`table_files.rs`, where polars lives) all take it, so a column added or
 //! renamed is added or renamed in every format at once.
 
 use std::fmt::Write as _;

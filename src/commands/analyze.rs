@@ -101,7 +101,7 @@ pub fn analyze(
     let dir = NewDir::create(out, "et-suite analyze", force)?;
     // Every table built once (one of them holds every sample) for CSV, Parquet and the report.
     let tables = analysis.tables();
-    et_analysis::tables::write_tables(&tables, dir.path())?;
+    et_analysis::table_files::write_tables(&tables, dir.path())?;
     analysis.write_heatmaps(dir.path(), images.as_ref())?;
     if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path())
         .and_then(|_| et_analysis::figures::write_quality_figure(&analysis, dir.path()))

@@ -47,6 +47,6 @@ pub fn main(a: Args) -> Result<()> {
         }
         return crate::output::emit(&text);
     }
-    let n = et_analysis::tables::write_samples(&rec, &a.out)?;
+    let n = et_analysis::table_files::write_samples(&rec, &a.out)?;
     crate::output::emit(&format!("{}: {n} samples\n", a.out.display()))
 }

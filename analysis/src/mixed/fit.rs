@@ -395,7 +395,7 @@ pub fn likelihood_ratio(small: &LmmFit, large: &LmmFit) -> Result<Lrt, FitError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nonparam::student_t_test;
+    use crate::hypothesis_tests::student_t_test;
 
     #[test]
     fn without_random_terms_it_is_least_squares() {

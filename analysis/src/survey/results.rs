@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::map::SurveyMap;
 use super::qualtrics::{Completion, Export};
-use crate::nonparam::{two_proportion_z, wilcoxon, Method};
-use crate::stats::{mean, welch_t_test};
+use crate::descriptive::mean;
+use crate::hypothesis_tests::welch_t_test;
+use crate::hypothesis_tests::{two_proportion_z, wilcoxon, Method};
 use crate::table::esc;
 use crate::table::{fmt_p, p_phrase};
 use crate::table::{Shown, Table};

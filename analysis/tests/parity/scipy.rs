@@ -3,7 +3,7 @@
 //! 1.17.1), looped over here. Tolerance 1e-9 relative (both sides compute in f64; the normal
 //! and t tails come from different libraries).
 
-use et_analysis::nonparam::{
+use et_analysis::hypothesis_tests::{
     hedges_g, mann_whitney_u, paired_t_test, student_t_test, wilcoxon, Method,
 };
 use et_analysis::welch_t_test;

@@ -78,7 +78,7 @@ for d in paired:
 
 # Near ties: dwell times are multiples of 1000/120 ms, and one sum reached in another order
 # differs in its last bits. et-suite compares values on a grid of 1e-9 x the largest magnitude
-# (RANK_RELATIVE_PRECISION in analysis/src/nonparam.rs); SciPy gets the values on that grid, so
+# (RANK_RELATIVE_PRECISION in analysis/src/hypothesis_tests.rs); SciPy gets the values on that grid, so
 # equal dwell times tie and a difference of rounding noise is 0. The stored inputs are the raw
 # values.
 def on_grid(v):
