@@ -12,6 +12,7 @@ pub mod descriptive;
 pub mod dwell;
 pub mod figures;
 pub mod fixation;
+pub mod folder;
 pub mod geometry;
 pub mod heatmap;
 pub mod hypothesis_tests;

@@ -237,6 +237,56 @@ pub fn pacing_evidence(
     })
 }
 
+/// What a display check concludes from its frames (`et-suite display-check`): the first of
+/// these that holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DisplayVerdict {
+    /// The display does not pace frames (the presenter found it so, or more than a tenth of
+    /// the frames came off the refresh grid): onsets are not tied to the monitor.
+    NotPaced,
+    /// More than one frame in twenty missed its refresh.
+    DropsFrames { measured_hz: f64, dropped: u32 },
+    /// The rate differs from the planned one by more than 1 %.
+    OtherRate { measured_hz: f64 },
+    /// Frames come paced at the planned rate.
+    Good,
+}
+
+impl DisplayVerdict {
+    /// Judges `s`, measured while planning `planned_hz`; `self_paced` when the presenter held
+    /// frames on the CPU clock itself.
+    pub fn judge(s: &FrameStats, planned_hz: f64, self_paced: bool) -> Self {
+        if self_paced || s.unpaced > s.frames / 10 {
+            DisplayVerdict::NotPaced
+        } else if s.dropped as usize > s.frames / 20 {
+            DisplayVerdict::DropsFrames {
+                measured_hz: s.measured_hz,
+                dropped: s.dropped,
+            }
+        } else if (s.measured_hz - planned_hz).abs() / planned_hz > 0.01 {
+            DisplayVerdict::OtherRate {
+                measured_hz: s.measured_hz,
+            }
+        } else {
+            DisplayVerdict::Good
+        }
+    }
+
+    /// The verdict as the operator reads it.
+    pub fn text(&self, planned_hz: f64) -> String {
+        match *self {
+            DisplayVerdict::NotPaced => "WARNING: the display does not pace frames (no vsync, e.g. a virtual X server); the presenter holds frames on the CPU clock, so onsets are not tied to the monitor. Do not record participants on it.".into(),
+            DisplayVerdict::DropsFrames { measured_hz, dropped } => format!(
+                "WARNING: frames come at {measured_hz:.3} Hz with {dropped} refreshes missed: the GPU does not draw a frame within a {planned_hz} Hz refresh at this size, or the display runs slower. Sessions would drop frames."
+            ),
+            DisplayVerdict::OtherRate { measured_hz } => format!(
+                "WARNING: the display refreshes at {measured_hz:.3} Hz, not the study's {planned_hz} Hz; set [timing] refresh_hz (sessions plan with the measured rate and say so in the recording)."
+            ),
+            DisplayVerdict::Good => "the display paces frames at the study's rate".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +395,38 @@ mod tests {
         let fast: Vec<i64> = (0..30).map(|k| k * 1500).collect();
         assert_eq!(refresh_hz(&fast), None);
         assert_eq!(refresh_hz(&[5]), None);
+    }
+
+    #[test]
+    fn display_verdicts_take_their_thresholds_in_order() {
+        let hz = 60.0;
+        let stamps: Vec<i64> = (0..600).map(|k| k * 16_667).collect();
+        let s = frame_stats(&stamps, hz).unwrap();
+        assert_eq!(DisplayVerdict::judge(&s, hz, false), DisplayVerdict::Good);
+        assert_eq!(
+            DisplayVerdict::judge(&s, hz, true),
+            DisplayVerdict::NotPaced
+        );
+        assert!(matches!(
+            DisplayVerdict::judge(&s, 75.0, false),
+            DisplayVerdict::OtherRate { .. }
+        ));
+        // One frame in ten twice as long: refreshes missed, beyond one in twenty.
+        let mut t = 0;
+        let late: Vec<i64> = (0..600)
+            .map(|k| {
+                t += if k % 10 == 9 { 33_333 } else { 16_667 };
+                t
+            })
+            .collect();
+        let s = frame_stats(&late, hz).unwrap();
+        assert!(
+            matches!(
+                DisplayVerdict::judge(&s, hz, false),
+                DisplayVerdict::DropsFrames { .. }
+            ),
+            "{s:?}"
+        );
+        assert!(DisplayVerdict::NotPaced.text(hz).starts_with("WARNING"));
     }
 }

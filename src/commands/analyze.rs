@@ -1,9 +1,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use et_analysis::report::{file_sha256, write_report};
+use et_analysis::folder::{write_folder, FolderInputs};
+use et_analysis::report::file_sha256;
 use et_analysis::{analyse_recordings, AnalysisConfig, StudyAnalysis};
-use et_recording::output_dir::NewDir;
 use et_recording::Recording;
 
 use crate::progress;
@@ -88,41 +88,22 @@ pub fn analyze(
         analysis.check_aoi_keys(file, path)?;
     }
     pb.finish_and_clear();
-    let has_images = analysis
-        .set
-        .as_ref()
-        .is_some_and(|s| s.stimuli.iter().any(|st| !st.image.as_os_str().is_empty()));
-    if images.is_none() && has_images {
-        analysis.notes.push(
-            "heatmap overlays (PNG) and Figure 2 need the stimulus images: pass --stimuli MANIFEST (densities are written as .npy)".into(),
-        );
-    }
-    // Everything is written into a folder of its own and appears at `out` whole.
-    let dir = NewDir::create(out, "et-suite analyze", force)?;
-    // Every table built once (one of them holds every sample) for CSV, Parquet and the report.
-    let tables = analysis.tables();
-    et_analysis::table_files::write_tables(&tables, dir.path())?;
-    analysis.write_heatmaps(dir.path(), images.as_ref())?;
-    if let Err(why) = et_analysis::figures::write_dwell_figure(&analysis, dir.path())
-        .and_then(|_| et_analysis::figures::write_quality_figure(&analysis, dir.path()))
-        .and_then(|_| et_analysis::figures::write_validation_figure(&analysis, dir.path()))
-        .and_then(|_| et_analysis::figures::write_aoi_figure(&analysis, dir.path()))
-    {
-        analysis.notes.push(format!("figures not drawn: {why}"));
-    }
-    for (participant, stimulus) in scanpaths {
-        et_analysis::figures::write_scanpath(
-            &analysis,
-            images.as_ref(),
-            participant,
-            stimulus,
-            dir.path(),
-        )
-        .map_err(|why| anyhow::anyhow!("--scanpath {participant}:{stimulus}: {why}"))?;
-    }
+    let scanpaths: Vec<(String, String)> = scanpaths
+        .into_iter()
+        .map(|(p, s)| (p.to_string(), s.to_string()))
+        .collect();
     let software = format!("et-suite {}", env!("CARGO_PKG_VERSION"));
-    write_report(dir.path(), &analysis, &tables, &inputs, &software)?;
-    dir.publish()?;
+    write_folder(
+        &mut analysis,
+        out,
+        force,
+        &FolderInputs {
+            images: images.as_ref(),
+            inputs: &inputs,
+            scanpaths: &scanpaths,
+            software: &software,
+        },
+    )?;
     Ok(analysis)
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use et_drivers::MonotonicClock;
-use et_present::timing::frame_stats;
+use et_present::timing::{frame_stats, DisplayVerdict};
 use et_present::{OperatorKey, Presenter, Screen, WindowConfig};
 use et_sessions::StudyConfig;
 
@@ -97,21 +97,8 @@ pub fn main(a: Args) -> Result<()> {
     if let Some(e) = evidence {
         r.push_str(&format!("{e}\n"));
     }
-    if self_paced || s.unpaced > s.frames / 10 {
-        r.push_str("WARNING: the display does not pace frames (no vsync, e.g. a virtual X server); the presenter holds frames on the CPU clock, so onsets are not tied to the monitor. Do not record participants on it.\n");
-    } else if s.dropped as usize > s.frames / 20 {
-        r.push_str(&format!(
-            "WARNING: frames come at {:.3} Hz with {} refreshes missed: the GPU does not draw a frame within a {hz} Hz refresh at this size, or the display runs slower. Sessions would drop frames.\n",
-            s.measured_hz, s.dropped
-        ));
-    } else if (s.measured_hz - hz).abs() / hz > 0.01 {
-        r.push_str(&format!(
-            "WARNING: the display refreshes at {:.3} Hz, not the study's {hz} Hz; set [timing] refresh_hz (sessions plan with the measured rate and say so in the recording).\n",
-            s.measured_hz
-        ));
-    } else {
-        r.push_str("the display paces frames at the study's rate\n");
-    }
+    r.push_str(&DisplayVerdict::judge(&s, hz, self_paced).text(hz));
+    r.push('\n');
     crate::output::emit(&r)?;
     if let Some(o) = &a.out {
         let mut f = std::fs::File::create_new(o)
