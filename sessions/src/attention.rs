@@ -135,6 +135,52 @@ fn draw(seed: u64, kind: &str, name: &str) -> f64 {
     StandardNormal.sample(&mut ChaCha8Rng::from_seed(key))
 }
 
+/// What a simulated study planted, as the demo writes it beside its analysis so the analysis
+/// can be checked against it: `ground_truth.csv` (the expected mouth share of face visits per
+/// expression) and `ground_truth_effects.csv` (each participant's and identity's effects).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroundTruth {
+    pub smile_mouth_share: f64,
+    pub no_smile_mouth_share: f64,
+}
+
+impl AttentionConfig {
+    /// Writes the ground truth of participants `ids` looking at `set` into `dir`.
+    pub fn write_ground_truth(
+        &self,
+        ids: &[String],
+        set: &StimulusSet,
+        dir: &std::path::Path,
+    ) -> crate::error::Result<GroundTruth> {
+        let (smile, no_smile) = self.planted_mouth_shares(ids, set);
+        let write = |name: &str, text: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, text)
+                .map_err(|source| crate::error::SessionError::Io { path, source })
+        };
+        write(
+            "ground_truth.csv",
+            format!("expression,expected_mouth_share_of_face_visits\nsmile,{smile}\nno_smile,{no_smile}\n"),
+        )?;
+        let mut effects = String::from("kind,name,log_mouth_factor,log_smile_factor\n");
+        for id in ids {
+            let p = self.for_participant(id);
+            effects.push_str(&format!("participant,{id},{},{}\n", p.mouth, p.smile));
+        }
+        for identity in set.by_identity().keys() {
+            effects.push_str(&format!(
+                "identity,{identity},{},0\n",
+                self.identity_effect(identity)
+            ));
+        }
+        write("ground_truth_effects.csv", effects)?;
+        Ok(GroundTruth {
+            smile_mouth_share: smile,
+            no_smile_mouth_share: no_smile,
+        })
+    }
+}
+
 impl AttentionConfig {
     pub fn for_expression(&self, e: Expression) -> &ExpressionAttention {
         match e {

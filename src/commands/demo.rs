@@ -104,33 +104,14 @@ pub fn main(a: Args) -> Result<()> {
         a.force,
         &[],
     )?;
-    let truth = &base.attention;
-    let set = &prepared.set;
-    let (smile_share, no_smile_share) = truth.planted_mouth_shares(&ids, set);
-    let gt = format!(
-        "expression,expected_mouth_share_of_face_visits\nsmile,{smile_share}\nno_smile,{no_smile_share}\n"
-    );
-    let gt_path = out_dir.join("ground_truth.csv");
-    std::fs::write(&gt_path, gt).with_context(|| format!("{}: cannot write", gt_path.display()))?;
-    let mut effects = String::from("kind,name,log_mouth_factor,log_smile_factor\n");
-    for id in &ids {
-        let p = truth.for_participant(id);
-        effects.push_str(&format!("participant,{id},{},{}\n", p.mouth, p.smile));
-    }
-    for identity in set.by_identity().keys() {
-        effects.push_str(&format!(
-            "identity,{identity},{},0\n",
-            truth.identity_effect(identity)
-        ));
-    }
-    let fx_path = out_dir.join("ground_truth_effects.csv");
-    std::fs::write(&fx_path, effects)
-        .with_context(|| format!("{}: cannot write", fx_path.display()))?;
+    let truth = base
+        .attention
+        .write_ground_truth(&ids, &prepared.set, &out_dir)?;
     crate::output::emit(&analysis.render())?;
     crate::output::emit(&format!(
         "\nPlanted: mouth gets {:.1}% of face-visit time when smiling, {:.1}% when not (averaged over the drawn participants and faces; effects in ground_truth_effects.csv).\n",
-        100.0 * smile_share,
-        100.0 * no_smile_share
+        100.0 * truth.smile_mouth_share,
+        100.0 * truth.no_smile_mouth_share
     ))?;
     crate::output::emit(&format!(
         "Recordings: {}\nTables: {}\n",
