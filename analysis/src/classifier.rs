@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::descriptive::mean;
 use crate::hypothesis_tests::welch_t_test;
 use crate::hypothesis_tests::{fisher_exact, paired_t_test};
 /// A p-value for a CSV: the exact value (shortest text that reads back the same), "NA" when
@@ -19,6 +20,9 @@ fn exact(p: f64) -> String {
         "NA".into()
     }
 }
+use et_files::csv_table::{Row, Table};
+use et_files::FileError;
+
 use crate::AnalysisError;
 
 /// One image's out-of-fold result.
@@ -44,61 +48,27 @@ pub struct Table2Row {
     pub p_top1: f64,
 }
 
-fn mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
-}
-
-fn invalid(path: &Path, m: impl std::fmt::Display) -> AnalysisError {
-    AnalysisError::Input {
-        path: path.display().to_string(),
-        message: m.to_string(),
-    }
-}
-
-/// Header and rows of a CSV file (the project's RFC 4180 reader; fields trimmed, blank rows
-/// skipped).
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), AnalysisError> {
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
-    let mut rows = crate::csv::parse(&text).into_iter().filter_map(|r| {
-        let r: Vec<String> = r.iter().map(|f| f.trim().to_string()).collect();
-        (!r.iter().all(String::is_empty)).then_some(r)
-    });
-    let header = rows.next().ok_or_else(|| invalid(path, "empty"))?;
-    Ok((header, rows.collect()))
-}
-
-fn col(header: &[String], name: &str, path: &Path) -> Result<usize, AnalysisError> {
-    header
-        .iter()
-        .position(|h| h == name)
-        .ok_or_else(|| invalid(path, format!("no '{name}' column")))
-}
-
 /// Reads `out_of_fold.csv` as `et-suite prepare classifier` writes it (image_name, label,
 /// prediction, p_<class>…).
 pub fn read_predictions(path: &Path) -> Result<Vec<Scored>, AnalysisError> {
-    let (h, rows) = read_csv(path)?;
+    let t = Table::read(path)?;
     let (ni, nl, np) = (
-        col(&h, "image_name", path)?,
-        col(&h, "label", path)?,
-        col(&h, "prediction", path)?,
+        t.column("image_name")?,
+        t.column("label")?,
+        t.column("prediction")?,
     );
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let get = |c: usize| r.get(c).cloned().unwrap_or_default();
-            let label = get(nl);
-            let pc = col(&h, &format!("p_{label}"), path)?;
-            let p = get(pc)
+    t.rows
+        .iter()
+        .map(|r| {
+            let label = r.get(nl).to_string();
+            let pc = t.column(&format!("p_{label}"))?;
+            let p = r
+                .get(pc)
                 .parse::<f64>()
-                .map_err(|_| invalid(path, format!("line {}: p_{label} is not a number", i + 2)))?;
+                .map_err(|_| t.at(r.line, format!("p_{label} is not a number")))?;
             Ok(Scored {
-                image: get(ni),
-                correct: get(np) == label,
+                image: r.get(ni).to_string(),
+                correct: r.get(np) == label,
                 condition: label,
                 gt_probability: p,
             })
@@ -108,17 +78,16 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Scored>, AnalysisError> {
 
 /// image_name → smile (1/0).
 pub fn read_smile(path: &Path) -> Result<BTreeMap<String, bool>, AnalysisError> {
-    let (h, rows) = read_csv(path)?;
-    let (ni, ns) = (col(&h, "image_name", path)?, col(&h, "smile", path)?);
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| match r.get(ns).map(String::as_str) {
-            Some("1") => Ok((r[ni].clone(), true)),
-            Some("0") => Ok((r[ni].clone(), false)),
-            other => Err(invalid(
-                path,
-                format!("line {}: smile must be 1 or 0, got {other:?}", i + 2),
-            )),
+    let t = Table::read(path)?;
+    let (ni, ns) = (t.column("image_name")?, t.column("smile")?);
+    t.rows
+        .iter()
+        .map(|r| match r.get(ns) {
+            "1" => Ok((r.get(ni).to_string(), true)),
+            "0" => Ok((r.get(ni).to_string(), false)),
+            other => Err(t
+                .at(r.line, format!("smile must be 1 or 0, got {other:?}"))
+                .into()),
         })
         .collect()
 }
@@ -139,20 +108,24 @@ pub fn read_openface(
         if !path.exists() {
             continue;
         }
-        let (h, rows) = read_csv(&path)?;
-        let (a6, a12) = (col(&h, "AU06_r", &path)?, col(&h, "AU12_r", &path)?);
-        let conf = h.iter().position(|c| c == "confidence");
-        let num = |r: &Vec<String>, c: usize| r.get(c).and_then(|v| v.parse::<f64>().ok());
-        let best = rows
+        let t = Table::read(&path)?;
+        let (a6, a12) = (t.column("AU06_r")?, t.column("AU12_r")?);
+        let conf = t.column("confidence").ok();
+        let num = |r: &Row, c: usize| r.get(c).parse::<f64>().ok();
+        let best = t
+            .rows
             .iter()
             .max_by(|x, y| {
                 let cx = conf.and_then(|c| num(x, c)).unwrap_or(0.0);
                 let cy = conf.and_then(|c| num(y, c)).unwrap_or(0.0);
                 cx.total_cmp(&cy)
             })
-            .ok_or_else(|| invalid(&path, "no rows"))?;
+            .ok_or_else(|| FileError::Invalid {
+                path: path.clone(),
+                message: "no rows".into(),
+            })?;
         let (Some(x), Some(y)) = (num(best, a6), num(best, a12)) else {
-            return Err(invalid(&path, "AU06_r or AU12_r is not a number"));
+            return Err(t.at(best.line, "AU06_r or AU12_r is not a number").into());
         };
         out.insert(img.clone(), x + y);
     }
@@ -247,6 +220,20 @@ pub struct VersionScore {
     pub identity: String,
     pub manipulated: bool,
     pub gt_probability: f64,
+}
+
+/// Writes `table3.csv` into `dir` (`table3_csv`) and returns its path and text.
+pub fn write_table3(
+    dir: &Path,
+    scores: &[VersionScore],
+) -> Result<(std::path::PathBuf, String), AnalysisError> {
+    let table = table3_csv(scores);
+    let path = dir.join("table3.csv");
+    std::fs::write(&path, &table).map_err(|source| AnalysisError::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok((path, table))
 }
 
 /// Table 3 as CSV: per condition, the mean probability of the true condition for the

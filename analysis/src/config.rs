@@ -7,6 +7,8 @@ use crate::fixation::idt::IdtConfig;
 use crate::fixation::ivt::IvtSpec;
 use crate::mixed::Ddf;
 use crate::quality::ExclusionRules;
+use et_files::{FileError, SettingError};
+
 use crate::AnalysisError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -140,54 +142,63 @@ impl Correction {
 
 impl AnalysisConfig {
     pub fn load(path: &Path) -> Result<Self, AnalysisError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!("cannot read the analysis config: {e}"),
-        })?;
-        let cfg: AnalysisConfig = toml::from_str(&text).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!(
-                "invalid analysis config: {}",
-                e.to_string().trim().replace('\n', " ")
-            ),
-        })?;
-        cfg.ivt
-            .validate()
-            .and_then(|()| cfg.idt.validate())
-            .and_then(|()| cfg.exclusion.validate())
-            .map_err(|m| AnalysisError::Input {
-                path: origin.clone(),
-                message: format!("invalid analysis config: {m}"),
-            })?;
-        if !(cfg.heatmap_sigma_deg.is_finite()
-            && cfg.heatmap_sigma_deg > 0.0
-            && cfg.heatmap_sigma_deg <= 10.0)
-        {
-            return Err(AnalysisError::Input {
-                path: origin,
-                message: format!(
-                    "invalid analysis config: heatmap_sigma_deg must be in (0, 10], got {}",
-                    cfg.heatmap_sigma_deg
-                ),
-            });
-        }
-        if cfg.test == TestChoice::Permutation
-            && !(100..=MAX_PERMUTATIONS).contains(&cfg.permutations)
-        {
-            return Err(AnalysisError::Input {
-                path: origin,
-                message: format!(
-                    "invalid analysis config: permutations must be 100 to {MAX_PERMUTATIONS}, got {}",
-                    cfg.permutations
-                ),
-            });
-        }
+        const WHAT: &str = "analysis config";
+        let cfg: AnalysisConfig = et_files::toml_file::load(path, WHAT)?;
+        cfg.validate().map_err(FileError::setting(path, WHAT))?;
         Ok(cfg)
+    }
+
+    /// Every setting within its bounds, else the first that is not.
+    pub fn validate(&self) -> Result<(), SettingError> {
+        self.ivt.validate()?;
+        self.idt.validate()?;
+        self.exclusion.validate()?;
+        if !(self.heatmap_sigma_deg.is_finite()
+            && self.heatmap_sigma_deg > 0.0
+            && self.heatmap_sigma_deg <= 10.0)
+        {
+            return Err(SettingError::new(
+                "heatmap_sigma_deg",
+                format!(
+                    "heatmap_sigma_deg must be in (0, 10], got {}",
+                    self.heatmap_sigma_deg
+                ),
+            ));
+        }
+        if !(100..=MAX_PERMUTATIONS).contains(&self.permutations) {
+            return Err(SettingError::new(
+                "permutations",
+                format!(
+                    "permutations must be 100 to {MAX_PERMUTATIONS}, got {}",
+                    self.permutations
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The config's keys and tables as a user writes them, in the order declared (`aoi`, …,
+    /// `[ivt]`, …): read from the declaration itself, so `analyze --help` lists what exists.
+    pub fn keys() -> Vec<String> {
+        let text = AnalysisConfig::default().to_toml();
+        let mut keys = Vec::new();
+        let mut top = true;
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(table) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                top = false;
+                if !table.contains('.') {
+                    keys.push(format!("[{table}]"));
+                }
+            } else if let Some((key, _)) = line.split_once(" = ").filter(|_| top) {
+                keys.push(key.to_string());
+            }
+        }
+        keys
     }
 }
 

@@ -15,16 +15,60 @@ use crate::descriptive::mean;
 use crate::study::{ParticipantValidation, StudyAnalysis};
 use crate::AnalysisError;
 
+/// Why a figure could not be drawn.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FigureError {
+    /// No font for the figures' text: the figures are skipped and the analysis says so.
+    #[error("{0}")]
+    Font(String),
+    /// What the plotting library or the PNG encoder reported.
+    #[error("{0}")]
+    Draw(String),
+    /// An error while drawing the file `path`.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        source: Box<FigureError>,
+    },
+    #[error("{}: cannot write: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+    #[error("{}: cannot read the stimulus image: {message}", path.display())]
+    Image { path: PathBuf, message: String },
+    #[error("no stimulus {stimulus:?} in the analysis (it has: {})", present.join(", "))]
+    NoStimulus {
+        stimulus: String,
+        present: Vec<String>,
+    },
+    #[error("participant {participant:?} has no fixations on {stimulus} (participants there: {})", present.join(", "))]
+    NoFixations {
+        participant: String,
+        stimulus: String,
+        present: Vec<String>,
+    },
+}
+
+impl FigureError {
+    /// This error as one met while drawing `path`.
+    fn in_file(self, path: &Path) -> FigureError {
+        FigureError::InFile {
+            path: path.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
 /// Registers the figures' font once; the error says which files were tried.
-pub(crate) fn font() -> Result<(), String> {
-    static FONT: OnceLock<Result<(), String>> = OnceLock::new();
+pub(crate) fn font() -> Result<(), FigureError> {
+    static FONT: OnceLock<Result<(), FigureError>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let path = et_stimuli::font::font_file().map_err(|e| e.to_string())?;
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let path = et_stimuli::font::font_file().map_err(|e| FigureError::Font(e.to_string()))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| FigureError::Font(format!("{}: {e}", path.display())))?;
         // plotters keeps fonts for the life of the process.
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-            .map_err(|_| format!("{}: not a TrueType/OpenType font", path.display()))
+        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).map_err(|_| {
+            FigureError::Font(format!("{}: not a TrueType/OpenType font", path.display()))
+        })
     })
     .clone()
 }
@@ -35,14 +79,13 @@ pub(crate) fn font() -> Result<(), String> {
 pub(crate) fn png_and_svg(
     base: &Path,
     size: (u32, u32),
-    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
-    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
-) -> Result<Vec<PathBuf>, String> {
+    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), FigureError>,
+    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), FigureError>,
+) -> Result<Vec<PathBuf>, FigureError> {
     let (png_path, svg_path) = (base.with_extension("png"), base.with_extension("svg"));
     png(&BitMapBackend::new(&png_path, size).into_drawing_area())
-        .map_err(|m| format!("{}: {m}", png_path.display()))?;
-    svg(&SVGBackend::new(&svg_path, size).into_drawing_area())
-        .map_err(|m| format!("{}: {m}", svg_path.display()))?;
+        .map_err(|e| e.in_file(&png_path))?;
+    svg(&SVGBackend::new(&svg_path, size).into_drawing_area()).map_err(|e| e.in_file(&svg_path))?;
     Ok(vec![png_path, svg_path])
 }
 
@@ -89,11 +132,11 @@ struct CategoryAxes<'a> {
 fn category_chart<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     axes: &CategoryAxes<'_>,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String>
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     let n = axes.n;
     let mut chart = ChartBuilder::on(root)
         .caption(axes.caption.0, ("sans-serif", axes.caption.1))
@@ -162,11 +205,11 @@ fn draw_dwell<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     d: &DwellData,
     aoi: &str,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let (left, right) = root.split_horizontally(820);
     let n = d.cells.len();
@@ -328,7 +371,7 @@ where
 
 /// Writes `dwell_figure.png` and `.svg` into `dir`: each participant's mean dwell per condition
 /// and expression beside the model's estimate of the smile effect with its CI.
-pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn write_dwell_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
     let d = gather(a);
     if !a.smile_design || d.cells.is_empty() {
@@ -356,11 +399,11 @@ fn quality_axis_floor(values: impl Iterator<Item = f64>) -> f64 {
 fn draw_quality<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     a: &StudyAnalysis,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let q = &a.participant_quality;
     let n = q.len();
@@ -400,7 +443,7 @@ where
     .map_err(e)?;
     let label =
         |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| q[i].participant.clone()) };
-    let e2 = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e2 = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     let mut chart = ChartBuilder::on(&body)
         .margin(15)
         .x_label_area_size(55)
@@ -459,7 +502,7 @@ where
 
 /// Writes `quality_figure.png` and `.svg`: each participant's share of valid samples per eye
 /// and for either eye, the participants the exclusion rules left out marked.
-pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn write_quality_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
     if a.participant_quality.is_empty() {
         return Ok(Vec::new());
@@ -498,11 +541,11 @@ fn aoi_shares(a: &StudyAnalysis) -> Vec<(String, Vec<f64>)> {
 fn draw_aoi<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     cells: &[(String, Vec<f64>)],
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let n = cells.len();
     let label =
@@ -556,7 +599,7 @@ where
 /// Writes `aoi_figure.png` and `.svg` for an analysis without the smile design: per stimulus
 /// and AOI, each participant's dwell share and their mean. Nothing when there are no AOI
 /// metrics (no AOIs) or the smile figure applies.
-pub fn write_aoi_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn write_aoi_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
     let cells = aoi_shares(a);
     if a.smile_design || cells.is_empty() {
@@ -581,11 +624,11 @@ fn draw_validation_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     v: &ParticipantValidation,
     attempt: i32,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     let rows: Vec<&et_recording::ValidationRecord> =
         v.rows.iter().filter(|r| r.attempt == attempt).collect();
     let accuracy = |eye: &str| {
@@ -718,11 +761,11 @@ fn draw_validation<DB: DrawingBackend>(
     title: &str,
     panels: &[(&ParticipantValidation, i32)],
     cols: usize,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let root = root.titled(title, ("sans-serif", 30)).map_err(e)?;
     let rows = panels.len().div_ceil(cols);
@@ -736,7 +779,7 @@ where
 /// Writes `validation_figure.png` and `.svg`: per participant, the last validation attempt
 /// (the one the session went on with): each target and where each eye looked on average, with
 /// the mean accuracy per eye in the panel's title. Nothing when no recording was validated.
-pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
     let panels: Vec<(&ParticipantValidation, i32)> = a
         .validation
@@ -765,7 +808,7 @@ pub fn write_validation_figure(a: &StudyAnalysis, dir: &Path) -> Result<Vec<Path
 pub fn write_session_validation(
     rec: &et_recording::Recording,
     path: &Path,
-) -> Result<bool, String> {
+) -> Result<bool, FigureError> {
     let Some(v) = ParticipantValidation::of(rec) else {
         return Ok(false);
     };
@@ -787,14 +830,18 @@ pub fn write_session_validation(
         &panels,
         cols,
     )?;
-    let img = image::RgbImage::from_raw(w, h, buf).ok_or("figure buffer size")?;
+    let img = image::RgbImage::from_raw(w, h, buf)
+        .ok_or_else(|| FigureError::Draw("figure buffer size".into()).in_file(path))?;
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| FigureError::Draw(e.to_string()).in_file(path))?;
     use std::io::Write as _;
     std::fs::File::create_new(path)
         .and_then(|mut f| f.write_all(&png))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| FigureError::Write {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
     Ok(true)
 }
 
@@ -809,10 +856,10 @@ pub fn write_figure2(
     pairs: &[(String, image::RgbImage, image::RgbImage)],
     one_degree: f64,
     dir: &Path,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
-    let n =
-        u32::try_from(pairs.len()).map_err(|_| "too many identities for one figure".to_string())?;
+    let n = u32::try_from(pairs.len())
+        .map_err(|_| FigureError::Draw("too many identities for one figure".into()))?;
     let layout = Figure2Layout::for_a4(n);
     let size = layout.size();
     let cell = layout.cell;
@@ -935,11 +982,11 @@ fn draw_figure2<DB: DrawingBackend>(
     labels: &[&str],
     cells: &[[image::RgbImage; 2]],
     scale: &Figure2ScaleBar,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let px = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
     for (i, pair) in cells.iter().enumerate() {
@@ -1020,11 +1067,11 @@ where
 fn draw_figure3<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     bins: &BTreeMap<u32, (usize, usize)>,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let levels: Vec<(u32, usize, usize)> = bins.iter().map(|(l, (n, k))| (*l, *n, *k)).collect();
     let n = levels.len();
@@ -1073,7 +1120,7 @@ where
 pub fn write_figure3(
     bins: &BTreeMap<u32, (usize, usize)>,
     dir: &Path,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
     png_and_svg(
         &dir.join("figure3"),
@@ -1089,11 +1136,11 @@ fn draw_scanpath<DB: DrawingBackend>(
     fixations: &[crate::heatmap::ImageFixation],
     (w, h): (f64, f64),
     stimulus: Option<&image::RgbImage>,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     // Image px with y downwards, as the image is seen.
     let mut chart = ChartBuilder::on(root)
@@ -1176,22 +1223,19 @@ pub fn write_scanpath(
     participant: &str,
     stimulus: &str,
     dir: &Path,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, FigureError> {
     let Some(per) = a.stimulus_fixations.get(stimulus) else {
-        return Err(format!(
-            "no stimulus {stimulus:?} in the analysis (it has: {})",
-            a.stimulus_fixations
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        return Err(FigureError::NoStimulus {
+            stimulus: stimulus.into(),
+            present: a.stimulus_fixations.keys().cloned().collect(),
+        });
     };
     let Some(fix) = per.get(participant) else {
-        return Err(format!(
-            "participant {participant:?} has no fixations on {stimulus} (participants there: {})",
-            per.keys().cloned().collect::<Vec<_>>().join(", ")
-        ));
+        return Err(FigureError::NoFixations {
+            participant: participant.into(),
+            stimulus: stimulus.into(),
+            present: per.keys().cloned().collect(),
+        });
     };
     font()?;
     let (w, h) = a.set.as_ref().map_or((1024.0, 1024.0), |s| {
@@ -1209,7 +1253,10 @@ pub fn write_scanpath(
             .collect()
     };
     let sub = dir.join("scanpaths");
-    std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+    std::fs::create_dir_all(&sub).map_err(|e| FigureError::Write {
+        path: sub.clone(),
+        message: e.to_string(),
+    })?;
     let base = sub.join(format!("{}_{}", safe(participant), safe(stimulus)));
     let title = format!(
         "Scanpath of {participant} on {stimulus} ({} fixations)",
@@ -1225,7 +1272,10 @@ pub fn write_scanpath(
     let stimulus = match images.and_then(|set| set.stimulus(stimulus).map(|s| set.image_path(s))) {
         Some(p) => Some(
             image::open(&p)
-                .map_err(|e| format!("{}: cannot read the stimulus image: {e}", p.display()))?
+                .map_err(|e| FigureError::Image {
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?
                 .to_rgb8(),
         ),
         None => None,

@@ -55,11 +55,7 @@ pub fn write_folder(
         analysis.notes.push(format!("figures not drawn: {why}"));
     }
     for (participant, stimulus) in with.scanpaths {
-        crate::figures::write_scanpath(analysis, with.images, participant, stimulus, dir.path())
-            .map_err(|why| AnalysisError::Input {
-                path: format!("--scanpath {participant}:{stimulus}"),
-                message: why,
-            })?;
+        crate::figures::write_scanpath(analysis, with.images, participant, stimulus, dir.path())?;
     }
     write_report(dir.path(), analysis, &tables, with.inputs, with.software)?;
     Ok(dir.publish()?)

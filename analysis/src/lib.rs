@@ -7,7 +7,6 @@
 pub mod classifier;
 pub mod compare;
 pub mod config;
-pub mod csv;
 pub mod descriptive;
 pub mod dwell;
 pub mod figures;
@@ -52,4 +51,11 @@ pub enum AnalysisError {
         path: String,
         source: std::io::Error,
     },
+    /// A text file (a config, a survey export or map, a classifier's table) that cannot be
+    /// read as one: its path and line, or the setting out of bounds.
+    #[error(transparent)]
+    File(#[from] et_files::FileError),
+    /// A figure that cannot be drawn, naming its file.
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
 }

@@ -29,7 +29,7 @@ pub struct ExclusionRules {
 }
 
 impl ExclusionRules {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), et_files::SettingError> {
         for (name, v, hi) in [
             ("min_valid_share", self.min_valid_share, 1.0),
             ("min_trials_share", self.min_trials_share, 1.0),
@@ -41,7 +41,10 @@ impl ExclusionRules {
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && (0.0..=hi).contains(&v)) {
-                    return Err(format!("exclusion.{name} must be in 0 to {hi}, got {v}"));
+                    return Err(et_files::SettingError::new(
+                        format!("exclusion.{name}"),
+                        format!("exclusion.{name} must be in 0 to {hi}, got {v}"),
+                    ));
                 }
             }
         }
@@ -446,6 +449,7 @@ mod tests {
         }
         .validate()
         .unwrap_err()
+        .key
         .contains("exclusion.min_valid_share"));
     }
 

@@ -38,9 +38,13 @@ impl Cells {
     /// Row `i` as a CSV field.
     fn field(&self, i: usize, out: &mut String) {
         let _ = match self {
-            Cells::Text(v) => write!(out, "{}", crate::csv::field(&v[i])),
+            Cells::Text(v) => write!(out, "{}", et_files::csv_table::quote(&v[i])),
             Cells::Labels(names, codes) => {
-                write!(out, "{}", crate::csv::field(&names[codes[i] as usize]))
+                write!(
+                    out,
+                    "{}",
+                    et_files::csv_table::quote(&names[codes[i] as usize])
+                )
             }
             Cells::Float(v) => write!(out, "{}", v[i]),
             Cells::MaybeFloat(v) => match v[i] {
@@ -175,7 +179,7 @@ impl Table {
         let names: Vec<String> = self
             .columns
             .iter()
-            .map(|(n, _)| crate::csv::field(n))
+            .map(|(n, _)| et_files::csv_table::quote(n))
             .collect();
         let mut out = names.join(",");
         out.push('\n');

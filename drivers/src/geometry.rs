@@ -54,11 +54,14 @@ impl ScreenGeometry {
     }
 
     /// Checks that every dimension is positive and finite.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), et_files::SettingError> {
         if self.width_px == 0 || self.height_px == 0 {
-            return Err(format!(
-                "screen size in px must be positive, got {}x{}",
-                self.width_px, self.height_px
+            return Err(et_files::SettingError::new(
+                "screen.width_px",
+                format!(
+                    "screen size in px must be positive, got {}x{}",
+                    self.width_px, self.height_px
+                ),
             ));
         }
         for (name, v) in [
@@ -67,7 +70,10 @@ impl ScreenGeometry {
             ("viewing_distance_mm", self.viewing_distance_mm),
         ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!("screen {name} must be a positive number, got {v}"));
+                return Err(et_files::SettingError::new(
+                    format!("screen.{name}"),
+                    format!("screen {name} must be a positive number, got {v}"),
+                ));
             }
         }
         Ok(())
@@ -137,6 +143,6 @@ mod tests {
             viewing_distance_mm: 0.0,
             ..Default::default()
         };
-        assert!(g.validate().unwrap_err().contains("viewing_distance_mm"));
+        assert_eq!(g.validate().unwrap_err().key, "screen.viewing_distance_mm");
     }
 }

@@ -19,18 +19,24 @@ pub enum ReplaySpeed {
 }
 
 impl std::str::FromStr for ReplaySpeed {
-    type Err = String;
+    type Err = et_files::SettingError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("max") {
             return Ok(ReplaySpeed::Max);
         }
         let f: f64 = s.trim_end_matches(['x', 'X']).parse().map_err(|_| {
-            format!("speed must be a positive number (e.g. 1, 10) or 'max', got {s:?}")
+            et_files::SettingError::new(
+                "--speed",
+                format!("speed must be a positive number (e.g. 1, 10) or 'max', got {s:?}"),
+            )
         })?;
         if f.is_finite() && f > 0.0 {
             Ok(ReplaySpeed::Factor(f))
         } else {
-            Err(format!("speed must be positive, got {s:?}"))
+            Err(et_files::SettingError::new(
+                "--speed",
+                format!("speed must be positive, got {s:?}"),
+            ))
         }
     }
 }
@@ -275,6 +281,10 @@ mod tests {
         assert_eq!("max".parse::<ReplaySpeed>(), Ok(ReplaySpeed::Max));
         assert_eq!("4x".parse::<ReplaySpeed>(), Ok(ReplaySpeed::Factor(4.0)));
         assert!("0".parse::<ReplaySpeed>().is_err());
-        assert!("fast".parse::<ReplaySpeed>().unwrap_err().contains("'max'"));
+        assert!("fast"
+            .parse::<ReplaySpeed>()
+            .unwrap_err()
+            .message
+            .contains("'max'"));
     }
 }

@@ -11,6 +11,15 @@ pub enum ModelError {
     Npy { path: PathBuf, message: String },
     #[error("{0}")]
     Invalid(String),
+    /// A text file (labels, landmarks, a config) that cannot be read as one, naming the line.
+    #[error(transparent)]
+    File(#[from] et_files::FileError),
+    /// The stimulus set written would not read back.
+    #[error(transparent)]
+    Manifest(#[from] et_stimuli::ManifestError),
+    /// A setting out of its bounds.
+    #[error("{0}")]
+    Setting(#[from] et_files::SettingError),
     #[error("{path}: no such weight file; convert the official checkpoint with: {hint}")]
     MissingWeights { path: PathBuf, hint: &'static str },
     #[error("{path}: cannot load weights: {message}")]

@@ -4,7 +4,6 @@
 //! and the `prepare` pipeline that turns aligned faces into a stimulus set.
 
 pub mod classifier;
-mod csv;
 pub mod device;
 pub mod error;
 pub mod hyperstyle;

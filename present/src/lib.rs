@@ -89,7 +89,7 @@ impl Style {
         self.target_min_radius_px + (self.target_radius_px - self.target_min_radius_px) * f
     }
 
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), et_files::SettingError> {
         let sizes = [
             ("cross_size_px", self.cross_size_px),
             ("cross_thickness_px", self.cross_thickness_px),
@@ -100,13 +100,17 @@ impl Style {
         ];
         for (name, v) in sizes {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!(
-                    "{name} must be a positive number of pixels, got {v}"
+                return Err(et_files::SettingError::new(
+                    format!("style.{name}"),
+                    format!("{name} must be a positive number of pixels, got {v}"),
                 ));
             }
         }
         if self.target_min_radius_px > self.target_radius_px {
-            return Err("target_min_radius_px must not exceed target_radius_px".into());
+            return Err(et_files::SettingError::new(
+                "style.target_min_radius_px",
+                "target_min_radius_px must not exceed target_radius_px",
+            ));
         }
         Ok(())
     }
@@ -120,6 +124,8 @@ pub enum PresentError {
     Device(String),
     #[error("window: {0}")]
     Window(String),
+    #[error("window style: {0}")]
+    Style(#[from] et_files::SettingError),
     #[error("image {key:?} was not preloaded; call preload before showing it")]
     NotPreloaded { key: String },
     #[error("image {key:?} is {w}x{h}; the graphics device allows at most {max} px a side")]
@@ -196,7 +202,7 @@ mod tests {
             cross_thickness_px: 0.0,
             ..Style::default()
         };
-        assert!(s.validate().unwrap_err().contains("cross_thickness_px"));
+        assert!(s.validate().unwrap_err().key.contains("cross_thickness_px"));
         let s = Style {
             target_min_radius_px: 40.0,
             ..Style::default()

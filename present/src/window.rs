@@ -186,7 +186,7 @@ pub struct Presenter {
 impl Presenter {
     /// Opens the window on its own thread and waits until it can draw.
     pub fn open(cfg: WindowConfig, style: Style, clock: Arc<dyn Clock>) -> Result<Presenter> {
-        style.validate().map_err(PresentError::Window)?;
+        style.validate()?;
         let (tx, rx) = unbounded();
         let (key_tx, keys) = unbounded();
         let (ready_tx, ready) = bounded(1);

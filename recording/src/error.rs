@@ -41,6 +41,9 @@ pub enum RecordingError {
     /// A write failed earlier: the writer takes nothing more.
     #[error("recorder stopped: {0}")]
     Recorder(String),
+    /// A text file (an export, a settings file) that cannot be read as one, naming the line.
+    #[error(transparent)]
+    File(#[from] et_files::FileError),
     #[error("{0}")]
     Invalid(String),
 }

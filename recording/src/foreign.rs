@@ -55,22 +55,32 @@ macro_rules! string_field {
 /// Longest fixed-length string attribute read (a stimulus manifest is a few kB).
 const MAX_FIXED_ATTR: usize = 1 << 16;
 
+/// Why a string attribute cannot be read: said after the file and the attribute's name.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AttrError {
+    /// What HDF5 reported.
+    #[error("{0}")]
+    Hdf5(String),
+    #[error("a fixed-length string of {0} bytes (at most {MAX_FIXED_ATTR} are read)")]
+    TooLong(usize),
+    #[error("it holds {0}")]
+    NotAString(String),
+}
+
 /// A scalar string attribute of any string kind: variable-length or fixed-length, UTF-8 or
 /// ASCII (h5py writes `str` as the first, `numpy.bytes_` as fixed ASCII; MATLAB fixed ASCII).
 /// Fixed-length values lose their padding. Errors say what the attribute holds instead.
-pub fn string_attr(a: &hdf5::Attribute) -> Result<String, String> {
+pub fn string_attr(a: &hdf5::Attribute) -> Result<String, AttrError> {
     use hdf5::types::TypeDescriptor as T;
     let dtype = a
         .dtype()
         .and_then(|t| t.to_descriptor())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| AttrError::Hdf5(e.to_string()))?;
     let read = match dtype {
         T::VarLenUnicode => a.read_scalar::<VarLenUnicode>().map(|v| v.to_string()),
         T::VarLenAscii => a.read_scalar::<VarLenAscii>().map(|v| v.to_string()),
         T::FixedUnicode(n) | T::FixedAscii(n) if n > MAX_FIXED_ATTR => {
-            return Err(format!(
-                "a fixed-length string of {n} bytes (at most {MAX_FIXED_ATTR} are read)"
-            ))
+            return Err(AttrError::TooLong(n))
         }
         T::FixedUnicode(_) => a
             .read_scalar::<FixedUnicode<MAX_FIXED_ATTR>>()
@@ -78,9 +88,9 @@ pub fn string_attr(a: &hdf5::Attribute) -> Result<String, String> {
         T::FixedAscii(_) => a
             .read_scalar::<FixedAscii<MAX_FIXED_ATTR>>()
             .map(|v| v.as_str().to_string()),
-        other => return Err(format!("it holds {other}")),
+        other => return Err(AttrError::NotAString(other.to_string())),
     };
-    read.map_err(|e| e.to_string())
+    read.map_err(|e| AttrError::Hdf5(e.to_string()))
 }
 
 string_field!(kind);
@@ -91,61 +101,3 @@ string_field!(condition);
 string_field!(variant);
 string_field!(expression);
 string_field!(eye);
-
-#[derive(H5Type, Clone, Copy)]
-#[repr(C)]
-pub struct EventNums {
-    pub ts_us: i64,
-    pub trial: i32,
-}
-
-#[derive(H5Type, Clone, Copy)]
-#[repr(C)]
-pub struct TrialNums {
-    pub trial: i32,
-    pub onset_us: i64,
-    pub offset_us: i64,
-    pub frames: u32,
-    pub dropped_frames: u32,
-    pub image_x: f32,
-    pub image_y: f32,
-    pub image_w: f32,
-    pub image_h: f32,
-}
-
-/// The sample counts of `/trials`, absent from files written before them.
-#[derive(H5Type, Clone, Copy, Debug)]
-#[repr(C)]
-pub struct TrialSampleCounts {
-    pub samples_expected: u32,
-    pub samples_received: u32,
-    pub samples_valid: u32,
-}
-
-#[derive(H5Type, Clone, Copy)]
-#[repr(C)]
-pub struct ValidationNums {
-    pub attempt: i32,
-    pub target_x: f32,
-    pub target_y: f32,
-    pub accuracy_deg: f32,
-    pub precision_rms_deg: f32,
-    pub precision_sd_deg: f32,
-    pub data_loss: f32,
-}
-
-/// The mean gaze fields of `/validation`, absent from files written before them.
-#[derive(H5Type, Clone, Copy, Debug)]
-#[repr(C)]
-pub struct ValidationMeans {
-    pub mean_gaze_x: f32,
-    pub mean_gaze_y: f32,
-}
-
-/// The collection window fields of `/validation`, absent from files written before them.
-#[derive(H5Type, Clone, Copy, Debug)]
-#[repr(C)]
-pub struct ValidationWindow {
-    pub window_start_us: i64,
-    pub window_end_us: i64,
-}

@@ -165,35 +165,81 @@ impl From<&GazeRow> for GazeSample {
     }
 }
 
-#[derive(H5Type, Clone, Copy, Debug)]
-#[repr(C)]
-pub struct EventRow {
-    pub ts_us: i64,
-    pub kind: Kind,
-    pub trial: i32,
-    pub text: Text,
+/// Declares a table's row once: the row as it is written (every field, in the file's order)
+/// and, from the same lines, the parts the reader reads by field name from files of any age
+/// and string kind. Each field is tagged: `numbers` (every version holds it), `later` and
+/// `latest` (numbers added by later versions, read where present), `text` (a string, read on
+/// its own in whatever string kind the file holds: `foreign.rs`).
+macro_rules! row_layout {
+    ($(#[$meta:meta])* $row:ident { $($body:tt)* } parts $numbers:ident $(, $later:ident $(, $latest:ident)?)?) => {
+        row_layout!(@munch [$(#[$meta])* $row] [$numbers] [$($later)?] [$($($latest)?)?] [] [] [] [] $($body)*);
+    };
+    (@munch $head:tt $n:tt $l:tt $t:tt $all:tt $nf:tt $lf:tt $tf:tt) => {
+        row_layout!(@row $head $all);
+        row_layout!(@part $n $nf);
+        row_layout!(@part $l $lf);
+        row_layout!(@part $t $tf);
+    };
+    (@munch $head:tt $n:tt $l:tt $t:tt [$($all:tt)*] $nf:tt $lf:tt $tf:tt text $f:ident: $ty:ty, $($rest:tt)*) => {
+        row_layout!(@munch $head $n $l $t [$($all)* pub $f: $ty,] $nf $lf $tf $($rest)*);
+    };
+    (@munch $head:tt $n:tt $l:tt $t:tt [$($all:tt)*] [$($nf:tt)*] $lf:tt $tf:tt numbers $f:ident: $ty:ty, $($rest:tt)*) => {
+        row_layout!(@munch $head $n $l $t [$($all)* pub $f: $ty,] [$($nf)* pub $f: $ty,] $lf $tf $($rest)*);
+    };
+    (@munch $head:tt $n:tt $l:tt $t:tt [$($all:tt)*] $nf:tt [$($lf:tt)*] $tf:tt later $f:ident: $ty:ty, $($rest:tt)*) => {
+        row_layout!(@munch $head $n $l $t [$($all)* pub $f: $ty,] $nf [$($lf)* pub $f: $ty,] $tf $($rest)*);
+    };
+    (@munch $head:tt $n:tt $l:tt $t:tt [$($all:tt)*] $nf:tt $lf:tt [$($tf:tt)*] latest $f:ident: $ty:ty, $($rest:tt)*) => {
+        row_layout!(@munch $head $n $l $t [$($all)* pub $f: $ty,] $nf $lf [$($tf)* pub $f: $ty,] $($rest)*);
+    };
+    (@row [$(#[$meta:meta])* $row:ident] [$($all:tt)*]) => {
+        $(#[$meta])*
+        #[derive(H5Type, Clone, Copy, Debug)]
+        #[repr(C)]
+        pub struct $row { $($all)* }
+    };
+    (@part [] $fields:tt) => {};
+    (@part [$part:ident] [$($f:tt)*]) => {
+        /// Part of a row, read by field name (declared with the row: `row_layout!`).
+        #[derive(H5Type, Clone, Copy, Debug)]
+        #[repr(C)]
+        pub struct $part { $($f)* }
+    };
 }
 
-#[derive(H5Type, Clone, Copy, Debug)]
-#[repr(C)]
-pub struct TrialRow {
-    pub trial: i32,
-    pub stimulus_id: Label,
-    pub identity: Label,
-    pub condition: Label,
-    pub variant: Short,
-    pub expression: Short,
-    pub onset_us: i64,
-    pub offset_us: i64,
-    pub frames: u32,
-    pub dropped_frames: u32,
-    pub image_x: f32,
-    pub image_y: f32,
-    pub image_w: f32,
-    pub image_h: f32,
-    pub samples_expected: u32,
-    pub samples_received: u32,
-    pub samples_valid: u32,
+row_layout! {
+    /// One `/events` row.
+    EventRow {
+        numbers ts_us: i64,
+        text kind: Kind,
+        numbers trial: i32,
+        text text: Text,
+    }
+    parts EventNums
+}
+
+row_layout! {
+    /// One `/trials` row; the sample counts came with a later version.
+    TrialRow {
+        numbers trial: i32,
+        text stimulus_id: Label,
+        text identity: Label,
+        text condition: Label,
+        text variant: Short,
+        text expression: Short,
+        numbers onset_us: i64,
+        numbers offset_us: i64,
+        numbers frames: u32,
+        numbers dropped_frames: u32,
+        numbers image_x: f32,
+        numbers image_y: f32,
+        numbers image_w: f32,
+        numbers image_h: f32,
+        later samples_expected: u32,
+        later samples_received: u32,
+        later samples_valid: u32,
+    }
+    parts TrialNums, TrialSampleCounts
 }
 
 #[derive(H5Type, Clone, Copy, Debug)]
@@ -203,21 +249,24 @@ pub struct FrameRow {
     pub trial: i32,
 }
 
-#[derive(H5Type, Clone, Copy, Debug)]
-#[repr(C)]
-pub struct ValidationRow {
-    pub attempt: i32,
-    pub eye: Short,
-    pub target_x: f32,
-    pub target_y: f32,
-    pub accuracy_deg: f32,
-    pub precision_rms_deg: f32,
-    pub precision_sd_deg: f32,
-    pub data_loss: f32,
-    pub mean_gaze_x: f32,
-    pub mean_gaze_y: f32,
-    pub window_start_us: i64,
-    pub window_end_us: i64,
+row_layout! {
+    /// One `/validation` row; the mean gaze and then the collection window came with later
+    /// versions.
+    ValidationRow {
+        numbers attempt: i32,
+        text eye: Short,
+        numbers target_x: f32,
+        numbers target_y: f32,
+        numbers accuracy_deg: f32,
+        numbers precision_rms_deg: f32,
+        numbers precision_sd_deg: f32,
+        numbers data_loss: f32,
+        later mean_gaze_x: f32,
+        later mean_gaze_y: f32,
+        latest window_start_us: i64,
+        latest window_end_us: i64,
+    }
+    parts ValidationNums, ValidationMeans, ValidationWindow
 }
 
 /// One `/lsl_clock` row: a clock pair measured during the session. For this machine's LSL

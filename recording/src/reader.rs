@@ -182,7 +182,7 @@ fn read_events(file: &File, path: &Path) -> Result<Vec<EventRecord>> {
         return Ok(rows.iter().map(EventRecord::from_row).collect());
     }
     use crate::foreign as f;
-    let n: Vec<f::EventNums> = nums(&ds, path, EVENTS)?;
+    let n: Vec<EventNums> = nums(&ds, path, EVENTS)?;
     let kinds = strings(&ds, path, EVENTS, "kind", f::kind::read)?;
     let texts = strings(&ds, path, EVENTS, "text", f::text::read)?;
     Ok(n.iter()
@@ -203,14 +203,14 @@ fn read_trials(file: &File, path: &Path) -> Result<Vec<TrialRecord>> {
         return Ok(rows.iter().map(TrialRecord::from_row).collect());
     }
     use crate::foreign as f;
-    let n: Vec<f::TrialNums> = nums(&ds, path, TRIALS)?;
+    let n: Vec<TrialNums> = nums(&ds, path, TRIALS)?;
     let ids = strings(&ds, path, TRIALS, "stimulus_id", f::stimulus_id::read)?;
     let identities = strings(&ds, path, TRIALS, "identity", f::identity::read)?;
     let conditions = strings(&ds, path, TRIALS, "condition", f::condition::read)?;
     let variants = strings(&ds, path, TRIALS, "variant", f::variant::read)?;
     let expressions = strings(&ds, path, TRIALS, "expression", f::expression::read)?;
     // Files written before the trials counted their samples read them as unknown (zeros).
-    let samples: Vec<f::TrialSampleCounts> = newer_nums(
+    let samples: Vec<TrialSampleCounts> = newer_nums(
         &ds,
         path,
         TRIALS,
@@ -247,18 +247,18 @@ fn read_validation(file: &File, path: &Path) -> Result<Vec<ValidationRecord>> {
         return Ok(rows.iter().map(ValidationRecord::from_row).collect());
     }
     use crate::foreign as f;
-    let n: Vec<f::ValidationNums> = nums(&ds, path, VALIDATION)?;
+    let n: Vec<ValidationNums> = nums(&ds, path, VALIDATION)?;
     let eyes = strings(&ds, path, VALIDATION, "eye", f::eye::read)?;
     // Files written before the mean gaze or the collection window were recorded read them as
     // unknown (NaN) and (0, 0).
-    let means: Vec<f::ValidationMeans> =
+    let means: Vec<ValidationMeans> =
         newer_nums(&ds, path, VALIDATION, &["mean_gaze_x", "mean_gaze_y"])?;
     let mean = |i: usize| {
         means
             .get(i)
             .map_or((f32::NAN, f32::NAN), |m| (m.mean_gaze_x, m.mean_gaze_y))
     };
-    let windows: Vec<f::ValidationWindow> =
+    let windows: Vec<ValidationWindow> =
         newer_nums(&ds, path, VALIDATION, &["window_start_us", "window_end_us"])?;
     let window = |i: usize| {
         windows

@@ -10,6 +10,7 @@
 //! whatever order the sessions run in, and every participant sees the same faces.
 
 use et_drivers::synthetic::{AttentionRegion, Scene};
+use et_files::SettingError;
 use et_stimuli::{Expression, StimulusSet};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -203,15 +204,16 @@ impl AttentionConfig {
         self.identity_mouth_sd * draw(self.seed, "identity mouth", identity)
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
         for (n, v) in [
             ("participant_mouth_sd", self.participant_mouth_sd),
             ("participant_smile_sd", self.participant_smile_sd),
             ("identity_mouth_sd", self.identity_mouth_sd),
         ] {
             if !(v.is_finite() && (0.0..=MAX_EFFECT_SD).contains(&v)) {
-                return Err(format!(
-                    "attention.{n} must be in 0 to {MAX_EFFECT_SD}, got {v}"
+                return Err(SettingError::new(
+                    format!("attention.{n}"),
+                    format!("attention.{n} must be in 0 to {MAX_EFFECT_SD}, got {v}"),
                 ));
             }
         }
@@ -223,15 +225,17 @@ impl AttentionConfig {
                     && r.dwell_ms.is_finite()
                     && r.dwell_ms > 0.0)
                 {
-                    return Err(format!(
-                        "attention.{e}.{n}: weight must be >= 0 and dwell_ms > 0"
+                    return Err(SettingError::new(
+                        format!("attention.{e}.{n}"),
+                        format!("attention.{e}.{n}: weight must be >= 0 and dwell_ms > 0"),
                     ));
                 }
                 total += r.weight;
             }
             if total <= 0.0 {
-                return Err(format!(
-                    "attention.{e}: at least one weight must be positive"
+                return Err(SettingError::new(
+                    format!("attention.{e}"),
+                    format!("attention.{e}: at least one weight must be positive"),
                 ));
             }
         }
@@ -420,7 +424,11 @@ mod tests {
             identity_mouth_sd: f64::NAN,
             ..a
         };
-        assert!(bad.validate().unwrap_err().contains("identity_mouth_sd"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .key
+            .contains("identity_mouth_sd"));
     }
 
     #[test]
@@ -465,6 +473,7 @@ mod tests {
         assert!(a
             .validate()
             .unwrap_err()
+            .key
             .contains("attention.no_smile.nose"));
     }
 }

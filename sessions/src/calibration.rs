@@ -9,6 +9,7 @@
 
 use et_drivers::synthetic::Scene;
 use et_drivers::{CalibrationPoint, GazeSample, ScreenGeometry, Tracker, TrackerError};
+use et_files::SettingError;
 use et_present::validation_plot::{validation_image, PlotPoint};
 use et_present::Screen;
 use rand::seq::SliceRandom;
@@ -76,16 +77,19 @@ impl Default for CalibrationConfig {
 }
 
 impl CalibrationConfig {
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), SettingError> {
         if self.points != 5 && self.points != 9 {
-            return Err(format!(
-                "calibration.points must be 5 or 9, got {}",
-                self.points
+            return Err(SettingError::new(
+                "calibration.points",
+                format!("calibration.points must be 5 or 9, got {}", self.points),
             ));
         }
         self.positioning.validate()?;
         if self.validation_points.is_empty() || self.max_attempts == 0 {
-            return Err("calibration needs validation points and at least one attempt".into());
+            return Err(SettingError::new(
+                "calibration.validation_points",
+                "calibration needs validation points and at least one attempt",
+            ));
         }
         // Targets are drawn on the display area (0..1 from the top-left).
         if let Some(p) = self
@@ -93,9 +97,9 @@ impl CalibrationConfig {
             .iter()
             .find(|p| !p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)))
         {
-            return Err(format!(
+            return Err(SettingError::new("calibration.validation_points", format!(
                 "calibration.validation_points: {p:?} is not on the screen (each coordinate in 0..1)"
-            ));
+            )));
         }
         Ok(())
     }

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 pub use crate::silence::OnSilence;
 
 use et_drivers::ScreenGeometry;
+use et_files::{FileError, SettingError};
 use serde::{Deserialize, Serialize};
 
 use crate::attention::AttentionConfig;
-use crate::error::{Result, SessionError};
+use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -97,20 +98,24 @@ impl Default for TrackerSettings {
 
 impl TrackerSettings {
     /// The keys that go with `kind` are given with it, and only with it.
-    fn validate_choice(&self) -> std::result::Result<(), String> {
+    fn validate_choice(&self) -> std::result::Result<(), SettingError> {
         let tobii = self.kind == Some(TrackerKind::Tobii);
         if !tobii && (self.address.is_some() || self.serial.is_some()) {
-            return Err("tracker.address and tracker.serial name a Tobii: they need tracker.kind = \"tobii\"".into());
+            return Err(SettingError::new("tracker.address", "tracker.address and tracker.serial name a Tobii: they need tracker.kind = \"tobii\""));
         }
         if self.address.is_some() && self.serial.is_some() {
-            return Err("tracker.address and tracker.serial: give one, not both".into());
+            return Err(SettingError::new(
+                "tracker.address",
+                "tracker.address and tracker.serial: give one, not both",
+            ));
         }
         match (self.kind, &self.replay) {
-            (Some(TrackerKind::Replay), None) => Err(
-                "tracker.kind = \"replay\" needs tracker.replay = \"RECORDING.h5\" (the recording to replay)".into(),
-            ),
+            (Some(TrackerKind::Replay), None) => Err(SettingError::new(
+                "tracker.replay",
+                "tracker.kind = \"replay\" needs tracker.replay = \"RECORDING.h5\" (the recording to replay)",
+            )),
             (Some(TrackerKind::Replay), Some(_)) | (_, None) => Ok(()),
-            (_, Some(_)) => Err("tracker.replay needs tracker.kind = \"replay\"".into()),
+            (_, Some(_)) => Err(SettingError::new("tracker.replay", "tracker.replay needs tracker.kind = \"replay\"")),
         }
     }
 }
@@ -202,14 +207,8 @@ impl StudyConfig {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| SessionError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let mut cfg: StudyConfig = toml::from_str(&text).map_err(|e| SessionError::Config {
-            path: path.into(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
+        const WHAT: &str = "study config";
+        let mut cfg: StudyConfig = et_files::toml_file::load(path, WHAT)?;
         let base = path.parent().unwrap_or(Path::new(""));
         for p in [
             &mut cfg.stimulus_set,
@@ -223,17 +222,17 @@ impl StudyConfig {
                 *p = base.join(&*p);
             }
         }
-        cfg.validate().map_err(|message| SessionError::Config {
-            path: path.into(),
-            message,
-        })?;
+        cfg.validate().map_err(FileError::setting(path, WHAT))?;
         Ok(cfg)
     }
 
     /// Checks every value, including the bounds that keep work finite (stated in the README).
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), SettingError> {
         if self.participant.trim().is_empty() {
-            return Err("participant must not be empty".into());
+            return Err(SettingError::new(
+                "participant",
+                "participant must not be empty",
+            ));
         }
         // The id names the recording's file: no path separators, nothing hidden.
         if self.participant.starts_with('.')
@@ -242,21 +241,27 @@ impl StudyConfig {
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(format!(
+            return Err(SettingError::new("participant", format!(
                 "participant {:?} may hold only letters, digits, '-', '_' and '.' (not first): it names the recording's file",
                 self.participant
-            ));
+            )));
         }
         self.screen.validate()?;
         let t = &self.timing;
         if !(t.refresh_hz.is_finite() && t.refresh_hz >= 1.0 && t.refresh_hz <= 1000.0) {
-            return Err(format!(
-                "timing.refresh_hz must be between 1 and 1000, got {}",
-                t.refresh_hz
+            return Err(SettingError::new(
+                "timing.refresh_hz",
+                format!(
+                    "timing.refresh_hz must be between 1 and 1000, got {}",
+                    t.refresh_hz
+                ),
             ));
         }
         if t.stimulus_ms == 0 {
-            return Err("timing.stimulus_ms must be positive".into());
+            return Err(SettingError::new(
+                "timing.stimulus_ms",
+                "timing.stimulus_ms must be positive",
+            ));
         }
         // Bounded so a typo cannot make a session write until the disk is full.
         for (name, ms) in [
@@ -265,33 +270,37 @@ impl StudyConfig {
             ("iti_ms", t.iti_ms),
         ] {
             if ms > MAX_SCREEN_MS {
-                return Err(format!(
-                    "timing.{name} must be at most {MAX_SCREEN_MS} (10 minutes), got {ms}"
+                return Err(SettingError::new(
+                    format!("timing.{name}"),
+                    format!("timing.{name} must be at most {MAX_SCREEN_MS} (10 minutes), got {ms}"),
                 ));
             }
         }
         self.tracker.validate_choice()?;
         if self.tracker.silence_ms < crate::silence::MIN_SILENCE_MS {
-            return Err(format!(
+            return Err(SettingError::new("tracker.silence_ms", format!(
                 "tracker.silence_ms must be at least {} (below it a real tracker's delivery jitter passes for silence), got {}",
                 crate::silence::MIN_SILENCE_MS,
                 self.tracker.silence_ms
-            ));
+            )));
         }
         let hz = self.tracker.sampling_hz;
         if !(hz.is_finite() && (1.0..=et_recording::format::MAX_SAMPLING_HZ).contains(&hz)) {
-            return Err(format!(
-                "tracker.sampling_hz must be between 1 and {}, got {hz}",
-                et_recording::format::MAX_SAMPLING_HZ
+            return Err(SettingError::new(
+                "tracker.sampling_hz",
+                format!(
+                    "tracker.sampling_hz must be between 1 and {}, got {hz}",
+                    et_recording::format::MAX_SAMPLING_HZ
+                ),
             ));
         }
         if self.calibration.enabled {
             self.calibration.validate()?;
         }
-        self.display
-            .style
-            .validate()
-            .map_err(|m| format!("display.style: {m}"))?;
+        self.display.style.validate().map_err(|e| SettingError {
+            message: format!("display.style: {}", e.message),
+            ..e.within("display")
+        })?;
         if let Some(v) = &self.counterbalance {
             v.parse::<et_stimuli::CounterbalanceVersion>()?;
         }
@@ -427,7 +436,7 @@ mod tests {
         ] {
             let err = toml::from_str::<StudyConfig>(toml)
                 .map_err(|e| e.to_string())
-                .and_then(|c| c.validate())
+                .and_then(|c| c.validate().map_err(|e| e.to_string()))
                 .unwrap_err();
             assert!(err.contains(needle), "{toml}: {err}");
         }

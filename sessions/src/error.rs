@@ -10,8 +10,10 @@ pub enum SessionError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: invalid study config: {message}")]
-    Config { path: PathBuf, message: String },
+    /// A study config that cannot be read, is not valid TOML (its line), or holds a setting
+    /// out of bounds.
+    #[error(transparent)]
+    File(#[from] et_files::FileError),
     #[error("stimulus set: {0}")]
     Stimuli(#[from] et_stimuli::ManifestError),
     #[error("tracker: {0}")]

@@ -82,8 +82,8 @@ impl TrackerChoice {
 }
 
 impl std::str::FromStr for TrackerChoice {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = et_files::SettingError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         match s.split_once(':') {
             None if s == "synthetic" => Ok(TrackerChoice::Synthetic),
             None if s == "tobii" => Ok(TrackerChoice::Tobii(None)),
@@ -91,8 +91,9 @@ impl std::str::FromStr for TrackerChoice {
             Some(("tobii", sel)) if !sel.is_empty() => {
                 Ok(TrackerChoice::Tobii(Some(sel.to_string())))
             }
-            _ => Err(format!(
-                "expected 'synthetic', 'replay:FILE', 'tobii' or 'tobii:SERIAL|ADDRESS', got {s:?}"
+            _ => Err(et_files::SettingError::new(
+                "--tracker",
+                format!("expected 'synthetic', 'replay:FILE', 'tobii' or 'tobii:SERIAL|ADDRESS', got {s:?}"),
             )),
         }
     }

@@ -7,6 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
+use et_files::SettingError;
 use serde::{Deserialize, Serialize};
 
 use et_drivers::{GazeSample, ScreenGeometry};
@@ -59,7 +60,7 @@ impl Default for PositioningConfig {
 }
 
 impl PositioningConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
         for (name, v) in [
             ("box_width_mm", self.box_width_mm),
             ("box_height_mm", self.box_height_mm),
@@ -67,21 +68,28 @@ impl PositioningConfig {
             ("max_distance_mm", self.max_distance_mm),
         ] {
             if !(v.is_finite() && v > 0.0 && v <= 5000.0) {
-                return Err(format!(
-                    "positioning.{name} must be in (0, 5000] mm, got {v}"
+                return Err(SettingError::new(
+                    format!("positioning.{name}"),
+                    format!("positioning.{name} must be in (0, 5000] mm, got {v}"),
                 ));
             }
         }
         if self.min_distance_mm >= self.max_distance_mm {
-            return Err(format!(
-                "positioning.min_distance_mm ({}) must be below max_distance_mm ({})",
-                self.min_distance_mm, self.max_distance_mm
+            return Err(SettingError::new(
+                "positioning.min_distance_mm",
+                format!(
+                    "positioning.min_distance_mm ({}) must be below max_distance_mm ({})",
+                    self.min_distance_mm, self.max_distance_mm
+                ),
             ));
         }
         if self.max_wait_ms > 600_000 || self.hold_ms > self.max_wait_ms {
-            return Err(format!(
-                "positioning: hold_ms ({}) must not exceed max_wait_ms ({}), at most 600000",
-                self.hold_ms, self.max_wait_ms
+            return Err(SettingError::new(
+                "positioning.hold_ms",
+                format!(
+                    "positioning: hold_ms ({}) must not exceed max_wait_ms ({}), at most 600000",
+                    self.hold_ms, self.max_wait_ms
+                ),
             ));
         }
         Ok(())
@@ -369,6 +377,7 @@ mod tests {
         }
         .validate()
         .unwrap_err()
+        .message
         .contains("min_distance_mm"));
     }
 }

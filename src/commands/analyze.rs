@@ -16,8 +16,8 @@ pub struct Args {
     /// Folder for the tables (CSV and Parquet), heatmaps and report.html.
     #[arg(long)]
     out: PathBuf,
-    /// Analysis config (TOML): aoi, model, random_slope, identity_slope, ddf, response, test, correction, permutations, seed, heatmap_sigma_deg, filter, [ivt] (preset and stages), [idt], [trials] (intervals that are not trials), [exclusion] (README: "Analysis config").
-    #[arg(long)]
+    /// Analysis config (TOML); its keys are listed from the declaration (`config_help`).
+    #[arg(long, help = config_help())]
     config: Option<PathBuf>,
     /// The stimulus set's manifest, for heatmap overlays, Figure 2 and mask AOIs (without it:
     /// densities only, AOIs as stored in the recordings).
@@ -105,6 +105,15 @@ pub fn analyze(
         },
     )?;
     Ok(analysis)
+}
+
+/// `--config`'s help: every key and table the analysis config declares (each key's meaning,
+/// default and bounds: the README's "Analysis config", kept true by a test).
+fn config_help() -> String {
+    format!(
+        "Analysis config (TOML): {} (README: \"Analysis config\")",
+        et_analysis::AnalysisConfig::keys().join(", ")
+    )
 }
 
 pub fn main(a: Args) -> Result<()> {

@@ -75,7 +75,7 @@ fn classifier_tables(a: TablesArgs) -> Result<()> {
         let p = a.out.join("figure3.csv");
         std::fs::write(&p, csv).with_context(|| format!("{}: cannot write", p.display()))?;
         let png = a.out.join("figure3.png");
-        et_analysis::figures::write_figure3(&bins, &a.out).map_err(anyhow::Error::msg)?;
+        et_analysis::figures::write_figure3(&bins, &a.out)?;
         report.push_str(&format!(
             "{}: {} images with OpenFace intensities in {} levels\n",
             png.display(),

@@ -260,8 +260,8 @@ fn session_bar(trials: u64) -> indicatif::ProgressBar {
 fn validation_beside(recording: &std::path::Path) {
     let png = recording.with_extension("validation.png");
     let written = et_recording::Recording::open(recording)
-        .map_err(|e| e.to_string())
-        .and_then(|rec| et_analysis::figures::write_session_validation(&rec, &png));
+        .map_err(anyhow::Error::from)
+        .and_then(|rec| Ok(et_analysis::figures::write_session_validation(&rec, &png)?));
     match written {
         Ok(true) => eprintln!("validation plot: {}", png.display()),
         Ok(false) => {}

@@ -4,21 +4,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use et_files::{FileError, SettingError};
 use serde::{Deserialize, Serialize};
 
 /// Why AOIs could not be used; each names the file and, where there is one, the AOI.
 #[derive(Debug, thiserror::Error)]
 pub enum AoiError {
-    #[error("{path}: cannot read the AOI file: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// An AOI file that cannot be read or is not valid TOML (its line).
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: not a valid AOI file: {message}")]
-    Parse { path: PathBuf, message: String },
-    /// A shape that cannot be an AOI (its field and value in the message).
-    #[error("{path}: {message}")]
-    Shape { path: PathBuf, message: String },
+    Json { path: PathBuf, message: String },
     #[error("AOI '{aoi}': cannot read mask {path}: {message}")]
     Mask {
         aoi: String,
@@ -71,10 +67,11 @@ pub struct Aoi {
 
 impl Aoi {
     /// Checks the shape is usable; the message names the AOI and what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
         let name = &self.name;
+        let refuse = |m: String| Err(SettingError::new(format!("aoi '{name}'"), m));
         if name.trim().is_empty() {
-            return Err("an AOI has an empty name".into());
+            return refuse("an AOI has an empty name".into());
         }
         let finite = |vals: &[f64]| vals.iter().all(|v| v.is_finite());
         match &self.shape {
@@ -85,31 +82,31 @@ impl Aoi {
                 height,
             } => {
                 if !finite(&[*x, *y, *width, *height]) || *width <= 0.0 || *height <= 0.0 {
-                    return Err(format!(
+                    return refuse(format!(
                         "AOI '{name}': rectangle needs finite x, y and positive width, height (got {x}, {y}, {width}, {height})"
                     ));
                 }
             }
             AoiShape::Ellipse { cx, cy, rx, ry } => {
                 if !finite(&[*cx, *cy, *rx, *ry]) || *rx <= 0.0 || *ry <= 0.0 {
-                    return Err(format!(
+                    return refuse(format!(
                         "AOI '{name}': ellipse needs finite cx, cy and positive rx, ry (got {cx}, {cy}, {rx}, {ry})"
                     ));
                 }
             }
             AoiShape::Mask { path, .. } if path.as_os_str().is_empty() => {
-                return Err(format!("AOI '{name}': mask needs a path"));
+                return refuse(format!("AOI '{name}': mask needs a path"));
             }
             AoiShape::Mask { .. } => {}
             AoiShape::Polygon { points } => {
                 if points.len() < 3 {
-                    return Err(format!(
+                    return refuse(format!(
                         "AOI '{name}': polygon needs at least 3 points, got {}",
                         points.len()
                     ));
                 }
                 if !points.iter().all(|p| finite(p)) {
-                    return Err(format!("AOI '{name}': polygon has a non-finite coordinate"));
+                    return refuse(format!("AOI '{name}': polygon has a non-finite coordinate"));
                 }
             }
         }
@@ -273,28 +270,25 @@ pub fn names_one_stimulus(a: &str, b: &str) -> bool {
 impl AoiFile {
     /// Reads `.json` as JSON and anything else as TOML; validates shapes and loads masks.
     pub fn load(path: &Path) -> Result<AoiFile, AoiError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AoiError::Read {
+        const WHAT: &str = "AOI file";
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             path: path.into(),
             source,
         })?;
-        let parse = |message: String| AoiError::Parse {
-            path: path.into(),
-            message,
-        };
         let mut f: AoiFile = if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         {
-            serde_json::from_str(&text).map_err(|e| parse(e.to_string()))?
+            serde_json::from_str(&text).map_err(|e| AoiError::Json {
+                path: path.into(),
+                message: e.to_string(),
+            })?
         } else {
-            toml::from_str(&text).map_err(|e| parse(e.to_string().trim().replace('\n', " ")))?
+            et_files::toml_file::parse(&text, path, WHAT)?
         };
         let base = path.parent().unwrap_or(Path::new(""));
         for a in f.aoi.iter_mut().chain(f.stimulus.values_mut().flatten()) {
-            a.validate().map_err(|message| AoiError::Shape {
-                path: path.into(),
-                message,
-            })?;
+            a.validate().map_err(FileError::setting(path, WHAT))?;
             a.load_mask(base).map_err(|e| AoiError::InFile {
                 file: path.into(),
                 source: Box::new(e),
@@ -494,14 +488,15 @@ mod tests {
             points: vec![[0.0, 0.0], [1.0, 1.0]],
         });
         let e = two.validate().unwrap_err();
-        assert!(e.contains("at least 3 points, got 2"), "{e}");
+        assert!(e.message.contains("at least 3 points, got 2"), "{e}");
+        assert_eq!(e.key, "aoi 'x'");
         let flat = aoi(AoiShape::Ellipse {
             cx: 0.0,
             cy: 0.0,
             rx: 0.0,
             ry: 1.0,
         });
-        assert!(flat.validate().unwrap_err().contains("positive rx"));
+        assert!(flat.validate().unwrap_err().message.contains("positive rx"));
     }
 
     #[test]

@@ -36,12 +36,15 @@ impl CounterbalanceVersion {
 }
 
 impl std::str::FromStr for CounterbalanceVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = et_files::SettingError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "A" | "a" => Ok(CounterbalanceVersion::A),
             "B" | "b" => Ok(CounterbalanceVersion::B),
-            _ => Err(format!("counterbalance version must be A or B, got {s:?}")),
+            _ => Err(et_files::SettingError::new(
+                "counterbalance",
+                format!("counterbalance version must be A or B, got {s:?}"),
+            )),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use et_files::{FileError, SettingError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -94,13 +95,10 @@ pub struct StimulusSet {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{path}: cannot read the stimulus manifest: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{origin}: not a valid stimulus manifest: {message}")]
-    Parse { origin: String, message: String },
+    /// A file that cannot be read, a manifest that is not valid TOML (its line), or a
+    /// setting in it out of bounds.
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
     #[error("{path}: cannot write: {source}")]
@@ -117,7 +115,7 @@ const MAX_FIELD_BYTES: usize = 63;
 impl StimulusSet {
     /// Reads and validates a manifest, and checks that every image it names exists.
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -148,14 +146,10 @@ impl StimulusSet {
 
     /// Parses and validates manifest text; `origin` names it in errors. Images are not checked.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ManifestError> {
-        let set: StimulusSet = toml::from_str(text).map_err(|e| ManifestError::Parse {
-            origin: origin.to_string(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
-        set.validate().map_err(|message| ManifestError::Invalid {
-            origin: origin.to_string(),
-            message,
-        })?;
+        const WHAT: &str = "stimulus manifest";
+        let origin = Path::new(origin);
+        let set: StimulusSet = et_files::toml_file::parse(text, origin, WHAT)?;
+        set.validate().map_err(FileError::setting(origin, WHAT))?;
         Ok(set)
     }
 
@@ -165,15 +159,21 @@ impl StimulusSet {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), SettingError> {
         if self.image_width == 0 || self.image_height == 0 {
-            return Err(format!(
-                "image_width and image_height must be positive, got {}x{}",
-                self.image_width, self.image_height
+            return Err(SettingError::new(
+                "image_width",
+                format!(
+                    "image_width and image_height must be positive, got {}x{}",
+                    self.image_width, self.image_height
+                ),
             ));
         }
         if self.stimuli.is_empty() {
-            return Err("the set has no [[stimulus]] entries".into());
+            return Err(SettingError::new(
+                "stimulus",
+                "the set has no [[stimulus]] entries",
+            ));
         }
         for a in &self.aois {
             a.validate()?;
@@ -186,22 +186,33 @@ impl StimulusSet {
                 ("condition", &s.condition),
             ] {
                 if v.trim().is_empty() {
-                    return Err(format!("a stimulus has an empty {field}"));
+                    return Err(SettingError::new(
+                        format!("stimulus.{field}"),
+                        format!("a stimulus has an empty {field}"),
+                    ));
                 }
                 if v.len() > MAX_FIELD_BYTES {
-                    return Err(format!(
-                        "stimulus '{}': {field} is {} bytes, at most {MAX_FIELD_BYTES} allowed",
-                        s.id,
-                        v.len()
+                    return Err(SettingError::new(
+                        format!("stimulus.{field}"),
+                        format!(
+                            "stimulus '{}': {field} is {} bytes, at most {MAX_FIELD_BYTES} allowed",
+                            s.id,
+                            v.len()
+                        ),
                     ));
                 }
             }
             if !ids.insert(s.id.as_str()) {
-                return Err(format!("stimulus id '{}' appears more than once", s.id));
+                return Err(SettingError::new(
+                    "stimulus.id",
+                    format!("stimulus id '{}' appears more than once", s.id),
+                ));
             }
             for a in &s.aois {
-                a.validate()
-                    .map_err(|e| format!("stimulus '{}': {e}", s.id))?;
+                a.validate().map_err(|e| SettingError {
+                    key: format!("stimulus '{}' {}", s.id, e.key),
+                    message: format!("stimulus '{}': {}", s.id, e.message),
+                })?;
             }
         }
         Ok(())
@@ -249,8 +260,7 @@ impl StimulusSet {
         h.update(manifest_text.as_bytes());
         for s in &self.stimuli {
             let p = self.image_path(s);
-            let bytes =
-                std::fs::read(&p).map_err(|source| ManifestError::Read { path: p, source })?;
+            let bytes = std::fs::read(&p).map_err(|source| FileError::Read { path: p, source })?;
             h.update(s.id.as_bytes());
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(&bytes);

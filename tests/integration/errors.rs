@@ -95,12 +95,12 @@ error_rows! {
 // Study configs and stimulus manifests.
 error_rows! {
     run_with_a_negative_screen_width: |d| run_study(d, "[screen]\nwidth_px = -3\n")
-        => "study.toml: invalid study config";
+        => "study.toml: line 4: not a valid study config";
     run_with_a_refresh_rate_of_zero: |d| run_study(d, "[timing]\nrefresh_hz = 0\n")
         => "refresh_hz";
     run_with_a_manifest_field_of_the_wrong_type: |d| edited_manifest(d, |m| {
         m.replacen("image_width = 64", "image_width = \"wide\"", 1)
-    }) => "manifest.toml: not a valid stimulus manifest";
+    }) => "manifest.toml: line 2: not a valid stimulus manifest";
     run_with_a_two_point_polygon_aoi: |d| edited_manifest(d, |m| {
         format!("{m}\n[[aoi]]\nname = \"chin\"\nshape = \"polygon\"\npoints = [[1.0, 2.0], [3.0, 4.0]]\n")
     }) => "AOI 'chin': polygon needs at least 3 points, got 2";
@@ -135,7 +135,7 @@ error_rows! {
         let rec = recording_without_gaze(d);
         std::fs::write(d.join("analysis.toml"), "test = \"sign\"\n").unwrap();
         argv(["analyze", s(&rec), "--out", &path_in(d, "an"), "--config", &path_in(d, "analysis.toml")])
-    } => "analysis.toml: invalid analysis config";
+    } => "analysis.toml: line 1: not a valid analysis config";
     analyze_with_an_aoi_the_stimuli_lack: |d| {
         let rec = recording(d, "r.h5");
         std::fs::write(d.join("analysis.toml"), "aoi = \"chin\"\n").unwrap();

@@ -13,6 +13,7 @@
 mod architecture;
 mod cli;
 mod common;
+mod config_docs;
 mod errors;
 mod fuzz;
 mod ground_truth;

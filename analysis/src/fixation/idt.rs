@@ -33,12 +33,17 @@ impl Default for IdtConfig {
 }
 
 impl IdtConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), et_files::SettingError> {
+        let refuse =
+            |name: &str, m: String| Err(et_files::SettingError::new(format!("idt.{name}"), m));
         if !(self.dispersion_deg.is_finite() && self.dispersion_deg > 0.0) {
-            return Err(format!(
-                "idt.dispersion_deg must be positive, got {}",
-                self.dispersion_deg
-            ));
+            return refuse(
+                "dispersion_deg",
+                format!(
+                    "idt.dispersion_deg must be positive, got {}",
+                    self.dispersion_deg
+                ),
+            );
         }
         for (name, v) in [
             ("min_duration_ms", Some(self.min_duration_ms)),
@@ -46,7 +51,10 @@ impl IdtConfig {
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && (0.0..=60_000.0).contains(&v)) {
-                    return Err(format!("idt.{name} must be in [0, 60000] ms, got {v}"));
+                    return refuse(
+                        name,
+                        format!("idt.{name} must be in [0, 60000] ms, got {v}"),
+                    );
                 }
             }
         }

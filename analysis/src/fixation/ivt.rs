@@ -7,6 +7,7 @@
 //! reduction and classification, which the pass and the stage-by-stage reference share.
 
 use et_drivers::{GazeSample, ScreenGeometry};
+use et_files::SettingError;
 use serde::{Deserialize, Serialize};
 
 use super::track::EyeChoice;
@@ -102,27 +103,32 @@ impl Default for IvtConfig {
 }
 
 impl IvtConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
+        let refuse = |name: &str, m: String| Err(SettingError::new(format!("ivt.{name}"), m));
         let pos = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(format!("ivt.{name} must be positive, got {v}"))
+                refuse(name, format!("ivt.{name} must be positive, got {v}"))
             }
         };
         pos("velocity_window_ms", self.velocity_window_ms)?;
         pos("threshold_deg_s", self.threshold_deg_s)?;
         if self.velocity_window_ms > 1000.0 {
-            return Err(format!(
-                "ivt.velocity_window_ms must be at most 1000, got {}",
-                self.velocity_window_ms
-            ));
+            return refuse(
+                "velocity_window_ms",
+                format!(
+                    "ivt.velocity_window_ms must be at most 1000, got {}",
+                    self.velocity_window_ms
+                ),
+            );
         }
         if let Some(w) = self.median_window {
             if w == 0 || w % 2 == 0 || w > MAX_MEDIAN_WINDOW {
-                return Err(format!(
-                    "ivt.median_window must be an odd number of samples up to {MAX_MEDIAN_WINDOW}, got {w}"
-                ));
+                return refuse(
+                    "median_window",
+                    format!("ivt.median_window must be an odd number of samples up to {MAX_MEDIAN_WINDOW}, got {w}"),
+                );
             }
         }
         for (name, v) in [
@@ -132,7 +138,7 @@ impl IvtConfig {
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v >= 0.0) {
-                    return Err(format!("ivt.{name} must be >= 0, got {v}"));
+                    return refuse(name, format!("ivt.{name} must be >= 0, got {v}"));
                 }
             }
         }
@@ -926,12 +932,12 @@ pub(super) mod tests {
             median_window: Some(4),
             ..IvtConfig::default()
         };
-        assert!(c.validate().unwrap_err().contains("odd"));
+        assert!(c.validate().unwrap_err().message.contains("odd"));
         let c = IvtConfig {
             threshold_deg_s: 0.0,
             ..IvtConfig::default()
         };
-        assert!(c.validate().unwrap_err().contains("threshold_deg_s"));
+        assert_eq!(c.validate().unwrap_err().key, "ivt.threshold_deg_s");
     }
 
     #[test]

@@ -7,16 +7,16 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::results::SurveyResults;
-use crate::figures::{category, centred, font, png_and_svg};
+use crate::figures::{category, centred, font, png_and_svg, FigureError};
 
 fn draw_confusion<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     r: &SurveyResults,
-) -> Result<(), String>
+) -> Result<(), FigureError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     root.fill(&WHITE).map_err(e)?;
     let root = root
         .titled(
@@ -96,7 +96,7 @@ where
 pub(crate) fn write_confusion_figure(
     r: &SurveyResults,
     dir: &Path,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, FigureError> {
     font()?;
     let cols = u32::try_from(r.choices.len()).unwrap_or(u32::MAX).min(40);
     let size = ((2 * (140 + 110 * cols)).max(800), 520);

@@ -37,23 +37,16 @@ pub struct SurveyMap {
 
 impl SurveyMap {
     pub fn load(path: &Path) -> Result<SurveyMap, AnalysisError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!("cannot read the survey map: {e}"),
-        })?;
-        let m: SurveyMap = toml::from_str(&text).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!(
-                "not a valid survey map: {}",
-                e.to_string().trim().replace('\n', " ")
-            ),
-        })?;
+        const WHAT: &str = "survey map";
+        let m: SurveyMap = et_files::toml_file::load(path, WHAT)?;
         if m.choices.is_empty() || m.questions.is_empty() {
-            return Err(AnalysisError::Input {
-                path: origin,
-                message: "a survey map needs choices and [[question]] entries".into(),
-            });
+            return Err(
+                et_files::FileError::setting(path, WHAT)(et_files::SettingError::new(
+                    "question",
+                    "a survey map needs choices and [[question]] entries",
+                ))
+                .into(),
+            );
         }
         Ok(m)
     }

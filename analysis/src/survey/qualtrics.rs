@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::csv;
+use et_files::csv_table::Table;
+
 use crate::AnalysisError;
 
 /// Columns that identify a person; dropped on read.
@@ -57,9 +58,9 @@ fn is_true(s: &str) -> bool {
 
 impl Export {
     pub fn load(path: &Path) -> Result<Export, AnalysisError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
-            path: path.display().to_string(),
-            message: format!("cannot read: {e}"),
+        let text = std::fs::read_to_string(path).map_err(|source| et_files::FileError::Read {
+            path: path.into(),
+            source,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
@@ -69,7 +70,11 @@ impl Export {
             path: origin.into(),
             message: format!("not a Qualtrics CSV export: {m}"),
         };
-        let rows = csv::parse(text);
+        // The three header rows and the responses, each as a row of trimmed fields.
+        let table = Table::from_reader(Path::new(origin), text.as_bytes())?;
+        let rows: Vec<Vec<String>> = std::iter::once(table.header)
+            .chain(table.rows.into_iter().map(|r| r.fields))
+            .collect();
         if rows.len() < 3 {
             return Err(bad(
                 "expected three header rows (question ids, question text, import ids)",

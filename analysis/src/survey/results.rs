@@ -46,18 +46,7 @@ impl Default for SurveyConfig {
 
 impl SurveyConfig {
     pub fn load(path: &Path) -> Result<SurveyConfig, AnalysisError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::Input {
-            path: origin.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
-        toml::from_str(&text).map_err(|e| AnalysisError::Input {
-            path: origin,
-            message: format!(
-                "invalid survey config: {}",
-                e.to_string().trim().replace('\n', " ")
-            ),
-        })
+        Ok(et_files::toml_file::load(path, "survey config")?)
     }
 }
 

@@ -176,9 +176,9 @@ impl SyntheticConfig {
         }
         self.screen
             .validate()
-            .map_err(|reason| TrackerError::InvalidSetting {
+            .map_err(|e| TrackerError::InvalidSetting {
                 field: "screen",
-                reason,
+                reason: e.message,
             })
     }
 }

@@ -44,7 +44,6 @@ fn main() -> ExitCode {
 
 fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
     let cfg = PrepareConfig::load(config)?;
-    let manifest = cfg.out.join("manifest.toml");
     let choice: et_models::device::DeviceChoice = device.parse()?;
     let device = choice.resolve()?;
     tracing::info!(?device, "prepare");
@@ -71,11 +70,7 @@ fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
     if let Some((_, bar)) = bars.borrow_mut().take() {
         bar.finish();
     }
-    let set = et_models::prepare::stimulus_set(&cfg, &out.images);
-    // Checked as `run` will read it before it is written.
-    et_stimuli::StimulusSet::from_toml_str(&set.to_toml(), &manifest.display().to_string())?;
-    std::fs::write(&manifest, set.to_toml())
-        .with_context(|| format!("{}: cannot write", manifest.display()))?;
+    let manifest = et_models::prepare::write_manifest(&cfg, &out.images)?;
     let mut report = format!(
         "{}: {} images of {} faces ({} codes computed, {} from the cache)\n",
         manifest.display(),
@@ -94,35 +89,17 @@ fn pipeline(config: &std::path::Path, device: &str) -> Result<()> {
             b.val_accuracy.map_or("-".into(), |v| format!("{v:.3}"))
         ));
     }
-    if let (Some(probs), Some(c)) = (&out.probabilities, &cfg.classifier) {
-        let faces: Vec<et_analysis::classifier::VersionScore> = out
-            .images
-            .iter()
-            .zip(probs)
-            .map(|(im, p)| {
-                let class = c
-                    .classes
-                    .iter()
-                    .position(|k| *k == im.condition)
-                    .with_context(|| {
-                        format!(
-                            "condition {} is not one of classifier.classes ({})",
-                            im.condition,
-                            c.classes.join(", ")
-                        )
-                    })?;
-                Ok(et_analysis::classifier::VersionScore {
-                    condition: im.condition.clone(),
-                    identity: im.identity.clone(),
-                    manipulated: im.variant == et_stimuli::Variant::Manipulated,
-                    gt_probability: p[class],
-                })
+    if let Some(scores) = et_models::prepare::true_condition_scores(&cfg, &out)? {
+        let faces: Vec<et_analysis::classifier::VersionScore> = scores
+            .into_iter()
+            .map(|s| et_analysis::classifier::VersionScore {
+                condition: s.condition,
+                identity: s.identity,
+                manipulated: s.manipulated,
+                gt_probability: s.probability,
             })
-            .collect::<Result<_>>()?;
-        let table = et_analysis::classifier::table3_csv(&faces);
-        let path = cfg.out.join("table3.csv");
-        std::fs::write(&path, &table)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+            .collect();
+        let (path, table) = et_analysis::classifier::write_table3(&cfg.out, &faces)?;
         report.push_str(&format!("  Table 3 ({}):\n", path.display()));
         for l in table.lines() {
             report.push_str(&format!("    {}\n", l.replace(',', "\t")));

@@ -430,7 +430,7 @@ fn classifier_cross_validation_writes_fold_models_out_of_fold_predictions_and_ta
     let out2 = dir.path().join("cv2");
     args2[7] = s(&bad);
     args2[9] = s(&out2);
-    assert_clean_error(&run(&args2), "bad.csv:2");
+    assert_clean_error(&run(&args2), "bad.csv: line 2");
 }
 
 #[test]

@@ -14,8 +14,8 @@ use super::folds::stratified_group_kfold;
 use super::metrics::{report, Report};
 use super::preprocess::{alignment, warp, SIZE};
 use super::train::{predict, train_fold, TrainOptions};
-use crate::csv;
 use crate::error::{ModelError, Result};
+use et_files::csv_table::Table;
 
 pub struct CvInput {
     pub images: PathBuf,
@@ -46,18 +46,19 @@ struct Loaded {
 
 /// Reads, aligns (5-point similarity to 224 px) and labels every image.
 fn load(input: &CvInput) -> Result<Loaded> {
-    let faces = csv::read(&input.faces)?;
-    let name_f = faces.column("image_name", &input.faces)?;
+    let faces = Table::read(&input.faces)?;
+    let name_f = faces.column("image_name")?;
     let mut coords = Vec::new();
     for k in 1..=5 {
         coords.push((
-            faces.column(&format!("x{k}"), &input.faces)?,
-            faces.column(&format!("y{k}"), &input.faces)?,
+            faces.column(&format!("x{k}"))?,
+            faces.column(&format!("y{k}"))?,
         ));
     }
     let mut landmarks: BTreeMap<String, [[f64; 2]; 5]> = BTreeMap::new();
-    for (line, r) in &faces.rows {
-        let bad = |m: String| csv::at(&input.faces, *line, m);
+    for row in &faces.rows {
+        let (line, r) = (row.line, &row.fields);
+        let bad = |m: String| ModelError::from(faces.at(line, m));
         let get = |c: usize| -> Result<f64> {
             r.get(c)
                 .and_then(|v| v.parse::<f64>().ok())
@@ -71,14 +72,15 @@ fn load(input: &CvInput) -> Result<Loaded> {
         let name = r.get(name_f).cloned().unwrap_or_default();
         landmarks.insert(name, lm);
     }
-    let table = csv::read(&input.labels)?;
-    let name_l = table.column("image_name", &input.labels)?;
-    let label_l = table.column("label", &input.labels)?;
-    let group_l = table.column("group", &input.labels).ok();
+    let table = Table::read(&input.labels)?;
+    let name_l = table.column("image_name")?;
+    let label_l = table.column("label")?;
+    let group_l = table.column("group").ok();
     let (mut names, mut images, mut labels, mut groups) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (line, r) in &table.rows {
-        let bad = |m: String| csv::at(&input.labels, *line, m);
+    for row in &table.rows {
+        let (line, r) = (row.line, &row.fields);
+        let bad = |m: String| ModelError::from(table.at(line, m));
         let name = r.get(name_l).cloned().unwrap_or_default();
         let label = r.get(label_l).cloned().unwrap_or_default();
         let class = input

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::classifier::preprocess::FOLD1_MEAN_BGR;
-use crate::error::{ModelError, Result};
+use et_files::{FileError, SettingError};
+
+use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,16 +169,8 @@ fn default_template() -> [[f64; 2]; 5] {
 impl PrepareConfig {
     /// Reads and checks `path`; relative paths become relative to its folder.
     pub fn load(path: &Path) -> Result<PrepareConfig> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let mut c: PrepareConfig = toml::from_str(&text).map_err(|e| {
-            ModelError::Invalid(format!(
-                "{}: not a valid prepare config: {e}",
-                path.display()
-            ))
-        })?;
+        const WHAT: &str = "prepare config";
+        let mut c: PrepareConfig = et_files::toml_file::load(path, WHAT)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -190,38 +184,113 @@ impl PrepareConfig {
         if let Some(cl) = &mut c.classifier {
             cl.weights.iter_mut().for_each(fix);
         }
-        c.validate()
-            .map_err(|m| ModelError::Invalid(format!("{}: {m}", path.display())))?;
+        c.validate().map_err(FileError::setting(path, WHAT))?;
         Ok(c)
     }
 
-    fn validate(&self) -> std::result::Result<(), String> {
+    fn validate(&self) -> std::result::Result<(), SettingError> {
+        let refuse = |key: &str, m: String| Err(SettingError::new(key, m));
         if self.batch == 0 {
-            return Err("batch must be at least 1".into());
+            return refuse("batch", "batch must be at least 1".into());
         }
         if self.hyperstyle.n_iters == 0 {
-            return Err("hyperstyle.n_iters must be at least 1".into());
+            return refuse(
+                "hyperstyle.n_iters",
+                "hyperstyle.n_iters must be at least 1".into(),
+            );
         }
         if !(self.edit.distance.is_finite() && self.edit.distance > 0.0) {
-            return Err(format!(
-                "edit.distance must be positive, got {}",
-                self.edit.distance
-            ));
+            return refuse(
+                "edit.distance",
+                format!("edit.distance must be positive, got {}", self.edit.distance),
+            );
         }
         if self.edit.image_size < 16 {
-            return Err(format!(
-                "edit.image_size must be at least 16 px, got {}",
-                self.edit.image_size
-            ));
+            return refuse(
+                "edit.image_size",
+                format!(
+                    "edit.image_size must be at least 16 px, got {}",
+                    self.edit.image_size
+                ),
+            );
         }
         if let Some(c) = &self.classifier {
             if c.weights.is_empty() {
-                return Err("classifier.weights lists no model".into());
+                return refuse(
+                    "classifier.weights",
+                    "classifier.weights lists no model".into(),
+                );
             }
             if c.classes.len() < 2 {
-                return Err("classifier.classes needs at least two classes".into());
+                return refuse(
+                    "classifier.classes",
+                    "classifier.classes needs at least two classes".into(),
+                );
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's `prepare.toml` parses (unknown keys are refused) and passes `validate`,
+    /// so the documented sample cannot drift from the declaration.
+    #[test]
+    fn the_readme_prepare_config_parses() {
+        let readme = include_str!("../../../README.md");
+        let after = readme
+            .split_once("`prepare.toml` (paths relative to it):")
+            .expect("README documents prepare.toml")
+            .1;
+        let block = after
+            .split_once("```toml\n")
+            .and_then(|(_, rest)| rest.split_once("\n```"))
+            .expect("a toml block")
+            .0;
+        let cfg: PrepareConfig =
+            et_files::toml_file::parse(block, Path::new("README.md"), "prepare config")
+                .unwrap_or_else(|e| panic!("{e}"));
+        cfg.validate().unwrap();
+        assert_eq!(cfg.batch, 4);
+        assert!(cfg.classifier.is_some());
+        assert_eq!(
+            cfg.aoi,
+            AoiSection::default(),
+            "README's [aoi] is not the default"
+        );
+        // Every section and key the declaration has is named in the block (set or commented).
+        for key in [
+            "images",
+            "labels",
+            "out",
+            "batch",
+            "[hyperstyle]",
+            "weights",
+            "size",
+            "input_size",
+            "n_iters",
+            "layers_to_tune",
+            "[boundary]",
+            "ratio",
+            "split",
+            "seed",
+            "[edit]",
+            "distance",
+            "image_size",
+            "[aoi]",
+            "mouth",
+            "[classifier]",
+            "classes",
+            "mean_bgr",
+            "landmarks",
+        ] {
+            assert!(
+                block.contains(key),
+                "README's prepare.toml does not name {key}"
+            );
+        }
     }
 }

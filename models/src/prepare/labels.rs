@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use crate::csv;
-use crate::error::Result;
+use et_files::csv_table::Table;
+
+use crate::error::{ModelError, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelRow {
@@ -18,26 +19,22 @@ const COLUMNS: [&str; 5] = ["file", "condition", "smile", "identity", "test"];
 
 /// Reads the CSV (plain comma-separated, a header naming the five columns in any order).
 pub fn read(path: &Path) -> Result<Vec<LabelRow>> {
-    let t = csv::read(path)?;
+    let t = Table::read(path)?;
     let mut idx = [0usize; 5];
     for (k, col) in COLUMNS.iter().enumerate() {
-        idx[k] = t.column(col, path)?;
+        idx[k] = t.column(col)?;
     }
-    let flag = |v: &str, col: &str, line: usize| match v {
+    let at = |line: u64, m: String| ModelError::from(t.at(line, m));
+    let flag = |v: &str, col: &str, line: u64| match v {
         "1" => Ok(true),
         "0" => Ok(false),
-        _ => Err(csv::at(
-            path,
-            line,
-            format!("{col} must be 1 or 0, got {v:?}"),
-        )),
+        _ => Err(at(line, format!("{col} must be 1 or 0, got {v:?}"))),
     };
     let mut rows = Vec::new();
-    for (line, f) in &t.rows {
-        let line = *line;
+    for r in &t.rows {
+        let (line, f) = (r.line, &r.fields);
         if f.len() != t.header.len() {
-            return Err(csv::at(
-                path,
+            return Err(at(
                 line,
                 format!("{} fields, the header has {}", f.len(), t.header.len()),
             ));
@@ -50,16 +47,15 @@ pub fn read(path: &Path) -> Result<Vec<LabelRow>> {
             test: flag(&f[idx[4]], "test", line)?,
         };
         if row.file.is_empty() || row.condition.is_empty() || row.identity.is_empty() {
-            return Err(csv::at(
-                path,
+            return Err(at(
                 line,
-                "file, condition and identity must not be empty",
+                "file, condition and identity must not be empty".into(),
             ));
         }
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(csv::at(path, 2, "no images listed"));
+        return Err(at(2, "no images listed".into()));
     }
     Ok(rows)
 }
@@ -96,7 +92,7 @@ mod tests {
         .unwrap();
         let e = read(&p).unwrap_err().to_string();
         assert!(
-            e.contains("labels.csv:2") && e.contains("smile must be 1 or 0"),
+            e.contains("labels.csv: line 2") && e.contains("smile must be 1 or 0"),
             "{e}"
         );
         std::fs::write(&p, "file,condition,smile,test\n").unwrap();

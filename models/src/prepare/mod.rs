@@ -10,5 +10,5 @@ mod manifest;
 mod pipeline;
 
 pub use config::PrepareConfig;
-pub use manifest::stimulus_set;
+pub use manifest::{stimulus_set, true_condition_scores, write_manifest, TrueConditionScore};
 pub use pipeline::{run, ConditionBoundary, PrepareOutcome, PreparedImage, Stage};

@@ -356,14 +356,19 @@ fn save_png(img: &Tensor, size: u32, path: &Path) -> Result<()> {
 }
 
 /// The training mean a fold model was centred with (`fold-K.toml` beside `fold-K.safetensors`,
-/// as `prepare classifier` writes them).
-fn fold_mean(weights: &Path) -> Option<[f32; 3]> {
+/// as `prepare classifier` writes them); `None` without one (weights trained elsewhere), an
+/// error for one that cannot be read (a model centred on another mean classifies wrongly).
+fn fold_mean(weights: &Path) -> Result<Option<[f32; 3]>> {
     #[derive(serde::Deserialize)]
     struct Meta {
         mean_bgr: [f32; 3],
     }
-    let text = std::fs::read_to_string(weights.with_extension("toml")).ok()?;
-    toml::from_str::<Meta>(&text).ok().map(|m| m.mean_bgr)
+    let meta = weights.with_extension("toml");
+    if !meta.exists() {
+        return Ok(None);
+    }
+    let m: Meta = et_files::toml_file::load(&meta, "fold model's training mean")?;
+    Ok(Some(m.mean_bgr))
 }
 
 fn classify(
@@ -379,7 +384,7 @@ fn classify(
         let mut vs = VarStore::new(device);
         let m = CaffeResnet50::new(&vs.root(), n_classes);
         weights::load(&mut vs, w, WeightKind::Classifier)?;
-        models.push((vs, m, fold_mean(w).unwrap_or(c.mean_bgr)));
+        models.push((vs, m, fold_mean(w)?.unwrap_or(c.mean_bgr)));
     }
     let mut probs: Vec<Vec<f64>> = Vec::new();
     for (k, im) in images.iter().enumerate() {

@@ -51,12 +51,15 @@ impl TimeUnit {
 }
 
 impl std::str::FromStr for TimeUnit {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = et_files::SettingError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         match s {
             "ms" => Ok(TimeUnit::Ms),
             "us" | "µs" | "μs" => Ok(TimeUnit::Us),
-            _ => Err(format!("expected ms or us, got {s:?}")),
+            _ => Err(et_files::SettingError::new(
+                "--time-unit",
+                format!("expected ms or us, got {s:?}"),
+            )),
         }
     }
 }
@@ -385,7 +388,7 @@ impl Layout {
         &self,
         path: &Path,
         line: u64,
-        r: &csv::StringRecord,
+        r: &et_files::csv_table::StringRecord,
         screen: &mut ExportScreen,
     ) -> Result<Option<RawRow>> {
         let cell = |i: usize| r.get(i).unwrap_or("").trim();
@@ -413,15 +416,16 @@ impl Layout {
             return Ok(None);
         }
         let ts = number(time)
-            .map_err(|why| bad(self.time, why))?
+            .map_err(|why| bad(self.time, why.to_string()))?
             .ok_or_else(|| bad(self.time, "no time stamp".into()))?;
-        let ts_us = time_us(ts * self.time_scale_us).map_err(|why| bad(self.time, why))?;
+        let ts_us =
+            time_us(ts * self.time_scale_us).map_err(|why| bad(self.time, why.to_string()))?;
         let device_us = match self.device_time {
             Some(i) => number(cell(i))
-                .map_err(|why| bad(i, why))?
+                .map_err(|why| bad(i, why.to_string()))?
                 .map(time_us)
                 .transpose()
-                .map_err(|why| bad(i, why))?,
+                .map_err(|why| bad(i, why.to_string()))?,
             None => None,
         };
         let media = self.media(r, &bad, screen)?;
@@ -472,12 +476,12 @@ impl Layout {
     fn eye(
         &self,
         c: &EyeCols,
-        r: &csv::StringRecord,
+        r: &et_files::csv_table::StringRecord,
         bad: &dyn Fn(usize, String) -> RecordingError,
     ) -> Result<RawEye> {
         let num = |i: Option<usize>| -> Result<Option<f64>> {
             match i {
-                Some(i) => number(r.get(i).unwrap_or("")).map_err(|why| bad(i, why)),
+                Some(i) => number(r.get(i).unwrap_or("")).map_err(|why| bad(i, why.to_string())),
                 None => Ok(None),
             }
         };
@@ -499,7 +503,7 @@ impl Layout {
         }
         let valid = match c.validity {
             Some(i) => validity(r.get(i).unwrap_or("").trim())
-                .map_err(|why| bad(i, why))?
+                .map_err(|why| bad(i, why.to_string()))?
                 .unwrap_or(x.is_some() && y.is_some()),
             None => true,
         };
@@ -531,7 +535,7 @@ impl Layout {
 
     fn media(
         &self,
-        r: &csv::StringRecord,
+        r: &et_files::csv_table::StringRecord,
         bad: &dyn Fn(usize, String) -> RecordingError,
         seen: &mut ExportScreen,
     ) -> Result<Option<Media>> {
@@ -547,7 +551,7 @@ impl Layout {
                 let mut v = [0.0; 4];
                 let mut all = true;
                 for (slot, c) in v.iter_mut().zip(cols) {
-                    match number(r.get(c).unwrap_or("")).map_err(|why| bad(c, why))? {
+                    match number(r.get(c).unwrap_or("")).map_err(|why| bad(c, why.to_string()))? {
                         Some(x) if x.abs() <= 1e6 => *slot = x,
                         Some(x) => {
                             return Err(bad(
@@ -575,7 +579,7 @@ impl Layout {
 
     fn read_resolution(
         &self,
-        r: &csv::StringRecord,
+        r: &et_files::csv_table::StringRecord,
         bad: &dyn Fn(usize, String) -> RecordingError,
         screen: &mut ExportScreen,
     ) -> Result<()> {
@@ -625,9 +629,22 @@ fn compact(v: f64) -> String {
     }
 }
 
+/// Why a cell cannot be read: said after the file, line and column.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum CellError {
+    #[error("'{0}' is not a number")]
+    NotANumber(String),
+    #[error("'{0}' is not a finite number")]
+    NotFinite(String),
+    #[error("time stamp {0} µs is out of range (|t| ≤ 2^53 µs, about 285 years)")]
+    TimeOutOfRange(f64),
+    #[error("validity '{0}' is not a Tobii code (0-4, or Valid/Invalid)")]
+    NotAValidityCode(String),
+}
+
 /// A number in either decimal convention ("3.25" or "3,25"); `None` when empty; an error when
 /// it is not a finite number.
-fn number(s: &str) -> std::result::Result<Option<f64>, String> {
+fn number(s: &str) -> std::result::Result<Option<f64>, CellError> {
     let s = s.trim();
     // Missing as pandas, MATLAB and R write it: an empty cell, NaN, NA.
     if s.is_empty()
@@ -646,27 +663,25 @@ fn number(s: &str) -> std::result::Result<Option<f64>, String> {
                 .then(|| s.replace(',', "."))
                 .and_then(|t| t.parse().ok())
         })
-        .ok_or_else(|| format!("'{s}' is not a number"))?;
+        .ok_or_else(|| CellError::NotANumber(s.into()))?;
     if v.is_finite() {
         Ok(Some(v))
     } else {
-        Err(format!("'{s}' is not a finite number"))
+        Err(CellError::NotFinite(s.into()))
     }
 }
 
-fn time_us(v: f64) -> std::result::Result<i64, String> {
+fn time_us(v: f64) -> std::result::Result<i64, CellError> {
     if v.is_finite() && v.abs() <= crate::format::MAX_ABS_TIME_US as f64 {
         Ok(v.round() as i64)
     } else {
-        Err(format!(
-            "time stamp {v} µs is out of range (|t| ≤ 2^53 µs, about 285 years)"
-        ))
+        Err(CellError::TimeOutOfRange(v))
     }
 }
 
 /// A validity code: Tobii Studio's 0 (certain) … 4 (missing) with 0-1 valid, or Pro Lab's
 /// "Valid"/"Invalid"; `None` when empty.
-fn validity(s: &str) -> std::result::Result<Option<bool>, String> {
+fn validity(s: &str) -> std::result::Result<Option<bool>, CellError> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -678,9 +693,7 @@ fn validity(s: &str) -> std::result::Result<Option<bool>, String> {
     }
     match s.parse::<f64>() {
         Ok(c) if (0.0..=4.0).contains(&c) => Ok(Some(c <= 1.0)),
-        _ => Err(format!(
-            "validity '{s}' is not a Tobii code (0-4, or Valid/Invalid)"
-        )),
+        _ => Err(CellError::NotAValidityCode(s.into())),
     }
 }
 

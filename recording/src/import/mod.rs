@@ -34,14 +34,15 @@ pub enum ImportFormat {
 }
 
 impl std::str::FromStr for ImportFormat {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = et_files::SettingError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         match s {
             "csv" => Ok(ImportFormat::Csv),
             "tobii-pro-lab" => Ok(ImportFormat::TobiiProLab),
             "tobii-studio" => Ok(ImportFormat::TobiiStudio),
-            _ => Err(format!(
-                "expected csv, tobii-pro-lab or tobii-studio, got {s:?}"
+            _ => Err(et_files::SettingError::new(
+                "--format",
+                format!("expected csv, tobii-pro-lab or tobii-studio, got {s:?}"),
             )),
         }
     }
@@ -397,8 +398,8 @@ fn read_rows<R: std::io::Read>(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "participant".into())
     });
-    let mut record = csv::StringRecord::new();
-    while let Some(line) = table.next_row(path, &mut record)? {
+    let mut record = et_files::csv_table::StringRecord::new();
+    while let Some(line) = table.next_row(&mut record)? {
         let Some(row) = layout.row(path, line, &record, &mut export_screen)? else {
             continue;
         };

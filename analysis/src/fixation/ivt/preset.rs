@@ -201,7 +201,7 @@ impl IvtSpec {
     }
 
     /// Checks every value given (over each preset, so no recording can meet a bad one).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), et_files::SettingError> {
         self.apply(IvtConfig::default()).validate()?;
         self.apply(pro_lab_1()).validate()
     }
@@ -390,7 +390,7 @@ mod tests {
         let again: IvtSpec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
         assert_eq!(again, spec);
         let bad: IvtSpec = toml::from_str("threshold_deg_s = -1.0").unwrap();
-        assert!(bad.validate().unwrap_err().contains("threshold_deg_s"));
+        assert_eq!(bad.validate().unwrap_err().key, "ivt.threshold_deg_s");
         assert!(toml::from_str::<IvtSpec>("preset = \"tobii\"").is_err());
     }
 }
