@@ -29,10 +29,12 @@ pub fn parse<T: DeserializeOwned>(
             e.message().trim().replace('\n', " ")
         );
         match e.span() {
+            // The line itself is quoted, so the key is named even where the parser's message
+            // does not name it ("invalid type: string …, expected u32").
             Some(span) => FileError::Line {
                 path: path.into(),
                 line: line_of(text, span.start),
-                message,
+                message: format!("{message} (in `{}`)", line_text(text, span.start)),
             },
             None => FileError::Invalid {
                 path: path.into(),
@@ -40,6 +42,21 @@ pub fn parse<T: DeserializeOwned>(
             },
         }
     })
+}
+
+/// The line of `text` holding byte `at`, trimmed, at most 80 characters.
+fn line_text(text: &str, at: usize) -> String {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[start..end].trim();
+    match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    }
 }
 
 /// The 1-based line of byte `at` in `text`.

@@ -492,7 +492,10 @@ mod tests {
         let p = dir.path().join("study.toml");
         std::fs::write(&p, "participant = \"P01\"\n[screen]\nwidth_px = \"wide\"\n").unwrap();
         let e = StudyConfig::load(&p).unwrap_err().to_string();
-        assert!(e.contains("study.toml: invalid study config"), "{e}");
+        assert!(
+            e.contains("study.toml: line 3: not a valid study config"),
+            "{e}"
+        );
         assert!(e.contains("width_px"), "{e}");
         std::fs::write(&p, "participant = \"P01\"\ncolour = 3\n").unwrap();
         let e = StudyConfig::load(&p).unwrap_err().to_string();
