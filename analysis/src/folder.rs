@@ -55,7 +55,12 @@ pub fn write_folder(
         analysis.notes.push(format!("figures not drawn: {why}"));
     }
     for (participant, stimulus) in with.scanpaths {
-        crate::figures::write_scanpath(analysis, with.images, participant, stimulus, dir.path())?;
+        crate::figures::write_scanpath(analysis, with.images, participant, stimulus, dir.path())
+            .map_err(|source| AnalysisError::Scanpath {
+                participant: participant.to_string(),
+                stimulus: stimulus.to_string(),
+                source,
+            })?;
     }
     write_report(dir.path(), analysis, &tables, with.inputs, with.software)?;
     Ok(dir.publish()?)

@@ -55,6 +55,13 @@ pub enum AnalysisError {
     /// read as one: its path and line, or the setting out of bounds.
     #[error(transparent)]
     File(#[from] et_files::FileError),
+    /// A scanpath asked for with `--scanpath PARTICIPANT:STIMULUS` that cannot be drawn.
+    #[error("--scanpath {participant}:{stimulus}: {source}")]
+    Scanpath {
+        participant: String,
+        stimulus: String,
+        source: crate::figures::FigureError,
+    },
     /// A figure that cannot be drawn, naming its file.
     #[error(transparent)]
     Figure(#[from] crate::figures::FigureError),

@@ -133,6 +133,7 @@ impl<R: Read> Records<R> {
         match e.kind() {
             csv::ErrorKind::Io(io) => FileError::Read {
                 path: self.path.clone(),
+                what: "CSV file",
                 source: std::io::Error::new(io.kind(), io.to_string()),
             },
             csv::ErrorKind::Utf8 { .. } => self.at(line, "not UTF-8 text (save the file as UTF-8)"),
@@ -168,6 +169,7 @@ impl Table {
     pub fn read(path: &Path) -> Result<Table, FileError> {
         let file = std::fs::File::open(path).map_err(|source| FileError::Read {
             path: path.into(),
+            what: "CSV file",
             source,
         })?;
         Table::from_reader(path, std::io::BufReader::new(file))

@@ -7,9 +7,11 @@ use crate::SettingError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{}: cannot read: {source}", path.display())]
+    /// A file that cannot be read: `what` it was to be ("study config", "CSV file").
+    #[error("{}: cannot read the {what}: {source}", path.display())]
     Read {
         path: PathBuf,
+        what: &'static str,
         source: std::io::Error,
     },
     /// A line that is not what was expected (not valid CSV or TOML, a missing column, a

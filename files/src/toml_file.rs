@@ -12,6 +12,7 @@ use crate::FileError;
 pub fn load<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, FileError> {
     let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
         path: path.into(),
+        what,
         source,
     })?;
     parse(&text, path, what)

@@ -273,6 +273,7 @@ impl AoiFile {
         const WHAT: &str = "AOI file";
         let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             path: path.into(),
+            what: WHAT,
             source,
         })?;
         let mut f: AoiFile = if path
@@ -489,7 +490,7 @@ mod tests {
         });
         let e = two.validate().unwrap_err();
         assert!(e.message.contains("at least 3 points, got 2"), "{e}");
-        assert_eq!(e.key, "aoi 'x'");
+        assert_eq!(e.key, "aoi 'a'");
         let flat = aoi(AoiShape::Ellipse {
             cx: 0.0,
             cy: 0.0,
@@ -561,7 +562,7 @@ mod tests {
         std::fs::write(&t, "[[aoi]]\nname = \"x\"\nshape = \"star\"\n").unwrap();
         let e = AoiFile::load(&t).unwrap_err().to_string();
         assert!(
-            e.contains("a.toml: not a valid AOI file") && e.contains("star"),
+            e.contains("a.toml: line 1: not a valid AOI file") && e.contains("star"),
             "{e}"
         );
         std::fs::write(

@@ -117,6 +117,7 @@ impl StimulusSet {
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
         let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             path: path.to_path_buf(),
+            what: "stimulus manifest",
             source,
         })?;
         let mut set = Self::from_toml_str(&text, &path.display().to_string())?;
@@ -260,7 +261,11 @@ impl StimulusSet {
         h.update(manifest_text.as_bytes());
         for s in &self.stimuli {
             let p = self.image_path(s);
-            let bytes = std::fs::read(&p).map_err(|source| FileError::Read { path: p, source })?;
+            let bytes = std::fs::read(&p).map_err(|source| FileError::Read {
+                path: p,
+                what: "stimulus image",
+                source,
+            })?;
             h.update(s.id.as_bytes());
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(&bytes);
@@ -356,7 +361,7 @@ height = 10.0
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("m.toml: not a valid stimulus manifest"),
+            e.starts_with("m.toml: line 27: not a valid stimulus manifest"),
             "{e}"
         );
         assert!(e.contains("edited"), "{e}");

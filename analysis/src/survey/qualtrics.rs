@@ -60,6 +60,7 @@ impl Export {
     pub fn load(path: &Path) -> Result<Export, AnalysisError> {
         let text = std::fs::read_to_string(path).map_err(|source| et_files::FileError::Read {
             path: path.into(),
+            what: "Qualtrics export",
             source,
         })?;
         Self::parse(&text, &path.display().to_string())
