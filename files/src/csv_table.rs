@@ -100,15 +100,16 @@ impl<R: Read> Records<R> {
         }
     }
 
-    /// The next record that is not blank (only white space) into `row`, and its line; `None`
-    /// at the end.
+    /// The next record that is not a blank line (nothing or only white space) into `row`, and
+    /// its line; `None` at the end. A record of empty fields (`,,`) is a record.
     pub fn next_record(&mut self, row: &mut StringRecord) -> Result<Option<u64>, FileError> {
         loop {
             let more = self.inner.read_record(row).map_err(|e| self.error(&e))?;
             if !more {
                 return Ok(None);
             }
-            if row.iter().all(|f| f.trim().is_empty()) {
+            // A blank line (nothing or only white space) is one empty field.
+            if row.len() == 1 && row.get(0).is_some_and(|f| f.trim().is_empty()) {
                 continue;
             }
             return Ok(Some(self.line(row.position())));
@@ -179,11 +180,15 @@ impl Table {
     pub fn from_reader(path: &Path, input: impl Read) -> Result<Table, FileError> {
         let mut records = Records::new(path, input, b',');
         let mut record = StringRecord::new();
+        // Rows of empty fields (`,,`, as spreadsheets save emptied rows) are skipped too.
         let mut next = |record: &mut StringRecord| -> Result<Option<Row>, FileError> {
-            Ok(records.next_record(record)?.map(|line| Row {
-                line,
-                fields: record.iter().map(|f| f.trim().to_string()).collect(),
-            }))
+            while let Some(line) = records.next_record(record)? {
+                let fields: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
+                if fields.iter().any(|f| !f.is_empty()) {
+                    return Ok(Some(Row { line, fields }));
+                }
+            }
+            Ok(None)
         };
         let Some(header) = next(&mut record)? else {
             return Err(FileError::Invalid {
@@ -252,6 +257,13 @@ mod tests {
         assert_eq!(t.rows[1].line, 4);
         assert_eq!(t.rows[1].get(1), "say \"hi\"");
         assert_eq!(t.rows[1].get(7), "");
+        // A row of empty fields is no row of a table (spreadsheets save emptied rows so); a
+        // stream still gives it, as the imports check every row's width.
+        assert_eq!(table("a,b\n1,2\n , \n3,4\n").unwrap().rows.len(), 2);
+        let mut r = Records::new(Path::new("x.csv"), "a,b\n,\n".as_bytes(), b',');
+        let mut row = StringRecord::new();
+        assert_eq!(r.next_record(&mut row).unwrap(), Some(1));
+        assert_eq!(r.next_record(&mut row).unwrap(), Some(2));
         assert_eq!(t.column("LABEL").unwrap(), 1);
         let e = t.column("smile").unwrap_err().to_string();
         assert!(e.starts_with("x.csv: line 1: no 'smile' column"), "{e}");

@@ -3,7 +3,7 @@
 //! Tobii data in. Reports rows per second and the process's peak memory. Target: ≥ 500,000
 //! rows/s in release.
 //!
-//! Run: `cargo bench -p et-sessions --bench import` (optionally `-- <rows>`; default 1,000,000).
+//! Run: `cargo bench -p et-recording --bench import` (optionally `-- <rows>`; default 1,000,000).
 
 use std::io::Write as _;
 use std::time::Instant;
