@@ -439,3 +439,22 @@ fn classify(
     std::fs::write(&csv_path, csv).map_err(io(&csv_path))?;
     Ok(probs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fold model's training mean: absent is none (weights trained elsewhere), present is
+    /// read, and one that cannot be read is an error, never the config's mean in silence.
+    #[test]
+    fn a_fold_models_mean_is_read_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = dir.path().join("fold-1.safetensors");
+        assert_eq!(fold_mean(&w).unwrap(), None);
+        std::fs::write(w.with_extension("toml"), "mean_bgr = [1.0, 2.0, 3.0]\n").unwrap();
+        assert_eq!(fold_mean(&w).unwrap(), Some([1.0, 2.0, 3.0]));
+        std::fs::write(w.with_extension("toml"), "mean_bgr = [1.0, 2.0]\n").unwrap();
+        let e = fold_mean(&w).unwrap_err().to_string();
+        assert!(e.contains("fold-1.toml: line 1"), "{e}");
+    }
+}
