@@ -8,9 +8,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use et_files::csv_table::{Row, Table};
+use et_files::FileError;
+
 use crate::descriptive::mean;
 use crate::hypothesis_tests::welch_t_test;
 use crate::hypothesis_tests::{fisher_exact, paired_t_test};
+use crate::AnalysisError;
+
 /// A p-value for a CSV: the exact value (shortest text that reads back the same), "NA" when
 /// undefined; people read them rounded in the report, never here.
 fn exact(p: f64) -> String {
@@ -20,10 +25,6 @@ fn exact(p: f64) -> String {
         "NA".into()
     }
 }
-use et_files::csv_table::{Row, Table};
-use et_files::FileError;
-
-use crate::AnalysisError;
 
 /// One image's out-of-fold result.
 #[derive(Debug, Clone, PartialEq)]

@@ -47,6 +47,13 @@ pub enum FigureError {
     },
 }
 
+/// What plotters reports, as drawing text (its error type differs per backend).
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for FigureError {
+    fn from(e: DrawingAreaErrorKind<E>) -> FigureError {
+        FigureError::Draw(e.to_string())
+    }
+}
+
 impl FigureError {
     /// This error as one met while drawing `path`.
     fn in_file(self, path: &Path) -> FigureError {
@@ -136,15 +143,13 @@ fn category_chart<'a, DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     let n = axes.n;
     let mut chart = ChartBuilder::on(root)
         .caption(axes.caption.0, ("sans-serif", axes.caption.1))
         .margin(15)
         .x_label_area_size(55)
         .y_label_area_size(axes.y_area)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..axes.y_max)
-        .map_err(e)?;
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..axes.y_max)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -156,8 +161,7 @@ where
         .axis_desc_style(("sans-serif", 16))
         .x_desc(axes.desc.0)
         .y_desc(axes.desc.1)
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     Ok(chart)
 }
 
@@ -209,8 +213,7 @@ fn draw_dwell<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(820);
     let n = d.cells.len();
     let ymax = d
@@ -234,8 +237,7 @@ where
         .margin(15)
         .x_label_area_size(55)
         .y_label_area_size(75)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)
-        .map_err(e)?;
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -247,8 +249,7 @@ where
         .axis_desc_style(("sans-serif", 16))
         .x_desc("condition, expression")
         .y_desc("mean dwell per participant (ms)")
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     let participants: Vec<String> = {
         let mut v: Vec<String> = d.means.values().flat_map(|m| m.keys().cloned()).collect();
         v.sort();
@@ -270,12 +271,10 @@ where
         for (p, a) in &d.means[cell] {
             if let Some(b) = d.means[&d.cells[j]].get(p) {
                 let x = jitter(p);
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(i as f64 + x, *a), (j as f64 + x, *b)],
-                        BLUE.mix(0.25),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(i as f64 + x, *a), (j as f64 + x, *b)],
+                    BLUE.mix(0.25),
+                )))?;
             }
         }
     }
@@ -294,8 +293,7 @@ where
             points
                 .iter()
                 .map(|&(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled())),
-        )
-        .map_err(e)?
+        )?
         .label("one participant's mean (lines join their two versions)")
         .legend(|(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled()));
     chart
@@ -305,8 +303,7 @@ where
                 vec![(i as f64 - 0.35, m), (i as f64 + 0.35, m)],
                 BLACK.stroke_width(3),
             )
-        }))
-        .map_err(e)?
+        }))?
         .label("mean over participants")
         .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], BLACK.stroke_width(3)));
     chart
@@ -315,8 +312,7 @@ where
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(e)?;
+        .draw()?;
 
     // Right: the model's smile − no smile with its 95 % CI, per condition and overall.
     let m = d.effects.len();
@@ -335,8 +331,7 @@ where
         .margin(15)
         .x_label_area_size(55)
         .y_label_area_size(60)
-        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5f64..(m as f64 - 0.5))
-        .map_err(e)?;
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5f64..(m as f64 - 0.5))?;
     fx.configure_mesh()
         .disable_y_mesh()
         .y_labels(m.max(1))
@@ -347,26 +342,22 @@ where
         .light_line_style(WHITE)
         .x_desc("difference in dwell (ms)")
         .y_desc("condition")
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     fx.draw_series(std::iter::once(PathElement::new(
         vec![(0.0, -0.5), (0.0, m as f64 - 0.5)],
         BLACK.mix(0.5),
-    )))
-    .map_err(e)?;
+    )))?;
     for (i, (_, est, l, h)) in d.effects.iter().rev().enumerate() {
         let y = i as f64;
         if l.is_finite() && h.is_finite() {
             fx.draw_series(std::iter::once(PathElement::new(
                 vec![(*l, y), (*h, y)],
                 RED.stroke_width(2),
-            )))
-            .map_err(e)?;
+            )))?;
         }
-        fx.draw_series(std::iter::once(Circle::new((*est, y), 5, RED.filled())))
-            .map_err(e)?;
+        fx.draw_series(std::iter::once(Circle::new((*est, y), 5, RED.filled())))?;
     }
-    root.present().map_err(e)
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes `dwell_figure.png` and `.svg` into `dir`: each participant's mean dwell per condition
@@ -403,8 +394,7 @@ fn draw_quality<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE)?;
     let q = &a.participant_quality;
     let n = q.len();
     let series = [
@@ -421,35 +411,28 @@ where
     let (band, body) = root.split_vertically(70);
     let mut x = 80i32;
     for (name, colour, _, _) in &series {
-        band.draw(&Rectangle::new([(x, 42), (x + 14, 56)], colour.filled()))
-            .map_err(e)?;
-        band.draw(&Text::new(*name, (x + 20, 41), ("sans-serif", 15)))
-            .map_err(e)?;
+        band.draw(&Rectangle::new([(x, 42), (x + 14, 56)], colour.filled()))?;
+        band.draw(&Text::new(*name, (x + 20, 41), ("sans-serif", 15)))?;
         x += 40 + 9 * name.len() as i32;
     }
-    band.draw(&Cross::new((x + 7, 49), 6, RED.stroke_width(3)))
-        .map_err(e)?;
+    band.draw(&Cross::new((x + 7, 49), 6, RED.stroke_width(3)))?;
     band.draw(&Text::new(
         "excluded by a rule (exclusions.csv)",
         (x + 20, 41),
         ("sans-serif", 15),
-    ))
-    .map_err(e)?;
+    ))?;
     band.draw(&Text::new(
         "Data quality per participant",
         (band.dim_in_pixel().0 as i32 / 2, 16),
         centred(22, &BLACK),
-    ))
-    .map_err(e)?;
+    ))?;
     let label =
         |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| q[i].participant.clone()) };
-    let e2 = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     let mut chart = ChartBuilder::on(&body)
         .margin(15)
         .x_label_area_size(55)
         .y_label_area_size(75)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), floor..1.0)
-        .map_err(e2)?;
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), floor..1.0)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -465,19 +448,16 @@ where
         } else {
             "samples with valid gaze"
         })
-        .draw()
-        .map_err(e2)?;
+        .draw()?;
     for (_, colour, dx, which) in series {
-        chart
-            .draw_series(q.iter().enumerate().map(|(i, p)| {
-                let v = value(p, which);
-                let x = i as f64 + dx;
-                Rectangle::new(
-                    [(x - 0.11, floor), (x + 0.11, v.max(floor))],
-                    colour.filled(),
-                )
-            }))
-            .map_err(e2)?;
+        chart.draw_series(q.iter().enumerate().map(|(i, p)| {
+            let v = value(p, which);
+            let x = i as f64 + dx;
+            Rectangle::new(
+                [(x - 0.11, floor), (x + 0.11, v.max(floor))],
+                colour.filled(),
+            )
+        }))?;
     }
     // Participants the rules excluded: marked on their bars' axis line.
     let out: Vec<usize> = q
@@ -491,13 +471,11 @@ where
         .map(|(i, _)| i)
         .collect();
     let mark = floor + (1.0 - floor) * 0.97;
-    chart
-        .draw_series(
-            out.iter()
-                .map(|&i| Cross::new((i as f64, mark), 7, RED.stroke_width(3))),
-        )
-        .map_err(e2)?;
-    root.present().map_err(e)
+    chart.draw_series(
+        out.iter()
+            .map(|&i| Cross::new((i as f64, mark), 7, RED.stroke_width(3))),
+    )?;
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes `quality_figure.png` and `.svg`: each participant's share of valid samples per eye
@@ -545,8 +523,7 @@ fn draw_aoi<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE)?;
     let n = cells.len();
     let label =
         |x: &f64| -> String { category(*x, n).map_or(String::new(), |i| cells[i].0.clone()) };
@@ -569,8 +546,7 @@ where
                 [(x - 0.3, 0.0), (x + 0.3, m.max(0.0))],
                 BLUE.mix(0.3).filled(),
             )
-        }))
-        .map_err(e)?
+        }))?
         .label("mean over participants")
         .legend(|(x, y)| Rectangle::new([(x - 6, y - 6), (x + 6, y + 6)], BLUE.mix(0.3).filled()));
     // Each participant a dot, spread across the bar so equal values stay visible.
@@ -581,8 +557,7 @@ where
                 let x = i as f64 - 0.2 + 0.4 * (j as f64 + 0.5) / k;
                 Circle::new((x, share), 3, BLACK.filled())
             })
-        }))
-        .map_err(e)?
+        }))?
         .label("a participant")
         .legend(|(x, y)| Circle::new((x, y), 3, BLACK.filled()));
     chart
@@ -591,9 +566,8 @@ where
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(e)?;
-    root.present().map_err(e)
+        .draw()?;
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes `aoi_figure.png` and `.svg` for an analysis without the smile design: per stimulus
@@ -628,7 +602,6 @@ fn draw_validation_panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
     let rows: Vec<&et_recording::ValidationRecord> =
         v.rows.iter().filter(|r| r.attempt == attempt).collect();
     let accuracy = |eye: &str| {
@@ -660,8 +633,7 @@ where
         .margin(10)
         .x_label_area_size(44)
         .y_label_area_size(64)
-        .build_cartesian_2d(0f64..w, (h + below)..0f64)
-        .map_err(e)?;
+        .build_cartesian_2d(0f64..w, (h + below)..0f64)?;
     chart
         .configure_mesh()
         .light_line_style(WHITE)
@@ -680,28 +652,25 @@ where
         .axis_desc_style(("sans-serif", 18))
         .x_desc("screen x (px)")
         .y_desc("screen y (px)")
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     let targets: Vec<(f64, f64)> = rows
         .iter()
         .map(|r| (f64::from(r.target_x), f64::from(r.target_y)))
         .collect();
     for (eye, colour) in [("left", BLUE), ("right", GREEN)] {
         // Every sample the figures came from, faint, under the mean.
-        chart
-            .draw_series(
-                v.samples
-                    .iter()
-                    .filter(|p| p.attempt == attempt && p.left == (eye == "left"))
-                    .map(|p| {
-                        Circle::new(
-                            (f64::from(p.x), f64::from(p.y)),
-                            1,
-                            colour.mix(0.3).filled(),
-                        )
-                    }),
-            )
-            .map_err(e)?;
+        chart.draw_series(
+            v.samples
+                .iter()
+                .filter(|p| p.attempt == attempt && p.left == (eye == "left"))
+                .map(|p| {
+                    Circle::new(
+                        (f64::from(p.x), f64::from(p.y)),
+                        1,
+                        colour.mix(0.3).filled(),
+                    )
+                }),
+        )?;
         let means: Vec<((f64, f64), (f64, f64))> = rows
             .iter()
             .filter(|r| r.eye == eye && r.mean_gaze_x.is_finite() && r.mean_gaze_y.is_finite())
@@ -712,20 +681,17 @@ where
                 )
             })
             .collect();
-        chart
-            .draw_series(
-                means
-                    .iter()
-                    .map(|(t, m)| PathElement::new(vec![*t, *m], colour.mix(0.6).stroke_width(2))),
-            )
-            .map_err(e)?;
+        chart.draw_series(
+            means
+                .iter()
+                .map(|(t, m)| PathElement::new(vec![*t, *m], colour.mix(0.6).stroke_width(2))),
+        )?;
         chart
             .draw_series(
                 means
                     .iter()
                     .map(|(_, m)| Circle::new(*m, 7, colour.mix(0.85).filled())),
-            )
-            .map_err(e)?
+            )?
             .label(format!("{eye} eye: mean gaze (dots: its samples)"))
             .legend(move |(x, y)| Circle::new((x, y), 7, colour.mix(0.85).filled()));
     }
@@ -734,25 +700,21 @@ where
             targets
                 .iter()
                 .map(|t| Cross::new(*t, 10, BLACK.stroke_width(3))),
-        )
-        .map_err(e)?
+        )?
         .label("target")
         .legend(|(x, y)| Cross::new((x, y), 8, BLACK.stroke_width(3)));
     // The screen's bottom edge, above the legend's band.
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, h), (w, h)],
-            BLACK.mix(0.5).stroke_width(1),
-        )))
-        .map_err(e)?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(0.0, h), (w, h)],
+        BLACK.mix(0.5).stroke_width(1),
+    )))?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerLeft)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 17))
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     Ok(())
 }
 
@@ -765,15 +727,14 @@ fn draw_validation<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
-    let root = root.titled(title, ("sans-serif", 30)).map_err(e)?;
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 30))?;
     let rows = panels.len().div_ceil(cols);
     let areas = root.split_evenly((rows, cols));
     for ((v, attempt), area) in panels.iter().zip(&areas) {
         draw_validation_panel(area, v, *attempt)?;
     }
-    root.present().map_err(e)
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes `validation_figure.png` and `.svg`: per participant, the last validation attempt
@@ -986,8 +947,7 @@ fn draw_figure2<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE)?;
     let px = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
     for (i, pair) in cells.iter().enumerate() {
         let i = i as u32;
@@ -996,7 +956,7 @@ where
             if let Some(el) =
                 BitMapElement::with_owned_buffer(at, (l.cell, l.cell), img.as_raw().clone())
             {
-                root.draw(&el).map_err(e)?;
+                root.draw(&el)?;
             }
         }
     }
@@ -1015,8 +975,7 @@ where
         root.draw(&Rectangle::new(
             [(px(bar_x), px(y0)), (px(bar_x + 50), px(y1))],
             RGBColor(r, g, b).filled(),
-        ))
-        .map_err(e)?;
+        ))?;
     }
     let blocks = l.blocks.min(u32::try_from(cells.len()).unwrap_or(1)).max(1);
     for b in 0..blocks {
@@ -1026,16 +985,14 @@ where
                 title,
                 (x, px(Figure2Layout::TOP / 2)),
                 centred(l.font + 4, &BLACK),
-            ))
-            .map_err(e)?;
+            ))?;
         }
     }
     for (i, label) in labels.iter().enumerate() {
         let i = i as u32;
         let y = px(l.row_y(i) + l.cell / 2);
         let x = (i / l.rows) * l.block_width() + Figure2Layout::LABEL / 2;
-        root.draw(&Text::new(*label, (px(x), y), centred(l.font, &BLACK)))
-            .map_err(e)?;
+        root.draw(&Text::new(*label, (px(x), y), centred(l.font, &BLACK)))?;
     }
     let tx = px(bar_x + 60);
     let small = ("sans-serif", l.font).into_font().color(&BLACK);
@@ -1046,22 +1003,20 @@ where
         ("fixation-time", (px(bar_x), bottom + 16)),
         ("density", (px(bar_x), bottom + 16 + px(l.font))),
     ] {
-        root.draw(&Text::new(text, at, small.clone())).map_err(e)?;
+        root.draw(&Text::new(text, at, small.clone()))?;
     }
     // The scale bar: one degree of visual angle on the images as drawn, thick and labelled.
     let sy = bottom + 16 + 4 * px(l.font);
     root.draw(&Rectangle::new(
         [(px(bar_x), sy), (px(bar_x + scale.px), sy + 14)],
         BLACK.filled(),
-    ))
-    .map_err(e)?;
+    ))?;
     root.draw(&Text::new(
         format!("{}° of visual angle", scale.degrees),
         (px(bar_x), sy + 24),
         small.clone(),
-    ))
-    .map_err(e)?;
-    root.present().map_err(e)
+    ))?;
+    root.present().map_err(FigureError::from)
 }
 
 fn draw_figure3<DB: DrawingBackend>(
@@ -1071,8 +1026,7 @@ fn draw_figure3<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE)?;
     let levels: Vec<(u32, usize, usize)> = bins.iter().map(|(l, (n, k))| (*l, *n, *k)).collect();
     let n = levels.len();
     let name = |x: &f64| -> String {
@@ -1098,21 +1052,17 @@ where
     for (i, (_, count, correct)) in levels.iter().enumerate() {
         let acc = *correct as f64 / (*count).max(1) as f64;
         let x = i as f64;
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(x - 0.3, 0.0), (x + 0.3, acc)],
-                RGBColor(70, 110, 170).filled(),
-            )))
-            .map_err(e)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("{:.0} %", acc * 100.0),
-                (x, acc + 0.05),
-                centred(14, &BLACK),
-            )))
-            .map_err(e)?;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x - 0.3, 0.0), (x + 0.3, acc)],
+            RGBColor(70, 110, 170).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{:.0} %", acc * 100.0),
+            (x, acc + 0.05),
+            centred(14, &BLACK),
+        )))?;
     }
-    root.present().map_err(e)
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes `figure3.png` and `.svg` (the classifier's top-1 accuracy per smile-intensity level,
@@ -1140,16 +1090,14 @@ fn draw_scanpath<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE)?;
     // Image px with y downwards, as the image is seen.
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 18))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
-        .build_cartesian_2d(0f64..w, h..0f64)
-        .map_err(e)?;
+        .build_cartesian_2d(0f64..w, h..0f64)?;
     chart
         .configure_mesh()
         .light_line_style(WHITE)
@@ -1159,8 +1107,7 @@ where
         .axis_desc_style(("sans-serif", 15))
         .x_desc("image x (px)")
         .y_desc("image y (px)")
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     // The stimulus under the fixations, filling the plotting area (image px, top-left at 0, 0).
     if let Some(img) = stimulus {
         let (xs, ys) = chart.plotting_area().get_pixel_range();
@@ -1171,15 +1118,14 @@ where
         let scaled = image::imageops::resize(img, pw, ph, image::imageops::FilterType::Triangle);
         if let Some(el) = BitMapElement::with_owned_buffer((0.0, 0.0), (pw, ph), scaled.into_raw())
         {
-            chart.draw_series(std::iter::once(el)).map_err(e)?;
+            chart.draw_series(std::iter::once(el))?;
         }
     }
     chart
         .draw_series(std::iter::once(PathElement::new(
             fixations.iter().map(|f| (f.x, f.y)).collect::<Vec<_>>(),
             BLUE.mix(0.5).stroke_width(2),
-        )))
-        .map_err(e)?
+        )))?
         .label("saccade (order of fixations)")
         .legend(|(x, y)| {
             PathElement::new(vec![(x - 8, y), (x + 8, y)], BLUE.mix(0.5).stroke_width(2))
@@ -1191,27 +1137,23 @@ where
             fixations
                 .iter()
                 .map(|f| Circle::new((f.x, f.y), radius(f.duration_ms), RED.mix(0.35).filled())),
-        )
-        .map_err(e)?
+        )?
         .label("fixation (area ∝ duration; 500 ms shown)")
         .legend(|(x, y)| Circle::new((x, y), 14, RED.mix(0.35).filled()));
-    chart
-        .draw_series(
-            fixations
-                .iter()
-                .enumerate()
-                .map(|(i, f)| Text::new(format!("{}", i + 1), (f.x, f.y), centred(13, &BLACK))),
-        )
-        .map_err(e)?;
+    chart.draw_series(
+        fixations
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Text::new(format!("{}", i + 1), (f.x, f.y), centred(13, &BLACK))),
+    )?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
-    root.present().map_err(e)
+        .draw()?;
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes `scanpaths/<participant>_<stimulus>.png` and `.svg`: the participant's fixations on

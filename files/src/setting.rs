@@ -18,12 +18,4 @@ impl SettingError {
             message: message.into(),
         }
     }
-
-    /// The same error for a setting inside a table: `prefix.key`.
-    pub fn within(self, prefix: &str) -> SettingError {
-        SettingError {
-            key: format!("{prefix}.{}", self.key),
-            message: self.message,
-        }
-    }
 }

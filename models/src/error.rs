@@ -17,9 +17,6 @@ pub enum ModelError {
     /// The stimulus set written would not read back.
     #[error(transparent)]
     Manifest(#[from] et_stimuli::ManifestError),
-    /// A setting out of its bounds.
-    #[error("{0}")]
-    Setting(#[from] et_files::SettingError),
     #[error("{path}: no such weight file; convert the official checkpoint with: {hint}")]
     MissingWeights { path: PathBuf, hint: &'static str },
     #[error("{path}: cannot load weights: {message}")]

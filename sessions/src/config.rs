@@ -298,8 +298,8 @@ impl StudyConfig {
             self.calibration.validate()?;
         }
         self.display.style.validate().map_err(|e| SettingError {
+            key: format!("display.{}", e.key),
             message: format!("display.style: {}", e.message),
-            ..e.within("display")
         })?;
         if let Some(v) = &self.counterbalance {
             v.parse::<et_stimuli::CounterbalanceVersion>()?;

@@ -291,24 +291,33 @@ fn assert_bounds_hold(block: &str, accepts: impl Fn(&str) -> Result<(), String>)
     checked
 }
 
-fn analysis_accepts(text: &str) -> Result<(), String> {
-    let cfg: AnalysisConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-    cfg.validate().map_err(|e| e.to_string())
+/// A config's text as its program takes it: parsed (unknown keys refused), then validated.
+fn accepts<T: serde::de::DeserializeOwned, E: std::fmt::Display>(
+    text: &str,
+    validate: impl Fn(&T) -> Result<(), E>,
+) -> Result<(), String> {
+    let cfg: T = toml::from_str(text).map_err(|e| e.to_string())?;
+    validate(&cfg).map_err(|e| e.to_string())
 }
 
-fn study_accepts(text: &str) -> Result<(), String> {
-    let cfg: StudyConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-    cfg.validate().map_err(|e| e.to_string())
+/// The first toml block under `heading`, which must be accepted as a `T` and document every
+/// key `T` declares; the block and the config it holds.
+fn documented_config<T, E>(heading: &str, validate: impl Fn(&T) -> Result<(), E>) -> (String, T)
+where
+    T: serde::de::DeserializeOwned + serde::Serialize + Default,
+    E: std::fmt::Display,
+{
+    let block = toml_blocks_under(heading).swap_remove(0);
+    let cfg: T = toml::from_str(&block).unwrap_or_else(|e| panic!("README {heading}: {e}"));
+    validate(&cfg).unwrap_or_else(|e| panic!("README {heading}: {e}"));
+    let (lines, _) = lines_of(&block);
+    assert_every_key_documented(&T::default(), &lines, heading);
+    (block, cfg)
 }
 
 #[test]
 fn the_readme_analysis_config_parses_and_documents_every_key() {
-    let blocks = toml_blocks_under("### Analysis config");
-    let block = &blocks[0];
-    let cfg: AnalysisConfig = toml::from_str(block).unwrap_or_else(|e| panic!("README: {e}"));
-    cfg.validate().unwrap();
-    let (lines, _) = lines_of(block);
-    assert_every_key_documented(&AnalysisConfig::default(), &lines, "Analysis config");
+    let (block, cfg) = documented_config("### Analysis config", AnalysisConfig::validate);
     // The values shown are the defaults, except where the README says otherwise: the [ivt]
     // values are the tobii-studio preset's (the default `auto` gives Studio exports exactly
     // these), and [exclusion] is off unless set.
@@ -329,7 +338,7 @@ fn the_readme_analysis_config_parses_and_documents_every_key() {
         default,
         "README's analysis config shows values other than the defaults"
     );
-    assert!(assert_bounds_hold(block, analysis_accepts) >= 4);
+    assert!(assert_bounds_hold(&block, |t| accepts(t, AnalysisConfig::validate)) >= 4);
 }
 
 #[test]
@@ -369,12 +378,7 @@ fn analyze_help_lists_every_key_the_readme_documents() {
 
 #[test]
 fn the_readme_study_config_parses_and_documents_every_key() {
-    let blocks = toml_blocks_under("### Study config");
-    let block = &blocks[0];
-    let cfg: StudyConfig = toml::from_str(block).unwrap_or_else(|e| panic!("README: {e}"));
-    cfg.validate().unwrap();
-    let (lines, _) = lines_of(block);
-    assert_every_key_documented(&StudyConfig::default(), &lines, "Study config");
+    let (block, cfg) = documented_config("### Study config", StudyConfig::validate);
     // "defaults are the study's": the screen, timing and tracker rate shown are the defaults.
     let default = StudyConfig::default();
     assert_eq!(cfg.screen, default.screen);
@@ -383,7 +387,7 @@ fn the_readme_study_config_parses_and_documents_every_key() {
     assert_eq!(cfg.tracker.silence_ms, default.tracker.silence_ms);
     assert_eq!(cfg.attention, default.attention);
     assert_eq!(cfg.display.style, default.display.style);
-    assert!(assert_bounds_hold(block, study_accepts) >= 6);
+    assert!(assert_bounds_hold(&block, |t| accepts(t, StudyConfig::validate)) >= 6);
 }
 
 #[test]

@@ -16,14 +16,11 @@ fn draw_confusion<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| FigureError::Draw(x.to_string());
-    root.fill(&WHITE).map_err(e)?;
-    let root = root
-        .titled(
-            "Figure 4: clinicians' diagnoses by true condition (% of each row)",
-            ("sans-serif", 22),
-        )
-        .map_err(e)?;
+    root.fill(&WHITE)?;
+    let root = root.titled(
+        "Figure 4: clinicians' diagnoses by true condition (% of each row)",
+        ("sans-serif", 22),
+    )?;
     let cols = r.choices.len();
     let panels = root.split_evenly((1, 2));
     for (panel, variant) in panels.iter().zip(["reconstructed", "manipulated"]) {
@@ -44,8 +41,7 @@ where
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d(0f64..cols as f64, 0f64..n as f64)
-            .map_err(e)?;
+            .build_cartesian_2d(0f64..cols as f64, 0f64..n as f64)?;
         chart
             .configure_mesh()
             .disable_mesh()
@@ -57,8 +53,7 @@ where
             .axis_desc_style(("sans-serif", 16))
             .x_desc("answer")
             .y_desc("true condition")
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         for (ri, (_, counts)) in rows.iter().enumerate() {
             let total: usize = counts.iter().sum();
             let y = (n - 1 - ri) as f64;
@@ -70,24 +65,20 @@ where
                 };
                 let [rr, gg, bb] = crate::heatmap::colour(share);
                 let x = c as f64;
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x + 0.02, y + 0.02), (x + 0.98, y + 0.98)],
-                        RGBColor(rr, gg, bb).filled(),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(x + 0.02, y + 0.02), (x + 0.98, y + 0.98)],
+                    RGBColor(rr, gg, bb).filled(),
+                )))?;
                 let ink = if share > 0.6 { BLACK } else { WHITE };
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        format!("{:.0} %", share * 100.0),
-                        (x + 0.5, y + 0.5),
-                        centred(15, &ink),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Text::new(
+                    format!("{:.0} %", share * 100.0),
+                    (x + 0.5, y + 0.5),
+                    centred(15, &ink),
+                )))?;
             }
         }
     }
-    root.present().map_err(e)
+    root.present().map_err(FigureError::from)
 }
 
 /// Writes the survey's `figure4.png` and `.svg`: per image version, the confusion matrix of
