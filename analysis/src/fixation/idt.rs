@@ -5,7 +5,7 @@
 use et_drivers::{GazeSample, ScreenGeometry};
 use serde::{Deserialize, Serialize};
 
-use super::track::{EyeChoice, Track};
+use super::track::{Angles, EyeChoice, Track};
 use super::{FixationResult, SampleClass};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,7 +83,14 @@ pub fn idt(
     cfg: &IdtConfig,
 ) -> FixationResult {
     let gap = cfg.gap_fill_max_ms.map(|ms| (ms * 1000.0).round() as i64);
-    let t = Track::build(samples, screen, sampling_hz, cfg.eye, gap);
+    let t = Track::build(
+        samples,
+        screen,
+        sampling_hz,
+        cfg.eye,
+        Angles::EyePosition,
+        gap,
+    );
     let n = t.len();
     let deg: Vec<(f64, f64)> = (0..n)
         .map(|i| {

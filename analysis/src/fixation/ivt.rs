@@ -10,7 +10,7 @@ use et_drivers::{GazeSample, ScreenGeometry};
 use et_files::SettingError;
 use serde::{Deserialize, Serialize};
 
-use super::track::EyeChoice;
+use super::track::{Angles, EyeChoice};
 use super::{FixationResult, SampleClass};
 use crate::parallel::WORTH_SPLITTING_SAMPLES;
 use velocity::velocity_half_window;
@@ -34,6 +34,8 @@ pub struct IvtConfig {
     pub median_window: Option<usize>,
     /// Time window over which velocity is measured (ms).
     pub velocity_window_ms: f64,
+    /// What an angle between two samples (velocity) or fixations (merge) is measured between.
+    pub angles: Angles,
     /// Samples slower than this are fixation samples (°/s).
     pub threshold_deg_s: f64,
     /// Merge fixations separated by at most this long (ms) ...
@@ -91,6 +93,7 @@ impl Default for IvtConfig {
             eye: EyeChoice::Average,
             median_window: Some(3),
             velocity_window_ms: 20.0,
+            angles: Angles::EyePosition,
             threshold_deg_s: 30.0,
             merge_max_gap_ms: Some(75.0),
             merge_max_angle_deg: 0.5,
@@ -493,7 +496,14 @@ pub(super) mod tests {
         }
         let r = ivt(&v, &screen(), 120.0, &IvtConfig::default());
         assert_eq!(r.fixations.len(), 2);
-        let t = Track::build(&v, &screen(), 120.0, EyeChoice::Average, None);
+        let t = Track::build(
+            &v,
+            &screen(),
+            120.0,
+            EyeChoice::Average,
+            Angles::EyePosition,
+            None,
+        );
         let g = |v: [f32; 3]| v.map(f64::from);
         let exact =
             crate::geometry::angle_deg([-100.0, 0.0, 650.0], g(t.gaze3d_at(0)), g(t.gaze3d_at(40)));
@@ -511,7 +521,7 @@ pub(super) mod tests {
         cfg: &IvtConfig,
     ) -> FixationResult {
         let gap = cfg.gap_fill_max_ms.map(|ms| (ms * 1000.0).round() as i64);
-        let mut t = Track::build(samples, screen, sampling_hz, cfg.eye, gap);
+        let mut t = Track::build(samples, screen, sampling_hz, cfg.eye, cfg.angles, gap);
         if let Some(w) = cfg.median_window {
             let raw = t.clone();
             let mut buf = Vec::new();
@@ -709,6 +719,7 @@ pub(super) mod tests {
                 median_edges: [MedianEdges::ValidNeighbours, MedianEdges::OwnValue][pick(2)],
                 velocity_edges: [VelocityEdges::NearestValid, VelocityEdges::InsideRun][pick(2)],
                 merge_compare: [MergeCompare::Merged, MergeCompare::Unmerged][pick(2)],
+                angles: [Angles::EyePosition, Angles::GazeDirection][pick(2)],
                 median_window: [Some(3), None, Some(5), Some(1)][pick(4)],
                 merge_max_gap_ms: [Some(75.0), None][pick(2)],
                 discard_shorter_than_ms: [Some(60.0), None, Some(200.0)][pick(3)],

@@ -18,7 +18,7 @@ mod track;
 
 use serde::{Deserialize, Serialize};
 
-pub use track::EyeChoice;
+pub use track::{Angles, EyeChoice};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fixation {

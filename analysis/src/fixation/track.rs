@@ -24,6 +24,20 @@ pub enum EyeChoice {
     AverageEyeOffset,
 }
 
+/// What the angle between two samples or two fixations is measured between, where the
+/// recording has the eyes' 3-D positions (else it comes from the screen geometry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Angles {
+    /// The gaze points on the screen, seen from the eye position of the sample classified
+    /// (for a merge: from the two fixations' mean eye position).
+    EyePosition,
+    /// The directions of the eyes' lines of sight (each eye's unit vector from its eye position
+    /// to its gaze point, averaged over the eyes), each sample with its own eye position; a
+    /// fixation's direction is its samples' mean (Tobii Pro Lab 1.x).
+    GazeDirection,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Track {
     pub ts: Vec<i64>,
@@ -257,6 +271,42 @@ impl TrackPoint {
             gaze3d: p.gaze3d(),
         }
     }
+
+    /// Both eyes' mean.
+    #[inline(always)]
+    fn mean(&self, r: &TrackPoint) -> TrackPoint {
+        TrackPoint {
+            x: (self.x + r.x) / 2.0,
+            y: (self.y + r.y) / 2.0,
+            origin: mean3(self.origin, r.origin),
+            gaze3d: mean3(self.gaze3d, r.gaze3d),
+        }
+    }
+}
+
+impl Angles {
+    /// One eye's point as the angles see it. With `GazeDirection` its 3-D part becomes the
+    /// line of sight's unit vector from an eye at the origin (unknown where the eye position or
+    /// the gaze point is), so every angle "seen from the eye" that the filter takes (velocity,
+    /// a merge's centroids, the eye offset) is one between directions.
+    #[inline(always)]
+    fn sight(self, p: TrackPoint) -> TrackPoint {
+        if self == Angles::EyePosition {
+            return p;
+        }
+        let d = [0, 1, 2].map(|c| f64::from(p.gaze3d[c]) - f64::from(p.origin[c]));
+        let length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        let (origin, gaze3d) = if length.is_finite() && length > 0.0 {
+            ([0.0; 3], d.map(|v| (v / length) as f32))
+        } else {
+            ([f32::NAN; 3], [f32::NAN; 3])
+        };
+        TrackPoint {
+            origin,
+            gaze3d,
+            ..p
+        }
+    }
 }
 
 /// The track's samples one at a time, in order: gap fill-in per eye, then eye selection. The
@@ -266,6 +316,7 @@ pub(crate) struct TrackSource<'a> {
     left: EyeCursor<'a>,
     right: EyeCursor<'a>,
     eye: EyeChoice,
+    angles: Angles,
     /// Right eye less left at the last sample with both (`AverageEyeOffset`).
     offset: EyeOffset,
 }
@@ -318,16 +369,14 @@ impl EyeOffset {
     }
 
     /// The difference at the first sample with both eyes (unknown values NaN).
-    fn first_in(samples: &[GazeSample]) -> Self {
+    fn first_in(samples: &[GazeSample], angles: Angles) -> Self {
         let mut off = EyeOffset([f64::NAN; 8]);
         let both = samples
             .iter()
             .find_map(|s| Some((eye_point(&s.left)?, eye_point(&s.right)?)));
         if let Some((l, r)) = both {
-            off.learn(
-                &TrackPoint::of_eye(EyeRef::Fill(l)),
-                &TrackPoint::of_eye(EyeRef::Fill(r)),
-            );
+            let sight = |p: EyePoint| angles.sight(TrackPoint::of_eye(EyeRef::Fill(p)));
+            off.learn(&sight(l), &sight(r));
         }
         off
     }
@@ -339,6 +388,7 @@ impl<'a> TrackSource<'a> {
         samples: &'a [GazeSample],
         sampling_hz: f64,
         eye: EyeChoice,
+        angles: Angles,
         gap_fill_us: Option<i64>,
     ) -> Self {
         let period_us = period_us(sampling_hz);
@@ -353,7 +403,7 @@ impl<'a> TrackSource<'a> {
             unfilled_until: 0,
         };
         let offset = match eye {
-            EyeChoice::AverageEyeOffset => EyeOffset::first_in(samples),
+            EyeChoice::AverageEyeOffset => EyeOffset::first_in(samples, angles),
             _ => EyeOffset([f64::NAN; 8]),
         };
         TrackSource {
@@ -361,6 +411,7 @@ impl<'a> TrackSource<'a> {
             left: cursor(Side::Left),
             right: cursor(Side::Right),
             eye,
+            angles,
             offset,
         }
     }
@@ -368,37 +419,26 @@ impl<'a> TrackSource<'a> {
     /// Sample `i`'s time stamp and point; `i` must not go back.
     #[inline(always)]
     pub fn at(&mut self, i: usize) -> (i64, Option<TrackPoint>) {
-        let (l, r) = (self.left.at(i), self.right.at(i));
+        let sight = |e: EyeRef| self.angles.sight(TrackPoint::of_eye(e));
+        let (l, r) = (self.left.at(i).map(sight), self.right.at(i).map(sight));
         let p = match (self.eye, l, r) {
-            (EyeChoice::Left, l, _) => l.map(TrackPoint::of_eye),
-            (EyeChoice::Right, _, r) => r.map(TrackPoint::of_eye),
+            (EyeChoice::Left, l, _) => l,
+            (EyeChoice::Right, _, r) => r,
             (EyeChoice::AverageEyeOffset, Some(l), Some(r)) => {
-                self.offset
-                    .learn(&TrackPoint::of_eye(l), &TrackPoint::of_eye(r));
-                Some(mean_of(l, r))
+                self.offset.learn(&l, &r);
+                Some(l.mean(&r))
             }
-            (_, Some(l), Some(r)) => Some(mean_of(l, r)),
+            (_, Some(l), Some(r)) => Some(l.mean(&r)),
             (EyeChoice::AverageEyeOffset, Some(l), None) => {
-                Some(self.offset.complete(&TrackPoint::of_eye(l), Side::Left))
+                Some(self.offset.complete(&l, Side::Left))
             }
             (EyeChoice::AverageEyeOffset, None, Some(r)) => {
-                Some(self.offset.complete(&TrackPoint::of_eye(r), Side::Right))
+                Some(self.offset.complete(&r, Side::Right))
             }
-            (EyeChoice::Average, l, r) => l.or(r).map(TrackPoint::of_eye),
+            (EyeChoice::Average, l, r) => l.or(r),
             (_, _, _) => None,
         };
         (self.samples[i].system_ts_us, p)
-    }
-}
-
-/// Both eyes' mean.
-#[inline(always)]
-fn mean_of(l: EyeRef, r: EyeRef) -> TrackPoint {
-    TrackPoint {
-        x: (f64::from(l.x()) + f64::from(r.x())) / 2.0,
-        y: (f64::from(l.y()) + f64::from(r.y())) / 2.0,
-        origin: mean3(l.origin(), r.origin()),
-        gaze3d: mean3(l.gaze3d(), r.gaze3d()),
     }
 }
 
@@ -576,9 +616,10 @@ impl Track {
         screen: &ScreenGeometry,
         sampling_hz: f64,
         eye: EyeChoice,
+        angles: Angles,
         gap_fill_us: Option<i64>,
     ) -> Track {
-        let mut source = TrackSource::new(samples, sampling_hz, eye, gap_fill_us);
+        let mut source = TrackSource::new(samples, sampling_hz, eye, angles, gap_fill_us);
         let mut t = Track::with_capacity(screen, sampling_hz, eye, samples.len());
         t.extend_from(&mut source, 0..samples.len());
         t
@@ -781,12 +822,20 @@ mod tests {
             &ScreenGeometry::default(),
             100.0,
             EyeChoice::Left,
+            Angles::EyePosition,
             Some(75_000),
         );
         assert!(t.valid[2..=5].iter().all(|v| *v));
         assert!((t.x[3] - 0.03).abs() < 1e-6);
         assert!(t.valid[10..=19].iter().all(|v| !*v));
-        let t = Track::build(&s, &ScreenGeometry::default(), 100.0, EyeChoice::Left, None);
+        let t = Track::build(
+            &s,
+            &ScreenGeometry::default(),
+            100.0,
+            EyeChoice::Left,
+            Angles::EyePosition,
+            None,
+        );
         assert!(!t.valid[3]);
     }
 
@@ -797,11 +846,18 @@ mod tests {
             sample(1, None, Some((0.4, 0.4))),
         ];
         let g = ScreenGeometry::default();
-        let avg = Track::build(&s, &g, 120.0, EyeChoice::Average, None);
+        let avg = Track::build(&s, &g, 120.0, EyeChoice::Average, Angles::EyePosition, None);
         assert!((avg.x[0] - 0.3).abs() < 1e-6 && (avg.x[1] - 0.4).abs() < 1e-6);
-        let strict = Track::build(&s, &g, 120.0, EyeChoice::StrictAverage, None);
+        let strict = Track::build(
+            &s,
+            &g,
+            120.0,
+            EyeChoice::StrictAverage,
+            Angles::EyePosition,
+            None,
+        );
         assert!(strict.valid[0] && !strict.valid[1]);
-        let left = Track::build(&s, &g, 120.0, EyeChoice::Left, None);
+        let left = Track::build(&s, &g, 120.0, EyeChoice::Left, Angles::EyePosition, None);
         assert!(!left.valid[1] && (left.x[0] - 0.2).abs() < 1e-6);
     }
 
@@ -972,7 +1028,14 @@ mod tests {
                 EyeChoice::AverageEyeOffset,
             ] {
                 for gap in [None, Some(75_000), Some(0)] {
-                    let t = Track::build(&samples, &ScreenGeometry::default(), 120.0, eye, gap);
+                    let t = Track::build(
+                        &samples,
+                        &ScreenGeometry::default(),
+                        120.0,
+                        eye,
+                        Angles::EyePosition,
+                        gap,
+                    );
                     let want = reference_build(&samples, eye, gap, t.period_us);
                     let got: Vec<_> = (0..n)
                         .map(|i| {

@@ -179,7 +179,7 @@ pub(super) fn median_3_block(
 mod tests {
     use super::*;
     use crate::fixation::ivt::tests::{s, screen};
-    use crate::fixation::EyeChoice;
+    use crate::fixation::{Angles, EyeChoice};
     use et_drivers::{EyeSample, GazeSample};
 
     #[test]
@@ -231,7 +231,14 @@ mod tests {
                 })
                 .collect();
             let gap = [None, Some(75_000)][case % 2];
-            let t = Track::build(&samples, &screen(), 120.0, EyeChoice::Average, gap);
+            let t = Track::build(
+                &samples,
+                &screen(),
+                120.0,
+                EyeChoice::Average,
+                Angles::EyePosition,
+                gap,
+            );
             let mut buf = Vec::new();
             let bits = |p: TrackPoint| {
                 (

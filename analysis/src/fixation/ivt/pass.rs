@@ -55,7 +55,13 @@ pub(super) fn ivt_pass(
 ) -> FixationResult {
     let n = samples.len();
     let mut classes = Vec::with_capacity(n);
-    let mut source = TrackSource::new(samples, sampling_hz, cfg.eye, cfg.gap_fill_max_ms.map(us));
+    let mut source = TrackSource::new(
+        samples,
+        sampling_hz,
+        cfg.eye,
+        cfg.angles,
+        cfg.gap_fill_max_ms.map(us),
+    );
     let median_half = cfg.median_window.map(|w| w / 2);
     let half = velocity_half_window(cfg.velocity_window_ms, sampling_hz);
     let velocity = Velocity::new(

@@ -280,7 +280,7 @@ fn cosine_code(gap: f64, scale: f64, seconds: f64, threshold: f64) -> u8 {
 pub(super) mod tests {
     use super::*;
     use crate::fixation::ivt::tests::{s, screen};
-    use crate::fixation::EyeChoice;
+    use crate::fixation::{Angles, EyeChoice};
     use et_drivers::{EyeSample, GazeSample};
 
     /// The velocities and classes as they were computed before `classify_by_velocity`: every
@@ -351,7 +351,14 @@ pub(super) mod tests {
                     g
                 })
                 .collect();
-            let t = Track::build(&samples, &screen(), 120.0, EyeChoice::Average, None);
+            let t = Track::build(
+                &samples,
+                &screen(),
+                120.0,
+                EyeChoice::Average,
+                Angles::EyePosition,
+                None,
+            );
             for threshold in [30.0, 5.0, 100.0, 1e4] {
                 for half in [1, 2] {
                     assert_eq!(
