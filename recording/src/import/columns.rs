@@ -158,6 +158,9 @@ pub(crate) struct RawEye {
     pub valid: bool,
     pub pupil_mm: Option<f64>,
     pub position_mm: Option<[f64; 3]>,
+    /// The line of sight's unit vector in display coordinates (Pro Lab's `Gaze direction`),
+    /// where the export has it: to five decimals, finer than the gaze point's whole pixels.
+    pub direction: Option<[f64; 3]>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +215,7 @@ struct EyeCols {
     validity: Option<usize>,
     pupil: Option<usize>,
     position: Option<[usize; 3]>,
+    direction: Option<[usize; 3]>,
 }
 
 /// Where a format's values are in this file.
@@ -299,6 +303,11 @@ impl Layout {
                         &format!("eyeposition{side}{a}"),
                     ])
                 })
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(|v| [v[0], v[1], v[2]]),
+            direction: ["x", "y", "z"]
+                .map(|a| t.find(&[&format!("gazedirection{side}{a}")]))
                 .into_iter()
                 .collect::<Option<Vec<_>>>()
                 .map(|v| [v[0], v[1], v[2]]),
@@ -508,28 +517,31 @@ impl Layout {
             None => true,
         };
         let pupil_mm = num(c.pupil)?.filter(|p| *p > 0.0 && *p < 100.0);
-        let position_mm = match c.position {
-            Some(cols) => {
-                let v = [
-                    num(Some(cols[0]))?,
-                    num(Some(cols[1]))?,
-                    num(Some(cols[2]))?,
-                ];
-                match v {
-                    [Some(a), Some(b), Some(z)] if valid && z > 0.0 && z < 10_000.0 => {
-                        Some([a, b, z])
-                    }
-                    _ => None,
-                }
-            }
-            None => None,
+        let three = |cols: Option<[usize; 3]>| -> Result<Option<[f64; 3]>> {
+            let Some(cols) = cols else { return Ok(None) };
+            let v = [
+                num(Some(cols[0]))?,
+                num(Some(cols[1]))?,
+                num(Some(cols[2]))?,
+            ];
+            Ok(match v {
+                [Some(a), Some(b), Some(c)] if valid => Some([a, b, c]),
+                _ => None,
+            })
         };
+        let position_mm = three(c.position)?.filter(|p| p[2] > 0.0 && p[2] < 10_000.0);
+        // A unit vector towards the screen (z falls from the user to the display).
+        let direction = three(c.direction)?.filter(|d| {
+            let length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            (length - 1.0).abs() < 1e-3 && d[2] < 0.0
+        });
         Ok(RawEye {
             x,
             y,
             valid: valid && x.is_some() && y.is_some(),
             pupil_mm,
             position_mm,
+            direction,
         })
     }
 
