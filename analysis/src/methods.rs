@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use crate::config::{setting_name, FixationFilter};
 use crate::fixation::ivt::{IvtConfig, ResolvedIvt};
+use crate::fixation::Angles;
 use crate::study::{RecordingFacts, StudyAnalysis};
 
 /// Mean and SD (n − 1) of `v`, as "m ± sd" with `prec` decimals ("m" alone for one value).
@@ -54,6 +55,14 @@ fn hz(v: f64) -> String {
     }
 }
 
+/// What the filter's angles are measured between, in words.
+fn angle_words(a: Angles) -> &'static str {
+    match a {
+        Angles::EyePosition => "between gaze points seen from the eye",
+        Angles::GazeDirection => "between the eyes' lines of sight",
+    }
+}
+
 /// The I-VT settings in words, every stage (a stage turned off is said to be off).
 fn ivt_words(c: &IvtConfig) -> String {
     // A stage in words when on, and what its absence means when off.
@@ -62,7 +71,7 @@ fn ivt_words(c: &IvtConfig) -> String {
         None => off.to_string(),
     };
     format!(
-        "{}; eye selection {}; {}; velocity over {} ms ({} at the ends of runs with gaze); threshold {} °/s; {} (at most {}° apart, compared {}); {}",
+        "{}; eye selection {}; {}; velocity over {} ms ({} at the ends of runs with gaze; angles {}); threshold {} °/s; {} (at most {}° apart, compared {}); {}",
         ms(c.gap_fill_max_ms, "gap fill-in up to", "no gap fill-in"),
         setting_name(&c.eye),
         match c.median_window {
@@ -71,6 +80,7 @@ fn ivt_words(c: &IvtConfig) -> String {
         },
         c.velocity_window_ms,
         setting_name(&c.velocity_edges),
+        angle_words(c.angles),
         c.threshold_deg_s,
         ms(
             c.merge_max_gap_ms,

@@ -1292,6 +1292,7 @@ impl StudyAnalysis {
                 "velocity_edges",
                 v.iter().map(|r| setting_name(&r.2.cfg.velocity_edges)),
             )
+            .text("angles", v.iter().map(|r| setting_name(&r.2.cfg.angles)))
             .float("threshold_deg_s", v.iter().map(|r| r.2.cfg.threshold_deg_s))
             .maybe_float(
                 "merge_max_gap_ms",

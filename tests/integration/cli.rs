@@ -1119,6 +1119,7 @@ fn a_pro_lab_1_export_is_classified_as_pro_lab_1_classifies() {
         settings.contains("tobii-pro-lab-1,preset auto; recorded with Tobii Pro Lab 1.145.28180"),
         "{settings}"
     );
+    assert!(settings.contains(",gaze_direction,"), "{settings}");
     let classes = std::fs::read_to_string(out.join("classes.csv")).unwrap();
     let class: Vec<&str> = classes
         .lines()
