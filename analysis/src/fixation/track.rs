@@ -45,7 +45,8 @@ pub(crate) struct Track {
     pub y: Vec<f64>,
     pub valid: Vec<bool>,
     /// Eye position and gaze point in user coordinates (mm), one array per axis; NaN when
-    /// unknown. Single precision, as the tracker gives them.
+    /// unknown. Single precision, as the tracker gives them. With `Angles::GazeDirection`:
+    /// origin 0 and the line of sight's unit vector (`Angles::sight`).
     pub origin: [Vec<f32>; 3],
     pub gaze3d: [Vec<f32>; 3],
     pub deg: Degrees,
