@@ -98,7 +98,7 @@ pub fn main(a: Args) -> Result<()> {
                 r.duplicates_dropped
             ));
         }
-        if let Some(w) = &r.labels_warning {
+        for w in &r.warnings {
             text.push_str(&format!("; note: {w}"));
         }
         text.push('\n');

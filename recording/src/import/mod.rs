@@ -105,8 +105,10 @@ pub struct ImportReport {
     pub duplicates_dropped: usize,
     /// The software that recorded the export ("" when it does not say).
     pub source_software: String,
-    /// Why the export's own labels are not comparable with et-suite's I-VT, if they are not.
-    pub labels_warning: Option<String>,
+    /// What the user should know about the export's labels and software (each also a `note`
+    /// event in the recording): labels not comparable with et-suite's I-VT, a Pro Lab version
+    /// the export does not give.
+    pub warnings: Vec<String>,
     pub trials: usize,
     pub events: usize,
     pub screen: ScreenGeometry,
@@ -306,6 +308,21 @@ impl Source {
             software,
             fixation_filter: seen.fixation_filter.clone().unwrap_or_default(),
         }
+    }
+
+    /// What the import says about the export beyond its data: `labels_warning`, and a Pro Lab
+    /// export without its version (`preset = "auto"` cannot tell Pro Lab 1.x's rules from the
+    /// later ones then).
+    fn warnings(&self) -> Vec<String> {
+        let unversioned = (self.format == ImportFormat::TobiiProLab
+            && self.software == "Tobii Pro Lab")
+            .then(|| {
+                "the export does not give its Pro Lab version (column 'Recording software version'): analyze classifies it with current Pro Lab's I-VT; for an export of Pro Lab 1.x set [ivt] preset = \"tobii-pro-lab-1\" in analysis.toml".to_string()
+            });
+        self.labels_warning()
+            .into_iter()
+            .chain(unversioned)
+            .collect()
     }
 
     /// When the export's own labels came from a filter other than Tobii's default I-VT: they
@@ -616,7 +633,7 @@ fn build_participant(
             "samples timed by the tracker's own µs time stamps (the recording time repeats within a millisecond)".to_string(),
         ));
     }
-    if let Some(warning) = source.labels_warning() {
+    for warning in source.warnings() {
         notes.push(EventRecord::new(
             samples[0].system_ts_us,
             kind::NOTE,
@@ -642,7 +659,7 @@ fn build_participant(
         rate_source,
         duplicates_dropped: duplicates,
         source_software: source.software.clone(),
-        labels_warning: source.labels_warning(),
+        warnings: source.warnings(),
         trials: trials.len(),
         events: events.len(),
         screen: *screen,
@@ -1041,7 +1058,7 @@ mod tests {
         );
         assert!(reports
             .iter()
-            .all(|r| r.duplicates_dropped == 0 && r.labels_warning.is_none()));
+            .all(|r| r.duplicates_dropped == 0 && r.warnings.is_empty()));
         // One file named for it is refused: two recordings need a folder.
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("eyet.csv");
@@ -1110,9 +1127,10 @@ mod tests {
         let text = two_recordings_of_one_participant("Tobii I-VT (Attention)");
         let opts = with_distance();
         let (reports, recs, _dir) = run_with("eyet.csv", &text, &opts).unwrap();
-        let w = reports[0].labels_warning.as_deref().unwrap();
-        assert!(w.contains("'Tobii I-VT (Attention)'"), "{w}");
-        assert!(recs[0].events.iter().any(|e| e.text == w));
+        let w = &reports[0].warnings;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("'Tobii I-VT (Attention)'"), "{w:?}");
+        assert!(recs[0].events.iter().any(|e| e.text == w[0]));
     }
 
     /// `--out` means one thing for any number of participants: a trailing slash or an
@@ -1396,6 +1414,11 @@ mod tests {
         assert!(rec.gaze[7].left.gaze_valid && !rec.gaze[7].right.gaze_valid);
         assert_eq!(rec.gaze[0].left.gaze_x, 700.5 / 1920.0);
         assert_eq!(rec.header.screen.viewing_distance_mm, 650.0);
+        // No `Recording software version`: which Pro Lab's rules apply is the user's to say.
+        assert_eq!(rec.header.source_software, "Tobii Pro Lab");
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(r.warnings[0].contains("preset = \"tobii-pro-lab-1\""));
+        assert!(rec.events.iter().any(|e| e.text == r.warnings[0]));
     }
 
     #[test]

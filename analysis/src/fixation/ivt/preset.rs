@@ -65,6 +65,9 @@ pub enum Preset {
     Auto,
     /// Tobii Pro Lab, as the version that recorded the export classifies (1.x or later).
     TobiiProLab,
+    /// Tobii Pro Lab 1.x's rules whatever the recording names (an export without its version).
+    #[serde(rename = "tobii-pro-lab-1")]
+    TobiiProLab1,
     TobiiStudio,
 }
 
@@ -166,12 +169,14 @@ impl IvtSpec {
             Preset::TobiiProLab if pro_lab && major_version(software) == Some(1) => {
                 ("tobii-pro-lab-1", pro_lab_1())
             }
+            Preset::TobiiProLab1 => ("tobii-pro-lab-1", pro_lab_1()),
             Preset::TobiiStudio => ("tobii-studio", IvtConfig::default()),
             _ => ("tobii-pro-lab", IvtConfig::default()),
         };
         let asked = match self.preset {
             Preset::Auto => "auto",
             Preset::TobiiProLab => "tobii-pro-lab",
+            Preset::TobiiProLab1 => "tobii-pro-lab-1",
             Preset::TobiiStudio => "tobii-studio",
         };
         let from = if software.is_empty() {
@@ -437,6 +442,12 @@ mod tests {
             ..IvtSpec::default()
         };
         assert_eq!(studio.resolve("Tobii Pro Lab 1.145").rules, "tobii-studio");
+        // An export without its Pro Lab version: 1.x's rules when asked for by name.
+        assert_eq!(spec.resolve("Tobii Pro Lab").rules, "tobii-pro-lab");
+        let one: IvtSpec = toml::from_str("preset = \"tobii-pro-lab-1\"").unwrap();
+        let r = one.resolve("Tobii Pro Lab");
+        assert_eq!((r.rules, &r.cfg), ("tobii-pro-lab-1", &pro_lab_1()));
+        assert_eq!(one.resolve("").rules, "tobii-pro-lab-1");
     }
 
     #[test]
