@@ -633,12 +633,13 @@ fn build_participant(
             "samples timed by the tracker's own µs time stamps (the recording time repeats within a millisecond)".to_string(),
         ));
     }
-    for warning in source.warnings() {
+    let warnings = source.warnings();
+    for warning in &warnings {
         notes.push(EventRecord::new(
             samples[0].system_ts_us,
             kind::NOTE,
             -1,
-            warning,
+            warning.clone(),
         ));
     }
     if duplicates > 0 {
@@ -659,7 +660,7 @@ fn build_participant(
         rate_source,
         duplicates_dropped: duplicates,
         source_software: source.software.clone(),
-        warnings: source.warnings(),
+        warnings,
         trials: trials.len(),
         events: events.len(),
         screen: *screen,
