@@ -790,16 +790,19 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         "{}",
         positioned.text
     );
-    // 1.3 s of calibration and 0.6 s of trials at 10×: at least one live line, none wrong.
+    // The guide, calibration, validation and trials at 10×: at least one live line, none
+    // wrong. A line falls in whichever phase the session is in at that wall-clock second (on a
+    // busy machine that can be any of them), so each phase a session passes through is allowed
+    // and nothing else: no pause, no silent tracker.
     let stderr = String::from_utf8_lossy(&o.stderr);
     let live: Vec<&str> = stderr.lines().filter(|l| l.starts_with("live: ")).collect();
     assert!(!live.is_empty(), "{stderr}");
+    let phases = ["positioning (", "calibration", "validation", "trial "];
     assert!(
         live.iter().all(|l| l.contains("tracker streaming")
             && l.contains(" | dropped frames ")
-            && (l.starts_with("live: SIMULATED GAZE | calibration")
-                || l.starts_with("live: SIMULATED GAZE | positioning (")
-                || l.starts_with("live: SIMULATED GAZE | trial "))),
+            && l.strip_prefix("live: SIMULATED GAZE | ")
+                .is_some_and(|rest| phases.iter().any(|p| rest.starts_with(p)))),
         "{live:?}"
     );
 
