@@ -48,6 +48,8 @@ struct State {
     trial: Option<(u32, u32)>,
     stimulus: String,
     trial_end_us: Option<i64>,
+    /// The session stopped streaming (it is shutting down): no sample is expected any more.
+    stopped: bool,
     dropped_frames: u64,
     /// What the current phase says besides (the positioning guide: where the eyes are).
     detail: String,
@@ -74,6 +76,8 @@ pub struct LiveSnapshot {
     pub silent_ms: Option<f64>,
     /// No sample has come yet (before the trials: the tracker is still being searched for).
     pub searching: bool,
+    /// The session stopped streaming: silence is no news any more.
+    pub stopped: bool,
     /// "SIMULATED" or "REPLAYED" when the gaze is not a participant's; empty otherwise.
     pub not_live: &'static str,
     pub dropped_frames: u64,
@@ -117,6 +121,16 @@ impl LiveView {
         self.with(|s| {
             s.phase = phase;
             s.detail.clear();
+        });
+    }
+
+    /// The session ended and stopped streaming: the line says so instead of calling the
+    /// tracker silent while the session shuts down.
+    pub(crate) fn stream_stopped(&self) {
+        self.with(|s| {
+            s.phase = "session end";
+            s.detail.clear();
+            s.stopped = true;
         });
     }
 
@@ -187,6 +201,7 @@ impl LiveView {
             valid_share_2s: None,
             silent_ms: None,
             searching: false,
+            stopped: st.stopped,
             not_live: self.not_live.get().copied().unwrap_or(""),
             dropped_frames: st.dropped_frames,
         };
@@ -208,12 +223,13 @@ impl LiveView {
         // Silence in real time, whatever the session's speed: the recorder passes samples on
         // every 80 ms while any arrive.
         snap.silent_ms = match src.tap.since_filled() {
+            _ if st.stopped => None,
             Some(quiet) if quiet > silent_after => Some(quiet.as_secs_f64() * 1000.0),
             Some(_) => None,
             None if st.phase == "trials" => Some(f64::INFINITY),
             None => None,
         };
-        snap.searching = src.tap.since_filled().is_none();
+        snap.searching = !st.stopped && src.tap.since_filled().is_none();
         snap
     }
 }
@@ -247,6 +263,7 @@ impl LiveSnapshot {
                 out.push_str(&format!(" | tracker SILENT for {:.1} s", ms / 1000.0))
             }
             Some(_) => out.push_str(" | tracker SILENT (no sample yet)"),
+            None if self.stopped => out.push_str(" | tracker stopped"),
             None if self.searching => out.push_str(" | tracker searching (no sample yet)"),
             None => out.push_str(" | tracker streaming"),
         }
@@ -318,6 +335,32 @@ mod tests {
         assert!(view.snapshot().line().starts_with(
             "SIMULATED GAZE | positioning after trial 3/32 (both eyes at 65.0 cm) | "
         ));
+    }
+
+    /// Once the session has stopped streaming, the samples stop by design: the line says the
+    /// tracker stopped, never that it is silent, however long shutting down takes.
+    #[test]
+    fn after_the_session_stops_streaming_the_tracker_is_not_silent() {
+        let view = LiveView::default();
+        let tap = SampleTap::new(10);
+        view.attach(tap.clone(), Arc::new(ManualClock::new(0)), 120.0);
+        view.not_live("SIMULATED");
+        tap.extend(&[sample(0, true)]);
+        view.trial(32, 32, "x", 1_000_000);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(view
+            .snapshot_with(Duration::from_millis(1))
+            .line()
+            .contains("SILENT"));
+        view.stream_stopped();
+        let snap = view.snapshot_with(Duration::from_millis(1));
+        assert_eq!(snap.silent_ms, None);
+        assert!(
+            snap.line()
+                .starts_with("SIMULATED GAZE | session end after trial 32/32 | tracker stopped"),
+            "{}",
+            snap.line()
+        );
     }
 
     #[test]

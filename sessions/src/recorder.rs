@@ -270,6 +270,11 @@ pub enum Record {
     Validation(ValidationRecord),
     /// A clock pair of an LSL session (`/lsl_clock`).
     LslClock(LslClockRecord),
+    /// The session stops streaming at this tracker time: silence is judged up to it and no
+    /// further, however long the tracker and the rest take to shut down.
+    StreamEnd {
+        at_us: i64,
+    },
     /// Write the rest and close; `complete` only for a session that ended normally.
     Finish {
         complete: bool,
@@ -339,6 +344,11 @@ impl RecorderHandle {
         self.send(Record::Event(e))
     }
 
+    /// The session stops streaming at `at_us` (before the tracker is stopped).
+    pub fn stream_ends(&self, at_us: i64) -> Result<()> {
+        self.send(Record::StreamEnd { at_us })
+    }
+
     /// Closes the recording and returns what was written. Call after the tracker has stopped.
     pub fn finish(self, complete: bool) -> Result<RecorderStats> {
         let _ = self.tx.send(Record::Finish { complete });
@@ -377,7 +387,8 @@ struct Buffers {
     /// garbled stamp must not make the whole recording unreadable.
     out_of_range: u64,
     watch: Option<SessionWatch>,
-    /// The session clock when the session asked to finish.
+    /// Where the session's streaming ended (`Record::StreamEnd`), else the session clock when
+    /// the session asked to finish.
     finish_at: Option<i64>,
 }
 
@@ -498,9 +509,15 @@ impl Buffers {
                 None => self.trials.push(t),
             },
             Some(Record::Validation(v)) => self.validation.push(v),
+            Some(Record::StreamEnd { at_us }) => {
+                self.finish_at = Some(at_us);
+                if let Some(w) = &mut self.watch {
+                    w.silence.stream_ends(at_us);
+                }
+            }
             Some(Record::Finish { complete }) => {
                 self.finish = Some(complete);
-                if let Some(w) = &self.watch {
+                if let (Some(w), None) = (&self.watch, self.finish_at) {
                     self.finish_at = Some(w.silence.clock().now_us());
                 }
             }

@@ -218,9 +218,13 @@ pub async fn run(
         }
         r => r,
     };
-    // Stop streaming at the last frame's time: every sample up to then is recorded.
+    // Stop streaming at the last frame's time: every sample up to then is recorded, and the
+    // recorder judges silence up to then and no further.
     let end_ts = s.display.next_ts();
     clock.advance_to(end_ts);
+    s.samples_delivered_up_to(end_ts, (1e6 / hz) as i64).await;
+    let _ = rec.stream_ends(end_ts);
+    s.operator.view.stream_stopped();
     let stopped = tracker.stop();
     let (mut complete, trials_done, note) = match &result {
         Ok(n) if *n as usize == plan.trials.len() => (true, *n, None),
@@ -814,6 +818,91 @@ mod tests {
         }
     }
 
+    /// The synthetic tracker as a real SDK behaves at the end: each sample is delivered
+    /// `latency` after its stamp, and stopping drops what is still in flight; the stop itself
+    /// then takes `stop_takes` (an SDK unsubscribing, a busy machine).
+    struct LateTracker {
+        inner: SyntheticTracker,
+        latency: std::time::Duration,
+        stop_takes: std::time::Duration,
+        stopping: Arc<AtomicBool>,
+        forward: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl LateTracker {
+        fn new(
+            inner: SyntheticTracker,
+            latency: std::time::Duration,
+            stop_takes: std::time::Duration,
+        ) -> Self {
+            LateTracker {
+                inner,
+                latency,
+                stop_takes,
+                stopping: Arc::default(),
+                forward: None,
+            }
+        }
+    }
+
+    impl Tracker for LateTracker {
+        fn info(&self) -> et_drivers::TrackerInfo {
+            self.inner.info()
+        }
+        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
+            self.inner.clock()
+        }
+        fn start(
+            &mut self,
+            sink: et_drivers::SampleSender,
+        ) -> Result<(), et_drivers::TrackerError> {
+            let (tx, rx) = sample_channel(4096);
+            self.inner.start(tx)?;
+            let (clock, stopping) = (self.inner.clock(), Arc::clone(&self.stopping));
+            let latency_us = self.latency.as_micros() as i64;
+            self.forward = Some(std::thread::spawn(move || {
+                for m in rx.inner().iter() {
+                    if let et_drivers::TrackerMessage::Sample(s) = &m {
+                        let due = s.system_ts_us + latency_us;
+                        while clock.now_us() < due {
+                            if stopping.load(Ordering::SeqCst) {
+                                return;
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                        }
+                    }
+                    let sent = match m {
+                        et_drivers::TrackerMessage::Sample(s) => sink.push(s, false),
+                        et_drivers::TrackerMessage::Event(e) => sink.event(e),
+                    };
+                    if sent.is_err() || stopping.load(Ordering::SeqCst) {
+                        return;
+                    }
+                }
+            }));
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
+            self.stopping.store(true, Ordering::SeqCst);
+            self.inner.stop()?;
+            if let Some(h) = self.forward.take() {
+                let _ = h.join();
+            }
+            std::thread::sleep(self.stop_takes);
+            Ok(())
+        }
+    }
+
+    /// A one-trial session in real time on `tracker`'s wrapping of the synthetic one.
+    fn run_real_time(
+        path: &std::path::Path,
+        wrap: impl FnOnce(SyntheticTracker, &Arc<Operator>) -> Box<dyn Tracker>,
+    ) -> SessionOutcome {
+        let clock: Arc<dyn et_drivers::Clock> = Arc::new(et_drivers::MonotonicClock);
+        let operator = Arc::new(Operator::default());
+        run_short_on(clock, &operator, path, 1, None, &[], None, wrap).unwrap()
+    }
+
     /// A clock that presses the operator's abort once the session's time passes `at_us`: an
     /// abort at an exact moment of a trial, whatever the machine does.
     struct AbortingClock {
@@ -1048,6 +1137,60 @@ mod tests {
         assert!(t1.samples.received < t1.samples.expected, "{t1:?}");
         assert!(t1.samples.received > 0, "{t1:?}");
         assert!(r.trials.iter().all(|t| !t.samples.without_gaze()));
+    }
+
+    /// Shutting down after the last trial may take any time (an SDK unsubscribing, an LSL
+    /// inlet closing, a busy machine): the tracker stopped streaming at the session's end, so
+    /// the time after it is not silence. (The recorder judged silence up to whenever it heard
+    /// of the end, and a session on a busy machine failed with "gaps nobody accepted".)
+    #[test]
+    fn a_slow_shutdown_after_the_last_trial_is_not_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let out = run_real_time(&path, |t, _| {
+            Box::new(LateTracker::new(
+                t,
+                std::time::Duration::ZERO,
+                std::time::Duration::from_millis(400),
+            ))
+        });
+        assert!(out.complete);
+        assert_eq!(out.stats.watch.silences, 0, "{:?}", out.stats.watch);
+        assert!(!out.unaccepted_gaze_problem());
+        let r = Recording::open(&path).unwrap();
+        assert!(
+            !r.events.iter().any(|e| e.kind == kind::TRACKER_LOST),
+            "{:?}",
+            r.events
+        );
+        assert_eq!(r.header.tracker_silent_ms, Some(0.0));
+    }
+
+    /// A tracker delivers each sample some time after its stamp; stopping it drops those still
+    /// in flight. The session waits for the samples up to its end before it stops the tracker,
+    /// so the last trial keeps its last samples and the end is not silence.
+    #[test]
+    fn samples_in_flight_at_the_end_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.h5");
+        let out = run_real_time(&path, |t, _| {
+            Box::new(LateTracker::new(
+                t,
+                std::time::Duration::from_millis(200),
+                std::time::Duration::ZERO,
+            ))
+        });
+        assert!(out.complete);
+        assert_eq!(out.stats.watch.silences, 0, "{:?}", out.stats.watch);
+        let r = Recording::open(&path).unwrap();
+        let end = r
+            .events
+            .iter()
+            .find(|e| e.text == "session end")
+            .unwrap()
+            .ts_us;
+        let last = r.gaze.last().unwrap().system_ts_us;
+        assert!(last >= end - 8_334, "last sample {last}, session end {end}");
     }
 
     /// In real time, silence pauses the session before the next trial (`on_silence = "pause"`);

@@ -190,6 +190,25 @@ impl Session<'_> {
         self.abort_on_silence()
     }
 
+    /// Before streaming stops at `end_us` in real time: waits until the tracker has delivered
+    /// its samples up to then (a tracker delivers with latency, more so on a busy machine, and
+    /// stopping it drops what is in flight), unless its data ended; 1 s of real time at most
+    /// (a tracker silent at the end costs that second). A virtual clock needs no wait: a
+    /// tracker stopped on one delivers everything up to the clock's time first.
+    pub(crate) async fn samples_delivered_up_to(&self, end_us: i64, period_us: i64) {
+        if self.clock().is_virtual() {
+            return;
+        }
+        let t0 = std::time::Instant::now();
+        let from = end_us.saturating_sub(period_us);
+        while self.silence.newest().is_none_or(|ts| ts < from)
+            && !self.silence.ended()
+            && t0.elapsed() < std::time::Duration::from_secs(1)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     /// A screen the abort stopped: shown until the frame that would have followed its last.
     fn cut(&self, span: &Span) -> Presented {
         Presented::Cut(span.onset.map(|onset| {

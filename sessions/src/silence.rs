@@ -5,10 +5,12 @@
 //! Silence is judged against the samples' own time stamps, so an accelerated run can neither
 //! fake it (a simulated tracker's thread running late) nor hide it (a clock running ahead): a
 //! gap between two stamps, or between the last stamp and the end of the session, is silence
-//! whatever the threads did. In real time the watch also looks at the session clock while the
-//! tracker is silent, so `tracker_lost` is written (and the session sees it) as soon as the
-//! gap passes the threshold, not only once samples come back. A tracker that says its data has
-//! ended (a replay at the end of its recording, `replay_end`) is not silent afterwards.
+//! whatever the threads did. The end is where the session stopped streaming, not when the
+//! recorder hears of it: shutting the tracker and the rest down may take any time on a busy
+//! machine. In real time the watch also looks at the session clock while the tracker is
+//! silent, so `tracker_lost` is written (and the session sees it) as soon as the gap passes
+//! the threshold, not only once samples come back. A tracker that says its data has ended (a
+//! replay at the end of its recording, `replay_end`) is not silent afterwards.
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
@@ -67,6 +69,11 @@ impl SilenceState {
         self.silent_us.load(Ordering::Acquire) as f64 / 1000.0
     }
 
+    /// The newest sample's stamp; `None` before any.
+    pub fn newest(&self) -> Option<i64> {
+        Some(self.newest.load(Ordering::Acquire)).filter(|&ts| ts != i64::MIN)
+    }
+
     /// The tracker said its data has ended (a replay at its recording's end).
     pub fn ended(&self) -> bool {
         self.ended.load(Ordering::Acquire)
@@ -93,6 +100,8 @@ pub struct SilenceWatch {
     clock: Arc<dyn Clock>,
     /// `tracker_lost` written live, at this stamp, and no sample since.
     lost_at: Option<i64>,
+    /// Where the session stopped streaming: no silence is judged past it.
+    stream_end: Option<i64>,
     state: Arc<SilenceState>,
 }
 
@@ -103,6 +112,7 @@ impl SilenceWatch {
         SilenceWatch {
             clock,
             lost_at: None,
+            stream_end: None,
             state: Arc::new(SilenceState {
                 threshold_us: i64::from(threshold_ms.max(MIN_SILENCE_MS)) * 1000,
                 start_us,
@@ -163,12 +173,19 @@ impl SilenceWatch {
             return;
         }
         let now = self.clock.now_us();
+        let now = self.stream_end.map_or(now, |end| now.min(end));
         if self.state.overdue(now) {
             let from = self.state.since().0;
             out.push(lost(from, now.saturating_sub(from)));
             self.lost_at = Some(from);
             self.state.silent.store(true, Ordering::Release);
         }
+    }
+
+    /// The session stops streaming at `end_us`: the time after it, while the tracker and the
+    /// rest shut down, is not silence.
+    pub fn stream_ends(&mut self, end_us: i64) {
+        self.stream_end = Some(end_us);
     }
 
     /// The tracker says no more samples will come (`replay_end`).

@@ -792,8 +792,9 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
     );
     // The guide, calibration, validation and trials at 10×: at least one live line, none
     // wrong. A line falls in whichever phase the session is in at that wall-clock second (on a
-    // busy machine that can be any of them, start-up before the first sample included), so
-    // each phase a session passes through is allowed and nothing else: no pause, no silence.
+    // busy machine that can be any of them, from start-up before the first sample to shutting
+    // down after streaming stopped), so each phase a session passes through is allowed and
+    // nothing else: no pause, no silence.
     let stderr = String::from_utf8_lossy(&o.stderr);
     let live: Vec<&str> = stderr.lines().filter(|l| l.starts_with("live: ")).collect();
     assert!(!live.is_empty(), "{stderr}");
@@ -803,12 +804,14 @@ fn calibration_at_ten_times_real_time_validates_on_the_first_attempt() {
         "calibration",
         "validation",
         "trial ",
+        "session end",
     ];
     let well_formed = |l: &str| {
         l.strip_prefix("live: SIMULATED GAZE | ")
             .is_some_and(|rest| phases.iter().any(|p| rest.starts_with(p)))
             && (l.contains(" | tracker streaming")
-                || l.contains(" | tracker searching (no sample yet)"))
+                || l.contains(" | tracker searching (no sample yet)")
+                || l.contains(" | tracker stopped"))
             && l.contains(" | dropped frames ")
     };
     assert!(live.iter().all(|l| well_formed(l)), "{live:?}");
