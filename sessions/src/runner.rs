@@ -757,95 +757,100 @@ mod tests {
         }
     }
 
-    /// The synthetic tracker with the samples of `[from, to)` never sent: a tracker that falls
-    /// silent without an error and comes back.
-    struct GapTracker {
-        inner: SyntheticTracker,
-        gap: (i64, i64),
-        /// When set, the gap also ends once this is true (a gap of whatever length a test needs).
-        until: Option<Arc<AtomicBool>>,
-        forward: Option<std::thread::JoinHandle<()>>,
+    /// What a relay does with one message from the synthetic tracker.
+    enum Relay {
+        Send,
+        Drop,
+        /// Relay nothing more (what is in flight is lost).
+        Stop,
     }
 
-    impl Tracker for GapTracker {
-        fn info(&self) -> et_drivers::TrackerInfo {
-            self.inner.info()
-        }
-        fn clock(&self) -> Arc<dyn et_drivers::Clock> {
-            self.inner.clock()
-        }
-        fn start(
-            &mut self,
-            sink: et_drivers::SampleSender,
-        ) -> Result<(), et_drivers::TrackerError> {
-            let (tx, rx) = sample_channel(64);
-            self.inner.start(tx)?;
-            let (from, to) = self.gap;
-            let until = self.until.clone();
-            let virtual_time = self.inner.clock().is_virtual();
-            self.forward = Some(std::thread::spawn(move || {
-                let mut ended = false;
-                for m in rx.inner().iter() {
-                    let in_gap = |ts: i64| match &until {
-                        Some(flag) => ts >= from && !flag.load(Ordering::SeqCst),
-                        None => (from..to).contains(&ts),
-                    };
-                    let sent = match m {
-                        et_drivers::TrackerMessage::Sample(s)
-                            if !ended && in_gap(s.system_ts_us) =>
-                        {
-                            Ok(())
-                        }
-                        et_drivers::TrackerMessage::Sample(s) => {
-                            ended |= s.system_ts_us >= from;
-                            sink.push(s, virtual_time)
-                        }
-                        et_drivers::TrackerMessage::Event(e) => sink.event(e),
-                    };
-                    if sent.is_err() {
-                        return;
-                    }
-                }
-            }));
-            Ok(())
-        }
-        fn stop(&mut self) -> Result<(), et_drivers::TrackerError> {
-            self.inner.stop()?;
-            if let Some(h) = self.forward.take() {
-                let _ = h.join();
-            }
-            Ok(())
-        }
-    }
+    /// A test's rule for each message, given whether the tracker is being stopped.
+    type RelayRule = Box<dyn FnMut(&et_drivers::TrackerMessage, &AtomicBool) -> Relay + Send>;
 
-    /// The synthetic tracker as a real SDK behaves at the end: each sample is delivered
-    /// `latency` after its stamp, and stopping drops what is still in flight; the stop itself
-    /// then takes `stop_takes` (an SDK unsubscribing, a busy machine).
-    struct LateTracker {
+    /// The synthetic tracker behind a thread that relays its messages by a test's `rule`; its
+    /// stop then takes `stop_takes` more (an SDK unsubscribing, a busy machine).
+    struct RelayTracker {
         inner: SyntheticTracker,
-        latency: std::time::Duration,
+        rule: Option<RelayRule>,
         stop_takes: std::time::Duration,
         stopping: Arc<AtomicBool>,
         forward: Option<std::thread::JoinHandle<()>>,
     }
 
-    impl LateTracker {
-        fn new(
-            inner: SyntheticTracker,
-            latency: std::time::Duration,
-            stop_takes: std::time::Duration,
-        ) -> Self {
-            LateTracker {
+    impl RelayTracker {
+        fn new(inner: SyntheticTracker, rule: RelayRule) -> Self {
+            RelayTracker {
                 inner,
-                latency,
-                stop_takes,
+                rule: Some(rule),
+                stop_takes: std::time::Duration::ZERO,
                 stopping: Arc::default(),
                 forward: None,
             }
         }
+
+        /// The samples of `[from, to)` never sent: a tracker that falls silent without an
+        /// error and comes back; with `until`, the gap from `from` on also ends once it is true
+        /// (a gap of whatever length a test needs).
+        fn gap(
+            inner: SyntheticTracker,
+            (from, to): (i64, i64),
+            until: Option<Arc<AtomicBool>>,
+        ) -> Self {
+            let mut ended = false;
+            let in_gap = move |ts: i64| match &until {
+                Some(flag) => ts >= from && !flag.load(Ordering::SeqCst),
+                None => (from..to).contains(&ts),
+            };
+            RelayTracker::new(
+                inner,
+                Box::new(move |m, _| match m {
+                    et_drivers::TrackerMessage::Sample(s) if !ended && in_gap(s.system_ts_us) => {
+                        Relay::Drop
+                    }
+                    et_drivers::TrackerMessage::Sample(s) => {
+                        ended |= s.system_ts_us >= from;
+                        Relay::Send
+                    }
+                    et_drivers::TrackerMessage::Event(_) => Relay::Send,
+                }),
+            )
+        }
+
+        /// As a real SDK behaves at the end: each sample is delivered `latency` after its
+        /// stamp, and stopping drops what is still in flight; the stop then takes `stop_takes`.
+        fn late(
+            inner: SyntheticTracker,
+            latency: std::time::Duration,
+            stop_takes: std::time::Duration,
+        ) -> Self {
+            let clock = inner.clock();
+            let latency_us = latency.as_micros() as i64;
+            RelayTracker {
+                stop_takes,
+                ..RelayTracker::new(
+                    inner,
+                    Box::new(move |m, stopping| {
+                        if let et_drivers::TrackerMessage::Sample(s) = m {
+                            while clock.now_us() < s.system_ts_us + latency_us {
+                                if stopping.load(Ordering::SeqCst) {
+                                    return Relay::Stop;
+                                }
+                                std::thread::sleep(std::time::Duration::from_millis(1));
+                            }
+                        }
+                        if stopping.load(Ordering::SeqCst) {
+                            Relay::Stop
+                        } else {
+                            Relay::Send
+                        }
+                    }),
+                )
+            }
+        }
     }
 
-    impl Tracker for LateTracker {
+    impl Tracker for RelayTracker {
         fn info(&self) -> et_drivers::TrackerInfo {
             self.inner.info()
         }
@@ -858,24 +863,20 @@ mod tests {
         ) -> Result<(), et_drivers::TrackerError> {
             let (tx, rx) = sample_channel(4096);
             self.inner.start(tx)?;
-            let (clock, stopping) = (self.inner.clock(), Arc::clone(&self.stopping));
-            let latency_us = self.latency.as_micros() as i64;
+            let mut rule = self.rule.take().expect("a relay starts once");
+            let stopping = Arc::clone(&self.stopping);
+            let virtual_time = self.inner.clock().is_virtual();
             self.forward = Some(std::thread::spawn(move || {
                 for m in rx.inner().iter() {
-                    if let et_drivers::TrackerMessage::Sample(s) = &m {
-                        let due = s.system_ts_us + latency_us;
-                        while clock.now_us() < due {
-                            if stopping.load(Ordering::SeqCst) {
-                                return;
-                            }
-                            std::thread::sleep(std::time::Duration::from_millis(1));
+                    let sent = match (rule(&m, &stopping), m) {
+                        (Relay::Stop, _) => return,
+                        (Relay::Drop, _) => Ok(()),
+                        (Relay::Send, et_drivers::TrackerMessage::Sample(s)) => {
+                            sink.push(s, virtual_time)
                         }
-                    }
-                    let sent = match m {
-                        et_drivers::TrackerMessage::Sample(s) => sink.push(s, false),
-                        et_drivers::TrackerMessage::Event(e) => sink.event(e),
+                        (Relay::Send, et_drivers::TrackerMessage::Event(e)) => sink.event(e),
                     };
-                    if sent.is_err() || stopping.load(Ordering::SeqCst) {
+                    if sent.is_err() {
                         return;
                     }
                 }
@@ -1096,12 +1097,7 @@ mod tests {
         // Trial 1's stimulus runs from 13.25 s to 15.25 s of the session clock.
         let gap = (13_500_000, 15_500_000);
         let out = run_short_with(&path, 4, None, &[], |t, _| {
-            Box::new(GapTracker {
-                inner: t,
-                gap,
-                until: None,
-                forward: None,
-            })
+            Box::new(RelayTracker::gap(t, gap, None))
         })
         .unwrap();
         assert!(out.complete, "headless sessions go on through silence");
@@ -1148,7 +1144,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
         let out = run_real_time(&path, |t, _| {
-            Box::new(LateTracker::new(
+            Box::new(RelayTracker::late(
                 t,
                 std::time::Duration::ZERO,
                 std::time::Duration::from_millis(400),
@@ -1174,7 +1170,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
         let out = run_real_time(&path, |t, _| {
-            Box::new(LateTracker::new(
+            Box::new(RelayTracker::late(
                 t,
                 std::time::Duration::from_millis(200),
                 std::time::Duration::ZERO,
@@ -1229,14 +1225,7 @@ mod tests {
             None,
             &[],
             Some(OnSilence::Pause),
-            |t, _| {
-                Box::new(GapTracker {
-                    inner: t,
-                    gap: (gap_from, i64::MAX),
-                    until: Some(back),
-                    forward: None,
-                })
-            },
+            |t, _| Box::new(RelayTracker::gap(t, (gap_from, i64::MAX), Some(back))),
         )
         .unwrap();
         helper.join().unwrap();
@@ -1276,12 +1265,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
         let out = run_short_on_silence(&path, 4, None, &[], Some(OnSilence::Abort), |t, _| {
-            Box::new(GapTracker {
-                inner: t,
-                gap: (13_500_000, 15_500_000),
-                until: None,
-                forward: None,
-            })
+            Box::new(RelayTracker::gap(t, (13_500_000, 15_500_000), None))
         })
         .unwrap();
         assert!(!out.complete);
